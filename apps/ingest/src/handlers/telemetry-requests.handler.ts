@@ -1,0 +1,103 @@
+import { metrics, SpanStatusCode, trace } from '@opentelemetry/api';
+import { ErrorCodes } from '@shardcast/contracts';
+import { DeadLetterPublisher, Logger, PartitionBatch, PartitionBatchHandler } from '@shardcast/platform';
+import {
+  AggregationPolicy,
+  aggregatePartitionMessages,
+  applyPartitionDelta,
+  PartitionLedger,
+  RegionLocator,
+} from '@shardcast/telemetry';
+import { PostgresDemandStore } from '../persistence/postgres-demand-store';
+import { OutboxRelay } from '../persistence/outbox-relay';
+
+const tracer = trace.getTracer('shardcast-ingest');
+const meter = metrics.getMeter('shardcast-ingest');
+const acceptedCounter = meter.createCounter('ingest.records.accepted', { description: 'telemetry records counted' });
+const rejectedCounter = meter.createCounter('ingest.records.rejected', { description: 'telemetry records sent to the DLQ, by code' });
+
+const MAX_ATTEMPTS = 5;
+
+/**
+ * telemetry.requests.v1 → partial buckets + offset in one transaction; rejects → DLQ first.
+ * Keeps each owned partition's ledger in memory between batches; the stored offset check in the
+ * store tells when that copy is stale (another member wrote the partition), and it is reloaded.
+ */
+export class TelemetryRequestsHandler implements PartitionBatchHandler {
+  private readonly ledgers = new Map<string, PartitionLedger>();
+
+  constructor(
+    private readonly store: PostgresDemandStore,
+    private readonly deadLetters: DeadLetterPublisher,
+    private readonly relay: OutboxRelay,
+    private readonly locator: RegionLocator,
+    private readonly policy: AggregationPolicy,
+    private readonly logger: Logger,
+  ) {}
+
+  storedOffset(topic: string, partition: number): Promise<bigint | null> {
+    return this.store.storedOffset(topic, partition);
+  }
+
+  async handleBatch(batch: PartitionBatch): Promise<void> {
+    await tracer.startActiveSpan('ingest.flush', { attributes: { 'messaging.destination.partition.id': batch.partition, 'messaging.batch.message_count': batch.messages.length } }, async (span) => {
+      try {
+        await this.flush(batch);
+      } catch (err) {
+        span.recordException(err as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR });
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private async flush(batch: PartitionBatch): Promise<void> {
+    const id = `${batch.topic}:${batch.partition}`;
+    const messages = batch.messages.map((m) => ({ offset: BigInt(m.offset), value: m.value, key: m.key }));
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const ledger = this.ledgers.get(id) ?? (await this.store.loadLedger(batch.topic, batch.partition));
+      const delta = aggregatePartitionMessages(ledger.progress, messages, this.locator, this.policy, Date.now());
+      if (delta.progress.nextOffset === ledger.progress.nextOffset) {
+        this.ledgers.set(id, ledger);
+        return; // everything in this batch was stored before (replay)
+      }
+      await this.deadLetters.publish(
+        delta.rejections.map((r) => ({
+          sourceTopic: batch.topic,
+          partition: batch.partition,
+          offset: r.offset.toString(),
+          key: messages.find((m) => m.offset === r.offset)?.key ?? null,
+          value: r.value,
+          code: r.code,
+          reason: r.reason,
+          recordIndex: r.index,
+        })),
+      );
+      const transition = applyPartitionDelta(ledger, delta, this.policy);
+      const late = delta.rejections.filter((r) => r.code === ErrorCodes.TELEMETRY_LATE).length;
+      const result = await this.store.commit(batch.topic, batch.partition, ledger.progress.nextOffset, transition, {
+        accepted: delta.accepted,
+        rejected: delta.rejections.length,
+        late,
+      });
+      if (result.committed) {
+        this.ledgers.set(id, transition.next);
+        acceptedCounter.add(delta.accepted, { partition: batch.partition });
+        for (const r of delta.rejections) rejectedCounter.add(1, { code: r.code });
+        if (result.events > 0) this.relay.kick();
+        return;
+      }
+      // Another member stored this partition since we loaded it: reload and recompute.
+      this.logger.info({ partition: batch.partition, storedOffset: result.storedOffset.toString() }, 'partition moved on elsewhere; reloading');
+      this.ledgers.delete(id);
+    }
+    throw new Error(`partition ${id}: gave up after ${MAX_ATTEMPTS} conflicting writes`);
+  }
+
+  /** Forget ledgers (on revocation we cannot observe, the offset check covers us). */
+  reset(): void {
+    this.ledgers.clear();
+  }
+}

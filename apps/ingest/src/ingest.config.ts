@@ -1,0 +1,38 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { PlatformConfigSchema } from '@shardcast/platform';
+
+export const IngestConfigSchema = PlatformConfigSchema.extend({
+  HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+  INGEST_DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a lowercase SQL identifier').default('ingest'),
+  INGEST_GROUP_ID: z.string().min(1).optional(),
+  /** How far behind a partition's newest event time a record still counts (default 2 min). */
+  INGEST_ALLOWED_LATENESS_MS: z.coerce.number().int().min(0).default(120_000),
+  /** Records stamped more than this past the wall clock are rejected (default 5 min). */
+  INGEST_MAX_FUTURE_SKEW_MS: z.coerce.number().int().min(0).default(300_000),
+  INGEST_PARTITIONS_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(3),
+  /** Smaller fetches mean smaller, more frequent transactions (tests use it to stop mid-stream). */
+  INGEST_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+  INGEST_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(30_000),
+  INGEST_OUTBOX_POLL_MS: z.coerce.number().int().min(50).default(1_000),
+  REGIONS_FILE: z.string().default(resolve(__dirname, '../../../../data/regions/awsData.js')),
+  /** Comma-separated region ids to serve; empty: every region in REGIONS_FILE. */
+  REGIONS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((r) => r.trim()).filter(Boolean)),
+  /** JSON object of edge POP id to coordinates, e.g. {"fra1":{"lat":50.1,"lon":8.68}}. */
+  POPS: z
+    .string()
+    .default('{}')
+    .transform((s, ctx) => {
+      try {
+        return z.record(z.string(), z.object({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) })).parse(JSON.parse(s));
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `POPS must be a JSON object of {"pop":{"lat":..,"lon":..}}: ${(err as Error).message}` });
+        return z.NEVER;
+      }
+    }),
+});
+
+export type IngestConfig = z.infer<typeof IngestConfigSchema>;

@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { Inject, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Kafka, Producer } from 'kafkajs';
+import { DataSource } from 'typeorm';
+import { contractTopicSpecs, Topics } from '@shardcast/contracts';
+import {
+  createKafka,
+  createServiceDataSource,
+  DeadLetterPublisher,
+  deployedTopic,
+  ensureTopics,
+  Logger,
+  openServiceDatabase,
+  PartitionBatchConsumer,
+  ReadinessRegistry,
+  SERVICE_CONFIG,
+  SERVICE_LOGGER,
+} from '@shardcast/platform';
+import { parseRegionTable, RegionLocator, selectRegions } from '@shardcast/telemetry';
+import { IngestConfig } from './ingest.config';
+import { TelemetryRequestsHandler } from './handlers/telemetry-requests.handler';
+import { PostgresDemandStore } from './persistence/postgres-demand-store';
+import { OutboxRelay } from './persistence/outbox-relay';
+import { ingestMigrations } from './persistence/migrations';
+
+/** Wires ingest: the hot-path batch consumer, its store, the DLQ and the outbox relay. */
+@Module({})
+export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdown {
+  private db?: DataSource;
+  private kafka?: Kafka;
+  private producer?: Producer;
+  private consumer?: PartitionBatchConsumer;
+  private relay?: OutboxRelay;
+
+  constructor(
+    @Inject(SERVICE_CONFIG) private readonly config: IngestConfig,
+    @Inject(SERVICE_LOGGER) private readonly logger: Logger,
+    private readonly readiness: ReadinessRegistry,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const c = this.config;
+    const regions = selectRegions(parseRegionTable(readFileSync(c.REGIONS_FILE, 'utf8')), c.REGIONS);
+    const locator = new RegionLocator(regions, new Map(Object.entries(c.POPS)));
+    this.db = await openServiceDatabase(
+      createServiceDataSource({ url: c.DATABASE_URL, schema: c.INGEST_DB_SCHEMA, migrations: ingestMigrations, poolSize: c.INGEST_PARTITIONS_CONCURRENCY + 3 }),
+      c.INGEST_DB_SCHEMA,
+    );
+    this.kafka = createKafka(c.KAFKA_BROKERS, 'shardcast-ingest', this.logger);
+    await ensureTopics(this.kafka, contractTopicSpecs(), c.KAFKA_TOPIC_PARTITIONS, c.KAFKA_TOPIC_PREFIX);
+    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await this.producer.connect();
+    this.relay = new OutboxRelay(this.db, c.INGEST_DB_SCHEMA, this.producer, c.KAFKA_TOPIC_PREFIX, this.logger);
+    const store = new PostgresDemandStore(this.db, c.INGEST_DB_SCHEMA, 'ingest');
+    const handler = new TelemetryRequestsHandler(
+      store,
+      new DeadLetterPublisher(this.producer),
+      this.relay,
+      locator,
+      { allowedLatenessMs: c.INGEST_ALLOWED_LATENESS_MS, maxFutureSkewMs: c.INGEST_MAX_FUTURE_SKEW_MS },
+      this.logger,
+    );
+    const topic = deployedTopic(c, Topics.telemetryRequests);
+    this.consumer = new PartitionBatchConsumer(
+      this.kafka,
+      { groupId: c.INGEST_GROUP_ID ?? `${c.KAFKA_GROUP_PREFIX}-ingest`, topic, partitionsConsumedConcurrently: c.INGEST_PARTITIONS_CONCURRENCY, maxBytesPerPartition: c.INGEST_MAX_BYTES_PER_PARTITION, sessionTimeoutMs: c.INGEST_SESSION_TIMEOUT_MS },
+      handler,
+      this.logger,
+    );
+    const db = this.db;
+    this.readiness.register('postgres', async () => void (await db.query('SELECT 1')));
+    this.readiness.register('kafka', async () => {
+      const admin = this.kafka!.admin();
+      await admin.connect();
+      await admin.disconnect();
+    });
+    this.relay.start(c.INGEST_OUTBOX_POLL_MS);
+    await this.consumer.start();
+    this.logger.info({ topic, regions: regions.length }, 'ingest consuming');
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.consumer?.stop();
+    await this.relay?.stop();
+    await this.producer?.disconnect();
+    await this.db?.destroy();
+  }
+}

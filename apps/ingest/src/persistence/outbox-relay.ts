@@ -1,0 +1,85 @@
+import { DataSource } from 'typeorm';
+import { Producer } from 'kafkajs';
+import type { Logger } from '@shardcast/platform';
+
+/**
+ * Publishes events written to the outbox in the same transaction as the data they describe.
+ * At-least-once; consumers deduplicate by eventId. SKIP LOCKED lets several instances share it.
+ */
+export class OutboxRelay {
+  private draining: Promise<void> | null = null;
+  private again = false;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly schema: string,
+    private readonly producer: Producer,
+    private readonly topicPrefix: string,
+    private readonly logger: Logger,
+  ) {}
+
+  start(pollMs: number): void {
+    this.timer = setInterval(() => this.kick(), pollMs);
+    this.timer.unref();
+  }
+
+  /** Asks for a drain soon; calls while one runs coalesce into one more pass. */
+  kick(): void {
+    if (this.draining) {
+      this.again = true;
+      return;
+    }
+    this.draining = this.drainAll()
+      .catch((err) => this.logger.warn({ err }, 'outbox relay failed; will retry'))
+      .finally(() => {
+        this.draining = null;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.draining;
+  }
+
+  private async drainAll(): Promise<void> {
+    while ((await this.drainOnce()) > 0);
+  }
+
+  /** Publishes one page of unpublished events; returns how many. */
+  async drainOnce(limit = 200): Promise<number> {
+    const q = this.db.createQueryRunner();
+    await q.connect();
+    try {
+      await q.startTransaction();
+      const rows: Array<{ id: string; topic: string; key: string; payload: unknown }> = await q.query(
+        `SELECT id, topic, key, payload FROM "${this.schema}".outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [limit],
+      );
+      if (rows.length === 0) {
+        await q.commitTransaction();
+        return 0;
+      }
+      const byTopic = new Map<string, Array<{ key: string; value: string }>>();
+      for (const row of rows) {
+        const topic = this.topicPrefix + row.topic;
+        const list = byTopic.get(topic) ?? [];
+        list.push({ key: row.key, value: JSON.stringify(row.payload) });
+        byTopic.set(topic, list);
+      }
+      await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+      await q.query(`UPDATE "${this.schema}".outbox SET published_at = now() WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
+      await q.commitTransaction();
+      return rows.length;
+    } catch (err) {
+      if (q.isTransactionActive) await q.rollbackTransaction().catch(() => undefined);
+      throw err;
+    } finally {
+      await q.release();
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import { resolve } from 'node:path';
+import { Client } from 'pg';
+import { contractTopicSpecs } from '@shardcast/contracts';
+import { createKafka, ensureTopics } from '@shardcast/platform';
+import { kcat, ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
+
+export const INGEST_ENTRY = resolve(__dirname, '../dist/src/main.js');
+
+/** One test's own slice of the real stack: topic prefix, consumer group, database schema. */
+export class IngestHarness {
+  readonly env = stackEnv();
+  readonly prefix = `${uniqueName('t')}.`;
+  readonly schema = uniqueName('ingest_t');
+  readonly group = uniqueName('ingest-group');
+  readonly topic = `${this.prefix}telemetry.requests.v1`;
+  readonly processes: ServiceProcess[] = [];
+  db = new Client({ connectionString: this.env.DATABASE_URL });
+
+  async setUp(partitions = 6): Promise<void> {
+    await this.db.connect();
+    await ensureTopics(createKafka(this.env.KAFKA_BROKERS.split(','), 'test'), contractTopicSpecs(), partitions, this.prefix);
+  }
+
+  startIngest(extraEnv: Record<string, string> = {}): ServiceProcess {
+    const service = new ServiceProcess(INGEST_ENTRY, {
+      ...this.env,
+      HTTP_PORT: '0',
+      KAFKA_TOPIC_PREFIX: this.prefix,
+      INGEST_DB_SCHEMA: this.schema,
+      INGEST_GROUP_ID: this.group,
+      KAFKA_GROUP_PREFIX: this.group,
+      LOG_LEVEL: 'info',
+      ...extraEnv,
+    }).start();
+    this.processes.push(service);
+    return service;
+  }
+
+  /** Produces `key\tvalue` lines with kcat (librdkafka), as an outside producer would. */
+  async produceLines(lines: string[], compression: 'none' | 'gzip' | 'lz4' | 'snappy' | 'zstd' = 'lz4', topic = this.topic): Promise<void> {
+    await kcat(['-b', this.env.KAFKA_BROKERS, '-t', topic, '-P', '-K', '\t', '-z', compression, '-X', 'linger.ms=20'], lines.join('\n') + '\n');
+  }
+
+  async totals(): Promise<{ requests: number; errors: number; bytes: number; accepted: number; rejected: number; late: number }> {
+    const [sums] = (
+      await this.db.query(`SELECT coalesce(sum(requests),0)::bigint AS requests, coalesce(sum(errors),0)::bigint AS errors, coalesce(sum(bytes),0)::bigint AS bytes FROM "${this.schema}".demand_history`).catch(() => ({ rows: [{}] }))
+    ).rows as Array<Record<string, string>>;
+    const [progress] = (
+      await this.db
+        .query(`SELECT coalesce(sum(accepted_records),0)::bigint AS accepted, coalesce(sum(rejected_records),0)::bigint AS rejected, coalesce(sum(late_records),0)::bigint AS late FROM "${this.schema}".partition_progress`)
+        .catch(() => ({ rows: [{}] }))
+    ).rows as Array<Record<string, string>>;
+    const n = (v: string | undefined) => Number(v ?? 0);
+    return { requests: n(sums.requests), errors: n(sums.errors), bytes: n(sums.bytes), accepted: n(progress.accepted), rejected: n(progress.rejected), late: n(progress.late) };
+  }
+
+  async countBy(column: 'domain' | 'region'): Promise<Map<string, number>> {
+    const { rows } = await this.db.query(`SELECT ${column} AS k, sum(requests)::bigint AS n FROM "${this.schema}".demand_history GROUP BY 1`);
+    return new Map(rows.map((r: { k: string; n: string }) => [r.k, Number(r.n)]));
+  }
+
+  /** Reads a whole topic with kcat: one line per message, `format` as kcat's -f. */
+  async readTopic(topic: string, format: string): Promise<string[]> {
+    const out = await kcat(['-b', this.env.KAFKA_BROKERS, '-t', topic, '-C', '-e', '-q', '-o', 'beginning', '-f', format]);
+    return out.split('\n').filter(Boolean);
+  }
+
+  async tearDown(): Promise<void> {
+    await Promise.all(this.processes.map((p) => p.kill('SIGTERM')));
+    if (!process.env.KEEP_TEST_SCHEMA) await this.db.query(`DROP SCHEMA IF EXISTS "${this.schema}" CASCADE`).catch(() => undefined);
+    await this.db.end();
+  }
+}

@@ -1,0 +1,13 @@
+// Three tiers (CONVENTIONS.md): unit beside the code, int against the real stack, e2e across services.
+const swc = ['@swc/jest', JSON.parse(require('fs').readFileSync(`${__dirname}/.swcrc`, 'utf8'))];
+const moduleNameMapper = {
+  '^@shardcast/platform/otel$': '<rootDir>/libs/platform/src/otel.ts', '^@shardcast/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts' };
+const common = { rootDir: __dirname, transform: { '^.+\\.ts$': swc }, moduleNameMapper, testEnvironment: 'node' };
+
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.unit.spec.ts'] },
+    { ...common, displayName: 'int', testMatch: ['<rootDir>/{apps,libs}/**/*.int.spec.ts'], slowTestThreshold: 60 },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/e2e/**/*.e2e.spec.ts'] },
+  ],
+};

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { envelopeSchema, EventEnvelope } from './envelope';
+
+export const DEMAND_FORECAST = 'demand.forecast';
+
+export const QuantileLevels = ['p10', 'p50', 'p90', 'p99'] as const;
+export type QuantileLevel = (typeof QuantileLevels)[number];
+
+const Quantiles = z.object({ p10: z.number(), p50: z.number(), p90: z.number(), p99: z.number() });
+
+export const ResourceNeedSchema = z.object({
+  cpuCores: z.number().nonnegative(),
+  memoryGiB: z.number().nonnegative(),
+  egressMbps: z.number().nonnegative(),
+});
+
+/**
+ * One forecast run for one (domain, region), one step size (DECISIONS.md: one message per region
+ * keeps a 48 h horizon under Kafka's 1 MB default).
+ */
+export const DemandForecastSchema = z.object({
+  domain: z.string(),
+  region: z.string(),
+  generatedAt: z.iso.datetime({ offset: true }),
+  stepSeconds: z.number().int().positive(),
+  /** Requests per step, as quantiles of the predictive distribution. */
+  steps: z.array(z.object({ at: z.iso.datetime({ offset: true }), requests: Quantiles })),
+  model: z.object({
+    name: z.string(),
+    mase: z.number().nullable(),
+    selectedAt: z.iso.datetime({ offset: true }).nullable(),
+  }),
+  confidence: z.enum(['high', 'low']),
+  /** Backtest worse than seasonal naive: published for information, allocation may ignore it. */
+  forecastOnly: z.boolean(),
+  tier: z.string(),
+  provisionQuantile: z.enum(QuantileLevels),
+  /** Resource needs per step at the tier's quantile (with headroom) and at each quantile. */
+  resources: z.array(
+    z.object({
+      at: z.iso.datetime({ offset: true }),
+      provisioned: ResourceNeedSchema,
+      byQuantile: z.record(z.enum(QuantileLevels), ResourceNeedSchema),
+    }),
+  ),
+});
+
+export const DemandForecastEventSchema = envelopeSchema(DEMAND_FORECAST, DemandForecastSchema);
+export type DemandForecast = z.infer<typeof DemandForecastSchema>;
+export type DemandForecastEvent = EventEnvelope<typeof DEMAND_FORECAST, DemandForecast>;

@@ -1,0 +1,46 @@
+/**
+ * Stable error codes, shown verbatim in logs, HTTP 4xx bodies and DLQ headers.
+ * Never rename one: users alert and filter on them.
+ */
+export const ErrorCodes = {
+  TELEMETRY_MALFORMED_JSON: 'TELEMETRY_MALFORMED_JSON',
+  TELEMETRY_INVALID_RECORD: 'TELEMETRY_INVALID_RECORD',
+  TELEMETRY_INVALID_DOMAIN: 'TELEMETRY_INVALID_DOMAIN',
+  TELEMETRY_INVALID_LOCATION: 'TELEMETRY_INVALID_LOCATION',
+  TELEMETRY_UNKNOWN_POP: 'TELEMETRY_UNKNOWN_POP',
+  TELEMETRY_LATE: 'TELEMETRY_LATE',
+  TELEMETRY_TOO_FAR_IN_FUTURE: 'TELEMETRY_TOO_FAR_IN_FUTURE',
+  TELEMETRY_EMPTY_BATCH: 'TELEMETRY_EMPTY_BATCH',
+  TELEMETRY_BATCH_TOO_LARGE: 'TELEMETRY_BATCH_TOO_LARGE',
+  EVENT_INVALID: 'EVENT_INVALID',
+  CONFIG_INVALID: 'CONFIG_INVALID',
+  REQUEST_INVALID: 'REQUEST_INVALID',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  NOT_FOUND: 'NOT_FOUND',
+  POOL_CAPACITY_EXCEEDED: 'POOL_CAPACITY_EXCEEDED',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** An error a user can act on: a stable code plus a sentence saying what is wrong. */
+export class ShardcastError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ShardcastError';
+  }
+}
+
+/** Kafka header names on dead-lettered messages. */
+export const DeadLetterHeaders = {
+  errorCode: 'x-error-code',
+  errorReason: 'x-error-reason',
+  sourceTopic: 'x-source-topic',
+  sourcePartition: 'x-source-partition',
+  sourceOffset: 'x-source-offset',
+  /** Index of the rejected record inside a batch message; absent when the whole message failed. */
+  recordIndex: 'x-record-index',
+  failedAt: 'x-failed-at',
+} as const;

@@ -1,0 +1,42 @@
+/**
+ * Kafka topics are shardcast's public contract: versioned, keyed by domain so each domain's
+ * events stay in order. A new incompatible payload gets a new topic (`.v2`), never an edit.
+ */
+export const Topics = {
+  telemetryRequests: 'telemetry.requests.v1',
+  demandObserved: 'demand.observed.v1',
+  demandForecast: 'demand.forecast.v1',
+  capacityPlan: 'capacity.plan.v1',
+  shardAssigned: 'shard.assigned.v1',
+  shardHealth: 'shard.health.v1',
+} as const;
+
+export type TopicName = (typeof Topics)[keyof typeof Topics];
+
+/** Every topic has a dead-letter twin holding rejected messages, original bytes and reason. */
+export function deadLetterTopic(topic: string): string {
+  return `${topic}.dlq`;
+}
+
+export interface TopicSpec {
+  name: string;
+  /** Compacted topics keep the latest value per key (latest state per domain). */
+  compacted: boolean;
+  /** Retention in ms; undefined keeps the broker default. */
+  retentionMs?: number;
+}
+
+const SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000;
+
+/**
+ * All topics the services need, with their dead-letter twins. DLQs get a bounded retention
+ * because rejected telemetry may carry client IP addresses (personal data).
+ */
+export function contractTopicSpecs(): TopicSpec[] {
+  const specs: TopicSpec[] = [];
+  for (const name of Object.values(Topics)) {
+    specs.push({ name, compacted: name === Topics.shardAssigned });
+    specs.push({ name: deadLetterTopic(name), compacted: false, retentionMs: SEVEN_DAYS_MS });
+  }
+  return specs;
+}

@@ -1,0 +1,84 @@
+/** Quantiles published per step: the contract's p10/p50/p90/p99, plus p05/p95 for the 90 % interval. */
+export const QuantileKeys = ['p05', 'p10', 'p50', 'p90', 'p95', 'p99'] as const;
+export type QuantileKey = (typeof QuantileKeys)[number];
+export const QuantileLevel: Record<QuantileKey, number> = { p05: 0.05, p10: 0.1, p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
+
+export type QuantileForecast = Record<QuantileKey, Float64Array>;
+
+/**
+ * Split-conformal calibration from a series' own backtest residuals (actual − point), one set of
+ * residual quantiles per horizon bucket, so intervals widen with the horizon as the errors did.
+ *
+ * `additive`: quantile = point + offset. `relative`: quantile = point × factor, used when there
+ * is no backtest to learn from (short history, cold start): wide on purpose.
+ */
+export interface Calibration {
+  mode: 'additive' | 'relative';
+  /** Steps [fromStep, toStep) share `offsets`; the last bucket also covers any longer horizon. */
+  buckets: { fromStep: number; toStep: number; residuals: number; offsets: Record<QuantileKey, number> }[];
+}
+
+/** Factors for forecasts without a backtest: the 80 % interval spans 0.4×–2.2× the point. */
+export const WideRelativeCalibration: Calibration = {
+  mode: 'relative',
+  buckets: [{ fromStep: 0, toStep: 1, residuals: 0, offsets: { p05: 0.25, p10: 0.4, p50: 1, p90: 2.2, p95: 3, p99: 5 } }],
+};
+
+/**
+ * Conformal quantile of sorted residuals with the finite-sample correction: the ⌈(n+1)q⌉-th value
+ * for upper levels, the ⌊(n+1)q⌋-th for lower ones, so small samples err on the wide side.
+ */
+export function conformalQuantile(sorted: ArrayLike<number>, q: number): number {
+  const n = sorted.length;
+  if (n === 0) return 0;
+  if (q === 0.5) return n % 2 ? sorted[n >> 1] : (sorted[(n >> 1) - 1] + sorted[n >> 1]) / 2;
+  const rank = q > 0.5 ? Math.ceil((n + 1) * q) : Math.floor((n + 1) * q);
+  return sorted[Math.min(n, Math.max(1, rank)) - 1];
+}
+
+/**
+ * Builds a calibration from backtest residuals: `residuals[o][h]` is actual − point at origin o,
+ * step h. Buckets hold at least `minPerBucket` residuals (default 40), at most `maxBuckets` (8).
+ */
+export function calibrate(residuals: readonly ArrayLike<number>[], options: { maxBuckets?: number; minPerBucket?: number } = {}): Calibration {
+  const horizon = residuals.reduce((m, r) => Math.max(m, r.length), 0);
+  if (residuals.length === 0 || horizon === 0) return WideRelativeCalibration;
+  const perStep = residuals.length;
+  const minPer = options.minPerBucket ?? 40;
+  const count = Math.max(1, Math.min(options.maxBuckets ?? 8, horizon, Math.floor((perStep * horizon) / minPer)));
+  const buckets: Calibration['buckets'] = [];
+  for (let b = 0; b < count; b++) {
+    const fromStep = Math.floor((b * horizon) / count);
+    const toStep = Math.floor(((b + 1) * horizon) / count);
+    const values: number[] = [];
+    for (const r of residuals) for (let h = fromStep; h < Math.min(toStep, r.length); h++) if (Number.isFinite(r[h])) values.push(r[h]);
+    values.sort((a, c) => a - c);
+    const offsets = Object.fromEntries(QuantileKeys.map((k) => [k, conformalQuantile(values, QuantileLevel[k])])) as Record<QuantileKey, number>;
+    buckets.push({ fromStep, toStep, residuals: values.length, offsets });
+  }
+  return { mode: 'additive', buckets };
+}
+
+/**
+ * Quantile forecast from a point forecast: calibrated, clamped at zero (demand is non-negative) and
+ * made monotone across levels (p05 ≤ p10 ≤ … ≤ p99) at every step.
+ */
+export function applyCalibration(point: ArrayLike<number>, calibration: Calibration): QuantileForecast {
+  const horizon = point.length;
+  const out = Object.fromEntries(QuantileKeys.map((k) => [k, new Float64Array(horizon)])) as QuantileForecast;
+  let b = 0;
+  const buckets = calibration.buckets;
+  for (let h = 0; h < horizon; h++) {
+    while (b < buckets.length - 1 && h >= buckets[b].toStep) b++;
+    const offsets = buckets[b].offsets;
+    const base = Math.max(0, Number.isFinite(point[h]) ? point[h] : 0);
+    let floor = 0;
+    for (const k of QuantileKeys) {
+      const raw = calibration.mode === 'additive' ? point[h] + offsets[k] : base * offsets[k];
+      const v = Math.max(floor, Number.isFinite(raw) ? raw : floor);
+      out[k][h] = v;
+      floor = v;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,97 @@
+import fc from 'fast-check';
+import { intervalCoverage } from './accuracy';
+import { applyCalibration, calibrate, Calibration, conformalQuantile, QuantileKeys } from './conformal-calibration';
+import { forecast } from './forecast';
+import { selectModel } from './select-model';
+import { HOUR_MS } from './series';
+import { failingRunner, seededNormal } from './test-doubles.spec';
+
+describe('conformal calibration', () => {
+  it('takes the finite-sample conformal rank', () => {
+    const sorted = Array.from({ length: 19 }, (_, i) => i + 1);
+    // (19 + 1) × 0.9 = 18 → 18th value; (20) × 0.1 = 2 → 2nd value.
+    expect(conformalQuantile(sorted, 0.9)).toBe(18);
+    expect(conformalQuantile(sorted, 0.1)).toBe(2);
+    expect(conformalQuantile(sorted, 0.5)).toBe(10);
+    expect(conformalQuantile([], 0.9)).toBe(0);
+  });
+
+  it('reaches nominal coverage on residuals of a known distribution', () => {
+    const normal = seededNormal(42);
+    const residuals = Array.from({ length: 16 }, () => Float64Array.from({ length: 48 }, (_, h) => normal() * (1 + h / 24)));
+    const calibration = calibrate(residuals);
+    expect(calibration.buckets.length).toBeGreaterThan(1);
+    const point = new Float64Array(48).fill(1000);
+    const q = applyCalibration(point, calibration);
+    let in80 = 0;
+    let in90 = 0;
+    const draws = 400;
+    for (let d = 0; d < draws; d++) {
+      const actual = Float64Array.from({ length: 48 }, (_, h) => 1000 + normal() * (1 + h / 24));
+      in80 += intervalCoverage(actual, q.p10, q.p90);
+      in90 += intervalCoverage(actual, q.p05, q.p95);
+    }
+    expect(in80 / draws).toBeGreaterThan(0.76);
+    expect(in80 / draws).toBeLessThan(0.86);
+    expect(in90 / draws).toBeGreaterThan(0.87);
+    expect(in90 / draws).toBeLessThan(0.95);
+    // Later buckets are wider: the errors grew with the horizon.
+    expect(q.p95[47] - q.p05[47]).toBeGreaterThan(q.p95[0] - q.p05[0]);
+  });
+
+  it('covers ~90 % end to end: selection backtest, then forecasts from later origins (seeded)', async () => {
+    const normal = seededNormal(7);
+    const stepMs = HOUR_MS;
+    const n = 24 * 60;
+    const values = Array.from({ length: n }, (_, i) => 100 + 30 * Math.sin((2 * Math.PI * i) / 24) + 5 * normal());
+    const timestamps = values.map((_, i) => Date.UTC(2024, 0, 1) + i * stepMs);
+    const cut = n - 24 * 14;
+    const runner = failingRunner([]);
+    const selection = await selectModel(
+      { timestamps: timestamps.slice(0, cut), values: values.slice(0, cut) },
+      { horizon: 24, candidates: ['snaive-daily'], now: new Date(0) },
+      runner,
+    );
+    expect(selection.model).toBe('snaive-daily');
+    let in90 = 0;
+    let in80 = 0;
+    const origins = 14;
+    for (let k = 0; k < origins; k++) {
+      const o = cut + 24 * k;
+      const f = await forecast({ timestamps: timestamps.slice(0, o), values: values.slice(0, o) }, selection, runner);
+      const actual = values.slice(o, o + 24);
+      in90 += intervalCoverage(actual, f.quantiles.p05, f.quantiles.p95) / origins;
+      in80 += intervalCoverage(actual, f.quantiles.p10, f.quantiles.p90) / origins;
+    }
+    expect(in90).toBeGreaterThan(0.84);
+    expect(in90).toBeLessThan(0.97);
+    expect(in80).toBeGreaterThan(0.72);
+    expect(in80).toBeLessThan(0.9);
+  });
+
+  it('always yields monotone, non-negative quantiles (property)', () => {
+    const finite = fc.double({ min: -1e6, max: 1e6, noNaN: true });
+    const offsets = fc.record({ p05: finite, p10: finite, p50: finite, p90: finite, p95: finite, p99: finite });
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(finite, fc.constant(Number.NaN)), { minLength: 1, maxLength: 50 }),
+        fc.array(offsets, { minLength: 1, maxLength: 5 }),
+        fc.constantFrom<Calibration['mode']>('additive', 'relative'),
+        (point, bucketOffsets, mode) => {
+          const calibration: Calibration = {
+            mode,
+            buckets: bucketOffsets.map((o, i) => ({ fromStep: i * 10, toStep: (i + 1) * 10, residuals: 10, offsets: o })),
+          };
+          const q = applyCalibration(point, calibration);
+          for (let h = 0; h < point.length; h++) {
+            let previous = 0;
+            for (const k of QuantileKeys) {
+              expect(q[k][h]).toBeGreaterThanOrEqual(previous);
+              previous = q[k][h];
+            }
+          }
+        },
+      ),
+    );
+  });
+});

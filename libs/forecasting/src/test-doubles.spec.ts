@@ -1,0 +1,33 @@
+import { ModelFitError, ModelRunner, ModelTask } from './model-task';
+
+/** Seeded PRNG (mulberry32) so statistical tests are repeatable. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard normal draws (Box–Muller) from a seeded PRNG. */
+export function seededNormal(seed: number): () => number {
+  const u = seededRandom(seed);
+  return () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
+}
+
+/** A runner whose models fail like augurs does (thrown strings), counting the tasks it was given. */
+export function failingRunner(kinds: ModelTask['kind'][] = ['mstl', 'ets', 'prophet', 'arima']): ModelRunner & { calls: ModelTask['kind'][] } {
+  const calls: ModelTask['kind'][] = [];
+  return {
+    calls,
+    run: async (task) => {
+      calls.push(task.kind);
+      if (kinds.includes(task.kind)) throw new ModelFitError(`${task.kind}: Fit error: running STL: series has less than two periods`);
+      // A stand-in model: the last value, flat.
+      return new Float64Array(task.horizon).fill(task.y[task.y.length - 1]);
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import { Kafka, logLevel, LogEntry } from 'kafkajs';
+import { TopicSpec } from '@shardcast/contracts';
+import { registerCompressionCodecs } from './compression-codecs';
+import type { Logger } from './logger';
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+export function createKafka(brokers: string[], clientId: string, logger?: Logger): Kafka {
+  registerCompressionCodecs();
+  // We pick partitions by key with the default partitioner; the v2 migration notice is noise.
+  process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+  return new Kafka({
+    clientId,
+    brokers,
+    logLevel: logLevel.WARN,
+    retry: { retries: 8, initialRetryTime: 200 },
+    logCreator: () => (entry: LogEntry) => {
+      if (!logger) return;
+      const { message, ...rest } = entry.log;
+      logger[LEVELS[entry.level] ?? 'info']({ kafka: entry.namespace, ...rest }, message);
+    },
+  });
+}
+
+/** Creates missing topics (existing ones are left as they are). Safe to race with other services. */
+export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], partitions: number, prefix = ''): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = specs.filter((s) => !existing.has(prefix + s.name));
+    if (missing.length === 0) return [];
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((s) => ({
+        topic: prefix + s.name,
+        numPartitions: partitions,
+        replicationFactor: -1,
+        configEntries: [
+          ...(s.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
+          ...(s.retentionMs !== undefined ? [{ name: 'retention.ms', value: String(s.retentionMs) }] : []),
+        ],
+      })),
+    });
+    return missing.map((s) => prefix + s.name);
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,126 @@
+import { ErrorCodes, TelemetryRecord } from '@shardcast/contracts';
+import { addRequest, DemandBucket, emptyDemandBucket } from './demand-bucket';
+import { RegionLocator } from './region-locator';
+import { decodeTelemetryMessage, RecordRejection } from './telemetry-decoder';
+
+export const BUCKET_MS = 60_000;
+
+export interface AggregationPolicy {
+  /** How far behind the newest event time of a partition a record may arrive and still count. */
+  allowedLatenessMs: number;
+  /** A record stamped later than the wall clock plus this is rejected (a broken clock). */
+  maxFutureSkewMs: number;
+}
+
+/** What survives a flush for one partition: the next offset to read and the event-time high mark. */
+export interface PartitionProgress {
+  nextOffset: bigint;
+  /** Largest event time accepted so far; -Infinity before the first record. */
+  maxEventTimeMs: number;
+}
+
+export interface PartitionMessage {
+  offset: bigint;
+  value: Buffer | null;
+}
+
+export interface MessageRejection extends RecordRejection {
+  offset: bigint;
+  /** The original message bytes; `index` says which record of a batch was rejected. */
+  value: Buffer | null;
+}
+
+export interface BucketKey {
+  domain: string;
+  region: string;
+  bucketStartMs: number;
+}
+
+export interface PartitionDelta {
+  /** Keyed by `domain\u0000region\u0000bucketStartMs`. */
+  buckets: Map<string, { key: BucketKey; bucket: DemandBucket }>;
+  rejections: MessageRejection[];
+  accepted: number;
+  /** Messages already applied by an earlier flush (replay after a crash or rebalance). */
+  skippedMessages: number;
+  progress: PartitionProgress;
+}
+
+/** Buckets whose end is at or before this time are closed for the partition. */
+export function watermarkOf(progress: PartitionProgress, policy: AggregationPolicy): number {
+  return progress.maxEventTimeMs - policy.allowedLatenessMs;
+}
+
+export function bucketStartOf(timestampMs: number): number {
+  return Math.floor(timestampMs / BUCKET_MS) * BUCKET_MS;
+}
+
+/**
+ * Folds a run of one partition's messages into per-bucket deltas. Pure and deterministic given
+ * (progress, messages, policy, nowMs): replaying the same messages from the same stored progress
+ * gives the same deltas, which is what makes the stored totals exact across crashes.
+ */
+export function aggregatePartitionMessages(
+  progress: PartitionProgress,
+  messages: readonly PartitionMessage[],
+  locator: RegionLocator,
+  policy: AggregationPolicy,
+  nowMs: number,
+): PartitionDelta {
+  const delta: PartitionDelta = { buckets: new Map(), rejections: [], accepted: 0, skippedMessages: 0, progress: { ...progress } };
+  const futureLimit = nowMs + policy.maxFutureSkewMs;
+  for (const message of messages) {
+    if (message.offset < delta.progress.nextOffset) {
+      delta.skippedMessages += 1;
+      continue;
+    }
+    const decoded = decodeTelemetryMessage(message.value);
+    for (const rejection of decoded.rejections) delta.rejections.push({ ...rejection, offset: message.offset, value: message.value });
+    const batch = decoded.records.length > 1 || decoded.rejections.some((r) => r.index !== null);
+    decoded.records.forEach((record, i) => {
+      const rejection = acceptRecord(delta, record, locator, policy, futureLimit);
+      if (rejection) delta.rejections.push({ ...rejection, index: batch ? i : null, offset: message.offset, value: message.value });
+    });
+    delta.progress.nextOffset = message.offset + 1n;
+  }
+  return delta;
+}
+
+function acceptRecord(
+  delta: PartitionDelta,
+  record: TelemetryRecord,
+  locator: RegionLocator,
+  policy: AggregationPolicy,
+  futureLimit: number,
+): Omit<RecordRejection, 'index'> | null {
+  const ts = record.timestamp;
+  if (ts > futureLimit) {
+    return { code: ErrorCodes.TELEMETRY_TOO_FAR_IN_FUTURE, reason: `timestamp ${new Date(ts).toISOString()} is later than the clock allows` };
+  }
+  const bucketStartMs = bucketStartOf(ts);
+  const watermark = watermarkOf(delta.progress, policy);
+  if (bucketStartMs + BUCKET_MS <= watermark) {
+    return {
+      code: ErrorCodes.TELEMETRY_LATE,
+      reason: `bucket ${new Date(bucketStartMs).toISOString()} closed at watermark ${new Date(watermark).toISOString()}`,
+    };
+  }
+  let region: string;
+  if ('pop' in record.client) {
+    const popRegion = locator.forPop(record.client.pop);
+    if (popRegion === undefined) return { code: ErrorCodes.TELEMETRY_UNKNOWN_POP, reason: `edge POP ${JSON.stringify(record.client.pop)} is not configured` };
+    region = popRegion;
+  } else {
+    region = locator.nearest(record.client.lat, record.client.lon);
+  }
+  const id = `${record.domain}\u0000${region}\u0000${bucketStartMs}`;
+  let entry = delta.buckets.get(id);
+  if (!entry) {
+    entry = { key: { domain: record.domain, region, bucketStartMs }, bucket: emptyDemandBucket() };
+    delta.buckets.set(id, entry);
+  }
+  addRequest(entry.bucket, record.status, record.latencyMs, record.bytes);
+  if (ts > delta.progress.maxEventTimeMs) delta.progress.maxEventTimeMs = ts;
+  delta.accepted += 1;
+  return null;
+}

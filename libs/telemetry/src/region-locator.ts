@@ -1,0 +1,60 @@
+import { Region } from './region-catalog';
+
+const EARTH_RADIUS_KM = 6371.0088;
+const toRad = (deg: number) => (deg * Math.PI) / 180;
+
+/** Great-circle distance (haversine), km. */
+export function greatCircleKm(aLat: number, aLon: number, bLat: number, bLon: number): number {
+  const dLat = toRad(bLat - aLat);
+  const dLon = toRad(bLon - aLon);
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(toRad(aLat)) * Math.cos(toRad(bLat)) * Math.sin(dLon / 2) ** 2;
+  return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(h)));
+}
+
+/**
+ * Maps a client location to its nearest region. Locations are snapped to a 0.01° grid (~1 km)
+ * and memoised per cell: clients cluster in cities, so the hot path mostly skips the scan, and the
+ * answer depends only on the cell, so a replay maps every record exactly as before.
+ */
+export class RegionLocator {
+  private readonly cache = new Map<number, string>();
+
+  constructor(
+    readonly regions: readonly Region[],
+    private readonly pops: ReadonlyMap<string, { lat: number; lon: number }> = new Map(),
+    private readonly maxCacheEntries = 200_000,
+  ) {
+    if (regions.length === 0) throw new Error('the region set is empty');
+  }
+
+  nearest(lat: number, lon: number): string {
+    const latCell = Math.round(lat * 100);
+    const lonCell = Math.round(lon * 100);
+    const key = (latCell + 9_000) * 40_000 + (lonCell + 18_000);
+    const hit = this.cache.get(key);
+    if (hit !== undefined) return hit;
+    const region = this.scan(latCell / 100, lonCell / 100);
+    if (this.cache.size >= this.maxCacheEntries) this.cache.clear();
+    this.cache.set(key, region);
+    return region;
+  }
+
+  /** Region of an edge POP, or undefined when the POP is not configured. */
+  forPop(pop: string): string | undefined {
+    const at = this.pops.get(pop);
+    return at ? this.nearest(at.lat, at.lon) : undefined;
+  }
+
+  private scan(lat: number, lon: number): string {
+    let best = this.regions[0];
+    let bestKm = Infinity;
+    for (const region of this.regions) {
+      const km = greatCircleKm(lat, lon, region.lat, region.lon);
+      if (km < bestKm) {
+        bestKm = km;
+        best = region;
+      }
+    }
+    return best.id;
+  }
+}

@@ -1,0 +1,5 @@
+export * from './stack-env';
+export * from './service-process';
+export * from './kcat';
+export * from './eventually';
+export * from './telemetry-fixture';

@@ -1,0 +1,91 @@
+/**
+ * Synthetic telemetry with known totals, for tests and benchmarks. Cities come with the region a
+ * human would expect them to map to, so region mapping is checked, not assumed.
+ */
+export const FIXTURE_CITIES = [
+  { name: 'Frankfurt', lat: 50.11, lon: 8.68, region: 'eu-central-1' },
+  { name: 'Tokyo', lat: 35.68, lon: 139.69, region: 'ap-northeast-1' },
+  { name: 'Sydney', lat: -33.87, lon: 151.21, region: 'ap-southeast-2' },
+  { name: 'Sao Paulo', lat: -23.55, lon: -46.63, region: 'sa-east-1' },
+  { name: 'Ashburn', lat: 39.04, lon: -77.49, region: 'us-east-1' },
+  { name: 'Dublin', lat: 53.35, lon: -6.26, region: 'eu-west-1' },
+  { name: 'Mumbai', lat: 19.08, lon: 72.88, region: 'ap-south-1' },
+] as const;
+
+export interface FixtureRecord {
+  domain: string;
+  timestamp: number;
+  client: { lat: number; lon: number };
+  status: number;
+  latencyMs: number;
+  bytes: number;
+}
+
+export interface FixtureTotals {
+  requests: number;
+  errors: number;
+  bytes: number;
+  byDomain: Map<string, number>;
+  byRegion: Map<string, number>;
+}
+
+/** Small deterministic PRNG (mulberry32) so a failing run can be reproduced from its seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `count` valid records for `domains` domains, event time rising from `startMs` by `stepMs`. */
+export function generateTelemetry(count: number, options: { seed?: number; domains?: number; startMs?: number; stepMs?: number } = {}): FixtureRecord[] {
+  const random = seededRandom(options.seed ?? 42);
+  const domains = Array.from({ length: options.domains ?? 12 }, (_, i) => `app${i}.example.com`);
+  const start = options.startMs ?? Date.UTC(2014, 3, 10);
+  const step = options.stepMs ?? 20;
+  const out: FixtureRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const city = FIXTURE_CITIES[Math.floor(random() * FIXTURE_CITIES.length)];
+    out.push({
+      domain: domains[Math.floor(random() * domains.length)],
+      timestamp: start + i * step,
+      client: { lat: city.lat + (random() - 0.5) * 0.4, lon: city.lon + (random() - 0.5) * 0.4 },
+      status: random() < 0.02 ? 503 : 200,
+      latencyMs: Math.round(5 + random() * 300),
+      bytes: Math.floor(random() * 50_000),
+    });
+  }
+  return out;
+}
+
+export function totalsOf(records: FixtureRecord[]): FixtureTotals {
+  const totals: FixtureTotals = { requests: 0, errors: 0, bytes: 0, byDomain: new Map(), byRegion: new Map() };
+  for (const r of records) {
+    totals.requests += 1;
+    if (r.status >= 500) totals.errors += 1;
+    totals.bytes += r.bytes;
+    totals.byDomain.set(r.domain, (totals.byDomain.get(r.domain) ?? 0) + 1);
+    const city = FIXTURE_CITIES.find((c) => Math.abs(c.lat - r.client.lat) <= 0.2 && Math.abs(c.lon - r.client.lon) <= 0.2)!;
+    totals.byRegion.set(city.region, (totals.byRegion.get(city.region) ?? 0) + 1);
+  }
+  return totals;
+}
+
+/** One of each way a message can be wrong, cycled: every one must reach the DLQ. */
+export function malformedMessages(count: number): Array<{ value: string; code: string }> {
+  const kinds: Array<{ value: string; code: string }> = [
+    { value: '{"domain":"app0.example.com",', code: 'TELEMETRY_MALFORMED_JSON' },
+    { value: 'not json at all', code: 'TELEMETRY_MALFORMED_JSON' },
+    { value: JSON.stringify({ domain: 'bad_domain!.com', timestamp: 1, client: { lat: 0, lon: 0 }, status: 200, latencyMs: 1, bytes: 1 }), code: 'TELEMETRY_INVALID_DOMAIN' },
+    { value: JSON.stringify({ domain: 'a'.repeat(64) + '.com', timestamp: 1, client: { lat: 0, lon: 0 }, status: 200, latencyMs: 1, bytes: 1 }), code: 'TELEMETRY_INVALID_DOMAIN' },
+    { value: JSON.stringify({ domain: 'ok.example.com', timestamp: 1, client: { lat: 95, lon: 0 }, status: 200, latencyMs: 1, bytes: 1 }), code: 'TELEMETRY_INVALID_LOCATION' },
+    { value: JSON.stringify({ domain: 'ok.example.com', timestamp: 1, client: { lat: 1, lon: 1 }, status: 999, latencyMs: 1, bytes: 1 }), code: 'TELEMETRY_INVALID_RECORD' },
+    { value: JSON.stringify({ domain: 'ok.example.com', client: { lat: 1, lon: 1 }, status: 200, latencyMs: 1, bytes: 1 }), code: 'TELEMETRY_INVALID_RECORD' },
+    { value: JSON.stringify({ domain: 'ok.example.com', timestamp: 1, client: { lat: 1, lon: 1 }, status: 200, latencyMs: -4, bytes: 1 }), code: 'TELEMETRY_INVALID_RECORD' },
+  ];
+  return Array.from({ length: count }, (_, i) => kinds[i % kinds.length]);
+}
