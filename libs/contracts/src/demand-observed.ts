@@ -22,7 +22,7 @@ export const DemandObservedSchema = z.object({
   errors: z.number().int().nonnegative().describe('responses with status >= 500'),
   bytes: z.number().nonnegative(),
   latencyMs: LatencySummarySchema,
-  /** DDSketch (relative accuracy 1 %), protobuf, base64: merge it to get quantiles over buckets. */
+  /** DDSketch (relative accuracy 1 %) as its standard protobuf (sparse binCounts), base64: merge to get quantiles over buckets. */
   latencySketch: z.string(),
 });
 

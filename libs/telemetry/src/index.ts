@@ -4,3 +4,4 @@ export * from './telemetry-decoder';
 export * from './demand-bucket';
 export * from './partition-aggregator';
 export * from './partition-ledger';
+export * from './trace-replay';

@@ -1,0 +1,150 @@
+import fc from 'fast-check';
+import {
+  addRequest,
+  DemandBucket,
+  deserializeLatencySketch,
+  emptyDemandBucket,
+  LATENCY_SKETCH_ACCURACY,
+  latencySummary,
+  mergeDemandBuckets,
+  serializeLatencySketch,
+} from './demand-bucket';
+
+interface Req {
+  status: number;
+  latencyMs: number;
+  bytes: number;
+}
+
+const latency = fc.double({ min: 0.01, max: 3_600_000, noNaN: true });
+const req = fc.record({ status: fc.integer({ min: 100, max: 599 }), latencyMs: latency, bytes: fc.integer({ min: 0, max: 1e9 }) });
+const reqs = fc.array(req, { maxLength: 200 });
+
+function bucketOf(requests: readonly Req[]): DemandBucket {
+  const b = emptyDemandBucket();
+  for (const r of requests) addRequest(b, r.status, r.latencyMs, r.bytes);
+  return b;
+}
+
+const merge = (a: DemandBucket, b: DemandBucket) => mergeDemandBuckets(mergeDemandBuckets(emptyDemandBucket(), a), b);
+const QS = [0, 0.1, 0.25, 0.5, 0.9, 0.99, 1];
+
+/** Everything a merge must preserve exactly (sketch bins are integer counts: order cannot matter). */
+function summaryOf(b: DemandBucket) {
+  return {
+    requests: b.requests,
+    errors: b.errors,
+    bytes: b.bytes,
+    latencyMaxMs: b.latencyMaxMs,
+    sketchCount: b.latency.count,
+    quantiles: QS.map((q) => (b.requests ? b.latency.getValueAtQuantile(q) : 0)),
+  };
+}
+
+/** The exact lower quantile DDSketch approximates: the value of rank floor(q·(n−1)). */
+function exactQuantile(sorted: number[], q: number): number {
+  return sorted[Math.floor(q * (sorted.length - 1))];
+}
+
+function expectRelativelyClose(actual: number, expected: number): void {
+  expect(Math.abs(actual - expected)).toBeLessThanOrEqual(1e-9 * Math.abs(expected));
+}
+
+describe('DemandBucket', () => {
+  it('counts requests, 5xx errors, bytes and max latency', () => {
+    const b = bucketOf([
+      { status: 200, latencyMs: 10, bytes: 100 },
+      { status: 499, latencyMs: 30, bytes: 0 },
+      { status: 500, latencyMs: 20, bytes: 50 },
+      { status: 503, latencyMs: 5, bytes: 1 },
+    ]);
+    expect([b.requests, b.errors, b.bytes, b.latencyMaxMs, b.latency.count]).toEqual([4, 2, 151, 30, 4]);
+  });
+
+  it('summarises an empty bucket as zeros', () => {
+    expect(latencySummary(emptyDemandBucket())).toEqual({ p50: 0, p90: 0, p99: 0, max: 0 });
+  });
+
+  it('property: merging is commutative', () => {
+    fc.assert(
+      fc.property(reqs, reqs, (a, b) => {
+        expect(summaryOf(merge(bucketOf(a), bucketOf(b)))).toEqual(summaryOf(merge(bucketOf(b), bucketOf(a))));
+      }),
+    );
+  });
+
+  it('property: merging is associative', () => {
+    fc.assert(
+      fc.property(reqs, reqs, reqs, (a, b, c) => {
+        const left = merge(merge(bucketOf(a), bucketOf(b)), bucketOf(c));
+        const right = merge(bucketOf(a), merge(bucketOf(b), bucketOf(c)));
+        expect(summaryOf(left)).toEqual(summaryOf(right));
+      }),
+    );
+  });
+
+  it('property: merging parts equals the bucket of the union (counts exactly, sketch bins exactly)', () => {
+    fc.assert(
+      fc.property(fc.array(reqs, { minLength: 1, maxLength: 6 }), (parts) => {
+        const merged = parts.map(bucketOf).reduce(merge, emptyDemandBucket());
+        expect(summaryOf(merged)).toEqual(summaryOf(bucketOf(parts.flat())));
+      }),
+    );
+  });
+
+  it('property: merged quantiles stay within 1 % relative error of the exact quantiles of the union', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(latency, { minLength: 1, maxLength: 150 }), { minLength: 1, maxLength: 5 }), (parts) => {
+        const merged = parts.map((ls) => bucketOf(ls.map((latencyMs) => ({ status: 200, latencyMs, bytes: 0 })))).reduce(merge, emptyDemandBucket());
+        const sorted = parts.flat().sort((x, y) => x - y);
+        for (const q of QS) {
+          const exact = exactQuantile(sorted, q);
+          const approx = merged.latency.getValueAtQuantile(q);
+          expect(Math.abs(approx - exact)).toBeLessThanOrEqual(LATENCY_SKETCH_ACCURACY * exact * (1 + 1e-9));
+        }
+        const summary = latencySummary(merged);
+        expect(summary.max).toBe(sorted[sorted.length - 1]);
+        expect(summary.p50).toBeLessThanOrEqual(summary.p90);
+        expect(summary.p90).toBeLessThanOrEqual(summary.p99);
+        expect(summary.p99).toBeLessThanOrEqual(summary.max);
+      }),
+    );
+  });
+
+  it('property: mergeDemandBuckets leaves the source bucket unchanged', () => {
+    fc.assert(
+      fc.property(reqs, reqs, (a, b) => {
+        const from = bucketOf(b);
+        const before = summaryOf(from);
+        mergeDemandBuckets(bucketOf(a), from);
+        addRequest(mergeDemandBuckets(emptyDemandBucket(), from), 500, 1, 1); // a copy made by merging into empty
+        expect(summaryOf(from)).toEqual(before);
+      }),
+    );
+  });
+
+  it('property: the serialised sketch round-trips to the same quantiles and count', () => {
+    fc.assert(
+      fc.property(fc.array(latency, { minLength: 1, maxLength: 200 }), (ls) => {
+        const bucket = bucketOf(ls.map((latencyMs) => ({ status: 200, latencyMs, bytes: 0 })));
+        const bytes = serializeLatencySketch(bucket);
+        expect(Buffer.isBuffer(bytes)).toBe(true);
+        const back = deserializeLatencySketch(bytes);
+        expect(back.count).toBe(bucket.latency.count);
+        // Bins round-trip exactly; the mapping's float parameters may differ in the last bits.
+        for (const q of QS) expectRelativelyClose(back.getValueAtQuantile(q), bucket.latency.getValueAtQuantile(q));
+        // Stored sketches are read, merged and written again: repeated round trips must not drift.
+        let again = back;
+        for (let i = 0; i < 5; i++) again = deserializeLatencySketch(again.toProto());
+        expect(again.count).toBe(bucket.latency.count);
+        for (const q of QS) expectRelativelyClose(again.getValueAtQuantile(q), bucket.latency.getValueAtQuantile(q));
+        // A round-tripped sketch still merges with a live one (same mapping).
+        expect(() => back.merge(bucket.latency)).not.toThrow();
+        expect(back.count).toBe(2 * ls.length);
+        // And survives base64 (how demand.observed carries it).
+        const viaBase64 = deserializeLatencySketch(Buffer.from(bytes.toString('base64'), 'base64'));
+        expectRelativelyClose(viaBase64.getValueAtQuantile(0.5), bucket.latency.getValueAtQuantile(0.5));
+      }),
+    );
+  });
+});

@@ -1,0 +1,245 @@
+import fc from 'fast-check';
+import { ErrorCodes } from '@shardcast/contracts';
+import { DemandBucket } from './demand-bucket';
+import {
+  aggregatePartitionMessages,
+  AggregationPolicy,
+  BUCKET_MS,
+  bucketStartOf,
+  PartitionDelta,
+  PartitionMessage,
+  PartitionProgress,
+  watermarkOf,
+} from './partition-aggregator';
+import { Region } from './region-catalog';
+import { RegionLocator } from './region-locator';
+
+const REGIONS: Region[] = [
+  { id: 'eu-central-1', name: 'Frankfurt', lat: 50.11, lon: 8.71 },
+  { id: 'ap-northeast-1', name: 'Tokyo', lat: 35.69, lon: 139.77 },
+  { id: 'us-east-1', name: 'N. Virginia', lat: 37.26, lon: -79.37 },
+];
+const POPS = new Map([
+  ['fra1', { lat: 50.03, lon: 8.57 }],
+  ['nrt1', { lat: 35.77, lon: 140.39 }],
+]);
+const locator = () => new RegionLocator(REGIONS, POPS);
+const POLICY: AggregationPolicy = { allowedLatenessMs: 120_000, maxFutureSkewMs: 60_000 };
+const T0 = Date.UTC(2026, 10, 25, 10, 0, 0);
+const NOW = T0 + 5 * 60_000;
+const START: PartitionProgress = { nextOffset: 0n, maxEventTimeMs: -Infinity };
+
+const FRANKFURT = { lat: 50.1, lon: 8.7 };
+const TOKYO = { lat: 35.7, lon: 139.7 };
+
+function rec(ts: number, patch: Record<string, unknown> = {}) {
+  return { domain: 'app.example.com', timestamp: ts, client: FRANKFURT, status: 200, latencyMs: 10, bytes: 100, ...patch };
+}
+const msg = (offset: number, value: unknown): PartitionMessage => ({
+  offset: BigInt(offset),
+  value: value === null ? null : Buffer.isBuffer(value) ? value : Buffer.from(JSON.stringify(value)),
+});
+const msgs = (values: unknown[], from = 0) => values.map((v, i) => msg(from + i, v));
+
+/** A delta's content in comparable form: bucket totals by id, rejections without the shared bytes. */
+function totalsOf(deltas: PartitionDelta[]) {
+  const buckets = new Map<string, { requests: number; errors: number; bytes: number; latencyMaxMs: number; sketchCount: number }>();
+  for (const d of deltas) {
+    for (const [id, { key, bucket }] of d.buckets) {
+      expect(id).toBe(`${key.domain}\u0000${key.region}\u0000${key.bucketStartMs}`);
+      const t = buckets.get(id) ?? { requests: 0, errors: 0, bytes: 0, latencyMaxMs: 0, sketchCount: 0 };
+      t.requests += bucket.requests;
+      t.errors += bucket.errors;
+      t.bytes += bucket.bytes;
+      t.latencyMaxMs = Math.max(t.latencyMaxMs, bucket.latencyMaxMs);
+      t.sketchCount += bucket.latency.count;
+      buckets.set(id, t);
+    }
+  }
+  return {
+    buckets: [...buckets].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    rejections: deltas.flatMap((d) => d.rejections.map((r) => ({ offset: r.offset, index: r.index, code: r.code, reason: r.reason }))),
+    accepted: deltas.reduce((n, d) => n + d.accepted, 0),
+    skipped: deltas.reduce((n, d) => n + d.skippedMessages, 0),
+  };
+}
+const requestsIn = (d: PartitionDelta) => [...d.buckets.values()].reduce((n, e) => n + e.bucket.requests, 0);
+const bucketFor = (d: PartitionDelta, region: string, ts: number, domain = 'app.example.com'): DemandBucket | undefined =>
+  d.buckets.get(`${domain}\u0000${region}\u0000${bucketStartOf(ts)}`)?.bucket;
+
+describe('aggregatePartitionMessages', () => {
+  it('counts each accepted record exactly once in its (domain, region, minute) bucket', () => {
+    const d = aggregatePartitionMessages(
+      START,
+      msgs([
+        rec(T0 + 1_000, { status: 503, latencyMs: 40, bytes: 7 }),
+        { records: [rec(T0 + 2_000), rec(T0 + 59_999, { client: TOKYO }), rec(T0 + 60_000)] },
+        rec(T0 + 3_000, { domain: 'OTHER.example.com', client: { pop: 'nrt1' } }),
+      ]),
+      locator(),
+      POLICY,
+      NOW,
+    );
+    expect(d.rejections).toEqual([]);
+    expect(d.accepted).toBe(5);
+    expect(d.buckets.size).toBe(4);
+    const fra = bucketFor(d, 'eu-central-1', T0)!;
+    expect([fra.requests, fra.errors, fra.bytes, fra.latencyMaxMs]).toEqual([2, 1, 107, 40]);
+    expect(bucketFor(d, 'ap-northeast-1', T0)!.requests).toBe(1);
+    expect(bucketFor(d, 'eu-central-1', T0 + 60_000)!.requests).toBe(1);
+    expect(bucketFor(d, 'ap-northeast-1', T0, 'other.example.com')!.requests).toBe(1);
+    expect(d.progress).toEqual({ nextOffset: 3n, maxEventTimeMs: T0 + 60_000 });
+  });
+
+  it('skips messages below the stored nextOffset (replay after a crash) and counts the rest', () => {
+    const stored: PartitionProgress = { nextOffset: 12n, maxEventTimeMs: T0 };
+    const d = aggregatePartitionMessages(stored, msgs([rec(T0), rec(T0), rec(T0 + 1), rec(T0 + 2)], 10), locator(), POLICY, NOW);
+    expect(d.skippedMessages).toBe(2);
+    expect(d.accepted).toBe(2);
+    expect(requestsIn(d)).toBe(2);
+    expect(d.progress.nextOffset).toBe(14n);
+    expect(stored).toEqual({ nextOffset: 12n, maxEventTimeMs: T0 }); // input progress untouched
+  });
+
+  it('rejects a record whose bucket ended at or before maxEventTime − allowedLateness as TELEMETRY_LATE', () => {
+    const newest = T0 + 10 * 60_000 + 30_000; // 10:10:30 → watermark 10:08:30
+    const watermark = newest - POLICY.allowedLatenessMs;
+    const d = aggregatePartitionMessages(
+      { nextOffset: 0n, maxEventTimeMs: newest },
+      msgs([
+        rec(bucketStartOf(watermark) - 1), // bucket 10:07–10:08: ended before the watermark
+        rec(bucketStartOf(watermark)), // bucket 10:08–10:09: still open
+        rec(watermark - BUCKET_MS - 30_000 + 1), // 10:07:00.001: closed
+      ]),
+      locator(),
+      POLICY,
+      T0 + 11 * 60_000,
+    );
+    expect(d.rejections.map((r) => [r.offset, r.index, r.code])).toEqual([
+      [0n, null, ErrorCodes.TELEMETRY_LATE],
+      [2n, null, ErrorCodes.TELEMETRY_LATE],
+    ]);
+    expect(d.accepted).toBe(1);
+  });
+
+  it('treats a bucket ending exactly at the watermark as closed', () => {
+    const newest = T0 + 3 * 60_000 + POLICY.allowedLatenessMs; // watermark exactly 10:03:00
+    const d = aggregatePartitionMessages({ nextOffset: 0n, maxEventTimeMs: newest }, msgs([rec(T0 + 2 * 60_000 + 59_999), rec(T0 + 3 * 60_000)]), locator(), POLICY, NOW + 10 * 60_000);
+    expect(watermarkOf({ nextOffset: 0n, maxEventTimeMs: newest }, POLICY)).toBe(T0 + 3 * 60_000);
+    expect(d.rejections.map((r) => [r.offset, r.code])).toEqual([[0n, ErrorCodes.TELEMETRY_LATE]]);
+    expect(d.accepted).toBe(1);
+  });
+
+  it('judges lateness against the newest event time seen so far in the same run', () => {
+    const d = aggregatePartitionMessages(START, msgs([rec(T0), rec(T0 + 4 * 60_000), rec(T0 + 1_000)]), locator(), POLICY, NOW);
+    expect(d.rejections.map((r) => [r.offset, r.code])).toEqual([[2n, ErrorCodes.TELEMETRY_LATE]]);
+    expect(d.progress.maxEventTimeMs).toBe(T0 + 4 * 60_000);
+  });
+
+  it('rejects a record later than now + maxFutureSkew as TELEMETRY_TOO_FAR_IN_FUTURE without moving the watermark', () => {
+    const limit = NOW + POLICY.maxFutureSkewMs;
+    const d = aggregatePartitionMessages(START, msgs([rec(limit + 1), rec(limit), rec(limit - 60_000)]), locator(), POLICY, NOW);
+    expect(d.rejections.map((r) => [r.offset, r.code])).toEqual([[0n, ErrorCodes.TELEMETRY_TOO_FAR_IN_FUTURE]]);
+    expect(d.accepted).toBe(2);
+    expect(d.progress.maxEventTimeMs).toBe(limit);
+  });
+
+  it('rejects an unconfigured edge POP as TELEMETRY_UNKNOWN_POP', () => {
+    const d = aggregatePartitionMessages(START, msgs([rec(T0, { client: { pop: 'zzz9' } }), rec(T0, { client: { pop: 'fra1' } })]), locator(), POLICY, NOW);
+    expect(d.rejections.map((r) => [r.offset, r.index, r.code])).toEqual([[0n, null, ErrorCodes.TELEMETRY_UNKNOWN_POP]]);
+    expect(bucketFor(d, 'eu-central-1', T0)!.requests).toBe(1);
+  });
+
+  it('gives a batch rejection the index of the record in the batch (not among its valid records), the offset and the original bytes', () => {
+    const batch = msg(7, { records: [rec(T0), rec(T0, { client: { pop: 'zzz9' } }), rec(T0, { domain: 'bad_domain.example' }), rec(NOW + 3_600_000)] });
+    const d = aggregatePartitionMessages({ nextOffset: 7n, maxEventTimeMs: -Infinity }, [batch, msg(8, 'not a record'), msg(9, null)], locator(), POLICY, NOW);
+    expect(d.rejections.map((r) => [r.offset, r.index, r.code])).toEqual([
+      [7n, 2, ErrorCodes.TELEMETRY_INVALID_DOMAIN],
+      [7n, 1, ErrorCodes.TELEMETRY_UNKNOWN_POP],
+      [7n, 3, ErrorCodes.TELEMETRY_TOO_FAR_IN_FUTURE],
+      [8n, null, ErrorCodes.TELEMETRY_INVALID_RECORD],
+      [9n, null, ErrorCodes.TELEMETRY_MALFORMED_JSON],
+    ]);
+    expect(d.rejections[0].value).toBe(batch.value);
+    expect(d.rejections[1].value).toBe(batch.value);
+    expect(d.accepted).toBe(1);
+    expect(d.progress.nextOffset).toBe(10n);
+  });
+
+  it('gives the rejected record of a one-record batch index 0, as the decoder does for an invalid one', () => {
+    // The DLQ's x-record-index must not depend on why a batch member was rejected.
+    const invalid = aggregatePartitionMessages(START, msgs([{ records: [rec(T0, { status: 42 })] }]), locator(), POLICY, NOW);
+    expect(invalid.rejections.map((r) => r.index)).toEqual([0]);
+    const unknownPop = aggregatePartitionMessages(START, msgs([{ records: [rec(T0, { client: { pop: 'zzz9' } })] }]), locator(), POLICY, NOW);
+    expect(unknownPop.rejections.map((r) => r.index)).toEqual([0]);
+  });
+
+  // ── properties over generated partitions ──────────────────────────────────────────────────
+  const recordArb = fc.record({
+    domain: fc.constantFrom('app.example.com', 'shop.example.org', 'APP.example.com.'),
+    timestamp: fc.integer({ min: T0 - 10 * 60_000, max: NOW + 3 * 60_000 }),
+    client: fc.oneof(fc.constantFrom(FRANKFURT, TOKYO, { pop: 'fra1' }, { pop: 'nrt1' }, { pop: 'unknown' }), fc.record({ lat: fc.double({ min: -90, max: 90, noNaN: true }), lon: fc.double({ min: -180, max: 180, noNaN: true }) })),
+    status: fc.constantFrom(200, 204, 404, 500, 503, 42),
+    latencyMs: fc.double({ min: 0, max: 10_000, noNaN: true }),
+    bytes: fc.integer({ min: 0, max: 1_000_000 }),
+  });
+  const valueArb = fc.oneof(
+    { weight: 5, arbitrary: recordArb },
+    { weight: 3, arbitrary: fc.array(recordArb, { minLength: 1, maxLength: 5 }).map((records) => ({ records })) },
+    { weight: 1, arbitrary: fc.constantFrom(null, Buffer.from('{oops'), { records: [] }, 17) },
+  );
+  const partitionArb = fc.record({
+    values: fc.array(valueArb, { maxLength: 30 }),
+    firstOffset: fc.integer({ min: 0, max: 1000 }),
+    alreadyApplied: fc.integer({ min: 0, max: 5 }),
+    storedMax: fc.oneof(fc.constant(-Infinity), fc.integer({ min: T0 - 5 * 60_000, max: T0 + 5 * 60_000 })),
+  });
+
+  it('property: splitting the messages into two runs (feeding the first progress into the second) changes nothing', () => {
+    fc.assert(
+      fc.property(partitionArb, fc.nat(), ({ values, firstOffset, alreadyApplied, storedMax }, cut) => {
+        const messages = msgs(values, firstOffset);
+        const stored: PartitionProgress = { nextOffset: BigInt(firstOffset + alreadyApplied), maxEventTimeMs: storedMax };
+        const k = values.length === 0 ? 0 : cut % (values.length + 1);
+        const whole = aggregatePartitionMessages(stored, messages, locator(), POLICY, NOW);
+        const first = aggregatePartitionMessages(stored, messages.slice(0, k), locator(), POLICY, NOW);
+        const second = aggregatePartitionMessages(first.progress, messages.slice(k), locator(), POLICY, NOW);
+        expect(totalsOf([first, second])).toEqual(totalsOf([whole]));
+        expect(second.progress).toEqual(whole.progress);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('property: a crash after the first run replays everything from the stored progress to the same totals', () => {
+    fc.assert(
+      fc.property(partitionArb, fc.nat(), ({ values, firstOffset, storedMax }, cut) => {
+        const messages = msgs(values, firstOffset);
+        const stored: PartitionProgress = { nextOffset: BigInt(firstOffset), maxEventTimeMs: storedMax };
+        const k = values.length === 0 ? 0 : cut % (values.length + 1);
+        const whole = aggregatePartitionMessages(stored, messages, locator(), POLICY, NOW);
+        const first = aggregatePartitionMessages(stored, messages.slice(0, k), locator(), POLICY, NOW);
+        // The consumer restarts from the committed Kafka offset (before the cut) and sees it all again.
+        const replay = aggregatePartitionMessages(first.progress, messages, locator(), POLICY, NOW);
+        expect(replay.skippedMessages).toBe(k);
+        expect({ ...totalsOf([first, replay]), skipped: 0 }).toEqual({ ...totalsOf([whole]), skipped: 0 });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('property: every record of every message is either counted or rejected, and progress only moves forward', () => {
+    fc.assert(
+      fc.property(partitionArb, ({ values, firstOffset, storedMax }) => {
+        const stored: PartitionProgress = { nextOffset: BigInt(firstOffset), maxEventTimeMs: storedMax };
+        const d = aggregatePartitionMessages(stored, msgs(values, firstOffset), locator(), POLICY, NOW);
+        const expectedOutcomes = values.reduce<number>((n, v) => n + (v !== null && typeof v === 'object' && 'records' in v && Array.isArray(v.records) && v.records.length > 0 ? v.records.length : 1), 0);
+        expect(d.accepted + d.rejections.length).toBe(expectedOutcomes);
+        expect(requestsIn(d)).toBe(d.accepted);
+        expect(d.progress.nextOffset).toBe(BigInt(firstOffset + values.length));
+        expect(d.progress.maxEventTimeMs).toBeGreaterThanOrEqual(storedMax);
+        for (const r of d.rejections) expect(r.offset).toBeGreaterThanOrEqual(BigInt(firstOffset));
+      }),
+    );
+  });
+});
