@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# npm test: everything, against the real stack (brought up here if it is down).
+#   typecheck + build, architecture rules, unit, integration and e2e tiers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-installed.sh
+echo "[test] build (tsc -b, strict)"
+npm run --silent build
+echo "[test] architecture rules (dependency-cruiser)"
+npm run --silent lint
+echo "[test] local stack"
+bash deploy/local/stack.sh up
+mkdir -p .stack
+status=0
+npx jest --ci --json --outputFile=.stack/jest-results.json "$@" || status=$?
+# One plain closing line for CI readers that do not parse Jest's summary.
+node -e '
+  const r = require("./.stack/jest-results.json");
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`);
+' || true
+exit $status
