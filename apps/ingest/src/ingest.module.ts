@@ -11,6 +11,7 @@ import {
   ensureTopics,
   Logger,
   openServiceDatabase,
+  OutboxRelay,
   PartitionBatchConsumer,
   ReadinessRegistry,
   SERVICE_CONFIG,
@@ -20,7 +21,6 @@ import { parseRegionTable, RegionLocator, selectRegions } from '@shardcast/telem
 import { IngestConfig } from './ingest.config';
 import { TelemetryRequestsHandler } from './handlers/telemetry-requests.handler';
 import { PostgresDemandStore } from './persistence/postgres-demand-store';
-import { OutboxRelay } from './persistence/outbox-relay';
 import { ingestMigrations } from './persistence/migrations';
 
 /** Wires ingest: the hot-path batch consumer, its store, the DLQ and the outbox relay. */

@@ -13,7 +13,7 @@ export interface BacktestOptions {
   spacing?: number;
   /** At most this many values before an origin are used to fit (bounded training window). */
   windowPoints: number;
-  /** Origins with less history than this are skipped (default two seasonal-naive scale periods). */
+  /** Origins with less history than this are skipped (default two seasonal-naive scale periods, at least 24 values). */
   minTrainingPoints?: number;
   resolution?: ModelResolution;
 }
@@ -26,6 +26,8 @@ export interface CandidateBacktest {
   errors: string[];
   /** actual − point, per origin and step (NaN where the step was not observed); empty if it failed. */
   residuals: Float64Array[];
+  /** The point forecasts behind `residuals`, origin by origin. */
+  points: Float64Array[];
 }
 
 export interface BacktestResult {
@@ -71,7 +73,7 @@ export async function backtest(
     horizon,
     options.origins ?? 16,
     options.spacing ?? defaultSpacing(series.stepMs, horizon),
-    options.minTrainingPoints ?? 2 * period,
+    options.minTrainingPoints ?? Math.max(2 * period, 24),
   );
   const outcomes = await Promise.all(
     origins.map((o) => {
@@ -82,7 +84,7 @@ export async function backtest(
   const scale = naiveScale(series.values, period);
   const result = new Map<CandidateName, CandidateBacktest>();
   for (const name of candidates) {
-    const entry: CandidateBacktest = { mase: Infinity, mae: Infinity, failures: 0, errors: [], residuals: [] };
+    const entry: CandidateBacktest = { mase: Infinity, mae: Infinity, failures: 0, errors: [], residuals: [], points: [] };
     let sum = 0;
     let n = 0;
     outcomes.forEach((byName, i) => {
@@ -103,6 +105,7 @@ export async function backtest(
         }
       }
       entry.residuals.push(r);
+      entry.points.push(outcome.point);
     });
     if (entry.failures === 0 && n > 0) {
       entry.mae = sum / n;

@@ -40,7 +40,7 @@ export interface ModelInput {
 }
 
 export interface ModelResolution {
-  /** MSTL and ARIMA fit on means over blocks of this length when the step is finer (default 15 min). */
+  /** MSTL and ARIMA fit on means over blocks of this length when the step is finer (default 30 min). */
   mstlStepMs?: number;
   /** Prophet and ETS fit on hourly means when the step is finer (DECISIONS.md: Prophet on hourly data). */
   prophetStepMs?: number;
@@ -76,7 +76,7 @@ function lastBlockMean(y: Float64Array, k: number): number {
 }
 
 async function mstl(input: ModelInput, runner: ModelRunner, res: ModelResolution): Promise<Float64Array> {
-  const k = blockFactor(input, res.mstlStepMs ?? 15 * MINUTE_MS);
+  const k = blockFactor(input, res.mstlStepMs ?? 30 * MINUTE_MS);
   const y = coarsen(input.y, k);
   const periods = [input.periods.daily, input.periods.weekly]
     .filter((p): p is number => p !== undefined && p >= 2 && p % k === 0)
@@ -103,7 +103,7 @@ async function arima(input: ModelInput, runner: ModelRunner, res: ModelResolutio
   // conditional sum of squares: the `arima` package's seasonal fits are unstable on long seasons
   // (DECISIONS.md), its exact-ML fits gave explosive AR terms on Twitter windows, its auto search
   // took 0.75 s on 4k points, and augurs' MSTL only takes an ETS trend model.
-  const k = blockFactor(input, res.mstlStepMs ?? 15 * MINUTE_MS);
+  const k = blockFactor(input, res.mstlStepMs ?? 30 * MINUTE_MS);
   const y = coarsen(input.y, k);
   const lag = input.periods.daily && input.periods.daily >= 2 ? input.periods.daily / k : (input.periods.weekly ?? 0) / k;
   if (!(lag >= 1) || !Number.isInteger(lag) || y.length < 3 * lag + 10) throw new ModelFitError('arima: too little history');

@@ -1,6 +1,6 @@
 import { applyCalibration, WideRelativeCalibration } from './conformal-calibration';
 import { AppType, Tier } from './domain-profile';
-import { DemandForecast } from './forecast';
+import { DemandForecast } from './demand-forecast';
 import { DAY_MS, DemandSeries, HOUR_MS } from './series';
 
 /**
@@ -53,6 +53,7 @@ export function coldStartForecast(input: ColdStartInput): DemandForecast {
     stepMs,
     horizon,
     quantiles: applyCalibration(point, WideRelativeCalibration),
+    point,
     model: 'cold-start',
     selectedModel: 'cold-start',
     fallbackErrors: [],

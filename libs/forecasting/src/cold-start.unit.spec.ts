@@ -51,3 +51,22 @@ describe('cold start', () => {
     );
   });
 });
+
+describe('cold start through the production path', () => {
+  it('uses the prior when the selection had no backtest, and for an empty series', async () => {
+    const { selectModel } = await import('./select-model');
+    const { forecast } = await import('./forecast');
+    const { failingRunner } = await import('./test-doubles.spec');
+    const series = { timestamps: [startMs, startMs + HOUR_MS], values: [10, 12] };
+    const selection = await selectModel(series, { horizon: 24, now: new Date(startMs) }, failingRunner());
+    const coldStart = { appType: 'api' as const, tier: 'free' as const, startMs };
+    const f = await forecast(series, selection, failingRunner(), { coldStart });
+    expect(f.model).toBe('cold-start');
+    expect(f.startMs).toBe(startMs + 2 * HOUR_MS);
+    expect(f.confidence).toBe('low');
+    const empty = await forecast({ timestamps: [], values: [] }, selection, failingRunner(), { coldStart });
+    expect(empty.startMs).toBe(startMs);
+    expect(empty.horizon).toBe(24);
+    await expect(forecast({ timestamps: [], values: [] }, selection, failingRunner())).rejects.toThrow(/FORECAST_NO_HISTORY/);
+  });
+});

@@ -9,11 +9,16 @@ export type QuantileForecast = Record<QuantileKey, Float64Array>;
  * Split-conformal calibration from a series' own backtest residuals (actual − point), one set of
  * residual quantiles per horizon bucket, so intervals widen with the horizon as the errors did.
  *
+ * `scaled` (what `selectModel` uses): residuals are divided by |point| + floor (floor = 10 % of the
+ * mean point), so intervals are wider at the daily peak than at night, as demand errors are; on
+ * the benchmark data this lowered pinball loss and brought per-series coverage nearer nominal.
  * `additive`: quantile = point + offset. `relative`: quantile = point × factor, used when there
  * is no backtest to learn from (short history, cold start): wide on purpose.
  */
 export interface Calibration {
-  mode: 'additive' | 'relative';
+  mode: 'additive' | 'relative' | 'scaled';
+  /** `scaled`: offsets are in units of (|point| + floor). */
+  floor?: number;
   /** Steps [fromStep, toStep) share `offsets`; the last bucket also covers any longer horizon. */
   buckets: { fromStep: number; toStep: number; residuals: number; offsets: Record<QuantileKey, number> }[];
 }
@@ -38,25 +43,42 @@ export function conformalQuantile(sorted: ArrayLike<number>, q: number): number 
 
 /**
  * Builds a calibration from backtest residuals: `residuals[o][h]` is actual − point at origin o,
- * step h. Buckets hold at least `minPerBucket` residuals (default 40), at most `maxBuckets` (8).
+ * step h; with `points` (the forecasts behind them) it is `scaled`, else `additive`. Buckets hold
+ * at least `minPerBucket` residuals (default 40), at most `maxBuckets` (8).
  */
-export function calibrate(residuals: readonly ArrayLike<number>[], options: { maxBuckets?: number; minPerBucket?: number } = {}): Calibration {
+export function calibrate(
+  residuals: readonly ArrayLike<number>[],
+  options: { maxBuckets?: number; minPerBucket?: number; points?: readonly ArrayLike<number>[] } = {},
+): Calibration {
   const horizon = residuals.reduce((m, r) => Math.max(m, r.length), 0);
   if (residuals.length === 0 || horizon === 0) return WideRelativeCalibration;
   const perStep = residuals.length;
   const minPer = options.minPerBucket ?? 40;
+  const points = options.points;
+  let floor = 0;
+  if (points) {
+    let sum = 0;
+    let n = 0;
+    for (const p of points) for (let h = 0; h < p.length; h++) if (Number.isFinite(p[h])) (sum += Math.abs(p[h])), n++;
+    floor = Math.max(1e-9, (0.1 * sum) / Math.max(1, n));
+  }
   const count = Math.max(1, Math.min(options.maxBuckets ?? 8, horizon, Math.floor((perStep * horizon) / minPer)));
   const buckets: Calibration['buckets'] = [];
   for (let b = 0; b < count; b++) {
     const fromStep = Math.floor((b * horizon) / count);
     const toStep = Math.floor(((b + 1) * horizon) / count);
     const values: number[] = [];
-    for (const r of residuals) for (let h = fromStep; h < Math.min(toStep, r.length); h++) if (Number.isFinite(r[h])) values.push(r[h]);
+    residuals.forEach((r, o) => {
+      for (let h = fromStep; h < Math.min(toStep, r.length); h++) {
+        if (!Number.isFinite(r[h])) continue;
+        values.push(points ? r[h] / (Math.abs(points[o][h]) + floor) : r[h]);
+      }
+    });
     values.sort((a, c) => a - c);
     const offsets = Object.fromEntries(QuantileKeys.map((k) => [k, conformalQuantile(values, QuantileLevel[k])])) as Record<QuantileKey, number>;
     buckets.push({ fromStep, toStep, residuals: values.length, offsets });
   }
-  return { mode: 'additive', buckets };
+  return points ? { mode: 'scaled', floor, buckets } : { mode: 'additive', buckets };
 }
 
 /**
@@ -74,7 +96,12 @@ export function applyCalibration(point: ArrayLike<number>, calibration: Calibrat
     const base = Math.max(0, Number.isFinite(point[h]) ? point[h] : 0);
     let floor = 0;
     for (const k of QuantileKeys) {
-      const raw = calibration.mode === 'additive' ? point[h] + offsets[k] : base * offsets[k];
+      const raw =
+        calibration.mode === 'additive'
+          ? point[h] + offsets[k]
+          : calibration.mode === 'scaled'
+            ? point[h] + offsets[k] * (Math.abs(point[h]) + (calibration.floor ?? 0))
+            : base * offsets[k];
       const v = Math.max(floor, Number.isFinite(raw) ? raw : floor);
       out[k][h] = v;
       floor = v;

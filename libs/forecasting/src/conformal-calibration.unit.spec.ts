@@ -39,6 +39,35 @@ describe('conformal calibration', () => {
     expect(q.p95[47] - q.p05[47]).toBeGreaterThan(q.p95[0] - q.p05[0]);
   });
 
+  it('scaled calibration widens busy hours when errors grow with the level', () => {
+    const normal = seededNormal(3);
+    // Level alternates 200 / 1000 (night / peak); noise is 10 % of the level.
+    const level = (h: number) => (h % 2 === 0 ? 200 : 1000);
+    const points = Array.from({ length: 16 }, () => Float64Array.from({ length: 48 }, (_, h) => level(h)));
+    const residuals = points.map((p) => p.map((v) => 0.1 * v * normal()));
+    const coverageBy = (calibration: ReturnType<typeof calibrate>) => {
+      const q = applyCalibration(points[0], calibration);
+      const inside = [0, 0];
+      for (let d = 0; d < 200; d++) {
+        for (let h = 0; h < 48; h++) {
+          const actual = level(h) * (1 + 0.1 * normal());
+          if (actual >= q.p05[h] && actual <= q.p95[h]) inside[h % 2]++;
+        }
+      }
+      return inside.map((n) => n / (200 * 24));
+    };
+    const [quiet, busy] = coverageBy(calibrate(residuals, { points }));
+    const [quietAdditive, busyAdditive] = coverageBy(calibrate(residuals));
+    // Both are nominal over all hours; additive offsets over-cover quiet hours and under-cover busy ones.
+    expect((quietAdditive + busyAdditive) / 2).toBeGreaterThan(0.86);
+    expect(quietAdditive).toBeGreaterThan(0.99);
+    expect(busyAdditive).toBeLessThan(0.85);
+    for (const coverage of [quiet, busy]) {
+      expect(coverage).toBeGreaterThan(0.86);
+      expect(coverage).toBeLessThan(0.96);
+    }
+  });
+
   it('covers ~90 % end to end: selection backtest, then forecasts from later origins (seeded)', async () => {
     const normal = seededNormal(7);
     const stepMs = HOUR_MS;
@@ -76,10 +105,12 @@ describe('conformal calibration', () => {
       fc.property(
         fc.array(fc.oneof(finite, fc.constant(Number.NaN)), { minLength: 1, maxLength: 50 }),
         fc.array(offsets, { minLength: 1, maxLength: 5 }),
-        fc.constantFrom<Calibration['mode']>('additive', 'relative'),
-        (point, bucketOffsets, mode) => {
+        fc.constantFrom<Calibration['mode']>('additive', 'relative', 'scaled'),
+        fc.double({ min: 0, max: 100, noNaN: true }),
+        (point, bucketOffsets, mode, floor) => {
           const calibration: Calibration = {
             mode,
+            floor,
             buckets: bucketOffsets.map((o, i) => ({ fromStep: i * 10, toStep: (i + 1) * 10, residuals: 10, offsets: o })),
           };
           const q = applyCalibration(point, calibration);

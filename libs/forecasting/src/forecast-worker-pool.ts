@@ -9,8 +9,10 @@ export interface ForecastWorkerPoolOptions {
   size?: number;
   /** A task running longer than this fails and its worker is replaced (default 60 s). */
   taskTimeoutMs?: number;
-  /** Path of the ESM worker entry (default: worker/forecast-worker.mjs beside this file, or in src/). */
+  /** Path of the ESM worker entry (default: see `defaultWorkerPath`). */
   workerPath?: string;
+  /** Console output of the model libraries during a task (default: dropped). */
+  onModelLog?: (kind: ModelTask['kind'], message: string) => void;
 }
 
 interface Job {
@@ -52,8 +54,12 @@ export class ForecastWorkerPool implements ModelRunner {
   private readonly queue: Job[] = [];
   private readonly workerPath: string;
   private readonly timeoutMs: number;
+  private readonly onModelLog?: ForecastWorkerPoolOptions['onModelLog'];
   private nextId = 1;
   private closed = false;
+  /** Workers that died before they were ready, in a row; at 3 the pool stops respawning. */
+  private startupFailures = 0;
+  private broken?: string;
   /** Workers replaced after a trap, crash or timeout. */
   replaced = 0;
   /** Tasks completed and time spent inside workers, per model kind. */
@@ -62,6 +68,7 @@ export class ForecastWorkerPool implements ModelRunner {
   constructor(options: ForecastWorkerPoolOptions = {}) {
     this.workerPath = options.workerPath ?? defaultWorkerPath();
     this.timeoutMs = options.taskTimeoutMs ?? 60_000;
+    this.onModelLog = options.onModelLog;
     const size = Math.max(1, options.size ?? availableParallelism());
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
@@ -72,6 +79,7 @@ export class ForecastWorkerPool implements ModelRunner {
 
   run(task: ModelTask): Promise<Float64Array> {
     if (this.closed) return Promise.reject(new ModelFitError('forecast worker pool is closed'));
+    if (this.broken) return Promise.reject(new ModelFitError(this.broken));
     return new Promise((resolve, reject) => {
       this.queue.push({ id: this.nextId++, task: copyArrays(task), resolve, reject });
       this.dispatch();
@@ -106,6 +114,7 @@ export class ForecastWorkerPool implements ModelRunner {
   private onReply(slot: Slot, reply: WorkerReply): void {
     if ('ready' in reply) {
       slot.ready = true;
+      this.startupFailures = 0;
       this.dispatch();
       return;
     }
@@ -113,6 +122,7 @@ export class ForecastWorkerPool implements ModelRunner {
     if (!job || job.id !== reply.id) return;
     clearTimeout(slot.timer);
     slot.job = undefined;
+    for (const message of reply.logs ?? []) this.onModelLog?.(job.task.kind, message);
     const stat = (this.stats[job.task.kind] ??= { tasks: 0, failures: 0, workerMs: 0 });
     stat.tasks++;
     if (reply.ok) stat.workerMs += reply.ms;
@@ -134,6 +144,12 @@ export class ForecastWorkerPool implements ModelRunner {
     slot.worker.removeAllListeners();
     slot.worker.on('error', () => undefined);
     void slot.worker.terminate();
+    if (!slot.ready && ++this.startupFailures >= 3) {
+      // A worker that cannot even load its models (missing package, bad wasm) would respawn forever.
+      this.broken = `forecast worker cannot start: ${reason ?? 'unknown reason'}`;
+      for (const job of this.queue.splice(0)) job.reject(new ModelFitError(this.broken));
+      return;
+    }
     this.replaced++;
     this.slots.push(this.spawn());
     this.dispatch();

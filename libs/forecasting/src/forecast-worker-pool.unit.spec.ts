@@ -26,7 +26,12 @@ describe('ForecastWorkerPool', () => {
   });
 
   describe('with a worker that traps', () => {
-    const pool = new ForecastWorkerPool({ size: 2, workerPath: join(__dirname, 'worker', 'fixtures', 'trap-worker.mjs') });
+    const logs: string[] = [];
+    const pool = new ForecastWorkerPool({
+      size: 2,
+      workerPath: join(__dirname, 'worker', 'fixtures', 'trap-worker.mjs'),
+      onModelLog: (kind, message) => logs.push(`${kind}: ${message}`),
+    });
     afterAll(() => pool.close());
     const y = Float64Array.from([1, 2, 3]);
 
@@ -51,6 +56,18 @@ describe('ForecastWorkerPool', () => {
       expect(err).toBeInstanceOf(ModelFitError);
       expect(pool.replaced).toBe(before + 1);
       await expect(pool.run({ kind: 'mstl', y, periods: [2], horizon: 1 })).resolves.toHaveLength(1);
+      expect(logs).toEqual(['mstl: fixture says hello']);
     });
+  });
+
+  it('stops respawning and fails tasks when workers cannot start', async () => {
+    const pool = new ForecastWorkerPool({ size: 2, workerPath: join(__dirname, 'worker', 'fixtures', 'broken-worker.mjs') });
+    try {
+      const y = Float64Array.from([1, 2, 3]);
+      await expect(pool.run({ kind: 'mstl', y, periods: [2], horizon: 1 })).rejects.toThrow(/cannot start: .*cannot load wasm/);
+      await expect(pool.run({ kind: 'mstl', y, periods: [2], horizon: 1 })).rejects.toThrow(ModelFitError);
+    } finally {
+      await pool.close();
+    }
   });
 });

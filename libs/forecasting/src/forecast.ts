@@ -1,32 +1,25 @@
 import { CandidateName, describe, forecastCandidates } from './candidate-models';
+import { coldStartForecast } from './cold-start';
+import { AppType, Tier } from './domain-profile';
 import { applyCalibration, Calibration, QuantileForecast, WideRelativeCalibration } from './conformal-calibration';
 import { ModelRunner } from './model-task';
 import { seasonPeriods } from './season-periods';
 import { ModelSelection, prepareSeries, SeriesOptions } from './select-model';
 import { DemandSeries, tail } from './series';
+import { DemandForecast } from './demand-forecast';
 
-/** A distribution of demand per step for one (domain, region): the production path's output. */
-export interface DemandForecast {
-  /** Epoch ms of the first forecast step; step i is at `startMs + i * stepMs`. */
-  startMs: number;
-  stepMs: number;
-  horizon: number;
-  /** Demand per step (same unit as the input values), non-negative and monotone across levels. */
-  quantiles: QuantileForecast;
-  /** The model that produced the point forecast (differs from `selectedModel` after a fallback). */
-  model: CandidateName | 'naive' | 'cold-start';
-  selectedModel: CandidateName | 'naive' | 'cold-start';
-  /** Errors of the models tried before `model`, in order. */
-  fallbackErrors: string[];
-  mase: number | null;
-  selectedAt: string | null;
-  confidence: 'high' | 'low';
-  forecastOnly: boolean;
-}
+export type { DemandForecast } from './demand-forecast';
+
 
 export type ForecastOptions = Pick<SeriesOptions, 'aggregation' | 'trainingWindowMs' | 'minTrainingPoints' | 'resolution'> & {
   /** Steps to forecast (default: the selection's horizon; the last calibration bucket covers the rest). */
   horizon?: number;
+  /**
+   * The domain's app type and tier: when the selection had no backtest (too little history), the
+   * forecast is the cold-start prior, moved towards the little history there is. `startMs` is
+   * where an empty series' forecast starts.
+   */
+  coldStart?: { appType: AppType; tier: Tier; startMs?: number };
 };
 
 /**
@@ -42,7 +35,10 @@ export async function forecast(
 ): Promise<DemandForecast> {
   const { grid, stepMs, windowPoints } = prepareSeries(series, { ...options, stepMs: selection.stepMs });
   const horizon = options.horizon ?? selection.horizon;
-  const startMs = grid.startMs + grid.values.length * stepMs;
+  const startMs = grid.values.length > 0 ? grid.startMs + grid.values.length * stepMs : (options.coldStart?.startMs ?? NaN);
+  if (options.coldStart && (selection.mase === null || grid.values.length === 0) && Number.isFinite(startMs)) {
+    return coldStartForecast({ ...options.coldStart, startMs, stepMs, horizon, history: series });
+  }
   const known = tail(grid, windowPoints);
   const chain = [...new Set<CandidateName | 'naive'>([selection.model, ...selection.fallbacks, 'snaive-daily', 'naive'])];
   const errors: string[] = [];
@@ -60,6 +56,7 @@ export async function forecast(
       stepMs,
       horizon,
       quantiles: applyCalibration(outcome.point, calibration),
+      point: outcome.point,
       model: name,
       selectedModel: selection.model,
       fallbackErrors: errors,

@@ -51,5 +51,5 @@ export class ModelFitError extends Error {
 /** Worker → pool messages. */
 export type WorkerReply =
   | { ready: true }
-  | { id: number; ok: true; point: Float64Array; ms: number }
-  | { id: number; ok: false; error: string; fatal: boolean };
+  | { id: number; ok: true; point: Float64Array; ms: number; logs?: string[] }
+  | { id: number; ok: false; error: string; fatal: boolean; logs?: string[] };

@@ -1,6 +1,6 @@
 import { QuantileKey, QuantileKeys } from './conformal-calibration';
 import { DomainProfile, TierPolicy } from './domain-profile';
-import { DemandForecast } from './forecast';
+import { DemandForecast } from './demand-forecast';
 
 export interface ResourceNeed {
   cpuCores: number;

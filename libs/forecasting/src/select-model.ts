@@ -2,12 +2,12 @@ import { backtest } from './backtest';
 import { CandidateName, DefaultCandidates, ModelResolution } from './candidate-models';
 import { calibrate, Calibration, WideRelativeCalibration } from './conformal-calibration';
 import { ModelRunner } from './model-task';
-import { scalePeriod, seasonPeriods } from './season-periods';
-import { Aggregation, DAY_MS, DemandSeries, HOUR_MS, inferStepMs, regularize, RegularSeries } from './series';
+import { seasonPeriods } from './season-periods';
+import { Aggregation, DAY_MS, DemandSeries, HOUR_MS, inferStepMs, MINUTE_MS, regularize, RegularSeries } from './series';
 
 /** How series are prepared and models compared; shared by `selectModel` and `forecast`. */
 export interface SeriesOptions {
-  /** Forecast step (default: the series' own step). Use 1 h for long horizons. */
+  /** Forecast step (default: 5 min, or the series' own step if coarser). Use 1 h for long horizons. */
   stepMs?: number;
   /** Steps to forecast (default 48 h at the step). */
   horizon?: number;
@@ -66,7 +66,7 @@ export interface PreparedSeries {
 /** Regularizes and gap-fills a raw series the way both the selection job and the production path do. */
 export function prepareSeries(series: DemandSeries, options: SeriesOptions = {}): PreparedSeries {
   const nativeStepMs = inferStepMs(series.timestamps);
-  const stepMs = options.stepMs ?? nativeStepMs;
+  const stepMs = options.stepMs ?? Math.max(nativeStepMs, 5 * MINUTE_MS);
   const grid = regularize(series, stepMs, {
     aggregation: options.aggregation,
     nativeStepMs,
@@ -127,7 +127,7 @@ export async function selectModel(series: DemandSeries, options: SelectionOption
   const baseline = naives[0]?.[0] ?? 'naive';
   const baselineMase = naives[0]?.[1] ?? null;
   const calibrations: ModelSelection['calibrations'] = {};
-  for (const [name, r] of ranked) calibrations[name] = calibrate(r.residuals);
+  for (const [name, r] of ranked) calibrations[name] = calibrate(r.residuals, { points: r.points });
   return {
     model,
     mase: best.mase,
@@ -145,6 +145,3 @@ export async function selectModel(series: DemandSeries, options: SelectionOption
     origins: result.origins.length,
   };
 }
-
-/** The MASE scale period for a step (daily; weekly for daily data), re-exported for callers. */
-export { scalePeriod };

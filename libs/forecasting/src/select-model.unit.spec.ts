@@ -36,7 +36,7 @@ describe('backtest and model selection', () => {
     expect(['snaive-daily', 'snaive-weekly']).toContain(selection.model);
     expect(selection.selectedAt).toBe('2026-01-01T00:00:00.000Z');
     expect(selection.confidence).toBe('high');
-    expect(selection.calibrations[selection.model]?.mode).toBe('additive');
+    expect(selection.calibrations[selection.model]?.mode).toBe('scaled');
 
     // The production path falls back when the stored model fails now.
     const f = await forecast(hourly(values), { ...selection, model: 'mstl', fallbacks: ['snaive-weekly'] }, runner);
@@ -94,6 +94,18 @@ describe('backtest and model selection', () => {
     const selection = await selectModel(hourly(values), { horizon: 24, now, candidates: ['snaive-daily'] }, failingRunner());
     expect(selection.mase!).toBeGreaterThan(1);
     expect(selection.forecastOnly).toBe(true);
+  });
+
+  it('resamples minute counts to the default 5-minute step, or to a step asked for', async () => {
+    const minutes = { timestamps: Array.from({ length: 60 * 24 * 3 }, (_, i) => i * 60_000), values: new Array(60 * 24 * 3).fill(2) };
+    const selection = await selectModel(minutes, { now, candidates: ['snaive-daily'] }, failingRunner());
+    expect(selection.stepMs).toBe(5 * 60_000);
+    expect(selection.horizon).toBe(576);
+    const f = await forecast(minutes, selection, failingRunner(), { horizon: 3 });
+    expect(Array.from(f.point)).toEqual([10, 10, 10]);
+    const hourly = await selectModel(minutes, { now, stepMs: HOUR_MS, candidates: ['snaive-daily'] }, failingRunner());
+    expect(hourly.horizon).toBe(48);
+    expect((await forecast(minutes, hourly, failingRunner(), { horizon: 1 })).point[0]).toBe(120);
   });
 
   it('uses only history before the last point (the forecast starts one step after it)', async () => {

@@ -8,3 +8,4 @@ export * from './database';
 export * from './redis-client';
 export * from './readiness';
 export * from './service-bootstrap';
+export * from './outbox-relay';

@@ -1,6 +1,6 @@
 import { metrics, SpanStatusCode, trace } from '@opentelemetry/api';
 import { ErrorCodes } from '@shardcast/contracts';
-import { DeadLetterPublisher, Logger, PartitionBatch, PartitionBatchHandler } from '@shardcast/platform';
+import { DeadLetterPublisher, Logger, OutboxRelay, PartitionBatch, PartitionBatchHandler } from '@shardcast/platform';
 import {
   AggregationPolicy,
   aggregatePartitionMessages,
@@ -9,7 +9,6 @@ import {
   RegionLocator,
 } from '@shardcast/telemetry';
 import { PostgresDemandStore } from '../persistence/postgres-demand-store';
-import { OutboxRelay } from '../persistence/outbox-relay';
 
 const tracer = trace.getTracer('shardcast-ingest');
 const meter = metrics.getMeter('shardcast-ingest');

@@ -12,6 +12,13 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const require = createRequire(import.meta.url);
+
+// augurs and the Stan optimizer print to the console (e.g. "optimization failed: 70"); collect it
+// per task and hand it to the pool with the reply, so the service logs it structured, or not at all.
+let taskLogs = [];
+for (const level of ['log', 'info', 'warn', 'error', 'debug']) {
+  console[level] = (...args) => taskLogs.push(args.map(String).join(' '));
+}
 const augursDir = dirname(require.resolve('@bsull/augurs/mstl'));
 const load = async (name) => {
   const mod = await import(pathToFileURL(join(augursDir, `${name}.js`)).href);
@@ -67,6 +74,7 @@ const runners = {
 
 parentPort.on('message', ({ id, task }) => {
   const started = performance.now();
+  taskLogs = [];
   try {
     const run = runners[task.kind];
     if (!run) throw new Error(`unknown model kind ${task.kind}`);
@@ -74,13 +82,13 @@ parentPort.on('message', ({ id, task }) => {
     if (point.length !== task.horizon || point.some((v) => !Number.isFinite(v))) {
       throw new Error(`${task.kind} returned a non-finite or short forecast`);
     }
-    parentPort.postMessage({ id, ok: true, point, ms: performance.now() - started }, [point.buffer]);
+    parentPort.postMessage({ id, ok: true, point, ms: performance.now() - started, logs: taskLogs }, [point.buffer]);
   } catch (err) {
     // augurs throws strings; a wasm trap (`unreachable`) leaves the instance unusable, so the pool
     // replaces this worker when `fatal` is set.
     const message = err instanceof Error ? err.message : String(err);
     const fatal = err instanceof WebAssembly.RuntimeError || /unreachable|memory access out of bounds/i.test(message);
-    parentPort.postMessage({ id, ok: false, error: `${task.kind}: ${message}`, fatal });
+    parentPort.postMessage({ id, ok: false, error: `${task.kind}: ${message}`, fatal, logs: taskLogs });
   }
 });
 parentPort.postMessage({ ready: true });

@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { outboxTableDdl } from '@shardcast/platform';
 
 /**
  * Partition-scoped partial aggregates written in the same transaction as the partition's next
@@ -55,17 +56,7 @@ export class CreateIngestTables1764000000000 implements MigrationInterface {
         updated_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (domain, region, bucket_start)
       )`);
-    await q.query(`
-      CREATE TABLE "${s}".outbox (
-        id bigserial PRIMARY KEY,
-        event_id text NOT NULL UNIQUE,
-        topic text NOT NULL,
-        key text NOT NULL,
-        payload jsonb NOT NULL,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        published_at timestamptz
-      )`);
-    await q.query(`CREATE INDEX outbox_unpublished ON "${s}".outbox (id) WHERE published_at IS NULL`);
+    for (const ddl of outboxTableDdl(s)) await q.query(ddl);
     // Contract view for other services (read-only): exact live totals, closed or not.
     await q.query(`
       CREATE VIEW "${s}".demand_history AS

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { Producer } from 'kafkajs';
-import type { Logger } from '@shardcast/platform';
+import type { Logger } from './logger';
 
 /**
  * Publishes events written to the outbox in the same transaction as the data they describe.
@@ -82,4 +82,20 @@ export class OutboxRelay {
       await q.release();
     }
   }
+}
+
+/** DDL of a service's outbox table, for its own migration (one outbox per service schema). */
+export function outboxTableDdl(schema: string): string[] {
+  return [
+    `CREATE TABLE "${schema}".outbox (
+       id bigserial PRIMARY KEY,
+       event_id text NOT NULL UNIQUE,
+       topic text NOT NULL,
+       key text NOT NULL,
+       payload jsonb NOT NULL,
+       created_at timestamptz NOT NULL DEFAULT now(),
+       published_at timestamptz
+     )`,
+    `CREATE INDEX outbox_unpublished ON "${schema}".outbox (id) WHERE published_at IS NULL`,
+  ];
 }
