@@ -3,10 +3,11 @@ import { envelopeSchema, EventEnvelope } from './envelope';
 
 export const DEMAND_FORECAST = 'demand.forecast';
 
-export const QuantileLevels = ['p10', 'p50', 'p90', 'p99'] as const;
+/** p05–p95 is the 90 % interval, p10–p90 the 80 % one. */
+export const QuantileLevels = ['p05', 'p10', 'p50', 'p90', 'p95', 'p99'] as const;
 export type QuantileLevel = (typeof QuantileLevels)[number];
 
-const Quantiles = z.object({ p10: z.number(), p50: z.number(), p90: z.number(), p99: z.number() });
+const Quantiles = z.object({ p05: z.number(), p10: z.number(), p50: z.number(), p90: z.number(), p95: z.number(), p99: z.number() });
 
 export const ResourceNeedSchema = z.object({
   cpuCores: z.number().nonnegative(),
@@ -26,8 +27,12 @@ export const DemandForecastSchema = z.object({
   /** Requests per step, as quantiles of the predictive distribution. */
   steps: z.array(z.object({ at: z.iso.datetime({ offset: true }), requests: Quantiles })),
   model: z.object({
+    /** The model that produced this forecast (a fallback if the selected one failed). */
     name: z.string(),
+    selected: z.string(),
+    /** Rolling-origin backtest MASE of the selected model (null: too little history). */
     mase: z.number().nullable(),
+    baselineMase: z.number().nullable(),
     selectedAt: z.iso.datetime({ offset: true }).nullable(),
   }),
   confidence: z.enum(['high', 'low']),

@@ -5,7 +5,7 @@ import { z } from 'zod';
  * Every event carries this envelope. Consumers are idempotent by eventId; correlationId follows
  * one demand change through forecast, plan, assignment and DNS.
  */
-export function envelopeSchema<T extends z.ZodTypeAny>(type: string, payload: T) {
+export function envelopeSchema<TType extends string, T extends z.ZodTypeAny>(type: TType, payload: T) {
   return z.object({
     eventId: z.string().min(1).max(128),
     type: z.literal(type),
@@ -32,6 +32,8 @@ export interface EventEnvelope<TType extends string, TPayload> {
  * so a replay after a crash produces the same id and consumers drop the duplicate.
  */
 export function deterministicEventId(...parts: Array<string | number>): string {
-  const hex = createHash('sha256').update(parts.join('\u001f')).digest('hex');
+  // Length-prefixed so that no two part lists encode alike (['a|b'] vs ['a', 'b'], [] vs ['']).
+  const encoded = `${parts.length}#` + parts.map((p) => `${String(p).length}:${String(p)}`).join('');
+  const hex = createHash('sha256').update(encoded).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

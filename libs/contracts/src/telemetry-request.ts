@@ -23,10 +23,16 @@ export const DomainNameSchema = z.string().transform((value, ctx) => {
   return checked.domain;
 });
 
+/** Latest instant a JavaScript Date (and so an ISO string) can hold: 9999-12-31T23:59:59.999Z. */
+export const MAX_EVENT_TIME_MS = 253_402_300_799_999;
+
 /** Event time: epoch milliseconds or an ISO-8601 string with a zone. */
 export const EventTimeSchema = z.union([
-  z.number().int().nonnegative(),
-  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
+  z.number().int().nonnegative().max(MAX_EVENT_TIME_MS),
+  z.iso
+    .datetime({ offset: true })
+    .transform((s) => Date.parse(s))
+    .pipe(z.number().int().nonnegative().max(MAX_EVENT_TIME_MS)),
 ]);
 
 export const TelemetryRecordSchema = z

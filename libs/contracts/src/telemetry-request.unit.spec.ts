@@ -105,6 +105,17 @@ describe('TelemetryRecordSchema', () => {
     expect(TelemetryRecordSchema.safeParse(record).success).toBe(false);
   });
 
+  it('property: every accepted timestamp is an instant a Date can hold (rejection reasons format it)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), fc.integer({ min: 8.64e15 - 10, max: 8.64e15 + 10 })), (timestamp) => {
+        const result = TelemetryRecordSchema.safeParse({ ...validRecord, timestamp });
+        if (result.success) expect(() => new Date(result.data.timestamp).toISOString()).not.toThrow();
+      }),
+    );
+    expect(TelemetryRecordSchema.safeParse({ ...validRecord, timestamp: 8_640_000_000_000_001 }).success).toBe(false);
+    expect(TelemetryRecordSchema.safeParse({ ...validRecord, timestamp: '+275760-09-13T00:00:00.001Z' }).success).toBe(false);
+  });
+
   it('property: non-finite or NaN numbers never pass', () => {
     fc.assert(
       fc.property(fc.constantFrom('latencyMs', 'bytes', 'status', 'timestamp'), fc.constantFrom(NaN, Infinity, -Infinity), (field, value) => {

@@ -5,7 +5,7 @@ import { applyCalibration, Calibration, QuantileForecast, WideRelativeCalibratio
 import { ModelRunner } from './model-task';
 import { seasonPeriods } from './season-periods';
 import { ModelSelection, prepareSeries, SeriesOptions } from './select-model';
-import { DemandSeries, tail } from './series';
+import { DAY_MS, DemandSeries, tail } from './series';
 import { DemandForecast } from './demand-forecast';
 
 export type { DemandForecast } from './demand-forecast';
@@ -36,7 +36,10 @@ export async function forecast(
   const { grid, stepMs, windowPoints } = prepareSeries(series, { ...options, stepMs: selection.stepMs });
   const horizon = options.horizon ?? selection.horizon;
   const startMs = grid.values.length > 0 ? grid.startMs + grid.values.length * stepMs : (options.coldStart?.startMs ?? NaN);
-  if (options.coldStart && (selection.mase === null || grid.values.length === 0) && Number.isFinite(startMs)) {
+  // The prior only stands in for a missing day: from one observed day on, the series' own level
+  // (seasonal naive / last value, with wide intervals and low confidence) says more than the prior.
+  const underADay = grid.values.length * stepMs < DAY_MS;
+  if (options.coldStart && Number.isFinite(startMs) && (grid.values.length === 0 || (selection.mase === null && underADay))) {
     return coldStartForecast({ ...options.coldStart, startMs, stepMs, horizon, history: series });
   }
   const known = tail(grid, windowPoints);

@@ -28,3 +28,4 @@ export { AppTypes, Tiers, DefaultRequestCost, TierPolicy, defaultProfile, learnP
 export type { AppType, Tier, RequestCost, DomainProfile, ObservedRequestStats } from './domain-profile';
 export { resourceNeeds, resourcesForRate } from './resource-needs';
 export type { ResourceNeed, StepResourceNeeds } from './resource-needs';
+export { toForecastPayload } from './forecast-payload';

@@ -49,6 +49,8 @@ export interface ServiceBootstrapOptions<C extends PlatformConfig> {
   logger: Logger;
   /** Consumer group of the Nest Kafka transport (low-volume topics). */
   kafkaGroupId: string;
+  /** Runs before the HTTP server listens (e.g. to mount OpenAPI docs). */
+  beforeListen?: (app: INestApplication) => void | Promise<void>;
 }
 
 /**
@@ -69,6 +71,7 @@ export async function bootstrapService<C extends PlatformConfig>(options: Servic
     },
   });
   app.enableShutdownHooks();
+  await options.beforeListen?.(app);
   await app.startAllMicroservices();
   await app.listen(options.config.HTTP_PORT, options.config.HTTP_HOST);
   options.logger.info({ port: options.config.HTTP_PORT }, `${options.name} listening`);

@@ -76,10 +76,9 @@ export function aggregatePartitionMessages(
     }
     const decoded = decodeTelemetryMessage(message.value);
     for (const rejection of decoded.rejections) delta.rejections.push({ ...rejection, offset: message.offset, value: message.value });
-    const batch = decoded.records.length > 1 || decoded.rejections.some((r) => r.index !== null);
     decoded.records.forEach((record, i) => {
       const rejection = acceptRecord(delta, record, locator, policy, futureLimit);
-      if (rejection) delta.rejections.push({ ...rejection, index: batch ? i : null, offset: message.offset, value: message.value });
+      if (rejection) delta.rejections.push({ ...rejection, index: decoded.batch ? decoded.positions[i] : null, offset: message.offset, value: message.value });
     });
     delta.progress.nextOffset = message.offset + 1n;
   }

@@ -144,6 +144,27 @@ describe('aggregatePartitionMessages', () => {
     expect(d.progress.maxEventTimeMs).toBe(limit);
   });
 
+  it('rejects, without throwing, a valid record stamped beyond the range of Date (a poison pill otherwise)', () => {
+    // Epoch ms is any integer ≥ 0 on the wire; Date (and toISOString in rejection reasons) stops at 8.64e15.
+    const beyondDate = 8_640_000_000_000_001;
+    const run = () => aggregatePartitionMessages(START, msgs([rec(beyondDate), rec(T0)]), locator(), POLICY, NOW);
+    expect(run).not.toThrow();
+    const d = run();
+    expect(d.rejections).toHaveLength(1);
+    expect(d.rejections[0].offset).toBe(0n);
+    expect([ErrorCodes.TELEMETRY_TOO_FAR_IN_FUTURE, ErrorCodes.TELEMETRY_INVALID_RECORD]).toContain(d.rejections[0].code);
+    expect(d.accepted).toBe(1);
+  });
+
+  it('property: never throws for any record the contract accepts, whatever its timestamp', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), fc.integer({ min: T0 - 3_600_000, max: NOW + 3_600_000 })), { minLength: 1, maxLength: 10 }), (timestamps) => {
+        const d = aggregatePartitionMessages(START, msgs(timestamps.map((ts) => rec(ts))), locator(), POLICY, NOW);
+        expect(d.accepted + d.rejections.length).toBe(timestamps.length);
+      }),
+    );
+  });
+
   it('rejects an unconfigured edge POP as TELEMETRY_UNKNOWN_POP', () => {
     const d = aggregatePartitionMessages(START, msgs([rec(T0, { client: { pop: 'zzz9' } }), rec(T0, { client: { pop: 'fra1' } })]), locator(), POLICY, NOW);
     expect(d.rejections.map((r) => [r.offset, r.index, r.code])).toEqual([[0n, null, ErrorCodes.TELEMETRY_UNKNOWN_POP]]);

@@ -16,6 +16,10 @@ export interface RecordRejection {
 
 export interface DecodedTelemetryMessage {
   records: TelemetryRecord[];
+  /** Position of each valid record in its batch (0 for a single-record message). */
+  positions: number[];
+  /** True when the message was a `{ "records": [...] }` batch. */
+  batch: boolean;
   rejections: RecordRejection[];
 }
 
@@ -41,21 +45,23 @@ export function decodeTelemetryMessage(value: Buffer | null): DecodedTelemetryMe
       return reject(ErrorCodes.TELEMETRY_BATCH_TOO_LARGE, `batch has ${records.length} records; at most ${MAX_RECORDS_PER_MESSAGE}`);
     }
     if (Object.keys(parsed).length > 1) return reject(ErrorCodes.TELEMETRY_INVALID_RECORD, 'a batch has only the key "records"');
-    const out: DecodedTelemetryMessage = { records: [], rejections: [] };
+    const out: DecodedTelemetryMessage = { records: [], positions: [], batch: true, rejections: [] };
     records.forEach((raw, index) => {
       const result = TelemetryRecordSchema.safeParse(raw);
-      if (result.success) out.records.push(result.data);
-      else out.rejections.push({ index, ...describeIssues(result.error) });
+      if (result.success) {
+        out.records.push(result.data);
+        out.positions.push(index);
+      } else out.rejections.push({ index, ...describeIssues(result.error) });
     });
     return out;
   }
   const result = TelemetryRecordSchema.safeParse(parsed);
-  if (result.success) return { records: [result.data], rejections: [] };
-  return { records: [], rejections: [{ index: null, ...describeIssues(result.error) }] };
+  if (result.success) return { records: [result.data], positions: [0], batch: false, rejections: [] };
+  return { records: [], positions: [], batch: false, rejections: [{ index: null, ...describeIssues(result.error) }] };
 }
 
 function reject(code: ErrorCode, reason: string): DecodedTelemetryMessage {
-  return { records: [], rejections: [{ index: null, code, reason }] };
+  return { records: [], positions: [], batch: false, rejections: [{ index: null, code, reason }] };
 }
 
 /** The most specific code among the issues, and every issue as `path: message`. */

@@ -13,12 +13,18 @@ const record = (patch: Record<string, unknown> = {}) => ({
 });
 const bytes = (value: unknown) => Buffer.from(JSON.stringify(value));
 
+/** The outcome of a message rejected as a whole: no records, one rejection without an index. */
+function expectWholeMessageRejected(decoded: ReturnType<typeof decodeTelemetryMessage>, code: string): void {
+  expect(decoded.records).toEqual([]);
+  expect(decoded.rejections).toEqual([{ index: null, code, reason: expect.any(String) }]);
+}
+
 describe('decodeTelemetryMessage', () => {
   it.each([
     ['null value (tombstone)', null],
     ['empty value', Buffer.alloc(0)],
   ])('rejects a %s as TELEMETRY_MALFORMED_JSON for the whole message', (_name, value) => {
-    expect(decodeTelemetryMessage(value)).toEqual({ records: [], rejections: [{ index: null, code: ErrorCodes.TELEMETRY_MALFORMED_JSON, reason: expect.any(String) }] });
+    expectWholeMessageRejected(decodeTelemetryMessage(value), ErrorCodes.TELEMETRY_MALFORMED_JSON);
   });
 
   it.each(['{', '{"domain":', 'not json', '\u0000\u0001', '{"records":[}', "{'a':1}"])('rejects malformed JSON %j', (text) => {
@@ -78,10 +84,18 @@ describe('decodeTelemetryMessage', () => {
       { index: 6, code: ErrorCodes.TELEMETRY_INVALID_RECORD },
     ]);
     for (const r of decoded.rejections) expect(r.reason.length).toBeGreaterThan(0);
+    // Each valid record keeps its position in the batch, so later rejections (late, unknown POP) can name it.
+    expect(decoded.batch).toBe(true);
+    expect(decoded.positions).toEqual([0, 2, 5]);
+  });
+
+  it('marks a single record as not a batch, and a one-record batch as a batch', () => {
+    expect(decodeTelemetryMessage(bytes(record()))).toMatchObject({ batch: false, positions: [0] });
+    expect(decodeTelemetryMessage(bytes({ records: [record()] }))).toMatchObject({ batch: true, positions: [0] });
   });
 
   it('rejects an empty batch as TELEMETRY_EMPTY_BATCH', () => {
-    expect(decodeTelemetryMessage(bytes({ records: [] })).rejections).toEqual([{ index: null, code: ErrorCodes.TELEMETRY_EMPTY_BATCH, reason: expect.any(String) }]);
+    expectWholeMessageRejected(decodeTelemetryMessage(bytes({ records: [] })), ErrorCodes.TELEMETRY_EMPTY_BATCH);
   });
 
   it('accepts a batch of exactly the maximum size and rejects one more as TELEMETRY_BATCH_TOO_LARGE', () => {
@@ -89,7 +103,7 @@ describe('decodeTelemetryMessage', () => {
     expect(full.rejections).toEqual([]);
     expect(full.records).toHaveLength(MAX_RECORDS_PER_MESSAGE);
     const over = decodeTelemetryMessage(bytes({ records: Array.from({ length: MAX_RECORDS_PER_MESSAGE + 1 }, () => record()) }));
-    expect(over).toEqual({ records: [], rejections: [{ index: null, code: ErrorCodes.TELEMETRY_BATCH_TOO_LARGE, reason: expect.any(String) }] });
+    expectWholeMessageRejected(over, ErrorCodes.TELEMETRY_BATCH_TOO_LARGE);
   });
 
   it.each([
@@ -97,7 +111,7 @@ describe('decodeTelemetryMessage', () => {
     ['records is null', { records: null }],
     ['extra key beside records', { records: [record()], edge: 'fra1' }],
   ])('rejects a batch with %s as TELEMETRY_INVALID_RECORD', (_name, value) => {
-    expect(decodeTelemetryMessage(bytes(value))).toEqual({ records: [], rejections: [{ index: null, code: ErrorCodes.TELEMETRY_INVALID_RECORD, reason: expect.any(String) }] });
+    expectWholeMessageRejected(decodeTelemetryMessage(bytes(value)), ErrorCodes.TELEMETRY_INVALID_RECORD);
   });
 
   it('property: never throws on arbitrary bytes, and each message yields records or rejections', () => {

@@ -1,0 +1,34 @@
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+import { AppTypes, Tiers } from '@shardcast/forecasting';
+import { PlatformConfigSchema } from '@shardcast/platform';
+
+const MINUTE = 60_000;
+
+export const ForecasterConfigSchema = PlatformConfigSchema.extend({
+  HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(3002),
+  FORECASTER_DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a lowercase SQL identifier').default('forecaster'),
+  /** API keys accepted in the `x-api-key` header, comma-separated. Unset: the API answers 401. */
+  FORECASTER_API_KEYS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((k) => k.trim()).filter(Boolean)),
+  /** Forecast step; use 3600000 (1 h) for long horizons. */
+  FORECAST_STEP_MS: z.coerce.number().int().min(MINUTE).default(5 * MINUTE),
+  FORECAST_HORIZON_HOURS: z.coerce.number().positive().max(24 * 31).default(48),
+  /** History read per series: the training window plus room for the backtest's origins. */
+  FORECAST_HISTORY_DAYS: z.coerce.number().positive().max(365).default(56),
+  /** Re-forecast a series this long after its first new bucket (coalesces bursts). */
+  FORECAST_DEBOUNCE_MS: z.coerce.number().int().min(0).default(10_000),
+  /** Re-forecast every series on this schedule even without new data. */
+  FORECAST_INTERVAL_MS: z.coerce.number().int().min(MINUTE).default(15 * MINUTE),
+  /** Model selection (the rolling-origin backtest) is refreshed when older than this. */
+  FORECAST_SELECTION_MAX_AGE_MS: z.coerce.number().int().min(MINUTE).default(24 * 60 * MINUTE),
+  FORECAST_SELECTION_ORIGINS: z.coerce.number().int().min(1).max(64).default(16),
+  FORECAST_WORKERS: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
+  /** Profile of a domain nobody registered. */
+  FORECAST_DEFAULT_APP_TYPE: z.enum(AppTypes).default('api'),
+  FORECAST_DEFAULT_TIER: z.enum(Tiers).default('free'),
+});
+
+export type ForecasterConfig = z.infer<typeof ForecasterConfigSchema>;

@@ -1,0 +1,118 @@
+import { DynamicModule, Inject, Module, OnApplicationBootstrap, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Kafka, Producer } from 'kafkajs';
+import { DataSource } from 'typeorm';
+import { Topics } from '@shardcast/contracts';
+import { ForecastWorkerPool } from '@shardcast/forecasting';
+import {
+  createKafka,
+  createServiceDataSource,
+  deployedTopic,
+  Logger,
+  openServiceDatabase,
+  OutboxRelay,
+  ReadinessRegistry,
+  SERVICE_LOGGER,
+} from '@shardcast/platform';
+import { ForecasterConfig } from './forecaster.config';
+import { demandObservedHandler } from './handlers/demand-observed.handler';
+import { ForecasterStore } from './persistence/forecaster-store';
+import { forecasterMigrations } from './persistence/migrations';
+import { ForecastRunner } from './forecasting/forecast-runner';
+import { ForecastScheduler } from './forecasting/forecast-scheduler';
+import { ForecasterApiController } from './api/forecaster-api.controller';
+import { API_KEYS, ApiKeyGuard } from './api/api-key.guard';
+
+const CONFIG = Symbol('FORECASTER_CONFIG');
+
+/** Wires the forecaster: history store, model workers, scheduler, outbox relay, handler and API. */
+@Module({})
+export class ForecasterModule implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
+  static register(config: ForecasterConfig): DynamicModule {
+    return {
+      module: ForecasterModule,
+      controllers: [demandObservedHandler(deployedTopic(config, Topics.demandObserved)), ForecasterApiController],
+      providers: [
+        { provide: CONFIG, useValue: config },
+        {
+          // Async providers resolve while Nest builds the app, before the Kafka transport delivers anything.
+          provide: DataSource,
+          useFactory: () =>
+            openServiceDatabase(
+              createServiceDataSource({ url: config.DATABASE_URL, schema: config.FORECASTER_DB_SCHEMA, migrations: forecasterMigrations }),
+              config.FORECASTER_DB_SCHEMA,
+            ),
+        },
+        { provide: Kafka, useFactory: (logger: Logger) => createKafka(config.KAFKA_BROKERS, 'forecaster', logger), inject: [SERVICE_LOGGER] },
+        {
+          provide: 'FORECASTER_PRODUCER',
+          useFactory: async (kafka: Kafka) => {
+            const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+            await producer.connect();
+            return producer;
+          },
+          inject: [Kafka],
+        },
+        { provide: ForecasterStore, useFactory: (db: DataSource) => new ForecasterStore(db, config.FORECASTER_DB_SCHEMA), inject: [DataSource] },
+        {
+          provide: ForecastWorkerPool,
+          useFactory: (logger: Logger) => {
+            return new ForecastWorkerPool({ size: config.FORECAST_WORKERS, onModelLog: (kind, message) => logger.debug({ model: kind, message }, 'model log') });
+          },
+          inject: [SERVICE_LOGGER],
+        },
+        {
+          provide: OutboxRelay,
+          useFactory: (db: DataSource, producer: Producer, logger: Logger) => new OutboxRelay(db, config.FORECASTER_DB_SCHEMA, producer, config.KAFKA_TOPIC_PREFIX, logger),
+          inject: [DataSource, 'FORECASTER_PRODUCER', SERVICE_LOGGER],
+        },
+        {
+          provide: ForecastRunner,
+          useFactory: (store: ForecasterStore, pool: ForecastWorkerPool, relay: OutboxRelay, logger: Logger) => new ForecastRunner(store, pool, relay, config, logger),
+          inject: [ForecasterStore, ForecastWorkerPool, OutboxRelay, SERVICE_LOGGER],
+        },
+        {
+          provide: ForecastScheduler,
+          useFactory: (runner: ForecastRunner, store: ForecasterStore, logger: Logger) =>
+            new ForecastScheduler(runner, store, config.FORECAST_DEBOUNCE_MS, config.FORECAST_INTERVAL_MS, logger),
+          inject: [ForecastRunner, ForecasterStore, SERVICE_LOGGER],
+        },
+        { provide: API_KEYS, useValue: config.FORECASTER_API_KEYS },
+        ApiKeyGuard,
+      ],
+    };
+  }
+
+  constructor(
+    private readonly readiness: ReadinessRegistry,
+    private readonly db: DataSource,
+    private readonly kafka: Kafka,
+    @Inject('FORECASTER_PRODUCER') private readonly producer: Producer,
+    private readonly pool: ForecastWorkerPool,
+    private readonly relay: OutboxRelay,
+    private readonly scheduler: ForecastScheduler,
+    @Inject(CONFIG) private readonly config: ForecasterConfig,
+  ) {}
+
+  onModuleInit(): void {
+    this.readiness.register('postgres', async () => void (await this.db.query('SELECT 1')));
+    this.readiness.register('kafka', async () => {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      await admin.disconnect();
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    this.relay.start(1_000);
+    this.scheduler.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    // Nest closes the Kafka transport before this hook, so no handler still needs these.
+    await this.scheduler.stop();
+    await this.relay.stop();
+    await this.pool.close();
+    await this.producer.disconnect();
+    await this.db.destroy();
+  }
+}

@@ -1,0 +1,156 @@
+import { DataSource } from 'typeorm';
+import { DemandForecastEvent, DemandObservedEvent, Topics } from '@shardcast/contracts';
+import type { DemandSeries, DomainProfile, ModelSelection } from '@shardcast/forecasting';
+
+export interface SeriesKey {
+  domain: string;
+  region: string;
+}
+
+export interface AccuracyRow extends SeriesKey {
+  model: string;
+  mase: number | null;
+  baseline: string;
+  baselineMase: number | null;
+  forecastOnly: boolean;
+  confidence: string;
+  selectedAt: string;
+}
+
+/** The forecaster's repository: history, profiles, model selections, forecasts and their outbox. */
+export class ForecasterStore {
+  constructor(
+    private readonly db: DataSource,
+    private readonly schema: string,
+  ) {}
+
+  private get s(): string {
+    return `"${this.schema}"`;
+  }
+
+  /** Stores an observed bucket; a redelivery or an older revision changes nothing. Returns whether it changed. */
+  async recordObserved(event: DemandObservedEvent): Promise<boolean> {
+    const p = event.payload;
+    const rows = await this.db.query(
+      `INSERT INTO ${this.s}.observed_demand (domain, region, bucket_start, bucket_seconds, revision, requests, errors, bytes, latency_p50_ms, event_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       ON CONFLICT (domain, region, bucket_start) DO UPDATE SET
+         revision = excluded.revision, requests = excluded.requests, errors = excluded.errors, bytes = excluded.bytes,
+         latency_p50_ms = excluded.latency_p50_ms, event_id = excluded.event_id
+       WHERE ${this.s}.observed_demand.revision < excluded.revision
+       RETURNING 1`,
+      [p.domain, p.region, p.bucketStart, p.bucketSeconds, p.revision, p.requests, p.errors, p.bytes, p.latencyMs.p50, event.eventId],
+    );
+    return rows.length > 0;
+  }
+
+  /** Requests per observed bucket since `sinceMs` (bucket start times, epoch ms). */
+  async history(key: SeriesKey, sinceMs: number): Promise<DemandSeries & { bytes: number; requests: number; latencyMs: number }> {
+    const rows: Array<{ t: string; requests: string; bytes: string; latency: number }> = await this.db.query(
+      `SELECT (extract(epoch from bucket_start) * 1000)::bigint AS t, requests, bytes, latency_p50_ms AS latency
+       FROM ${this.s}.observed_demand WHERE domain = $1 AND region = $2 AND bucket_start >= $3 ORDER BY bucket_start`,
+      [key.domain, key.region, new Date(sinceMs).toISOString()],
+    );
+    let requests = 0;
+    let bytes = 0;
+    let latencyWeighted = 0;
+    for (const r of rows) {
+      requests += Number(r.requests);
+      bytes += Number(r.bytes);
+      latencyWeighted += Number(r.latency) * Number(r.requests);
+    }
+    return {
+      timestamps: rows.map((r) => Number(r.t)),
+      values: rows.map((r) => Number(r.requests)),
+      requests,
+      bytes,
+      latencyMs: requests > 0 ? latencyWeighted / requests : 0,
+    };
+  }
+
+  async latestBucketMs(key: SeriesKey): Promise<number | null> {
+    const [row] = await this.db.query(
+      `SELECT (extract(epoch from max(bucket_start)) * 1000)::bigint AS t FROM ${this.s}.observed_demand WHERE domain = $1 AND region = $2`,
+      [key.domain, key.region],
+    );
+    return row?.t === null || row?.t === undefined ? null : Number(row.t);
+  }
+
+  async seriesKeys(): Promise<SeriesKey[]> {
+    return this.db.query(`SELECT DISTINCT domain, region FROM ${this.s}.observed_demand ORDER BY domain, region`);
+  }
+
+  async profile(domain: string): Promise<DomainProfile | null> {
+    const [row] = await this.db.query(`SELECT * FROM ${this.s}.domain_profiles WHERE domain = $1`, [domain]);
+    if (!row) return null;
+    return { appType: row.app_type, tier: row.tier, cpuMs: row.cpu_ms, memoryMbPerConcurrent: row.memory_mb_per_concurrent, bytesOut: row.bytes_out, latencyMs: row.latency_ms };
+  }
+
+  async saveProfile(domain: string, p: DomainProfile): Promise<void> {
+    await this.db.query(
+      `INSERT INTO ${this.s}.domain_profiles (domain, app_type, tier, cpu_ms, memory_mb_per_concurrent, bytes_out, latency_ms)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (domain) DO UPDATE SET app_type = excluded.app_type, tier = excluded.tier, cpu_ms = excluded.cpu_ms,
+         memory_mb_per_concurrent = excluded.memory_mb_per_concurrent, bytes_out = excluded.bytes_out, latency_ms = excluded.latency_ms, updated_at = now()`,
+      [domain, p.appType, p.tier, p.cpuMs, p.memoryMbPerConcurrent, p.bytesOut, p.latencyMs],
+    );
+  }
+
+  async selection(key: SeriesKey): Promise<ModelSelection | null> {
+    const [row] = await this.db.query(`SELECT selection FROM ${this.s}.model_selections WHERE domain = $1 AND region = $2`, [key.domain, key.region]);
+    return row ? (row.selection as ModelSelection) : null;
+  }
+
+  async saveSelection(key: SeriesKey, s: ModelSelection): Promise<void> {
+    await this.db.query(
+      `INSERT INTO ${this.s}.model_selections (domain, region, model, mase, baseline, baseline_mase, forecast_only, confidence, selected_at, selection)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       ON CONFLICT (domain, region) DO UPDATE SET model = excluded.model, mase = excluded.mase, baseline = excluded.baseline,
+         baseline_mase = excluded.baseline_mase, forecast_only = excluded.forecast_only, confidence = excluded.confidence,
+         selected_at = excluded.selected_at, selection = excluded.selection`,
+      [key.domain, key.region, s.model, finiteOrNull(s.mase), s.baseline, finiteOrNull(s.baselineMase), s.forecastOnly, s.confidence, s.selectedAt, JSON.stringify(s)],
+    );
+  }
+
+  /** The latest forecast and its outbox event, in one transaction. */
+  async saveForecast(event: DemandForecastEvent): Promise<void> {
+    const p = event.payload;
+    await this.db.transaction(async (m) => {
+      await m.query(
+        `INSERT INTO ${this.s}.forecasts (domain, region, generated_at, event_id, payload) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (domain, region) DO UPDATE SET generated_at = excluded.generated_at, event_id = excluded.event_id, payload = excluded.payload`,
+        [p.domain, p.region, p.generatedAt, event.eventId, JSON.stringify(p)],
+      );
+      await m.query(`INSERT INTO ${this.s}.outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING`, [
+        event.eventId,
+        Topics.demandForecast,
+        p.domain,
+        JSON.stringify(event),
+      ]);
+    });
+  }
+
+  async forecasts(domain: string): Promise<DemandForecastEvent['payload'][]> {
+    const rows = await this.db.query(`SELECT payload FROM ${this.s}.forecasts WHERE domain = $1 ORDER BY region`, [domain]);
+    return rows.map((r: { payload: DemandForecastEvent['payload'] }) => r.payload);
+  }
+
+  async accuracy(): Promise<AccuracyRow[]> {
+    const rows = await this.db.query(`SELECT * FROM ${this.s}.model_selections ORDER BY domain, region`);
+    return rows.map((r: Record<string, unknown>) => ({
+      domain: r.domain,
+      region: r.region,
+      model: r.model,
+      mase: r.mase,
+      baseline: r.baseline,
+      baselineMase: r.baseline_mase,
+      forecastOnly: r.forecast_only,
+      confidence: r.confidence,
+      selectedAt: (r.selected_at as Date).toISOString(),
+    }));
+  }
+}
+
+function finiteOrNull(v: number | null): number | null {
+  return v !== null && Number.isFinite(v) ? v : null;
+}

@@ -1,0 +1,190 @@
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { Kafka } from 'kafkajs';
+import { Client } from 'pg';
+import { contractTopicSpecs, DEMAND_OBSERVED, DemandForecastEventSchema, DemandObservedEvent, deterministicEventId } from '@shardcast/contracts';
+import { createKafka, ensureTopics } from '@shardcast/platform';
+import { parseCountCsv } from '@shardcast/telemetry';
+import { eventually, ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
+
+jest.setTimeout(240_000);
+
+const API_KEY = 'test-key-1';
+const STEP_MS = 300_000;
+
+function observed(domain: string, region: string, startMs: number, requests: number, revision = 1): DemandObservedEvent {
+  const bucketStart = new Date(startMs).toISOString();
+  const eventId = deterministicEventId(DEMAND_OBSERVED, domain, region, bucketStart, revision);
+  return {
+    eventId,
+    type: DEMAND_OBSERVED,
+    occurredAt: new Date().toISOString(),
+    producedBy: 'test',
+    correlationId: eventId,
+    causationId: null,
+    payload: {
+      domain,
+      region,
+      bucketStart,
+      bucketSeconds: STEP_MS / 1000,
+      revision,
+      requests,
+      errors: 0,
+      bytes: requests * 4000,
+      latencyMs: { p50: 40, p90: 80, p99: 120, max: 200 },
+      latencySketch: '',
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolveFn) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolveFn(port));
+    });
+  });
+}
+
+describe('forecaster against the real broker and database', () => {
+  const env = stackEnv();
+  const prefix = `${uniqueName('f')}.`;
+  const schema = uniqueName('forecaster_t');
+  const kafka: Kafka = createKafka(env.KAFKA_BROKERS.split(','), 'forecaster-test');
+  const db = new Client({ connectionString: env.DATABASE_URL });
+  let service: ServiceProcess;
+  let base: string;
+  const forecasts = new Map<string, ReturnType<typeof DemandForecastEventSchema.parse>>();
+  const consumer = kafka.consumer({ groupId: uniqueName('forecast-reader') });
+
+  // Real request counts (NAB ELB, 5 min) for the main series: 6 days.
+  const elb = parseCountCsv(readFileSync(resolve(__dirname, '../../../data/series/elb_request_count_8c0756.csv'), 'utf8')).slice(0, 6 * 288);
+  const gapStart = elb[3 * 288].timestampMs;
+  const lastElb = elb[elb.length - 1].timestampMs;
+
+  beforeAll(async () => {
+    await db.connect();
+    await ensureTopics(kafka, contractTopicSpecs(), 3, prefix);
+    await consumer.connect();
+    await consumer.subscribe({ topic: `${prefix}demand.forecast.v1`, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const event = DemandForecastEventSchema.parse(JSON.parse(message.value!.toString()));
+        forecasts.set(`${event.payload.domain}|${event.payload.region}`, event);
+      },
+    });
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    service = new ServiceProcess(resolve(__dirname, '../dist/src/main.js'), {
+      ...env,
+      HTTP_PORT: String(port),
+      KAFKA_TOPIC_PREFIX: prefix,
+      KAFKA_GROUP_PREFIX: uniqueName('fg'),
+      FORECASTER_DB_SCHEMA: schema,
+      FORECASTER_API_KEYS: API_KEY,
+      FORECAST_DEBOUNCE_MS: '500',
+      FORECAST_HORIZON_HOURS: '12',
+      FORECAST_SELECTION_ORIGINS: '4',
+      FORECAST_WORKERS: '2',
+    }).start();
+    await service.waitForMessage('forecaster ready');
+
+    const events: DemandObservedEvent[] = [];
+    for (const p of elb) events.push(observed('shop.example.com', 'eu-west-1', p.timestampMs, p.count));
+    // The same series with six hours missing.
+    for (const p of elb) if (p.timestampMs < gapStart || p.timestampMs >= gapStart + 6 * 3_600_000) events.push(observed('gappy.example.com', 'us-east-1', p.timestampMs, p.count));
+    events.push(observed('lonely.example.com', 'ap-south-1', lastElb, 17));
+    for (let i = 0; i < 2 * 288; i++) events.push(observed('quiet.example.com', 'sa-east-1', lastElb - i * STEP_MS, 0));
+    const producer = kafka.producer();
+    await producer.connect();
+    for (let i = 0; i < events.length; i += 500) {
+      await producer.send({
+        topic: `${prefix}demand.observed.v1`,
+        messages: events.slice(i, i + 500).map((e) => ({ key: e.payload.domain, value: JSON.stringify(e) })),
+      });
+    }
+    // Not an event at all, and an event of the wrong shape: logged and skipped, never fatal.
+    await producer.send({ topic: `${prefix}demand.observed.v1`, messages: [{ key: 'x', value: '{"nope":true}' }, { key: 'x', value: 'garbage' }] });
+    await producer.disconnect();
+  });
+
+  afterAll(async () => {
+    await consumer.disconnect();
+    await service?.kill('SIGTERM');
+    await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await db.end();
+  });
+
+  it('publishes a calibrated forecast per (domain, region) on demand.forecast.v1 and stores it', async () => {
+    // Debounced forecasts may run on part of a series first; wait for the ones that saw it all.
+    const complete = new Date(lastElb + STEP_MS).toISOString();
+    await eventually(async () => [...forecasts.values()].filter((f) => f.payload.steps[0]?.at === complete).length, (n) => n >= 4, 180_000);
+    const shop = forecasts.get('shop.example.com|eu-west-1')!;
+    expect(shop.payload.steps).toHaveLength(12 * 12);
+    expect(shop.payload.model.name).not.toBe('cold-start');
+    expect(shop.payload.model.mase).not.toBeNull();
+    expect(shop.payload.steps[0].at).toBe(new Date(lastElb + STEP_MS).toISOString());
+    for (const step of shop.payload.steps) {
+      const q = step.requests;
+      expect(q.p05).toBeGreaterThanOrEqual(0);
+      expect(q.p05 <= q.p10 && q.p10 <= q.p50 && q.p50 <= q.p90 && q.p90 <= q.p95 && q.p95 <= q.p99).toBe(true);
+    }
+    const meanObserved = elb.slice(-288).reduce((s, p) => s + p.count, 0) / 288;
+    const meanForecast = shop.payload.steps.reduce((s, st) => s + st.requests.p50, 0) / shop.payload.steps.length;
+    expect(meanForecast).toBeGreaterThan(meanObserved * 0.3);
+    expect(meanForecast).toBeLessThan(meanObserved * 3);
+    // Resource needs at every quantile, and provisioned at the tier's quantile.
+    expect(shop.payload.resources).toHaveLength(shop.payload.steps.length);
+    expect(shop.payload.resources[0].provisioned.cpuCores).toBeGreaterThan(0);
+
+    const stored = await db.query(`SELECT domain, region FROM "${schema}".forecasts ORDER BY 1`);
+    expect(stored.rows.map((r) => r.domain)).toEqual(['gappy.example.com', 'lonely.example.com', 'quiet.example.com', 'shop.example.com']);
+  });
+
+  it('forecasts through a gap, marks a one-point series low-confidence, and keeps a flat zero series at zero', async () => {
+    const gappy = forecasts.get('gappy.example.com|us-east-1')!;
+    expect(gappy.payload.steps.every((s) => Number.isFinite(s.requests.p50))).toBe(true);
+    expect(gappy.payload.model.name).not.toBe('cold-start');
+
+    const lonely = forecasts.get('lonely.example.com|ap-south-1')!;
+    expect(lonely.payload.confidence).toBe('low');
+    expect(lonely.payload.forecastOnly).toBe(true);
+
+    const quiet = forecasts.get('quiet.example.com|sa-east-1')!;
+    expect(Math.max(...quiet.payload.steps.map((s) => s.requests.p99))).toBeLessThan(1);
+  });
+
+  it('serves forecasts, profiles and accuracy over an API-key protected HTTP API with 4xx reasons', async () => {
+    const get = (path: string, key?: string) => fetch(`${base}${path}`, { headers: key ? { 'x-api-key': key } : {} });
+    expect((await get('/v1/accuracy')).status).toBe(401);
+    expect((await get('/v1/accuracy', 'wrong')).status).toBe(401);
+
+    const accuracy = await (await get('/v1/accuracy', API_KEY)).json();
+    expect(accuracy.series.find((s: { domain: string }) => s.domain === 'shop.example.com')).toMatchObject({ region: 'eu-west-1', baseline: expect.any(String) });
+
+    const forecast = await get('/v1/domains/shop.example.com/forecasts', API_KEY);
+    expect(forecast.status).toBe(200);
+    expect((await forecast.json()).regions[0].region).toBe('eu-west-1');
+    expect((await get('/v1/domains/unknown.example.com/forecasts', API_KEY)).status).toBe(404);
+    expect((await get('/v1/domains/bad_domain!/forecasts', API_KEY)).status).toBe(400);
+
+    const put = (body: unknown) =>
+      fetch(`${base}/v1/domains/shop.example.com/profile`, { method: 'PUT', headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const bad = await put({ appType: 'mainframe', tier: 'pro' });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ code: 'REQUEST_INVALID', issues: [expect.stringContaining('appType')] });
+    const good = await put({ appType: 'ssr', tier: 'enterprise', cpuMs: 55 });
+    expect(good.status).toBe(200);
+    expect((await good.json()).profile).toMatchObject({ appType: 'ssr', tier: 'enterprise', cpuMs: 55 });
+
+    // A refresh applies the new profile: enterprise provisions at p99.
+    const refreshed = await fetch(`${base}/v1/domains/shop.example.com/forecasts/refresh`, { method: 'POST', headers: { 'x-api-key': API_KEY } });
+    expect(refreshed.status).toBe(200);
+    const region = (await refreshed.json()).regions[0];
+    expect(region).toMatchObject({ tier: 'enterprise', provisionQuantile: 'p99' });
+
+    const docs = await fetch(`${base}/docs/openapi.json`);
+    expect(Object.keys((await docs.json()).paths)).toContain('/v1/domains/{domain}/forecasts');
+  });
+});

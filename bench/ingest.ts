@@ -1,0 +1,556 @@
+/**
+ * Ingest benchmark: how close does ingest (consume + validate + aggregate + persist) get to what
+ * Kafka's own consumer reads from the same topic?
+ *
+ *   npm run bench:ingest [-- --records 1000000] [--runs 3] [--ingest-runs 3] [--partitions 6]
+ *                        [--domains 12] [--compression none|gzip|lz4|snappy|zstd] [--concurrency N]
+ *                        [--instances N] [--ingest-entry PATH] [--node-options "..."] [--cpu-prof FILE]
+ *                        [--skip-kafkajs] [--skip-kafka-perf] [--keep]
+ *
+ * Protocol:
+ * 1. A fresh topic prefix (all contract topics, 6 partitions, via the platform's ensureTopics);
+ *    N records like generateTelemetry's (one record per Kafka message, key = domain, event time
+ *    rising 20 ms per record) produced with kcat (librdkafka, murmur2 partitioner like Java and
+ *    kafkajs). Not timed. With 12 domains the key hash leaves the partitions uneven (printed).
+ * 2. Kafka's ConsumerPerformance on the topic, `--runs` times with a fresh group each, median run.
+ *    Its clock starts after JVM start-up and consumer construction, so neither counts; nMsg.sec
+ *    includes the group join (rebalance.time.ms), fetch.nMsg.sec excludes it. Reported as printed.
+ * 3. The client ceiling: bare kafkajs consumers (fresh groups, PartitionBatchConsumer's fetch
+ *    settings, ingest's default concurrency 3) that only count messages, with eachBatch and with
+ *    eachMessage; timed from the end of the group join (consumer.run() resolves after
+ *    joinAndSync) to the N-th message, like fetch.nMsg.sec. Median of `--runs`.
+ * 4. Ingest as a real process (fresh group and schema per run, `--ingest-runs`, median run).
+ *    t0 = the `ingest consuming` log line, which ingest logs only after the group join (kafkajs
+ *    run() awaits joinAndSync): t0 excludes start-up, migrations and the join and includes the
+ *    first fetch. t1 = the first 100 ms poll where accepted + rejected in partition_progress
+ *    reaches N. ingest_rps = N / (t1 − t0). The steady rate from the first poll that sees a stored
+ *    batch is printed too (it leaves out the first fetch and batch). Totals are checked exactly
+ *    against what was produced (demand_history sums, partition_progress counts). CPU seconds of
+ *    ingest, broker, PostgreSQL and the rest in the window come from /proc; peak RSS is VmHWM.
+ * 5. ratio = ingest_rps / kafka_consumer_rps (ConsumerPerformance nMsg.sec as printed);
+ *    ratio_fetch uses fetch.nMsg.sec (join excluded on both sides: the stricter comparison).
+ * 6. Clean-up: stop ingest, drop the schemas, delete the prefix's topics and the bench's groups.
+ *
+ * Profiling: `--cpu-prof FILE` preloads bench/ingest/cpu-profile-preload.js into ingest and writes
+ * a .cpuprofile at t1 (summarise with bench/ingest/analyze-profile.ts); bench/ingest/hot-path.ts
+ * times the pure per-record steps alone.
+ */
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import { once } from 'node:events';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Kafka } from 'kafkajs';
+import { Client } from 'pg';
+import { contractTopicSpecs, Topics } from '@shardcast/contracts';
+import { createKafka, ensureTopics } from '@shardcast/platform';
+import { generateTelemetry, ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
+
+const { values: args } = parseArgs({
+  options: {
+    records: { type: 'string', default: '1000000' },
+    partitions: { type: 'string', default: '6' },
+    domains: { type: 'string', default: '12' },
+    compression: { type: 'string', default: 'none' },
+    concurrency: { type: 'string' },
+    instances: { type: 'string', default: '1' },
+    'ingest-entry': { type: 'string', default: resolve(__dirname, '..', 'apps', 'ingest', 'dist', 'src', 'main.js') },
+    'node-options': { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    'skip-kafkajs': { type: 'boolean', default: false },
+    'skip-kafka-perf': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+    runs: { type: 'string', default: '3' },
+    'ingest-runs': { type: 'string', default: '3' },
+  },
+});
+
+const N = Number(args.records);
+const PARTITIONS = Number(args.partitions);
+const env = stackEnv();
+const BROKERS = env.KAFKA_BROKERS.split(',');
+const prefix = `${uniqueName('bench')}.`;
+const topic = `${prefix}${Topics.telemetryRequests}`;
+const schemas: string[] = [];
+const groups: string[] = [];
+const KAFKA_TOOL = resolve(__dirname, '..', 'deploy', 'local', 'kafka-tool.sh');
+
+const log = (msg: string) => process.stderr.write(`[bench] ${new Date().toISOString().slice(11, 23)} ${msg}\n`);
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const freshGroup = (what: string) => {
+  const g = uniqueName(`bench-${what}`);
+  groups.push(g);
+  return g;
+};
+
+interface Expected {
+  requests: number;
+  errors: number;
+  bytes: number;
+  payloadBytes: number;
+}
+
+/** Streams `domain\tjson` lines into one kcat producer, generating in chunks to bound memory. */
+async function produce(): Promise<Expected> {
+  const expected: Expected = { requests: 0, errors: 0, bytes: 0, payloadBytes: 0 };
+  const child = spawn(
+    'kcat',
+    ['-b', env.KAFKA_BROKERS, '-t', topic, '-P', '-K', '\t', '-z', args.compression!,
+      '-X', 'partitioner=murmur2_random', '-X', 'linger.ms=50', '-X', 'batch.num.messages=10000',
+      '-X', 'queue.buffering.max.messages=2000000', '-X', 'queue.buffering.max.kbytes=2000000'],
+    { stdio: ['pipe', 'ignore', 'pipe'] },
+  );
+  const stderr: string[] = [];
+  child.stderr.on('data', (d) => stderr.push(String(d)));
+  const exited = once(child, 'exit');
+  const chunk = 50_000;
+  const step = 20;
+  const start = Date.UTC(2014, 3, 10);
+  for (let done = 0; done < N; done += chunk) {
+    const n = Math.min(chunk, N - done);
+    const records = generateTelemetry(n, { seed: 42 + done, domains: Number(args.domains), startMs: start + done * step, stepMs: step });
+    let text = '';
+    for (const r of records) {
+      const json = JSON.stringify(r);
+      expected.requests += 1;
+      if (r.status >= 500) expected.errors += 1;
+      expected.bytes += r.bytes;
+      expected.payloadBytes += json.length;
+      text += `${r.domain}\t${json}\n`;
+    }
+    if (!child.stdin.write(text)) await once(child.stdin, 'drain');
+  }
+  child.stdin.end();
+  const [code] = await exited;
+  if (code !== 0) throw new Error(`kcat producer exited ${code}: ${stderr.join('').slice(0, 2000)}`);
+  return expected;
+}
+
+async function partitionCounts(kafka: Kafka): Promise<number[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.sort((a, b) => a.partition - b.partition).map((o) => Number(o.high) - Number(o.low));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+interface PerfResult {
+  line: string;
+  header: string;
+  mb: number;
+  mbSec: number;
+  messages: number;
+  nMsgSec: number;
+  rebalanceMs: number;
+  fetchMs: number;
+  fetchNMsgSec: number;
+  processWallMs: number;
+}
+
+/** Kafka's ConsumerPerformance; its stdout is a header and one CSV line. */
+async function kafkaConsumerPerformance(): Promise<PerfResult> {
+  const started = Date.now();
+  const child = spawn('bash', [KAFKA_TOOL, 'org.apache.kafka.tools.ConsumerPerformance', '--bootstrap-server', env.KAFKA_BROKERS, '--topic', topic, '--messages', String(N), '--group', freshGroup('kperf'), '--timeout', '30000'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const [code] = await once(child, 'exit');
+  const processWallMs = Date.now() - started;
+  if (code !== 0) throw new Error(`ConsumerPerformance exited ${code}: ${err.slice(0, 2000)}`);
+  const lines = out.split('\n').map((l) => l.trim()).filter(Boolean);
+  const headerIdx = lines.findIndex((l) => l.startsWith('start.time'));
+  const header = lines[headerIdx];
+  const line = lines[headerIdx + 1];
+  const names = header.split(',').map((s) => s.trim());
+  const cells = line.split(',').map((s) => s.trim());
+  const get = (name: string) => Number(cells[names.indexOf(name)]);
+  return {
+    header,
+    line,
+    mb: get('data.consumed.in.MB'),
+    mbSec: get('MB.sec'),
+    messages: get('data.consumed.in.nMsg'),
+    nMsgSec: get('nMsg.sec'),
+    rebalanceMs: get('rebalance.time.ms'),
+    fetchMs: get('fetch.time.ms'),
+    fetchNMsgSec: get('fetch.nMsg.sec'),
+    processWallMs,
+  };
+}
+
+interface ClientResult {
+  mode: 'eachBatch' | 'eachMessage';
+  count: number;
+  joinMs: number;
+  consumeMs: number;
+  rps: number;
+}
+
+/** A kafkajs consumer that only counts: the ceiling any kafkajs-based ingest can reach. */
+async function bareKafkajs(kafka: Kafka, mode: 'eachBatch' | 'eachMessage'): Promise<ClientResult> {
+  // Same fetch settings as PartitionBatchConsumer and ingest's default concurrency (3).
+  const consumer = kafka.consumer({ groupId: freshGroup(mode), maxBytesPerPartition: 4 * 1024 * 1024, maxBytes: 32 * 1024 * 1024, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let count = 0;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  let tEnd = 0;
+  const tRun = performance.now();
+  const concurrency = Number(args.concurrency ?? 3);
+  if (mode === 'eachBatch') {
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: concurrency,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset }) => {
+        count += batch.messages.length;
+        if (batch.messages.length) resolveOffset(batch.messages[batch.messages.length - 1].offset);
+        if (count >= N && !tEnd) {
+          tEnd = performance.now();
+          resolveDone();
+        }
+      },
+    });
+  } else {
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: concurrency,
+      eachMessage: async () => {
+        count += 1;
+        if (count >= N && !tEnd) {
+          tEnd = performance.now();
+          resolveDone();
+        }
+      },
+    });
+  }
+  const tJoined = performance.now();
+  const timeout = setTimeout(() => resolveDone(), 300_000);
+  await done;
+  clearTimeout(timeout);
+  await consumer.disconnect();
+  if (!tEnd) throw new Error(`${mode}: only ${count} of ${N} messages within 300 s`);
+  const consumeMs = tEnd - tJoined;
+  return { mode, count, joinMs: tJoined - tRun, consumeMs, rps: (N / consumeMs) * 1000 };
+}
+
+interface IngestResult {
+  startupMs: number;
+  seconds: number;
+  rps: number;
+  steadyRps: number;
+  firstStoredMs: number;
+  peakRssMb: number | null;
+  totals: Record<string, number>;
+  exact: boolean;
+  buckets: number;
+  outbox: number;
+  stderrTail: string[];
+  /** CPU seconds used between t0 and t1, by process kind (from /proc/<pid>/stat). */
+  cpuSeconds: Record<string, number>;
+}
+
+async function runIngest(db: Client, expected: Expected): Promise<IngestResult> {
+  const group = freshGroup('ingest');
+  const schema = uniqueName('ingest_bench');
+  schemas.push(schema);
+  const extra: Record<string, string> = {};
+  if (args.concurrency) extra.INGEST_PARTITIONS_CONCURRENCY = args.concurrency;
+  if (args['node-options']) extra.NODE_OPTIONS = args['node-options'];
+  if (args['cpu-prof']) {
+    extra.NODE_OPTIONS = `${extra.NODE_OPTIONS ?? ''} --require ${resolve(__dirname, 'ingest', 'cpu-profile-preload.js')}`.trim();
+    extra.BENCH_CPU_PROFILE = resolve(args['cpu-prof']);
+  }
+  const tSpawn = performance.now();
+  // --instances > 1: several members of one group sharing the schema (how ingest scales out).
+  const procs = Array.from({ length: Number(args.instances) }, () =>
+    new ServiceProcess(args['ingest-entry']!, {
+      ...env,
+      HTTP_PORT: '0',
+      KAFKA_TOPIC_PREFIX: prefix,
+      INGEST_DB_SCHEMA: schema,
+      INGEST_GROUP_ID: group,
+      KAFKA_GROUP_PREFIX: group,
+      LOG_LEVEL: 'info',
+      ...extra,
+    }).start(),
+  );
+  const ingest = procs[0];
+  try {
+    // With several members, t0 is when the first has joined (it starts consuming alone, then the
+    // group rebalances as the others join: their start-up counts against ingest).
+    await Promise.any(procs.map((p) => p.waitForMessage('ingest consuming', 120_000)));
+    const t0 = performance.now();
+    const cpu0 = cpuSnapshot(procs.map((p) => p.pid!));
+    await Promise.all(procs.map((p) => p.waitForMessage('ingest consuming', 120_000)));
+    const progress = async (): Promise<number> => {
+      try {
+        const { rows } = await db.query(`SELECT coalesce(sum(accepted_records + rejected_records), 0)::bigint AS n FROM "${schema}".partition_progress`);
+        return Number(rows[0].n);
+      } catch {
+        return 0;
+      }
+    };
+    let tFirst = 0;
+    let nFirst = 0;
+    let n = 0;
+    let t1 = 0;
+    let peakRssMb: number | null = null;
+    const deadline = t0 + 600_000;
+    for (;;) {
+      n = await progress();
+      const now = performance.now();
+      if (n > 0 && !tFirst) {
+        tFirst = now;
+        nFirst = n;
+      }
+      if (n >= N) {
+        t1 = now;
+        break;
+      }
+      if (now > deadline) throw new Error(`ingest stored only ${n} of ${N} records within 600 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const cpu1 = cpuSnapshot(procs.map((p) => p.pid!));
+    const cpuSeconds = Object.fromEntries(Object.keys(cpu1).map((k) => [k, Number((cpu1[k] - (cpu0[k] ?? 0)).toFixed(2))]));
+    // Processes that started inside the window (another session's tests, say) count from zero.
+    const rss = procs.map((p) => readPeakRssMb(p.pid));
+    peakRssMb = rss.every((x) => x !== null) ? (rss as number[]).reduce((a, b) => a + b, 0) : null;
+    if (args['cpu-prof'] && ingest.pid) await writeCpuProfile(ingest.pid, resolve(args['cpu-prof']));
+    const [sums] = (await db.query(`SELECT coalesce(sum(requests),0)::bigint AS requests, coalesce(sum(errors),0)::bigint AS errors, coalesce(sum(bytes),0)::bigint AS bytes, count(*)::bigint AS buckets FROM "${schema}".demand_history`)).rows;
+    const [prog] = (await db.query(`SELECT sum(accepted_records)::bigint AS accepted, sum(rejected_records)::bigint AS rejected, sum(late_records)::bigint AS late FROM "${schema}".partition_progress`)).rows;
+    const [outbox] = (await db.query(`SELECT count(*)::bigint AS n FROM "${schema}".outbox`)).rows;
+    const totals = {
+      requests: Number(sums.requests),
+      errors: Number(sums.errors),
+      bytes: Number(sums.bytes),
+      accepted: Number(prog.accepted),
+      rejected: Number(prog.rejected),
+      late: Number(prog.late),
+    };
+    const exact = totals.requests === expected.requests && totals.errors === expected.errors && totals.bytes === expected.bytes && totals.accepted === N && totals.rejected === 0;
+    const seconds = (t1 - t0) / 1000;
+    return {
+      startupMs: t0 - tSpawn,
+      seconds,
+      rps: N / seconds,
+      steadyRps: tFirst && t1 > tFirst ? ((N - nFirst) / (t1 - tFirst)) * 1000 : NaN,
+      firstStoredMs: tFirst - t0,
+      peakRssMb,
+      totals,
+      exact,
+      buckets: Number(sums.buckets),
+      outbox: Number(outbox.n),
+      stderrTail: ingest.stderr.slice(-5),
+      cpuSeconds,
+    };
+  } finally {
+    await Promise.all(procs.map((p) => p.kill('SIGTERM')));
+  }
+}
+
+/**
+ * CPU seconds (user + system) so far of the ingest processes, the Kafka broker, PostgreSQL and
+ * everything else: on a small machine they share the cores, and this shows who used them.
+ */
+function cpuSnapshot(ingestPids: number[]): Record<string, number> {
+  const out: Record<string, number> = { ingest: 0, kafka_broker: 0, postgres: 0, bench: 0, other: 0 };
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime, stime
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      let kind = 'other';
+      if (ingestPids.includes(Number(entry))) kind = 'ingest';
+      else if (Number(entry) === process.pid) kind = 'bench';
+      else if (comm === 'postgres') kind = 'postgres';
+      else if (comm === 'java' && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('kafka.Kafka')) kind = 'kafka_broker';
+      out[kind] += seconds;
+      if (kind === 'other') out[`other:${entry}:${comm.split(/[/-]/)[0]}`] = seconds;
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return out;
+}
+const CLOCK_TICKS = 100;
+
+/** The busiest other processes in the window, by command name (pids of one name summed). */
+function otherTop(cpu: Record<string, number>): string {
+  const byName = new Map<string, number>();
+  for (const [k, v] of Object.entries(cpu)) {
+    if (!k.startsWith('other:')) continue;
+    const name = k.split(':').slice(2).join(':');
+    byName.set(name, (byName.get(name) ?? 0) + v);
+  }
+  const top = [...byName]
+    .filter(([, v]) => v >= 0.05)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 4)
+    .map(([k, v]) => `${k} ${v.toFixed(2)}`);
+  return top.length ? ` (${top.join(', ')})` : '';
+}
+
+/** Asks the preloaded profiler (bench/ingest/cpu-profile-preload.js) to write its profile. */
+async function writeCpuProfile(pid: number, file: string): Promise<void> {
+  rmSync(`${file}.done`, { force: true });
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < 300 && !existsSync(`${file}.done`); i++) await new Promise((r) => setTimeout(r, 100));
+  log(`cpu profile: ${file} (${existsSync(file) ? 'written' : 'MISSING'})`);
+}
+
+function readPeakRssMb(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    const m = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function cleanUp(kafka: Kafka, db: Client): Promise<void> {
+  if (args.keep) {
+    log(`--keep: leaving schemas ${schemas.join(', ')} and topics ${prefix}*`);
+    return;
+  }
+  for (const schema of schemas) await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch((e) => log(`drop schema failed: ${e.message}`));
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (topics.length) await admin.deleteTopics({ topics, timeout: 30_000 });
+    const existing = new Set((await admin.listGroups()).groups.map((g) => g.groupId));
+    const mine = groups.flatMap((g) => [g, `${g}-ingest-control`]).filter((g) => existing.has(g));
+    if (mine.length) await admin.deleteGroups(mine).catch((e) => log(`delete groups: ${e.message}`));
+    log(`cleaned up: schemas ${schemas.join(', ')}, ${topics.length} topics, ${mine.length} groups`);
+  } catch (e) {
+    log(`clean-up failed: ${(e as Error).message}`);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+async function main(): Promise<void> {
+  if (!Number.isInteger(N) || N <= 0) throw new Error('--records must be a positive integer');
+  const kafka = createKafka(BROKERS, 'shardcast-bench');
+  const db = new Client({ connectionString: env.DATABASE_URL });
+  await db.connect();
+  try {
+    await ensureTopics(kafka, contractTopicSpecs(), PARTITIONS, prefix);
+    log(`topic ${topic} (${PARTITIONS} partitions); producing ${fmt(N)} records with kcat (-z ${args.compression})`);
+    const tp = performance.now();
+    const expected = await produce();
+    const produceS = (performance.now() - tp) / 1000;
+    const perPartition = await partitionCounts(kafka);
+    const inTopic = perPartition.reduce((a, b) => a + b, 0);
+    if (inTopic !== N) throw new Error(`topic holds ${inTopic} messages, expected ${N}`);
+    log(`produced in ${produceS.toFixed(1)} s (${fmt(N / produceS)}/s); per partition ${perPartition.join(', ')}; avg value ${(expected.payloadBytes / N).toFixed(0)} B`);
+
+    // Short runs on a shared machine are noisy: the consumers run `--runs` times (fresh group each)
+    // and the median run counts; ingest runs `--ingest-runs` times (fresh group and schema each).
+    const runs = Math.max(1, Number(args.runs));
+    const median = <T>(xs: T[], by: (x: T) => number): T => [...xs].sort((a, b) => by(a) - by(b))[Math.floor((xs.length - 1) / 2)];
+    const perfRuns: PerfResult[] = [];
+    if (!args['skip-kafka-perf']) {
+      for (let i = 0; i < runs; i++) {
+        const r = await kafkaConsumerPerformance();
+        perfRuns.push(r);
+        log(`ConsumerPerformance ${i + 1}/${runs}: ${fmt(r.nMsgSec)} msg/s (fetch ${fmt(r.fetchNMsgSec)} msg/s), JVM process ${(r.processWallMs / 1000).toFixed(1)} s`);
+      }
+    }
+    const perf = perfRuns.length ? median(perfRuns, (r) => r.nMsgSec) : undefined;
+    const perfFetch = perfRuns.length ? median(perfRuns, (r) => r.fetchNMsgSec).fetchNMsgSec : NaN;
+
+    const clients: ClientResult[] = [];
+    const clientRuns: Record<string, number[]> = { eachBatch: [], eachMessage: [] };
+    if (!args['skip-kafkajs']) {
+      for (const mode of ['eachBatch', 'eachMessage'] as const) {
+        const rs: ClientResult[] = [];
+        for (let i = 0; i < runs; i++) {
+          const r = await bareKafkajs(kafka, mode);
+          rs.push(r);
+          log(`kafkajs ${mode} ${i + 1}/${runs}: ${fmt(r.rps)} msg/s`);
+        }
+        clients.push(median(rs, (r) => r.rps));
+        clientRuns[mode] = rs.map((r) => r.rps);
+      }
+    }
+
+    const ingRuns: IngestResult[] = [];
+    for (let i = 0; i < Math.max(1, Number(args['ingest-runs'])); i++) {
+      const r = await runIngest(db, expected);
+      ingRuns.push(r);
+      log(`ingest ${i + 1}: ${fmt(r.rps)} rec/s over ${r.seconds.toFixed(2)} s (${r.exact ? 'exact' : 'MISMATCH'})`);
+    }
+    const ing = median(ingRuns, (r) => r.rps);
+    const all = (xs: number[]) => (xs.length > 1 ? `; runs ${xs.map(fmt).join(' / ')}` : '');
+
+    const kafkaRps = perf?.nMsgSec ?? NaN;
+    const ratio = ing.rps / kafkaRps;
+    const eb = clients.find((c) => c.mode === 'eachBatch');
+    const em = clients.find((c) => c.mode === 'eachMessage');
+    const row = (name: string, rps: number, note: string) => `${name.padEnd(44)} ${fmt(rps).padStart(12)}  ${note}`;
+    const out: string[] = [];
+    out.push('');
+    out.push(`ingest benchmark: ${fmt(N)} records, ${PARTITIONS} partitions (${perPartition.join('/')}), ${Number(args.domains)} domains, value ≈${(expected.payloadBytes / N).toFixed(0)} B, compression ${args.compression}`);
+    out.push(`${'consumer'.padEnd(44)} ${'records/s'.padStart(12)}  notes`);
+    out.push('-'.repeat(100));
+    if (perf) {
+      out.push(row('Kafka ConsumerPerformance nMsg.sec', perf.nMsgSec, `${perf.mbSec.toFixed(1)} MB/s; includes join ${perf.rebalanceMs} ms; excludes JVM start (process ${(perf.processWallMs / 1000).toFixed(1)} s)${all(perfRuns.map((r) => r.nMsgSec))}`));
+      out.push(row('Kafka ConsumerPerformance fetch.nMsg.sec', perfFetch, `join excluded${all(perfRuns.map((r) => r.fetchNMsgSec))}`));
+    }
+    if (eb) out.push(row('kafkajs eachBatch, count only', eb.rps, `${(eb.consumeMs / 1000).toFixed(2)} s after join${all(clientRuns.eachBatch)}`));
+    if (em) out.push(row('kafkajs eachMessage, count only', em.rps, `${(em.consumeMs / 1000).toFixed(2)} s after join${all(clientRuns.eachMessage)}`));
+    out.push(row('ingest (consume+validate+aggregate+persist)', ing.rps, `${ing.seconds.toFixed(2)} s from 'ingest consuming' to N stored; start-up ${fmt(ing.startupMs)} ms${all(ingRuns.map((r) => r.rps))}`));
+    out.push(row('ingest, steady (from first stored batch)', ing.steadyRps, `first batch stored ${fmt(ing.firstStoredMs)} ms after 'ingest consuming'`));
+    out.push('-'.repeat(100));
+    const cpu = ing.cpuSeconds;
+    out.push(`CPU seconds during the ingest window (${ing.seconds.toFixed(2)} s wall, ${os.cpus().length} CPUs): ingest ${cpu.ingest}, Kafka broker ${cpu.kafka_broker}, PostgreSQL ${cpu.postgres}, this bench ${cpu.bench}, other ${cpu.other}${otherTop(cpu)}`);
+    out.push(`ingest totals: ${JSON.stringify(ing.totals)}; expected requests ${expected.requests}, errors ${expected.errors}, bytes ${expected.bytes} → ${ing.exact ? 'EXACT' : 'MISMATCH'}`);
+    out.push(`ingest stored ${fmt(ing.buckets)} (domain, region, minute) buckets, ${fmt(ing.outbox)} outbox events; peak RSS ${ing.peakRssMb ?? '?'} MB${Number(args.instances) > 1 ? ` (sum of ${args.instances} instances)` : ''}`);
+    if (perf) out.push(`ConsumerPerformance output (median run):\n  ${perf.header}\n  ${perf.line}`);
+    if (eb) out.push(`ingest / kafkajs eachBatch ceiling = ${(ing.rps / eb.rps).toFixed(3)}`);
+    out.push(`ratio (ingest / ConsumerPerformance nMsg.sec) = ${ratio.toFixed(3)} (target ≥ 0.5)${perf ? `; vs fetch.nMsg.sec = ${(ing.rps / perfFetch).toFixed(3)}` : ''}`);
+    out.push('@confluentinc/kafka-javascript: not measured — it needs a newer librdkafka than Debian ships (kcat here links 2.0.2) and downloads prebuilt binaries at install time, which this project cannot count on (DECISIONS.md).');
+    console.log(out.join('\n'));
+    if (!ingRuns.every((r) => r.exact)) process.exitCode = 1;
+    const r = (x: number | undefined, d = 0) => (x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(d)));
+    console.log(
+      JSON.stringify({
+        bench: 'ingest',
+        records: N,
+        ingest_rps: r(ing.rps),
+        kafka_consumer_rps: r(kafkaRps),
+        ratio: r(ratio, 3),
+        kafka_consumer_fetch_rps: r(perfFetch),
+        ratio_fetch: r(ing.rps / perfFetch, 3),
+        eachBatch_rps: r(eb?.rps),
+        eachMessage_rps: r(em?.rps),
+        ingest_steady_rps: r(ing.steadyRps),
+        seconds: r(ing.seconds, 2),
+        peak_rss_mb: ing.peakRssMb,
+        ingest_cpu_s: ing.cpuSeconds.ingest,
+        exact: ingRuns.every((r) => r.exact),
+      }),
+    );
+  } finally {
+    await cleanUp(kafka, db);
+    await db.end();
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.stack : err);
+  process.exit(1);
+});

@@ -1,0 +1,375 @@
+/**
+ * Generates docs/contracts/ from the zod schemas: one JSON Schema per public payload and a README
+ * with the topic table, the error codes and kcat examples. `generated-docs.unit.spec.ts` regenerates
+ * in memory and fails when the committed files differ, so the docs cannot drift from the code.
+ *
+ *   npx tsx libs/contracts/scripts/generate-docs.ts
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
+// Relative imports (not @shardcast/contracts) so the compiled script runs without path aliases.
+import { CapacityPlanEventSchema } from '../src/capacity-plan';
+import { DemandForecastEventSchema } from '../src/demand-forecast';
+import { DemandObservedEventSchema } from '../src/demand-observed';
+import { EventEnvelope } from '../src/envelope';
+import { DeadLetterHeaders, ErrorCode, ErrorCodes } from '../src/error-codes';
+import { ShardAssignedEventSchema } from '../src/shard-assigned';
+import { ShardHealthEventSchema } from '../src/shard-health';
+import { MAX_RECORDS_PER_MESSAGE, TelemetryMessageSchema, TelemetryRecordSchema } from '../src/telemetry-request';
+import { contractTopicSpecs, deadLetterTopic, TopicName, Topics } from '../src/topics';
+
+type JsonSchema = Record<string, unknown>;
+
+/** One generated file: its name inside docs/contracts/ and its full text. */
+export interface ContractDoc {
+  file: string;
+  content: string;
+}
+
+const SCHEMA_DRAFT = 'https://json-schema.org/draft/2020-12/schema';
+
+/** 10000 → "10,000" without depending on the ICU data of the Node build. */
+const thousands = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+
+interface TopicDoc {
+  topic: TopicName;
+  schemaFile: string;
+  /** What the Kafka message key is. */
+  key: string;
+  producedBy: string;
+  consumedBy: string;
+  /** Public topics are the ones outside systems produce to or consume from. */
+  audience: 'public' | 'internal';
+  summary: string;
+}
+
+/** Who writes and reads each topic (the diagram in CONVENTIONS.md), in pipeline order. */
+const TOPIC_DOCS: Record<TopicName, TopicDoc> = {
+  [Topics.telemetryRequests]: {
+    topic: Topics.telemetryRequests,
+    schemaFile: 'telemetry-message.schema.json',
+    key: 'domain (recommended; any key is accepted and a batch may mix domains)',
+    producedBy: 'edges, CDN log shippers (you)',
+    consumedBy: 'ingest',
+    audience: 'public',
+    summary: 'Served requests: one record or a batch of records per message.',
+  },
+  [Topics.demandObserved]: {
+    topic: Topics.demandObserved,
+    schemaFile: 'demand-observed-event.schema.json',
+    key: 'domain',
+    producedBy: 'ingest',
+    consumedBy: 'forecaster, outside systems',
+    audience: 'public',
+    summary: 'Demand per (domain, region, minute); a later revision replaces an earlier one.',
+  },
+  [Topics.demandForecast]: {
+    topic: Topics.demandForecast,
+    schemaFile: 'demand-forecast-event.schema.json',
+    key: 'domain',
+    producedBy: 'forecaster',
+    consumedBy: 'allocator',
+    audience: 'internal',
+    summary: 'Forecast demand and resource needs per (domain, region), as quantiles.',
+  },
+  [Topics.capacityPlan]: {
+    topic: Topics.capacityPlan,
+    schemaFile: 'capacity-plan-event.schema.json',
+    key: 'domain',
+    producedBy: 'allocator',
+    consumedBy: 'shard-assigner',
+    audience: 'internal',
+    summary: 'Capacity reserved for a domain per region for a time window.',
+  },
+  [Topics.shardAssigned]: {
+    topic: Topics.shardAssigned,
+    schemaFile: 'shard-assigned-event.schema.json',
+    key: 'domain',
+    producedBy: 'shard-assigner',
+    consumedBy: 'dns-publisher, monitor, outside systems',
+    audience: 'public',
+    summary: 'The latest shard layout of a domain (compacted: latest state per domain).',
+  },
+  [Topics.shardHealth]: {
+    topic: Topics.shardHealth,
+    schemaFile: 'shard-health-event.schema.json',
+    key: 'domain',
+    producedBy: 'monitor',
+    consumedBy: 'allocator',
+    audience: 'internal',
+    summary: 'Health of one regional shard over a window.',
+  },
+};
+
+/** One line per error code. A Record over ErrorCode: a new code does not compile until documented here. */
+const ERROR_CODE_DOCS: Record<ErrorCode, string> = {
+  TELEMETRY_MALFORMED_JSON: 'The message value is empty, a tombstone, or not JSON.',
+  TELEMETRY_INVALID_RECORD: 'The record (or the batch wrapper) does not match telemetry-record.schema.json: a missing or unknown field, a bad status, latency or byte count, a bad timestamp.',
+  TELEMETRY_INVALID_DOMAIN: 'The domain is not a valid host name after IDNA normalisation (labels, length, characters, IP literals).',
+  TELEMETRY_INVALID_LOCATION: 'The client location is neither `{lat, lon}` within range nor `{pop}`.',
+  TELEMETRY_UNKNOWN_POP: 'The client names an edge POP that is not in the ingest `POPS` configuration.',
+  TELEMETRY_LATE: "The record's minute bucket had already closed: it is older than the partition's newest event time minus the allowed lateness (`INGEST_ALLOWED_LATENESS_MS`).",
+  TELEMETRY_TOO_FAR_IN_FUTURE: 'The timestamp is later than the wall clock plus the allowed skew (`INGEST_MAX_FUTURE_SKEW_MS`): a broken clock.',
+  TELEMETRY_EMPTY_BATCH: `\`records\` is an empty array.`,
+  TELEMETRY_BATCH_TOO_LARGE: `\`records\` holds more than ${thousands(MAX_RECORDS_PER_MESSAGE)} records.`,
+  EVENT_INVALID: 'An event on an internal topic does not match its envelope or payload schema.',
+  CONFIG_INVALID: 'A service could not start: an environment variable has a bad value (the message names it).',
+  REQUEST_INVALID: 'An HTTP request body or query does not match its schema (HTTP 400).',
+  UNAUTHORIZED: 'An HTTP request lacks valid credentials (HTTP 401).',
+  NOT_FOUND: 'An HTTP request names a resource that does not exist (HTTP 404).',
+  POOL_CAPACITY_EXCEEDED: "A reservation would take a region pool over its capacity; the plan's coverage shows how much was reserved.",
+};
+
+/** Type and meaning of each envelope field; keyed by EventEnvelope, so a new field must be documented. */
+const ENVELOPE_FIELD_DOCS: Record<keyof EventEnvelope<string, unknown>, [string, string]> = {
+  eventId: ['string (1–128)', 'Unique id of the event; a redelivery carries the same id.'],
+  type: ['string', 'The payload type, e.g. `shard.assigned` (the topic name without `.v1`).'],
+  occurredAt: ['ISO-8601 with zone', 'When the event happened.'],
+  producedBy: ['string (1–64)', 'The producing service.'],
+  correlationId: ['string (1–128)', 'Follows one demand change end to end.'],
+  causationId: ['string or null', '`eventId` of the event that caused this one.'],
+  payload: ['object', "The topic's payload (see the schema file)."],
+};
+
+/** What each dead-letter header carries, keyed like DeadLetterHeaders. */
+const DEAD_LETTER_HEADER_DOCS: Record<keyof typeof DeadLetterHeaders, string> = {
+  errorCode: 'the error code (table below)',
+  errorReason: 'what is wrong, in a sentence (at most 1,000 characters)',
+  sourceTopic: 'the topic the message was read from',
+  sourcePartition: 'its partition',
+  sourceOffset: 'its offset',
+  recordIndex: 'index of the rejected record inside a batch message; absent when the whole message failed',
+  failedAt: 'when it was rejected (ISO-8601, UTC)',
+};
+
+function jsonSchemaOf(schema: z.ZodType, meta: { title: string; description: string }): JsonSchema {
+  // io 'input': what a producer may send and a consumer accepts. Transforms (domain normalisation,
+  // ISO → epoch ms) are described by their input, and objects do not forbid added fields, so an
+  // additive change stays compatible with validators built from these files.
+  const { $schema: _draft, ...body } = z.toJSONSchema(schema, { io: 'input', target: 'draft-2020-12' }) as JsonSchema;
+  return { $schema: SCHEMA_DRAFT, title: meta.title, description: meta.description, ...body };
+}
+
+/** The batch branch types its members `unknown` (each is validated on its own); document them as records. */
+function telemetryMessageJsonSchema(record: JsonSchema): JsonSchema {
+  const message = jsonSchemaOf(TelemetryMessageSchema, {
+    title: 'Telemetry message',
+    description: `A ${Topics.telemetryRequests} message value: one telemetry record, or {"records": [...]} with 1 to ${MAX_RECORDS_PER_MESSAGE} records. An invalid member of a batch is dead-lettered alone; the valid ones count.`,
+  });
+  const anyOf = message.anyOf as JsonSchema[];
+  const batch = anyOf[1] as { properties: { records: { items: unknown } } };
+  if (anyOf.length !== 2 || JSON.stringify(batch.properties.records.items) !== '{}') {
+    throw new Error('TelemetryMessageSchema changed shape: update telemetryMessageJsonSchema');
+  }
+  const { $schema: _d, title: _t, description: _desc, ...recordBody } = record;
+  const ref = { $ref: '#/$defs/TelemetryRecord' };
+  return {
+    ...message,
+    $defs: { TelemetryRecord: recordBody },
+    anyOf: [ref, { ...batch, properties: { ...batch.properties, records: { ...batch.properties.records, items: ref } } }],
+  };
+}
+
+function schemaDocs(): ContractDoc[] {
+  const record = jsonSchemaOf(TelemetryRecordSchema, {
+    title: 'Telemetry record',
+    description:
+      'One served request, reported by an edge. The client location is coordinates or an edge POP id; client IP addresses are never sent. timestamp is epoch milliseconds or ISO-8601 with a zone; domain is normalised to lowercase A-labels.',
+  });
+  const events: Array<[string, z.ZodType, string, string]> = [
+    ['demand-observed-event.schema.json', DemandObservedEventSchema, `${Topics.demandObserved} event`, TOPIC_DOCS[Topics.demandObserved].summary],
+    ['demand-forecast-event.schema.json', DemandForecastEventSchema, `${Topics.demandForecast} event`, TOPIC_DOCS[Topics.demandForecast].summary],
+    ['capacity-plan-event.schema.json', CapacityPlanEventSchema, `${Topics.capacityPlan} event`, TOPIC_DOCS[Topics.capacityPlan].summary],
+    ['shard-assigned-event.schema.json', ShardAssignedEventSchema, `${Topics.shardAssigned} event`, TOPIC_DOCS[Topics.shardAssigned].summary],
+    ['shard-health-event.schema.json', ShardHealthEventSchema, `${Topics.shardHealth} event`, TOPIC_DOCS[Topics.shardHealth].summary],
+  ];
+  const docs: ContractDoc[] = [
+    { file: 'telemetry-record.schema.json', content: json(record) },
+    { file: 'telemetry-message.schema.json', content: json(telemetryMessageJsonSchema(record)) },
+  ];
+  for (const [file, schema, title, summary] of events) {
+    docs.push({ file, content: json(jsonSchemaOf(schema, { title, description: `${summary} Wrapped in the shardcast event envelope.` })) });
+  }
+  return docs;
+}
+
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+function readme(schemaFiles: string[]): string {
+  const specs = new Map(contractTopicSpecs().map((s) => [s.name, s]));
+  const days = (ms: number | undefined) => (ms === undefined ? 'broker default' : `${ms / 86_400_000} days`);
+  const topicRows = Object.values(Topics).map((topic) => {
+    const doc = TOPIC_DOCS[topic];
+    const spec = specs.get(topic)!;
+    const dlq = specs.get(deadLetterTopic(topic))!;
+    return `| \`${topic}\` | ${doc.audience} | ${doc.summary} | ${doc.key} | ${spec.compacted ? 'compacted (latest per domain)' : `delete (${days(spec.retentionMs)})`} | ${doc.producedBy} | ${doc.consumedBy} | [${doc.schemaFile}](${doc.schemaFile}) | \`${dlq.name}\` (${days(dlq.retentionMs)}) |`;
+  });
+  const headerRows = (Object.keys(DeadLetterHeaders) as Array<keyof typeof DeadLetterHeaders>).map((k) => `| \`${DeadLetterHeaders[k]}\` | ${DEAD_LETTER_HEADER_DOCS[k]} |`);
+  const codeRows = (Object.values(ErrorCodes) as ErrorCode[]).map((code) => `| \`${code}\` | ${ERROR_CODE_DOCS[code]} |`);
+  const exampleRecord = { domain: 'app.example.com', timestamp: '2026-11-25T13:00:00.123+01:00', client: { lat: 50.11, lon: 8.68 }, status: 200, latencyMs: 42.5, bytes: 18_230 };
+  const exampleBatch = {
+    records: [
+      { domain: 'app.example.com', timestamp: 1_764_072_000_123, client: { pop: 'fra1' }, status: 200, latencyMs: 12, bytes: 5_120 },
+      { domain: 'bücher.example', timestamp: 1_764_072_000_456, client: { lat: -23.55, lon: -46.63 }, status: 503, latencyMs: 870, bytes: 312 },
+    ],
+  };
+  const envelopeRows = (Object.keys(ENVELOPE_FIELD_DOCS) as Array<keyof typeof ENVELOPE_FIELD_DOCS>).map((k) => `| \`${k}\` | ${ENVELOPE_FIELD_DOCS[k][0]} | ${ENVELOPE_FIELD_DOCS[k][1]} |`);
+  const dlqHeaders = (Object.values(DeadLetterHeaders) as string[]).map((h) => `\`${h}\``).join(', ');
+
+  return `<!-- Generated by libs/contracts/scripts/generate-docs.ts from the zod schemas in libs/contracts/src. Do not edit:
+     run \`npx tsx libs/contracts/scripts/generate-docs.ts\`; generated-docs.unit.spec.ts fails when this file is stale. -->
+
+# shardcast contracts
+
+Topic names and payload schemas are shardcast's public contract. Every topic is versioned (\`.v1\`);
+an incompatible payload gets a new topic (\`.v2\`), never an edit. Adding an optional field is
+compatible, so the schemas below do not forbid unknown fields in events.
+
+## Topics
+
+Events are keyed by their **domain** (the normalised host name, UTF-8), so each domain's events
+stay in order on one partition. The partition count is configurable per deployment
+(\`KAFKA_TOPIC_PARTITIONS\`, default 6, used when the topics are created), and so is a name prefix
+(\`KAFKA_TOPIC_PREFIX\`, default empty: a prefix \`test-1.\` gives \`test-1.${Topics.telemetryRequests}\`).
+
+| Topic | Audience | Carries | Key | Cleanup | Produced by | Consumed by | Value schema | Dead-letter twin |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+${topicRows.join('\n')}
+
+### Dead-letter topics
+
+A message a consumer cannot accept goes to \`<topic>.dlq\` with its **original bytes** (the key too)
+and the reason in headers; the consumer moves on. Dead-letter topics keep messages for a bounded
+time. The headers (\`DeadLetterHeaders\`):
+
+| Header | Value |
+| --- | --- |
+${headerRows.join('\n')}
+
+### Error codes
+
+Stable strings (\`ErrorCodes\`), shown verbatim in logs, HTTP 4xx bodies and the \`${DeadLetterHeaders.errorCode}\` header.
+They are never renamed: alert and filter on them.
+
+| Code | Meaning |
+| --- | --- |
+${codeRows.join('\n')}
+
+## Telemetry record format
+
+A \`${Topics.telemetryRequests}\` message value is one JSON record or a batch
+\`{"records": [...]}\` of 1 to ${thousands(MAX_RECORDS_PER_MESSAGE)} records ([telemetry-message.schema.json](telemetry-message.schema.json),
+[telemetry-record.schema.json](telemetry-record.schema.json)). In a batch, each invalid record is
+dead-lettered alone (with \`${DeadLetterHeaders.recordIndex}\`); the valid ones count.
+
+| Field | Type | Meaning |
+| --- | --- | --- |
+| \`domain\` | string | Host name the request was for. Unicode names are accepted and normalised (IDNA/UTS-46) to lowercase A-labels, a trailing dot dropped: \`Bücher.Example.\` is \`xn--bcher-kva.example\`. |
+| \`timestamp\` | integer or string | When the request was served (event time): epoch **milliseconds**, or ISO-8601 **with a zone** (\`Z\` or \`±hh:mm\`). A time without a zone is rejected. |
+| \`client\` | object | Where the client was: **either** \`{"lat": <-90..90>, "lon": <-180..180>}\` (degrees, WGS84) **or** \`{"pop": "<edge POP id>"}\`, which ingest maps to the POP's coordinates (\`POPS\` configuration). Nothing else. |
+| \`status\` | integer 100–599 | HTTP status code; 500 and above count as errors. |
+| \`latencyMs\` | number 0–3,600,000 | Time to last byte, milliseconds. |
+| \`bytes\` | integer ≥ 0 | Response bytes sent. |
+
+**Client IP addresses are never sent.** Edges resolve IPs to a location with their own GeoIP data
+(or report their POP) before producing; a record with any other field (\`ip\`, \`clientIp\`, …) is
+rejected. Ingest maps each location to the nearest configured region by great-circle distance.
+
+Records may arrive late by up to the allowed lateness (\`INGEST_ALLOWED_LATENESS_MS\`, default 2 min,
+behind the newest event time of the partition) and may be stamped ahead of the wall clock by up to
+\`INGEST_MAX_FUTURE_SKEW_MS\` (default 5 min); outside those, they are dead-lettered (\`TELEMETRY_LATE\`,
+\`TELEMETRY_TOO_FAR_IN_FUTURE\`).
+
+## Event envelope
+
+Every event on the other topics carries the envelope below around its payload. Consumers are
+idempotent by \`eventId\` (derived from the event's identity, so a replay repeats it);
+\`correlationId\` follows one demand change through forecast, plan, assignment and DNS.
+
+| Field | Type | Meaning |
+| --- | --- | --- |
+${envelopeRows.join('\n')}
+
+## kcat examples
+
+Against the local stack (\`npm run stack:up\`, broker \`127.0.0.1:9092\`); add your \`KAFKA_TOPIC_PREFIX\`
+to topic names if you set one.
+
+Produce one telemetry record, keyed by domain:
+
+\`\`\`sh
+echo 'app.example.com|${JSON.stringify(exampleRecord)}' \\
+  | kcat -b 127.0.0.1:9092 -P -t ${Topics.telemetryRequests} -K '|'
+\`\`\`
+
+Produce a batch (one message, several records):
+
+\`\`\`sh
+echo 'app.example.com|${JSON.stringify(exampleBatch)}' \\
+  | kcat -b 127.0.0.1:9092 -P -t ${Topics.telemetryRequests} -K '|'
+\`\`\`
+
+Consume observed demand (key, then the event):
+
+\`\`\`sh
+kcat -b 127.0.0.1:9092 -C -t ${Topics.demandObserved} -o beginning -f '%k %s\\n'
+\`\`\`
+
+Consume shard layouts (compacted: the latest layout per domain, then every change):
+
+\`\`\`sh
+kcat -b 127.0.0.1:9092 -C -t ${Topics.shardAssigned} -o beginning -f '%k %s\\n'
+\`\`\`
+
+Read rejected telemetry with the reasons (headers ${dlqHeaders}):
+
+\`\`\`sh
+kcat -b 127.0.0.1:9092 -C -t ${deadLetterTopic(Topics.telemetryRequests)} -o beginning -e -f '%h %s\\n'
+\`\`\`
+
+## Schema files
+
+JSON Schema (draft 2020-12), generated from the zod schemas in \`libs/contracts/src\`:
+
+${schemaFiles.map((f) => `- [${f}](${f})`).join('\n')}
+`;
+}
+
+/** Every file of docs/contracts/, generated in memory (the unit test compares these with the disk). */
+export function generateContractDocs(): ContractDoc[] {
+  const schemas = schemaDocs();
+  return [...schemas, { file: 'README.md', content: readme(schemas.map((d) => d.file)) }];
+}
+
+/**
+ * The repository root: the nearest ancestor (of this file, else of the working directory) whose
+ * package.json is the shardcast workspace root. Works from scripts/ under tsx and from dist/ under node.
+ */
+export function repositoryRoot(starts: string[] = [__dirname, process.cwd()]): string {
+  for (const start of starts) {
+    for (let dir = resolve(start); ; dir = dirname(dir)) {
+      const manifest = join(dir, 'package.json');
+      if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'shardcast') return dir;
+      if (dirname(dir) === dir) break;
+    }
+  }
+  throw new Error(`no shardcast package.json above ${starts.join(' or ')}`);
+}
+
+export function contractDocsDir(root: string = repositoryRoot()): string {
+  return join(root, 'docs', 'contracts');
+}
+
+function main(): void {
+  const dir = contractDocsDir();
+  mkdirSync(dir, { recursive: true });
+  const docs = generateContractDocs();
+  const wanted = new Set(docs.map((d) => d.file));
+  // Files of a removed schema would otherwise stay behind looking current.
+  for (const file of readdirSync(dir)) if (!wanted.has(file)) unlinkSync(join(dir, file));
+  for (const doc of docs) writeFileSync(join(dir, doc.file), doc.content);
+  console.log(`wrote ${docs.length} files to ${dir}`);
+}
+
+if (require.main === module) main();

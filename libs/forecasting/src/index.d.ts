@@ -1,0 +1,30 @@
+/**
+ * @shardcast/forecasting: demand forecasting and the resource model (pure; models run in worker
+ * threads behind `ModelRunner`). Scheduled job: `selectModel`. Production path: `forecast`, then
+ * `resourceNeeds`. New domains: `coldStartForecast`. See README.md.
+ */
+export { inferStepMs, regularize, fillGaps, MINUTE_MS, HOUR_MS, DAY_MS, WEEK_MS } from './series';
+export type { DemandSeries, RegularSeries, Aggregation } from './series';
+export { seasonPeriods, scalePeriod } from './season-periods';
+export type { SeasonPeriods } from './season-periods';
+export { mase, naiveScale, meanAbsoluteError, pinballLoss, intervalCoverage } from './accuracy';
+export { ModelFitError } from './model-task';
+export type { ModelTask, ModelKind, ModelRunner } from './model-task';
+export { BaseModels, Ensembles, DefaultCandidates, forecastCandidates } from './candidate-models';
+export type { BaseModelName, EnsembleName, CandidateName, ModelResolution } from './candidate-models';
+export { backtest, rollingOrigins } from './backtest';
+export type { BacktestOptions, BacktestResult, CandidateBacktest } from './backtest';
+export { QuantileKeys, QuantileLevel, calibrate, applyCalibration, conformalQuantile, WideRelativeCalibration } from './conformal-calibration';
+export type { QuantileKey, QuantileForecast, Calibration } from './conformal-calibration';
+export { selectModel, prepareSeries } from './select-model';
+export type { ModelSelection, SelectionOptions, SeriesOptions, PreparedSeries } from './select-model';
+export { forecast } from './forecast';
+export type { DemandForecast, ForecastOptions } from './forecast';
+export { ForecastWorkerPool, defaultWorkerPath } from './forecast-worker-pool';
+export type { ForecastWorkerPoolOptions } from './forecast-worker-pool';
+export { coldStartForecast, ColdStartPrior } from './cold-start';
+export type { ColdStartInput } from './cold-start';
+export { AppTypes, Tiers, DefaultRequestCost, TierPolicy, defaultProfile, learnProfile } from './domain-profile';
+export type { AppType, Tier, RequestCost, DomainProfile, ObservedRequestStats } from './domain-profile';
+export { resourceNeeds, resourcesForRate } from './resource-needs';
+export type { ResourceNeed, StepResourceNeeds } from './resource-needs';
