@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import { contractTopicSpecs, DEMAND_OBSERVED, DemandForecastEventSchema, DemandObservedEvent, deterministicEventId } from '@shardcast/contracts';
 import { createKafka, ensureTopics } from '@shardcast/platform';
 import { parseCountCsv } from '@shardcast/telemetry';
-import { eventually, ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
+import { eventually, kcat, ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
 
 jest.setTimeout(240_000);
 
@@ -153,6 +153,18 @@ describe('forecaster against the real broker and database', () => {
 
     const quiet = forecasts.get('quiet.example.com|sa-east-1')!;
     expect(Math.max(...quiet.payload.steps.map((s) => s.requests.p99))).toBeLessThan(1);
+  });
+
+  it('dead-letters invalid events with their original bytes and reason', async () => {
+    const dlq = await eventually(
+      () => kcat(['-b', env.KAFKA_BROKERS, '-t', `${prefix}demand.observed.v1.dlq`, '-C', '-e', '-q', '-o', 'beginning', '-f', '%s|%h\n']),
+      (out) => out.split('\n').filter(Boolean).length >= 2,
+      60_000,
+    );
+    const rows = dlq.split('\n').filter(Boolean);
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatch(/^\{"nope":true\}\|.*x-error-code=EVENT_INVALID/);
+    expect(rows[1]).toMatch(/^garbage\|.*x-error-reason=not JSON/);
   });
 
   it('serves forecasts, profiles and accuracy over an API-key protected HTTP API with 4xx reasons', async () => {

@@ -20,6 +20,10 @@ export interface DeadLetter {
 export class DeadLetterPublisher {
   constructor(private readonly producer: Producer) {}
 
+  async close(): Promise<void> {
+    await this.producer.disconnect();
+  }
+
   async publish(letters: DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
     const byTopic = new Map<string, DeadLetter[]>();

@@ -9,3 +9,4 @@ export * from './redis-client';
 export * from './readiness';
 export * from './service-bootstrap';
 export * from './outbox-relay';
+export * from './contract-event-gate';

@@ -1,24 +1,47 @@
-import { DynamicModule, INestApplication, LoggerService, Module, Type } from '@nestjs/common';
+import { DynamicModule, Inject, INestApplication, LoggerService, Module, OnApplicationShutdown, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { createLogger, Logger } from './logger';
 import { HealthController, ReadinessRegistry } from './readiness';
 import { PlatformConfig } from './config';
 import { registerCompressionCodecs } from './compression-codecs';
+import { ContractEventGate, DEAD_LETTER_PUBLISHER, SERVICE_LOGGER } from './contract-event-gate';
+import { DeadLetterPublisher } from './dead-letter-publisher';
+import { createKafka } from './kafka-client';
+
+export { SERVICE_LOGGER };
 
 export const SERVICE_CONFIG = Symbol('SERVICE_CONFIG');
-export const SERVICE_LOGGER = Symbol('SERVICE_LOGGER');
 
 /** Health endpoints, config and logger for every service. */
 @Module({})
-export class PlatformModule {
+export class PlatformModule implements OnApplicationShutdown {
+  constructor(@Inject(DEAD_LETTER_PUBLISHER) private readonly deadLetters: DeadLetterPublisher) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.deadLetters.close();
+  }
+
   static forService<C extends PlatformConfig>(config: C, logger: Logger): DynamicModule {
     return {
       module: PlatformModule,
       global: true,
       controllers: [HealthController],
-      providers: [ReadinessRegistry, { provide: SERVICE_CONFIG, useValue: config }, { provide: SERVICE_LOGGER, useValue: logger }],
-      exports: [ReadinessRegistry, SERVICE_CONFIG, SERVICE_LOGGER],
+      providers: [
+        ReadinessRegistry,
+        { provide: SERVICE_CONFIG, useValue: config },
+        { provide: SERVICE_LOGGER, useValue: logger },
+        {
+          provide: DEAD_LETTER_PUBLISHER,
+          useFactory: async () => {
+            const producer = createKafka(config.KAFKA_BROKERS, 'dead-letters', logger).producer();
+            await producer.connect();
+            return new DeadLetterPublisher(producer);
+          },
+        },
+        ContractEventGate,
+      ],
+      exports: [ReadinessRegistry, SERVICE_CONFIG, SERVICE_LOGGER, DEAD_LETTER_PUBLISHER, ContractEventGate],
     };
   }
 }
@@ -67,6 +90,8 @@ export async function bootstrapService<C extends PlatformConfig>(options: Servic
       client: { clientId: options.name, brokers: options.config.KAFKA_BROKERS },
       consumer: { groupId: options.kafkaGroupId, allowAutoTopicCreation: false },
       subscribe: { fromBeginning: true },
+      // Original bytes reach the handler, so an invalid message can be dead-lettered unchanged.
+      parser: { keepBinary: true },
       postfixId: '',
     },
   });

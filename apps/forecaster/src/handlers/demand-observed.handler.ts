@@ -1,12 +1,9 @@
 import { Controller, Inject, Type } from '@nestjs/common';
-import { Ctx, EventPattern, KafkaContext, Payload } from '@nestjs/microservices';
-import { metrics } from '@opentelemetry/api';
-import { DemandObservedEventSchema, ErrorCodes, Topics } from '@shardcast/contracts';
-import { Logger, SERVICE_LOGGER } from '@shardcast/platform';
+import { Ctx, EventPattern, KafkaContext } from '@nestjs/microservices';
+import { DemandObservedEventSchema } from '@shardcast/contracts';
+import { ContractEventGate, Logger, SERVICE_LOGGER } from '@shardcast/platform';
 import { ForecasterStore } from '../persistence/forecaster-store';
 import { ForecastScheduler } from '../forecasting/forecast-scheduler';
-
-const consumed = metrics.getMeter('forecaster').createCounter('shardcast.events.consumed', { description: 'Events read from Kafka, by topic and outcome' });
 
 /**
  * Consumes demand.observed.v1: the demand history it builds its forecasts from. A factory,
@@ -18,25 +15,18 @@ export function demandObservedHandler(topic: string): Type<unknown> {
   class DemandObservedHandler {
     constructor(
       @Inject(SERVICE_LOGGER) private readonly logger: Logger,
+      private readonly gate: ContractEventGate,
       private readonly store: ForecasterStore,
       private readonly scheduler: ForecastScheduler,
     ) {}
 
-    /** An invalid event is logged and skipped, never thrown: Nest's Kafka server retries a throwing
-     *  handler forever. Other errors (e.g. a database down) still throw, so the event is retried. */
+    /** The gate dead-letters an invalid event; other errors (a database down) throw and are retried. */
     @EventPattern(topic)
-    async handle(@Payload() value: unknown, @Ctx() context: KafkaContext): Promise<void> {
+    async handle(@Ctx() context: KafkaContext): Promise<void> {
+      const event = await this.gate.read(DemandObservedEventSchema, context);
+      if (!event) return;
       const message = context.getMessage();
-      const where = { topic, partition: context.getPartition(), offset: message.offset, key: message.key === null ? null : String(message.key) };
-      const parsed = DemandObservedEventSchema.safeParse(value);
-      if (!parsed.success) {
-        consumed.add(1, { topic: Topics.demandObserved, outcome: 'invalid' });
-        const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`);
-        this.logger.warn({ ...where, code: ErrorCodes.EVENT_INVALID, issues }, 'event rejected');
-        return;
-      }
-      const event = parsed.data;
-      consumed.add(1, { topic: Topics.demandObserved, outcome: 'accepted' });
+      const where = { topic, partition: context.getPartition(), offset: message.offset };
       this.logger.info({ ...where, eventId: event.eventId, correlationId: event.correlationId, domain: event.payload.domain, region: event.payload.region, revision: event.payload.revision }, 'event received');
       // A database error is thrown on purpose: the transport retries, so no observation is lost.
       if (await this.store.recordObserved(event)) {

@@ -1,10 +1,7 @@
 import { Controller, Inject, Type } from '@nestjs/common';
-import { Ctx, EventPattern, KafkaContext, Payload } from '@nestjs/microservices';
-import { metrics } from '@opentelemetry/api';
-import { ShardAssignedEventSchema, ErrorCodes, Topics } from '@shardcast/contracts';
-import { Logger, SERVICE_LOGGER } from '@shardcast/platform';
-
-const consumed = metrics.getMeter('monitor').createCounter('shardcast.events.consumed', { description: 'Events read from Kafka, by topic and outcome' });
+import { Ctx, EventPattern, KafkaContext } from '@nestjs/microservices';
+import { ShardAssignedEventSchema } from '@shardcast/contracts';
+import { ContractEventGate, Logger, SERVICE_LOGGER } from '@shardcast/platform';
 
 /**
  * Consumes shard.assigned.v1: the shards it watches. A factory, because Nest's @EventPattern
@@ -14,23 +11,18 @@ const consumed = metrics.getMeter('monitor').createCounter('shardcast.events.con
 export function shardAssignedHandler(topic: string): Type<unknown> {
   @Controller()
   class ShardAssignedHandler {
-    constructor(@Inject(SERVICE_LOGGER) private readonly logger: Logger) {}
+    constructor(
+      @Inject(SERVICE_LOGGER) private readonly logger: Logger,
+      private readonly gate: ContractEventGate,
+    ) {}
 
-    /** An invalid event is logged and skipped, never thrown: Nest's Kafka server retries a throwing
-     *  handler forever. Other errors (e.g. a database down) still throw, so the event is retried. */
+    /** The gate dead-letters an invalid event; other errors (a database down) throw and are retried. */
     @EventPattern(topic)
-    handle(@Payload() value: unknown, @Ctx() context: KafkaContext): void {
+    async handle(@Ctx() context: KafkaContext): Promise<void> {
+      const event = await this.gate.read(ShardAssignedEventSchema, context);
+      if (!event) return;
       const message = context.getMessage();
-      const where = { topic, partition: context.getPartition(), offset: message.offset, key: message.key === null ? null : String(message.key) };
-      const parsed = ShardAssignedEventSchema.safeParse(value);
-      if (!parsed.success) {
-        consumed.add(1, { topic: Topics.shardAssigned, outcome: 'invalid' });
-        const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`);
-        this.logger.warn({ ...where, code: ErrorCodes.EVENT_INVALID, issues }, 'event rejected');
-        return;
-      }
-      const event = parsed.data;
-      consumed.add(1, { topic: Topics.shardAssigned, outcome: 'accepted' });
+      const where = { topic, partition: context.getPartition(), offset: message.offset };
       this.logger.info({ ...where, eventId: event.eventId, correlationId: event.correlationId, domain: event.payload.domain, version: event.payload.version, shards: event.payload.shards.length }, 'event received');
     }
   }
