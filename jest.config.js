@@ -5,6 +5,9 @@ const moduleNameMapper = {
 const common = { rootDir: __dirname, transform: { '^.+\\.ts$': swc }, moduleNameMapper, testEnvironment: 'node' };
 
 module.exports = {
+  // With Docker and no stack variables set, tests get containers; otherwise the env's (local) stack.
+  globalSetup: '<rootDir>/libs/test-stack/src/jest-global-setup.ts',
+  globalTeardown: '<rootDir>/libs/test-stack/src/jest-global-teardown.ts',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.unit.spec.ts'] },
     { ...common, displayName: 'int', testMatch: ['<rootDir>/{apps,libs}/**/*.int.spec.ts'], slowTestThreshold: 60 },

@@ -320,8 +320,9 @@ async function runIngest(db: Client, expected: Expected): Promise<IngestResult> 
       await new Promise((r) => setTimeout(r, 100));
     }
     const cpu1 = cpuSnapshot(procs.map((p) => p.pid!));
-    const cpuSeconds = Object.fromEntries(Object.keys(cpu1).map((k) => [k, Number((cpu1[k] - (cpu0[k] ?? 0)).toFixed(2))]));
-    // Processes that started inside the window (another session's tests, say) count from zero.
+    // Processes that started inside the window count from zero; those that ended in it are lost
+    // (a negative difference), so each figure is clamped at 0: approximate, for orientation.
+    const cpuSeconds = Object.fromEntries(Object.keys(cpu1).map((k) => [k, Math.max(0, Number((cpu1[k] - (cpu0[k] ?? 0)).toFixed(2)))]));
     const rss = procs.map((p) => readPeakRssMb(p.pid));
     peakRssMb = rss.every((x) => x !== null) ? (rss as number[]).reduce((a, b) => a + b, 0) : null;
     if (args['cpu-prof'] && ingest.pid) await writeCpuProfile(ingest.pid, resolve(args['cpu-prof']));
@@ -447,7 +448,17 @@ async function main(): Promise<void> {
   const db = new Client({ connectionString: env.DATABASE_URL });
   await db.connect();
   try {
-    await ensureTopics(kafka, contractTopicSpecs(), PARTITIONS, prefix);
+    // A broker busy with other sessions' topic churn may answer a fresh topic's metadata late.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await ensureTopics(kafka, contractTopicSpecs(), PARTITIONS, prefix);
+        break;
+      } catch (err) {
+        if (attempt >= 3) throw err;
+        log(`ensureTopics failed (${(err as Error).message}); retrying`);
+        await new Promise((r) => setTimeout(r, 2_000));
+      }
+    }
     log(`topic ${topic} (${PARTITIONS} partitions); producing ${fmt(N)} records with kcat (-z ${args.compression})`);
     const tp = performance.now();
     const expected = await produce();

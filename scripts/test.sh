@@ -8,8 +8,12 @@ echo "[test] build (tsc -b, strict)"
 npm run --silent build
 echo "[test] architecture rules (dependency-cruiser)"
 npm run --silent lint
-echo "[test] local stack"
-bash deploy/local/stack.sh up
+if [[ -z ${KAFKA_BROKERS:-}${DATABASE_URL:-}${REDIS_URL:-} ]] && docker info >/dev/null 2>&1; then
+  echo "[test] Docker engine found and no stack variables set: tests start their own containers"
+else
+  echo "[test] local stack (set KAFKA_BROKERS, DATABASE_URL, REDIS_URL to use another)"
+  bash deploy/local/stack.sh up
+fi
 mkdir -p .stack
 status=0
 npx jest --ci --json --outputFile=.stack/jest-results.json "$@" || status=$?

@@ -95,7 +95,8 @@ describe('forecaster against the real broker and database', () => {
     // The same series with six hours missing.
     for (const p of elb) if (p.timestampMs < gapStart || p.timestampMs >= gapStart + 6 * 3_600_000) events.push(observed('gappy.example.com', 'us-east-1', p.timestampMs, p.count));
     events.push(observed('lonely.example.com', 'ap-south-1', lastElb, 17));
-    for (let i = 0; i < 2 * 288; i++) events.push(observed('quiet.example.com', 'sa-east-1', lastElb - i * STEP_MS, 0));
+    // Oldest first: a forecast starting after lastElb then saw the whole series (one partition, in order).
+    for (let i = 2 * 288 - 1; i >= 0; i--) events.push(observed('quiet.example.com', 'sa-east-1', lastElb - i * STEP_MS, 0));
     const producer = kafka.producer();
     await producer.connect();
     for (let i = 0; i < events.length; i += 500) {
