@@ -26,6 +26,14 @@ export const ForecasterConfigSchema = PlatformConfigSchema.extend({
   FORECAST_SELECTION_MAX_AGE_MS: z.coerce.number().int().min(MINUTE).default(24 * 60 * MINUTE),
   FORECAST_SELECTION_ORIGINS: z.coerce.number().int().min(1).max(64).default(16),
   FORECAST_WORKERS: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
+  /**
+   * Ingest's read-only contract view (e.g. `ingest.demand_history`) to backfill history from at
+   * start-up, for a forecaster deployed after ingest has been running. Empty: off.
+   */
+  FORECASTER_BACKFILL_VIEW: z
+    .string()
+    .regex(/^([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)?$/, 'schema.view, lowercase SQL identifiers')
+    .default(''),
   /** Profile of a domain nobody registered. */
   FORECAST_DEFAULT_APP_TYPE: z.enum(AppTypes).default('api'),
   FORECAST_DEFAULT_TIER: z.enum(Tiers).default('free'),

@@ -90,7 +90,9 @@ export class ForecasterModule implements OnModuleInit, OnApplicationBootstrap, O
     private readonly pool: ForecastWorkerPool,
     private readonly relay: OutboxRelay,
     private readonly scheduler: ForecastScheduler,
+    private readonly store: ForecasterStore,
     @Inject(CONFIG) private readonly config: ForecasterConfig,
+    @Inject(SERVICE_LOGGER) private readonly logger: Logger,
   ) {}
 
   onModuleInit(): void {
@@ -102,9 +104,14 @@ export class ForecasterModule implements OnModuleInit, OnApplicationBootstrap, O
     });
   }
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
     this.relay.start(1_000);
     this.scheduler.start();
+    if (this.config.FORECASTER_BACKFILL_VIEW) {
+      const copied = await this.store.backfillFromView(this.config.FORECASTER_BACKFILL_VIEW, this.config.FORECAST_HISTORY_DAYS);
+      this.logger.info({ view: this.config.FORECASTER_BACKFILL_VIEW, buckets: copied }, 'history backfilled');
+      if (copied > 0) await this.scheduler.refreshAll();
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {

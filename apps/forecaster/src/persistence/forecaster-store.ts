@@ -76,6 +76,24 @@ export class ForecasterStore {
     return row?.t === null || row?.t === undefined ? null : Number(row.t);
   }
 
+  /**
+   * Copies buckets from ingest's contract view (domain, region, bucket_start, requests, errors,
+   * bytes) that this store does not have, as revision 0 so any published revision replaces them.
+   */
+  async backfillFromView(view: string, historyDays: number): Promise<number> {
+    const [schema, name] = view.split('.');
+    const rows = await this.db.query(
+      `INSERT INTO ${this.s}.observed_demand (domain, region, bucket_start, bucket_seconds, revision, requests, errors, bytes, latency_p50_ms, event_id)
+       SELECT domain, region, bucket_start, 60, 0, requests, errors, bytes, 0, 'backfill'
+       FROM "${schema}"."${name}"
+       WHERE bucket_start >= (SELECT max(bucket_start) FROM "${schema}"."${name}") - make_interval(days => $1)
+       ON CONFLICT (domain, region, bucket_start) DO NOTHING
+       RETURNING 1`,
+      [Math.ceil(historyDays)],
+    );
+    return rows.length;
+  }
+
   async seriesKeys(): Promise<SeriesKey[]> {
     return this.db.query(`SELECT DISTINCT domain, region FROM ${this.s}.observed_demand ORDER BY domain, region`);
   }
