@@ -2,7 +2,7 @@
 const swc = ['@swc/jest', JSON.parse(require('fs').readFileSync(`${__dirname}/.swcrc`, 'utf8'))];
 const moduleNameMapper = {
   '^@shardcast/platform/otel$': '<rootDir>/libs/platform/src/otel.ts', '^@shardcast/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts' };
-const common = { rootDir: __dirname, transform: { '^.+\\.ts$': swc }, moduleNameMapper, testEnvironment: 'node' };
+const common = { rootDir: __dirname, moduleFileExtensions: ['ts', 'js', 'mjs', 'json'], transform: { '^.+\\.ts$': swc }, moduleNameMapper, testEnvironment: 'node' };
 
 module.exports = {
   // With Docker and no stack variables set, tests get containers; otherwise the env's (local) stack.
