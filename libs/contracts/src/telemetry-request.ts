@@ -42,7 +42,7 @@ export const TelemetryRecordSchema = z
     client: ClientLocationSchema,
     status: z.number().int().min(100).max(599).describe('HTTP status code'),
     latencyMs: z.number().nonnegative().max(3_600_000).describe('time to last byte, milliseconds'),
-    bytes: z.number().int().nonnegative().max(1e13).describe('response bytes sent'),
+    bytes: z.number().int().nonnegative().max(1e11).describe('response bytes sent (at most 100 GB: per-minute sums stay exact)'),
   })
   .strict();
 

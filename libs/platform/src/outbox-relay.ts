@@ -4,7 +4,8 @@ import type { Logger } from './logger';
 
 /**
  * Publishes events written to the outbox in the same transaction as the data they describe.
- * At-least-once; consumers deduplicate by eventId. SKIP LOCKED lets several instances share it.
+ * At-least-once; consumers deduplicate by eventId. Several instances may run one; an advisory
+ * lock lets one publish at a time.
  */
 export class OutboxRelay {
   private draining: Promise<void> | null = null;
@@ -46,8 +47,15 @@ export class OutboxRelay {
     await this.draining;
   }
 
+  private lastPruneMs = 0;
+
   private async drainAll(): Promise<void> {
     while ((await this.drainOnce()) > 0);
+    if (Date.now() - this.lastPruneMs > 600_000) {
+      this.lastPruneMs = Date.now();
+      // Published events live on in Kafka; the outbox only needs them until they are sent.
+      await this.db.query(`DELETE FROM "${this.schema}".outbox WHERE published_at < now() - interval '1 day'`);
+    }
   }
 
   /** Publishes one page of unpublished events; returns how many. */
@@ -56,8 +64,14 @@ export class OutboxRelay {
     await q.connect();
     try {
       await q.startTransaction();
+      // One relay per schema at a time, so a domain's events leave in the order they were written.
+      const [{ locked }] = await q.query(`SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked`, [`${this.schema}.outbox`]);
+      if (!locked) {
+        await q.commitTransaction();
+        return 0;
+      }
       const rows: Array<{ id: string; topic: string; key: string; payload: unknown }> = await q.query(
-        `SELECT id, topic, key, payload FROM "${this.schema}".outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        `SELECT id, topic, key, payload FROM "${this.schema}".outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`,
         [limit],
       );
       if (rows.length === 0) {

@@ -75,9 +75,14 @@ export class PartitionBatchConsumer {
         await this.handler.handleBatch({ topic: batch.topic, partition: batch.partition, messages: batch.messages, heartbeat, isStale });
         const last = batch.messages[batch.messages.length - 1].offset;
         resolveOffset(last);
-        await commitOffsetsIfNecessary({
-          topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }],
-        });
+        try {
+          await commitOffsetsIfNecessary({
+            topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }],
+          });
+        } catch (err) {
+          // The batch is already stored with its offset; Kafka's commit only saves re-reading it.
+          this.logger.warn({ err, partition: batch.partition }, 'kafka offset commit failed (data is stored; it will be skipped on re-read)');
+        }
       },
     });
   }

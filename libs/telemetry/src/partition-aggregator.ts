@@ -68,7 +68,6 @@ export function aggregatePartitionMessages(
   nowMs: number,
 ): PartitionDelta {
   const delta: PartitionDelta = { buckets: new Map(), rejections: [], accepted: 0, skippedMessages: 0, progress: { ...progress } };
-  const futureLimit = nowMs + policy.maxFutureSkewMs;
   for (const message of messages) {
     if (message.offset < delta.progress.nextOffset) {
       delta.skippedMessages += 1;
@@ -77,7 +76,7 @@ export function aggregatePartitionMessages(
     const decoded = decodeTelemetryMessage(message.value);
     for (const rejection of decoded.rejections) delta.rejections.push({ ...rejection, offset: message.offset, value: message.value });
     decoded.records.forEach((record, i) => {
-      const rejection = acceptRecord(delta, record, locator, policy, futureLimit);
+      const rejection = acceptRecord(delta, record, locator, policy, nowMs);
       if (rejection) delta.rejections.push({ ...rejection, index: decoded.batch ? decoded.positions[i] : null, offset: message.offset, value: message.value });
     });
     delta.progress.nextOffset = message.offset + 1n;
@@ -90,10 +89,10 @@ function acceptRecord(
   record: TelemetryRecord,
   locator: RegionLocator,
   policy: AggregationPolicy,
-  futureLimit: number,
+  nowMs: number,
 ): Omit<RecordRejection, 'index'> | null {
   const ts = record.timestamp;
-  if (ts > futureLimit) {
+  if (ts > nowMs + policy.maxFutureSkewMs) {
     return { code: ErrorCodes.TELEMETRY_TOO_FAR_IN_FUTURE, reason: `timestamp ${new Date(ts).toISOString()} is later than the clock allows` };
   }
   const bucketStartMs = bucketStartOf(ts);
@@ -119,7 +118,10 @@ function acceptRecord(
     delta.buckets.set(id, entry);
   }
   addRequest(entry.bucket, record.status, record.latencyMs, record.bytes);
-  if (ts > delta.progress.maxEventTimeMs) delta.progress.maxEventTimeMs = ts;
+  // A producer clock running ahead (within the skew allowance) must not close everyone else's
+  // buckets: the watermark never passes the wall clock. Old traces are unaffected (ts < now).
+  const highMark = Math.min(ts, nowMs);
+  if (highMark > delta.progress.maxEventTimeMs) delta.progress.maxEventTimeMs = highMark;
   delta.accepted += 1;
   return null;
 }

@@ -141,7 +141,8 @@ describe('aggregatePartitionMessages', () => {
     const d = aggregatePartitionMessages(START, msgs([rec(limit + 1), rec(limit), rec(limit - 60_000)]), locator(), POLICY, NOW);
     expect(d.rejections.map((r) => [r.offset, r.code])).toEqual([[0n, ErrorCodes.TELEMETRY_TOO_FAR_IN_FUTURE]]);
     expect(d.accepted).toBe(2);
-    expect(d.progress.maxEventTimeMs).toBe(limit);
+    // Accepted records ahead of the clock count, but the high mark stops at the wall clock.
+    expect(d.progress.maxEventTimeMs).toBe(NOW);
   });
 
   it('rejects, without throwing, a valid record stamped beyond the range of Date (a poison pill otherwise)', () => {
@@ -262,5 +263,17 @@ describe('aggregatePartitionMessages', () => {
         for (const r of d.rejections) expect(r.offset).toBeGreaterThanOrEqual(BigInt(firstOffset));
       }),
     );
+  });
+});
+
+describe('a producer clock running ahead', () => {
+  it('is accepted within the skew but does not push the watermark past the wall clock', () => {
+    const policy: AggregationPolicy = { allowedLatenessMs: 120_000, maxFutureSkewMs: 300_000 };
+    const ahead = rec(NOW + 240_000);
+    const onTime = rec(NOW - 30_000);
+    const delta = aggregatePartitionMessages(START, msgs([ahead, onTime]), locator(), policy, NOW);
+    expect(delta.accepted).toBe(2);
+    expect(delta.rejections).toEqual([]);
+    expect(delta.progress.maxEventTimeMs).toBe(NOW);
   });
 });
