@@ -429,12 +429,20 @@ async function cleanUp(kafka: Kafka, db: Client): Promise<void> {
   const admin = kafka.admin();
   try {
     await admin.connect();
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-    if (topics.length) await admin.deleteTopics({ topics, timeout: 30_000 });
+    // Listed or not (metadata can lag a failed ensureTopics), every contract topic of the prefix.
+    const listed = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    const topics = [...new Set([...listed, ...contractTopicSpecs().map((spec) => prefix + spec.name)])];
+    let deleted = 0;
+    for (const t of topics) {
+      await admin
+        .deleteTopics({ topics: [t], timeout: 30_000 })
+        .then(() => deleted++)
+        .catch(() => undefined); // never created
+    }
     const existing = new Set((await admin.listGroups()).groups.map((g) => g.groupId));
     const mine = groups.flatMap((g) => [g, `${g}-ingest-control`]).filter((g) => existing.has(g));
     if (mine.length) await admin.deleteGroups(mine).catch((e) => log(`delete groups: ${e.message}`));
-    log(`cleaned up: schemas ${schemas.join(', ')}, ${topics.length} topics, ${mine.length} groups`);
+    log(`cleaned up: schemas ${schemas.join(', ')}, ${deleted} topics, ${mine.length} groups`);
   } catch (e) {
     log(`clean-up failed: ${(e as Error).message}`);
   } finally {
@@ -533,7 +541,7 @@ async function main(): Promise<void> {
     if (perf) out.push(`ConsumerPerformance output (median run):\n  ${perf.header}\n  ${perf.line}`);
     if (eb) out.push(`ingest / kafkajs eachBatch ceiling = ${(ing.rps / eb.rps).toFixed(3)}`);
     out.push(`ratio (ingest / ConsumerPerformance nMsg.sec) = ${ratio.toFixed(3)} (target ≥ 0.5)${perf ? `; vs fetch.nMsg.sec = ${(ing.rps / perfFetch).toFixed(3)}` : ''}`);
-    out.push('@confluentinc/kafka-javascript: not measured — it needs a newer librdkafka than Debian ships (kcat here links 2.0.2) and downloads prebuilt binaries at install time, which this project cannot count on (DECISIONS.md).');
+    out.push('@confluentinc/kafka-javascript: not measured — it needs a newer librdkafka than Debian 12 ships (librdkafka1 2.0.2) and downloads prebuilt binaries at install time, which this project cannot count on (README.md, "Choices and versions"). kafkajs eachBatch above is the client ceiling it would replace.');
     console.log(out.join('\n'));
     if (!ingRuns.every((r) => r.exact)) process.exitCode = 1;
     const r = (x: number | undefined, d = 0) => (x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(d)));

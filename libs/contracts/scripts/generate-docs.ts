@@ -139,7 +139,7 @@ const DEAD_LETTER_HEADER_DOCS: Record<keyof typeof DeadLetterHeaders, string> = 
   sourceTopic: 'the topic the message was read from',
   sourcePartition: 'its partition',
   sourceOffset: 'its offset',
-  recordIndex: 'index of the rejected record inside a batch message; absent when the whole message failed',
+  recordIndex: 'comma-separated indices of the rejected records inside a batch message (one dead letter per message, original bytes once); absent when the whole message failed',
   failedAt: 'when it was rejected (ISO-8601, UTC)',
 };
 

@@ -40,7 +40,7 @@ export const DeadLetterHeaders = {
   sourceTopic: 'x-source-topic',
   sourcePartition: 'x-source-partition',
   sourceOffset: 'x-source-offset',
-  /** Index of the rejected record inside a batch message; absent when the whole message failed. */
+  /** Comma-separated indices of the rejected records inside a batch message; absent when the whole message failed. */
   recordIndex: 'x-record-index',
   failedAt: 'x-failed-at',
 } as const;

@@ -35,14 +35,18 @@ export const EventTimeSchema = z.union([
     .pipe(z.number().int().nonnegative().max(MAX_EVENT_TIME_MS)),
 ]);
 
+/** Per-record limits, shared with the ingest hot path's hand-written check of the common shape. */
+export const MAX_RECORD_BYTES = 1e11;
+export const MAX_LATENCY_MS = 3_600_000;
+
 export const TelemetryRecordSchema = z
   .object({
     domain: DomainNameSchema.describe('host name the request was for; normalised to lowercase A-labels'),
     timestamp: EventTimeSchema.describe('when the request was served (event time)'),
     client: ClientLocationSchema,
     status: z.number().int().min(100).max(599).describe('HTTP status code'),
-    latencyMs: z.number().nonnegative().max(3_600_000).describe('time to last byte, milliseconds'),
-    bytes: z.number().int().nonnegative().max(1e11).describe('response bytes sent (at most 100 GB: per-minute sums stay exact)'),
+    latencyMs: z.number().nonnegative().max(MAX_LATENCY_MS).describe('time to last byte, milliseconds'),
+    bytes: z.number().int().nonnegative().max(MAX_RECORD_BYTES).describe('response bytes sent (at most 100 GB: per-minute sums stay exact)'),
   })
   .strict();
 

@@ -87,10 +87,20 @@ function sparseBins(store: DenseBins): { binCounts: Record<number, number> } {
   return { binCounts };
 }
 
+let canonicalMapping: { gamma: number; proto: object } | undefined;
+
+/** The library re-requires its protobuf module on every toProto; one mapping serves all our sketches. */
+function mappingProto(mapping: SketchInternals['mapping']): object {
+  if (canonicalMapping?.gamma === mapping.gamma) return canonicalMapping.proto;
+  const proto = mapping.toProto();
+  canonicalMapping ??= { gamma: mapping.gamma, proto };
+  return proto;
+}
+
 export function serializeLatencySketch(bucket: DemandBucket): Buffer {
   const sketch = bucket.latency as unknown as SketchInternals;
   const message = ProtoSketch.create({
-    mapping: sketch.mapping.toProto(),
+    mapping: mappingProto(sketch.mapping),
     positiveValues: sparseBins(sketch.store),
     negativeValues: sparseBins(sketch.negativeStore),
     zeroCount: sketch.zeroCount,

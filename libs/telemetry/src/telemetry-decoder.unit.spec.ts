@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { ErrorCodes, MAX_RECORDS_PER_MESSAGE } from '@shardcast/contracts';
-import { decodeTelemetryMessage } from './telemetry-decoder';
+import { ErrorCodes, MAX_RECORDS_PER_MESSAGE, TelemetryRecordSchema } from '@shardcast/contracts';
+import { decodeCommonRecord, decodeTelemetryMessage } from './telemetry-decoder';
 
 const record = (patch: Record<string, unknown> = {}) => ({
   domain: 'app.example.com',
@@ -143,5 +143,39 @@ describe('decodeTelemetryMessage', () => {
         }
       }),
     );
+  });
+});
+
+describe('decodeCommonRecord (hot path)', () => {
+  const near = fc.record({
+    domain: fc.oneof(fc.constantFrom('app.example.com', 'App.Example.COM.', 'bücher.example', 'bad_domain!.com', '1.2.3.4', 'x'), fc.string()),
+    timestamp: fc.oneof(fc.integer({ min: -5, max: 2 ** 53 - 1 }), fc.double(), fc.constant(253_402_300_799_999), fc.constant(253_402_300_800_000)),
+    client: fc.oneof(
+      fc.record({ lat: fc.double({ min: -100, max: 100 }), lon: fc.double({ min: -200, max: 200 }) }),
+      fc.record({ pop: fc.string() }),
+      fc.record({ lat: fc.integer(), lon: fc.integer(), extra: fc.integer() }),
+    ),
+    status: fc.oneof(fc.integer({ min: 0, max: 700 }), fc.double()),
+    latencyMs: fc.oneof(fc.double({ min: -1, max: 4e6 }), fc.constant(Number.NaN)),
+    bytes: fc.oneof(fc.integer({ min: -1, max: 2e11 }), fc.double()),
+  });
+
+  it('property: whenever it accepts a record, the contract schema accepts it with the same output', () => {
+    fc.assert(
+      fc.property(near, (raw) => {
+        const fast = decodeCommonRecord(raw);
+        const zod = TelemetryRecordSchema.safeParse(raw);
+        if (fast) {
+          expect(zod.success).toBe(true);
+          expect(fast).toEqual(zod.data);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('takes the common valid shape (so the hot path really is used)', () => {
+    const raw = { domain: 'App.Example.com', timestamp: 1_700_000_000_000, client: { lat: 50.1, lon: 8.7 }, status: 200, latencyMs: 12.5, bytes: 512 };
+    expect(decodeCommonRecord(raw)).toEqual({ ...raw, domain: 'app.example.com' });
   });
 });

@@ -1,14 +1,41 @@
 import { metrics, SpanStatusCode, trace } from '@opentelemetry/api';
 import { ErrorCodes } from '@shardcast/contracts';
-import { DeadLetterPublisher, Logger, OutboxRelay, PartitionBatch, PartitionBatchHandler } from '@shardcast/platform';
+import { DeadLetter, DeadLetterPublisher, Logger, OutboxRelay, PartitionBatch, PartitionBatchHandler } from '@shardcast/platform';
 import {
   AggregationPolicy,
   aggregatePartitionMessages,
   applyPartitionDelta,
+  MessageRejection,
   PartitionLedger,
   RegionLocator,
 } from '@shardcast/telemetry';
 import { PostgresDemandStore } from '../persistence/postgres-demand-store';
+
+const MAX_REASON_CHARS = 1000;
+
+/**
+ * One dead letter per rejected message, with its original bytes once: a batch message with many
+ * bad records must not fan out into many copies of itself (DLQ size, producer request limits).
+ * The record indices and the reason of each go in the headers.
+ */
+export function deadLettersFor(batch: PartitionBatch, rejections: MessageRejection[], keyByOffset: Map<string, Buffer | null>): DeadLetter[] {
+  const byOffset = new Map<bigint, MessageRejection[]>();
+  for (const r of rejections) byOffset.set(r.offset, [...(byOffset.get(r.offset) ?? []), r]);
+  return [...byOffset].map(([offset, list]) => {
+    const indexed = list.filter((r) => r.index !== null);
+    const reason = list.map((r) => (r.index === null ? r.reason : `record ${r.index}: ${r.code}: ${r.reason}`)).join('; ');
+    return {
+      sourceTopic: batch.topic,
+      partition: batch.partition,
+      offset: offset.toString(),
+      key: keyByOffset.get(offset.toString()) ?? null,
+      value: list[0].value,
+      code: list[0].code,
+      reason: reason.length > MAX_REASON_CHARS ? `${reason.slice(0, MAX_REASON_CHARS - 20)}… (${list.length} rejected)` : reason,
+      recordIndices: indexed.length ? indexed.map((r) => r.index as number) : undefined,
+    };
+  });
+}
 
 const tracer = trace.getTracer('shardcast-ingest');
 const meter = metrics.getMeter('shardcast-ingest');
@@ -54,7 +81,8 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
 
   private async flush(batch: PartitionBatch): Promise<void> {
     const id = `${batch.topic}:${batch.partition}`;
-    const messages = batch.messages.map((m) => ({ offset: BigInt(m.offset), value: m.value, key: m.key }));
+    const messages = batch.messages.map((m) => ({ offset: BigInt(m.offset), value: m.value }));
+    const keyByOffset = new Map(batch.messages.map((m) => [m.offset, m.key]));
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const ledger = this.ledgers.get(id) ?? (await this.store.loadLedger(batch.topic, batch.partition));
       const delta = aggregatePartitionMessages(ledger.progress, messages, this.locator, this.policy, Date.now());
@@ -62,18 +90,7 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
         this.ledgers.set(id, ledger);
         return; // everything in this batch was stored before (replay)
       }
-      await this.deadLetters.publish(
-        delta.rejections.map((r) => ({
-          sourceTopic: batch.topic,
-          partition: batch.partition,
-          offset: r.offset.toString(),
-          key: messages.find((m) => m.offset === r.offset)?.key ?? null,
-          value: r.value,
-          code: r.code,
-          reason: r.reason,
-          recordIndex: r.index,
-        })),
-      );
+      await this.deadLetters.publish(deadLettersFor(batch, delta.rejections, keyByOffset));
       const transition = applyPartitionDelta(ledger, delta, this.policy);
       const late = delta.rejections.filter((r) => r.code === ErrorCodes.TELEMETRY_LATE).length;
       const result = await this.store.commit(batch.topic, batch.partition, ledger.progress.nextOffset, transition, {

@@ -24,8 +24,9 @@ const entryId = (e: LedgerEntry) => `${e.key.domain}\u0000${e.key.region}\u0000$
 
 /**
  * Ingest's repository. A partition's partial buckets and its next offset change in one
- * transaction, guarded by the offset the writer expects: a writer that lost the partition
- * (rebalance, zombie) finds another offset and writes nothing.
+ * transaction, guarded by the offset the writer expects: a writer whose view is stale (it lost the
+ * partition, or another member moved it on) has its write refused, reloads, and only then writes
+ * the offsets after the stored one.
  */
 export class PostgresDemandStore {
   constructor(
@@ -108,7 +109,8 @@ export class PostgresDemandStore {
         await q.rollbackTransaction();
         return { committed: false, storedOffset: stored };
       }
-      await this.upsertPartials(q, topic, partition, transition.changed, false);
+      const closing = new Set(transition.closed);
+      await this.upsertPartials(q, topic, partition, transition.changed.filter((e) => !closing.has(e)), false);
       await this.upsertPartials(q, topic, partition, transition.closed, true);
       const { progress } = transition.next;
       await q.query(
