@@ -12,6 +12,10 @@ if [[ -z ${KAFKA_BROKERS:-}${DATABASE_URL:-}${REDIS_URL:-} ]] && docker info >/d
   echo "[test] Docker engine found and no stack variables set: tests start their own containers"
 else
   echo "[test] local stack (set KAFKA_BROKERS, DATABASE_URL, REDIS_URL to use another)"
+  # In CI, stop what this run started; on a developer's machine leave it up for the next run.
+  if [[ ${CI:-} == true ]] && ! bash deploy/local/stack.sh status >/dev/null 2>&1; then
+    trap 'bash deploy/local/stack.sh down || true' EXIT
+  fi
   bash deploy/local/stack.sh up
 fi
 mkdir -p .stack

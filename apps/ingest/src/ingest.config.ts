@@ -14,6 +14,8 @@ export const IngestConfigSchema = PlatformConfigSchema.extend({
   /** Smaller fetches mean smaller, more frequent transactions (tests use it to stop mid-stream). */
   INGEST_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
   INGEST_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(30_000),
+  /** A partition with open buckets and no new batch for this long has them closed and published. */
+  INGEST_IDLE_CLOSE_MS: z.coerce.number().int().min(100).default(60_000),
   INGEST_OUTBOX_POLL_MS: z.coerce.number().int().min(50).default(1_000),
   REGIONS_FILE: z.string().default(resolve(__dirname, '../../../../data/regions/awsData.js')),
   /** Comma-separated region ids to serve; empty: every region in REGIONS_FILE. */

@@ -31,6 +31,7 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
   private producer?: Producer;
   private consumer?: PartitionBatchConsumer;
   private relay?: OutboxRelay;
+  private idleTimer?: NodeJS.Timeout;
 
   constructor(
     @Inject(SERVICE_CONFIG) private readonly config: IngestConfig,
@@ -75,11 +76,16 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
       await admin.disconnect();
     });
     this.relay.start(c.INGEST_OUTBOX_POLL_MS);
+    this.idleTimer = setInterval(() => {
+      handler.closeIdlePartitions(c.INGEST_IDLE_CLOSE_MS).catch((err) => this.logger.warn({ err }, 'idle close failed; will retry'));
+    }, Math.max(100, Math.min(5_000, Math.floor(c.INGEST_IDLE_CLOSE_MS / 2))));
+    this.idleTimer.unref();
     await this.consumer.start();
     this.logger.info({ topic, regions: regions.length }, 'ingest consuming');
   }
 
   async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.idleTimer);
     await this.consumer?.stop();
     await this.relay?.stop();
     await this.producer?.disconnect();

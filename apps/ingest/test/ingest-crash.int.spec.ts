@@ -12,7 +12,9 @@ async function produceFixture(h: IngestHarness) {
   const valid = generateTelemetry(TOTAL_VALID, { seed: 11 });
   const lines = valid.map((r) => `${r.domain}\t${JSON.stringify(r)}`);
   malformedMessages(TOTAL_BAD).forEach((b, i) => lines.splice(i * 100 + 7, 0, `broken.example.com\t${b.value}`));
-  await h.produceLines(lines, 'lz4');
+  // Small producer batches: Kafka hands out whole record batches, so this is what keeps each
+  // ingest transaction small enough for a kill to land mid-stream.
+  await h.produceLines(lines, 'lz4', h.topic, ['-X', 'batch.num.messages=100']);
   return totalsOf(valid);
 }
 

@@ -37,8 +37,8 @@ export class IngestHarness {
   }
 
   /** Produces `key\tvalue` lines with kcat (librdkafka), as an outside producer would. */
-  async produceLines(lines: string[], compression: 'none' | 'gzip' | 'lz4' | 'snappy' | 'zstd' = 'lz4', topic = this.topic): Promise<void> {
-    await kcat(['-b', this.env.KAFKA_BROKERS, '-t', topic, '-P', '-K', '\t', '-z', compression, '-X', 'linger.ms=20'], lines.join('\n') + '\n');
+  async produceLines(lines: string[], compression: 'none' | 'gzip' | 'lz4' | 'snappy' | 'zstd' = 'lz4', topic = this.topic, extraArgs: string[] = []): Promise<void> {
+    await kcat(['-b', this.env.KAFKA_BROKERS, '-t', topic, '-P', '-K', '\t', '-z', compression, '-X', 'linger.ms=20', ...extraArgs], lines.join('\n') + '\n');
   }
 
   async totals(): Promise<{ requests: number; errors: number; bytes: number; accepted: number; rejected: number; late: number }> {

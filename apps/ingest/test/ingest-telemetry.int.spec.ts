@@ -1,6 +1,6 @@
 import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { generateTelemetry } from '@shardcast/test-stack';
+import { eventually, generateTelemetry } from '@shardcast/test-stack';
 import { IngestHarness } from './ingest-harness';
 
 jest.setTimeout(120_000);
@@ -53,6 +53,6 @@ describe('ingest exports OpenTelemetry traces and metrics over OTLP', () => {
     await h.produceLines(records.map((r) => `${r.domain}\t${JSON.stringify(r)}`), 'gzip');
     await Promise.all([receiver.received('/v1/traces', 'ingest.flush'), receiver.received('/v1/traces', 'shardcast-ingest')]);
     await receiver.received('/v1/metrics', 'ingest.records.accepted');
-    expect((await h.totals()).accepted).toBe(50);
+    expect((await eventually(() => h.totals(), (t) => t.accepted >= 50)).accepted).toBe(50);
   });
 });

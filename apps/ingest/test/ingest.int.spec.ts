@@ -67,3 +67,44 @@ describe('ingest against the real broker and database', () => {
     expect([...latest.values()].reduce((s, p) => s + p.requests, 0)).toBe(Number(stored.rows[0].requests));
   });
 });
+
+describe('ingest merges a bucket fed by several partitions', () => {
+  const h = new IngestHarness();
+  beforeAll(() => h.setUp());
+  afterAll(() => h.tearDown());
+
+  it('publishes revisions whose latest values add up to every record, quiet partitions included', async () => {
+    // Edges batch many domains per message and key by edge: one (domain, region, minute) bucket
+    // then gets records from several partitions.
+    const records = generateTelemetry(30_000, { seed: 21, domains: 3, stepMs: 40 });
+    const expected = totalsOf(records);
+    const lines: string[] = [];
+    for (let i = 0; i < records.length; i += 50) lines.push(`edge-${(i / 50) % 11}\t${JSON.stringify({ records: records.slice(i, i + 50) })}`);
+    h.startIngest({ INGEST_IDLE_CLOSE_MS: '1500' });
+    await h.produceLines(lines, 'snappy');
+
+    await eventually(() => h.totals(), (t) => t.accepted >= records.length);
+    const closed = await eventually(
+      async () => Number((await h.db.query(`SELECT coalesce(sum(requests),0)::bigint AS n FROM "${h.schema}".demand_buckets`)).rows[0].n),
+      (n) => n >= expected.requests,
+    );
+    expect(closed).toBe(expected.requests);
+
+    const latest = new Map<string, { revision: number; requests: number; bytes: number }>();
+    await eventually(
+      async () => {
+        for (const line of await h.readTopic(`${h.prefix}demand.observed.v1`, '%s\n')) {
+          const { payload } = JSON.parse(line);
+          const id = `${payload.domain}|${payload.region}|${payload.bucketStart}`;
+          if ((latest.get(id)?.revision ?? 0) < payload.revision) latest.set(id, payload);
+        }
+        return [...latest.values()].reduce((s, p) => s + p.requests, 0);
+      },
+      (n) => n >= expected.requests,
+    );
+    const published = [...latest.values()];
+    expect(published.reduce((s, p) => s + p.requests, 0)).toBe(expected.requests);
+    expect(published.reduce((s, p) => s + p.bytes, 0)).toBe(expected.bytes);
+    expect(published.some((p) => p.revision > 1)).toBe(true);
+  });
+});

@@ -61,11 +61,17 @@ export class ServiceProcess {
     return this.waitForLog((l) => l.msg === msg, timeoutMs);
   }
 
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  /** Sends `signal`; a process still alive after `graceMs` is SIGKILLed, so a stuck shutdown cannot hang a suite. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL', graceMs = 15_000): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = once(child, 'exit');
     child.kill(signal);
-    await exited;
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    try {
+      await exited;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }

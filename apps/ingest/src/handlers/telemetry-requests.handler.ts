@@ -5,6 +5,7 @@ import {
   AggregationPolicy,
   aggregatePartitionMessages,
   applyPartitionDelta,
+  BUCKET_MS,
   MessageRejection,
   PartitionLedger,
   RegionLocator,
@@ -51,6 +52,10 @@ const MAX_ATTEMPTS = 5;
  */
 export class TelemetryRequestsHandler implements PartitionBatchHandler {
   private readonly ledgers = new Map<string, PartitionLedger>();
+  /** Wall-clock time of each partition's last batch, for closing the buckets of idle partitions. */
+  private readonly lastBatchAt = new Map<string, number>();
+  /** One flush or idle close at a time per partition. */
+  private readonly partitionTails = new Map<string, Promise<void>>();
 
   constructor(
     private readonly store: PostgresDemandStore,
@@ -66,6 +71,50 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
   }
 
   async handleBatch(batch: PartitionBatch): Promise<void> {
+    const id = `${batch.topic}:${batch.partition}`;
+    this.lastBatchAt.set(id, Date.now());
+    await this.serialized(id, () => this.tracedFlush(batch));
+  }
+
+  private serialized(id: string, work: () => Promise<void>): Promise<void> {
+    const run = (this.partitionTails.get(id) ?? Promise.resolve()).then(work, work);
+    const tail = run.catch(() => undefined);
+    this.partitionTails.set(id, tail);
+    return run;
+  }
+
+  /**
+   * Closes the open buckets of partitions that received nothing for `idleMs`: without it the last
+   * minutes of a quiet partition (or of a finished replay) would never be published. The
+   * partition's watermark moves just past its newest open bucket, as if event time had advanced
+   * by the allowed lateness, and that move is stored with the offset like any other.
+   */
+  async closeIdlePartitions(idleMs: number, now = Date.now()): Promise<number> {
+    let closed = 0;
+    for (const [id, ledger] of [...this.ledgers]) {
+      if (ledger.open.size === 0 || now - (this.lastBatchAt.get(id) ?? now) < idleMs) continue;
+      const [topic, partition] = [id.slice(0, id.lastIndexOf(':')), Number(id.slice(id.lastIndexOf(':') + 1))];
+      await this.serialized(id, async () => {
+        const current = this.ledgers.get(id);
+        if (!current || current.open.size === 0) return;
+        const newestEnd = Math.max(...[...current.open.values()].map((e) => e.key.bucketStartMs + BUCKET_MS));
+        const progress = { ...current.progress, maxEventTimeMs: Math.max(current.progress.maxEventTimeMs, newestEnd + this.policy.allowedLatenessMs) };
+        const transition = applyPartitionDelta(current, { buckets: new Map(), rejections: [], accepted: 0, skippedMessages: 0, progress }, this.policy);
+        const result = await this.store.commit(topic, partition, current.progress.nextOffset, transition, { accepted: 0, rejected: 0, late: 0 });
+        if (result.committed) {
+          this.ledgers.set(id, transition.next);
+          closed += transition.closed.length;
+          if (result.events > 0) this.relay.kick();
+        } else {
+          this.ledgers.delete(id); // another member owns it now
+        }
+      });
+    }
+    if (closed > 0) this.logger.info({ buckets: closed }, 'closed buckets of idle partitions');
+    return closed;
+  }
+
+  private async tracedFlush(batch: PartitionBatch): Promise<void> {
     await tracer.startActiveSpan('ingest.flush', { attributes: { 'messaging.destination.partition.id': batch.partition, 'messaging.batch.message_count': batch.messages.length } }, async (span) => {
       try {
         await this.flush(batch);
