@@ -1,18 +1,9 @@
-import { DynamicModule, Inject, Module, OnApplicationBootstrap, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { DynamicModule, Inject, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Kafka, Producer } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { Topics } from '@shardcast/contracts';
 import { ForecastWorkerPool } from '@shardcast/forecasting';
-import {
-  createKafka,
-  createServiceDataSource,
-  deployedTopic,
-  Logger,
-  openServiceDatabase,
-  OutboxRelay,
-  ReadinessRegistry,
-  SERVICE_LOGGER,
-} from '@shardcast/platform';
+import { deployedTopic, Logger, OutboxRelay, SERVICE_LOGGER, ServiceInfraModule } from '@shardcast/platform';
 import { ForecasterConfig } from './forecaster.config';
 import { demandObservedHandler } from './handlers/demand-observed.handler';
 import { ForecasterStore } from './persistence/forecaster-store';
@@ -26,23 +17,22 @@ const CONFIG = Symbol('FORECASTER_CONFIG');
 
 /** Wires the forecaster: history store, model workers, scheduler, outbox relay, handler and API. */
 @Module({})
-export class ForecasterModule implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
+export class ForecasterModule implements OnApplicationBootstrap, OnApplicationShutdown {
   static register(config: ForecasterConfig): DynamicModule {
     return {
       module: ForecasterModule,
+      imports: [
+        ServiceInfraModule.forService({
+          clientId: 'forecaster',
+          brokers: config.KAFKA_BROKERS,
+          databaseUrl: config.DATABASE_URL,
+          schema: config.FORECASTER_DB_SCHEMA,
+          migrations: forecasterMigrations,
+        }),
+      ],
       controllers: [demandObservedHandler(deployedTopic(config, Topics.demandObserved)), ForecasterApiController],
       providers: [
         { provide: CONFIG, useValue: config },
-        {
-          // Async providers resolve while Nest builds the app, before the Kafka transport delivers anything.
-          provide: DataSource,
-          useFactory: () =>
-            openServiceDatabase(
-              createServiceDataSource({ url: config.DATABASE_URL, schema: config.FORECASTER_DB_SCHEMA, migrations: forecasterMigrations }),
-              config.FORECASTER_DB_SCHEMA,
-            ),
-        },
-        { provide: Kafka, useFactory: (logger: Logger) => createKafka(config.KAFKA_BROKERS, 'forecaster', logger), inject: [SERVICE_LOGGER] },
         {
           provide: 'FORECASTER_PRODUCER',
           useFactory: async (kafka: Kafka) => {
@@ -83,9 +73,6 @@ export class ForecasterModule implements OnModuleInit, OnApplicationBootstrap, O
   }
 
   constructor(
-    private readonly readiness: ReadinessRegistry,
-    private readonly db: DataSource,
-    private readonly kafka: Kafka,
     @Inject('FORECASTER_PRODUCER') private readonly producer: Producer,
     private readonly pool: ForecastWorkerPool,
     private readonly relay: OutboxRelay,
@@ -94,15 +81,6 @@ export class ForecasterModule implements OnModuleInit, OnApplicationBootstrap, O
     @Inject(CONFIG) private readonly config: ForecasterConfig,
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
   ) {}
-
-  onModuleInit(): void {
-    this.readiness.register('postgres', async () => void (await this.db.query('SELECT 1')));
-    this.readiness.register('kafka', async () => {
-      const admin = this.kafka.admin();
-      await admin.connect();
-      await admin.disconnect();
-    });
-  }
 
   async onApplicationBootstrap(): Promise<void> {
     this.relay.start(1_000);
@@ -120,6 +98,5 @@ export class ForecasterModule implements OnModuleInit, OnApplicationBootstrap, O
     await this.relay.stop();
     await this.pool.close();
     await this.producer.disconnect();
-    await this.db.destroy();
   }
 }

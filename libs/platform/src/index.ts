@@ -10,3 +10,4 @@ export * from './readiness';
 export * from './service-bootstrap';
 export * from './outbox-relay';
 export * from './contract-event-gate';
+export * from './service-infra.module';

@@ -61,7 +61,7 @@ export function* expandCountsToRequests(
   mix: ClientArea[],
   options: { seed: number; scale?: number; defaultIntervalMs?: number },
 ): Generator<ReplayRecord> {
-  const random = mulberry32(options.seed);
+  const random = seededRandom(options.seed);
   const totalShare = mix.reduce((s, a) => s + a.share, 0);
   const scale = options.scale ?? 1;
   for (let i = 0; i < points.length; i++) {
@@ -90,7 +90,8 @@ export function* expandCountsToRequests(
   }
 }
 
-function mulberry32(seed: number): () => number {
+/** Small deterministic PRNG (mulberry32): replays and fixtures reproduce from their seed. */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

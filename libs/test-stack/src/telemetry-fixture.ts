@@ -1,3 +1,5 @@
+import { seededRandom } from '@shardcast/telemetry';
+
 /**
  * Synthetic telemetry with known totals, for tests and benchmarks. Cities come with the region a
  * human would expect them to map to, so region mapping is checked, not assumed.
@@ -21,24 +23,14 @@ export interface FixtureRecord {
   bytes: number;
 }
 
+export { seededRandom };
+
 export interface FixtureTotals {
   requests: number;
   errors: number;
   bytes: number;
   byDomain: Map<string, number>;
   byRegion: Map<string, number>;
-}
-
-/** Small deterministic PRNG (mulberry32) so a failing run can be reproduced from its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** `count` valid records for `domains` domains, event time rising from `startMs` by `stepMs`. */
