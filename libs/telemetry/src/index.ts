@@ -5,3 +5,4 @@ export * from './demand-bucket';
 export * from './partition-aggregator';
 export * from './partition-ledger';
 export * from './trace-replay';
+export * from './bucket-publication';

@@ -1,13 +1,12 @@
 import { DataSource, QueryRunner } from 'typeorm';
-import { DEMAND_OBSERVED, DemandObservedEvent, deterministicEventId, Topics } from '@shardcast/contracts';
+import { Topics } from '@shardcast/contracts';
 import {
+  bucketId,
   BUCKET_MS,
   deserializeLatencySketch,
-  emptyDemandBucket,
   LedgerEntry,
   LedgerTransition,
-  latencySummary,
-  mergeDemandBuckets,
+  nextBucketRevisions,
   PartitionLedger,
   serializeLatencySketch,
 } from '@shardcast/telemetry';
@@ -18,9 +17,20 @@ export interface StoredPartitionCounts {
   late: number;
 }
 
+interface PartialRow {
+  domain: string;
+  region: string;
+  start_ms: string;
+  requests: string;
+  errors: string;
+  bytes: string;
+  latency_max_ms: number;
+  latency_sketch: Buffer;
+}
+
 export type CommitResult = { committed: true; events: number } | { committed: false; storedOffset: bigint };
 
-const entryId = (e: LedgerEntry) => `${e.key.domain}\u0000${e.key.region}\u0000${e.key.bucketStartMs}`;
+const entryId = (e: LedgerEntry) => bucketId(e.key);
 
 /**
  * Ingest's repository. A partition's partial buckets and its next offset change in one
@@ -205,63 +215,38 @@ export class PostgresDemandStore {
        JOIN unnest($1::text[], $2::text[], $3::timestamptz[]) AS t(d, r, b) ON pb.domain = t.d AND pb.region = t.r AND pb.bucket_start = t.b`,
       [domains, regions, starts],
     );
-    const merged = new Map<string, ReturnType<typeof emptyDemandBucket>>();
-    for (const p of partials) {
-      const id = `${p.domain}\u0000${p.region}\u0000${Number(p.start_ms)}`;
-      const into = merged.get(id) ?? emptyDemandBucket();
-      mergeDemandBuckets(into, {
-        requests: Number(p.requests),
-        errors: Number(p.errors),
-        bytes: Number(p.bytes),
-        latencyMaxMs: Number(p.latency_max_ms),
-        latency: deserializeLatencySketch(p.latency_sketch),
-      });
-      merged.set(id, into);
-    }
-    const update = { rev: [] as number[], rq: [] as number[], er: [] as number[], by: [] as number[], p50: [] as number[], p90: [] as number[], p99: [] as number[], mx: [] as number[], sk: [] as Buffer[] };
-    const outbox = { id: [] as string[], key: [] as string[], payload: [] as string[] };
-    const occurredAt = new Date().toISOString();
-    sorted.forEach((entry) => {
-      const id = entryId(entry);
-      const bucket = merged.get(id) ?? emptyDemandBucket();
-      const revision = (revisions.get(id) ?? 0) + 1;
-      const latency = latencySummary(bucket);
-      const sketch = serializeLatencySketch(bucket);
-      update.rev.push(revision);
-      update.rq.push(bucket.requests);
-      update.er.push(bucket.errors);
-      update.by.push(bucket.bytes);
-      update.p50.push(latency.p50);
-      update.p90.push(latency.p90);
-      update.p99.push(latency.p99);
-      update.mx.push(latency.max);
-      update.sk.push(sketch);
-      const bucketStart = new Date(entry.key.bucketStartMs).toISOString();
-      const eventId = deterministicEventId(DEMAND_OBSERVED, entry.key.domain, entry.key.region, bucketStart, revision);
-      const event: DemandObservedEvent = {
-        eventId,
-        type: DEMAND_OBSERVED,
-        occurredAt,
-        producedBy: this.producedBy,
-        correlationId: eventId,
-        causationId: null,
-        payload: {
-          domain: entry.key.domain,
-          region: entry.key.region,
-          bucketStart,
-          bucketSeconds: BUCKET_MS / 1000,
-          revision,
-          requests: bucket.requests,
-          errors: bucket.errors,
-          bytes: bucket.bytes,
-          latencyMs: latency,
-          latencySketch: sketch.toString('base64'),
+    const publications = nextBucketRevisions(
+      sorted.map((e) => e.key),
+      partials.map((p: PartialRow) => ({
+        key: { domain: p.domain, region: p.region, bucketStartMs: Number(p.start_ms) },
+        bucket: {
+          requests: Number(p.requests),
+          errors: Number(p.errors),
+          bytes: Number(p.bytes),
+          latencyMaxMs: Number(p.latency_max_ms),
+          latency: deserializeLatencySketch(p.latency_sketch),
         },
-      };
-      outbox.id.push(eventId);
-      outbox.key.push(entry.key.domain);
-      outbox.payload.push(JSON.stringify(event));
-    });
+      })),
+      revisions,
+      this.producedBy,
+      new Date(),
+    );
+    const update = {
+      rev: publications.map((p) => p.revision),
+      rq: publications.map((p) => p.bucket.requests),
+      er: publications.map((p) => p.bucket.errors),
+      by: publications.map((p) => p.bucket.bytes),
+      p50: publications.map((p) => p.latency.p50),
+      p90: publications.map((p) => p.latency.p90),
+      p99: publications.map((p) => p.latency.p99),
+      mx: publications.map((p) => p.latency.max),
+      sk: publications.map((p) => p.sketch),
+    };
+    const outbox = {
+      id: publications.map((p) => p.event.eventId),
+      key: publications.map((p) => p.key.domain),
+      payload: publications.map((p) => JSON.stringify(p.event)),
+    };
     await q.query(
       `UPDATE ${this.s}.demand_buckets db SET revision = u.rev, requests = u.rq, errors = u.er, bytes = u.by,
          latency_p50_ms = u.p50, latency_p90_ms = u.p90, latency_p99_ms = u.p99, latency_max_ms = u.mx, latency_sketch = u.sk, updated_at = now()

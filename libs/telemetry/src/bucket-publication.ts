@@ -1,0 +1,69 @@
+import { DEMAND_OBSERVED, DemandObservedEvent, deterministicEventId } from '@shardcast/contracts';
+import { DemandBucket, emptyDemandBucket, latencySummary, mergeDemandBuckets, serializeLatencySketch } from './demand-bucket';
+import { BucketKey, BUCKET_MS } from './partition-aggregator';
+
+export const bucketId = (key: BucketKey): string => `${key.domain}\u0000${key.region}\u0000${key.bucketStartMs}`;
+
+export interface BucketPublication {
+  key: BucketKey;
+  revision: number;
+  /** Every partition's share merged. */
+  bucket: DemandBucket;
+  latency: { p50: number; p90: number; p99: number; max: number };
+  sketch: Buffer;
+  event: DemandObservedEvent;
+}
+
+/**
+ * The next published revision of each closed bucket: all partitions' shares merged (counts add,
+ * sketches merge), revision + 1, and a `demand.observed.v1` event whose id is a function of
+ * (domain, region, bucket, revision), so a replay publishes the same id.
+ */
+export function nextBucketRevisions(
+  closed: readonly BucketKey[],
+  partials: ReadonlyArray<{ key: BucketKey; bucket: DemandBucket }>,
+  revisions: ReadonlyMap<string, number>,
+  producedBy: string,
+  occurredAt: Date,
+): BucketPublication[] {
+  const merged = new Map<string, DemandBucket>();
+  for (const p of partials) {
+    const id = bucketId(p.key);
+    merged.set(id, mergeDemandBuckets(merged.get(id) ?? emptyDemandBucket(), p.bucket));
+  }
+  return closed.map((key) => {
+    const bucket = merged.get(bucketId(key)) ?? emptyDemandBucket();
+    const revision = (revisions.get(bucketId(key)) ?? 0) + 1;
+    const latency = latencySummary(bucket);
+    const sketch = serializeLatencySketch(bucket);
+    const bucketStart = new Date(key.bucketStartMs).toISOString();
+    const eventId = deterministicEventId(DEMAND_OBSERVED, key.domain, key.region, bucketStart, revision);
+    return {
+      key,
+      revision,
+      bucket,
+      latency,
+      sketch,
+      event: {
+        eventId,
+        type: DEMAND_OBSERVED,
+        occurredAt: occurredAt.toISOString(),
+        producedBy,
+        correlationId: eventId,
+        causationId: null,
+        payload: {
+          domain: key.domain,
+          region: key.region,
+          bucketStart,
+          bucketSeconds: BUCKET_MS / 1000,
+          revision,
+          requests: bucket.requests,
+          errors: bucket.errors,
+          bytes: bucket.bytes,
+          latencyMs: latency,
+          latencySketch: sketch.toString('base64'),
+        },
+      },
+    };
+  });
+}
