@@ -149,7 +149,7 @@ beforeAll(async () => {
       HTTP_PORT: String(port),
       KAFKA_TOPIC_PREFIX: prefix,
       KAFKA_GROUP_PREFIX: groupPrefix,
-      LOG_LEVEL: 'info',
+      LOG_LEVEL: 'debug', // handlers log each event at debug
       [service.schemaVar]: schema,
       ...service.env,
     });

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Client } from 'pg';
 import { createKafka, ensureTopics } from '@shardcast/platform';
-import { contractTopicSpecs } from '@shardcast/contracts';
+import { contractTopicSpecs, DemandForecast } from '@shardcast/contracts';
 import { DEMO_CLIENT_MIX, deserializeLatencySketch, expandCountsToRequests, parseCountCsv, ReplayRecord } from '@shardcast/telemetry';
 import { eventually, ServiceProcess, stackEnv } from '@shardcast/test-stack';
 import { DDSketch } from '@datadog/sketches-js';
@@ -18,6 +18,9 @@ import { DDSketch } from '@datadog/sketches-js';
 const ROOT = resolve(__dirname, '..');
 const PREFIX = 'demo.';
 const SCHEMA = 'demo_ingest';
+const FORECASTER_SCHEMA = 'demo_forecaster';
+const DEMO_API_KEY = 'demo-key';
+const FORECAST_PREFIX = 'demo-forecast.';
 const RECORDS_PER_MESSAGE = 200;
 /** A typical PaaS footprint; the region set is configuration (REGIONS), not code. */
 const DEMO_REGIONS = 'us-east-1,us-west-2,eu-west-1,eu-central-1,ap-northeast-1,ap-south-1,sa-east-1,ap-southeast-2';
@@ -37,7 +40,7 @@ async function main(): Promise<void> {
   console.log('[demo] resetting the demo topics and schema (safe to run again)');
   const admin = kafka.admin();
   await admin.connect();
-  const stale = (await admin.listTopics()).filter((t) => t.startsWith(PREFIX));
+  const stale = (await admin.listTopics()).filter((t) => t.startsWith(PREFIX) || t.startsWith(FORECAST_PREFIX));
   if (stale.length) await admin.deleteTopics({ topics: stale });
   await admin.deleteGroups(['demo-ingest']).catch(() => undefined);
   await admin.disconnect();
@@ -93,10 +96,78 @@ async function main(): Promise<void> {
     const seconds = (Date.now() - started) / 1000;
     console.log(`[demo] ingest stored ${Number(progress.a).toLocaleString()} records (${Number(progress.r)} rejected) in ${seconds.toFixed(1)} s including production\n`);
     await printRegionTable(db);
+    await forecastDemand(env, db);
   } finally {
     await ingest.kill('SIGTERM');
     await db.end();
   }
+}
+
+/**
+ * Starts the forecaster on the same history (backfilled from ingest's contract view), asks it to
+ * forecast every region of each domain through its API, and prints the next day per region.
+ */
+async function forecastDemand(env: ReturnType<typeof stackEnv>, db: Client): Promise<void> {
+  await db.query(`DROP SCHEMA IF EXISTS "${FORECASTER_SCHEMA}" CASCADE`);
+  const forecaster = new ServiceProcess(resolve(ROOT, 'apps/forecaster/dist/src/main.js'), {
+    ...env,
+    HTTP_PORT: '0',
+    // Its own prefix: here it reads history from ingest's view, not by replaying the topic.
+    KAFKA_TOPIC_PREFIX: FORECAST_PREFIX,
+    KAFKA_GROUP_PREFIX: 'demo',
+    FORECASTER_DB_SCHEMA: FORECASTER_SCHEMA,
+    FORECASTER_BACKFILL_VIEW: `${SCHEMA}.demand_history`,
+    FORECASTER_API_KEYS: DEMO_API_KEY,
+    FORECAST_HORIZON_HOURS: '24',
+    FORECAST_SELECTION_ORIGINS: '4',
+    FORECAST_DEBOUNCE_MS: '600000',
+    LOG_LEVEL: 'info',
+  }).start();
+  try {
+    const ready = await forecaster.waitForMessage('forecaster ready', 120_000);
+    const base = `http://127.0.0.1:${ready.port}`;
+    console.log(`\n[demo] forecaster up (OpenAPI: ${base}/docs); forecasting every region with model selection by backtest...`);
+    const started = Date.now();
+    const header = ['domain', 'region', 'model', 'MASE', 'next 24 h p50', 'peak req/s p90', 'peak CPU cores', 'peak egress Mbps', 'confidence'];
+    const table: string[][] = [header];
+    for (const domain of TRACES.map((t) => t.domain)) {
+      await fetch(`${base}/v1/domains/${domain}/profile`, {
+        method: 'PUT',
+        headers: { 'x-api-key': DEMO_API_KEY, 'content-type': 'application/json' },
+        body: JSON.stringify({ appType: domain.startsWith('shop') ? 'ssr' : 'api', tier: 'pro' }),
+      });
+      const response = await fetch(`${base}/v1/domains/${domain}/forecasts/refresh`, { method: 'POST', headers: { 'x-api-key': DEMO_API_KEY } });
+      if (!response.ok) throw new Error(`forecast refresh for ${domain}: HTTP ${response.status} ${await response.text()}`);
+      const { regions } = (await response.json()) as { regions: DemandForecast[] };
+      for (const f of regions.sort((a, b) => sum(b, 'p50') - sum(a, 'p50'))) {
+        table.push([
+          f.domain,
+          f.region,
+          f.model.name,
+          f.model.mase === null ? '-' : f.model.mase.toFixed(2),
+          Math.round(sum(f, 'p50')).toLocaleString(),
+          (Math.max(...f.steps.map((st) => st.requests.p90)) / f.stepSeconds).toFixed(2),
+          Math.max(...f.resources.map((r) => r.provisioned.cpuCores)).toFixed(3),
+          Math.max(...f.resources.map((r) => r.provisioned.egressMbps)).toFixed(2),
+          f.confidence + (f.forecastOnly ? ', forecast only' : ''),
+        ]);
+      }
+    }
+    const widths = header.map((_, i) => Math.max(...table.map((row) => row[i].length)));
+    for (const [i, row] of table.entries()) {
+      console.log(row.map((cell, j) => (j < 3 ? cell.padEnd(widths[j]) : cell.padStart(widths[j]))).join('  '));
+      if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+    }
+    console.log(`\n[demo] ${table.length - 1} series selected, forecast and stored in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log('Forecasts start after the last observed minute; requests per 5-minute step, resources provisioned at the');
+    console.log("tier's quantile (pro: p90 x 1.2) from each domain's profile (shop: ssr, social: api). Also published on demo-forecast.demand.forecast.v1.");
+  } finally {
+    await forecaster.kill('SIGTERM');
+  }
+}
+
+function sum(f: DemandForecast, q: 'p50' | 'p90'): number {
+  return f.steps.reduce((s, st) => s + st.requests[q], 0);
 }
 
 async function listTopics(kafka: ReturnType<typeof createKafka>): Promise<string[]> {

@@ -23,7 +23,7 @@ export function shardAssignedHandler(topic: string): Type<unknown> {
       if (!event) return;
       const message = context.getMessage();
       const where = { topic, partition: context.getPartition(), offset: message.offset };
-      this.logger.info({ ...where, eventId: event.eventId, correlationId: event.correlationId, domain: event.payload.domain, version: event.payload.version, shards: event.payload.shards.length }, 'event received');
+      this.logger.debug({ ...where, eventId: event.eventId, correlationId: event.correlationId, domain: event.payload.domain, version: event.payload.version, shards: event.payload.shards.length }, 'event received');
     }
   }
   return ShardAssignedHandler;

@@ -27,7 +27,7 @@ export function demandObservedHandler(topic: string): Type<unknown> {
       if (!event) return;
       const message = context.getMessage();
       const where = { topic, partition: context.getPartition(), offset: message.offset };
-      this.logger.info({ ...where, eventId: event.eventId, correlationId: event.correlationId, domain: event.payload.domain, region: event.payload.region, revision: event.payload.revision }, 'event received');
+      this.logger.debug({ ...where, eventId: event.eventId, correlationId: event.correlationId, domain: event.payload.domain, region: event.payload.region, revision: event.payload.revision }, 'event received');
       // A database error is thrown on purpose: the transport retries, so no observation is lost.
       if (await this.store.recordObserved(event)) {
         this.scheduler.markDirty({ domain: event.payload.domain, region: event.payload.region }, { eventId: event.eventId, correlationId: event.correlationId });

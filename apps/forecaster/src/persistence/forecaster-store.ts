@@ -44,11 +44,21 @@ export class ForecasterStore {
     return rows.length > 0;
   }
 
-  /** Requests per observed bucket since `sinceMs` (bucket start times, epoch ms). */
+  /**
+   * Requests per bucket since `sinceMs`, on a dense grid: ingest writes only buckets that saw
+   * traffic, so an absent bucket between the first and the last means zero requests, not a gap.
+   */
   async history(key: SeriesKey, sinceMs: number): Promise<DemandSeries & { bytes: number; requests: number; latencyMs: number }> {
     const rows: Array<{ t: string; requests: string; bytes: string; latency: number }> = await this.db.query(
-      `SELECT (extract(epoch from bucket_start) * 1000)::bigint AS t, requests, bytes, latency_p50_ms AS latency
-       FROM ${this.s}.observed_demand WHERE domain = $1 AND region = $2 AND bucket_start >= $3 ORDER BY bucket_start`,
+      `WITH o AS (
+         SELECT bucket_start, bucket_seconds, requests, bytes, latency_p50_ms FROM ${this.s}.observed_demand
+         WHERE domain = $1 AND region = $2 AND bucket_start >= $3),
+       span AS (SELECT min(bucket_start) AS lo, max(bucket_start) AS hi, min(bucket_seconds) AS step FROM o)
+       SELECT (extract(epoch from g.t) * 1000)::bigint AS t, coalesce(o.requests, 0) AS requests, coalesce(o.bytes, 0) AS bytes,
+              coalesce(o.latency_p50_ms, 0) AS latency
+       FROM span, generate_series(span.lo, span.hi, make_interval(secs => span.step)) AS g(t)
+       LEFT JOIN o ON o.bucket_start = g.t
+       ORDER BY g.t`,
       [key.domain, key.region, new Date(sinceMs).toISOString()],
     );
     let requests = 0;
@@ -85,8 +95,8 @@ export class ForecasterStore {
     const rows = await this.db.query(
       `INSERT INTO ${this.s}.observed_demand (domain, region, bucket_start, bucket_seconds, revision, requests, errors, bytes, latency_p50_ms, event_id)
        SELECT domain, region, bucket_start, 60, 0, requests, errors, bytes, 0, 'backfill'
-       FROM "${schema}"."${name}"
-       WHERE bucket_start >= (SELECT max(bucket_start) FROM "${schema}"."${name}") - make_interval(days => $1)
+       FROM (SELECT v.*, max(v.bucket_start) OVER (PARTITION BY v.domain, v.region) AS newest FROM "${schema}"."${name}" v) AS h
+       WHERE bucket_start >= newest - make_interval(days => $1)
        ON CONFLICT (domain, region, bucket_start) DO NOTHING
        RETURNING 1`,
       [Math.ceil(historyDays)],

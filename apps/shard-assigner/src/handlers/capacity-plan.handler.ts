@@ -23,7 +23,7 @@ export function capacityPlanHandler(topic: string): Type<unknown> {
       if (!event) return;
       const message = context.getMessage();
       const where = { topic, partition: context.getPartition(), offset: message.offset };
-      this.logger.info({ ...where, eventId: event.eventId, correlationId: event.correlationId, domain: event.payload.domain, planId: event.payload.planId, regions: event.payload.regions.length }, 'event received');
+      this.logger.debug({ ...where, eventId: event.eventId, correlationId: event.correlationId, domain: event.payload.domain, planId: event.payload.planId, regions: event.payload.regions.length }, 'event received');
     }
   }
   return CapacityPlanHandler;
