@@ -23,8 +23,20 @@ export class ForecastScheduler {
   ) {}
 
   start(): void {
-    this.interval = setInterval(() => void this.refreshAll(), this.intervalMs);
+    this.interval = setInterval(() => void this.scheduledRefresh(), this.intervalMs);
     this.interval.unref();
+  }
+
+  /** The periodic re-forecast of every series, done by whichever instance claims the interval. */
+  async scheduledRefresh(): Promise<boolean> {
+    try {
+      if (!(await this.store.claimSchedule('refresh-all', this.intervalMs))) return false;
+      await this.refreshAll();
+      return true;
+    } catch (err) {
+      this.logger.warn({ err }, 'scheduled refresh failed; will retry next interval');
+      return false;
+    }
   }
 
   markDirty(key: SeriesKey, cause: ForecastCause | null): void {

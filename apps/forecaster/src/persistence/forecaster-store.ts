@@ -104,6 +104,21 @@ export class ForecasterStore {
     return rows.length;
   }
 
+  /**
+   * Claims a scheduled job for this interval: true for exactly one caller per interval across
+   * every instance (the row update is atomic), so N instances do not repeat the work N times.
+   */
+  async claimSchedule(job: string, intervalMs: number): Promise<boolean> {
+    const rows = await this.db.query(
+      `INSERT INTO ${this.s}.schedule_claims (job, claimed_at) VALUES ($1, now())
+       ON CONFLICT (job) DO UPDATE SET claimed_at = now()
+       WHERE ${this.s}.schedule_claims.claimed_at <= now() - make_interval(secs => $2)
+       RETURNING 1`,
+      [job, (intervalMs * 0.9) / 1000],
+    );
+    return rows.length > 0;
+  }
+
   async seriesKeys(): Promise<SeriesKey[]> {
     return this.db.query(`SELECT DISTINCT domain, region FROM ${this.s}.observed_demand ORDER BY domain, region`);
   }

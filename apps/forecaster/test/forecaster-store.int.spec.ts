@@ -1,0 +1,46 @@
+import { createServiceDataSource, openServiceDatabase } from '@shardcast/platform';
+import { stackEnv, uniqueName } from '@shardcast/test-stack';
+import { DataSource } from 'typeorm';
+import { forecasterMigrations } from '../src/persistence/migrations';
+import { ForecasterStore } from '../src/persistence/forecaster-store';
+
+describe('ForecasterStore against the real database', () => {
+  const schema = uniqueName('forecaster_store');
+  let db: DataSource;
+  let store: ForecasterStore;
+
+  beforeAll(async () => {
+    db = await openServiceDatabase(createServiceDataSource({ url: stackEnv().DATABASE_URL, schema, migrations: forecasterMigrations }), schema);
+    store = new ForecasterStore(db, schema);
+  });
+  afterAll(async () => {
+    await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await db.destroy();
+  });
+
+  it('lets exactly one of several concurrent instances claim a scheduled job per interval', async () => {
+    const claims = await Promise.all(Array.from({ length: 8 }, () => store.claimSchedule('refresh-all', 60_000)));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect(await store.claimSchedule('refresh-all', 60_000)).toBe(false);
+    expect(await store.claimSchedule('another-job', 60_000)).toBe(true);
+    expect(await store.claimSchedule('refresh-all', 0)).toBe(true);
+  });
+
+  it('keeps the highest revision of a bucket and reads a dense history with zeros for absent buckets', async () => {
+    const event = (bucketStart: string, revision: number, requests: number) => ({
+      eventId: `${bucketStart}-${revision}`,
+      type: 'demand.observed' as const,
+      occurredAt: new Date().toISOString(),
+      producedBy: 'test',
+      correlationId: 'c',
+      causationId: null,
+      payload: { domain: 'a.example.com', region: 'eu-west-1', bucketStart, bucketSeconds: 60, revision, requests, errors: 0, bytes: requests, latencyMs: { p50: 1, p90: 1, p99: 1, max: 1 }, latencySketch: '' },
+    });
+    expect(await store.recordObserved(event('2014-04-10T00:00:00.000Z', 1, 5))).toBe(true);
+    expect(await store.recordObserved(event('2014-04-10T00:03:00.000Z', 2, 7))).toBe(true);
+    expect(await store.recordObserved(event('2014-04-10T00:03:00.000Z', 1, 3))).toBe(false); // older revision
+    const history = await store.history({ domain: 'a.example.com', region: 'eu-west-1' }, 0);
+    expect(history.values).toEqual([5, 0, 0, 7]);
+    expect(history.timestamps[3] - history.timestamps[0]).toBe(180_000);
+  });
+});
