@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { Producer, RecordMetadata } from 'kafkajs';
 import { Client } from 'pg';
@@ -54,18 +53,6 @@ const services: ServiceUnderTest[] = [
   { name: 'dns-publisher', readyMessage: 'dns-publisher ready', schemaVar: 'DNS_PUBLISHER_DB_SCHEMA', checks: ['kafka', 'postgres'], consumes: Topics.shardAssigned },
   { name: 'monitor', readyMessage: 'monitor ready', schemaVar: 'MONITOR_DB_SCHEMA', checks: ['kafka', 'postgres'], consumes: Topics.shardAssigned },
 ];
-
-/** A port nobody listens on right now (the service binds it a moment later). */
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 function envelope(type: string, payload: unknown) {
   return {
@@ -142,28 +129,29 @@ let producer: Producer;
 
 beforeAll(async () => {
   for (const service of services) {
-    const port = await freePort();
     const schema = uniqueName(service.name.replace('-', '_'));
     const serviceProcess = new ServiceProcess(resolve(__dirname, `../apps/${service.name}/dist/src/main.js`), {
       ...env,
-      HTTP_PORT: String(port),
+      HTTP_PORT: '0', // the ready line says which port it bound
       KAFKA_TOPIC_PREFIX: prefix,
       KAFKA_GROUP_PREFIX: groupPrefix,
       LOG_LEVEL: 'debug', // handlers log each event at debug
       [service.schemaVar]: schema,
       ...service.env,
     });
-    running.set(service.name, { process: serviceProcess, port, schema });
+    running.set(service.name, { process: serviceProcess, port: 0, schema });
   }
   // All six at once, as in a deployment: each creates the contract topics it finds missing.
   for (const { process } of running.values()) process.start();
   await Promise.all(
     services.map(async (s) => {
-      const { process: service } = running.get(s.name)!;
+      const entry = running.get(s.name)!;
+      const service = entry.process;
       // On failure show the whole stderr: Nest's DI errors run longer than ServiceProcess's last 5 lines.
-      await service.waitForMessage(s.readyMessage, 90_000).catch((err: Error) => {
+      const ready = await service.waitForMessage(s.readyMessage, 90_000).catch((err: Error) => {
         throw new Error(`${s.name} did not get ready: ${err.message.split(';')[0]}\n${service.stderr.join('\n')}`);
       });
+      entry.port = Number(ready.port);
     }),
   );
 

@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { Client } from 'pg';
 import { contractTopicSpecs } from '@shardcast/contracts';
@@ -6,15 +5,6 @@ import { createKafka, ensureTopics } from '@shardcast/platform';
 import { ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
 
 jest.setTimeout(180_000);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolveFn) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolveFn(port));
-    });
-  });
-}
 
 describe('forecaster backfill from ingest contract view', () => {
   const env = stackEnv();
@@ -47,7 +37,7 @@ describe('forecaster backfill from ingest contract view', () => {
   it('copies the history at start-up and forecasts it without waiting for new events', async () => {
     service = new ServiceProcess(resolve(__dirname, '../dist/src/main.js'), {
       ...env,
-      HTTP_PORT: String(await freePort()),
+      HTTP_PORT: '0',
       KAFKA_TOPIC_PREFIX: prefix,
       KAFKA_GROUP_PREFIX: uniqueName('bfg'),
       FORECASTER_DB_SCHEMA: schema,

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { Kafka } from 'kafkajs';
 import { Client } from 'pg';
@@ -38,15 +37,6 @@ function observed(domain: string, region: string, startMs: number, requests: num
   };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolveFn) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolveFn(port));
-    });
-  });
-}
-
 describe('forecaster against the real broker and database', () => {
   const env = stackEnv();
   const prefix = `${uniqueName('f')}.`;
@@ -74,11 +64,9 @@ describe('forecaster against the real broker and database', () => {
         forecasts.set(`${event.payload.domain}|${event.payload.region}`, event);
       },
     });
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
     service = new ServiceProcess(resolve(__dirname, '../dist/src/main.js'), {
       ...env,
-      HTTP_PORT: String(port),
+      HTTP_PORT: '0', // the ready line says which port it bound
       KAFKA_TOPIC_PREFIX: prefix,
       KAFKA_GROUP_PREFIX: uniqueName('fg'),
       FORECASTER_DB_SCHEMA: schema,
@@ -88,7 +76,7 @@ describe('forecaster against the real broker and database', () => {
       FORECAST_SELECTION_ORIGINS: '4',
       FORECAST_WORKERS: '2',
     }).start();
-    await service.waitForMessage('forecaster ready');
+    base = `http://127.0.0.1:${(await service.waitForMessage('forecaster ready')).port}`;
 
     const events: DemandObservedEvent[] = [];
     for (const p of elb) events.push(observed('shop.example.com', 'eu-west-1', p.timestampMs, p.count));

@@ -99,7 +99,9 @@ export async function bootstrapService<C extends PlatformConfig>(options: Servic
   await options.beforeListen?.(app);
   await app.startAllMicroservices();
   await app.listen(options.config.HTTP_PORT, options.config.HTTP_HOST);
-  options.logger.info({ port: options.config.HTTP_PORT }, `${options.name} listening`);
+  // The bound port, not the configured one: HTTP_PORT=0 asks the OS for a free port.
+  const address = app.getHttpServer().address() as { port?: number } | string | null;
+  options.logger.info({ port: typeof address === 'object' && address ? address.port : options.config.HTTP_PORT }, `${options.name} listening`);
   return app;
 }
 
