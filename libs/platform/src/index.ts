@@ -11,3 +11,4 @@ export * from './service-bootstrap';
 export * from './outbox-relay';
 export * from './contract-event-gate';
 export * from './service-infra.module';
+export * from './contract-event-handler';

@@ -1,30 +1,8 @@
-import { Controller, Inject, Type } from '@nestjs/common';
-import { Ctx, EventPattern, KafkaContext } from '@nestjs/microservices';
+import { Type } from '@nestjs/common';
 import { DemandForecastEventSchema } from '@shardcast/contracts';
-import { ContractEventGate, Logger, SERVICE_LOGGER } from '@shardcast/platform';
+import { contractEventHandler } from '@shardcast/platform';
 
-/**
- * Consumes demand.forecast.v1: the forecasts it reserves capacity for. A factory, because
- * Nest's @EventPattern takes a constant, while the deployed topic carries KAFKA_TOPIC_PREFIX,
- * known only once the config is validated.
- */
+/** Consumes demand.forecast.v1: the forecasts it reserves capacity for (observed only, until its issue builds the logic). */
 export function demandForecastHandler(topic: string): Type<unknown> {
-  @Controller()
-  class DemandForecastHandler {
-    constructor(
-      @Inject(SERVICE_LOGGER) private readonly logger: Logger,
-      private readonly gate: ContractEventGate,
-    ) {}
-
-    /** The gate dead-letters an invalid event; other errors (a database down) throw and are retried. */
-    @EventPattern(topic)
-    async handle(@Ctx() context: KafkaContext): Promise<void> {
-      const event = await this.gate.read(DemandForecastEventSchema, context);
-      if (!event) return;
-      const message = context.getMessage();
-      const where = { topic, partition: context.getPartition(), offset: message.offset };
-      this.logger.debug({ ...where, eventId: event.eventId, correlationId: event.correlationId, domain: event.payload.domain, region: event.payload.region, steps: event.payload.steps.length }, 'event received');
-    }
-  }
-  return DemandForecastHandler;
+  return contractEventHandler(topic, DemandForecastEventSchema, (e) => ({ eventId: e.eventId, correlationId: e.correlationId, domain: e.payload.domain, region: e.payload.region, steps: e.payload.steps.length }));
 }
