@@ -39,7 +39,7 @@ interface ServiceUnderTest {
 }
 
 const services: ServiceUnderTest[] = [
-  { name: 'ingest', readyMessage: 'ingest listening', schemaVar: 'INGEST_DB_SCHEMA', checks: ['kafka', 'postgres'], env: { INGEST_GROUP_ID: `${groupPrefix}-ingest` } },
+  { name: 'ingest', readyMessage: 'ingest ready', schemaVar: 'INGEST_DB_SCHEMA', checks: ['kafka', 'postgres'], env: { INGEST_GROUP_ID: `${groupPrefix}-ingest` } },
   { name: 'forecaster', readyMessage: 'forecaster ready', schemaVar: 'FORECASTER_DB_SCHEMA', checks: ['kafka', 'postgres'], consumes: Topics.demandObserved },
   { name: 'allocator', readyMessage: 'allocator ready', schemaVar: 'ALLOCATOR_DB_SCHEMA', checks: ['kafka', 'postgres'], consumes: Topics.demandForecast },
   {

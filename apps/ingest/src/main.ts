@@ -2,17 +2,14 @@
 import { startTelemetry } from '@shardcast/platform/otel';
 startTelemetry('ingest');
 
-import { bootstrapService, createLogger, loadConfig } from '@shardcast/platform';
+import { runService } from '@shardcast/platform';
 import { IngestConfigSchema } from './ingest.config';
 import { AppModule } from './app.module';
 
-async function main(): Promise<void> {
-  const config = loadConfig(IngestConfigSchema);
-  const logger = createLogger('ingest', config.LOG_LEVEL);
-  await bootstrapService({ name: 'ingest', module: AppModule.register(config, logger) , config, logger, kafkaGroupId: `${config.KAFKA_GROUP_PREFIX}-ingest-control` });
-}
-
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
+runService({
+  name: 'ingest',
+  configSchema: IngestConfigSchema,
+  module: (config, logger) => AppModule.register(config, logger),
+  // The hot path has its own consumer group (INGEST_GROUP_ID); this one is the Nest transport's.
+  kafkaGroupId: (config) => `${config.KAFKA_GROUP_PREFIX}-ingest-control`,
 });

@@ -2,23 +2,8 @@
 import { startTelemetry } from '@shardcast/platform/otel';
 startTelemetry('monitor');
 
-import { AddressInfo } from 'node:net';
-import { contractTopicSpecs } from '@shardcast/contracts';
-import { bootstrapService, createKafka, createLogger, ensureTopics, loadConfig } from '@shardcast/platform';
+import { runService } from '@shardcast/platform';
 import { MonitorConfigSchema } from './monitor.config';
 import { AppModule } from './app.module';
 
-async function main(): Promise<void> {
-  const config = loadConfig(MonitorConfigSchema);
-  const logger = createLogger('monitor', config.LOG_LEVEL);
-  // Nest's Kafka server subscribes inside startAllMicroservices, before any module lifecycle hook
-  // runs, and the broker does not auto-create topics: the contract topics must exist first.
-  await ensureTopics(createKafka(config.KAFKA_BROKERS, 'monitor-admin', logger), contractTopicSpecs(), config.KAFKA_TOPIC_PARTITIONS, config.KAFKA_TOPIC_PREFIX);
-  const app = await bootstrapService({ name: 'monitor', module: AppModule.register(config, logger), config, logger, kafkaGroupId: `${config.KAFKA_GROUP_PREFIX}-monitor` });
-  logger.info({ port: (app.getHttpServer().address() as AddressInfo).port }, 'monitor ready');
-}
-
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+runService({ name: 'monitor', configSchema: MonitorConfigSchema, module: (config, logger) => AppModule.register(config, logger) });

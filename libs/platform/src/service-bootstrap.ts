@@ -3,11 +3,13 @@ import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { createLogger, Logger } from './logger';
 import { HealthController, ReadinessRegistry } from './readiness';
-import { PlatformConfig } from './config';
 import { registerCompressionCodecs } from './compression-codecs';
 import { ContractEventGate, DEAD_LETTER_PUBLISHER, SERVICE_LOGGER } from './contract-event-gate';
 import { DeadLetterPublisher } from './dead-letter-publisher';
-import { createKafka } from './kafka-client';
+import { createKafka, ensureTopics } from './kafka-client';
+import { loadConfig, PlatformConfig } from './config';
+import { contractTopicSpecs } from '@shardcast/contracts';
+import type { z } from 'zod';
 
 export { SERVICE_LOGGER };
 
@@ -82,6 +84,9 @@ export interface ServiceBootstrapOptions<C extends PlatformConfig> {
  */
 export async function bootstrapService<C extends PlatformConfig>(options: ServiceBootstrapOptions<C>): Promise<INestApplication> {
   registerCompressionCodecs();
+  // Nest's Kafka server subscribes inside startAllMicroservices, before any module lifecycle hook
+  // runs, and the broker does not auto-create topics: the contract topics must exist first.
+  await ensureTopics(createKafka(options.config.KAFKA_BROKERS, `${options.name}-admin`, options.logger), contractTopicSpecs(), options.config.KAFKA_TOPIC_PARTITIONS, options.config.KAFKA_TOPIC_PREFIX);
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
   const app = await NestFactory.create(options.module, { logger: new PinoNestLogger(options.logger), abortOnError: false });
   app.connectMicroservice<MicroserviceOptions>({
@@ -101,8 +106,36 @@ export async function bootstrapService<C extends PlatformConfig>(options: Servic
   await app.listen(options.config.HTTP_PORT, options.config.HTTP_HOST);
   // The bound port, not the configured one: HTTP_PORT=0 asks the OS for a free port.
   const address = app.getHttpServer().address() as { port?: number } | string | null;
-  options.logger.info({ port: typeof address === 'object' && address ? address.port : options.config.HTTP_PORT }, `${options.name} listening`);
+  options.logger.info({ port: typeof address === 'object' && address ? address.port : options.config.HTTP_PORT }, `${options.name} ready`);
   return app;
+}
+
+/**
+ * A service's main: validated config (a bad value exits 1 naming the variable), JSON logger, the
+ * contract topics, the hybrid app. OpenTelemetry must already be started (first import of main.ts).
+ */
+export function runService<S extends z.ZodType<PlatformConfig>>(options: {
+  name: string;
+  configSchema: S;
+  module: (config: z.infer<S>, logger: Logger) => DynamicModule;
+  kafkaGroupId?: (config: z.infer<S>) => string;
+  beforeListen?: (app: INestApplication) => void | Promise<void>;
+}): void {
+  (async () => {
+    const config = loadConfig(options.configSchema);
+    const logger = createLogger(options.name, config.LOG_LEVEL);
+    await bootstrapService({
+      name: options.name,
+      module: options.module(config, logger),
+      config,
+      logger,
+      kafkaGroupId: options.kafkaGroupId?.(config) ?? `${config.KAFKA_GROUP_PREFIX}-${options.name}`,
+      beforeListen: options.beforeListen,
+    });
+  })().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
 }
 
 export { createLogger };
