@@ -1,7 +1,7 @@
 import { CandidateName, describe, forecastCandidates } from './candidate-models';
 import { coldStartForecast } from './cold-start';
 import { AppType, Tier } from './domain-profile';
-import { applyCalibration, Calibration, QuantileForecast, WideRelativeCalibration } from './conformal-calibration';
+import { applyCalibration, Calibration, WideRelativeCalibration } from './conformal-calibration';
 import { ModelRunner } from './model-task';
 import { seasonPeriods } from './season-periods';
 import { ModelSelection, prepareSeries, SeriesOptions } from './select-model';

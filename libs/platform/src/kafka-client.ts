@@ -27,8 +27,24 @@ export function createKafka(brokers: string[], clientId: string, logger?: Logger
   });
 }
 
-/** Creates missing topics (existing ones are left as they are). Safe to race with other services. */
-export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], partitions: number, prefix = ''): Promise<string[]> {
+/**
+ * Creates missing topics (existing ones are left as they are). Safe to race with other services.
+ * A broker that has just restarted answers "does not host this topic-partition" while it loads
+ * its logs: retriable errors are retried for up to `timeoutMs`.
+ */
+export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], partitions: number, prefix = '', timeoutMs = 60_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await createMissingTopics(kafka, specs, partitions, prefix);
+    } catch (err) {
+      if (!(err as { retriable?: boolean }).retriable || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+async function createMissingTopics(kafka: Kafka, specs: TopicSpec[], partitions: number, prefix: string): Promise<string[]> {
   const admin = kafka.admin();
   await admin.connect();
   try {

@@ -1,4 +1,4 @@
-import { seededRandom } from '@shardcast/telemetry';
+import { ReplayRecord, seededRandom } from '@shardcast/telemetry';
 
 /**
  * Synthetic telemetry with known totals, for tests and benchmarks. Cities come with the region a
@@ -14,14 +14,8 @@ export const FIXTURE_CITIES = [
   { name: 'Mumbai', lat: 19.08, lon: 72.88, region: 'ap-south-1' },
 ] as const;
 
-export interface FixtureRecord {
-  domain: string;
-  timestamp: number;
-  client: { lat: number; lon: number };
-  status: number;
-  latencyMs: number;
-  bytes: number;
-}
+/** The same record shape the demo's trace replay produces. */
+export type FixtureRecord = ReplayRecord;
 
 export { seededRandom };
 
