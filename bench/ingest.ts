@@ -4,7 +4,7 @@
  *
  *   npm run bench:ingest [-- --records 1000000] [--runs 3] [--ingest-runs 3] [--partitions 6]
  *                        [--domains 12] [--compression none|gzip|lz4|snappy|zstd] [--concurrency N]
- *                        [--instances N] [--ingest-entry PATH] [--node-options "..."] [--cpu-prof FILE]
+ *                        [--instances N] [--ingest-entry PATH] [--node-options="..." (default: as deployed)] [--cpu-prof FILE]
  *                        [--skip-kafkajs] [--skip-kafka-perf] [--keep]
  *
  * Protocol:
@@ -46,6 +46,7 @@ import { Client } from 'pg';
 import { contractTopicSpecs, Topics } from '@shardcast/contracts';
 import { createKafka, ensureTopics } from '@shardcast/platform';
 import { generateTelemetry, ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
+import { INGEST_NODE_OPTIONS } from '../apps/ingest/src/ingest.config';
 
 const { values: args } = parseArgs({
   options: {
@@ -264,7 +265,8 @@ async function runIngest(db: Client, expected: Expected): Promise<IngestResult> 
   schemas.push(schema);
   const extra: Record<string, string> = {};
   if (args.concurrency) extra.INGEST_PARTITIONS_CONCURRENCY = args.concurrency;
-  if (args['node-options']) extra.NODE_OPTIONS = args['node-options'];
+  // As deployed (docker-compose.yml); `--node-options=` (empty) measures Node's defaults.
+  extra.NODE_OPTIONS = args['node-options'] ?? INGEST_NODE_OPTIONS;
   if (args['cpu-prof']) {
     extra.NODE_OPTIONS = `${extra.NODE_OPTIONS ?? ''} --require ${resolve(__dirname, 'ingest', 'cpu-profile-preload.js')}`.trim();
     extra.BENCH_CPU_PROFILE = resolve(args['cpu-prof']);

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { PlatformConfigSchema } from '@shardcast/platform';
-import { IngestConfigSchema } from '../apps/ingest/src/ingest.config';
+import { INGEST_NODE_OPTIONS, IngestConfigSchema } from '../apps/ingest/src/ingest.config';
 import { ForecasterConfigSchema } from '../apps/forecaster/src/forecaster.config';
 import { AllocatorConfigSchema } from '../apps/allocator/src/allocator.config';
 import { ShardAssignerConfigSchema } from '../apps/shard-assigner/src/shard-assigner.config';
@@ -68,8 +68,11 @@ describe('docker-compose.yml', () => {
     const env = envOf(service ?? {});
 
     it('sets only variables its config schema reads, with values the schema accepts', () => {
-      const unread = Object.keys(env).filter((key) => !(key in schema.shape));
+      // NODE_OPTIONS is read by Node itself (runtime flags), not by the service's config.
+      const unread = Object.keys(env).filter((key) => !(key in schema.shape) && key !== 'NODE_OPTIONS');
       expect(unread).toEqual([]);
+      if (name === 'ingest') expect(env.NODE_OPTIONS).toBe(INGEST_NODE_OPTIONS);
+      else expect(env.NODE_OPTIONS).toBeUndefined();
       const parsed = schema.safeParse(env);
       expect(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([]);
     });

@@ -13,6 +13,7 @@ import { createKafka, ensureTopics } from '@shardcast/platform';
 import { contractTopicSpecs, DemandForecast } from '@shardcast/contracts';
 import { DEMO_CLIENT_MIX, deserializeLatencySketch, expandCountsToRequests, parseCountCsv, ReplayRecord } from '@shardcast/telemetry';
 import { eventually, ServiceProcess, stackEnv } from '@shardcast/test-stack';
+import { INGEST_NODE_OPTIONS } from '../apps/ingest/src/ingest.config';
 import { DDSketch } from '@datadog/sketches-js';
 
 const ROOT = resolve(__dirname, '..');
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
     INGEST_GROUP_ID: 'demo-ingest',
     LOG_LEVEL: 'info',
     REGIONS: process.env.REGIONS ?? DEMO_REGIONS,
+    NODE_OPTIONS: INGEST_NODE_OPTIONS,
   }).start();
   try {
     await ingest.waitForMessage('ingest consuming');

@@ -13,6 +13,8 @@ import {
   aggregatePartitionMessages,
   applyPartitionDelta,
   decodeTelemetryMessage,
+  decodeTelemetryMessageSlowly,
+  scanTelemetryMessage,
   emptyDemandBucket,
   parseRegionTable,
   RegionLocator,
@@ -49,7 +51,9 @@ console.log(`${fmt(N)} records, ${regions.length} regions, batches of ${fmt(BATC
 time('Buffer.toString + JSON.parse', () => { for (const b of buffers) sink += JSON.parse(b.toString('utf8')).status; });
 time('zod TelemetryRecordSchema.safeParse (pre-parsed)', () => { for (const p of parsed) sink += TelemetryRecordSchema.safeParse(p).success ? 1 : 0; });
 time('  of which normalizeDomain (domainToASCII + label checks)', () => { for (const p of parsed) sink += normalizeDomain(p.domain).ok ? 1 : 0; });
-time('decodeTelemetryMessage (toString + parse + zod)', () => { for (const b of buffers) sink += decodeTelemetryMessage(b).records.length; });
+time('decodeTelemetryMessageSlowly (toString + JSON.parse + hand check)', () => { for (const b of buffers) sink += decodeTelemetryMessageSlowly(b).records.length; });
+time('scanTelemetryMessage (byte scanner)', () => { for (const b of buffers) sink += scanTelemetryMessage(b)?.records.length ?? 0; });
+time('decodeTelemetryMessage (scanner, else the slow path)', () => { for (const b of buffers) sink += decodeTelemetryMessage(b).records.length; });
 const locator = new RegionLocator(regions);
 time('RegionLocator.nearest (memoised 0.01° cells)', () => { for (const p of parsed) sink += locator.nearest(p.client.lat, p.client.lon).length; });
 time('addRequest → DDSketch.accept (one bucket per domain/region/min)', () => {

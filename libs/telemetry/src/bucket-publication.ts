@@ -26,11 +26,17 @@ export function nextBucketRevisions(
   producedBy: string,
   occurredAt: Date,
 ): BucketPublication[] {
-  const merged = new Map<string, DemandBucket>();
+  const byId = new Map<string, DemandBucket[]>();
   for (const p of partials) {
     const id = bucketId(p.key);
-    merged.set(id, mergeDemandBuckets(merged.get(id) ?? emptyDemandBucket(), p.bucket));
+    const list = byId.get(id);
+    if (list) list.push(p.bucket);
+    else byId.set(id, [p.bucket]);
   }
+  // A bucket fed by one partition (the usual case: producers key by domain) is published as that
+  // share itself, without a merged copy; `partials` are final shares and are not changed here.
+  const merged = new Map<string, DemandBucket>();
+  for (const [id, list] of byId) merged.set(id, list.length === 1 ? list[0] : list.reduce((into, b) => mergeDemandBuckets(into, b), emptyDemandBucket()));
   return closed.map((key) => {
     const bucket = merged.get(bucketId(key)) ?? emptyDemandBucket();
     const revision = (revisions.get(bucketId(key)) ?? 0) + 1;

@@ -1,6 +1,7 @@
 export * from './region-catalog';
 export * from './region-locator';
 export * from './telemetry-decoder';
+export * from './telemetry-scanner';
 export * from './demand-bucket';
 export * from './partition-aggregator';
 export * from './partition-ledger';

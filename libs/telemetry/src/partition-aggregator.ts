@@ -20,7 +20,8 @@ export interface PartitionProgress {
 }
 
 export interface PartitionMessage {
-  offset: bigint;
+  /** A partition's messages come in offset order; kafkajs gives offsets as decimal strings. */
+  offset: bigint | string;
   value: Buffer | null;
 }
 
@@ -68,24 +69,38 @@ export function aggregatePartitionMessages(
   nowMs: number,
 ): PartitionDelta {
   const delta: PartitionDelta = { buckets: new Map(), rejections: [], accepted: 0, skippedMessages: 0, progress: { ...progress } };
+  const index: BucketIndex = new Map();
+  // Offsets rise within a partition: only a leading run can be below the stored next offset, and
+  // the per-message offsets are parsed only for that run, for rejections, and for the last one.
+  let skipping = true;
+  let last: PartitionMessage | undefined;
   for (const message of messages) {
-    if (message.offset < delta.progress.nextOffset) {
-      delta.skippedMessages += 1;
-      continue;
+    if (skipping) {
+      if (BigInt(message.offset) < progress.nextOffset) {
+        delta.skippedMessages += 1;
+        continue;
+      }
+      skipping = false;
     }
+    last = message;
     const decoded = decodeTelemetryMessage(message.value);
-    for (const rejection of decoded.rejections) delta.rejections.push({ ...rejection, offset: message.offset, value: message.value });
-    decoded.records.forEach((record, i) => {
-      const rejection = acceptRecord(delta, record, locator, policy, nowMs);
-      if (rejection) delta.rejections.push({ ...rejection, index: decoded.batch ? decoded.positions[i] : null, offset: message.offset, value: message.value });
-    });
-    delta.progress.nextOffset = message.offset + 1n;
+    for (const rejection of decoded.rejections) delta.rejections.push({ ...rejection, offset: BigInt(message.offset), value: message.value });
+    const records = decoded.records;
+    for (let i = 0; i < records.length; i++) {
+      const rejection = acceptRecord(delta, index, records[i], locator, policy, nowMs);
+      if (rejection) delta.rejections.push({ ...rejection, index: decoded.batch ? decoded.positions[i] : null, offset: BigInt(message.offset), value: message.value });
+    }
   }
+  if (last) delta.progress.nextOffset = BigInt(last.offset) + 1n;
   return delta;
 }
 
+/** domain → region → bucket start → entry: no composite string key built per record. */
+type BucketIndex = Map<string, Map<string, Map<number, { key: BucketKey; bucket: DemandBucket }>>>;
+
 function acceptRecord(
   delta: PartitionDelta,
+  index: BucketIndex,
   record: TelemetryRecord,
   locator: RegionLocator,
   policy: AggregationPolicy,
@@ -111,11 +126,15 @@ function acceptRecord(
   } else {
     region = locator.nearest(record.client.lat, record.client.lon);
   }
-  const id = `${record.domain}\u0000${region}\u0000${bucketStartMs}`;
-  let entry = delta.buckets.get(id);
+  let byRegion = index.get(record.domain);
+  if (!byRegion) index.set(record.domain, (byRegion = new Map()));
+  let byStart = byRegion.get(region);
+  if (!byStart) byRegion.set(region, (byStart = new Map()));
+  let entry = byStart.get(bucketStartMs);
   if (!entry) {
     entry = { key: { domain: record.domain, region, bucketStartMs }, bucket: emptyDemandBucket() };
-    delta.buckets.set(id, entry);
+    byStart.set(bucketStartMs, entry);
+    delta.buckets.set(`${record.domain}\u0000${region}\u0000${bucketStartMs}`, entry);
   }
   addRequest(entry.bucket, record.status, record.latencyMs, record.bytes);
   // A producer clock running ahead (within the skew allowance) must not close everyone else's

@@ -101,6 +101,17 @@ describe('aggregatePartitionMessages', () => {
     expect(stored).toEqual({ nextOffset: 12n, maxEventTimeMs: T0 }); // input progress untouched
   });
 
+  it('takes kafkajs offsets as decimal strings beyond 2^53, skipping and rejecting at exact offsets', () => {
+    const base = 9_007_199_254_740_990n;
+    const stored: PartitionProgress = { nextOffset: base + 2n, maxEventTimeMs: T0 };
+    const values = [rec(T0), rec(T0), rec(T0 + 1), 'not json', rec(T0 + 2)];
+    const messages = values.map((v, i) => ({ offset: (base + BigInt(i)).toString(), value: Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)) }));
+    const d = aggregatePartitionMessages(stored, messages, locator(), POLICY, NOW);
+    expect([d.skippedMessages, d.accepted]).toEqual([2, 2]);
+    expect(d.rejections.map((r) => r.offset)).toEqual([base + 3n]);
+    expect(d.progress.nextOffset).toBe(base + 5n);
+  });
+
   it('rejects a record whose bucket ended at or before maxEventTime − allowedLateness as TELEMETRY_LATE', () => {
     const newest = T0 + 10 * 60_000 + 30_000; // 10:10:30 → watermark 10:08:30
     const watermark = newest - POLICY.allowedLatenessMs;

@@ -1,14 +1,6 @@
-import {
-  ErrorCode,
-  ErrorCodes,
-  MAX_EVENT_TIME_MS,
-  MAX_LATENCY_MS,
-  MAX_RECORD_BYTES,
-  MAX_RECORDS_PER_MESSAGE,
-  normalizeDomain,
-  TelemetryRecord,
-  TelemetryRecordSchema,
-} from '@shardcast/contracts';
+import { ErrorCode, ErrorCodes, MAX_RECORDS_PER_MESSAGE, TelemetryRecord, TelemetryRecordSchema } from '@shardcast/contracts';
+import { commonRecordOf } from './common-record';
+import { scanTelemetryMessage } from './telemetry-scanner';
 import type { z } from 'zod';
 
 export interface RecordRejection {
@@ -21,7 +13,7 @@ export interface RecordRejection {
 export interface DecodedTelemetryMessage {
   records: TelemetryRecord[];
   /** Position of each valid record in its batch (0 for a single-record message). */
-  positions: number[];
+  positions: readonly number[];
   /** True when the message was a `{ "records": [...] }` batch. */
   batch: boolean;
   rejections: RecordRejection[];
@@ -32,6 +24,18 @@ export interface DecodedTelemetryMessage {
  * batch are kept even when others in it are rejected: one bad record must not lose the rest.
  */
 export function decodeTelemetryMessage(value: Buffer | null): DecodedTelemetryMessage {
+  const scanned = value === null ? undefined : scanTelemetryMessage(value);
+  if (scanned) {
+    if (!scanned.batch) return { records: scanned.records, positions: SINGLE_POSITION, batch: false, rejections: [] };
+    return { records: scanned.records, positions: scanned.records.map((_, i) => i), batch: true, rejections: [] };
+  }
+  return decodeTelemetryMessageSlowly(value);
+}
+
+const SINGLE_POSITION: readonly number[] = Object.freeze([0]);
+
+/** JSON.parse + the contract schema: the reference the byte scanner is held to, and every rejection. */
+export function decodeTelemetryMessageSlowly(value: Buffer | null): DecodedTelemetryMessage {
   if (value === null || value.length === 0) {
     return reject(ErrorCodes.TELEMETRY_MALFORMED_JSON, 'message has no value');
   }
@@ -51,13 +55,14 @@ export function decodeTelemetryMessage(value: Buffer | null): DecodedTelemetryMe
       return reject(ErrorCodes.TELEMETRY_BATCH_TOO_LARGE, `batch has ${records.length} records; at most ${MAX_RECORDS_PER_MESSAGE}`);
     }
     if (Object.keys(parsed).length > 1) return reject(ErrorCodes.TELEMETRY_INVALID_RECORD, 'a batch has only the key "records"');
-    const out: DecodedTelemetryMessage = { records: [], positions: [], batch: true, rejections: [] };
+    const positions: number[] = [];
+    const out: DecodedTelemetryMessage = { records: [], positions, batch: true, rejections: [] };
     records.forEach((raw, index) => {
       const common = decodeCommonRecord(raw);
       const result = common ? { success: true as const, data: common } : TelemetryRecordSchema.safeParse(raw);
       if (result.success) {
         out.records.push(result.data);
-        out.positions.push(index);
+        positions.push(index);
       } else out.rejections.push({ index, ...describeIssues(result.error) });
     });
     return out;
@@ -67,25 +72,10 @@ export function decodeTelemetryMessage(value: Buffer | null): DecodedTelemetryMe
   return { records: [], positions: [], batch: false, rejections: [{ index: null, ...describeIssues(result.error) }] };
 }
 
-const domainCache = new Map<string, string | null>();
-
-/** normalizeDomain is pure and telemetry repeats few domains: memoised per raw string (bounded). */
-function cachedDomain(raw: string): string | null {
-  let domain = domainCache.get(raw);
-  if (domain === undefined) {
-    const checked = normalizeDomain(raw);
-    domain = checked.ok ? checked.domain : null;
-    if (domainCache.size >= 100_000) domainCache.clear();
-    domainCache.set(raw, domain);
-  }
-  return domain;
-}
-
 /**
- * Hot path: the common shape ({lat, lon} client, epoch-ms timestamp) checked by hand, about 3×
- * cheaper than zod. Returns a record only when TelemetryRecordSchema surely accepts it with the
- * same output (a property test holds it to that); anything else goes to zod, so rejections and
- * their reasons come from the contract schema alone.
+ * Hot path: the common shape ({lat, lon} client, epoch-ms timestamp) of an already parsed value,
+ * checked by hand. Returns a record only when TelemetryRecordSchema surely accepts it with the
+ * same output (a property test holds it to that); anything else goes to zod.
  */
 export function decodeCommonRecord(p: unknown): TelemetryRecord | undefined {
   if (typeof p !== 'object' || p === null || Array.isArray(p)) return undefined;
@@ -98,10 +88,6 @@ export function decodeCommonRecord(p: unknown): TelemetryRecord | undefined {
   if (keys !== 6) return undefined;
   const { domain, timestamp, client, status, latencyMs, bytes } = o;
   if (typeof domain !== 'string' || typeof timestamp !== 'number' || typeof status !== 'number' || typeof latencyMs !== 'number' || typeof bytes !== 'number') return undefined;
-  if (!Number.isSafeInteger(timestamp) || timestamp < 0 || timestamp > MAX_EVENT_TIME_MS) return undefined;
-  if (!Number.isSafeInteger(status) || status < 100 || status > 599) return undefined;
-  if (!(latencyMs >= 0 && latencyMs <= MAX_LATENCY_MS)) return undefined;
-  if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes > MAX_RECORD_BYTES) return undefined;
   if (typeof client !== 'object' || client === null || Array.isArray(client)) return undefined;
   const c = client as Record<string, unknown>;
   let clientKeys = 0;
@@ -110,10 +96,8 @@ export function decodeCommonRecord(p: unknown): TelemetryRecord | undefined {
     clientKeys++;
   }
   const { lat, lon } = c;
-  if (clientKeys !== 2 || typeof lat !== 'number' || typeof lon !== 'number' || !(lat >= -90 && lat <= 90) || !(lon >= -180 && lon <= 180)) return undefined;
-  const normalized = cachedDomain(domain);
-  if (normalized === null) return undefined;
-  return { domain: normalized, timestamp, client: { lat, lon }, status, latencyMs, bytes };
+  if (clientKeys !== 2 || typeof lat !== 'number' || typeof lon !== 'number') return undefined;
+  return commonRecordOf(domain, timestamp, lat, lon, status, latencyMs, bytes);
 }
 
 function reject(code: ErrorCode, reason: string): DecodedTelemetryMessage {

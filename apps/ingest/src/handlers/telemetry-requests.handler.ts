@@ -19,7 +19,9 @@ const MAX_REASON_CHARS = 1000;
  * bad records must not fan out into many copies of itself (DLQ size, producer request limits).
  * The record indices and the reason of each go in the headers.
  */
-export function deadLettersFor(batch: PartitionBatch, rejections: MessageRejection[], keyByOffset: Map<string, Buffer | null>): DeadLetter[] {
+export function deadLettersFor(batch: PartitionBatch, rejections: MessageRejection[]): DeadLetter[] {
+  if (rejections.length === 0) return [];
+  const keyByOffset = new Map(batch.messages.map((m) => [m.offset, m.key]));
   const byOffset = new Map<bigint, MessageRejection[]>();
   for (const r of rejections) byOffset.set(r.offset, [...(byOffset.get(r.offset) ?? []), r]);
   return [...byOffset].map(([offset, list]) => {
@@ -130,8 +132,7 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
 
   private async flush(batch: PartitionBatch): Promise<void> {
     const id = `${batch.topic}:${batch.partition}`;
-    const messages = batch.messages.map((m) => ({ offset: BigInt(m.offset), value: m.value }));
-    const keyByOffset = new Map(batch.messages.map((m) => [m.offset, m.key]));
+    const messages = batch.messages; // offsets stay strings: the aggregator parses the few it needs
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const ledger = this.ledgers.get(id) ?? (await this.store.loadLedger(batch.topic, batch.partition));
       const delta = aggregatePartitionMessages(ledger.progress, messages, this.locator, this.policy, Date.now());
@@ -139,7 +140,7 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
         this.ledgers.set(id, ledger);
         return; // everything in this batch was stored before (replay)
       }
-      await this.deadLetters.publish(deadLettersFor(batch, delta.rejections, keyByOffset));
+      await this.deadLetters.publish(deadLettersFor(batch, delta.rejections));
       const transition = applyPartitionDelta(ledger, delta, this.policy);
       const late = delta.rejections.filter((r) => r.code === ErrorCodes.TELEMETRY_LATE).length;
       const result = await this.store.commit(batch.topic, batch.partition, ledger.progress.nextOffset, transition, {

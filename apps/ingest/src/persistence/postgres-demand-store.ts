@@ -138,7 +138,7 @@ export class PostgresDemandStore {
           counts.late,
         ],
       );
-      const events = await this.publishClosedBuckets(q, transition.closed);
+      const events = await this.publishClosedBuckets(q, topic, partition, transition.closed);
       await q.commitTransaction();
       return { committed: true, events };
     } catch (err) {
@@ -186,9 +186,10 @@ export class PostgresDemandStore {
 
   /**
    * Merges every partition's share of each closed bucket and writes an outbox event with the next
-   * revision. Rows are locked in key order so concurrent partitions cannot deadlock.
+   * revision. Rows are locked in key order so concurrent partitions cannot deadlock. This
+   * partition's shares are the closed entries in memory; only other partitions' are read back.
    */
-  private async publishClosedBuckets(q: QueryRunner, closed: LedgerEntry[]): Promise<number> {
+  private async publishClosedBuckets(q: QueryRunner, topic: string, partition: number, closed: LedgerEntry[]): Promise<number> {
     if (closed.length === 0) return 0;
     const sorted = [...closed].sort((a, b) => (entryId(a) < entryId(b) ? -1 : entryId(a) > entryId(b) ? 1 : 0));
     const domains = sorted.map((e) => e.key.domain);
@@ -212,12 +213,13 @@ export class PostgresDemandStore {
     const partials = await q.query(
       `SELECT pb.domain, pb.region, (extract(epoch from pb.bucket_start) * 1000)::bigint AS start_ms, pb.requests, pb.errors, pb.bytes, pb.latency_max_ms, pb.latency_sketch
        FROM ${this.s}.partition_buckets pb
-       JOIN unnest($1::text[], $2::text[], $3::timestamptz[]) AS t(d, r, b) ON pb.domain = t.d AND pb.region = t.r AND pb.bucket_start = t.b`,
-      [domains, regions, starts],
+       JOIN unnest($1::text[], $2::text[], $3::timestamptz[]) AS t(d, r, b) ON pb.domain = t.d AND pb.region = t.r AND pb.bucket_start = t.b
+       WHERE NOT (pb.topic = $4 AND pb.partition = $5)`,
+      [domains, regions, starts, topic, partition],
     );
     const publications = nextBucketRevisions(
       sorted.map((e) => e.key),
-      partials.map((p: PartialRow) => ({
+      [...sorted, ...partials.map((p: PartialRow) => ({
         key: { domain: p.domain, region: p.region, bucketStartMs: Number(p.start_ms) },
         bucket: {
           requests: Number(p.requests),
@@ -226,7 +228,7 @@ export class PostgresDemandStore {
           latencyMaxMs: Number(p.latency_max_ms),
           latency: deserializeLatencySketch(p.latency_sketch),
         },
-      })),
+      }))],
       revisions,
       this.producedBy,
       new Date(),

@@ -1,0 +1,43 @@
+import * as contracts from '@shardcast/contracts';
+import type { TelemetryRecord } from '@shardcast/contracts';
+
+// Local copies: CommonJS re-exports are getters, too slow to call per record.
+const { MAX_EVENT_TIME_MS, MAX_LATENCY_MS, MAX_RECORD_BYTES, normalizeDomain } = contracts;
+
+const domainCache = new Map<string, string | null>();
+
+/** normalizeDomain is pure and telemetry repeats few domains: memoised per raw string (bounded). */
+function cachedDomain(raw: string): string | null {
+  let domain = domainCache.get(raw);
+  if (domain === undefined) {
+    const checked = normalizeDomain(raw);
+    domain = checked.ok ? checked.domain : null;
+    if (domainCache.size >= 100_000) domainCache.clear();
+    domainCache.set(raw, domain);
+  }
+  return domain;
+}
+
+/**
+ * The common record from its field values, when TelemetryRecordSchema surely accepts them with the
+ * same output; undefined sends the message to the schema. Shared by both hot paths (the parsed
+ * value check and the byte scanner) so they cannot drift apart.
+ */
+export function commonRecordOf(
+  domain: string,
+  timestamp: number,
+  lat: number,
+  lon: number,
+  status: number,
+  latencyMs: number,
+  bytes: number,
+): TelemetryRecord | undefined {
+  if (!Number.isSafeInteger(timestamp) || timestamp < 0 || timestamp > MAX_EVENT_TIME_MS) return undefined;
+  if (!Number.isSafeInteger(status) || status < 100 || status > 599) return undefined;
+  if (!(latencyMs >= 0 && latencyMs <= MAX_LATENCY_MS)) return undefined;
+  if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes > MAX_RECORD_BYTES) return undefined;
+  if (!(lat >= -90 && lat <= 90) || !(lon >= -180 && lon <= 180)) return undefined;
+  const normalized = cachedDomain(domain);
+  if (normalized === null) return undefined;
+  return { domain: normalized, timestamp, client: { lat, lon }, status, latencyMs, bytes };
+}

@@ -1,0 +1,162 @@
+import fc from 'fast-check';
+import { MAX_RECORDS_PER_MESSAGE } from '@shardcast/contracts';
+import { decodeTelemetryMessage, decodeTelemetryMessageSlowly } from './telemetry-decoder';
+import { scanTelemetryMessage } from './telemetry-scanner';
+
+/** The scanner may decline anything, but what it returns must be exactly what the slow path returns. */
+function expectAgreement(text: string | Buffer): void {
+  const buf = typeof text === 'string' ? Buffer.from(text) : text;
+  const slow = decodeTelemetryMessageSlowly(buf);
+  const fast = scanTelemetryMessage(buf);
+  if (fast) {
+    expect(slow.rejections).toEqual([]);
+    expect(fast.records).toEqual(slow.records); // toEqual compares numbers with Object.is: -0 ≠ 0
+    expect(fast.batch).toBe(slow.batch);
+  }
+  expect(decodeTelemetryMessage(buf)).toEqual(slow);
+}
+
+const whitespace = fc.constantFrom('', '', '', ' ', '\n', '\t', '\r\n', '  ');
+const hostileDomain = fc.oneof(
+  fc.constantFrom(
+    'app.example.com',
+    'APP.Example.COM.',
+    'xn--bcher-kva.example',
+    'bücher.example',
+    '_bad_.example',
+    `${'a'.repeat(64)}.com`,
+    `${'a'.repeat(63)}.com`,
+    '',
+    'with space.com',
+    'tab\t.com',
+    'quote".com',
+    'back\\slash.com',
+    'a..b.com',
+    '-lead.example.com',
+    'localhost',
+    '127.0.0.1',
+  ),
+  fc.domain(),
+  fc.string({ maxLength: 30 }),
+);
+const jsonNumberText = fc.stringMatching(/^-?(0|[1-9][0-9]{0,20})(\.[0-9]{1,20})?([eE][+-]?[0-9]{1,3})?$/);
+const oddNumberText = fc.constantFrom('01', '.5', '1.', '+1', '1e', '1e+', '-', '0x10', 'Infinity', 'NaN', '1_000', '--1', '-01', '0.', '00');
+const numberText = fc.oneof(
+  { weight: 3, arbitrary: fc.double({ noNaN: true }).map((n) => JSON.stringify(n)) },
+  { weight: 3, arbitrary: fc.integer({ min: -1, max: 2_000_000 }).map(String) },
+  { weight: 2, arbitrary: jsonNumberText },
+  { weight: 1, arbitrary: oddNumberText },
+  { weight: 1, arbitrary: fc.constantFrom('-0', '1e21', '1.5e-7', '253402300799999', '253402300800000', '100000000000', '100000000001', '3600000', '3600000.0001', '9007199254740993', '"200"', 'null', 'true') },
+);
+const validRecord = fc.record({
+  domain: fc.constantFrom('app.example.com', 'shop.example.org', 'API.Example.NET', 'xn--bcher-kva.example'),
+  timestamp: fc.integer({ min: 0, max: 253_402_300_799_999 }),
+  lat: fc.double({ min: -90, max: 90, noNaN: true }),
+  lon: fc.double({ min: -180, max: 180, noNaN: true }),
+  status: fc.integer({ min: 100, max: 599 }),
+  latencyMs: fc.oneof(fc.integer({ min: 0, max: 3_600_000 }), fc.double({ min: 0, max: 3_600_000, noNaN: true })),
+  bytes: fc.integer({ min: 0, max: 100_000_000_000 }),
+});
+
+/** A record's text from member texts, in any order, with any JSON whitespace, maybe with extras. */
+const recordText = fc
+  .record({
+    domain: fc.oneof(hostileDomain.map((d) => JSON.stringify(d)), fc.constantFrom('"app.example.com"', '123', 'null', '"app\\u002eexample.com"')),
+    timestamp: numberText,
+    lat: numberText,
+    lon: numberText,
+    status: numberText,
+    latencyMs: numberText,
+    bytes: numberText,
+    order: fc.shuffledSubarray(['domain', 'timestamp', 'client', 'status', 'latencyMs', 'bytes'], { minLength: 5, maxLength: 6 }),
+    clientOrder: fc.boolean(),
+    extra: fc.constantFrom(null, null, null, '"pop":"fra"', '"domain":"other.example.com"', '"records":[]', '"x":1'),
+    clientExtra: fc.constantFrom(null, null, null, '"pop":"fra"', '"lat":1'),
+    ws: fc.array(whitespace, { minLength: 16, maxLength: 16 }),
+  })
+  .map((r) => {
+    let w = 0;
+    const s = () => r.ws[w++ % r.ws.length];
+    const clientMembers = [`"lat"${s()}:${s()}${r.lat}`, `"lon":${s()}${r.lon}`];
+    if (r.clientOrder) clientMembers.reverse();
+    if (r.clientExtra) clientMembers.push(r.clientExtra);
+    const values: Record<string, string> = {
+      domain: r.domain,
+      timestamp: r.timestamp,
+      client: `{${s()}${clientMembers.join(`${s()},${s()}`)}${s()}}`,
+      status: r.status,
+      latencyMs: r.latencyMs,
+      bytes: r.bytes,
+    };
+    const members = r.order.map((k) => `"${k}"${s()}:${s()}${values[k]}`);
+    if (r.extra) members.push(r.extra);
+    return `${s()}{${s()}${members.join(`${s()},${s()}`)}${s()}}${s()}`;
+  });
+
+const validText = validRecord.map((r) =>
+  JSON.stringify({ domain: r.domain, timestamp: r.timestamp, client: { lat: r.lat, lon: r.lon }, status: r.status, latencyMs: r.latencyMs, bytes: r.bytes }),
+);
+
+describe('scanTelemetryMessage (byte-level fast path)', () => {
+  it('takes every valid common record and every batch of them, and returns what JSON.parse + the schema return', () => {
+    fc.assert(
+      fc.property(fc.array(validText, { minLength: 1, maxLength: 5 }), fc.boolean(), (texts, asBatch) => {
+        const text = asBatch ? `{"records":[${texts.join(',')}]}` : texts[0];
+        expect(scanTelemetryMessage(Buffer.from(text))).toBeDefined();
+        expectAgreement(text);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('agrees with the slow path on hostile records: any key order, whitespace, numbers, domains, extras', () => {
+    fc.assert(fc.property(recordText, (text) => expectAgreement(text)), { numRuns: 3000 });
+  });
+
+  it('agrees with the slow path on hostile batches', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(recordText, validText), { minLength: 0, maxLength: 4 }), whitespace, fc.constantFrom('', ',"x":1', ',"records":[]'), (texts, w, tail) =>
+        expectAgreement(`{${w}"records"${w}:${w}[${texts.join(`${w},`)}]${tail}${w}}`),
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('agrees with the slow path after random byte edits of a valid message (truncation, insertion, replacement)', () => {
+    fc.assert(
+      fc.property(validText, fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('replace', 'insert', 'delete', 'truncate'), (text, at, byte, edit) => {
+        const bytes = [...Buffer.from(text)];
+        const i = at % bytes.length;
+        if (edit === 'replace') bytes[i] = byte;
+        else if (edit === 'insert') bytes.splice(i, 0, byte);
+        else if (edit === 'delete') bytes.splice(i, 1);
+        else bytes.length = i;
+        expectAgreement(Buffer.from(bytes));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it.each([
+    ['a JSON number with a leading zero', '{"domain":"a.example.com","timestamp":01,"client":{"lat":1,"lon":2},"status":200,"latencyMs":1,"bytes":1}'],
+    ['a trailing comma', '{"domain":"a.example.com","timestamp":1,"client":{"lat":1,"lon":2},"status":200,"latencyMs":1,"bytes":1,}'],
+    ['a duplicate key', '{"domain":"a.example.com","timestamp":1,"timestamp":2,"client":{"lat":1,"lon":2},"status":200,"latencyMs":1,"bytes":1}'],
+    ['an escaped domain', '{"domain":"a\\u002eexample.com","timestamp":1,"client":{"lat":1,"lon":2},"status":200,"latencyMs":1,"bytes":1}'],
+    ['a POP client', '{"domain":"a.example.com","timestamp":1,"client":{"pop":"fra"},"status":200,"latencyMs":1,"bytes":1}'],
+    ['an ISO timestamp', '{"domain":"a.example.com","timestamp":"2025-01-01T00:00:00Z","client":{"lat":1,"lon":2},"status":200,"latencyMs":1,"bytes":1}'],
+    ['garbage after the object', '{"domain":"a.example.com","timestamp":1,"client":{"lat":1,"lon":2},"status":200,"latencyMs":1,"bytes":1} x'],
+    ['an empty batch', '{"records":[]}'],
+    ['a batch with another key', '{"records":[{"domain":"a.example.com","timestamp":1,"client":{"lat":1,"lon":2},"status":200,"latencyMs":1,"bytes":1}],"x":1}'],
+  ])('declines %s (the slow path decides)', (_name, text) => {
+    expect(scanTelemetryMessage(Buffer.from(text))).toBeUndefined();
+    expectAgreement(text);
+  });
+
+  it('declines a batch over the record limit, as the schema rejects it', () => {
+    const one = '{"domain":"a.example.com","timestamp":1,"client":{"lat":1,"lon":2},"status":200,"latencyMs":1,"bytes":1}';
+    expect(scanTelemetryMessage(Buffer.from(`{"records":[${Array(MAX_RECORDS_PER_MESSAGE).fill(one).join(',')}]}`))?.records).toHaveLength(MAX_RECORDS_PER_MESSAGE);
+    const over = `{"records":[${Array(MAX_RECORDS_PER_MESSAGE + 1).fill(one).join(',')}]}`;
+    expect(scanTelemetryMessage(Buffer.from(over))).toBeUndefined();
+    expectAgreement(over);
+  });
+});
