@@ -29,10 +29,25 @@ export function createServiceDataSource(options: ServiceDatabaseOptions): DataSo
   });
 }
 
-/** Creates the service's schema if needed and applies pending migrations. */
+/**
+ * Creates the service's schema if needed and applies pending migrations. Instances starting
+ * together (a scale-out, a rollout) take turns under a session advisory lock per schema: two
+ * concurrent `CREATE TABLE`s of one name fail on PostgreSQL's catalog (pg_type) instead of waiting.
+ */
 export async function openServiceDatabase(dataSource: DataSource, schema: string): Promise<DataSource> {
   if (!dataSource.isInitialized) await dataSource.initialize();
-  await dataSource.query(`CREATE SCHEMA IF NOT EXISTS "${schema.replace(/"/g, '')}"`);
-  await dataSource.runMigrations({ transaction: 'each' });
+  const lock = dataSource.createQueryRunner();
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`shardcast:migrations:${schema}`]);
+    try {
+      await dataSource.query(`CREATE SCHEMA IF NOT EXISTS "${schema.replace(/"/g, '')}"`);
+      await dataSource.runMigrations({ transaction: 'each' });
+    } finally {
+      await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [`shardcast:migrations:${schema}`]);
+    }
+  } finally {
+    await lock.release();
+  }
   return dataSource;
 }

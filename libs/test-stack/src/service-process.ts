@@ -34,6 +34,11 @@ export class ServiceProcess {
     return this;
   }
 
+  /** Every JSON log line so far. */
+  logLines(): ReadonlyArray<Record<string, unknown>> {
+    return this.lines;
+  }
+
   get pid(): number | undefined {
     return this.child?.pid;
   }

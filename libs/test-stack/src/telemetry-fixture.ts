@@ -38,7 +38,7 @@ export function generateTelemetry(count: number, options: { seed?: number; domai
     const city = FIXTURE_CITIES[Math.floor(random() * FIXTURE_CITIES.length)];
     out.push({
       domain: domains[Math.floor(random() * domains.length)],
-      timestamp: start + i * step,
+      timestamp: start + Math.floor(i * step), // a fractional step packs several records per ms
       client: { lat: city.lat + (random() - 0.5) * 0.4, lon: city.lon + (random() - 0.5) * 0.4 },
       status: random() < 0.02 ? 503 : 200,
       latencyMs: Math.round(5 + random() * 300),
