@@ -20,6 +20,7 @@ export interface ScannedTelemetryMessage {
 
 // A local copy: CommonJS re-exports are getters, too slow to call per record.
 const MAX_RECORDS_PER_MESSAGE = CONTRACT_MAX_RECORDS;
+const POWERS_OF_TEN = Array.from({ length: 16 }, (_, k) => 10 ** k);
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
@@ -151,8 +152,8 @@ class Scan {
 
   /**
    * A JSON number, checked against the JSON grammar (Number() alone accepts `01`, `.5`, `1.`).
-   * Integers of up to 15 digits are summed exactly; others go through Number(), which rounds
-   * decimal text to a double the same way JSON.parse does.
+   * Up to 15 significant digits without an exponent are computed exactly; others go through
+   * Number(), which rounds decimal text to a double the same way JSON.parse does.
    */
   number(): number {
     this.ws();
@@ -177,17 +178,22 @@ class Scan {
       this.ok = false;
       return NaN;
     }
-    let plain = true;
+    let exact = true;
+    let fractionDigits = 0;
     if (b[p] === DOT) {
-      plain = false;
       p++;
       const fractionStart = p;
-      while (p < b.length && (c = b[p]) >= ZERO && c <= NINE) p++;
-      if (p === fractionStart) return this.failNumber();
+      while (p < b.length && (c = b[p]) >= ZERO && c <= NINE) {
+        value = value * 10 + (c - ZERO);
+        digits++;
+        p++;
+      }
+      fractionDigits = p - fractionStart;
+      if (fractionDigits === 0) return this.failNumber();
     }
     c = b[p];
     if (c === 0x65 || c === 0x45) {
-      plain = false;
+      exact = false;
       p++;
       if (b[p] === PLUS || b[p] === MINUS) p++;
       const exponentStart = p;
@@ -197,7 +203,11 @@ class Scan {
       return this.failNumber(); // a leading zero followed by digits
     }
     this.pos = p;
-    if (plain && digits <= 15) return negative ? -value : value;
+    if (exact && digits <= 15) {
+      // Clinger's fast path: mantissa and 10^k are exact doubles, so one division rounds correctly.
+      const magnitude = fractionDigits === 0 ? value : value / POWERS_OF_TEN[fractionDigits];
+      return negative ? -magnitude : magnitude;
+    }
     return Number(b.toString('latin1', start, p));
   }
 

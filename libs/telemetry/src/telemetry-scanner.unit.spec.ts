@@ -113,6 +113,24 @@ describe('scanTelemetryMessage (byte-level fast path)', () => {
     fc.assert(fc.property(recordText, (text) => expectAgreement(text)), { numRuns: 3000 });
   });
 
+  it('reads decimals of up to 15 digits exactly as JSON.parse does (the fast path), and longer ones too', () => {
+    const decimal = fc
+      .tuple(fc.integer({ min: 0, max: 3_599_999 }), fc.stringMatching(/^[0-9]{1,14}$/), fc.boolean())
+      .map(([whole, fraction, negativeZero]) => (negativeZero && whole === 0 ? `-0.${fraction}` : `${whole}.${fraction}`));
+    fc.assert(
+      fc.property(decimal, decimal, (latency, lat) => {
+        const lon = lat.startsWith('-') ? lat.slice(1) : `-${lat}`;
+        const text = `{"domain":"a.example.com","timestamp":1,"client":{"lat":${Math.abs(Number(lat)) <= 90 ? lat : '1.5'},"lon":${Math.abs(Number(lon)) <= 180 ? lon : '-2.5'}},"status":200,"latencyMs":${latency.replace('-', '')},"bytes":1}`;
+        const fast = scanTelemetryMessage(Buffer.from(text));
+        const parsed = JSON.parse(text);
+        expect(fast?.records[0].latencyMs).toBe(parsed.latencyMs);
+        expect(fast?.records[0].client).toEqual(parsed.client);
+        expectAgreement(text);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('agrees with the slow path on hostile batches', () => {
     fc.assert(
       fc.property(fc.array(fc.oneof(recordText, validText), { minLength: 0, maxLength: 4 }), whitespace, fc.constantFrom('', ',"x":1', ',"records":[]'), (texts, w, tail) =>
