@@ -40,7 +40,7 @@ export const IngestConfigSchema = PlatformConfigSchema.extend({
 /**
  * Node flags ingest runs with (docker-compose.yml sets them as NODE_OPTIONS; the demo and the
  * benchmark start it with them). A 64 MB young generation instead of 16 MB: ingest allocates a few
- * short-lived objects per record, and fewer scavenges cut its CPU per record by ~13 % (measured
+ * short-lived objects per record, and fewer scavenges cut its CPU per record by 7–13 % (measured
  * with bench:ingest; see README).
  */
 export const INGEST_NODE_OPTIONS = '--max-semi-space-size=64';
