@@ -27,7 +27,9 @@
  *    first fetch. t1 = the first 100 ms poll where accepted + rejected in partition_progress
  *    reaches N. ingest_rps = N / (t1 − t0). The steady rate from the first poll that sees a stored
  *    batch is printed too (it leaves out the first fetch and batch). Totals are checked exactly
- *    against what was produced (demand_history sums, partition_progress counts). CPU seconds of
+ *    against what was produced (demand_history sums, partition_progress counts) and, untimed after
+ *    t1, the published side: once idle close (10 s here) has closed the last buckets, the
+ *    demand_buckets sums must equal the input and every revision have its outbox event. CPU seconds of
  *    ingest, broker, PostgreSQL and the rest in the window come from /proc; peak RSS is VmHWM.
  *    --produce-after-join (for scale-out, --instances > 1): each ingest run gets an empty topic of
  *    its own; the members start, join and settle (every member's latest assignment log splits the
@@ -156,11 +158,11 @@ async function produce(into = topic): Promise<Expected> {
   return expected;
 }
 
-async function partitionCounts(kafka: Kafka): Promise<number[]> {
+async function partitionCounts(kafka: Kafka, of = topic): Promise<number[]> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const offsets = await admin.fetchTopicOffsets(topic);
+    const offsets = await admin.fetchTopicOffsets(of);
     return offsets.sort((a, b) => a.partition - b.partition).map((o) => Number(o.high) - Number(o.low));
   } finally {
     await admin.disconnect();
@@ -282,6 +284,10 @@ interface IngestResult {
   exact: boolean;
   buckets: number;
   outbox: number;
+  /** Seconds after t1 until every bucket was closed and published with exact totals; null if not within 60 s. */
+  publishedAfterS: number | null;
+  /** --produce-after-join: seconds kcat took, inside the window. */
+  productionS: number | null;
   stderrTail: string[];
   /** CPU seconds used between t0 and t1, by process kind (from /proc/<pid>/stat). */
   cpuSeconds: Record<string, number>;
@@ -318,6 +324,9 @@ async function runIngest(db: Client, kafka: Kafka, expected: Expected): Promise<
       INGEST_GROUP_ID: group,
       KAFKA_GROUP_PREFIX: group,
       LOG_LEVEL: 'info',
+      // The stream's last buckets close this long after it ends (default 60 s): checked after t1,
+      // untimed. Batches come every second or two, so no partition idles this long mid-run.
+      INGEST_IDLE_CLOSE_MS: '10000',
       ...extra,
     }).start(),
   );
@@ -328,13 +337,15 @@ async function runIngest(db: Client, kafka: Kafka, expected: Expected): Promise<
     let t0: number;
     let cpu0: Record<string, number>;
     let producing: Promise<Expected> | undefined;
+    let productionS: number | null = null;
     if (afterJoin) {
       await Promise.all(procs.map((p) => p.waitForMessage('ingest consuming', 120_000)));
       await settledAssignment(procs);
       t0 = performance.now();
       cpu0 = cpuSnapshot(procs.map((p) => p.pid!));
       producing = produce(`${runPrefix}${Topics.telemetryRequests}`).then((sent) => {
-        log(`production (kcat) took ${((performance.now() - t0) / 1000).toFixed(2)} s of the window`);
+        productionS = (performance.now() - t0) / 1000;
+        log(`production (kcat) took ${productionS.toFixed(2)} s of the window`);
         return sent;
       });
     } else {
@@ -373,8 +384,9 @@ async function runIngest(db: Client, kafka: Kafka, expected: Expected): Promise<
     }
     const cpu1 = cpuSnapshot(procs.map((p) => p.pid!));
     if (producing) {
-      const sent = await producing;
-      if (sent.requests !== expected.requests || sent.bytes !== expected.bytes) throw new Error('the run produced other records than the first topic holds');
+      await producing;
+      const held = (await partitionCounts(kafka, `${runPrefix}${Topics.telemetryRequests}`)).reduce((a, b) => a + b, 0);
+      if (held !== N) throw new Error(`the run's topic holds ${held} messages, expected ${N}`);
     }
     // Processes that started inside the window count from zero; those that ended in it are lost
     // (a negative difference), so each figure is clamped at 0: approximate, for orientation.
@@ -393,7 +405,25 @@ async function runIngest(db: Client, kafka: Kafka, expected: Expected): Promise<
       rejected: Number(prog.rejected),
       late: Number(prog.late),
     };
-    const exact = totals.requests === expected.requests && totals.errors === expected.errors && totals.bytes === expected.bytes && totals.accepted === N && totals.rejected === 0;
+    // Untimed: the closed-bucket path (merge across partitions, revisions, outbox) checked too.
+    // Buckets close when a partition's watermark passes them or, at the end of the stream, after
+    // INGEST_IDLE_CLOSE_MS; every bucket then has a published revision whose totals add up.
+    let publishedAfterS: number | null = null;
+    for (const deadline = performance.now() + 60_000; performance.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+      const [pub] = (
+        await db.query(
+          `SELECT coalesce(sum(requests),0)::bigint AS requests, coalesce(sum(errors),0)::bigint AS errors, coalesce(sum(bytes),0)::bigint AS bytes,
+                  count(*) FILTER (WHERE revision = 0)::bigint AS unpublished, coalesce(sum(revision),0)::bigint AS revisions,
+                  (SELECT count(*) FROM "${schema}".outbox)::bigint AS events
+           FROM "${schema}".demand_buckets`,
+        )
+      ).rows;
+      if (Number(pub.requests) === expected.requests && Number(pub.errors) === expected.errors && Number(pub.bytes) === expected.bytes && Number(pub.unpublished) === 0 && Number(pub.revisions) === Number(pub.events)) {
+        publishedAfterS = (performance.now() - t1) / 1000;
+        break;
+      }
+    }
+    const exact = totals.requests === expected.requests && totals.errors === expected.errors && totals.bytes === expected.bytes && totals.accepted === N && totals.rejected === 0 && publishedAfterS !== null;
     const seconds = (t1 - t0) / 1000;
     return {
       startupMs: t0 - tSpawn,
@@ -406,6 +436,8 @@ async function runIngest(db: Client, kafka: Kafka, expected: Expected): Promise<
       exact,
       buckets: Number(sums.buckets),
       outbox: Number(outbox.n),
+      publishedAfterS,
+      productionS,
       stderrTail: ingest.stderr.slice(-5),
       cpuSeconds,
     };
@@ -609,6 +641,8 @@ async function main(): Promise<void> {
     const cpu = ing.cpuSeconds;
     out.push(`CPU seconds during the ingest window (${ing.seconds.toFixed(2)} s wall, ${os.cpus().length} CPUs): ingest ${cpu.ingest}, Kafka broker ${cpu.kafka_broker}, PostgreSQL ${cpu.postgres}, this bench ${cpu.bench}, other ${cpu.other}${otherTop(cpu)}`);
     out.push(`ingest totals: ${JSON.stringify(ing.totals)}; expected requests ${expected.requests}, errors ${expected.errors}, bytes ${expected.bytes} → ${ing.exact ? 'EXACT' : 'MISMATCH'}`);
+    out.push(`published: every bucket closed with a revision and outbox event, merged totals exact, ${ingRuns.map((r) => (r.publishedAfterS === null ? 'NOT within 60 s' : `${r.publishedAfterS.toFixed(1)} s`)).join(' / ')} after t1 (untimed; idle close 10 s)`);
+    if (args['produce-after-join']) out.push(`production (kcat, inside the window): ${ingRuns.map((r) => `${r.productionS?.toFixed(2)} s`).join(' / ')} — a run whose production takes most of its window measures kcat, not ingest`);
     out.push(`ingest stored ${fmt(ing.buckets)} (domain, region, minute) buckets, ${fmt(ing.outbox)} outbox events; peak RSS ${ing.peakRssMb ?? '?'} MB${Number(args.instances) > 1 ? ` (sum of ${args.instances} instances)` : ''}`);
     if (perf) out.push(`ConsumerPerformance output (median run):\n  ${perf.header}\n  ${perf.line}`);
     if (eb) out.push(`ingest / kafkajs eachBatch ceiling = ${(ing.rps / eb.rps).toFixed(3)}`);
@@ -634,6 +668,8 @@ async function main(): Promise<void> {
         ingest_cpu_s: ing.cpuSeconds.ingest,
         exact: ingRuns.every((r) => r.exact),
         step_ms: Number(args['step-ms']),
+        instances: Number(args.instances),
+        production_s: args['produce-after-join'] ? r(ing.productionS ?? NaN, 2) : null,
       }),
     );
   } finally {

@@ -35,6 +35,9 @@ export function createServiceDataSource(options: ServiceDatabaseOptions): DataSo
  * concurrent `CREATE TABLE`s of one name fail on PostgreSQL's catalog (pg_type) instead of waiting.
  */
 export async function openServiceDatabase(dataSource: DataSource, schema: string): Promise<DataSource> {
+  // The lock holds one connection while the migrations take another: a pool of one would hang.
+  const poolSize = (dataSource.options as { extra?: { max?: number } }).extra?.max ?? 10;
+  if (poolSize < 2) throw new Error(`database pool size ${poolSize}: migrations need at least 2 connections`);
   if (!dataSource.isInitialized) await dataSource.initialize();
   const lock = dataSource.createQueryRunner();
   await lock.connect();

@@ -7,8 +7,11 @@ export const bucketId = (key: BucketKey): string => `${key.domain}\u0000${key.re
 export interface BucketPublication {
   key: BucketKey;
   revision: number;
-  /** Every partition's share merged. */
-  bucket: DemandBucket;
+  /**
+   * Every partition's share merged. With a single share this is that share's own object (often
+   * still referenced by a partition ledger that a failed commit keeps): read it, never change it.
+   */
+  readonly bucket: Readonly<DemandBucket>;
   latency: { p50: number; p90: number; p99: number; max: number };
   sketch: Buffer;
   event: DemandObservedEvent;

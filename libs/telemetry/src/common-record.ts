@@ -6,12 +6,19 @@ const { MAX_EVENT_TIME_MS, MAX_LATENCY_MS, MAX_RECORD_BYTES, normalizeDomain } =
 
 const domainCache = new Map<string, string | null>();
 
-/** normalizeDomain is pure and telemetry repeats few domains: memoised per raw string (bounded). */
+/** Longer raw names are never valid (253 after normalisation; IDNA input is at most ~4× longer). */
+const MAX_CACHED_RAW_LENGTH = 4 * 253;
+
+/**
+ * normalizeDomain is pure and telemetry repeats few domains: memoised per raw string, bounded in
+ * entries and in entry size (a producer sending long junk names must not grow the cache to GBs).
+ */
 function cachedDomain(raw: string): string | null {
   let domain = domainCache.get(raw);
   if (domain === undefined) {
     const checked = normalizeDomain(raw);
     domain = checked.ok ? checked.domain : null;
+    if (raw.length > MAX_CACHED_RAW_LENGTH) return domain;
     if (domainCache.size >= 100_000) domainCache.clear();
     domainCache.set(raw, domain);
   }
