@@ -46,6 +46,7 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
     this.db = await openServiceDatabase(
       createServiceDataSource({ url: c.DATABASE_URL, schema: c.INGEST_DB_SCHEMA, migrations: ingestMigrations, poolSize: c.INGEST_PARTITIONS_CONCURRENCY + 3 }),
       c.INGEST_DB_SCHEMA,
+      this.logger,
     );
     this.kafka = createKafka(c.KAFKA_BROKERS, 'shardcast-ingest', this.logger);
     await ensureTopics(this.kafka, contractTopicSpecs(), c.KAFKA_TOPIC_PARTITIONS, c.KAFKA_TOPIC_PREFIX);

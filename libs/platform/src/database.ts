@@ -1,4 +1,5 @@
 import { DataSource, MixedList } from 'typeorm';
+import type { Logger } from './logger';
 
 export interface ServiceDatabaseOptions {
   url: string;
@@ -34,7 +35,7 @@ export function createServiceDataSource(options: ServiceDatabaseOptions): DataSo
  * together (a scale-out, a rollout) take turns under a session advisory lock per schema: two
  * concurrent `CREATE TABLE`s of one name fail on PostgreSQL's catalog (pg_type) instead of waiting.
  */
-export async function openServiceDatabase(dataSource: DataSource, schema: string): Promise<DataSource> {
+export async function openServiceDatabase(dataSource: DataSource, schema: string, logger?: Pick<Logger, 'info'>): Promise<DataSource> {
   // The lock holds one connection while the migrations take another: a pool of one would hang.
   const poolSize = (dataSource.options as { extra?: { max?: number } }).extra?.max ?? 10;
   if (poolSize < 2) throw new Error(`database pool size ${poolSize}: migrations need at least 2 connections`);
@@ -42,7 +43,18 @@ export async function openServiceDatabase(dataSource: DataSource, schema: string
   const lock = dataSource.createQueryRunner();
   await lock.connect();
   try {
-    await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`shardcast:migrations:${schema}`]);
+    // Waiting is normal during a rollout (another instance is migrating); say so, never silently.
+    const started = Date.now();
+    for (let logged = 0; ; ) {
+      const [{ locked }] = await lock.query('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [`shardcast:migrations:${schema}`]);
+      if (locked) break;
+      const waited = Date.now() - started;
+      if (waited - logged >= 5_000) {
+        logged = waited;
+        logger?.info({ schema, waitedMs: waited }, 'waiting for another instance to finish migrating');
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
     try {
       await dataSource.query(`CREATE SCHEMA IF NOT EXISTS "${schema.replace(/"/g, '')}"`);
       await dataSource.runMigrations({ transaction: 'each' });

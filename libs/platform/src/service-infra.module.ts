@@ -30,8 +30,9 @@ export class ServiceInfraModule implements OnModuleInit, OnApplicationShutdown {
       providers: [
         {
           provide: DataSource,
-          useFactory: () =>
-            openServiceDatabase(createServiceDataSource({ url: options.databaseUrl, schema: options.schema, migrations: options.migrations }), options.schema),
+          useFactory: (logger: Logger) =>
+            openServiceDatabase(createServiceDataSource({ url: options.databaseUrl, schema: options.schema, migrations: options.migrations }), options.schema, logger),
+          inject: [SERVICE_LOGGER],
         },
         { provide: Kafka, useFactory: (logger: Logger) => createKafka(options.brokers, options.clientId, logger), inject: [SERVICE_LOGGER] },
       ],

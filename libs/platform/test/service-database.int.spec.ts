@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import { stackEnv, uniqueName } from '@shardcast/test-stack';
 import { createServiceDataSource, openServiceDatabase } from '@shardcast/platform';
@@ -32,4 +33,28 @@ describe('openServiceDatabase (real PostgreSQL)', () => {
     const applied = await sources[0].query(`SELECT name FROM "${schema}"."${schema}_migrations"`);
     expect(applied).toEqual([{ name: 'CreateTables1700000000000' }]);
   });
+
+  it('waits for an instance that is migrating, says so in the log, and goes on once it is done', async () => {
+    const { DATABASE_URL } = stackEnv();
+    const holder = new Client({ connectionString: DATABASE_URL });
+    await holder.connect();
+    try {
+      const other = uniqueName('platform_db_wait');
+      await holder.query('SELECT pg_advisory_lock(hashtext($1))', [`shardcast:migrations:${other}`]);
+      let sawWaiting!: () => void;
+      const waiting = new Promise<void>((resolve) => (sawWaiting = resolve));
+      const logged: Array<[Record<string, unknown>, string]> = [];
+      const logger = { info: (fields: Record<string, unknown>, msg: string) => (logged.push([fields, msg]), sawWaiting()) };
+      const source = createServiceDataSource({ url: DATABASE_URL, schema: other, migrations: [], poolSize: 2 });
+      sources.push(source);
+      const opening = openServiceDatabase(source, other, logger as never);
+      await waiting;
+      expect(logged[0]).toEqual([{ schema: other, waitedMs: expect.any(Number) }, 'waiting for another instance to finish migrating']);
+      await holder.query('SELECT pg_advisory_unlock(hashtext($1))', [`shardcast:migrations:${other}`]);
+      await expect(opening).resolves.toBe(source);
+      await source.query(`DROP SCHEMA IF EXISTS "${other}" CASCADE`);
+    } finally {
+      await holder.end();
+    }
+  }, 30_000); // the first 'waiting' line comes after 5 s
 });
