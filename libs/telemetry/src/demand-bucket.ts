@@ -36,7 +36,8 @@ export function mergeDemandBuckets(into: DemandBucket, from: DemandBucket): Dema
 
 // The library's own toProto writes its whole dense growth buffer (kilobytes per sketch). We write
 // the standard DDSketch protobuf with the sparse `binCounts` map instead (tens of bytes for a quiet
-// minute); any DDSketch implementation reads it, and so does deserializeLatencySketch.
+// minute); any DDSketch implementation reads it, and so does deserializeLatencySketch. A unit test
+// holds the hand-written encoding to protobufjs' decoding of the same message.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const ProtoSketch = require('@datadog/sketches-js/dist/ddsketch/proto/compiled').DDSketch as {
   create(m: object): object;
@@ -76,36 +77,78 @@ interface SketchInternals {
   max: number;
 }
 
-function sparseBins(store: DenseBins): { binCounts: Record<number, number> } {
-  const binCounts: Record<number, number> = {};
-  if (store.count > 0) {
-    for (let key = store.minKey; key <= store.maxKey; key++) {
-      const c = store.bins[key - store.offset];
-      if (c) binCounts[key] = c;
-    }
-  }
-  return { binCounts };
+let mappingField: { gamma: number; bytes: Buffer } | undefined;
+
+/** Field 1 (the index mapping) of every sketch we write: encoded once by protobufjs, then reused. */
+function mappingFieldBytes(mapping: SketchInternals['mapping']): Buffer {
+  if (mappingField?.gamma === mapping.gamma) return mappingField.bytes;
+  const bytes = Buffer.from(ProtoSketch.encode(ProtoSketch.create({ mapping: mapping.toProto() })).finish());
+  mappingField ??= { gamma: mapping.gamma, bytes };
+  return bytes;
 }
 
-let canonicalMapping: { gamma: number; proto: object } | undefined;
+/** Protobuf writer for the few shapes a sketch needs (varint, double, length-delimited). */
+class ProtoWriter {
+  pos = 0;
+  constructor(readonly buf: Buffer) {}
+  varint(n: number): void {
+    while (n > 0x7f) {
+      this.buf[this.pos++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    this.buf[this.pos++] = n;
+  }
+  double(x: number): void {
+    this.buf.writeDoubleLE(x, this.pos);
+    this.pos += 8;
+  }
+}
 
-/** The library re-requires its protobuf module on every toProto; one mapping serves all our sketches. */
-function mappingProto(mapping: SketchInternals['mapping']): object {
-  if (canonicalMapping?.gamma === mapping.gamma) return canonicalMapping.proto;
-  const proto = mapping.toProto();
-  canonicalMapping ??= { gamma: mapping.gamma, proto };
-  return proto;
+const STORE_ENTRY_MAX = 1 + 1 + 1 + 5 + 1 + 8; // tag, length, key tag + sint32, value tag + double
+
+/**
+ * A Store message (sparse `binCounts` map<sint32, double>) as field `fieldNumber`; nothing for an
+ * empty store. Written by hand: protobufjs spends ~10 µs per sketch building and encoding the map.
+ */
+function writeStore(w: ProtoWriter, fieldNumber: number, store: DenseBins): void {
+  if (store.count <= 0) return;
+  const bodyStart = w.pos + 1 + 5; // room for the tag and a length varint of up to 5 bytes
+  const body = new ProtoWriter(w.buf);
+  body.pos = bodyStart;
+  for (let key = store.minKey; key <= store.maxKey; key++) {
+    const count = store.bins[key - store.offset];
+    if (!count) continue;
+    const zigzag = ((key << 1) ^ (key >> 31)) >>> 0;
+    const keyLength = zigzag < 0x80 ? 1 : zigzag < 0x4000 ? 2 : zigzag < 0x200000 ? 3 : zigzag < 0x10000000 ? 4 : 5;
+    body.buf[body.pos++] = 0x0a; // field 1 (binCounts), length-delimited map entry
+    body.varint(1 + keyLength + 1 + 8);
+    body.buf[body.pos++] = 0x08; // entry key: field 1, varint (sint32, zigzag)
+    body.varint(zigzag);
+    body.buf[body.pos++] = 0x11; // entry value: field 2, 64-bit (double)
+    body.double(count);
+  }
+  const length = body.pos - bodyStart;
+  w.buf[w.pos++] = (fieldNumber << 3) | 2;
+  w.varint(length);
+  w.buf.copy(w.buf, w.pos, bodyStart, bodyStart + length);
+  w.pos += length;
 }
 
 export function serializeLatencySketch(bucket: DemandBucket): Buffer {
   const sketch = bucket.latency as unknown as SketchInternals;
-  const message = ProtoSketch.create({
-    mapping: mappingProto(sketch.mapping),
-    positiveValues: sparseBins(sketch.store),
-    negativeValues: sparseBins(sketch.negativeStore),
-    zeroCount: sketch.zeroCount,
-  });
-  return Buffer.from(ProtoSketch.encode(message).finish());
+  const mapping = mappingFieldBytes(sketch.mapping);
+  const bins = (store: DenseBins) => (store.count > 0 ? store.maxKey - store.minKey + 1 : 0);
+  const buf = Buffer.allocUnsafe(mapping.length + 2 * 6 + (bins(sketch.store) + bins(sketch.negativeStore)) * STORE_ENTRY_MAX + 9);
+  mapping.copy(buf, 0);
+  const w = new ProtoWriter(buf);
+  w.pos = mapping.length;
+  writeStore(w, 2, sketch.store);
+  writeStore(w, 3, sketch.negativeStore);
+  if (sketch.zeroCount !== 0) {
+    buf[w.pos++] = 0x21; // field 4 (zeroCount), 64-bit
+    w.double(sketch.zeroCount);
+  }
+  return buf.subarray(0, w.pos);
 }
 
 /** Reads a DDSketch protobuf (sparse or contiguous bins) made with LATENCY_SKETCH_ACCURACY. */

@@ -148,4 +148,29 @@ describe('DemandBucket', () => {
       }),
     );
   });
+
+  it('property: the hand-written protobuf holds the same bins, zero count and mapping as the library\'s own encoding', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const Proto = require('@datadog/sketches-js/dist/ddsketch/proto/compiled').DDSketch;
+    type Store = { binCounts?: Record<string, number>; contiguousBinCounts?: number[]; contiguousBinIndexOffset?: number };
+    const binsOf = (store: Store | undefined) => {
+      const bins = new Map<number, number>();
+      for (const [k, c] of Object.entries(store?.binCounts ?? {})) if (c) bins.set(Number(k), (bins.get(Number(k)) ?? 0) + c);
+      (store?.contiguousBinCounts ?? []).forEach((c, i) => c && bins.set((store?.contiguousBinIndexOffset ?? 0) + i, (bins.get((store?.contiguousBinIndexOffset ?? 0) + i) ?? 0) + c));
+      return [...bins].sort((a, b) => a[0] - b[0]);
+    };
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.double({ min: -1e9, max: 1e9, noNaN: true }), fc.constant(0), fc.double({ min: 1e-6, max: 1e-3, noNaN: true })), { maxLength: 300 }), (values) => {
+        const bucket = emptyDemandBucket();
+        for (const v of values) bucket.latency.accept(v);
+        const ours = Proto.decode(serializeLatencySketch(bucket));
+        const library = Proto.decode(bucket.latency.toProto());
+        expect(binsOf(ours.positiveValues)).toEqual(binsOf(library.positiveValues));
+        expect(binsOf(ours.negativeValues)).toEqual(binsOf(library.negativeValues));
+        expect(ours.zeroCount ?? 0).toBe(library.zeroCount ?? 0);
+        expect(ours.mapping).toEqual(library.mapping);
+      }),
+      { numRuns: 500 },
+    );
+  });
 });
