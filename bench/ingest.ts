@@ -44,7 +44,6 @@
  * a .cpuprofile at t1 (summarise with bench/ingest/analyze-profile.ts); bench/ingest/hot-path.ts
  * times the pure per-record steps alone.
  */
-import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -54,8 +53,9 @@ import { Kafka } from 'kafkajs';
 import { Client } from 'pg';
 import { contractTopicSpecs, Topics } from '@shardcast/contracts';
 import { createKafka, ensureTopics } from '@shardcast/platform';
-import { generateTelemetry, ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
+import { ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
 import { INGEST_NODE_OPTIONS } from '../apps/ingest/src/ingest.config';
+import { consumerPerformance, ConsumerPerformanceResult, partitionCounts, produceTelemetry, ProducedTelemetry, startKcatProducer } from './kafka-bench-tools';
 
 const { values: args } = parseArgs({
   options: {
@@ -88,7 +88,6 @@ const topic = `${prefix}${Topics.telemetryRequests}`;
 const prefixes = [prefix];
 const schemas: string[] = [];
 const groups: string[] = [];
-const KAFKA_TOOL = resolve(__dirname, '..', 'deploy', 'local', 'kafka-tool.sh');
 
 const log = (msg: string) => process.stderr.write(`[bench] ${new Date().toISOString().slice(11, 23)} ${msg}\n`);
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -98,122 +97,37 @@ const freshGroup = (what: string) => {
   return g;
 };
 
-interface Expected {
-  requests: number;
-  errors: number;
-  bytes: number;
-  payloadBytes: number;
-}
+type Expected = ProducedTelemetry;
 
-/** Streams `domain\tjson` lines into one kcat producer, generating in chunks to bound memory. */
 /** The records as kcat input, kept from the first production: later runs replay it (no generation). */
 let produced: { file: string; expected: Expected } | undefined;
 
 async function produce(into = topic): Promise<Expected> {
-  const expected: Expected = { requests: 0, errors: 0, bytes: 0, payloadBytes: 0 };
-  const child = spawn(
-    'kcat',
-    ['-b', env.KAFKA_BROKERS, '-t', into, '-P', '-K', '\t', '-z', args.compression!,
-      '-X', 'partitioner=murmur2_random', '-X', 'linger.ms=50', '-X', 'batch.num.messages=10000',
-      '-X', 'queue.buffering.max.messages=2000000', '-X', 'queue.buffering.max.kbytes=2000000'],
-    { stdio: ['pipe', 'ignore', 'pipe'] },
-  );
-  const stderr: string[] = [];
-  child.stderr.on('data', (d) => stderr.push(String(d)));
-  const exited = once(child, 'exit');
   if (produced) {
     // A replay (--produce-after-join runs): stream the same lines, so only kcat's own work falls
     // inside the timed window.
-    createReadStream(produced.file).pipe(child.stdin);
-    const [code] = await exited;
-    if (code !== 0) throw new Error(`kcat producer exited ${code}: ${stderr.join('').slice(0, 2000)}`);
+    const kcat = startKcatProducer(env.KAFKA_BROKERS, into, args.compression);
+    createReadStream(produced.file).pipe(kcat.input);
+    await kcat.done;
     return produced.expected;
   }
   const file = resolve(os.tmpdir(), `${prefix}records.tsv`);
   const copy = createWriteStream(file);
-  const chunk = 50_000;
-  const step = Number(args['step-ms']);
-  const start = Date.UTC(2014, 3, 10);
-  for (let done = 0; done < N; done += chunk) {
-    const n = Math.min(chunk, N - done);
-    const records = generateTelemetry(n, { seed: 42 + done, domains: Number(args.domains), startMs: start + Math.floor(done * step), stepMs: step });
-    let text = '';
-    for (const r of records) {
-      const json = JSON.stringify(r);
-      expected.requests += 1;
-      if (r.status >= 500) expected.errors += 1;
-      expected.bytes += r.bytes;
-      expected.payloadBytes += json.length;
-      text += `${r.domain}\t${json}\n`;
-    }
-    if (!copy.write(text)) await once(copy, 'drain');
-    if (!child.stdin.write(text)) await once(child.stdin, 'drain');
-  }
-  child.stdin.end();
+  const expected = await produceTelemetry({
+    brokers: env.KAFKA_BROKERS,
+    topic: into,
+    records: N,
+    domains: Number(args.domains),
+    stepMs: Number(args['step-ms']),
+    compression: args.compression!,
+    tee: async (lines) => {
+      if (!copy.write(lines)) await once(copy, 'drain');
+    },
+  });
   copy.end();
   await once(copy, 'finish');
-  const [code] = await exited;
-  if (code !== 0) throw new Error(`kcat producer exited ${code}: ${stderr.join('').slice(0, 2000)}`);
   produced = { file, expected };
   return expected;
-}
-
-async function partitionCounts(kafka: Kafka, of = topic): Promise<number[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(of);
-    return offsets.sort((a, b) => a.partition - b.partition).map((o) => Number(o.high) - Number(o.low));
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-interface PerfResult {
-  line: string;
-  header: string;
-  mb: number;
-  mbSec: number;
-  messages: number;
-  nMsgSec: number;
-  rebalanceMs: number;
-  fetchMs: number;
-  fetchNMsgSec: number;
-  processWallMs: number;
-}
-
-/** Kafka's ConsumerPerformance; its stdout is a header and one CSV line. */
-async function kafkaConsumerPerformance(): Promise<PerfResult> {
-  const started = Date.now();
-  const child = spawn('bash', [KAFKA_TOOL, 'org.apache.kafka.tools.ConsumerPerformance', '--bootstrap-server', env.KAFKA_BROKERS, '--topic', topic, '--messages', String(N), '--group', freshGroup('kperf'), '--timeout', '30000'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  const [code] = await once(child, 'exit');
-  const processWallMs = Date.now() - started;
-  if (code !== 0) throw new Error(`ConsumerPerformance exited ${code}: ${err.slice(0, 2000)}`);
-  const lines = out.split('\n').map((l) => l.trim()).filter(Boolean);
-  const headerIdx = lines.findIndex((l) => l.startsWith('start.time'));
-  const header = lines[headerIdx];
-  const line = lines[headerIdx + 1];
-  const names = header.split(',').map((s) => s.trim());
-  const cells = line.split(',').map((s) => s.trim());
-  const get = (name: string) => Number(cells[names.indexOf(name)]);
-  return {
-    header,
-    line,
-    mb: get('data.consumed.in.MB'),
-    mbSec: get('MB.sec'),
-    messages: get('data.consumed.in.nMsg'),
-    nMsgSec: get('nMsg.sec'),
-    rebalanceMs: get('rebalance.time.ms'),
-    fetchMs: get('fetch.time.ms'),
-    fetchNMsgSec: get('fetch.nMsg.sec'),
-    processWallMs,
-  };
 }
 
 interface ClientResult {
@@ -575,7 +489,7 @@ async function main(): Promise<void> {
     const tp = performance.now();
     const expected = await produce();
     const produceS = (performance.now() - tp) / 1000;
-    const perPartition = await partitionCounts(kafka);
+    const perPartition = await partitionCounts(kafka, topic);
     const inTopic = perPartition.reduce((a, b) => a + b, 0);
     if (inTopic !== N) throw new Error(`topic holds ${inTopic} messages, expected ${N}`);
     log(`produced in ${produceS.toFixed(1)} s (${fmt(N / produceS)}/s); per partition ${perPartition.join(', ')}; avg value ${(expected.payloadBytes / N).toFixed(0)} B`);
@@ -584,10 +498,10 @@ async function main(): Promise<void> {
     // and the median run counts; ingest runs `--ingest-runs` times (fresh group and schema each).
     const runs = Math.max(1, Number(args.runs));
     const median = <T>(xs: T[], by: (x: T) => number): T => [...xs].sort((a, b) => by(a) - by(b))[Math.floor((xs.length - 1) / 2)];
-    const perfRuns: PerfResult[] = [];
+    const perfRuns: ConsumerPerformanceResult[] = [];
     if (!args['skip-kafka-perf']) {
       for (let i = 0; i < runs; i++) {
-        const r = await kafkaConsumerPerformance();
+        const r = await consumerPerformance(env.KAFKA_BROKERS, topic, N, freshGroup('kperf'));
         perfRuns.push(r);
         log(`ConsumerPerformance ${i + 1}/${runs}: ${fmt(r.nMsgSec)} msg/s (fetch ${fmt(r.fetchNMsgSec)} msg/s), JVM process ${(r.processWallMs / 1000).toFixed(1)} s`);
       }

@@ -45,17 +45,17 @@
  * 5. Clean-up: the topic and every group the bench used are deleted (--keep leaves them).
  */
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka } from 'kafkajs';
 import { Topics } from '@shardcast/contracts';
 import { createKafka, ensureTopics } from '@shardcast/platform';
-import { generateTelemetry, stackEnv, uniqueName } from '@shardcast/test-stack';
+import { stackEnv, uniqueName } from '@shardcast/test-stack';
 import type { WorkerConfig, WorkerResult } from './kafka-client/consumer';
+import { consumerPerformance, ConsumerPerformanceResult, partitionCounts, produceTelemetry } from './kafka-bench-tools';
 
 const { values: args } = parseArgs({
   options: {
@@ -87,7 +87,6 @@ const BROKERS = env.KAFKA_BROKERS.split(',');
 const prefix = `${uniqueName('bench-kafka-client')}.`;
 const topic = `${prefix}${Topics.telemetryRequests}`;
 const groups: string[] = [];
-const KAFKA_TOOL = join(REPO, 'deploy', 'local', 'kafka-tool.sh');
 const WORKER = join(__dirname, 'kafka-client', 'consumer.ts');
 const WORKER_TIMEOUT_MS = 300_000;
 
@@ -250,83 +249,9 @@ async function ensurePeer(): Promise<Peer> {
 // 2. The topic
 // ---------------------------------------------------------------------------------------------
 
-interface Produced {
-  valueBytes: number;
-  perPartition: number[];
-}
-
-/** Streams `domain\tjson` lines into one kcat producer, as bench/ingest.ts does. */
-async function produce(kafka: Kafka): Promise<Produced> {
-  let valueBytes = 0;
-  const child = spawn(
-    'kcat',
-    ['-b', env.KAFKA_BROKERS, '-t', topic, '-P', '-K', '\t', '-z', 'none',
-      '-X', 'partitioner=murmur2_random', '-X', 'linger.ms=50', '-X', 'batch.num.messages=10000',
-      '-X', 'queue.buffering.max.messages=2000000', '-X', 'queue.buffering.max.kbytes=2000000'],
-    { stdio: ['pipe', 'ignore', 'pipe'] },
-  );
-  const stderr: string[] = [];
-  child.stderr.on('data', (d) => stderr.push(String(d)));
-  const exited = once(child, 'exit');
-  const chunk = 50_000;
-  const step = 20;
-  const start = Date.UTC(2014, 3, 10);
-  for (let done = 0; done < N; done += chunk) {
-    const n = Math.min(chunk, N - done);
-    const records = generateTelemetry(n, { seed: 42 + done, domains: Number(args.domains), startMs: start + done * step, stepMs: step });
-    let text = '';
-    for (const r of records) {
-      const json = JSON.stringify(r);
-      valueBytes += Buffer.byteLength(json);
-      text += `${r.domain}\t${json}\n`;
-    }
-    if (!child.stdin.write(text)) await once(child.stdin, 'drain');
-  }
-  child.stdin.end();
-  const [code] = await exited;
-  if (code !== 0) throw new Error(`kcat producer exited ${code}: ${stderr.join('').slice(0, 2000)}`);
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    const perPartition = offsets.sort((a, b) => a.partition - b.partition).map((o) => Number(o.high) - Number(o.low));
-    return { valueBytes, perPartition };
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // 3. The consumers
 // ---------------------------------------------------------------------------------------------
-
-interface PerfResult {
-  header: string;
-  line: string;
-  mbSec: number;
-  nMsgSec: number;
-  rebalanceMs: number;
-  fetchNMsgSec: number;
-  processWallMs: number;
-}
-
-/** Kafka's ConsumerPerformance, as bench/ingest.ts runs it; stdout is a header and one CSV line. */
-async function kafkaConsumerPerformance(): Promise<PerfResult> {
-  const started = Date.now();
-  const r = await run('bash', [KAFKA_TOOL, 'org.apache.kafka.tools.ConsumerPerformance', '--bootstrap-server', env.KAFKA_BROKERS, '--topic', topic, '--messages', String(N), '--group', freshGroup('kperf'), '--timeout', '30000']);
-  const processWallMs = Date.now() - started;
-  if (r.code !== 0) throw new Error(`ConsumerPerformance exited ${r.code}: ${r.out.slice(0, 2000)}`);
-  // Tool logging goes to stderr (WARN+ only), merged here: pick the CSV by its header.
-  const lines = r.out.split('\n').map((l) => l.trim()).filter(Boolean);
-  const headerIdx = lines.findIndex((l) => l.startsWith('start.time'));
-  if (headerIdx < 0 || !lines[headerIdx + 1]) throw new Error(`ConsumerPerformance printed no result: ${r.out.slice(0, 2000)}`);
-  const header = lines[headerIdx];
-  const line = lines[headerIdx + 1];
-  const names = header.split(',').map((s) => s.trim());
-  const cells = line.split(',').map((s) => s.trim());
-  const get = (name: string) => Number(cells[names.indexOf(name)]);
-  return { header, line, mbSec: get('MB.sec'), nMsgSec: get('nMsg.sec'), rebalanceMs: get('rebalance.time.ms'), fetchNMsgSec: get('fetch.nMsg.sec'), processWallMs };
-}
 
 type Mode = WorkerConfig['mode'];
 
@@ -473,14 +398,15 @@ async function main(): Promise<void> {
     }
     log(`topic ${topic} (${PARTITIONS} partitions); producing ${fmt(N)} records with kcat`);
     const tp = performance.now();
-    const produced = await produce(kafka);
+    const sent = await produceTelemetry({ brokers: env.KAFKA_BROKERS, topic, records: N, domains: Number(args.domains), stepMs: 20, compression: 'none' });
+    const produced = { valueBytes: sent.payloadBytes, perPartition: await partitionCounts(kafka, topic) };
     const produceS = (performance.now() - tp) / 1000;
     const inTopic = produced.perPartition.reduce((a, b) => a + b, 0);
     if (inTopic !== N) throw new Error(`topic holds ${inTopic} messages, expected ${N}`);
     log(`produced in ${produceS.toFixed(1)} s; per partition ${produced.perPartition.join(', ')}; avg value ${(produced.valueBytes / N).toFixed(0)} B`);
 
     // 3. Rounds: reference, kafkajs, ckjs KafkaJS API, ckjs consume(); fresh group and process each.
-    const perfRuns: PerfResult[] = [];
+    const perfRuns: ConsumerPerformanceResult[] = [];
     const modes: Mode[] = peer ? ['kafkajs', 'ckjs-kafkajs', 'ckjs-consume'] : ['kafkajs'];
     const results: Record<Mode, WorkerResult[]> = { kafkajs: [], 'ckjs-kafkajs': [], 'ckjs-consume': [] };
     const modeErrors: Partial<Record<Mode, string>> = {};
@@ -490,7 +416,7 @@ async function main(): Promise<void> {
       const busy = await waitForIdleCpus();
       log(`round ${i + 1}/${RUNS} (CPUs ${(busy * 100).toFixed(0)} % busy before it; load average ${os.loadavg()[0].toFixed(2)})`);
       if (!args['skip-kafka-perf']) {
-        const r = await kafkaConsumerPerformance();
+        const r = await consumerPerformance(env.KAFKA_BROKERS, topic, N, freshGroup('kperf'));
         perfRuns.push(r);
         log(`  ConsumerPerformance: ${fmt(r.nMsgSec)} msg/s (fetch ${fmt(r.fetchNMsgSec)} msg/s)`);
       }
@@ -552,7 +478,7 @@ async function main(): Promise<void> {
     }
     out.push(`ratio ckjs / kafkajs eachBatch = ${Number.isFinite(ckjsRps / kjs) ? (ckjsRps / kjs).toFixed(3) : '–'} (ckjs = the faster of its two APIs)`);
     // Both sides without the group join: the consumers' clocks start at their first message.
-    if (Number.isFinite(kjs) && Number.isFinite(perfFetch)) out.push(`kafkajs eachBatch / ConsumerPerformance fetch.nMsg.sec = ${(kjs / perfFetch).toFixed(3)} (join excluded on both sides; the consumers' first fetch is counted, ~2 % in kafkajs' favour)`);
+    if (Number.isFinite(kjs) && Number.isFinite(perfFetch)) out.push(`kafkajs eachBatch / ConsumerPerformance fetch.nMsg.sec = ${(kjs / perfFetch).toFixed(3)} (join excluded on both sides; the consumers' first fetch is counted: at 1M records about 2 % in kafkajs' favour, far more on small runs)`);
     out.push(mismatches.length ? `MISMATCH: ${mismatches.join('; ')}` : `every consumer read exactly ${fmt(N)} messages and ${fmt(produced.valueBytes)} value bytes`);
     if (perf) out.push(`ConsumerPerformance output (median run):\n  ${perf.header}\n  ${perf.line}`);
     console.log(out.join('\n'));

@@ -1,18 +1,7 @@
+import { seededRandom } from '@shardcast/telemetry';
 import { ModelFitError, ModelRunner, ModelTask } from './model-task';
 
-/** Seeded PRNG (mulberry32) so statistical tests are repeatable. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Standard normal draws (Box–Muller) from a seeded PRNG. */
+/** Standard normal draws (Box–Muller) from the project's seeded PRNG: repeatable statistical tests. */
 export function seededNormal(seed: number): () => number {
   const u = seededRandom(seed);
   return () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
