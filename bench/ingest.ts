@@ -5,7 +5,7 @@
  *   npm run bench:ingest [-- --records 1000000] [--runs 3] [--ingest-runs 3] [--partitions 6]
  *                        [--domains 12] [--step-ms 20] [--compression none|gzip|lz4|snappy|zstd] [--concurrency N]
  *                        [--instances N] [--produce-after-join] [--ingest-entry PATH] [--node-options="..." (default: as deployed)] [--cpu-prof FILE]
- *                        [--skip-kafkajs] [--skip-kafka-perf] [--keep]
+ *                        [--clients librdkafka,kafkajs] [--skip-kafkajs] [--skip-kafka-perf] [--keep]
  *
  * Protocol:
  * 1. A fresh topic prefix (all contract topics, 6 partitions, via the platform's ensureTopics);
@@ -21,7 +21,9 @@
  *    settings, ingest's default concurrency 3) that only count messages, with eachBatch and with
  *    eachMessage; timed from the end of the group join (consumer.run() resolves after
  *    joinAndSync) to the N-th message, like fetch.nMsg.sec. Median of `--runs`.
- * 4. Ingest as a real process (fresh group and schema per run, `--ingest-runs`, median run).
+ * 4. Ingest as a real process (fresh group and schema per run, `--ingest-runs`, median run), on
+ *    each of `--clients` (INGEST_KAFKA_CLIENT; default librdkafka then kafkajs, alternating per
+ *    round); the first is the headline (ingest_rps, ratio), the others get ingest_<client>_rps.
  *    t0 = the `ingest consuming` log line, which ingest logs only after the group join (kafkajs
  *    run() awaits joinAndSync): t0 excludes start-up, migrations and the join and includes the
  *    first fetch. t1 = the first 100 ms poll where accepted + rejected in partition_progress
@@ -71,6 +73,7 @@ const { values: args } = parseArgs({
     'node-options': { type: 'string' },
     'cpu-prof': { type: 'string' },
     'skip-kafkajs': { type: 'boolean', default: false },
+    clients: { type: 'string', default: 'librdkafka,kafkajs' },
     'skip-kafka-perf': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     runs: { type: 'string', default: '3' },
@@ -207,7 +210,7 @@ interface IngestResult {
   cpuSeconds: Record<string, number>;
 }
 
-async function runIngest(db: Client, kafka: Kafka, expected: Expected): Promise<IngestResult> {
+async function runIngest(db: Client, kafka: Kafka, expected: Expected, client: string): Promise<IngestResult> {
   const group = freshGroup('ingest');
   // --produce-after-join: an empty topic of this run's own, filled once every member has joined
   // and the assignment has settled (long-running members; no join or rebalance in the window).
@@ -219,7 +222,7 @@ async function runIngest(db: Client, kafka: Kafka, expected: Expected): Promise<
   }
   const schema = uniqueName('ingest_bench');
   schemas.push(schema);
-  const extra: Record<string, string> = {};
+  const extra: Record<string, string> = { INGEST_KAFKA_CLIENT: client };
   if (args.concurrency) extra.INGEST_PARTITIONS_CONCURRENCY = args.concurrency;
   // As deployed (docker-compose.yml); `--node-options=` (empty) measures Node's defaults.
   extra.NODE_OPTIONS = args['node-options'] ?? INGEST_NODE_OPTIONS;
@@ -524,13 +527,22 @@ async function main(): Promise<void> {
       }
     }
 
-    const ingRuns: IngestResult[] = [];
+    // Each round runs every client once, so drift on a shared machine hits them alike.
+    const ingestClients = args.clients!.split(',').map((c) => c.trim()).filter(Boolean);
+    const byClient = new Map<string, IngestResult[]>(ingestClients.map((c) => [c, []]));
     for (let i = 0; i < Math.max(1, Number(args['ingest-runs'])); i++) {
-      const r = await runIngest(db, kafka, expected);
-      ingRuns.push(r);
-      log(`ingest ${i + 1}: ${fmt(r.rps)} rec/s over ${r.seconds.toFixed(2)} s (${r.exact ? 'exact' : 'MISMATCH'})`);
+      for (const client of ingestClients) {
+        const r = await runIngest(db, kafka, expected, client);
+        byClient.get(client)!.push(r);
+        log(`ingest (${client}) ${i + 1}: ${fmt(r.rps)} rec/s over ${r.seconds.toFixed(2)} s (${r.exact ? 'exact' : 'MISMATCH'})`);
+      }
     }
+    // The headline is the first client (the default deployment's, librdkafka).
+    const headline = ingestClients[0];
+    const ingRuns = byClient.get(headline)!;
     const ing = median(ingRuns, (r) => r.rps);
+    const everyRun = [...byClient.values()].flat();
+    const others = ingestClients.slice(1).map((c) => ({ client: c, runs: byClient.get(c)!, med: median(byClient.get(c)!, (r) => r.rps) }));
     const all = (xs: number[]) => (xs.length > 1 ? `; runs ${xs.map(fmt).join(' / ')}` : '');
 
     const kafkaRps = perf?.nMsgSec ?? NaN;
@@ -549,21 +561,22 @@ async function main(): Promise<void> {
     }
     if (eb) out.push(row('kafkajs eachBatch, count only', eb.rps, `${(eb.consumeMs / 1000).toFixed(2)} s after join${all(clientRuns.eachBatch)}`));
     if (em) out.push(row('kafkajs eachMessage, count only', em.rps, `${(em.consumeMs / 1000).toFixed(2)} s after join${all(clientRuns.eachMessage)}`));
-    out.push(row('ingest (consume+validate+aggregate+persist)', ing.rps, `${ing.seconds.toFixed(2)} s from 'ingest consuming' to N stored; start-up ${fmt(ing.startupMs)} ms${all(ingRuns.map((r) => r.rps))}`));
-    out.push(row('ingest, steady (from first stored batch)', ing.steadyRps, `first batch stored ${fmt(ing.firstStoredMs)} ms after 'ingest consuming'`));
+    out.push(row(`ingest on ${headline} (consume+validate+aggregate+persist)`, ing.rps, `${ing.seconds.toFixed(2)} s from 'ingest consuming' to N stored; start-up ${fmt(ing.startupMs)} ms; CPU ${ing.cpuSeconds.ingest} s${all(ingRuns.map((r) => r.rps))}`));
+    out.push(row(`ingest on ${headline}, steady (from first stored batch)`, ing.steadyRps, `first batch stored ${fmt(ing.firstStoredMs)} ms after 'ingest consuming'`));
+    for (const o of others) out.push(row(`ingest on ${o.client}`, o.med.rps, `${o.med.seconds.toFixed(2)} s; CPU ${o.med.cpuSeconds.ingest} s; ratio ${(o.med.rps / (perf?.nMsgSec ?? NaN)).toFixed(3)}${all(o.runs.map((r) => r.rps))}`));
     out.push('-'.repeat(100));
     const cpu = ing.cpuSeconds;
-    out.push(`CPU seconds during the ingest window (${ing.seconds.toFixed(2)} s wall, ${os.cpus().length} CPUs): ingest ${cpu.ingest}, Kafka broker ${cpu.kafka_broker}, PostgreSQL ${cpu.postgres}, this bench ${cpu.bench}, other ${cpu.other}${otherTop(cpu)}`);
+    out.push(`CPU seconds during the ${headline} ingest window (${ing.seconds.toFixed(2)} s wall, ${os.cpus().length} CPUs): ingest ${cpu.ingest}, Kafka broker ${cpu.kafka_broker}, PostgreSQL ${cpu.postgres}, this bench ${cpu.bench}, other ${cpu.other}${otherTop(cpu)}`);
     out.push(`ingest totals: ${JSON.stringify(ing.totals)}; expected requests ${expected.requests}, errors ${expected.errors}, bytes ${expected.bytes} → ${ing.exact ? 'EXACT' : 'MISMATCH'}`);
-    out.push(`published: every bucket closed with a revision and outbox event, merged totals exact, ${ingRuns.map((r) => (r.publishedAfterS === null ? 'NOT within 60 s' : `${r.publishedAfterS.toFixed(1)} s`)).join(' / ')} after t1 (untimed; idle close 10 s)`);
+    out.push(`published: every bucket closed with a revision and outbox event, merged totals exact, ${everyRun.map((r) => (r.publishedAfterS === null ? 'NOT within 60 s' : `${r.publishedAfterS.toFixed(1)} s`)).join(' / ')} after t1 (untimed; idle close 10 s)`);
     if (args['produce-after-join']) out.push(`production (kcat, inside the window): ${ingRuns.map((r) => `${r.productionS?.toFixed(2)} s`).join(' / ')} — a run whose production takes most of its window measures kcat, not ingest`);
     out.push(`ingest stored ${fmt(ing.buckets)} (domain, region, minute) buckets, ${fmt(ing.outbox)} outbox events; peak RSS ${ing.peakRssMb ?? '?'} MB${Number(args.instances) > 1 ? ` (sum of ${args.instances} instances)` : ''}`);
     if (perf) out.push(`ConsumerPerformance output (median run):\n  ${perf.header}\n  ${perf.line}`);
     if (eb) out.push(`ingest / kafkajs eachBatch ceiling = ${(ing.rps / eb.rps).toFixed(3)}`);
-    out.push(`ratio (ingest / ConsumerPerformance nMsg.sec) = ${ratio.toFixed(3)} (target ≥ 0.5)${perf ? `; vs fetch.nMsg.sec = ${(ing.rps / perfFetch).toFixed(3)}` : ''}`);
-    out.push('@confluentinc/kafka-javascript: measured by `npm run bench:kafka-client` (same topic shape): its fastest API reads about a third of kafkajs eachBatch here, so ingest stays on kafkajs (README, Benchmarks).');
+    out.push(`ratio (ingest on ${headline} / ConsumerPerformance nMsg.sec) = ${ratio.toFixed(3)} (target ≥ 0.5)${perf ? `; vs fetch.nMsg.sec = ${(ing.rps / perfFetch).toFixed(3)}` : ''}`);
+    out.push('Kafka clients alone (kafkajs, @confluentinc/kafka-javascript, the native batch consumer): `npm run bench:kafka-client` (README, Benchmarks).');
     console.log(out.join('\n'));
-    if (!ingRuns.every((r) => r.exact)) process.exitCode = 1;
+    if (!everyRun.every((r) => r.exact)) process.exitCode = 1;
     const r = (x: number | undefined, d = 0) => (x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(d)));
     console.log(
       JSON.stringify({
@@ -572,6 +585,8 @@ async function main(): Promise<void> {
         ingest_rps: r(ing.rps),
         kafka_consumer_rps: r(kafkaRps),
         ratio: r(ratio, 3),
+        kafka_client: headline,
+        ...Object.fromEntries(others.flatMap((o) => [[`ingest_${o.client}_rps`, r(o.med.rps)], [`ratio_${o.client}`, r(o.med.rps / kafkaRps, 3)]])),
         kafka_consumer_fetch_rps: r(perfFetch),
         ratio_fetch: r(ing.rps / perfFetch, 3),
         eachBatch_rps: r(eb?.rps),
@@ -580,7 +595,7 @@ async function main(): Promise<void> {
         seconds: r(ing.seconds, 2),
         peak_rss_mb: ing.peakRssMb,
         ingest_cpu_s: ing.cpuSeconds.ingest,
-        exact: ingRuns.every((r) => r.exact),
+        exact: everyRun.every((r) => r.exact),
         step_ms: Number(args['step-ms']),
         instances: Number(args.instances),
         production_s: args['produce-after-join'] ? r(ing.productionS ?? NaN, 2) : null,

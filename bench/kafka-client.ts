@@ -5,7 +5,7 @@
  *   bash bench/run.sh kafka-client [-- --records 1000000] [--runs 3] [--partitions 6] [--domains 12]
  *                                  [--concurrency 3] [--batch 10000] [--ckjs-version V]
  *                                  [--ckjs-system-librdkafka] [--reinstall] [--skip-ckjs]
- *                                  [--skip-kafka-perf] [--no-wait] [--keep]
+ *                                  [--skip-native] [--aggregate] [--skip-kafka-perf] [--no-wait] [--keep]
  *
  * Typechecked with the rest by `npm run lint` (tsconfig.check.json).
  *
@@ -34,21 +34,31 @@
  *         partitionsConsumedConcurrently 3) where the version has them, else eachMessage;
  *      c. ckjs's node-rdkafka-style KafkaConsumer.consume(10000) in a loop, fetch-tuned
  *         (fetch.max.bytes 100 MB, max.partition.fetch.bytes 10 MB, queued.min.messages 1M,
- *         queued.max.messages.kbytes 1 GB).
+ *         queued.max.messages.kbytes 1 GB);
+ *      d. native-packed: bench/kafka-client/packed-consumer.c, a minimal N-API addon on the
+ *         system's librdkafka (built on demand with gcc into .stack/kafka-client/packed-consumer/),
+ *         fetch-tuned as c, each consume(10000) handed over as one Buffer plus typed arrays (no JS
+ *         object per message): what a native client can deliver to JS. It is the prototype of
+ *         ingest's consumer (libs/platform/native), kept minimal to measure the client alone.
+ *    With --aggregate, kafkajs and native-packed also run ingest's pure per-record work on every
+ *    message (aggregatePartitionMessages: decode, validate, locate, aggregate; nothing stored):
+ *    the ceiling of an ingest on each client before persistence.
  *    Every consumer counts messages and sums value lengths (both checked against what was
  *    produced). rps = N / (t(N-th message) − t(first message)): start-up, join and the first fetch
  *    are excluded, the first batch's messages are counted (a batch-level clock can't split it).
  *    Medians over the rounds are reported. Before the build and before each round the bench waits
  *    while a bench/ingest run is going, and before each round until the CPUs are < 35 % busy (at
  *    most 2 min); --no-wait skips both.
- * 4. ckjs_rps = the faster of b and c; ratio_ckjs_to_kafkajs = ckjs_rps / kafkajs eachBatch.
+ * 4. ckjs_rps = the faster of b and c; ratio_ckjs_to_kafkajs = ckjs_rps / kafkajs eachBatch;
+ *    native_packed_rps with ratio_native_packed_to_kafkajs and _to_kafka_consumer.
  * 5. Clean-up: the topic and every group the bench used are deleted (--keep leaves them).
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka } from 'kafkajs';
 import { Topics } from '@shardcast/contracts';
@@ -69,6 +79,8 @@ const { values: args } = parseArgs({
     'ckjs-system-librdkafka': { type: 'boolean', default: false },
     reinstall: { type: 'boolean', default: false },
     'skip-ckjs': { type: 'boolean', default: false },
+    'skip-native': { type: 'boolean', default: false },
+    aggregate: { type: 'boolean', default: false },
     'skip-kafka-perf': { type: 'boolean', default: false },
     'no-wait': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
@@ -245,6 +257,29 @@ async function ensurePeer(): Promise<Peer> {
   return { dir, ...p, source, installed: `${seconds.toFixed(0)} s` };
 }
 
+/**
+ * bench/kafka-client/packed-consumer.c compiled against the system's librdkafka into
+ * .stack/kafka-client/packed-consumer/<hash of source>.node (rebuilt when the source changes).
+ */
+async function ensurePackedAddon(): Promise<{ path: string; built: string }> {
+  const source = join(__dirname, 'kafka-client', 'packed-consumer.c');
+  const hash = createHash('sha256').update(readFileSync(source)).digest('hex').slice(0, 12);
+  const dir = join(REPO, '.stack', 'kafka-client', 'packed-consumer');
+  const path = join(dir, `packed_consumer-${hash}.node`);
+  if (existsSync(path)) return { path, built: 'present' };
+  mkdirSync(dir, { recursive: true });
+  const logFile = join(dir, 'build.log');
+  writeFileSync(logFile, '');
+  await ensureAptPackages(logFile);
+  const nodeInclude = ['/usr/include/node', join(dirname(dirname(process.execPath)), 'include', 'node')].find((d) => existsSync(join(d, 'node_api.h')));
+  if (!nodeInclude) throw new Error('node_api.h not found (looked in /usr/include/node and beside the node binary)');
+  const t = performance.now();
+  const r = await run('gcc', ['-O2', '-Wall', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=packed_consumer', `-I${nodeInclude}`, source, '-lrdkafka', '-o', `${path}.tmp`], { logFile, timeoutMs: 120_000 });
+  if (r.code !== 0) throw new Error(`gcc packed-consumer.c failed (exit ${r.code}): ${whyFailed(r.out)} [log ${logFile}]`);
+  renameSync(`${path}.tmp`, path);
+  return { path, built: `${((performance.now() - t) / 1000).toFixed(1)} s` };
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. The topic
 // ---------------------------------------------------------------------------------------------
@@ -256,7 +291,7 @@ async function ensurePeer(): Promise<Peer> {
 type Mode = WorkerConfig['mode'];
 
 /** One consumer in its own Node process (bench/kafka-client/consumer.ts). */
-async function runWorker(mode: Mode, peer: Peer | undefined): Promise<WorkerResult> {
+async function runWorker(mode: Mode, peer: Peer | undefined, packedAddon?: string): Promise<WorkerResult> {
   const cfg: WorkerConfig = {
     mode,
     brokers: BROKERS,
@@ -266,6 +301,8 @@ async function runWorker(mode: Mode, peer: Peer | undefined): Promise<WorkerResu
     concurrency: Number(args.concurrency),
     batch: Number(args.batch),
     ckjsDir: peer?.dir,
+    packedAddon,
+    aggregate: args.aggregate,
     timeoutMs: WORKER_TIMEOUT_MS,
   };
   const r = await run(process.execPath, ['--require', require.resolve('tsx/cjs'), WORKER, JSON.stringify(cfg)], { cwd: REPO, timeoutMs: WORKER_TIMEOUT_MS + 60_000 });
@@ -383,6 +420,19 @@ async function main(): Promise<void> {
     }
   }
 
+  let packed: { path: string; built: string } | undefined;
+  let nativeError: string | null = null;
+  if (args['skip-native']) nativeError = 'skipped (--skip-native)';
+  else {
+    try {
+      packed = await ensurePackedAddon();
+      log(`packed native consumer: ${packed.path} (${packed.built === 'present' ? 'already built' : `built in ${packed.built}`})`);
+    } catch (e) {
+      nativeError = (e as Error).message;
+      log(`packed native consumer unavailable: ${nativeError}`);
+    }
+  }
+
   const kafka = createKafka(BROKERS, 'shardcast-bench');
   try {
     // 2. The topic.
@@ -407,8 +457,8 @@ async function main(): Promise<void> {
 
     // 3. Rounds: reference, kafkajs, ckjs KafkaJS API, ckjs consume(); fresh group and process each.
     const perfRuns: ConsumerPerformanceResult[] = [];
-    const modes: Mode[] = peer ? ['kafkajs', 'ckjs-kafkajs', 'ckjs-consume'] : ['kafkajs'];
-    const results: Record<Mode, WorkerResult[]> = { kafkajs: [], 'ckjs-kafkajs': [], 'ckjs-consume': [] };
+    const modes: Mode[] = ['kafkajs', ...(peer ? (['ckjs-kafkajs', 'ckjs-consume'] as const) : []), ...(packed ? (['native-packed'] as const) : [])];
+    const results: Record<Mode, WorkerResult[]> = { kafkajs: [], 'ckjs-kafkajs': [], 'ckjs-consume': [], 'native-packed': [] };
     const modeErrors: Partial<Record<Mode, string>> = {};
     const mismatches: string[] = [];
     for (let i = 0; i < RUNS; i++) {
@@ -423,8 +473,9 @@ async function main(): Promise<void> {
       for (const mode of modes) {
         if (modeErrors[mode]) continue;
         try {
-          const r = await runWorker(mode, mode === 'kafkajs' ? undefined : peer);
+          const r = await runWorker(mode, mode.startsWith('ckjs') ? peer : undefined, packed?.path);
           results[mode].push(r);
+          if (args.aggregate && r.records !== N) mismatches.push(`${mode} round ${i + 1}: aggregated ${r.records} records (expected ${N})`);
           if (r.count !== N || r.valueBytes !== produced.valueBytes) mismatches.push(`${mode} round ${i + 1}: ${r.count} messages, ${r.valueBytes} value bytes (expected ${N}, ${produced.valueBytes})`);
           log(`  ${mode.padEnd(12)}: ${fmt(r.rps)} msg/s (${(r.consumeMs / 1000).toFixed(2)} s; first callback ${r.firstBatch} msgs; first message after ${fmt(r.firstMessageMs)} ms; RSS ${r.peakRssMb} MB; ${r.variant})`);
         } catch (e) {
@@ -443,10 +494,13 @@ async function main(): Promise<void> {
     const kjs = med('kafkajs');
     const ckApi = med('ckjs-kafkajs');
     const ckConsume = med('ckjs-consume');
+    const nativePacked = med('native-packed');
     const ckBest = Math.max(...[ckApi, ckConsume].filter(Number.isFinite));
     const ckjsRps = Number.isFinite(ckBest) ? ckBest : NaN;
+    if (modeErrors['native-packed']) nativeError = modeErrors['native-packed'];
     if (peer && !ckjsError && (modeErrors['ckjs-kafkajs'] || modeErrors['ckjs-consume'])) {
       ckjsError = Object.entries(modeErrors)
+        .filter(([m]) => m.startsWith('ckjs'))
         .map(([m, e]) => `${m}: ${e}`)
         .join('; ');
     }
@@ -471,11 +525,17 @@ async function main(): Promise<void> {
     out.push(workerRow(`kafkajs ${kafkajsVersion} eachBatch (PartitionBatchConsumer)`, 'kafkajs'));
     out.push(workerRow(`${ckName} KafkaJS API`, 'ckjs-kafkajs'));
     out.push(workerRow(`${ckName} KafkaConsumer.consume(${args.batch})`, 'ckjs-consume'));
+    out.push(
+      medOf('native-packed') || modeErrors['native-packed']
+        ? workerRow(`packed-consumer.c consume(${args.batch}) (librdkafka, batches)`, 'native-packed')
+        : row(`packed-consumer.c consume(${args.batch})`, NaN, `not measured: ${nativeError ?? ''}`.slice(0, 300)),
+    );
     out.push('-'.repeat(120));
     for (const mode of modes) {
       const m = medOf(mode);
       if (m) out.push(`${mode}: ${m.variant}`);
     }
+    if (Number.isFinite(nativePacked)) out.push(`ratio packed native / kafkajs eachBatch = ${(nativePacked / kjs).toFixed(3)}; packed native / ConsumerPerformance nMsg.sec = ${perf ? (nativePacked / perf.nMsgSec).toFixed(3) : '–'}`);
     out.push(`ratio ckjs / kafkajs eachBatch = ${Number.isFinite(ckjsRps / kjs) ? (ckjsRps / kjs).toFixed(3) : '–'} (ckjs = the faster of its two APIs)`);
     // Both sides without the group join: the consumers' clocks start at their first message.
     if (Number.isFinite(kjs) && Number.isFinite(perfFetch)) out.push(`kafkajs eachBatch / ConsumerPerformance fetch.nMsg.sec = ${(kjs / perfFetch).toFixed(3)} (join excluded on both sides; the consumers' first fetch is counted: at 1M records about 2 % in kafkajs' favour, far more on small runs)`);
@@ -492,6 +552,10 @@ async function main(): Promise<void> {
         ckjs_kafkajs_api_rps: r(ckApi),
         ckjs_consume_rps: r(ckConsume),
         ckjs_rps: r(ckjsRps),
+        native_packed_rps: r(nativePacked),
+        ratio_native_packed_to_kafkajs: r(nativePacked / kjs, 3),
+        ratio_native_packed_to_kafka_consumer: r(nativePacked / (perf?.nMsgSec ?? NaN), 3),
+        native_error: nativeError,
         ckjs_version: peer?.version ?? CKJS_VERSION,
         librdkafka: peer?.librdkafka ?? null,
         librdkafka_source: SYSTEM_LIB ? 'system' : 'bundled',

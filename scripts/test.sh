@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-installed.sh
-echo "[test] build (tsc -b, strict)"
+echo "[test] build (tsc -b, strict; the native librdkafka consumer must build too)"
+export SHARDCAST_NATIVE=required
 npm run --silent build
 echo "[test] architecture rules (dependency-cruiser)"
 npm run --silent lint

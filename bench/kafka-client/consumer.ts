@@ -13,12 +13,17 @@
  *                 sizes (as librdkafka properties, see below): eachBatch if the version has it,
  *                 else eachMessage; partitionsConsumedConcurrently if the version has it.
  *   ckjs-consume  its node-rdkafka-style KafkaConsumer: consume(batch) in a loop, fetch-tuned.
+ *   native-packed bench/kafka-client/packed-consumer.c: librdkafka (the system's) with the same
+ *                 fetch tuning, each consume(batch) handed over as one Buffer of values plus
+ *                 typed arrays (no JS object per message).
  */
 import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { PartitionMessage, PartitionProgress } from '@shardcast/telemetry';
 
 export interface WorkerConfig {
-  mode: 'kafkajs' | 'ckjs-kafkajs' | 'ckjs-consume';
+  mode: 'kafkajs' | 'ckjs-kafkajs' | 'ckjs-consume' | 'native-packed';
   brokers: string[];
   topic: string;
   group: string;
@@ -30,6 +35,14 @@ export interface WorkerConfig {
   batch: number;
   /** The scratch npm project holding @confluentinc/kafka-javascript (ckjs modes). */
   ckjsDir?: string;
+  /** The built bench/kafka-client/packed-consumer.c (native-packed mode). */
+  packedAddon?: string;
+  /**
+   * Also decode, validate and aggregate every message with ingest's own pure code
+   * (aggregatePartitionMessages, default regions and policy; nothing stored): the ceiling of an
+   * ingest on this client before persistence.
+   */
+  aggregate?: boolean;
   timeoutMs: number;
 }
 
@@ -47,6 +60,8 @@ export interface WorkerResult {
   firstBatch: number;
   rps: number;
   peakRssMb: number;
+  /** With `aggregate`: records accepted + rejected (must equal the records produced). */
+  records?: number;
 }
 
 const MB = 1024 * 1024;
@@ -72,6 +87,27 @@ function versionLess(a: string, b: string): boolean {
   return false;
 }
 
+interface PackedBatch {
+  values: Buffer;
+  /** [partition, start, length] per message. */
+  meta: Int32Array;
+  offsets: Float64Array;
+  count: number;
+}
+
+/** Splits a packed batch into per-partition runs of {offset, value} (views, no copies). */
+function aggregatePacked(b: PackedBatch, run: (partition: number, messages: readonly PartitionMessage[]) => void): void {
+  const byPartition = new Map<number, PartitionMessage[]>();
+  for (let i = 0; i < b.count; i++) {
+    const partition = b.meta[3 * i];
+    let list = byPartition.get(partition);
+    if (!list) byPartition.set(partition, (list = []));
+    const start = b.meta[3 * i + 1];
+    list.push({ offset: BigInt(b.offsets[i]), value: b.values.subarray(start, start + b.meta[3 * i + 2]) });
+  }
+  for (const [partition, messages] of byPartition) run(partition, messages);
+}
+
 async function main(): Promise<void> {
   const cfg = JSON.parse(process.argv[2]) as WorkerConfig;
   let count = 0;
@@ -93,6 +129,22 @@ async function main(): Promise<void> {
       finish();
     }
   };
+  // Ingest's pure per-partition step, as the real service runs it (one progress per partition).
+  let aggregateRun: ((partition: number, messages: readonly PartitionMessage[]) => void) | undefined;
+  let recordsSeen = 0;
+  if (cfg.aggregate) {
+    const { aggregatePartitionMessages, parseRegionTable, RegionLocator } = await import('@shardcast/telemetry');
+    const regionsFile = join(__dirname, '..', '..', 'data', 'regions', 'awsData.js');
+    const locator = new RegionLocator(parseRegionTable(readFileSync(regionsFile, 'utf8')), new Map());
+    const policy = { allowedLatenessMs: 120_000, maxFutureSkewMs: 300_000 };
+    const progress = new Map<number, PartitionProgress>();
+    aggregateRun = (partition, messages) => {
+      const from = progress.get(partition) ?? { nextOffset: 0n, maxEventTimeMs: -Infinity };
+      const delta = aggregatePartitionMessages(from, messages, locator, policy, Date.now());
+      progress.set(partition, delta.progress);
+      recordsSeen += delta.accepted + delta.rejections.length;
+    };
+  }
   const tStart = performance.now();
   let variant = '';
   let stop: () => Promise<unknown>;
@@ -103,7 +155,7 @@ async function main(): Promise<void> {
     const consumer = kafka.consumer({ groupId: cfg.group, ...PBC });
     await consumer.connect();
     await consumer.subscribe({ topic: cfg.topic, fromBeginning: true });
-    variant = `eachBatch, partitionsConsumedConcurrently ${cfg.concurrency}`;
+    variant = `${cfg.aggregate ? 'aggregate; ' : ''}eachBatch, partitionsConsumedConcurrently ${cfg.concurrency}`;
     await consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: cfg.concurrency,
@@ -111,11 +163,37 @@ async function main(): Promise<void> {
       eachBatch: async ({ batch, resolveOffset }) => {
         let bytes = 0;
         for (const m of batch.messages) bytes += m.value?.length ?? 0;
+        aggregateRun?.(batch.partition, batch.messages);
         if (batch.messages.length) resolveOffset(batch.messages[batch.messages.length - 1].offset);
         seen(batch.messages.length, bytes);
       },
     });
     stop = () => consumer.disconnect();
+  } else if (cfg.mode === 'native-packed') {
+    if (!cfg.packedAddon) throw new Error('packedAddon is required for native-packed');
+    const addon: Any = createRequire(__filename)(cfg.packedAddon);
+    const conf: Record<string, string | number | boolean> = {
+      'bootstrap.servers': cfg.brokers.join(','),
+      'group.id': cfg.group,
+      'enable.auto.commit': false,
+      'auto.offset.reset': 'earliest',
+      ...RDKAFKA_FETCH_TUNED,
+    };
+    const handle = addon.open(Object.entries(conf).flatMap(([k, v]) => [k, String(v)]), cfg.topic);
+    variant = `${cfg.aggregate ? 'aggregate; ' : ''}packed consume(${cfg.batch}) loop on librdkafka ${addon.librdkafkaVersion()}; fetch-tuned as ckjs-consume`;
+    let looping: Promise<void> = Promise.resolve();
+    looping = (async () => {
+      while (!t1) {
+        const b = await addon.consume(handle, cfg.batch, 100);
+        if (b.error) log(`consume: ${b.error}`);
+        if (b.count && aggregateRun) aggregatePacked(b, aggregateRun);
+        if (b.count) seen(b.count, b.values.length);
+      }
+    })();
+    stop = async () => {
+      await looping;
+      addon.close(handle);
+    };
   } else {
     if (!cfg.ckjsDir) throw new Error('ckjsDir is required for the ckjs modes');
     const req = createRequire(join(cfg.ckjsDir, 'package.json'));
@@ -221,6 +299,7 @@ async function main(): Promise<void> {
     firstBatch,
     rps: (count / consumeMs) * 1000,
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    ...(cfg.aggregate ? { records: recordsSeen } : {}),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
   // Leave the group politely, but never let a slow close hold the benchmark up.

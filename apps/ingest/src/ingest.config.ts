@@ -10,6 +10,16 @@ export const IngestConfigSchema = PlatformConfigSchema.extend({
   INGEST_ALLOWED_LATENESS_MS: z.coerce.number().int().min(0).default(120_000),
   /** Records stamped more than this past the wall clock are rejected (default 5 min). */
   INGEST_MAX_FUTURE_SKEW_MS: z.coerce.number().int().min(0).default(300_000),
+  /**
+   * The consumer of telemetry.requests.v1. `librdkafka`: the native batch consumer
+   * (libs/platform/native, about twice kafkajs's rate with ingest's work; see README);
+   * `kafkajs`: pure JavaScript; `auto`: librdkafka when its addon is built, else kafkajs with a
+   * warning.
+   */
+  INGEST_KAFKA_CLIENT: z.enum(['auto', 'librdkafka', 'kafkajs']).default('auto'),
+  /** librdkafka client: messages per consume call across partitions (a transaction per partition). */
+  INGEST_MAX_BATCH_MESSAGES: z.coerce.number().int().min(1).max(1_000_000).default(150_000),
+  /** kafkajs client: partitions handled at once (librdkafka handles a batch's partitions together). */
   INGEST_PARTITIONS_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(3),
   /** Smaller fetches mean smaller, more frequent transactions (tests use it to stop mid-stream). */
   INGEST_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),

@@ -12,6 +12,9 @@ import {
   Logger,
   openServiceDatabase,
   OutboxRelay,
+  BatchConsumer,
+  LibrdkafkaBatchConsumer,
+  loadLibrdkafkaConsumer,
   PartitionBatchConsumer,
   ReadinessRegistry,
   SERVICE_CONFIG,
@@ -29,7 +32,7 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
   private db?: DataSource;
   private kafka?: Kafka;
   private producer?: Producer;
-  private consumer?: PartitionBatchConsumer;
+  private consumer?: BatchConsumer;
   private relay?: OutboxRelay;
   private idleTimer?: NodeJS.Timeout;
 
@@ -63,12 +66,21 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
       this.logger,
     );
     const topic = deployedTopic(c, Topics.telemetryRequests);
-    this.consumer = new PartitionBatchConsumer(
-      this.kafka,
-      { groupId: c.INGEST_GROUP_ID ?? `${c.KAFKA_GROUP_PREFIX}-ingest`, topic, partitionsConsumedConcurrently: c.INGEST_PARTITIONS_CONCURRENCY, maxBytesPerPartition: c.INGEST_MAX_BYTES_PER_PARTITION, sessionTimeoutMs: c.INGEST_SESSION_TIMEOUT_MS },
-      handler,
-      this.logger,
-    );
+    const groupId = c.INGEST_GROUP_ID ?? `${c.KAFKA_GROUP_PREFIX}-ingest`;
+    const client = this.chooseClient();
+    this.consumer =
+      client === 'librdkafka'
+        ? new LibrdkafkaBatchConsumer(
+            { brokers: c.KAFKA_BROKERS, clientId: 'shardcast-ingest', groupId, topic, maxBatchMessages: c.INGEST_MAX_BATCH_MESSAGES, maxBytesPerPartition: c.INGEST_MAX_BYTES_PER_PARTITION, sessionTimeoutMs: c.INGEST_SESSION_TIMEOUT_MS },
+            handler,
+            this.logger,
+          )
+        : new PartitionBatchConsumer(
+            this.kafka,
+            { groupId, topic, partitionsConsumedConcurrently: c.INGEST_PARTITIONS_CONCURRENCY, maxBytesPerPartition: c.INGEST_MAX_BYTES_PER_PARTITION, sessionTimeoutMs: c.INGEST_SESSION_TIMEOUT_MS },
+            handler,
+            this.logger,
+          );
     const db = this.db;
     this.readiness.register('postgres', async () => void (await db.query('SELECT 1')));
     this.readiness.register('kafka', async () => {
@@ -82,7 +94,17 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
     }, Math.max(100, Math.min(5_000, Math.floor(c.INGEST_IDLE_CLOSE_MS / 2))));
     this.idleTimer.unref();
     await this.consumer.start();
-    this.logger.info({ topic, regions: regions.length }, 'ingest consuming');
+    this.logger.info({ topic, regions: regions.length, kafkaClient: client }, 'ingest consuming');
+  }
+
+  private chooseClient(): 'librdkafka' | 'kafkajs' {
+    const wanted = this.config.INGEST_KAFKA_CLIENT;
+    if (wanted === 'kafkajs') return 'kafkajs';
+    const { error } = loadLibrdkafkaConsumer();
+    if (!error) return 'librdkafka';
+    if (wanted === 'librdkafka') throw new Error(`INGEST_KAFKA_CLIENT=librdkafka: ${error}`);
+    this.logger.warn({ reason: error }, 'native librdkafka consumer unavailable; ingest uses kafkajs (about half the throughput)');
+    return 'kafkajs';
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -4,6 +4,7 @@ export * from './compression-codecs';
 export * from './kafka-client';
 export * from './dead-letter-publisher';
 export * from './partition-batch-consumer';
+export * from './librdkafka-batch-consumer';
 export * from './database';
 export * from './redis-client';
 export * from './readiness';

@@ -1,10 +1,18 @@
-import { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from './logger';
+
+/** One message of a batch, from either client (kafkajs's KafkaMessage fits it). */
+export interface BatchMessage {
+  /** kafkajs gives decimal strings, the librdkafka consumer numbers (exact below 2^53). */
+  offset: string | number;
+  key?: Buffer | null;
+  value: Buffer | null;
+}
 
 export interface PartitionBatch {
   topic: string;
   partition: number;
-  messages: KafkaMessage[];
+  messages: BatchMessage[];
   /** Lets a long batch keep the group membership alive. */
   heartbeat(): Promise<void>;
   isStale(): boolean;
@@ -29,13 +37,20 @@ export interface PartitionBatchConsumerOptions {
   sessionTimeoutMs?: number;
 }
 
+/** A consumer that feeds a PartitionBatchHandler: kafkajs or librdkafka underneath. */
+export interface BatchConsumer {
+  /** Resolves once the member has joined its group. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
 /**
  * A kafkajs `eachBatch` consumer for hot paths. The NestJS Kafka transport forces `eachMessage`
  * (nestjs/nest#9455), which is per-message work we cannot afford here (DECISIONS.md).
  * On every assignment it seeks each partition to the offset stored with the data, so a replay
  * never depends on Kafka's committed offsets (kafkajs has no revocation callback, #916).
  */
-export class PartitionBatchConsumer {
+export class PartitionBatchConsumer implements BatchConsumer {
   private consumer?: Consumer;
   private running = false;
 

@@ -21,7 +21,7 @@ export interface PartitionProgress {
 
 export interface PartitionMessage {
   /** A partition's messages come in offset order; kafkajs gives offsets as decimal strings. */
-  offset: bigint | string;
+  offset: bigint | string | number;
   value: Buffer | null;
 }
 

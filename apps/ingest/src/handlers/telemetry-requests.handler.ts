@@ -21,7 +21,7 @@ const MAX_REASON_CHARS = 1000;
  */
 export function deadLettersFor(batch: PartitionBatch, rejections: MessageRejection[]): DeadLetter[] {
   if (rejections.length === 0) return [];
-  const keyByOffset = new Map(batch.messages.map((m) => [m.offset, m.key]));
+  const keyByOffset = new Map(batch.messages.map((m) => [String(m.offset), m.key ?? null]));
   const byOffset = new Map<bigint, MessageRejection[]>();
   for (const r of rejections) byOffset.set(r.offset, [...(byOffset.get(r.offset) ?? []), r]);
   return [...byOffset].map(([offset, list]) => {

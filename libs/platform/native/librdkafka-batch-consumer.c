@@ -1,0 +1,510 @@
+/*
+ * A librdkafka group consumer for Node that hands JavaScript whole batches, not messages: one
+ * Buffer with the batch's values and keys back to back, and typed arrays saying where each message
+ * is. kafkajs builds several JS objects per message and decodes record batches in JavaScript;
+ * here the fetch, decompression and group protocol run in librdkafka's threads, and the copy into
+ * the packed buffer runs on libuv's thread pool, off the event loop. Measured in
+ * bench/kafka-client.ts: about twice what kafkajs eachBatch delivers with ingest's per-record work.
+ *
+ * Built by libs/platform/native/build.sh against the system's librdkafka (Debian: librdkafka-dev).
+ * Wrapped by libs/platform/src/librdkafka-batch-consumer.ts; nothing else should call it.
+ *
+ * JS API (all on the handle returned by open):
+ *   open(config: string[] (key, value, ...), topic: string) -> handle
+ *   consume(handle, maxMessages, timeoutMs) -> Promise<Batch>
+ *     Batch = { count, buffer: Buffer, meta: Int32Array, offsets: Float64Array,
+ *               events: { kind: 'assigned' | 'revoked', partitions: number[], at: number }[],
+ *               errors: string[] }
+ *     meta = [partition, valueStart, valueLength, keyStart, keyLength] per message; a length of
+ *     -1 is a null value or key. An event's `at` is the number of messages of this batch that
+ *     came before it. Offsets are exact below 2^53.
+ *   commit(handle, topic, partitions: number[], nextOffsets: number[]) -> undefined (asynchronous)
+ *   seek(handle, topic, partitions: number[], offsets: number[]) -> undefined (asynchronous)
+ *   close(handle) -> Promise<void>  (leaves the group; waits for a consume in progress)
+ * The rebalance callback assigns what the group gives (eager or cooperative) and reports it.
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ERRORS 16
+#define MAX_EVENTS 64
+
+typedef struct {
+  int revoked; /* 0 assigned, 1 revoked */
+  int at;
+  int count;
+  int32_t *partitions;
+} rebalance_event_t;
+
+typedef struct {
+  rd_kafka_t *rk;
+  rd_kafka_queue_t *queue;
+  int busy;
+  int closed;
+  /* Filled by the rebalance callback, which runs inside consume on a pool thread. */
+  pthread_mutex_t lock;
+  rebalance_event_t events[MAX_EVENTS];
+  int event_count;
+  int messages_so_far;
+  char rebalance_error[256];
+} consumer_t;
+
+typedef struct {
+  consumer_t *consumer;
+  int max_messages;
+  int timeout_ms;
+  napi_async_work work;
+  napi_deferred deferred;
+  char *buffer;
+  size_t buffer_bytes;
+  int32_t *meta;
+  double *offsets;
+  int count;
+  rebalance_event_t events[MAX_EVENTS];
+  int event_count;
+  char errors[MAX_ERRORS][256];
+  int error_count;
+  char fatal[256];
+} consume_job_t;
+
+#define CHECK(env, call)                                                          \
+  do {                                                                            \
+    if ((call) != napi_ok) {                                                      \
+      napi_throw_error((env), NULL, "librdkafka-batch-consumer: N-API call failed"); \
+      return NULL;                                                                \
+    }                                                                             \
+  } while (0)
+
+static char *string_arg(napi_env env, napi_value v) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
+  char *s = malloc(len + 1);
+  napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  return s;
+}
+
+static void record_event(consumer_t *c, int revoked, const rd_kafka_topic_partition_list_t *parts) {
+  pthread_mutex_lock(&c->lock);
+  if (c->event_count < MAX_EVENTS) {
+    rebalance_event_t *e = &c->events[c->event_count++];
+    e->revoked = revoked;
+    e->at = c->messages_so_far;
+    e->count = parts->cnt;
+    e->partitions = malloc(sizeof(int32_t) * (size_t)(parts->cnt ? parts->cnt : 1));
+    for (int i = 0; i < parts->cnt; i++) e->partitions[i] = parts->elems[i].partition;
+  }
+  pthread_mutex_unlock(&c->lock);
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts, void *opaque) {
+  consumer_t *c = opaque;
+  int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  rd_kafka_error_t *error = NULL;
+  rd_kafka_resp_err_t assign_err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    if (cooperative) error = rd_kafka_incremental_assign(rk, parts);
+    else assign_err = rd_kafka_assign(rk, parts);
+    record_event(c, 0, parts);
+  } else {
+    /* Revoked (or lost): report first, so JS drops what it had not stored yet. */
+    record_event(c, 1, parts);
+    if (cooperative) error = rd_kafka_incremental_unassign(rk, parts);
+    else assign_err = rd_kafka_assign(rk, NULL);
+  }
+  const char *why = error ? rd_kafka_error_string(error) : assign_err ? rd_kafka_err2str(assign_err) : NULL;
+  if (why) {
+    pthread_mutex_lock(&c->lock);
+    snprintf(c->rebalance_error, sizeof c->rebalance_error, "rebalance: %s", why);
+    pthread_mutex_unlock(&c->lock);
+  }
+  if (error) rd_kafka_error_destroy(error);
+}
+
+static void destroy_client(consumer_t *c) {
+  if (c->rk) {
+    rd_kafka_queue_destroy(c->queue);
+    rd_kafka_consumer_close(c->rk);
+    rd_kafka_destroy(c->rk);
+    c->rk = NULL;
+  }
+}
+
+static void finalize_consumer(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  consumer_t *c = data;
+  /* Only reached once no consume holds the handle (the job keeps it referenced through JS). */
+  destroy_client(c);
+  for (int i = 0; i < c->event_count; i++) free(c->events[i].partitions);
+  pthread_mutex_destroy(&c->lock);
+  free(c);
+}
+
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint32_t n = 0;
+  CHECK(env, napi_get_array_length(env, argv[0], &n));
+  char errstr[512];
+  consumer_t *c = calloc(1, sizeof *c);
+  pthread_mutex_init(&c->lock, NULL);
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  for (uint32_t i = 0; i + 1 < n; i += 2) {
+    napi_value k, v;
+    CHECK(env, napi_get_element(env, argv[0], i, &k));
+    CHECK(env, napi_get_element(env, argv[0], i + 1, &v));
+    char *ks = string_arg(env, k), *vs = string_arg(env, v);
+    rd_kafka_conf_res_t r = ks && vs ? rd_kafka_conf_set(conf, ks, vs, errstr, sizeof errstr) : RD_KAFKA_CONF_INVALID;
+    free(ks);
+    free(vs);
+    if (r != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      pthread_mutex_destroy(&c->lock);
+      free(c);
+      napi_throw_error(env, "ERR_KAFKA_CONFIG", errstr);
+      return NULL;
+    }
+  }
+  rd_kafka_conf_set_opaque(conf, c);
+  rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+  if (!rk) {
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+    napi_throw_error(env, "ERR_KAFKA_CREATE", errstr);
+    return NULL;
+  }
+  rd_kafka_poll_set_consumer(rk);
+  char *topic = string_arg(env, argv[1]);
+  rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, topic, RD_KAFKA_PARTITION_UA);
+  free(topic);
+  rd_kafka_resp_err_t err = rd_kafka_subscribe(rk, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  if (err) {
+    rd_kafka_destroy(rk);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+    napi_throw_error(env, "ERR_KAFKA_SUBSCRIBE", rd_kafka_err2str(err));
+    return NULL;
+  }
+  c->rk = rk;
+  c->queue = rd_kafka_queue_get_consumer(rk);
+  napi_value handle;
+  CHECK(env, napi_create_external(env, c, finalize_consumer, NULL, &handle));
+  return handle;
+}
+
+static void add_error(consume_job_t *job, const char *fmt, const char *what) {
+  if (job->error_count < MAX_ERRORS) snprintf(job->errors[job->error_count++], 256, fmt, what);
+}
+
+static void consume_execute(napi_env env, void *data) {
+  (void)env;
+  consume_job_t *job = data;
+  consumer_t *c = job->consumer;
+  rd_kafka_message_t **msgs = malloc(sizeof *msgs * (size_t)job->max_messages);
+  int got = 0, good = 0;
+  c->messages_so_far = 0;
+  /* One poll per message, not rd_kafka_consume_batch_queue: the rebalance callback runs inside a
+   * poll, and only this way do we know how many messages came before it (`at`), which JS needs
+   * to drop exactly the messages of a revoked partition that precede the revocation. Waits up
+   * to timeout_ms for the first message, then takes what is already queued. */
+  while (got < job->max_messages) {
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, got == 0 ? job->timeout_ms : 0);
+    if (!m) break;
+    msgs[got++] = m;
+    if (!m->err) c->messages_so_far = ++good;
+  }
+  size_t bytes = 0;
+  for (int i = 0; i < got; i++)
+    if (!msgs[i]->err) bytes += msgs[i]->len + msgs[i]->key_len;
+  job->buffer = malloc(bytes ? bytes : 1);
+  job->meta = malloc(sizeof(int32_t) * 5 * (size_t)(good ? good : 1));
+  job->offsets = malloc(sizeof(double) * (size_t)(good ? good : 1));
+  size_t at = 0;
+  int k = 0;
+  for (int i = 0; i < got; i++) {
+    rd_kafka_message_t *m = msgs[i];
+    if (m->err) {
+      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) add_error(job, "%s", rd_kafka_message_errstr(m));
+    } else {
+      int32_t *row = job->meta + 5 * k;
+      row[0] = m->partition;
+      row[1] = (int32_t)at;
+      row[2] = m->payload ? (int32_t)m->len : -1;
+      if (m->payload) {
+        memcpy(job->buffer + at, m->payload, m->len);
+        at += m->len;
+      }
+      row[3] = (int32_t)at;
+      row[4] = m->key ? (int32_t)m->key_len : -1;
+      if (m->key) {
+        memcpy(job->buffer + at, m->key, m->key_len);
+        at += m->key_len;
+      }
+      job->offsets[k] = (double)m->offset;
+      k++;
+    }
+    rd_kafka_message_destroy(m);
+  }
+  free(msgs);
+  job->buffer_bytes = at;
+  job->count = k;
+  pthread_mutex_lock(&c->lock);
+  job->event_count = c->event_count;
+  for (int i = 0; i < c->event_count; i++) job->events[i] = c->events[i];
+  c->event_count = 0;
+  if (c->rebalance_error[0]) {
+    add_error(job, "%s", c->rebalance_error);
+    c->rebalance_error[0] = 0;
+  }
+  pthread_mutex_unlock(&c->lock);
+}
+
+static void free_data(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  free(data);
+}
+
+static void consume_complete(napi_env env, napi_status status, void *data) {
+  consume_job_t *job = data;
+  job->consumer->busy = 0;
+  if (status != napi_ok || job->fatal[0]) {
+    napi_value msg, err;
+    napi_create_string_utf8(env, job->fatal[0] ? job->fatal : "consume cancelled", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &err);
+    napi_reject_deferred(env, job->deferred, err);
+    free(job->buffer);
+    free(job->meta);
+    free(job->offsets);
+    for (int i = 0; i < job->event_count; i++) free(job->events[i].partitions);
+  } else {
+    napi_value result, buffer, meta_ab, meta, offsets_ab, offsets, count, events, errors;
+    napi_create_external_buffer(env, job->buffer_bytes, job->buffer, free_data, NULL, &buffer);
+    napi_create_external_arraybuffer(env, job->meta, sizeof(int32_t) * 5 * (size_t)job->count, free_data, NULL, &meta_ab);
+    napi_create_typedarray(env, napi_int32_array, 5 * (size_t)job->count, meta_ab, 0, &meta);
+    napi_create_external_arraybuffer(env, job->offsets, sizeof(double) * (size_t)job->count, free_data, NULL, &offsets_ab);
+    napi_create_typedarray(env, napi_float64_array, (size_t)job->count, offsets_ab, 0, &offsets);
+    napi_create_int32(env, job->count, &count);
+    napi_create_array_with_length(env, (size_t)job->event_count, &events);
+    for (int i = 0; i < job->event_count; i++) {
+      rebalance_event_t *e = &job->events[i];
+      napi_value ev, kind, at, parts;
+      napi_create_object(env, &ev);
+      napi_create_string_utf8(env, e->revoked ? "revoked" : "assigned", NAPI_AUTO_LENGTH, &kind);
+      napi_create_int32(env, e->at, &at);
+      napi_create_array_with_length(env, (size_t)e->count, &parts);
+      for (int p = 0; p < e->count; p++) {
+        napi_value pv;
+        napi_create_int32(env, e->partitions[p], &pv);
+        napi_set_element(env, parts, (uint32_t)p, pv);
+      }
+      napi_set_named_property(env, ev, "kind", kind);
+      napi_set_named_property(env, ev, "at", at);
+      napi_set_named_property(env, ev, "partitions", parts);
+      napi_set_element(env, events, (uint32_t)i, ev);
+      free(e->partitions);
+    }
+    napi_create_array_with_length(env, (size_t)job->error_count, &errors);
+    for (int i = 0; i < job->error_count; i++) {
+      napi_value s;
+      napi_create_string_utf8(env, job->errors[i], NAPI_AUTO_LENGTH, &s);
+      napi_set_element(env, errors, (uint32_t)i, s);
+    }
+    napi_create_object(env, &result);
+    napi_set_named_property(env, result, "count", count);
+    napi_set_named_property(env, result, "buffer", buffer);
+    napi_set_named_property(env, result, "meta", meta);
+    napi_set_named_property(env, result, "offsets", offsets);
+    napi_set_named_property(env, result, "events", events);
+    napi_set_named_property(env, result, "errors", errors);
+    napi_resolve_deferred(env, job->deferred, result);
+  }
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+static consumer_t *handle_arg(napi_env env, napi_value v) {
+  consumer_t *c = NULL;
+  if (napi_get_value_external(env, v, (void **)&c) != napi_ok || !c) {
+    napi_throw_type_error(env, NULL, "not a consumer handle");
+    return NULL;
+  }
+  return c;
+}
+
+static napi_value js_consume(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  consumer_t *c = handle_arg(env, argv[0]);
+  if (!c) return NULL;
+  if (c->closed || c->busy) {
+    napi_throw_error(env, NULL, c->closed ? "consumer is closed" : "a consume is already in progress");
+    return NULL;
+  }
+  consume_job_t *job = calloc(1, sizeof *job);
+  job->consumer = c;
+  if (napi_get_value_int32(env, argv[1], &job->max_messages) != napi_ok || napi_get_value_int32(env, argv[2], &job->timeout_ms) != napi_ok) {
+    free(job);
+    napi_throw_type_error(env, NULL, "consume(handle, maxMessages, timeoutMs)");
+    return NULL;
+  }
+  if (job->max_messages < 1) job->max_messages = 1;
+  napi_value promise, name;
+  CHECK(env, napi_create_promise(env, &job->deferred, &promise));
+  CHECK(env, napi_create_string_utf8(env, "librdkafka-consume", NAPI_AUTO_LENGTH, &name));
+  CHECK(env, napi_create_async_work(env, NULL, name, consume_execute, consume_complete, job, &job->work));
+  c->busy = 1;
+  CHECK(env, napi_queue_async_work(env, job->work));
+  return promise;
+}
+
+static napi_value js_commit(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  consumer_t *c = handle_arg(env, argv[0]);
+  if (!c) return NULL;
+  if (c->closed) return NULL;
+  char *topic = string_arg(env, argv[1]);
+  uint32_t n = 0;
+  CHECK(env, napi_get_array_length(env, argv[2], &n));
+  rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)n);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value pv, ov;
+    int32_t partition;
+    double offset;
+    CHECK(env, napi_get_element(env, argv[2], i, &pv));
+    CHECK(env, napi_get_element(env, argv[3], i, &ov));
+    CHECK(env, napi_get_value_int32(env, pv, &partition));
+    CHECK(env, napi_get_value_double(env, ov, &offset));
+    rd_kafka_topic_partition_list_add(list, topic, partition)->offset = (int64_t)offset;
+  }
+  free(topic);
+  /* Asynchronous: the data is already stored with its offset, this only saves re-reading. */
+  rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, list, 1);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err) {
+    napi_throw_error(env, NULL, rd_kafka_err2str(err));
+    return NULL;
+  }
+  return NULL;
+}
+
+/* Asynchronous (timeout 0): librdkafka purges what it pre-fetched for these partitions and
+ * fetches from the new offsets; messages already handed to JS are JS's to drop. */
+static napi_value js_seek(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  consumer_t *c = handle_arg(env, argv[0]);
+  if (!c) return NULL;
+  if (c->closed) {
+    napi_throw_error(env, NULL, "consumer is closed");
+    return NULL;
+  }
+  char *topic = string_arg(env, argv[1]);
+  uint32_t n = 0;
+  CHECK(env, napi_get_array_length(env, argv[2], &n));
+  rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)n);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value pv, ov;
+    int32_t partition;
+    double offset;
+    CHECK(env, napi_get_element(env, argv[2], i, &pv));
+    CHECK(env, napi_get_element(env, argv[3], i, &ov));
+    CHECK(env, napi_get_value_int32(env, pv, &partition));
+    CHECK(env, napi_get_value_double(env, ov, &offset));
+    rd_kafka_topic_partition_list_add(list, topic, partition)->offset = (int64_t)offset;
+  }
+  free(topic);
+  rd_kafka_error_t *error = rd_kafka_seek_partitions(c->rk, list, 0);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (error) {
+    napi_throw_error(env, NULL, rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+  }
+  return NULL;
+}
+
+typedef struct {
+  consumer_t *consumer;
+  napi_async_work work;
+  napi_deferred deferred;
+} close_job_t;
+
+static void close_execute(napi_env env, void *data) {
+  (void)env;
+  close_job_t *job = data;
+  destroy_client(job->consumer);
+}
+
+static void close_complete(napi_env env, napi_status status, void *data) {
+  (void)status;
+  close_job_t *job = data;
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  napi_resolve_deferred(env, job->deferred, undefined);
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  consumer_t *c = handle_arg(env, argv[0]);
+  if (!c) return NULL;
+  if (c->busy) {
+    napi_throw_error(env, NULL, "close while a consume is in progress: await it first");
+    return NULL;
+  }
+  napi_value promise, name;
+  close_job_t *job = calloc(1, sizeof *job);
+  job->consumer = c;
+  CHECK(env, napi_create_promise(env, &job->deferred, &promise));
+  if (c->closed) {
+    napi_value undefined;
+    napi_get_undefined(env, &undefined);
+    napi_resolve_deferred(env, job->deferred, undefined);
+    free(job);
+    return promise;
+  }
+  c->closed = 1;
+  CHECK(env, napi_create_string_utf8(env, "librdkafka-close", NAPI_AUTO_LENGTH, &name));
+  CHECK(env, napi_create_async_work(env, NULL, name, close_execute, close_complete, job, &job->work));
+  CHECK(env, napi_queue_async_work(env, job->work));
+  return promise;
+}
+
+static napi_value js_version(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value v;
+  napi_create_string_utf8(env, rd_kafka_version_str(), NAPI_AUTO_LENGTH, &v);
+  return v;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
+      {"consume", NULL, js_consume, NULL, NULL, NULL, napi_default, NULL},
+      {"commit", NULL, js_commit, NULL, NULL, NULL, napi_default, NULL},
+      {"seek", NULL, js_seek, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+      {"librdkafkaVersion", NULL, js_version, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
