@@ -28,6 +28,40 @@ interface NativeConsumer {
 
 const ADDON = 'librdkafka_batch_consumer.node';
 
+/**
+ * A message of a packed batch: its value is read in place (valueBuffer/valueStart/valueEnd);
+ * `value` and `key` build Buffer views only when asked (dead letters), not per message.
+ */
+class PackedMessage implements BatchMessage {
+  readonly valueBuffer: Buffer | undefined;
+  readonly valueStart: number;
+  readonly valueEnd: number;
+  private readonly keyStart: number;
+  private readonly keyLength: number;
+
+  constructor(
+    private readonly buffer: Buffer,
+    meta: Int32Array,
+    row: number,
+    readonly offset: number,
+  ) {
+    const valueLength = meta[row + 2];
+    this.valueBuffer = valueLength < 0 ? undefined : buffer;
+    this.valueStart = meta[row + 1];
+    this.valueEnd = this.valueStart + Math.max(0, valueLength);
+    this.keyStart = meta[row + 3];
+    this.keyLength = meta[row + 4];
+  }
+
+  get value(): Buffer | null {
+    return this.valueBuffer === undefined ? null : this.buffer.subarray(this.valueStart, this.valueEnd);
+  }
+
+  get key(): Buffer | null {
+    return this.keyLength < 0 ? null : this.buffer.subarray(this.keyStart, this.keyStart + this.keyLength);
+  }
+}
+
 /** From src/ (tests) and from dist/src/ (the built services). */
 function addonPath(): string | undefined {
   return [resolve(__dirname, '..', 'native', 'build', ADDON), resolve(__dirname, '..', '..', 'native', 'build', ADDON)].find((p) => existsSync(p));
@@ -276,13 +310,7 @@ export class LibrdkafkaBatchConsumer implements BatchConsumer {
       if (sought.has(partition) || i < (dropBefore.get(partition) ?? 0)) continue;
       let list = byPartition.get(partition);
       if (!list) byPartition.set(partition, (list = []));
-      const valueLength = meta[row + 2];
-      const keyLength = meta[row + 4];
-      list.push({
-        offset: offsets[i],
-        value: valueLength < 0 ? null : buffer.subarray(meta[row + 1], meta[row + 1] + valueLength),
-        key: keyLength < 0 ? null : buffer.subarray(meta[row + 3], meta[row + 3] + keyLength),
-      });
+      list.push(new PackedMessage(buffer, meta, row, offsets[i]));
     }
     const topic = this.options.topic;
     return [...byPartition].map(([partition, messages]) => {

@@ -7,6 +7,10 @@ export interface BatchMessage {
   offset: string | number;
   key?: Buffer | null;
   value: Buffer | null;
+  /** A non-null value as `valueBuffer[valueStart, valueEnd)` of a packed batch (librdkafka). */
+  valueBuffer?: Buffer;
+  valueStart?: number;
+  valueEnd?: number;
 }
 
 export interface PartitionBatch {

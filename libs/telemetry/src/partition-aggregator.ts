@@ -22,7 +22,12 @@ export interface PartitionProgress {
 export interface PartitionMessage {
   /** A partition's messages come in offset order; kafkajs gives offsets as decimal strings. */
   offset: bigint | string | number;
+  /** The original bytes; with `valueBuffer` set, read only for a rejection (it may build a view). */
   value: Buffer | null;
+  /** A non-null value as `valueBuffer[valueStart, valueEnd)` of a packed batch: decoded in place. */
+  valueBuffer?: Buffer;
+  valueStart?: number;
+  valueEnd?: number;
 }
 
 export interface MessageRejection extends RecordRejection {
@@ -83,7 +88,8 @@ export function aggregatePartitionMessages(
       skipping = false;
     }
     last = message;
-    const decoded = decodeTelemetryMessage(message.value);
+    const packed = message.valueBuffer;
+    const decoded = packed === undefined ? decodeTelemetryMessage(message.value) : decodeTelemetryMessage(packed, message.valueStart, message.valueEnd);
     for (const rejection of decoded.rejections) delta.rejections.push({ ...rejection, offset: BigInt(message.offset), value: message.value });
     const records = decoded.records;
     for (let i = 0; i < records.length; i++) {

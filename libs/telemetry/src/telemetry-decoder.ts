@@ -20,16 +20,17 @@ export interface DecodedTelemetryMessage {
 }
 
 /**
- * Decodes one Kafka message value: a single record or `{ "records": [...] }`. Valid records of a
+ * Decodes one Kafka message value (`value[start, end)`: a packed batch holds many values in one
+ * buffer): a single record or `{ "records": [...] }`. Valid records of a
  * batch are kept even when others in it are rejected: one bad record must not lose the rest.
  */
-export function decodeTelemetryMessage(value: Buffer | null): DecodedTelemetryMessage {
-  const scanned = value === null ? undefined : scanTelemetryMessage(value);
+export function decodeTelemetryMessage(value: Buffer | null, start = 0, end = value === null ? 0 : value.length): DecodedTelemetryMessage {
+  const scanned = value === null ? undefined : scanTelemetryMessage(value, start, end);
   if (scanned) {
     if (!scanned.batch) return { records: scanned.records, positions: SINGLE_POSITION, batch: false, rejections: [] };
     return { records: scanned.records, positions: scanned.records.map((_, i) => i), batch: true, rejections: [] };
   }
-  return decodeTelemetryMessageSlowly(value);
+  return decodeTelemetryMessageSlowly(value === null || (start === 0 && end === value.length) ? value : value.subarray(start, end));
 }
 
 const SINGLE_POSITION: readonly number[] = Object.freeze([0]);

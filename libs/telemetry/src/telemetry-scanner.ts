@@ -93,14 +93,22 @@ function fieldOf(b: Buffer, start: number, length: number): Field {
 
 /** Parser state for one message; a failed step sets `ok` false and the caller gives up. */
 class Scan {
-  pos = 0;
   ok = true;
-  constructor(readonly buf: Buffer) {}
+  /**
+   * Reads `buf` from `pos` up to `end` only: a message may sit inside a larger buffer (a packed
+   * batch). Every read is bounded by `end`, and a result needs `pos === end` at the close, so the
+   * bytes of the neighbouring message can't make a record (tested with adversarial neighbours).
+   */
+  constructor(
+    readonly buf: Buffer,
+    public pos: number,
+    readonly end: number,
+  ) {}
 
   ws(): void {
     const b = this.buf;
     let p = this.pos;
-    while (p < b.length) {
+    while (p < this.end) {
       const c = b[p];
       if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
       p++;
@@ -111,7 +119,7 @@ class Scan {
   /** Consumes `byte` (after optional whitespace) or fails. */
   expect(byte: number): boolean {
     this.ws();
-    if (this.buf[this.pos] !== byte) return (this.ok = false);
+    if (this.pos >= this.end || this.buf[this.pos] !== byte) return (this.ok = false);
     this.pos++;
     return true;
   }
@@ -122,11 +130,11 @@ class Scan {
     const b = this.buf;
     const start = this.pos;
     let p = start;
-    while (p < b.length && b[p] !== QUOTE) {
+    while (p < this.end && b[p] !== QUOTE) {
       if (b[p] === BACKSLASH) return this.fail();
       p++;
     }
-    if (p >= b.length) return this.fail();
+    if (p >= this.end) return this.fail();
     this.pos = p + 1;
     const field = fieldOf(b, start, p - start);
     if (field === Field.None || !this.expect(COLON)) return this.fail();
@@ -140,7 +148,7 @@ class Scan {
     const start = this.pos;
     let p = start;
     for (;;) {
-      if (p >= b.length) return void this.fail();
+      if (p >= this.end) return void this.fail();
       const c = b[p];
       if (c === QUOTE) break;
       if (c < 0x20 || c > 0x7e || c === BACKSLASH) return void this.fail();
@@ -158,18 +166,19 @@ class Scan {
   number(): number {
     this.ws();
     const b = this.buf;
+    const end = this.end;
     const start = this.pos;
     let p = start;
-    const negative = b[p] === MINUS;
+    const negative = p < end && b[p] === MINUS;
     if (negative) p++;
-    let c = b[p];
+    let c = p < end ? b[p] : -1;
     let value = 0;
     let digits = 0;
     if (c === ZERO) {
       p++;
       digits = 1;
     } else if (c > ZERO && c <= NINE) {
-      while (p < b.length && (c = b[p]) >= ZERO && c <= NINE) {
+      while (p < end && (c = b[p]) >= ZERO && c <= NINE) {
         value = value * 10 + (c - ZERO);
         digits++;
         p++;
@@ -180,10 +189,10 @@ class Scan {
     }
     let exact = true;
     let fractionDigits = 0;
-    if (b[p] === DOT) {
+    if (p < end && b[p] === DOT) {
       p++;
       const fractionStart = p;
-      while (p < b.length && (c = b[p]) >= ZERO && c <= NINE) {
+      while (p < end && (c = b[p]) >= ZERO && c <= NINE) {
         value = value * 10 + (c - ZERO);
         digits++;
         p++;
@@ -191,13 +200,13 @@ class Scan {
       fractionDigits = p - fractionStart;
       if (fractionDigits === 0) return this.failNumber();
     }
-    c = b[p];
+    c = p < end ? b[p] : -1;
     if (c === 0x65 || c === 0x45) {
       exact = false;
       p++;
-      if (b[p] === PLUS || b[p] === MINUS) p++;
+      if (p < end && (b[p] === PLUS || b[p] === MINUS)) p++;
       const exponentStart = p;
-      while (p < b.length && (c = b[p]) >= ZERO && c <= NINE) p++;
+      while (p < end && (c = b[p]) >= ZERO && c <= NINE) p++;
       if (p === exponentStart) return this.failNumber();
     } else if (c >= ZERO && c <= NINE) {
       return this.failNumber(); // a leading zero followed by digits
@@ -231,7 +240,7 @@ class Scan {
   /** After a member: true on `,` (another follows), false on `close` (or on failure). */
   separator(close: number): boolean {
     this.ws();
-    const c = this.buf[this.pos];
+    const c = this.pos < this.end ? this.buf[this.pos] : -1;
     this.pos++;
     if (c === COMMA) return true;
     if (c !== close) this.ok = false;
@@ -283,7 +292,7 @@ class Scan {
   /** True when only whitespace is left. */
   atEnd(): boolean {
     this.ws();
-    return this.pos === this.buf.length;
+    return this.pos === this.end;
   }
 
   fail(): Field.None {
@@ -297,13 +306,14 @@ class Scan {
   }
 }
 
-export function scanTelemetryMessage(value: Buffer): ScannedTelemetryMessage | undefined {
-  const scan = new Scan(value);
+/** Scans `value[start, end)`: the whole buffer, or one message inside a packed batch. */
+export function scanTelemetryMessage(value: Buffer, start = 0, end = value.length): ScannedTelemetryMessage | undefined {
+  const scan = new Scan(value, start, end);
   scan.ws();
   const objectStart = scan.pos;
   if (!scan.expect(LBRACE)) return undefined;
   scan.ws();
-  if (!isRecordsKeyAt(value, scan.pos)) {
+  if (!isRecordsKeyAt(value, scan.pos, end)) {
     scan.pos = objectStart;
     const record = scan.record();
     return record && scan.atEnd() ? { records: [record], batch: false } : undefined;
@@ -322,8 +332,8 @@ export function scanTelemetryMessage(value: Buffer): ScannedTelemetryMessage | u
 
 const RECORDS_KEY = Buffer.from('"records"', 'latin1');
 
-function isRecordsKeyAt(b: Buffer, pos: number): boolean {
-  if (pos + RECORDS_KEY.length > b.length) return false;
+function isRecordsKeyAt(b: Buffer, pos: number, end: number): boolean {
+  if (pos + RECORDS_KEY.length > end) return false;
   for (let i = 0; i < RECORDS_KEY.length; i++) if (b[pos + i] !== RECORDS_KEY[i]) return false;
   return true;
 }

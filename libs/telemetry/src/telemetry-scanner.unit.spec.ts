@@ -14,7 +14,19 @@ function expectAgreement(text: string | Buffer): void {
     expect(fast.batch).toBe(slow.batch);
   }
   expect(decodeTelemetryMessage(buf)).toEqual(slow);
+  // Inside a packed batch (the librdkafka consumer's one buffer of values), bytes around the
+  // message must never be read: suffixes that would extend a number, a string or the object.
+  for (const suffix of EMBEDDING_SUFFIXES) {
+    const packed = Buffer.concat([EMBEDDING_PREFIX, buf, suffix]);
+    const start = EMBEDDING_PREFIX.length;
+    const end = start + buf.length;
+    expect(scanTelemetryMessage(packed, start, end)).toEqual(fast);
+    expect(decodeTelemetryMessage(packed, start, end)).toEqual(slow);
+  }
 }
+
+const EMBEDDING_PREFIX = Buffer.from('{"records":[ ');
+const EMBEDDING_SUFFIXES = ['7', '.5', 'e3', '"', '}', ']}', ' ', ',"x":1}', 'x'].map((s) => Buffer.from(s));
 
 const whitespace = fc.constantFrom('', '', '', ' ', '\n', '\t', '\r\n', '  ');
 const hostileDomain = fc.oneof(
