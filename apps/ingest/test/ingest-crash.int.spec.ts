@@ -31,6 +31,7 @@ describe.each(['librdkafka', 'kafkajs'])('ingest on %s stays exact across crashe
       const seen = (t: { accepted: number; rejected: number }) => t.accepted + t.rejected;
 
       let ingest = h.startIngest(SMALL_BATCHES);
+      await ingest.waitForLog((l) => l.msg === 'ingest consuming' && l.kafkaClient === client);
       await eventually(() => h.totals(), (t) => seen(t) >= 10_000);
       await ingest.kill('SIGKILL');
       const afterFirstKill = await h.totals();

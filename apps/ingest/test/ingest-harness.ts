@@ -41,17 +41,23 @@ export class IngestHarness {
     await kcat(['-b', this.env.KAFKA_BROKERS, '-t', topic, '-P', '-K', '\t', '-z', compression, '-X', 'linger.ms=20', ...extraArgs], lines.join('\n') + '\n');
   }
 
+  /**
+   * Stored totals and progress counters, read in ONE statement (one snapshot): read separately, a
+   * commit landing between the two reads shows the progress of records whose aggregates were not
+   * yet counted, and a test waiting on the progress would compare half-read totals.
+   */
   async totals(): Promise<{ requests: number; errors: number; bytes: number; accepted: number; rejected: number; late: number }> {
-    const [sums] = (
-      await this.db.query(`SELECT coalesce(sum(requests),0)::bigint AS requests, coalesce(sum(errors),0)::bigint AS errors, coalesce(sum(bytes),0)::bigint AS bytes FROM "${this.schema}".demand_history`).catch(() => ({ rows: [{}] }))
-    ).rows as Array<Record<string, string>>;
-    const [progress] = (
+    const [row] = (
       await this.db
-        .query(`SELECT coalesce(sum(accepted_records),0)::bigint AS accepted, coalesce(sum(rejected_records),0)::bigint AS rejected, coalesce(sum(late_records),0)::bigint AS late FROM "${this.schema}".partition_progress`)
+        .query(
+          `SELECT h.requests, h.errors, h.bytes, p.accepted, p.rejected, p.late
+           FROM (SELECT coalesce(sum(requests),0)::bigint AS requests, coalesce(sum(errors),0)::bigint AS errors, coalesce(sum(bytes),0)::bigint AS bytes FROM "${this.schema}".demand_history) h,
+                (SELECT coalesce(sum(accepted_records),0)::bigint AS accepted, coalesce(sum(rejected_records),0)::bigint AS rejected, coalesce(sum(late_records),0)::bigint AS late FROM "${this.schema}".partition_progress) p`,
+        )
         .catch(() => ({ rows: [{}] }))
     ).rows as Array<Record<string, string>>;
     const n = (v: string | undefined) => Number(v ?? 0);
-    return { requests: n(sums.requests), errors: n(sums.errors), bytes: n(sums.bytes), accepted: n(progress.accepted), rejected: n(progress.rejected), late: n(progress.late) };
+    return { requests: n(row.requests), errors: n(row.errors), bytes: n(row.bytes), accepted: n(row.accepted), rejected: n(row.rejected), late: n(row.late) };
   }
 
   async countBy(column: 'domain' | 'region'): Promise<Map<string, number>> {

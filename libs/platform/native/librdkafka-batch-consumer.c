@@ -19,9 +19,16 @@
  *     -1 is a null value or key. An event's `at` is the number of messages of this batch that
  *     came before it. Offsets are exact below 2^53.
  *   commit(handle, topic, partitions: number[], nextOffsets: number[]) -> undefined (asynchronous)
- *   seek(handle, topic, partitions: number[], offsets: number[]) -> undefined (asynchronous)
- *   close(handle) -> Promise<void>  (leaves the group; waits for a consume in progress)
- * The rebalance callback assigns what the group gives (eager or cooperative) and reports it.
+ *   assign(handle, topic, partitions: number[], offsets: number[]) -> undefined
+ *     answers an 'assigned' event: librdkafka waits for this call (the group's join state is
+ *     "wait assign call"), so JS sets each partition's starting offset (-1001: Kafka's committed
+ *     offset, else auto.offset.reset) before anything of it is fetched. A seek right after
+ *     assignment is not enough: librdkafka 2.0.2 drops it while the committed offset is looked up.
+ *   close(handle) -> Promise<void>  (leaves the group; a consume in progress must be awaited first)
+ * The rebalance callback reports assignments and leaves assigning to JS; it unassigns revoked and
+ * lost partitions itself (eager or cooperative protocol).
+ * A consume or close job holds a reference to the handle, so the handle's finalizer never runs
+ * while a job uses the client; the finalizer destroys a client left open without leaving the group.
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
@@ -53,10 +60,13 @@ typedef struct {
   int event_count;
   int messages_so_far;
   char rebalance_error[256];
+  int events_dropped;
+  char commit_error[256];
 } consumer_t;
 
 typedef struct {
   consumer_t *consumer;
+  napi_ref handle_ref;
   int max_messages;
   int timeout_ms;
   napi_async_work work;
@@ -98,6 +108,8 @@ static void record_event(consumer_t *c, int revoked, const rd_kafka_topic_partit
     e->count = parts->cnt;
     e->partitions = malloc(sizeof(int32_t) * (size_t)(parts->cnt ? parts->cnt : 1));
     for (int i = 0; i < parts->cnt; i++) e->partitions[i] = parts->elems[i].partition;
+  } else {
+    c->events_dropped++;
   }
   pthread_mutex_unlock(&c->lock);
 }
@@ -108,15 +120,14 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
   rd_kafka_error_t *error = NULL;
   rd_kafka_resp_err_t assign_err = RD_KAFKA_RESP_ERR_NO_ERROR;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    if (cooperative) error = rd_kafka_incremental_assign(rk, parts);
-    else assign_err = rd_kafka_assign(rk, parts);
+    /* Not assigned here: JS answers with assign() and each partition's stored offset. */
     record_event(c, 0, parts);
-  } else {
-    /* Revoked (or lost): report first, so JS drops what it had not stored yet. */
-    record_event(c, 1, parts);
-    if (cooperative) error = rd_kafka_incremental_unassign(rk, parts);
-    else assign_err = rd_kafka_assign(rk, NULL);
+    return;
   }
+  /* Revoked, or lost, or an error: report first, so JS drops what it had not stored yet. */
+  record_event(c, 1, parts);
+  if (cooperative && err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) error = rd_kafka_incremental_unassign(rk, parts);
+  else assign_err = rd_kafka_assign(rk, NULL);
   const char *why = error ? rd_kafka_error_string(error) : assign_err ? rd_kafka_err2str(assign_err) : NULL;
   if (why) {
     pthread_mutex_lock(&c->lock);
@@ -124,6 +135,19 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     pthread_mutex_unlock(&c->lock);
   }
   if (error) rd_kafka_error_destroy(error);
+}
+
+static void offset_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offsets, void *opaque) {
+  (void)rk;
+  consumer_t *c = opaque;
+  const char *why = err && err != RD_KAFKA_RESP_ERR__NO_OFFSET ? rd_kafka_err2str(err) : NULL;
+  for (int i = 0; !why && offsets && i < offsets->cnt; i++)
+    if (offsets->elems[i].err) why = rd_kafka_err2str(offsets->elems[i].err);
+  if (why) {
+    pthread_mutex_lock(&c->lock);
+    snprintf(c->commit_error, sizeof c->commit_error, "offset commit: %s", why);
+    pthread_mutex_unlock(&c->lock);
+  }
 }
 
 static void destroy_client(consumer_t *c) {
@@ -139,8 +163,13 @@ static void finalize_consumer(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
   consumer_t *c = data;
-  /* Only reached once no consume holds the handle (the job keeps it referenced through JS). */
-  destroy_client(c);
+  /* No job runs now: each holds a reference to the handle. A client never closed is destroyed
+   * without leaving the group (that would block the event loop); its session simply expires. */
+  if (c->rk) {
+    rd_kafka_queue_destroy(c->queue);
+    rd_kafka_destroy_flags(c->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    c->rk = NULL;
+  }
   for (int i = 0; i < c->event_count; i++) free(c->events[i].partitions);
   pthread_mutex_destroy(&c->lock);
   free(c);
@@ -151,16 +180,23 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   uint32_t n = 0;
-  CHECK(env, napi_get_array_length(env, argv[0], &n));
-  char errstr[512];
+  char *topic = argc == 2 ? string_arg(env, argv[1]) : NULL;
+  if (!topic || napi_get_array_length(env, argv[0], &n) != napi_ok) {
+    free(topic);
+    napi_throw_type_error(env, NULL, "open(config: string[], topic: string)");
+    return NULL;
+  }
+  char errstr[512] = "invalid configuration entry (not a string)";
   consumer_t *c = calloc(1, sizeof *c);
   pthread_mutex_init(&c->lock, NULL);
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   for (uint32_t i = 0; i + 1 < n; i += 2) {
     napi_value k, v;
-    CHECK(env, napi_get_element(env, argv[0], i, &k));
-    CHECK(env, napi_get_element(env, argv[0], i + 1, &v));
-    char *ks = string_arg(env, k), *vs = string_arg(env, v);
+    char *ks = NULL, *vs = NULL;
+    if (napi_get_element(env, argv[0], i, &k) == napi_ok && napi_get_element(env, argv[0], i + 1, &v) == napi_ok) {
+      ks = string_arg(env, k);
+      vs = string_arg(env, v);
+    }
     rd_kafka_conf_res_t r = ks && vs ? rd_kafka_conf_set(conf, ks, vs, errstr, sizeof errstr) : RD_KAFKA_CONF_INVALID;
     free(ks);
     free(vs);
@@ -168,21 +204,23 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
       rd_kafka_conf_destroy(conf);
       pthread_mutex_destroy(&c->lock);
       free(c);
+      free(topic);
       napi_throw_error(env, "ERR_KAFKA_CONFIG", errstr);
       return NULL;
     }
   }
   rd_kafka_conf_set_opaque(conf, c);
   rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+  rd_kafka_conf_set_offset_commit_cb(conf, offset_commit_cb);
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
   if (!rk) {
     pthread_mutex_destroy(&c->lock);
     free(c);
+    free(topic);
     napi_throw_error(env, "ERR_KAFKA_CREATE", errstr);
     return NULL;
   }
   rd_kafka_poll_set_consumer(rk);
-  char *topic = string_arg(env, argv[1]);
   rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(topics, topic, RD_KAFKA_PARTITION_UA);
   free(topic);
@@ -198,7 +236,11 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   c->rk = rk;
   c->queue = rd_kafka_queue_get_consumer(rk);
   napi_value handle;
-  CHECK(env, napi_create_external(env, c, finalize_consumer, NULL, &handle));
+  if (napi_create_external(env, c, finalize_consumer, NULL, &handle) != napi_ok) {
+    finalize_consumer(env, c, NULL);
+    napi_throw_error(env, NULL, "librdkafka-batch-consumer: napi_create_external failed");
+    return NULL;
+  }
   return handle;
 }
 
@@ -206,29 +248,49 @@ static void add_error(consume_job_t *job, const char *fmt, const char *what) {
   if (job->error_count < MAX_ERRORS) snprintf(job->errors[job->error_count++], 256, fmt, what);
 }
 
+/* Keeps every position in the Int32 meta rows valid (and far below Node's Buffer limit): a call
+ * stops taking messages once the batch holds this many bytes; the rest waits for the next. */
+#define MAX_BATCH_BYTES ((size_t)1 << 30)
+
 static void consume_execute(napi_env env, void *data) {
   (void)env;
   consume_job_t *job = data;
   consumer_t *c = job->consumer;
   rd_kafka_message_t **msgs = malloc(sizeof *msgs * (size_t)job->max_messages);
+  if (!msgs) {
+    snprintf(job->fatal, sizeof job->fatal, "out of memory for %d message pointers", job->max_messages);
+    return;
+  }
   int got = 0, good = 0;
+  size_t bytes = 0;
   c->messages_so_far = 0;
   /* One poll per message, not rd_kafka_consume_batch_queue: the rebalance callback runs inside a
    * poll, and only this way do we know how many messages came before it (`at`), which JS needs
    * to drop exactly the messages of a revoked partition that precede the revocation. Waits up
    * to timeout_ms for the first message, then takes what is already queued. */
-  while (got < job->max_messages) {
+  while (got < job->max_messages && bytes < MAX_BATCH_BYTES) {
     rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, got == 0 ? job->timeout_ms : 0);
     if (!m) break;
     msgs[got++] = m;
-    if (!m->err) c->messages_so_far = ++good;
+    if (!m->err) {
+      c->messages_so_far = ++good;
+      bytes += m->len + m->key_len;
+    } else if (m->err == RD_KAFKA_RESP_ERR__FATAL && !job->fatal[0]) {
+      char reason[200];
+      rd_kafka_fatal_error(c->rk, reason, sizeof reason);
+      snprintf(job->fatal, sizeof job->fatal, "fatal consumer error: %s", reason);
+    }
   }
-  size_t bytes = 0;
-  for (int i = 0; i < got; i++)
-    if (!msgs[i]->err) bytes += msgs[i]->len + msgs[i]->key_len;
   job->buffer = malloc(bytes ? bytes : 1);
   job->meta = malloc(sizeof(int32_t) * 5 * (size_t)(good ? good : 1));
   job->offsets = malloc(sizeof(double) * (size_t)(good ? good : 1));
+  if (!job->buffer || !job->meta || !job->offsets) {
+    /* Nothing of this batch is handed over or committed: the group delivers it again. */
+    snprintf(job->fatal, sizeof job->fatal, "out of memory for a batch of %zu bytes", bytes);
+    for (int i = 0; i < got; i++) rd_kafka_message_destroy(msgs[i]);
+    free(msgs);
+    return;
+  }
   size_t at = 0;
   int k = 0;
   for (int i = 0; i < got; i++) {
@@ -262,9 +324,17 @@ static void consume_execute(napi_env env, void *data) {
   job->event_count = c->event_count;
   for (int i = 0; i < c->event_count; i++) job->events[i] = c->events[i];
   c->event_count = 0;
+  if (c->events_dropped) {
+    snprintf(job->fatal, sizeof job->fatal, "%d rebalance events over the limit of %d in one call", c->events_dropped, MAX_EVENTS);
+    c->events_dropped = 0;
+  }
   if (c->rebalance_error[0]) {
     add_error(job, "%s", c->rebalance_error);
     c->rebalance_error[0] = 0;
+  }
+  if (c->commit_error[0]) {
+    add_error(job, "%s", c->commit_error);
+    c->commit_error[0] = 0;
   }
   pthread_mutex_unlock(&c->lock);
 }
@@ -278,6 +348,7 @@ static void free_data(napi_env env, void *data, void *hint) {
 static void consume_complete(napi_env env, napi_status status, void *data) {
   consume_job_t *job = data;
   job->consumer->busy = 0;
+  napi_delete_reference(env, job->handle_ref);
   if (status != napi_ok || job->fatal[0]) {
     napi_value msg, err;
     napi_create_string_utf8(env, job->fatal[0] ? job->fatal : "consume cancelled", NAPI_AUTO_LENGTH, &msg);
@@ -353,6 +424,10 @@ static napi_value js_consume(napi_env env, napi_callback_info info) {
     return NULL;
   }
   consume_job_t *job = calloc(1, sizeof *job);
+  if (!job) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
   job->consumer = c;
   if (napi_get_value_int32(env, argv[1], &job->max_messages) != napi_ok || napi_get_value_int32(env, argv[2], &job->timeout_ms) != napi_ok) {
     free(job);
@@ -361,12 +436,54 @@ static napi_value js_consume(napi_env env, napi_callback_info info) {
   }
   if (job->max_messages < 1) job->max_messages = 1;
   napi_value promise, name;
-  CHECK(env, napi_create_promise(env, &job->deferred, &promise));
-  CHECK(env, napi_create_string_utf8(env, "librdkafka-consume", NAPI_AUTO_LENGTH, &name));
-  CHECK(env, napi_create_async_work(env, NULL, name, consume_execute, consume_complete, job, &job->work));
+  if (napi_create_reference(env, argv[0], 1, &job->handle_ref) != napi_ok) {
+    free(job);
+    napi_throw_error(env, NULL, "librdkafka-batch-consumer: napi_create_reference failed");
+    return NULL;
+  }
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok || napi_create_string_utf8(env, "librdkafka-consume", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, consume_execute, consume_complete, job, &job->work) != napi_ok) {
+    napi_delete_reference(env, job->handle_ref);
+    free(job);
+    napi_throw_error(env, NULL, "librdkafka-batch-consumer: could not start a consume");
+    return NULL;
+  }
+  if (napi_queue_async_work(env, job->work) != napi_ok) {
+    napi_delete_async_work(env, job->work);
+    napi_delete_reference(env, job->handle_ref);
+    free(job);
+    napi_throw_error(env, NULL, "librdkafka-batch-consumer: could not queue a consume");
+    return NULL;
+  }
   c->busy = 1;
-  CHECK(env, napi_queue_async_work(env, job->work));
   return promise;
+}
+
+/* Reads (partitions[], offsets[]) into a list for `topic`; NULL with a JS exception on bad input. */
+static rd_kafka_topic_partition_list_t *partition_list_arg(napi_env env, napi_value topic_v, napi_value parts_v, napi_value offsets_v) {
+  uint32_t n = 0, m = 0;
+  char *topic = string_arg(env, topic_v);
+  if (!topic || napi_get_array_length(env, parts_v, &n) != napi_ok || napi_get_array_length(env, offsets_v, &m) != napi_ok || n != m) {
+    free(topic);
+    napi_throw_type_error(env, NULL, "expected (topic: string, partitions: number[], offsets: number[]) of equal length");
+    return NULL;
+  }
+  rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)n);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value pv, ov;
+    int32_t partition;
+    double offset;
+    if (napi_get_element(env, parts_v, i, &pv) != napi_ok || napi_get_element(env, offsets_v, i, &ov) != napi_ok ||
+        napi_get_value_int32(env, pv, &partition) != napi_ok || napi_get_value_double(env, ov, &offset) != napi_ok) {
+      free(topic);
+      rd_kafka_topic_partition_list_destroy(list);
+      napi_throw_type_error(env, NULL, "partitions and offsets must be numbers");
+      return NULL;
+    }
+    rd_kafka_topic_partition_list_add(list, topic, partition)->offset = (int64_t)offset;
+  }
+  free(topic);
+  return list;
 }
 
 static napi_value js_commit(napi_env env, napi_callback_info info) {
@@ -374,36 +491,19 @@ static napi_value js_commit(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   consumer_t *c = handle_arg(env, argv[0]);
-  if (!c) return NULL;
-  if (c->closed) return NULL;
-  char *topic = string_arg(env, argv[1]);
-  uint32_t n = 0;
-  CHECK(env, napi_get_array_length(env, argv[2], &n));
-  rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)n);
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value pv, ov;
-    int32_t partition;
-    double offset;
-    CHECK(env, napi_get_element(env, argv[2], i, &pv));
-    CHECK(env, napi_get_element(env, argv[3], i, &ov));
-    CHECK(env, napi_get_value_int32(env, pv, &partition));
-    CHECK(env, napi_get_value_double(env, ov, &offset));
-    rd_kafka_topic_partition_list_add(list, topic, partition)->offset = (int64_t)offset;
-  }
-  free(topic);
-  /* Asynchronous: the data is already stored with its offset, this only saves re-reading. */
+  if (!c || c->closed) return NULL;
+  rd_kafka_topic_partition_list_t *list = partition_list_arg(env, argv[1], argv[2], argv[3]);
+  if (!list) return NULL;
+  /* Asynchronous: the data is already stored with its offset, this only saves re-reading.
+   * Its outcome arrives through offset_commit_cb and is reported with the next batch. */
   rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, list, 1);
   rd_kafka_topic_partition_list_destroy(list);
-  if (err) {
-    napi_throw_error(env, NULL, rd_kafka_err2str(err));
-    return NULL;
-  }
+  if (err) napi_throw_error(env, NULL, rd_kafka_err2str(err));
   return NULL;
 }
 
-/* Asynchronous (timeout 0): librdkafka purges what it pre-fetched for these partitions and
- * fetches from the new offsets; messages already handed to JS are JS's to drop. */
-static napi_value js_seek(napi_env env, napi_callback_info info) {
+/* Answers an 'assigned' event with each partition's starting offset (see the header comment). */
+static napi_value js_assign(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -413,32 +513,27 @@ static napi_value js_seek(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "consumer is closed");
     return NULL;
   }
-  char *topic = string_arg(env, argv[1]);
-  uint32_t n = 0;
-  CHECK(env, napi_get_array_length(env, argv[2], &n));
-  rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)n);
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value pv, ov;
-    int32_t partition;
-    double offset;
-    CHECK(env, napi_get_element(env, argv[2], i, &pv));
-    CHECK(env, napi_get_element(env, argv[3], i, &ov));
-    CHECK(env, napi_get_value_int32(env, pv, &partition));
-    CHECK(env, napi_get_value_double(env, ov, &offset));
-    rd_kafka_topic_partition_list_add(list, topic, partition)->offset = (int64_t)offset;
+  rd_kafka_topic_partition_list_t *list = partition_list_arg(env, argv[1], argv[2], argv[3]);
+  if (!list) return NULL;
+  char why[256] = "";
+  if (strcmp(rd_kafka_rebalance_protocol(c->rk), "COOPERATIVE") == 0) {
+    rd_kafka_error_t *error = rd_kafka_incremental_assign(c->rk, list);
+    if (error) {
+      snprintf(why, sizeof why, "incremental assign: %s", rd_kafka_error_string(error));
+      rd_kafka_error_destroy(error);
+    }
+  } else {
+    rd_kafka_resp_err_t err = rd_kafka_assign(c->rk, list);
+    if (err) snprintf(why, sizeof why, "assign: %s", rd_kafka_err2str(err));
   }
-  free(topic);
-  rd_kafka_error_t *error = rd_kafka_seek_partitions(c->rk, list, 0);
   rd_kafka_topic_partition_list_destroy(list);
-  if (error) {
-    napi_throw_error(env, NULL, rd_kafka_error_string(error));
-    rd_kafka_error_destroy(error);
-  }
+  if (why[0]) napi_throw_error(env, NULL, why);
   return NULL;
 }
 
 typedef struct {
   consumer_t *consumer;
+  napi_ref handle_ref;
   napi_async_work work;
   napi_deferred deferred;
 } close_job_t;
@@ -454,6 +549,7 @@ static void close_complete(napi_env env, napi_status status, void *data) {
   close_job_t *job = data;
   napi_value undefined;
   napi_get_undefined(env, &undefined);
+  napi_delete_reference(env, job->handle_ref);
   napi_resolve_deferred(env, job->deferred, undefined);
   napi_delete_async_work(env, job->work);
   free(job);
@@ -481,6 +577,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
     return promise;
   }
   c->closed = 1;
+  CHECK(env, napi_create_reference(env, argv[0], 1, &job->handle_ref));
   CHECK(env, napi_create_string_utf8(env, "librdkafka-close", NAPI_AUTO_LENGTH, &name));
   CHECK(env, napi_create_async_work(env, NULL, name, close_execute, close_complete, job, &job->work));
   CHECK(env, napi_queue_async_work(env, job->work));
@@ -499,7 +596,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
       {"consume", NULL, js_consume, NULL, NULL, NULL, napi_default, NULL},
       {"commit", NULL, js_commit, NULL, NULL, NULL, napi_default, NULL},
-      {"seek", NULL, js_seek, NULL, NULL, NULL, napi_default, NULL},
+      {"assign", NULL, js_assign, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
       {"librdkafkaVersion", NULL, js_version, NULL, NULL, NULL, napi_default, NULL},
   };

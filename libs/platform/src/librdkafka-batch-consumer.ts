@@ -21,7 +21,8 @@ interface NativeConsumer {
   open(config: string[], topic: string): Handle;
   consume(handle: Handle, maxMessages: number, timeoutMs: number): Promise<PackedBatch>;
   commit(handle: Handle, topic: string, partitions: number[], nextOffsets: number[]): void;
-  seek(handle: Handle, topic: string, partitions: number[], offsets: number[]): void;
+  /** Answers an 'assigned' event; librdkafka fetches nothing of those partitions before it. */
+  assign(handle: Handle, topic: string, partitions: number[], offsets: number[]): void;
   close(handle: Handle): Promise<void>;
   librdkafkaVersion(): string;
 }
@@ -102,8 +103,12 @@ export interface LibrdkafkaBatchConsumerOptions {
 
 const MB = 1024 * 1024;
 const POLL_TIMEOUT_MS = 100;
+/** librdkafka's RD_KAFKA_OFFSET_INVALID: start at the committed offset, else auto.offset.reset. */
+const KAFKA_COMMITTED_OFFSET = -1001;
 /** Consumed batches handled at once (bounds memory: each holds up to maxBatchMessages). */
 const MAX_BATCHES_IN_FLIGHT = 2;
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 30_000;
 
 /**
  * The ingest hot path's consumer on librdkafka: each consume call returns one packed batch (a
@@ -113,10 +118,13 @@ const MAX_BATCHES_IN_FLIGHT = 2;
  * every assignment seeks to them, and a member that lost a partition can at worst have its write
  * refused by the store's offset check.
  *
- * Revocations: messages of a revoked partition that came before the revocation in the same
- * consume call are dropped (nothing of them was stored or committed; whoever owns the partition
- * next reads them again). A newly assigned partition's messages are dropped until it has been
- * sought to its stored offset (librdkafka purges what it pre-fetched on a seek).
+ * Assignments are answered by this class, not librdkafka's default: each new partition starts at
+ * its stored offset (Kafka's committed offset only when nothing is stored), set in the assign call
+ * itself, so nothing is fetched from anywhere else. (A seek right after assignment is not enough:
+ * librdkafka 2.0.2 drops it while it is still looking up the committed offset.) Revocations:
+ * messages of a revoked partition that came before the revocation in the same consume call are
+ * dropped (nothing of them was stored or committed; whoever owns the partition next reads them
+ * again).
  *
  * A failing handler restarts the client (close, back-off, rejoin): it resumes from the committed
  * offsets, which never pass the stored ones, so nothing is lost and the store skips what it has.
@@ -140,6 +148,11 @@ export class LibrdkafkaBatchConsumer implements BatchConsumer {
     this.addon = addon;
   }
 
+  /** The partitions this member holds now (sorted). */
+  get assignment(): number[] {
+    return [...this.assigned].sort((a, b) => a - b);
+  }
+
   get librdkafkaVersion(): string {
     return this.addon.librdkafkaVersion();
   }
@@ -155,9 +168,14 @@ export class LibrdkafkaBatchConsumer implements BatchConsumer {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.wake?.();
+    this.firstAssignment?.reject(new Error('stopped before the group assigned partitions'));
     await this.loop;
     this.loop = undefined;
   }
+
+  /** Wakes a back-off sleep when stop() is called. */
+  private wake?: () => void;
 
   private config(): string[] {
     const o = this.options;
@@ -180,34 +198,43 @@ export class LibrdkafkaBatchConsumer implements BatchConsumer {
   }
 
   private async runLoop(): Promise<void> {
-    let backoffMs = 500;
+    let backoffMs = BACKOFF_MIN_MS;
+    let opened = false;
     while (this.running) {
       let handle: Handle | undefined;
       try {
         handle = this.addon.open(this.config(), this.options.topic);
-        await this.consumeUntilStopped(handle);
-        backoffMs = 500;
+        opened = true;
+        await this.consumeUntilStopped(handle, () => (backoffMs = BACKOFF_MIN_MS));
       } catch (err) {
-        this.logger.error({ err, backoffMs }, 'librdkafka consumer failed; restarting it (it resumes from the stored offsets)');
-        if (!handle) {
-          // Bad configuration: nothing to retry.
+        if (!opened) {
+          // The very first open failed: a configuration error, nothing to retry.
           this.running = false;
           this.firstAssignment?.reject(err as Error);
-          return;
+          break;
         }
+        this.logger.error({ err, backoffMs }, 'librdkafka consumer failed; restarting it (it resumes from the stored offsets)');
       } finally {
         if (handle) await this.addon.close(handle).catch((err: unknown) => this.logger.warn({ err }, 'librdkafka close failed'));
         for (const p of this.assigned) this.generation.set(p, (this.generation.get(p) ?? 0) + 1);
         this.assigned.clear();
       }
       if (this.running) {
-        await new Promise((r) => setTimeout(r, backoffMs));
-        backoffMs = Math.min(backoffMs * 2, 30_000);
+        await new Promise<void>((r) => {
+          const timer = setTimeout(r, backoffMs);
+          this.wake = () => {
+            clearTimeout(timer);
+            r();
+          };
+        });
+        this.wake = undefined;
+        backoffMs = Math.min(backoffMs * 2, BACKOFF_MAX_MS);
       }
     }
+    this.firstAssignment?.reject(new Error('consumer stopped before the group assigned partitions'));
   }
 
-  private async consumeUntilStopped(handle: Handle): Promise<void> {
+  private async consumeUntilStopped(handle: Handle, onProgress: () => void): Promise<void> {
     const max = this.options.maxBatchMessages ?? 50_000;
     let pending: Promise<PackedBatch> | undefined = this.addon.consume(handle, max, POLL_TIMEOUT_MS);
     // Batches being handled: the next one is decoded while the one before waits on its write.
@@ -220,11 +247,10 @@ export class LibrdkafkaBatchConsumer implements BatchConsumer {
         const batch: PackedBatch = await pending!;
         pending = undefined;
         for (const e of batch.errors) this.logger.warn({ err: e }, 'librdkafka consumer error');
-        const { dropBefore, fresh } = this.applyEvents(batch);
-        const sought = fresh.length ? await this.seekToStoredOffsets(handle, fresh) : new Set<number>();
+        const dropBefore = await this.applyEvents(handle, batch);
         // The next batch is collected (on the thread pool) while this one is handled.
-        if (this.running) pending = this.addon.consume(handle, max, POLL_TIMEOUT_MS);
-        const handled = this.partitionRuns(batch, dropBefore, sought).map((run) => {
+        if (this.running && !failure) pending = this.addon.consume(handle, max, POLL_TIMEOUT_MS);
+        const handled = this.partitionRuns(batch, dropBefore).map((run) => {
           const next = (tails.get(run.partition) ?? Promise.resolve()).then(async () => {
             // After a failure nothing more is handled: a later run stored on top of a missing one
             // would leave a gap behind the stored offset.
@@ -235,6 +261,7 @@ export class LibrdkafkaBatchConsumer implements BatchConsumer {
               failure ??= { error };
               return;
             }
+            onProgress();
             if (run.isStale()) return;
             try {
               this.addon.commit(handle, this.options.topic, [run.partition], [Number(run.messages[run.messages.length - 1].offset) + 1]);
@@ -255,59 +282,49 @@ export class LibrdkafkaBatchConsumer implements BatchConsumer {
     if (failure) throw failure.error;
   }
 
-  /** Applies rebalance events; says which messages to drop and which partitions need a seek. */
-  private applyEvents(batch: PackedBatch): { dropBefore: Map<number, number>; fresh: number[] } {
+  /**
+   * Applies rebalance events in order: a revocation drops the partition's messages before it in
+   * this batch (returned), an assignment is answered with the stored offsets.
+   */
+  private async applyEvents(handle: Handle, batch: PackedBatch): Promise<Map<number, number>> {
     const dropBefore = new Map<number, number>();
-    const fresh = new Set<number>();
     for (const e of batch.events) {
-      for (const p of e.partitions) {
-        if (e.kind === 'revoked') {
-          this.assigned.delete(p);
-          fresh.delete(p);
-          this.generation.set(p, (this.generation.get(p) ?? 0) + 1);
-          dropBefore.set(p, Math.max(dropBefore.get(p) ?? 0, e.at));
-        } else {
-          this.assigned.add(p);
-          fresh.add(p);
-        }
+      if (e.kind === 'assigned') {
+        await this.assignFromStoredOffsets(handle, e.partitions);
+        continue;
       }
-      this.logger.info({ topic: this.options.topic, partitions: [...this.assigned].sort((a, b) => a - b), [e.kind]: e.partitions }, 'partitions assigned');
-      if (e.kind === 'assigned') this.firstAssignment?.resolve();
+      for (const p of e.partitions) {
+        this.assigned.delete(p);
+        this.generation.set(p, (this.generation.get(p) ?? 0) + 1);
+        dropBefore.set(p, Math.max(dropBefore.get(p) ?? 0, e.at));
+      }
+      this.logger.info({ topic: this.options.topic, partitions: [...this.assigned].sort((a, b) => a - b), revoked: e.partitions }, 'partitions assigned');
     }
-    return { dropBefore, fresh: [...fresh] };
+    return dropBefore;
   }
 
-  /**
-   * Seeks newly assigned partitions to their stored offsets (those without one start where Kafka
-   * says: committed offset, else auto.offset.reset). Returns the partitions sought: their
-   * messages in the batch at hand were fetched from the old position and are dropped.
-   */
-  private async seekToStoredOffsets(handle: Handle, partitions: number[]): Promise<Set<number>> {
-    const targets: Array<[number, number]> = [];
+  /** Answers an assignment: each partition starts at its stored offset, else Kafka's committed one. */
+  private async assignFromStoredOffsets(handle: Handle, partitions: number[]): Promise<void> {
+    const offsets: number[] = [];
     for (const partition of partitions) {
       const stored = await this.handler.storedOffset(this.options.topic, partition);
-      if (stored !== null) targets.push([partition, Number(stored)]);
+      offsets.push(stored === null ? KAFKA_COMMITTED_OFFSET : Number(stored));
     }
-    if (targets.length) {
-      this.addon.seek(
-        handle,
-        this.options.topic,
-        targets.map(([p]) => p),
-        targets.map(([, o]) => o),
-      );
-    }
-    return new Set(targets.map(([p]) => p));
+    this.addon.assign(handle, this.options.topic, partitions, offsets);
+    for (const p of partitions) this.assigned.add(p);
+    this.logger.info({ topic: this.options.topic, partitions: [...this.assigned].sort((a, b) => a - b), assigned: partitions, from: offsets }, 'partitions assigned');
+    this.firstAssignment?.resolve();
   }
 
   /** One PartitionBatch per partition, in offset order, skipping what must be dropped. */
-  private partitionRuns(batch: PackedBatch, dropBefore: Map<number, number>, sought: Set<number>) {
+  private partitionRuns(batch: PackedBatch, dropBefore: Map<number, number>) {
     const { buffer, meta, offsets } = batch;
     const byPartition = new Map<number, BatchMessage[]>();
     for (let i = 0; i < batch.count; i++) {
       const row = 5 * i;
       const partition = meta[row];
-      // Fetched before a revocation, or before this member's seek to the stored offset.
-      if (sought.has(partition) || i < (dropBefore.get(partition) ?? 0)) continue;
+      // Fetched before a revocation in this call.
+      if (i < (dropBefore.get(partition) ?? 0)) continue;
       let list = byPartition.get(partition);
       if (!list) byPartition.set(partition, (list = []));
       list.push(new PackedMessage(buffer, meta, row, offsets[i]));
@@ -320,7 +337,7 @@ export class LibrdkafkaBatchConsumer implements BatchConsumer {
         partition,
         messages,
         heartbeat: async () => undefined, // librdkafka heartbeats from its own thread
-        isStale: () => !this.running || (this.generation.get(partition) ?? 0) !== generation,
+        isStale: () => (this.generation.get(partition) ?? 0) !== generation,
       };
     });
   }

@@ -65,8 +65,8 @@ describe('LibrdkafkaBatchConsumer (native addon, real broker)', () => {
   const prefix = `${uniqueName('rdk')}.`;
   const topic = `${prefix}rdk.test.v1`;
   const consumers: LibrdkafkaBatchConsumer[] = [];
-  const consumer = (group: string, handler: PartitionBatchHandler, maxBatchMessages = 100) => {
-    const c = new LibrdkafkaBatchConsumer({ brokers: env.KAFKA_BROKERS.split(','), groupId: group, topic, maxBatchMessages, sessionTimeoutMs: 6_000 }, handler, logger);
+  const consumer = (group: string, handler: PartitionBatchHandler, maxBatchMessages = 100, librdkafka: Record<string, string> = {}) => {
+    const c = new LibrdkafkaBatchConsumer({ brokers: env.KAFKA_BROKERS.split(','), groupId: group, topic, maxBatchMessages, sessionTimeoutMs: 6_000, librdkafka }, handler, logger);
     consumers.push(c);
     return c;
   };
@@ -103,7 +103,7 @@ describe('LibrdkafkaBatchConsumer (native addon, real broker)', () => {
     expect([...offsets.keys()].sort()).toEqual(range(0, PARTITIONS));
   });
 
-  it('seeks each assigned partition to the stored offset, ahead of or behind what Kafka committed', async () => {
+  it('starts each assigned partition at the stored offset, ahead of or behind what Kafka committed', async () => {
     const group = uniqueName('rdk-seek');
     // First pass commits everything.
     const first = new RecordingHandler();
@@ -136,30 +136,54 @@ describe('LibrdkafkaBatchConsumer (native addon, real broker)', () => {
     expect(h.offsets(failed.partition)).toEqual(expect.arrayContaining(failed.messages.map((m) => Number(m.offset))));
   });
 
-  it('splits partitions between two members and, when one leaves, the other takes its partitions over', async () => {
+  it('settles start() when stopped before the group assigned anything', async () => {
+    const c = consumer(uniqueName('rdk-stop'), new RecordingHandler());
+    const outcome = c.start().then(
+      () => 'resolved',
+      () => 'rejected',
+    );
+    await c.stop();
+    await expect(Promise.race([outcome, new Promise((r) => setTimeout(() => r('pending'), 10_000).unref())])).resolves.not.toBe('pending');
+  });
+
+  // The eager protocol (librdkafka's default) and the cooperative one; the second test also
+  // produces twice more, so later offsets exist (offsets 400..1199).
+  it.each([
+    ['the eager protocol', 'range,roundrobin', 1],
+    ['the cooperative protocol', 'cooperative-sticky', 3],
+  ])('with %s, splits partitions between two members and, when one leaves, the other takes its partitions over', async (_name, strategy, round) => {
     const group = uniqueName('rdk-group');
     const a = new RecordingHandler();
     const b = new RecordingHandler();
-    const ca = consumer(group, a);
+    const base = (round - 1) * PER_PARTITION;
+    const opts = { 'partition.assignment.strategy': strategy };
+    const ca = consumer(group, a, 100, opts);
     await ca.start();
-    await eventually(async () => a.count(), (n) => n >= PARTITIONS * PER_PARTITION);
-    const cb = consumer(group, b);
+    await eventually(async () => a.count(), (n) => n >= PARTITIONS * (base + PER_PARTITION));
+    const cb = consumer(group, b, 100, opts);
     await cb.start();
+    // Settled: b holds partitions and the two hold each partition once (cooperative rebalancing
+    // takes two rounds, and b's first assignment may be empty).
+    await eventually(
+      async () => [...ca.assignment, ...cb.assignment],
+      (all) => cb.assignment.length > 0 && all.length === PARTITIONS && new Set(all).size === PARTITIONS,
+    );
     // The group has split: a no longer holds every partition, b holds the rest.
     const assignedTo = async (h: RecordingHandler, from: number) => new Set([...h.handled].filter(([, l]) => l.some((m) => m.offset >= from)).map(([p]) => p));
-    await produce(topic); // offsets 400..799
-    await eventually(async () => a.count() + b.count(), (n) => n >= 2 * PARTITIONS * PER_PARTITION);
-    const ofA = await assignedTo(a, PER_PARTITION);
-    const ofB = await assignedTo(b, PER_PARTITION);
+    await produce(topic);
+    await eventually(async () => a.count() + b.count(), (n) => n >= PARTITIONS * (base + 2 * PER_PARTITION));
+    const ofA = await assignedTo(a, base + PER_PARTITION);
+    const ofB = await assignedTo(b, base + PER_PARTITION);
     expect(ofB.size).toBeGreaterThan(0);
     expect([...ofA].filter((p) => ofB.has(p))).toEqual([]);
     await cb.stop();
-    await produce(topic); // offsets 800..1199: a must take b's partitions from b's commits
-    await eventually(async () => new Set(range(0, PARTITIONS).flatMap((p) => [...a.offsets(p), ...b.offsets(p)].map((o) => `${p}:${o}`))).size, (n) => n >= 3 * PARTITIONS * PER_PARTITION, 60_000);
-    for (const p of ofB) expect(a.offsets(p).filter((o) => o >= 2 * PER_PARTITION)).toEqual(range(2 * PER_PARTITION, 3 * PER_PARTITION));
+    await produce(topic); // a must take b's partitions from b's commits
+    const total = base + 3 * PER_PARTITION;
+    await eventually(async () => new Set(range(0, PARTITIONS).flatMap((p) => [...a.offsets(p), ...b.offsets(p)].map((o) => `${p}:${o}`))).size, (n) => n >= PARTITIONS * total, 60_000);
+    for (const p of ofB) expect(a.offsets(p).filter((o) => o >= base + 2 * PER_PARTITION)).toEqual(range(base + 2 * PER_PARTITION, total));
     for (let p = 0; p < PARTITIONS; p++) {
       const union = [...new Set([...a.offsets(p), ...b.offsets(p)])].sort((x, y) => x - y);
-      expect(union).toEqual(range(0, 3 * PER_PARTITION));
+      expect(union).toEqual(range(0, total));
     }
   });
 });
