@@ -60,7 +60,8 @@ async function main(): Promise<void> {
     NODE_OPTIONS: INGEST_NODE_OPTIONS,
   }).start();
   try {
-    await ingest.waitForMessage('ingest consuming');
+    const consuming = await ingest.waitForMessage('ingest consuming');
+    console.log(`[demo] ingest is consuming on ${String(consuming.kafkaClient ?? 'kafkajs')} (INGEST_KAFKA_CLIENT, see README)`);
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     let produced = 0;
