@@ -48,7 +48,7 @@
  */
 import os from 'node:os';
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka } from 'kafkajs';
@@ -355,7 +355,7 @@ async function runIngest(db: Client, kafka: Kafka, expected: Expected, client: s
       outbox: Number(outbox.n),
       publishedAfterS,
       productionS,
-      stderrTail: ingest.stderr.slice(-5),
+      stderrTail: [...ingest.stderr.slice(-5), ...ingest.logLines().slice(-15).map((l) => `${String(l.msg)} ${JSON.stringify(l).slice(0, 300)}`)],
       cpuSeconds,
     };
   } finally {
@@ -409,9 +409,11 @@ function otherTop(cpu: Record<string, number>): string {
 
 /** Asks the preloaded profiler (bench/ingest/cpu-profile-preload.js) to write its profile. */
 async function writeCpuProfile(pid: number, file: string): Promise<void> {
+  void pid; // the preload polls for the trigger file (a signal would also reach Nest's shutdown hooks)
   rmSync(`${file}.done`, { force: true });
-  process.kill(pid, 'SIGUSR2');
+  writeFileSync(`${file}.trigger`, '');
   for (let i = 0; i < 300 && !existsSync(`${file}.done`); i++) await new Promise((r) => setTimeout(r, 100));
+  rmSync(`${file}.trigger`, { force: true });
   log(`cpu profile: ${file} (${existsSync(file) ? 'written' : 'MISSING'})`);
 }
 
@@ -535,6 +537,7 @@ async function main(): Promise<void> {
         const r = await runIngest(db, kafka, expected, client);
         byClient.get(client)!.push(r);
         log(`ingest (${client}) ${i + 1}: ${fmt(r.rps)} rec/s over ${r.seconds.toFixed(2)} s (${r.exact ? 'exact' : 'MISMATCH'})`);
+        if (!r.exact) log(`ingest's last output:\n  ${r.stderrTail.join('\n  ')}`);
       }
     }
     // The headline is the first client (the default deployment's, librdkafka).
