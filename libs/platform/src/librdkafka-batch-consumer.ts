@@ -115,8 +115,8 @@ const BACKOFF_MAX_MS = 30_000;
  * Buffer and typed arrays, no JS object per message until here), which is split into one
  * PartitionBatch per partition and handled concurrently; offsets are committed after the handler
  * has stored them. Same contract as PartitionBatchConsumer: the stored offsets are the truth, so
- * every assignment seeks to them, and a member that lost a partition can at worst have its write
- * refused by the store's offset check.
+ * every assignment starts from them, and a member that lost a partition can at worst have its
+ * write refused by the store's offset check.
  *
  * Assignments are answered by this class, not librdkafka's default: each new partition starts at
  * its stored offset (Kafka's committed offset only when nothing is stored), set in the assign call
@@ -126,8 +126,8 @@ const BACKOFF_MAX_MS = 30_000;
  * dropped (nothing of them was stored or committed; whoever owns the partition next reads them
  * again).
  *
- * A failing handler restarts the client (close, back-off, rejoin): it resumes from the committed
- * offsets, which never pass the stored ones, so nothing is lost and the store skips what it has.
+ * A failing handler restarts the client (close, back-off, rejoin): it starts again from the stored
+ * offsets, so nothing is lost and the store skips what it has.
  */
 export class LibrdkafkaBatchConsumer implements BatchConsumer {
   private readonly addon: NativeConsumer;
