@@ -57,7 +57,7 @@ import { contractTopicSpecs, Topics } from '@shardcast/contracts';
 import { createKafka, ensureTopics } from '@shardcast/platform';
 import { ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
 import { INGEST_NODE_OPTIONS } from '../apps/ingest/src/ingest.config';
-import { consumerPerformance, ConsumerPerformanceResult, partitionCounts, produceTelemetry, ProducedTelemetry, startKcatProducer } from './kafka-bench-tools';
+import { consumerPerformance, ConsumerPerformanceResult, deleteExistingGroups, partitionCounts, produceTelemetry, ProducedTelemetry, startKcatProducer } from './kafka-bench-tools';
 
 const { values: args } = parseArgs({
   options: {
@@ -310,7 +310,7 @@ async function runIngest(db: Client, kafka: Kafka, expected: Expected, client: s
     const cpuSeconds = Object.fromEntries(Object.keys(cpu1).map((k) => [k, Math.max(0, Number((cpu1[k] - (cpu0[k] ?? 0)).toFixed(2)))]));
     const rss = procs.map((p) => readPeakRssMb(p.pid));
     peakRssMb = rss.every((x) => x !== null) ? (rss as number[]).reduce((a, b) => a + b, 0) : null;
-    if (args['cpu-prof'] && ingest.pid) await writeCpuProfile(ingest.pid, resolve(args['cpu-prof']));
+    if (args['cpu-prof']) await writeCpuProfile(resolve(args['cpu-prof']));
     const [sums] = (await db.query(`SELECT coalesce(sum(requests),0)::bigint AS requests, coalesce(sum(errors),0)::bigint AS errors, coalesce(sum(bytes),0)::bigint AS bytes, count(*)::bigint AS buckets FROM "${schema}".demand_history`)).rows;
     const [prog] = (await db.query(`SELECT sum(accepted_records)::bigint AS accepted, sum(rejected_records)::bigint AS rejected, sum(late_records)::bigint AS late FROM "${schema}".partition_progress`)).rows;
     const [outbox] = (await db.query(`SELECT count(*)::bigint AS n FROM "${schema}".outbox`)).rows;
@@ -408,8 +408,8 @@ function otherTop(cpu: Record<string, number>): string {
 }
 
 /** Asks the preloaded profiler (bench/ingest/cpu-profile-preload.js) to write its profile. */
-async function writeCpuProfile(pid: number, file: string): Promise<void> {
-  void pid; // the preload polls for the trigger file (a signal would also reach Nest's shutdown hooks)
+/** The preload polls for the trigger file (a signal would also reach Nest's shutdown hooks). */
+async function writeCpuProfile(file: string): Promise<void> {
   rmSync(`${file}.done`, { force: true });
   writeFileSync(`${file}.trigger`, '');
   for (let i = 0; i < 300 && !existsSync(`${file}.done`); i++) await new Promise((r) => setTimeout(r, 100));
@@ -462,10 +462,8 @@ async function cleanUp(kafka: Kafka, db: Client): Promise<void> {
         .then(() => deleted++)
         .catch(() => undefined); // never created
     }
-    const existing = new Set((await admin.listGroups()).groups.map((g) => g.groupId));
-    const mine = groups.flatMap((g) => [g, `${g}-ingest-control`]).filter((g) => existing.has(g));
-    if (mine.length) await admin.deleteGroups(mine).catch((e) => log(`delete groups: ${e.message}`));
-    log(`cleaned up: schemas ${schemas.join(', ')}, ${deleted} topics, ${mine.length} groups`);
+    const groupsDeleted = await deleteExistingGroups(admin, groups.flatMap((g) => [g, `${g}-ingest-control`]), log);
+    log(`cleaned up: schemas ${schemas.join(', ')}, ${deleted} topics, ${groupsDeleted} groups`);
   } catch (e) {
     log(`clean-up failed: ${(e as Error).message}`);
   } finally {

@@ -1,11 +1,11 @@
 /**
- * What the Kafka benchmarks share: the telemetry topic they fill with kcat, and Kafka's own
- * ConsumerPerformance as the reference reader of that topic.
+ * What the Kafka benchmarks share: the telemetry topic they fill with kcat, Kafka's own
+ * ConsumerPerformance as the reference reader of that topic, and removing their groups.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
-import { Kafka } from 'kafkajs';
+import { Admin, Kafka } from 'kafkajs';
 import { generateTelemetry } from '@shardcast/test-stack';
 
 const KAFKA_TOOL = resolve(__dirname, '..', 'deploy', 'local', 'kafka-tool.sh');
@@ -122,4 +122,12 @@ export async function consumerPerformance(brokers: string, topic: string, messag
   const cells = line.split(',').map((s) => s.trim());
   const get = (name: string) => Number(cells[names.indexOf(name)]);
   return { header, line, mbSec: get('MB.sec'), nMsgSec: get('nMsg.sec'), rebalanceMs: get('rebalance.time.ms'), fetchNMsgSec: get('fetch.nMsg.sec'), processWallMs };
+}
+
+/** Deletes those of `groups` that exist (a bench's fresh groups); returns how many. */
+export async function deleteExistingGroups(admin: Admin, groups: string[], log: (msg: string) => void): Promise<number> {
+  const existing = new Set((await admin.listGroups()).groups.map((g) => g.groupId));
+  const mine = groups.filter((g) => existing.has(g));
+  if (mine.length) await admin.deleteGroups(mine).catch((e: Error) => log(`delete groups: ${e.message}`));
+  return mine.length;
 }

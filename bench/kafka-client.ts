@@ -35,11 +35,10 @@
  *      c. ckjs's node-rdkafka-style KafkaConsumer.consume(10000) in a loop, fetch-tuned
  *         (fetch.max.bytes 100 MB, max.partition.fetch.bytes 10 MB, queued.min.messages 1M,
  *         queued.max.messages.kbytes 1 GB);
- *      d. native-packed: bench/kafka-client/packed-consumer.c, a minimal N-API addon on the
- *         system's librdkafka (built on demand with gcc into .stack/kafka-client/packed-consumer/),
- *         fetch-tuned as c, each consume(10000) handed over as one Buffer plus typed arrays (no JS
- *         object per message): what a native client can deliver to JS. It is the prototype of
- *         ingest's consumer (libs/platform/native), kept minimal to measure the client alone.
+ *      d. native-packed: ingest's own LibrdkafkaBatchConsumer (libs/platform/native, built by
+ *         `npm run build` on the system's librdkafka), fetch-tuned as c, batches of ≤ --batch
+ *         handed over as one Buffer plus typed arrays (no JS object per message until the
+ *         per-partition split), committing after a handler that only counts.
  *    With --aggregate, kafkajs and native-packed also run ingest's pure per-record work on every
  *    message (aggregatePartitionMessages: decode, validate, locate, aggregate; nothing stored):
  *    the ceiling of an ingest on each client before persistence.
@@ -54,18 +53,17 @@
  * 5. Clean-up: the topic and every group the bench used are deleted (--keep leaves them).
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka } from 'kafkajs';
 import { Topics } from '@shardcast/contracts';
-import { createKafka, ensureTopics } from '@shardcast/platform';
+import { createKafka, ensureTopics, loadLibrdkafkaConsumer } from '@shardcast/platform';
 import { stackEnv, uniqueName } from '@shardcast/test-stack';
 import type { WorkerConfig, WorkerResult } from './kafka-client/consumer';
-import { consumerPerformance, ConsumerPerformanceResult, partitionCounts, produceTelemetry } from './kafka-bench-tools';
+import { consumerPerformance, ConsumerPerformanceResult, deleteExistingGroups, partitionCounts, produceTelemetry } from './kafka-bench-tools';
 
 const { values: args } = parseArgs({
   options: {
@@ -257,29 +255,6 @@ async function ensurePeer(): Promise<Peer> {
   return { dir, ...p, source, installed: `${seconds.toFixed(0)} s` };
 }
 
-/**
- * bench/kafka-client/packed-consumer.c compiled against the system's librdkafka into
- * .stack/kafka-client/packed-consumer/<hash of source>.node (rebuilt when the source changes).
- */
-async function ensurePackedAddon(): Promise<{ path: string; built: string }> {
-  const source = join(__dirname, 'kafka-client', 'packed-consumer.c');
-  const hash = createHash('sha256').update(readFileSync(source)).digest('hex').slice(0, 12);
-  const dir = join(REPO, '.stack', 'kafka-client', 'packed-consumer');
-  const path = join(dir, `packed_consumer-${hash}.node`);
-  if (existsSync(path)) return { path, built: 'present' };
-  mkdirSync(dir, { recursive: true });
-  const logFile = join(dir, 'build.log');
-  writeFileSync(logFile, '');
-  await ensureAptPackages(logFile);
-  const nodeInclude = ['/usr/include/node', join(dirname(dirname(process.execPath)), 'include', 'node')].find((d) => existsSync(join(d, 'node_api.h')));
-  if (!nodeInclude) throw new Error('node_api.h not found (looked in /usr/include/node and beside the node binary)');
-  const t = performance.now();
-  const r = await run('gcc', ['-O2', '-Wall', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=packed_consumer', `-I${nodeInclude}`, source, '-lrdkafka', '-o', `${path}.tmp`], { logFile, timeoutMs: 120_000 });
-  if (r.code !== 0) throw new Error(`gcc packed-consumer.c failed (exit ${r.code}): ${whyFailed(r.out)} [log ${logFile}]`);
-  renameSync(`${path}.tmp`, path);
-  return { path, built: `${((performance.now() - t) / 1000).toFixed(1)} s` };
-}
-
 // ---------------------------------------------------------------------------------------------
 // 2. The topic
 // ---------------------------------------------------------------------------------------------
@@ -291,7 +266,7 @@ async function ensurePackedAddon(): Promise<{ path: string; built: string }> {
 type Mode = WorkerConfig['mode'];
 
 /** One consumer in its own Node process (bench/kafka-client/consumer.ts). */
-async function runWorker(mode: Mode, peer: Peer | undefined, packedAddon?: string): Promise<WorkerResult> {
+async function runWorker(mode: Mode, peer: Peer | undefined): Promise<WorkerResult> {
   const cfg: WorkerConfig = {
     mode,
     brokers: BROKERS,
@@ -301,7 +276,6 @@ async function runWorker(mode: Mode, peer: Peer | undefined, packedAddon?: strin
     concurrency: Number(args.concurrency),
     batch: Number(args.batch),
     ckjsDir: peer?.dir,
-    packedAddon,
     aggregate: args.aggregate,
     timeoutMs: WORKER_TIMEOUT_MS,
   };
@@ -390,10 +364,8 @@ async function cleanUp(kafka: Kafka): Promise<void> {
       .deleteTopics({ topics: [topic], timeout: 30_000 })
       .then(() => true)
       .catch(() => false);
-    const existing = new Set((await admin.listGroups()).groups.map((g) => g.groupId));
-    const mine = groups.filter((g) => existing.has(g));
-    if (mine.length) await admin.deleteGroups(mine).catch((e) => log(`delete groups: ${e.message}`));
-    log(`cleaned up: topic ${topicGone ? 'deleted' : 'not deleted'}, ${mine.length} groups deleted`);
+    const groupsDeleted = await deleteExistingGroups(admin, groups, log);
+    log(`cleaned up: topic ${topicGone ? 'deleted' : 'not deleted'}, ${groupsDeleted} groups deleted`);
   } catch (e) {
     log(`clean-up failed: ${(e as Error).message}`);
   } finally {
@@ -420,18 +392,9 @@ async function main(): Promise<void> {
     }
   }
 
-  let packed: { path: string; built: string } | undefined;
-  let nativeError: string | null = null;
-  if (args['skip-native']) nativeError = 'skipped (--skip-native)';
-  else {
-    try {
-      packed = await ensurePackedAddon();
-      log(`packed native consumer: ${packed.path} (${packed.built === 'present' ? 'already built' : `built in ${packed.built}`})`);
-    } catch (e) {
-      nativeError = (e as Error).message;
-      log(`packed native consumer unavailable: ${nativeError}`);
-    }
-  }
+  // Ingest's native consumer, built by `npm run build` (bench/run.sh runs it first).
+  let nativeError: string | null = args['skip-native'] ? 'skipped (--skip-native)' : (loadLibrdkafkaConsumer().error ?? null);
+  if (nativeError && !args['skip-native']) log(`native consumer unavailable: ${nativeError}`);
 
   const kafka = createKafka(BROKERS, 'shardcast-bench');
   try {
@@ -457,7 +420,7 @@ async function main(): Promise<void> {
 
     // 3. Rounds: reference, kafkajs, ckjs KafkaJS API, ckjs consume(); fresh group and process each.
     const perfRuns: ConsumerPerformanceResult[] = [];
-    const modes: Mode[] = ['kafkajs', ...(peer ? (['ckjs-kafkajs', 'ckjs-consume'] as const) : []), ...(packed ? (['native-packed'] as const) : [])];
+    const modes: Mode[] = ['kafkajs', ...(peer ? (['ckjs-kafkajs', 'ckjs-consume'] as const) : []), ...(nativeError ? [] : (['native-packed'] as const))];
     const results: Record<Mode, WorkerResult[]> = { kafkajs: [], 'ckjs-kafkajs': [], 'ckjs-consume': [], 'native-packed': [] };
     const modeErrors: Partial<Record<Mode, string>> = {};
     const mismatches: string[] = [];
@@ -473,7 +436,7 @@ async function main(): Promise<void> {
       for (const mode of modes) {
         if (modeErrors[mode]) continue;
         try {
-          const r = await runWorker(mode, mode.startsWith('ckjs') ? peer : undefined, packed?.path);
+          const r = await runWorker(mode, mode.startsWith('ckjs') ? peer : undefined);
           results[mode].push(r);
           if (args.aggregate && r.records !== N) mismatches.push(`${mode} round ${i + 1}: aggregated ${r.records} records (expected ${N})`);
           if (r.count !== N || r.valueBytes !== produced.valueBytes) mismatches.push(`${mode} round ${i + 1}: ${r.count} messages, ${r.valueBytes} value bytes (expected ${N}, ${produced.valueBytes})`);
@@ -527,15 +490,15 @@ async function main(): Promise<void> {
     out.push(workerRow(`${ckName} KafkaConsumer.consume(${args.batch})`, 'ckjs-consume'));
     out.push(
       medOf('native-packed') || modeErrors['native-packed']
-        ? workerRow(`packed-consumer.c consume(${args.batch}) (librdkafka, batches)`, 'native-packed')
-        : row(`packed-consumer.c consume(${args.batch})`, NaN, `not measured: ${nativeError ?? ''}`.slice(0, 300)),
+        ? workerRow(`ingest's native consumer (librdkafka, batches ≤ ${args.batch})`, 'native-packed')
+        : row(`ingest's native consumer`, NaN, `not measured: ${nativeError ?? ''}`.slice(0, 300)),
     );
     out.push('-'.repeat(120));
     for (const mode of modes) {
       const m = medOf(mode);
       if (m) out.push(`${mode}: ${m.variant}`);
     }
-    if (Number.isFinite(nativePacked)) out.push(`ratio packed native / kafkajs eachBatch = ${(nativePacked / kjs).toFixed(3)}; packed native / ConsumerPerformance nMsg.sec = ${perf ? (nativePacked / perf.nMsgSec).toFixed(3) : '–'}`);
+    if (Number.isFinite(nativePacked)) out.push(`ratio native / kafkajs eachBatch = ${(nativePacked / kjs).toFixed(3)}; native / ConsumerPerformance nMsg.sec = ${perf ? (nativePacked / perf.nMsgSec).toFixed(3) : '–'}`);
     out.push(`ratio ckjs / kafkajs eachBatch = ${Number.isFinite(ckjsRps / kjs) ? (ckjsRps / kjs).toFixed(3) : '–'} (ckjs = the faster of its two APIs)`);
     // Both sides without the group join: the consumers' clocks start at their first message.
     if (Number.isFinite(kjs) && Number.isFinite(perfFetch)) out.push(`kafkajs eachBatch / ConsumerPerformance fetch.nMsg.sec = ${(kjs / perfFetch).toFixed(3)} (join excluded on both sides; the consumers' first fetch is counted: at 1M records about 2 % in kafkajs' favour, far more on small runs)`);

@@ -13,9 +13,9 @@
  *                 sizes (as librdkafka properties, see below): eachBatch if the version has it,
  *                 else eachMessage; partitionsConsumedConcurrently if the version has it.
  *   ckjs-consume  its node-rdkafka-style KafkaConsumer: consume(batch) in a loop, fetch-tuned.
- *   native-packed bench/kafka-client/packed-consumer.c: librdkafka (the system's) with the same
- *                 fetch tuning, each consume(batch) handed over as one Buffer of values plus
- *                 typed arrays (no JS object per message).
+ *   native-packed ingest's LibrdkafkaBatchConsumer (libs/platform/native, the system's
+ *                 librdkafka) with the same fetch tuning: each consume(batch) handed over as one
+ *                 Buffer plus typed arrays, split into per-partition runs.
  */
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
@@ -35,8 +35,6 @@ export interface WorkerConfig {
   batch: number;
   /** The scratch npm project holding @confluentinc/kafka-javascript (ckjs modes). */
   ckjsDir?: string;
-  /** The built bench/kafka-client/packed-consumer.c (native-packed mode). */
-  packedAddon?: string;
   /**
    * Also decode, validate and aggregate every message with ingest's own pure code
    * (aggregatePartitionMessages, default regions and policy; nothing stored): the ceiling of an
@@ -85,27 +83,6 @@ function versionLess(a: string, b: string): boolean {
   const pb = b.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
   for (let i = 0; i < 3; i++) if (pa[i] !== pb[i]) return pa[i] < pb[i];
   return false;
-}
-
-interface PackedBatch {
-  values: Buffer;
-  /** [partition, start, length] per message. */
-  meta: Int32Array;
-  offsets: Float64Array;
-  count: number;
-}
-
-/** Splits a packed batch into per-partition runs of {offset, value} (views, no copies). */
-function aggregatePacked(b: PackedBatch, run: (partition: number, messages: readonly PartitionMessage[]) => void): void {
-  const byPartition = new Map<number, PartitionMessage[]>();
-  for (let i = 0; i < b.count; i++) {
-    const partition = b.meta[3 * i];
-    let list = byPartition.get(partition);
-    if (!list) byPartition.set(partition, (list = []));
-    const start = b.meta[3 * i + 1];
-    list.push({ offset: BigInt(b.offsets[i]), value: b.values.subarray(start, start + b.meta[3 * i + 2]) });
-  }
-  for (const [partition, messages] of byPartition) run(partition, messages);
 }
 
 async function main(): Promise<void> {
@@ -170,30 +147,26 @@ async function main(): Promise<void> {
     });
     stop = () => consumer.disconnect();
   } else if (cfg.mode === 'native-packed') {
-    if (!cfg.packedAddon) throw new Error('packedAddon is required for native-packed');
-    const addon: Any = createRequire(__filename)(cfg.packedAddon);
-    const conf: Record<string, string | number | boolean> = {
-      'bootstrap.servers': cfg.brokers.join(','),
-      'group.id': cfg.group,
-      'enable.auto.commit': false,
-      'auto.offset.reset': 'earliest',
-      ...RDKAFKA_FETCH_TUNED,
-    };
-    const handle = addon.open(Object.entries(conf).flatMap(([k, v]) => [k, String(v)]), cfg.topic);
-    variant = `${cfg.aggregate ? 'aggregate; ' : ''}packed consume(${cfg.batch}) loop on librdkafka ${addon.librdkafkaVersion()}; fetch-tuned as ckjs-consume`;
-    let looping: Promise<void> = Promise.resolve();
-    looping = (async () => {
-      while (!t1) {
-        const b = await addon.consume(handle, cfg.batch, 100);
-        if (b.error) log(`consume: ${b.error}`);
-        if (b.count && aggregateRun) aggregatePacked(b, aggregateRun);
-        if (b.count) seen(b.count, b.values.length);
-      }
-    })();
-    stop = async () => {
-      await looping;
-      addon.close(handle);
-    };
+    // Ingest's own consumer, as ingest runs it (per-partition runs, commits after the handler),
+    // with the same fetch tuning as ckjs-consume; the handler only counts (and aggregates).
+    const { createLogger, LibrdkafkaBatchConsumer } = await import('@shardcast/platform');
+    const consumer = new LibrdkafkaBatchConsumer(
+      { brokers: cfg.brokers, groupId: cfg.group, topic: cfg.topic, clientId: 'shardcast-bench-kafka-client', maxBatchMessages: cfg.batch, librdkafka: RDKAFKA_FETCH_TUNED },
+      {
+        handleBatch: async ({ partition, messages }) => {
+          let bytes = 0;
+          // Values stay in the packed buffer: their lengths without building a view per message.
+          for (const m of messages) bytes += m.valueBuffer === undefined ? (m.value?.length ?? 0) : m.valueEnd! - m.valueStart!;
+          aggregateRun?.(partition, messages);
+          seen(messages.length, bytes);
+        },
+        storedOffset: async () => null,
+      },
+      createLogger('bench-kafka-client', 'error'),
+    );
+    variant = `${cfg.aggregate ? 'aggregate; ' : ''}LibrdkafkaBatchConsumer, batches of ≤ ${cfg.batch} on librdkafka ${consumer.librdkafkaVersion}; fetch-tuned as ckjs-consume`;
+    await consumer.start();
+    stop = () => consumer.stop();
   } else {
     if (!cfg.ckjsDir) throw new Error('ckjsDir is required for the ckjs modes');
     const req = createRequire(join(cfg.ckjsDir, 'package.json'));
