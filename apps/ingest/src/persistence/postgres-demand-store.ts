@@ -2,13 +2,16 @@ import { DataSource, QueryRunner } from 'typeorm';
 import { Topics } from '@shardcast/contracts';
 import {
   bucketId,
+  BucketPublication,
   BUCKET_MS,
   deserializeLatencySketch,
+  emptyDemandBucket,
   LedgerEntry,
   LedgerTransition,
-  nextBucketRevisions,
+  nextBucketRevision,
   PartitionLedger,
   serializeLatencySketch,
+  StoredBucketRevision,
 } from '@shardcast/telemetry';
 
 export interface StoredPartitionCounts {
@@ -33,10 +36,10 @@ export type CommitResult = { committed: true; events: number } | { committed: fa
 const entryId = (e: LedgerEntry) => bucketId(e.key);
 
 /**
- * Ingest's repository. A partition's partial buckets and its next offset change in one
- * transaction, guarded by the offset the writer expects: a writer whose view is stale (it lost the
- * partition, or another member moved it on) has its write refused, reloads, and only then writes
- * the offsets after the stored one.
+ * Ingest's repository. A partition's open partial buckets, its closed shares and its next offset
+ * change in one transaction, guarded by the offset the writer expects: a writer whose view is
+ * stale (it lost the partition, or another member moved it on) has its write refused, reloads,
+ * and only then writes the offsets after the stored one.
  */
 export class PostgresDemandStore {
   constructor(
@@ -64,7 +67,7 @@ export class PostgresDemandStore {
     );
     const rows = await this.db.query(
       `SELECT domain, region, (extract(epoch from bucket_start) * 1000)::bigint AS start_ms, requests, errors, bytes, latency_max_ms, latency_sketch
-       FROM ${this.s}.partition_buckets WHERE topic = $1 AND partition = $2 AND NOT closed`,
+       FROM ${this.s}.partition_buckets WHERE topic = $1 AND partition = $2`,
       [topic, partition],
     );
     const open = new Map<string, LedgerEntry>();
@@ -92,8 +95,9 @@ export class PostgresDemandStore {
   }
 
   /**
-   * Stores a transition if the partition's stored offset is still `expected`. Closed buckets are
-   * merged across partitions into demand_buckets with a new revision and an outbox event.
+   * Stores a transition if the partition's stored offset is still `expected`: its open shares in
+   * partition_buckets, its closed (final) shares added to demand_buckets as new revisions with
+   * their outbox events, and its progress.
    */
   async commit(
     topic: string,
@@ -120,8 +124,17 @@ export class PostgresDemandStore {
         return { committed: false, storedOffset: stored };
       }
       const closing = new Set(transition.closed);
-      await this.upsertPartials(q, topic, partition, transition.changed.filter((e) => !closing.has(e)), false);
-      await this.upsertPartials(q, topic, partition, transition.closed, true);
+      await this.upsertOpenPartials(q, topic, partition, transition.changed.filter((e) => !closing.has(e)));
+      if (transition.closed.length > 0) {
+        // Every open share starts after every closed one (the watermark sits between them), so
+        // one range drops the closed shares that were stored while open.
+        const lastClosedStart = Math.max(...transition.closed.map((e) => e.key.bucketStartMs));
+        await q.query(`DELETE FROM ${this.s}.partition_buckets WHERE topic = $1 AND partition = $2 AND bucket_start <= $3`, [
+          topic,
+          partition,
+          new Date(lastClosedStart).toISOString(),
+        ]);
+      }
       const { progress } = transition.next;
       await q.query(
         `UPDATE ${this.s}.partition_progress
@@ -138,7 +151,7 @@ export class PostgresDemandStore {
           counts.late,
         ],
       );
-      const events = await this.publishClosedBuckets(q, topic, partition, transition.closed);
+      const events = await this.publishClosedBuckets(q, transition.closed);
       await q.commitTransaction();
       return { committed: true, events };
     } catch (err) {
@@ -149,7 +162,7 @@ export class PostgresDemandStore {
     }
   }
 
-  private async upsertPartials(q: QueryRunner, topic: string, partition: number, entries: LedgerEntry[], closed: boolean): Promise<void> {
+  private async upsertOpenPartials(q: QueryRunner, topic: string, partition: number, entries: LedgerEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const cols = {
       domain: [] as string[],
@@ -173,96 +186,117 @@ export class PostgresDemandStore {
     }
     await q.query(
       `INSERT INTO ${this.s}.partition_buckets
-         (domain, region, bucket_start, topic, partition, requests, errors, bytes, latency_max_ms, latency_sketch, closed)
-       SELECT d, r, b, $9, $10, rq, er, by, mx, sk, $11
+         (domain, region, bucket_start, topic, partition, requests, errors, bytes, latency_max_ms, latency_sketch)
+       SELECT d, r, b, $9, $10, rq, er, by, mx, sk
        FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::bigint[], $6::bigint[], $7::float8[], $8::bytea[])
          AS t(d, r, b, rq, er, by, mx, sk)
-       ON CONFLICT (domain, region, bucket_start, topic, partition) DO UPDATE SET
+       ON CONFLICT (topic, partition, bucket_start, domain, region) DO UPDATE SET
          requests = excluded.requests, errors = excluded.errors, bytes = excluded.bytes,
-         latency_max_ms = excluded.latency_max_ms, latency_sketch = excluded.latency_sketch, closed = excluded.closed`,
-      [cols.domain, cols.region, cols.start, cols.requests, cols.errors, cols.bytes, cols.max, cols.sketch, topic, partition, closed],
+         latency_max_ms = excluded.latency_max_ms, latency_sketch = excluded.latency_sketch`,
+      [cols.domain, cols.region, cols.start, cols.requests, cols.errors, cols.bytes, cols.max, cols.sketch, topic, partition],
     );
   }
 
   /**
-   * Merges every partition's share of each closed bucket and writes an outbox event with the next
-   * revision. Rows are locked in key order so concurrent partitions cannot deadlock. This
-   * partition's shares are the closed entries in memory; only other partitions' are read back.
+   * Adds this partition's closed shares to demand_buckets, each as the bucket's next revision with
+   * its outbox event. A bucket nobody has closed yet (the usual case) is one insert; one that
+   * another partition closed first is locked, read, merged and updated. The insert waits on a
+   * concurrent insert of the same bucket and then skips it, so the second pass always sees the
+   * other share. Keys go in sorted order so concurrent partitions cannot deadlock.
    */
-  private async publishClosedBuckets(q: QueryRunner, topic: string, partition: number, closed: LedgerEntry[]): Promise<number> {
+  private async publishClosedBuckets(q: QueryRunner, closed: LedgerEntry[]): Promise<number> {
     if (closed.length === 0) return 0;
-    const sorted = [...closed].sort((a, b) => (entryId(a) < entryId(b) ? -1 : entryId(a) > entryId(b) ? 1 : 0));
-    const domains = sorted.map((e) => e.key.domain);
-    const regions = sorted.map((e) => e.key.region);
-    const starts = sorted.map((e) => new Date(e.key.bucketStartMs).toISOString());
-    await q.query(
-      `INSERT INTO ${this.s}.demand_buckets (domain, region, bucket_start, bucket_seconds)
-       SELECT d, r, b, $4 FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS t(d, r, b)
-       ON CONFLICT DO NOTHING`,
-      [domains, regions, starts, BUCKET_MS / 1000],
+    const sorted = closed.map((e) => ({ id: entryId(e), e })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((x) => x.e);
+    const at = new Date();
+    const firsts = sorted.map((e) => nextBucketRevision(e.key, e.bucket, undefined, this.producedBy, at));
+    const conflicting: Array<{ i: string }> = await q.query(
+      `WITH input AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $5::bigint[], $6::bigint[], $7::bigint[],
+                              $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::bytea[])
+           WITH ORDINALITY AS t(d, r, b, rq, er, by, p50, p90, p99, mx, sk, i)
+       ), inserted AS (
+         INSERT INTO ${this.s}.demand_buckets (domain, region, bucket_start, bucket_seconds, revision, requests, errors, bytes,
+                                               latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms, latency_sketch)
+         SELECT d, r, b, $4, 1, rq, er, by, p50, p90, p99, mx, sk FROM input ORDER BY i
+         ON CONFLICT DO NOTHING
+         RETURNING domain, region, bucket_start
+       )
+       SELECT i FROM input WHERE NOT EXISTS (SELECT 1 FROM inserted WHERE inserted.domain = d AND inserted.region = r AND inserted.bucket_start = b)`,
+      [...keyColumns(firsts), BUCKET_MS / 1000, ...valueColumns(firsts)],
     );
-    const locked = await q.query(
-      `SELECT db.domain, db.region, (extract(epoch from db.bucket_start) * 1000)::bigint AS start_ms, db.revision
+    const publications = firsts;
+    if (conflicting.length > 0) {
+      const merged = await this.mergeIntoStored(
+        q,
+        conflicting.map((c) => sorted[Number(c.i) - 1]),
+        at,
+      );
+      for (const c of conflicting) publications[Number(c.i) - 1] = merged.get(entryId(sorted[Number(c.i) - 1]))!;
+    }
+    await q.query(
+      `INSERT INTO ${this.s}.outbox (event_id, topic, key, payload)
+       SELECT i, $4, k, p FROM unnest($1::text[], $2::text[], $3::text[]) AS t(i, k, p)
+       ON CONFLICT (event_id) DO NOTHING`,
+      [publications.map((p) => p.event.eventId), publications.map((p) => p.key.domain), publications.map((p) => JSON.stringify(p.event)), this.outboxTopic],
+    );
+    return sorted.length;
+  }
+
+  /** The next revision of buckets other partitions have closed before: stored shares + this one. */
+  private async mergeIntoStored(q: QueryRunner, entries: LedgerEntry[], at: Date): Promise<Map<string, BucketPublication>> {
+    const keys = keyColumns(entries);
+    const rows: Array<{ domain: string; region: string; start_ms: string; revision: number } & Omit<PartialRow, 'domain' | 'region' | 'start_ms'>> = await q.query(
+      `SELECT db.domain, db.region, (extract(epoch from db.bucket_start) * 1000)::bigint AS start_ms, db.revision,
+              db.requests, db.errors, db.bytes, db.latency_max_ms, db.latency_sketch
        FROM ${this.s}.demand_buckets db
        JOIN unnest($1::text[], $2::text[], $3::timestamptz[]) AS t(d, r, b) ON db.domain = t.d AND db.region = t.r AND db.bucket_start = t.b
        ORDER BY db.domain, db.region, db.bucket_start
        FOR UPDATE OF db`,
-      [domains, regions, starts],
+      keys,
     );
-    const revisions = new Map<string, number>(locked.map((r: { domain: string; region: string; start_ms: string; revision: number }) => [`${r.domain}\u0000${r.region}\u0000${Number(r.start_ms)}`, r.revision]));
-    const partials = await q.query(
-      `SELECT pb.domain, pb.region, (extract(epoch from pb.bucket_start) * 1000)::bigint AS start_ms, pb.requests, pb.errors, pb.bytes, pb.latency_max_ms, pb.latency_sketch
-       FROM ${this.s}.partition_buckets pb
-       JOIN unnest($1::text[], $2::text[], $3::timestamptz[]) AS t(d, r, b) ON pb.domain = t.d AND pb.region = t.r AND pb.bucket_start = t.b
-       WHERE NOT (pb.topic = $4 AND pb.partition = $5)`,
-      [domains, regions, starts, topic, partition],
-    );
-    const publications = nextBucketRevisions(
-      sorted.map((e) => e.key),
-      [...sorted, ...partials.map((p: PartialRow) => ({
-        key: { domain: p.domain, region: p.region, bucketStartMs: Number(p.start_ms) },
+    const stored = new Map<string, StoredBucketRevision>();
+    for (const row of rows) {
+      stored.set(bucketId({ domain: row.domain, region: row.region, bucketStartMs: Number(row.start_ms) }), {
+        revision: row.revision,
         bucket: {
-          requests: Number(p.requests),
-          errors: Number(p.errors),
-          bytes: Number(p.bytes),
-          latencyMaxMs: Number(p.latency_max_ms),
-          latency: deserializeLatencySketch(p.latency_sketch),
+          requests: Number(row.requests),
+          errors: Number(row.errors),
+          bytes: Number(row.bytes),
+          latencyMaxMs: Number(row.latency_max_ms),
+          latency: row.latency_sketch ? deserializeLatencySketch(row.latency_sketch) : emptyDemandBucket().latency,
         },
-      }))],
-      revisions,
-      this.producedBy,
-      new Date(),
-    );
-    const update = {
-      rev: publications.map((p) => p.revision),
-      rq: publications.map((p) => p.bucket.requests),
-      er: publications.map((p) => p.bucket.errors),
-      by: publications.map((p) => p.bucket.bytes),
-      p50: publications.map((p) => p.latency.p50),
-      p90: publications.map((p) => p.latency.p90),
-      p99: publications.map((p) => p.latency.p99),
-      mx: publications.map((p) => p.latency.max),
-      sk: publications.map((p) => p.sketch),
-    };
-    const outbox = {
-      id: publications.map((p) => p.event.eventId),
-      key: publications.map((p) => p.key.domain),
-      payload: publications.map((p) => JSON.stringify(p.event)),
-    };
+      });
+    }
+    const merged = entries.map((e) => {
+      const previous = stored.get(entryId(e));
+      if (!previous) throw new Error(`demand bucket ${entryId(e).replace(/\u0000/g, '|')} conflicted on insert but cannot be read`);
+      return nextBucketRevision(e.key, e.bucket, previous, this.producedBy, at);
+    });
     await q.query(
       `UPDATE ${this.s}.demand_buckets db SET revision = u.rev, requests = u.rq, errors = u.er, bytes = u.by,
          latency_p50_ms = u.p50, latency_p90_ms = u.p90, latency_p99_ms = u.p99, latency_max_ms = u.mx, latency_sketch = u.sk, updated_at = now()
        FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[], $5::bigint[], $6::bigint[], $7::bigint[], $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::bytea[])
          AS u(d, r, b, rev, rq, er, by, p50, p90, p99, mx, sk)
        WHERE db.domain = u.d AND db.region = u.r AND db.bucket_start = u.b`,
-      [domains, regions, starts, update.rev, update.rq, update.er, update.by, update.p50, update.p90, update.p99, update.mx, update.sk],
+      [...keyColumns(merged), merged.map((p) => p.revision), ...valueColumns(merged)],
     );
-    await q.query(
-      `INSERT INTO ${this.s}.outbox (event_id, topic, key, payload)
-       SELECT i, $4, k, p::jsonb FROM unnest($1::text[], $2::text[], $3::text[]) AS t(i, k, p)
-       ON CONFLICT (event_id) DO NOTHING`,
-      [outbox.id, outbox.key, outbox.payload, this.outboxTopic],
-    );
-    return sorted.length;
+    return new Map(merged.map((p) => [bucketId(p.key), p]));
   }
+}
+
+function keyColumns(items: ReadonlyArray<{ key: LedgerEntry['key'] }>): [string[], string[], string[]] {
+  return [items.map((x) => x.key.domain), items.map((x) => x.key.region), items.map((x) => new Date(x.key.bucketStartMs).toISOString())];
+}
+
+function valueColumns(pubs: readonly BucketPublication[]): [number[], number[], number[], number[], number[], number[], number[], Buffer[]] {
+  return [
+    pubs.map((p) => p.bucket.requests),
+    pubs.map((p) => p.bucket.errors),
+    pubs.map((p) => p.bucket.bytes),
+    pubs.map((p) => p.latency.p50),
+    pubs.map((p) => p.latency.p90),
+    pubs.map((p) => p.latency.p99),
+    pubs.map((p) => p.latency.max),
+    pubs.map((p) => p.sketch),
+  ];
 }
