@@ -17,6 +17,13 @@ export const IngestConfigSchema = PlatformConfigSchema.extend({
    * warning.
    */
   INGEST_KAFKA_CLIENT: z.enum(['auto', 'librdkafka', 'kafkajs']).default('auto'),
+  /**
+   * Byte scanner for the packed batches of the librdkafka client: `native` (C, libs/telemetry/native),
+   * `typescript`, or `auto` (native when its addon is built, else TypeScript with a warning). Both
+   * answer only for messages the contract schema surely accepts; everything else is decoded in
+   * TypeScript alike.
+   */
+  INGEST_TELEMETRY_SCANNER: z.enum(['auto', 'native', 'typescript']).default('auto'),
   /** librdkafka client: messages per consume call across partitions (a transaction per partition). */
   INGEST_MAX_BATCH_MESSAGES: z.coerce.number().int().min(1).max(1_000_000).default(150_000),
   /** kafkajs client: partitions handled at once (librdkafka handles a batch's partitions together). */

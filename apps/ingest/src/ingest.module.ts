@@ -20,7 +20,7 @@ import {
   SERVICE_CONFIG,
   SERVICE_LOGGER,
 } from '@shardcast/platform';
-import { parseRegionTable, RegionLocator, selectRegions } from '@shardcast/telemetry';
+import { loadNativeTelemetryScanner, NativeTelemetryScanner, parseRegionTable, RegionLocator, selectRegions } from '@shardcast/telemetry';
 import { IngestConfig } from './ingest.config';
 import { TelemetryRequestsHandler } from './handlers/telemetry-requests.handler';
 import { PostgresDemandStore } from './persistence/postgres-demand-store';
@@ -56,6 +56,7 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await this.producer.connect();
     this.relay = new OutboxRelay(this.db, c.INGEST_DB_SCHEMA, this.producer, c.KAFKA_TOPIC_PREFIX, this.logger);
+    const scanner = this.chooseScanner();
     const store = new PostgresDemandStore(this.db, c.INGEST_DB_SCHEMA, 'ingest');
     const handler = new TelemetryRequestsHandler(
       store,
@@ -64,6 +65,7 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
       locator,
       { allowedLatenessMs: c.INGEST_ALLOWED_LATENESS_MS, maxFutureSkewMs: c.INGEST_MAX_FUTURE_SKEW_MS },
       this.logger,
+      scanner,
     );
     const topic = deployedTopic(c, Topics.telemetryRequests);
     const groupId = c.INGEST_GROUP_ID ?? `${c.KAFKA_GROUP_PREFIX}-ingest`;
@@ -94,7 +96,17 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
     }, Math.max(100, Math.min(5_000, Math.floor(c.INGEST_IDLE_CLOSE_MS / 2))));
     this.idleTimer.unref();
     await this.consumer.start();
-    this.logger.info({ topic, regions: regions.length, kafkaClient: client }, 'ingest consuming');
+    this.logger.info({ topic, regions: regions.length, kafkaClient: client, telemetryScanner: scanner ? 'native' : 'typescript' }, 'ingest consuming');
+  }
+
+  private chooseScanner(): NativeTelemetryScanner | undefined {
+    const wanted = this.config.INGEST_TELEMETRY_SCANNER;
+    if (wanted === 'typescript') return undefined;
+    const { scanner, error } = loadNativeTelemetryScanner();
+    if (scanner) return scanner;
+    if (wanted === 'native') throw new Error(`INGEST_TELEMETRY_SCANNER=native: ${error}`);
+    this.logger.warn({ reason: error }, 'native telemetry scanner unavailable; ingest scans in TypeScript');
+    return undefined;
   }
 
   private chooseClient(): 'librdkafka' | 'kafkajs' {

@@ -7,3 +7,4 @@ export * from './partition-aggregator';
 export * from './partition-ledger';
 export * from './trace-replay';
 export * from './bucket-publication';
+export * from './native-telemetry-scanner';

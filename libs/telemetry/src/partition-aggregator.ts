@@ -1,7 +1,8 @@
 import { ErrorCodes, TelemetryRecord } from '@shardcast/contracts';
 import { addRequest, DemandBucket, emptyDemandBucket } from './demand-bucket';
 import { RegionLocator } from './region-locator';
-import { decodeTelemetryMessage, RecordRejection } from './telemetry-decoder';
+import { DecodedTelemetryMessage, decodeTelemetryMessage, RecordRejection } from './telemetry-decoder';
+import type { NativeTelemetryScanner } from './native-telemetry-scanner';
 
 export const BUCKET_MS = 60_000;
 
@@ -72,24 +73,23 @@ export function aggregatePartitionMessages(
   locator: RegionLocator,
   policy: AggregationPolicy,
   nowMs: number,
+  scanner?: NativeTelemetryScanner,
 ): PartitionDelta {
   const delta: PartitionDelta = { buckets: new Map(), rejections: [], accepted: 0, skippedMessages: 0, progress: { ...progress } };
   const index: BucketIndex = new Map();
   // Offsets rise within a partition: only a leading run can be below the stored next offset, and
   // the per-message offsets are parsed only for that run, for rejections, and for the last one.
-  let skipping = true;
+  let first = 0;
+  while (first < messages.length && BigInt(messages[first].offset) < progress.nextOffset) first++;
+  delta.skippedMessages = first;
+  const prescanned = scanner ? prescan(scanner, messages, first) : undefined;
   let last: PartitionMessage | undefined;
-  for (const message of messages) {
-    if (skipping) {
-      if (BigInt(message.offset) < progress.nextOffset) {
-        delta.skippedMessages += 1;
-        continue;
-      }
-      skipping = false;
-    }
+  for (let m = first; m < messages.length; m++) {
+    const message = messages[m];
     last = message;
     const packed = message.valueBuffer;
-    const decoded = packed === undefined ? decodeTelemetryMessage(message.value) : decodeTelemetryMessage(packed, message.valueStart, message.valueEnd);
+    const decoded =
+      prescanned?.[m - first] ?? (packed === undefined ? decodeTelemetryMessage(message.value) : decodeTelemetryMessage(packed, message.valueStart, message.valueEnd));
     for (const rejection of decoded.rejections) delta.rejections.push({ ...rejection, offset: BigInt(message.offset), value: message.value });
     const records = decoded.records;
     for (let i = 0; i < records.length; i++) {
@@ -99,6 +99,34 @@ export function aggregatePartitionMessages(
   }
   if (last) delta.progress.nextOffset = BigInt(last.offset) + 1n;
   return delta;
+}
+
+const SINGLE_POSITION: readonly number[] = Object.freeze([0]);
+const positionsCache: number[][] = [];
+
+/** Positions 0..n-1 of a batch's records, shared (never changed by readers). */
+function positionsOf(n: number): readonly number[] {
+  let positions = positionsCache[n];
+  if (!positions && n <= 64) positions = positionsCache[n] = Array.from({ length: n }, (_, i) => i);
+  return positions ?? Array.from({ length: n }, (_, i) => i);
+}
+
+/**
+ * The native scanner's answers for messages[first..] that sit in the first such message's packed
+ * buffer (a packed run shares one); undefined where JavaScript decodes.
+ */
+function prescan(scanner: NativeTelemetryScanner, messages: readonly PartitionMessage[], first: number): Array<DecodedTelemetryMessage | undefined> | undefined {
+  const buf = messages[first]?.valueBuffer;
+  if (!buf) return undefined;
+  const picked: number[] = [];
+  for (let m = first; m < messages.length; m++) if (messages[m].valueBuffer === buf) picked.push(m);
+  const scanned = scanner.scan(buf, picked.length, (i) => messages[picked[i]].valueStart!, (i) => messages[picked[i]].valueEnd!);
+  const out: Array<DecodedTelemetryMessage | undefined> = new Array(messages.length - first);
+  for (let i = 0; i < picked.length; i++) {
+    const s = scanned[i];
+    if (s) out[picked[i] - first] = { records: s.records, positions: s.batch ? positionsOf(s.records.length) : SINGLE_POSITION, batch: s.batch, rejections: [] };
+  }
+  return out;
 }
 
 /** domain → region → bucket start → entry: no composite string key built per record. */

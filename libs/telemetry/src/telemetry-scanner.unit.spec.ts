@@ -2,12 +2,26 @@ import fc from 'fast-check';
 import { MAX_RECORDS_PER_MESSAGE } from '@shardcast/contracts';
 import { decodeTelemetryMessage, decodeTelemetryMessageSlowly } from './telemetry-decoder';
 import { scanTelemetryMessage } from './telemetry-scanner';
+import { loadNativeTelemetryScanner, NativeTelemetryScanner } from './native-telemetry-scanner';
 
-/** The scanner may decline anything, but what it returns must be exactly what the slow path returns. */
+const loadedNative = loadNativeTelemetryScanner();
+if (!loadedNative.scanner) throw new Error(`the native scanner is part of what is tested: ${loadedNative.error}`);
+const native: NativeTelemetryScanner = loadedNative.scanner;
+
+/** The C scanner's answer for each of `ranges` of `buf`, scanned in one call like a packed run. */
+function nativeScan(buf: Buffer, ranges: Array<[number, number]>) {
+  return native.scan(buf, ranges.length, (i) => ranges[i][0], (i) => ranges[i][1]);
+}
+
+/**
+ * The scanner may decline anything, but what it returns must be exactly what the slow path returns;
+ * the C scanner must answer exactly where the TypeScript scanner does, with the same records.
+ */
 function expectAgreement(text: string | Buffer): void {
   const buf = typeof text === 'string' ? Buffer.from(text) : text;
   const slow = decodeTelemetryMessageSlowly(buf);
   const fast = scanTelemetryMessage(buf);
+  expect(nativeScan(buf, [[0, buf.length]])[0]).toEqual(fast);
   if (fast) {
     expect(slow.rejections).toEqual([]);
     expect(fast.records).toEqual(slow.records); // toEqual compares numbers with Object.is: -0 ≠ 0
@@ -21,6 +35,7 @@ function expectAgreement(text: string | Buffer): void {
     const start = EMBEDDING_PREFIX.length;
     const end = start + buf.length;
     expect(scanTelemetryMessage(packed, start, end)).toEqual(fast);
+    expect(nativeScan(packed, [[start, end]])[0]).toEqual(fast);
     expect(decodeTelemetryMessage(packed, start, end)).toEqual(slow);
   }
 }
@@ -165,6 +180,40 @@ describe('scanTelemetryMessage (byte-level fast path)', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+
+  it('C scanner: a run of messages in one packed buffer gets, message by message, what the TypeScript scanner gives', () => {
+    const message = fc.oneof(validText, recordText, fc.array(fc.oneof(validText, recordText), { minLength: 1, maxLength: 3 }).map((t) => `{"records":[${t.join(',')}]}`));
+    fc.assert(
+      fc.property(fc.array(message, { minLength: 1, maxLength: 12 }), fc.constantFrom('', ',', '}', '7'), (texts, glue) => {
+        const parts: Buffer[] = [];
+        const ranges: Array<[number, number]> = [];
+        let at = 0;
+        for (const text of texts) {
+          const bytes = Buffer.from(text);
+          ranges.push([at, at + bytes.length]);
+          parts.push(bytes, Buffer.from(glue));
+          at += bytes.length + glue.length;
+        }
+        const packed = Buffer.concat(parts);
+        const answers = nativeScan(packed, ranges);
+        ranges.forEach(([start, end], i) => expect(answers[i]).toEqual(scanTelemetryMessage(packed, start, end)));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('C scanner: answers for every valid message of a large run, sharing one string per distinct domain', () => {
+    const one = (i: number) => `{"domain":"app${i % 7}.example.com","timestamp":${1_397_088_000_000 + i},"client":{"lat":${(i % 180) - 89.5},"lon":12.25},"status":200,"latencyMs":${i % 500},"bytes":${i}}`;
+    const texts = Array.from({ length: 20_000 }, (_, i) => (i % 10 === 0 ? `{"records":[${one(i)},${one(i + 1)}]}` : one(i)));
+    const packed = Buffer.from(texts.join(''));
+    const ranges: Array<[number, number]> = [];
+    let at = 0;
+    for (const t of texts) ranges.push([at, (at += Buffer.byteLength(t))]);
+    const answers = nativeScan(packed, ranges);
+    expect(answers.every((a) => a !== undefined)).toBe(true);
+    expect(answers.reduce((n, a) => n + a!.records.length, 0)).toBe(22_000);
+    ranges.forEach(([start, end], i) => expect(answers[i]).toEqual(scanTelemetryMessage(packed, start, end)));
   });
 
   it.each([

@@ -4,6 +4,7 @@ import { DeadLetter, DeadLetterPublisher, Logger, OutboxRelay, PartitionBatch, P
 import {
   AggregationPolicy,
   aggregatePartitionMessages,
+  NativeTelemetryScanner,
   applyPartitionDelta,
   BUCKET_MS,
   MessageRejection,
@@ -66,6 +67,7 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
     private readonly locator: RegionLocator,
     private readonly policy: AggregationPolicy,
     private readonly logger: Logger,
+    private readonly scanner?: NativeTelemetryScanner,
   ) {}
 
   storedOffset(topic: string, partition: number): Promise<bigint | null> {
@@ -135,7 +137,7 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
     const messages = batch.messages; // offsets stay strings: the aggregator parses the few it needs
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const ledger = this.ledgers.get(id) ?? (await this.store.loadLedger(batch.topic, batch.partition));
-      const delta = aggregatePartitionMessages(ledger.progress, messages, this.locator, this.policy, Date.now());
+      const delta = aggregatePartitionMessages(ledger.progress, messages, this.locator, this.policy, Date.now(), this.scanner);
       if (delta.progress.nextOffset === ledger.progress.nextOffset) {
         this.ledgers.set(id, ledger);
         return; // everything in this batch was stored before (replay)

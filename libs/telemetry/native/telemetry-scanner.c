@@ -1,0 +1,441 @@
+/*
+ * The telemetry byte scanner (libs/telemetry/src/telemetry-scanner.ts) in C, for the messages of a
+ * packed Kafka batch: one call scans every message of a partition run and writes the field values
+ * of the records it finds into typed arrays. It follows the TypeScript scanner's grammar step for
+ * step and answers only where that scanner would; everything else is left to JavaScript (the
+ * TypeScript scanner, then JSON.parse + the contract schema), so validation and every rejection
+ * reason stay in one place. A differential property test holds the two scanners to the same
+ * output on valid, hostile and mutated input.
+ *
+ * Only the syntax is checked here; the values' ranges and the domain's normalisation are checked
+ * by commonRecordOf in JavaScript, and a message with a record it refuses goes to JavaScript whole.
+ *
+ * JS API:
+ *   scan(buf: Buffer, starts: Int32Array, ends: Int32Array, count: number,
+ *        kinds: Uint8Array, recordEnds: Int32Array, values: Float64Array, domains: Int32Array) -> records
+ *   Message i is buf[starts[i], ends[i]). kinds[i]: 0 = not answered (JavaScript decides),
+ *   1 = one record, 2 = a `{"records": [...]}` batch. Its records are recordEnds[i-1]..recordEnds[i]
+ *   (recordEnds[-1] = 0). Record r: values[6r..6r+5] = timestamp, lat, lon, status, latencyMs,
+ *   bytes; domains[3r..3r+2] = the domain's start and length in buf, and the index of the first
+ *   record of this call with the same domain bytes (r itself for the first), so JavaScript makes
+ *   one string per distinct domain. When values or domains are full, the remaining messages are
+ *   not answered.
+ *
+ * Built by libs/telemetry/native/build.sh; wrapped by libs/telemetry/src/native-telemetry-scanner.ts.
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_RECORDS_PER_MESSAGE 10000 /* contracts' MAX_RECORDS_PER_MESSAGE; checked at load by the wrapper */
+
+enum {
+  F_NONE = 0,
+  F_DOMAIN = 1,
+  F_TIMESTAMP = 2,
+  F_CLIENT = 4,
+  F_STATUS = 8,
+  F_LATENCY = 16,
+  F_BYTES = 32,
+  F_ALL = 63,
+  F_LAT = 64,
+  F_LON = 128,
+  F_RECORDS = 256,
+};
+
+typedef struct {
+  const uint8_t *b;
+  int32_t pos;
+  int32_t end;
+  int ok;
+} scan_t;
+
+typedef struct {
+  double timestamp, lat, lon, status, latency, bytes;
+  int32_t domain_start, domain_len;
+} record_t;
+
+static const double POWERS_OF_TEN[16] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+static void ws(scan_t *s) {
+  int32_t p = s->pos;
+  while (p < s->end) {
+    uint8_t c = s->b[p];
+    if (c != 0x20 && c != 0x0a && c != 0x0d && c != 0x09) break;
+    p++;
+  }
+  s->pos = p;
+}
+
+static int expect(scan_t *s, uint8_t byte) {
+  ws(s);
+  if (s->pos >= s->end || s->b[s->pos] != byte) return (s->ok = 0);
+  s->pos++;
+  return 1;
+}
+
+static int same(const uint8_t *b, int32_t start, const char *text, int32_t length) { return memcmp(b + start, text, (size_t)length) == 0; }
+
+static int field_of(const uint8_t *b, int32_t start, int32_t length) {
+  switch (length) {
+    case 3:
+      if (b[start] != 'l') return F_NONE;
+      if (b[start + 2] == 't') return same(b, start, "lat", 3) ? F_LAT : F_NONE;
+      return same(b, start, "lon", 3) ? F_LON : F_NONE;
+    case 5:
+      return same(b, start, "bytes", 5) ? F_BYTES : F_NONE;
+    case 6:
+      if (b[start] == 'd') return same(b, start, "domain", 6) ? F_DOMAIN : F_NONE;
+      if (b[start] == 'c') return same(b, start, "client", 6) ? F_CLIENT : F_NONE;
+      return same(b, start, "status", 6) ? F_STATUS : F_NONE;
+    case 7:
+      return same(b, start, "records", 7) ? F_RECORDS : F_NONE;
+    case 9:
+      if (b[start] == 't') return same(b, start, "timestamp", 9) ? F_TIMESTAMP : F_NONE;
+      return same(b, start, "latencyMs", 9) ? F_LATENCY : F_NONE;
+    default:
+      return F_NONE;
+  }
+}
+
+static int fail(scan_t *s) { return (s->ok = 0); }
+
+/* `"name"` and `:`; the field it names, or F_NONE (unknown, escaped or broken: fails). */
+static int key(scan_t *s) {
+  if (!expect(s, '"')) return F_NONE;
+  int32_t start = s->pos, p = start;
+  while (p < s->end && s->b[p] != '"') {
+    if (s->b[p] == '\\') return fail(s);
+    p++;
+  }
+  if (p >= s->end) return fail(s);
+  s->pos = p + 1;
+  int field = field_of(s->b, start, p - start);
+  if (field == F_NONE || !expect(s, ':')) return fail(s);
+  return field;
+}
+
+/* A printable-ASCII string without escapes: its bytes' start and length. */
+static int ascii_string(scan_t *s, int32_t *start_out, int32_t *len_out) {
+  if (!expect(s, '"')) return 0;
+  int32_t start = s->pos, p = start;
+  for (;;) {
+    if (p >= s->end) return fail(s);
+    uint8_t c = s->b[p];
+    if (c == '"') break;
+    if (c < 0x20 || c > 0x7e || c == '\\') return fail(s);
+    p++;
+  }
+  s->pos = p + 1;
+  *start_out = start;
+  *len_out = p - start;
+  return 1;
+}
+
+/* A JSON number, grammar-checked like the TypeScript scanner, with the same value. */
+static double number(scan_t *s) {
+  ws(s);
+  const uint8_t *b = s->b;
+  int32_t end = s->end, start = s->pos, p = start;
+  int negative = p < end && b[p] == '-';
+  if (negative) p++;
+  int c = p < end ? b[p] : -1;
+  double value = 0;
+  int digits = 0;
+  if (c == '0') {
+    p++;
+    digits = 1;
+  } else if (c > '0' && c <= '9') {
+    while (p < end && (c = b[p]) >= '0' && c <= '9') {
+      value = value * 10 + (c - '0');
+      digits++;
+      p++;
+    }
+  } else {
+    s->ok = 0;
+    return 0;
+  }
+  int exact = 1;
+  int fraction_digits = 0;
+  if (p < end && b[p] == '.') {
+    p++;
+    int32_t fraction_start = p;
+    while (p < end && (c = b[p]) >= '0' && c <= '9') {
+      value = value * 10 + (c - '0');
+      digits++;
+      p++;
+    }
+    fraction_digits = p - fraction_start;
+    if (fraction_digits == 0) return (s->ok = 0);
+  }
+  c = p < end ? b[p] : -1;
+  if (c == 'e' || c == 'E') {
+    exact = 0;
+    p++;
+    if (p < end && (b[p] == '+' || b[p] == '-')) p++;
+    int32_t exponent_start = p;
+    while (p < end && (c = b[p]) >= '0' && c <= '9') p++;
+    if (p == exponent_start) return (s->ok = 0);
+  } else if (c >= '0' && c <= '9') {
+    return (s->ok = 0); /* a leading zero followed by digits */
+  }
+  s->pos = p;
+  if (exact && digits <= 15) {
+    /* Clinger's fast path, as in TypeScript: mantissa and 10^k are exact, one division rounds. */
+    double magnitude = fraction_digits == 0 ? value : value / POWERS_OF_TEN[fraction_digits];
+    return negative ? -magnitude : magnitude;
+  }
+  /* glibc's strtod rounds decimal text correctly, as Number() does. */
+  int32_t length = p - start;
+  char small[64];
+  char *text = length < (int32_t)sizeof small ? small : malloc((size_t)length + 1);
+  if (!text) return (s->ok = 0);
+  memcpy(text, b + start, (size_t)length);
+  text[length] = 0;
+  double parsed = strtod(text, NULL);
+  if (text != small) free(text);
+  return parsed;
+}
+
+static int separator(scan_t *s, uint8_t close) {
+  ws(s);
+  int c = s->pos < s->end ? s->b[s->pos] : -1;
+  s->pos++;
+  if (c == ',') return 1;
+  if (c != close) s->ok = 0;
+  return 0;
+}
+
+/* `{"lat": n, "lon": n}` in either order, nothing else. */
+static int client(scan_t *s, double *lat, double *lon) {
+  if (!expect(s, '{')) return 0;
+  int seen = F_NONE;
+  do {
+    int field = key(s);
+    if (field == F_LAT && !(seen & F_LAT)) *lat = number(s);
+    else if (field == F_LON && !(seen & F_LON)) *lon = number(s);
+    else return fail(s);
+    seen |= field;
+    if (!s->ok) return 0;
+  } while (separator(s, '}'));
+  return s->ok && seen == (F_LAT | F_LON);
+}
+
+/* One record object whose six members are all present, syntactically. */
+static int record(scan_t *s, record_t *r) {
+  if (!expect(s, '{')) return 0;
+  int seen = F_NONE;
+  do {
+    int field = key(s);
+    if ((field & seen) || field > F_ALL || field == F_NONE) return fail(s);
+    seen |= field;
+    switch (field) {
+      case F_DOMAIN:
+        ascii_string(s, &r->domain_start, &r->domain_len);
+        break;
+      case F_TIMESTAMP:
+        r->timestamp = number(s);
+        break;
+      case F_CLIENT:
+        /* TypeScript notes a client without both coordinates and fails the record at its end. */
+        if (!client(s, &r->lat, &r->lon)) return fail(s);
+        break;
+      case F_STATUS:
+        r->status = number(s);
+        break;
+      case F_LATENCY:
+        r->latency = number(s);
+        break;
+      case F_BYTES:
+        r->bytes = number(s);
+        break;
+    }
+    if (!s->ok) return 0;
+  } while (separator(s, '}'));
+  return s->ok && seen == F_ALL;
+}
+
+static int at_end(scan_t *s) {
+  ws(s);
+  return s->pos == s->end;
+}
+
+typedef struct {
+  double *values;
+  int32_t *domains;
+  int32_t capacity;
+  int32_t count;
+  /* Distinct domains of this call: open addressing over (hash, first record). */
+  int32_t table_first[1024];
+  uint32_t table_hash[1024];
+  int32_t table_used;
+  const uint8_t *b;
+} out_t;
+
+static uint32_t fnv1a(const uint8_t *p, int32_t n) {
+  uint32_t h = 2166136261u;
+  for (int32_t i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
+  return h;
+}
+
+/* The first record of this call with the same domain bytes, or r itself. */
+static int32_t first_with_domain(out_t *o, int32_t r, int32_t start, int32_t length) {
+  uint32_t h = fnv1a(o->b + start, length);
+  if (o->table_used >= 768) return r; /* nearly full: no more sharing, still correct */
+  for (uint32_t i = h & 1023;; i = (i + 1) & 1023) {
+    int32_t first = o->table_first[i];
+    if (first < 0) {
+      o->table_first[i] = r;
+      o->table_hash[i] = h;
+      o->table_used++;
+      return r;
+    }
+    if (o->table_hash[i] == h && o->domains[3 * first + 1] == length && memcmp(o->b + o->domains[3 * first], o->b + start, (size_t)length) == 0) return first;
+  }
+}
+
+static void put(out_t *o, const record_t *r) {
+  int32_t i = o->count++;
+  double *v = o->values + 6 * i;
+  v[0] = r->timestamp;
+  v[1] = r->lat;
+  v[2] = r->lon;
+  v[3] = r->status;
+  v[4] = r->latency;
+  v[5] = r->bytes;
+  int32_t *d = o->domains + 3 * i;
+  d[0] = r->domain_start;
+  d[1] = r->domain_len;
+  d[2] = first_with_domain(o, i, r->domain_start, r->domain_len);
+}
+
+/* Scans buf[start, end): 1 one record, 2 a batch, 0 not answered (o->count restored). */
+static int scan_message(out_t *o, int32_t start, int32_t end) {
+  scan_t s = {o->b, start, end, 1};
+  int32_t count_before = o->count;
+  int32_t used_before = o->table_used;
+  record_t r;
+  int kind = 0;
+  ws(&s);
+  int32_t object_start = s.pos;
+  if (!expect(&s, '{')) return 0;
+  ws(&s);
+  if (!(s.pos + 9 <= end && same(s.b, s.pos, "\"records\"", 9))) {
+    s.pos = object_start;
+    if (o->count >= o->capacity) return 0;
+    if (record(&s, &r) && at_end(&s)) {
+      put(o, &r);
+      kind = 1;
+    }
+  } else {
+    key(&s);
+    if (expect(&s, '[')) {
+      int32_t n = 0;
+      int ok = 1;
+      do {
+        if (!record(&s, &r) || n == MAX_RECORDS_PER_MESSAGE || o->count >= o->capacity) {
+          ok = 0;
+          break;
+        }
+        put(o, &r);
+        n++;
+      } while (separator(&s, ']'));
+      if (ok && s.ok && expect(&s, '}') && at_end(&s)) kind = 2;
+    }
+  }
+  if (kind == 0) {
+    /* Forget this message's records and the domains they introduced. */
+    if (o->table_used != used_before) {
+      for (int i = 0; i < 1024; i++)
+        if (o->table_first[i] >= count_before) o->table_first[i] = -1;
+      o->table_used = used_before;
+    }
+    o->count = count_before;
+  }
+  return kind;
+}
+
+#define CHECK(call)                                 \
+  do {                                              \
+    if ((call) != napi_ok) {                        \
+      napi_throw_error(env, NULL, "N-API: " #call); \
+      return NULL;                                  \
+    }                                               \
+  } while (0)
+
+static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length) {
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &type, length, data, &ab, &offset) != napi_ok || type != want) return 0;
+  return 1;
+}
+
+static napi_value scan(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 8) {
+    napi_throw_type_error(env, NULL, "scan(buf, starts, ends, count, kinds, recordEnds, values, domains)");
+    return NULL;
+  }
+  void *buf;
+  size_t buf_len;
+  if (napi_get_buffer_info(env, argv[0], &buf, &buf_len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "buf must be a Buffer");
+    return NULL;
+  }
+  int32_t *starts, *ends, *record_ends, *domains;
+  uint8_t *kinds;
+  double *values;
+  size_t n_starts, n_ends, n_kinds, n_record_ends, n_values, n_domains;
+  int32_t count;
+  if (!typed(env, argv[1], napi_int32_array, (void **)&starts, &n_starts) || !typed(env, argv[2], napi_int32_array, (void **)&ends, &n_ends) ||
+      napi_get_value_int32(env, argv[3], &count) != napi_ok || !typed(env, argv[4], napi_uint8_array, (void **)&kinds, &n_kinds) ||
+      !typed(env, argv[5], napi_int32_array, (void **)&record_ends, &n_record_ends) ||
+      !typed(env, argv[6], napi_float64_array, (void **)&values, &n_values) || !typed(env, argv[7], napi_int32_array, (void **)&domains, &n_domains)) {
+    napi_throw_type_error(env, NULL, "scan: starts, ends, recordEnds and domains are Int32Arrays, kinds a Uint8Array, values a Float64Array");
+    return NULL;
+  }
+  if (count < 0 || (size_t)count > n_starts || (size_t)count > n_ends || (size_t)count > n_kinds || (size_t)count > n_record_ends) {
+    napi_throw_range_error(env, NULL, "scan: count exceeds an array");
+    return NULL;
+  }
+  out_t *o = malloc(sizeof(out_t));
+  if (!o) {
+    napi_throw_error(env, NULL, "scan: out of memory");
+    return NULL;
+  }
+  o->values = values;
+  o->domains = domains;
+  o->capacity = (int32_t)(n_values / 6 < n_domains / 3 ? n_values / 6 : n_domains / 3);
+  o->count = 0;
+  o->table_used = 0;
+  o->b = buf;
+  for (int i = 0; i < 1024; i++) o->table_first[i] = -1;
+  for (int32_t i = 0; i < count; i++) {
+    int32_t start = starts[i], end = ends[i];
+    int kind = 0;
+    if (start >= 0 && end >= start && (size_t)end <= buf_len) kind = scan_message(o, start, end);
+    kinds[i] = (uint8_t)kind;
+    record_ends[i] = o->count;
+  }
+  int32_t records = o->count;
+  free(o);
+  napi_value result;
+  CHECK(napi_create_int32(env, records, &result));
+  return result;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_value fn, max;
+  CHECK(napi_create_function(env, "scan", NAPI_AUTO_LENGTH, scan, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "scan", fn));
+  CHECK(napi_create_int32(env, MAX_RECORDS_PER_MESSAGE, &max));
+  CHECK(napi_set_named_property(env, exports, "maxRecordsPerMessage", max));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
