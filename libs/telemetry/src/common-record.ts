@@ -25,10 +25,25 @@ function cachedDomain(raw: string): string | null {
   return domain;
 }
 
+/** normalizeDomain's answer for a raw domain (memoised): the normalised name, or null if invalid. */
+export const normalizedDomainOf = cachedDomain;
+
+/**
+ * True when TelemetryRecordSchema surely accepts these field values of a common record (the
+ * domain aside: see normalizedDomainOf) with the same output.
+ */
+export function commonValuesValid(timestamp: number, lat: number, lon: number, status: number, latencyMs: number, bytes: number): boolean {
+  if (!Number.isSafeInteger(timestamp) || timestamp < 0 || timestamp > MAX_EVENT_TIME_MS) return false;
+  if (!Number.isSafeInteger(status) || status < 100 || status > 599) return false;
+  if (!(latencyMs >= 0 && latencyMs <= MAX_LATENCY_MS)) return false;
+  if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes > MAX_RECORD_BYTES) return false;
+  return lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180;
+}
+
 /**
  * The common record from its field values, when TelemetryRecordSchema surely accepts them with the
- * same output; undefined sends the message to the schema. Shared by both hot paths (the parsed
- * value check and the byte scanner) so they cannot drift apart.
+ * same output; undefined sends the message to the schema. Shared by every hot path (the parsed
+ * value check and the byte scanners) so they cannot drift apart.
  */
 export function commonRecordOf(
   domain: string,
@@ -39,11 +54,7 @@ export function commonRecordOf(
   latencyMs: number,
   bytes: number,
 ): TelemetryRecord | undefined {
-  if (!Number.isSafeInteger(timestamp) || timestamp < 0 || timestamp > MAX_EVENT_TIME_MS) return undefined;
-  if (!Number.isSafeInteger(status) || status < 100 || status > 599) return undefined;
-  if (!(latencyMs >= 0 && latencyMs <= MAX_LATENCY_MS)) return undefined;
-  if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes > MAX_RECORD_BYTES) return undefined;
-  if (!(lat >= -90 && lat <= 90) || !(lon >= -180 && lon <= 180)) return undefined;
+  if (!commonValuesValid(timestamp, lat, lon, status, latencyMs, bytes)) return undefined;
   const normalized = cachedDomain(domain);
   if (normalized === null) return undefined;
   return { domain: normalized, timestamp, client: { lat, lon }, status, latencyMs, bytes };

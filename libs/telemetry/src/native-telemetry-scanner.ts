@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { MAX_RECORDS_PER_MESSAGE, TelemetryRecord } from '@shardcast/contracts';
-import { commonRecordOf } from './common-record';
+import { commonValuesValid, normalizedDomainOf } from './common-record';
 
 /** What libs/telemetry/native/telemetry-scanner.c exports (see the API there). */
 interface NativeScannerAddon {
@@ -20,10 +20,24 @@ function addonPath(): string | undefined {
 const INITIAL_RECORDS = 1 << 14;
 
 /**
- * The byte scanner in C over the messages of one packed buffer. Per message it answers with the
- * records the TypeScript scanner would give, or undefined where JavaScript must decode (the
- * native scanner did not answer, or commonRecordOf refused a value): the caller then runs
- * decodeTelemetryMessage, so every rejection still comes from the contract schema.
+ * What the C scanner found in a run of messages: views over the scanner's arrays, valid until its
+ * next call. Message i: kinds[i] (0 not answered, 1 one record, 2 a batch), records
+ * recordStart(i)..recordEnds[i]. Record r: values[6r..6r+5] = timestamp, lat, lon, status,
+ * latencyMs, bytes; domainOf(r) its normalised domain, or null when the schema would refuse it.
+ */
+export interface NativeScan {
+  kinds: Uint8Array;
+  recordEnds: Int32Array;
+  values: Float64Array;
+  recordStart(i: number): number;
+  domainOf(r: number): string | null;
+}
+
+/**
+ * The byte scanner in C over the messages of one packed buffer. It answers only where the
+ * TypeScript scanner would; a record it answers for is then held to commonValuesValid and
+ * normalizedDomainOf like every other fast path, and a message with a refused record goes to
+ * decodeTelemetryMessage whole, so every rejection still comes from the contract schema.
  */
 export class NativeTelemetryScanner {
   private starts = new Int32Array(0);
@@ -35,11 +49,8 @@ export class NativeTelemetryScanner {
 
   constructor(private readonly addon: NativeScannerAddon) {}
 
-  /**
-   * Scans `buf[starts[i], ends[i])` for i < count. `out[i]` gets the message's records, or
-   * undefined; `batch[i]` whether it was a `{"records": [...]}` batch.
-   */
-  scan(buf: Buffer, count: number, startOf: (i: number) => number, endOf: (i: number) => number): Array<{ records: TelemetryRecord[]; batch: boolean } | undefined> {
+  /** Scans `buf[startOf(i), endOf(i))` for i < count in one native call. */
+  scanRun(buf: Buffer, count: number, startOf: (i: number) => number, endOf: (i: number) => number): NativeScan {
     if (this.starts.length < count) {
       const size = Math.max(count, 2 * this.starts.length);
       this.starts = new Int32Array(size);
@@ -61,29 +72,37 @@ export class NativeTelemetryScanner {
       this.domains = new Int32Array(3 * needed);
     }
     const { kinds, recordEnds, values, domains } = this;
-    this.addon.scan(buf, this.starts, this.ends, count, kinds, recordEnds, values, domains);
-    const out: Array<{ records: TelemetryRecord[]; batch: boolean } | undefined> = new Array(count);
-    const domainText: string[] = [];
-    let r = 0;
-    for (let i = 0; i < count; i++) {
-      const kind = kinds[i];
-      const end = recordEnds[i];
-      if (kind === 0) {
-        out[i] = undefined;
-        continue;
-      }
-      const records: TelemetryRecord[] = [];
-      let valid = true;
-      for (; r < end; r++) {
+    const records = this.addon.scan(buf, this.starts, this.ends, count, kinds, recordEnds, values, domains);
+    const names = new Array<string | null | undefined>(records); // by the first record with the same domain bytes
+    return {
+      kinds,
+      recordEnds,
+      values,
+      recordStart: (i) => (i === 0 ? 0 : recordEnds[i - 1]),
+      domainOf: (r) => {
         const first = domains[3 * r + 2];
-        let domain = domainText[first];
-        if (first === r) domain = domainText[r] = buf.toString('latin1', domains[3 * r], domains[3 * r] + domains[3 * r + 1]);
-        const v = 6 * r;
-        const record = valid ? commonRecordOf(domain, values[v], values[v + 1], values[v + 2], values[v + 3], values[v + 4], values[v + 5]) : undefined;
-        if (record) records.push(record);
-        else valid = false; // the rest of this message's records still name their domains above
+        const name = names[first];
+        if (name !== undefined) return name;
+        return (names[first] = normalizedDomainOf(buf.toString('latin1', domains[3 * first], domains[3 * first] + domains[3 * first + 1])));
+      },
+    };
+  }
+
+  /** The records of each message as the TypeScript scanner gives them, or undefined (JavaScript decides). */
+  scan(buf: Buffer, count: number, startOf: (i: number) => number, endOf: (i: number) => number): Array<{ records: TelemetryRecord[]; batch: boolean } | undefined> {
+    const run = this.scanRun(buf, count, startOf, endOf);
+    const out: Array<{ records: TelemetryRecord[]; batch: boolean } | undefined> = [];
+    for (let i = 0; i < count; i++) {
+      const records: TelemetryRecord[] = [];
+      for (let r = run.recordStart(i); r < run.recordEnds[i]; r++) {
+        const domain = run.domainOf(r);
+        const v = run.values.subarray(6 * r, 6 * r + 6);
+        if (domain !== null && commonValuesValid(v[0], v[1], v[2], v[3], v[4], v[5])) {
+          records.push({ domain, timestamp: v[0], client: { lat: v[1], lon: v[2] }, status: v[3], latencyMs: v[4], bytes: v[5] });
+        }
       }
-      out[i] = valid ? { records, batch: kind === 2 } : undefined;
+      const answered = run.kinds[i] !== 0 && records.length === run.recordEnds[i] - run.recordStart(i);
+      out.push(answered ? { records, batch: run.kinds[i] === 2 } : undefined);
     }
     return out;
   }

@@ -1,8 +1,9 @@
 import { ErrorCodes, TelemetryRecord } from '@shardcast/contracts';
 import { addRequest, DemandBucket, emptyDemandBucket } from './demand-bucket';
 import { RegionLocator } from './region-locator';
-import { DecodedTelemetryMessage, decodeTelemetryMessage, RecordRejection } from './telemetry-decoder';
-import type { NativeTelemetryScanner } from './native-telemetry-scanner';
+import { decodeTelemetryMessage, RecordRejection } from './telemetry-decoder';
+import { commonValuesValid } from './common-record';
+import type { NativeScan, NativeTelemetryScanner } from './native-telemetry-scanner';
 
 export const BUCKET_MS = 60_000;
 
@@ -82,18 +83,20 @@ export function aggregatePartitionMessages(
   let first = 0;
   while (first < messages.length && BigInt(messages[first].offset) < progress.nextOffset) first++;
   delta.skippedMessages = first;
-  const prescanned = scanner ? prescan(scanner, messages, first) : undefined;
+  const native = scanner ? scanPackedRun(scanner, messages, first) : undefined;
   let last: PartitionMessage | undefined;
   for (let m = first; m < messages.length; m++) {
     const message = messages[m];
     last = message;
+    if (native && acceptNativelyScanned(delta, index, native, native.scanIndex[m - first], message, locator, policy, nowMs)) continue;
     const packed = message.valueBuffer;
-    const decoded =
-      prescanned?.[m - first] ?? (packed === undefined ? decodeTelemetryMessage(message.value) : decodeTelemetryMessage(packed, message.valueStart, message.valueEnd));
+    const decoded = packed === undefined ? decodeTelemetryMessage(message.value) : decodeTelemetryMessage(packed, message.valueStart, message.valueEnd);
     for (const rejection of decoded.rejections) delta.rejections.push({ ...rejection, offset: BigInt(message.offset), value: message.value });
     const records = decoded.records;
     for (let i = 0; i < records.length; i++) {
-      const rejection = acceptRecord(delta, index, records[i], locator, policy, nowMs);
+      const record = records[i];
+      const region = 'pop' in record.client ? locator.forPop(record.client.pop) : locator.nearest(record.client.lat, record.client.lon);
+      const rejection = acceptRecord(delta, index, record.domain, record.timestamp, region, record.client, record.status, record.latencyMs, record.bytes, policy, nowMs);
       if (rejection) delta.rejections.push({ ...rejection, index: decoded.batch ? decoded.positions[i] : null, offset: BigInt(message.offset), value: message.value });
     }
   }
@@ -101,46 +104,77 @@ export function aggregatePartitionMessages(
   return delta;
 }
 
-const SINGLE_POSITION: readonly number[] = Object.freeze([0]);
-const positionsCache: number[][] = [];
+/** The native scanner's view of a packed run, and each message's index in it (-1: not in it). */
+type NativeRun = NativeScan & { scanIndex: Int32Array };
 
-/** Positions 0..n-1 of a batch's records, shared (never changed by readers). */
-function positionsOf(n: number): readonly number[] {
-  let positions = positionsCache[n];
-  if (!positions && n <= 64) positions = positionsCache[n] = Array.from({ length: n }, (_, i) => i);
-  return positions ?? Array.from({ length: n }, (_, i) => i);
-}
-
-/**
- * The native scanner's answers for messages[first..] that sit in the first such message's packed
- * buffer (a packed run shares one); undefined where JavaScript decodes.
- */
-function prescan(scanner: NativeTelemetryScanner, messages: readonly PartitionMessage[], first: number): Array<DecodedTelemetryMessage | undefined> | undefined {
+/** Scans, in one native call, messages[first..] that sit in the first one's packed buffer (a packed run shares one). */
+function scanPackedRun(scanner: NativeTelemetryScanner, messages: readonly PartitionMessage[], first: number): NativeRun | undefined {
   const buf = messages[first]?.valueBuffer;
   if (!buf) return undefined;
   const picked: number[] = [];
-  for (let m = first; m < messages.length; m++) if (messages[m].valueBuffer === buf) picked.push(m);
-  const scanned = scanner.scan(buf, picked.length, (i) => messages[picked[i]].valueStart!, (i) => messages[picked[i]].valueEnd!);
-  const out: Array<DecodedTelemetryMessage | undefined> = new Array(messages.length - first);
-  for (let i = 0; i < picked.length; i++) {
-    const s = scanned[i];
-    if (s) out[picked[i] - first] = { records: s.records, positions: s.batch ? positionsOf(s.records.length) : SINGLE_POSITION, batch: s.batch, rejections: [] };
+  const scanIndex = new Int32Array(messages.length - first).fill(-1);
+  for (let m = first; m < messages.length; m++) {
+    if (messages[m].valueBuffer !== buf) continue;
+    scanIndex[m - first] = picked.length;
+    picked.push(m);
   }
-  return out;
+  const run = scanner.scanRun(buf, picked.length, (i) => messages[picked[i]].valueStart!, (i) => messages[picked[i]].valueEnd!);
+  return Object.assign(run, { scanIndex });
+}
+
+/**
+ * Accepts a message the native scanner answered for, straight from its arrays (no record objects),
+ * when every record passes the same checks as commonRecordOf; false leaves the message to
+ * decodeTelemetryMessage, untouched.
+ */
+function acceptNativelyScanned(
+  delta: PartitionDelta,
+  index: BucketIndex,
+  run: NativeRun,
+  i: number,
+  message: PartitionMessage,
+  locator: RegionLocator,
+  policy: AggregationPolicy,
+  nowMs: number,
+): boolean {
+  if (i < 0 || run.kinds[i] === 0) return false;
+  const start = run.recordStart(i);
+  const end = run.recordEnds[i];
+  const v = run.values;
+  for (let r = start; r < end; r++) {
+    const o = 6 * r;
+    if (run.domainOf(r) === null || !commonValuesValid(v[o], v[o + 1], v[o + 2], v[o + 3], v[o + 4], v[o + 5])) return false;
+  }
+  const batch = run.kinds[i] === 2;
+  for (let r = start; r < end; r++) {
+    const o = 6 * r;
+    const region = locator.nearest(v[o + 1], v[o + 2]);
+    const rejection = acceptRecord(delta, index, run.domainOf(r)!, v[o], region, null, v[o + 3], v[o + 4], v[o + 5], policy, nowMs);
+    if (rejection) delta.rejections.push({ ...rejection, index: batch ? r - start : null, offset: BigInt(message.offset), value: message.value });
+  }
+  return true;
 }
 
 /** domain → region → bucket start → entry: no composite string key built per record. */
 type BucketIndex = Map<string, Map<string, Map<number, { key: BucketKey; bucket: DemandBucket }>>>;
 
+/**
+ * Counts one valid record in its bucket, or says why not. `region` is undefined for a POP nobody
+ * configured (`client` then names it).
+ */
 function acceptRecord(
   delta: PartitionDelta,
   index: BucketIndex,
-  record: TelemetryRecord,
-  locator: RegionLocator,
+  domain: string,
+  ts: number,
+  region: string | undefined,
+  client: TelemetryRecord['client'] | null,
+  status: number,
+  latencyMs: number,
+  bytes: number,
   policy: AggregationPolicy,
   nowMs: number,
 ): Omit<RecordRejection, 'index'> | null {
-  const ts = record.timestamp;
   if (ts > nowMs + policy.maxFutureSkewMs) {
     return { code: ErrorCodes.TELEMETRY_TOO_FAR_IN_FUTURE, reason: `timestamp ${new Date(ts).toISOString()} is later than the clock allows` };
   }
@@ -152,25 +186,21 @@ function acceptRecord(
       reason: `bucket ${new Date(bucketStartMs).toISOString()} closed at watermark ${new Date(watermark).toISOString()}`,
     };
   }
-  let region: string;
-  if ('pop' in record.client) {
-    const popRegion = locator.forPop(record.client.pop);
-    if (popRegion === undefined) return { code: ErrorCodes.TELEMETRY_UNKNOWN_POP, reason: `edge POP ${JSON.stringify(record.client.pop)} is not configured` };
-    region = popRegion;
-  } else {
-    region = locator.nearest(record.client.lat, record.client.lon);
+  if (region === undefined) {
+    const pop = client && 'pop' in client ? client.pop : undefined;
+    return { code: ErrorCodes.TELEMETRY_UNKNOWN_POP, reason: `edge POP ${JSON.stringify(pop)} is not configured` };
   }
-  let byRegion = index.get(record.domain);
-  if (!byRegion) index.set(record.domain, (byRegion = new Map()));
+  let byRegion = index.get(domain);
+  if (!byRegion) index.set(domain, (byRegion = new Map()));
   let byStart = byRegion.get(region);
   if (!byStart) byRegion.set(region, (byStart = new Map()));
   let entry = byStart.get(bucketStartMs);
   if (!entry) {
-    entry = { key: { domain: record.domain, region, bucketStartMs }, bucket: emptyDemandBucket() };
+    entry = { key: { domain, region, bucketStartMs }, bucket: emptyDemandBucket() };
     byStart.set(bucketStartMs, entry);
-    delta.buckets.set(`${record.domain}\u0000${region}\u0000${bucketStartMs}`, entry);
+    delta.buckets.set(`${domain}\u0000${region}\u0000${bucketStartMs}`, entry);
   }
-  addRequest(entry.bucket, record.status, record.latencyMs, record.bytes);
+  addRequest(entry.bucket, status, latencyMs, bytes);
   // A producer clock running ahead (within the skew allowance) must not close everyone else's
   // buckets: the watermark never passes the wall clock. Old traces are unaffected (ts < now).
   const highMark = Math.min(ts, nowMs);

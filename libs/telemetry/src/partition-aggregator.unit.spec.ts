@@ -11,6 +11,7 @@ import {
   PartitionProgress,
   watermarkOf,
 } from './partition-aggregator';
+import { loadNativeTelemetryScanner } from './native-telemetry-scanner';
 import { Region } from './region-catalog';
 import { RegionLocator } from './region-locator';
 
@@ -258,6 +259,32 @@ describe('aggregatePartitionMessages', () => {
         expect({ ...totalsOf([first, replay]), skipped: 0 }).toEqual({ ...totalsOf([whole]), skipped: 0 });
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('property: a packed run scanned by the C scanner gives the same delta as the same messages decoded one by one', () => {
+    const { scanner, error } = loadNativeTelemetryScanner();
+    if (!scanner) throw new Error(error);
+    fc.assert(
+      fc.property(partitionArb, fc.boolean(), ({ values, firstOffset, alreadyApplied, storedMax }, packNulls) => {
+        const messages = msgs(values, firstOffset);
+        const stored: PartitionProgress = { nextOffset: BigInt(firstOffset + alreadyApplied), maxEventTimeMs: storedMax };
+        // As the librdkafka consumer hands them over: the values back to back in one buffer.
+        const packed = Buffer.concat(messages.map((m) => m.value ?? Buffer.alloc(0)));
+        let at = 0;
+        const inPlace = messages.map((m): PartitionMessage => {
+          if (m.value === null && !packNulls) return m;
+          const length = m.value?.length ?? 0;
+          const message = { ...m, valueBuffer: packed, valueStart: at, valueEnd: at + length };
+          at += length;
+          return message;
+        });
+        const plain = aggregatePartitionMessages(stored, messages, locator(), POLICY, NOW);
+        const scanned = aggregatePartitionMessages(stored, inPlace, locator(), POLICY, NOW, scanner);
+        expect(totalsOf([scanned])).toEqual(totalsOf([plain]));
+        expect(scanned.progress).toEqual(plain.progress);
+      }),
+      { numRuns: 500 },
     );
   });
 
