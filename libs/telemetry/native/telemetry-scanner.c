@@ -20,6 +20,9 @@
  *   record of this call with the same domain bytes (r itself for the first), so JavaScript makes
  *   one string per distinct domain. When values or domains are full, the remaining messages are
  *   not answered.
+ *   scanAsync(same arguments) -> Promise<records>: the same scan on libuv's thread pool (the event
+ *   loop is ingest's bottleneck). The arrays and buffer are referenced until it settles; the
+ *   caller must not touch them before.
  *
  * Built by libs/telemetry/native/build.sh; wrapped by libs/telemetry/src/native-telemetry-scanner.ts.
  */
@@ -373,66 +376,146 @@ static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **d
   return 1;
 }
 
-static napi_value scan(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 8) {
-    napi_throw_type_error(env, NULL, "scan(buf, starts, ends, count, kinds, recordEnds, values, domains)");
-    return NULL;
-  }
-  void *buf;
+/* One call's arguments, and (async) the references that keep them alive while a pool thread reads them. */
+typedef struct {
+  const uint8_t *buf;
   size_t buf_len;
-  if (napi_get_buffer_info(env, argv[0], &buf, &buf_len) != napi_ok) {
-    napi_throw_type_error(env, NULL, "buf must be a Buffer");
-    return NULL;
-  }
   int32_t *starts, *ends, *record_ends, *domains;
   uint8_t *kinds;
   double *values;
-  size_t n_starts, n_ends, n_kinds, n_record_ends, n_values, n_domains;
+  size_t n_values, n_domains;
   int32_t count;
-  if (!typed(env, argv[1], napi_int32_array, (void **)&starts, &n_starts) || !typed(env, argv[2], napi_int32_array, (void **)&ends, &n_ends) ||
-      napi_get_value_int32(env, argv[3], &count) != napi_ok || !typed(env, argv[4], napi_uint8_array, (void **)&kinds, &n_kinds) ||
-      !typed(env, argv[5], napi_int32_array, (void **)&record_ends, &n_record_ends) ||
-      !typed(env, argv[6], napi_float64_array, (void **)&values, &n_values) || !typed(env, argv[7], napi_int32_array, (void **)&domains, &n_domains)) {
+  int32_t records;
+  napi_ref refs[8];
+  napi_async_work work;
+  napi_deferred deferred;
+} scan_job_t;
+
+/* Reads and checks the 8 arguments into job; throws and returns 0 on a bad one. */
+static int read_args(napi_env env, napi_callback_info info, napi_value *argv, scan_job_t *job) {
+  size_t argc = 8;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 8) {
+    napi_throw_type_error(env, NULL, "scan(buf, starts, ends, count, kinds, recordEnds, values, domains)");
+    return 0;
+  }
+  void *buf;
+  if (napi_get_buffer_info(env, argv[0], &buf, &job->buf_len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "buf must be a Buffer");
+    return 0;
+  }
+  job->buf = buf;
+  size_t n_starts, n_ends, n_kinds, n_record_ends;
+  if (!typed(env, argv[1], napi_int32_array, (void **)&job->starts, &n_starts) || !typed(env, argv[2], napi_int32_array, (void **)&job->ends, &n_ends) ||
+      napi_get_value_int32(env, argv[3], &job->count) != napi_ok || !typed(env, argv[4], napi_uint8_array, (void **)&job->kinds, &n_kinds) ||
+      !typed(env, argv[5], napi_int32_array, (void **)&job->record_ends, &n_record_ends) ||
+      !typed(env, argv[6], napi_float64_array, (void **)&job->values, &job->n_values) ||
+      !typed(env, argv[7], napi_int32_array, (void **)&job->domains, &job->n_domains)) {
     napi_throw_type_error(env, NULL, "scan: starts, ends, recordEnds and domains are Int32Arrays, kinds a Uint8Array, values a Float64Array");
-    return NULL;
+    return 0;
   }
-  if (count < 0 || (size_t)count > n_starts || (size_t)count > n_ends || (size_t)count > n_kinds || (size_t)count > n_record_ends) {
+  size_t count = (size_t)job->count;
+  if (job->count < 0 || count > n_starts || count > n_ends || count > n_kinds || count > n_record_ends) {
     napi_throw_range_error(env, NULL, "scan: count exceeds an array");
-    return NULL;
+    return 0;
   }
+  return 1;
+}
+
+/* The scan itself: no N-API calls, so it runs on the calling thread or a pool thread alike. */
+static int run_scan(scan_job_t *job) {
   out_t *o = malloc(sizeof(out_t));
-  if (!o) {
+  if (!o) return 0;
+  o->values = job->values;
+  o->domains = job->domains;
+  o->capacity = (int32_t)(job->n_values / 6 < job->n_domains / 3 ? job->n_values / 6 : job->n_domains / 3);
+  o->count = 0;
+  o->table_used = 0;
+  o->b = job->buf;
+  for (int i = 0; i < 1024; i++) o->table_first[i] = -1;
+  for (int32_t i = 0; i < job->count; i++) {
+    int32_t start = job->starts[i], end = job->ends[i];
+    int kind = 0;
+    if (start >= 0 && end >= start && (size_t)end <= job->buf_len) kind = scan_message(o, start, end);
+    job->kinds[i] = (uint8_t)kind;
+    job->record_ends[i] = o->count;
+  }
+  job->records = o->count;
+  free(o);
+  return 1;
+}
+
+static napi_value scan(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  scan_job_t job;
+  if (!read_args(env, info, argv, &job)) return NULL;
+  if (!run_scan(&job)) {
     napi_throw_error(env, NULL, "scan: out of memory");
     return NULL;
   }
-  o->values = values;
-  o->domains = domains;
-  o->capacity = (int32_t)(n_values / 6 < n_domains / 3 ? n_values / 6 : n_domains / 3);
-  o->count = 0;
-  o->table_used = 0;
-  o->b = buf;
-  for (int i = 0; i < 1024; i++) o->table_first[i] = -1;
-  for (int32_t i = 0; i < count; i++) {
-    int32_t start = starts[i], end = ends[i];
-    int kind = 0;
-    if (start >= 0 && end >= start && (size_t)end <= buf_len) kind = scan_message(o, start, end);
-    kinds[i] = (uint8_t)kind;
-    record_ends[i] = o->count;
-  }
-  int32_t records = o->count;
-  free(o);
   napi_value result;
-  CHECK(napi_create_int32(env, records, &result));
+  CHECK(napi_create_int32(env, job.records, &result));
   return result;
+}
+
+static void scan_execute(napi_env env, void *data) {
+  (void)env;
+  scan_job_t *job = data;
+  if (!run_scan(job)) job->records = -1;
+}
+
+static void scan_complete(napi_env env, napi_status status, void *data) {
+  scan_job_t *job = data;
+  for (int i = 0; i < 8; i++)
+    if (job->refs[i]) napi_delete_reference(env, job->refs[i]);
+  napi_value value;
+  if (status == napi_ok && job->records >= 0) {
+    napi_create_int32(env, job->records, &value);
+    napi_resolve_deferred(env, job->deferred, value);
+  } else {
+    napi_value message;
+    napi_create_string_utf8(env, status == napi_ok ? "scan: out of memory" : "scan: cancelled", NAPI_AUTO_LENGTH, &message);
+    napi_create_error(env, NULL, message, &value);
+    napi_reject_deferred(env, job->deferred, value);
+  }
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+/* scanAsync(...same arguments) -> Promise<records>: the scan on libuv's pool, off the event loop. */
+static napi_value scan_async(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  scan_job_t *job = calloc(1, sizeof(scan_job_t));
+  if (!job) {
+    napi_throw_error(env, NULL, "scanAsync: out of memory");
+    return NULL;
+  }
+  if (!read_args(env, info, argv, job)) {
+    free(job);
+    return NULL;
+  }
+  napi_value promise, name;
+  int ok = 1;
+  for (int i = 0; i < 8 && ok; i++)
+    if (i != 3) ok = napi_create_reference(env, argv[i], 1, &job->refs[i]) == napi_ok;
+  ok = ok && napi_create_promise(env, &job->deferred, &promise) == napi_ok;
+  ok = ok && napi_create_string_utf8(env, "shardcast.telemetryScan", NAPI_AUTO_LENGTH, &name) == napi_ok;
+  ok = ok && napi_create_async_work(env, NULL, name, scan_execute, scan_complete, job, &job->work) == napi_ok;
+  if (ok && napi_queue_async_work(env, job->work) == napi_ok) return promise;
+  /* Not queued: nothing else holds the job. A created promise is left pending; the throw wins. */
+  if (job->work) napi_delete_async_work(env, job->work);
+  for (int i = 0; i < 8; i++)
+    if (job->refs[i]) napi_delete_reference(env, job->refs[i]);
+  free(job);
+  napi_throw_error(env, NULL, "scanAsync: could not queue the scan");
+  return NULL;
 }
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn, max;
   CHECK(napi_create_function(env, "scan", NAPI_AUTO_LENGTH, scan, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "scan", fn));
+  CHECK(napi_create_function(env, "scanAsync", NAPI_AUTO_LENGTH, scan_async, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "scanAsync", fn));
   CHECK(napi_create_int32(env, MAX_RECORDS_PER_MESSAGE, &max));
   CHECK(napi_set_named_property(env, exports, "maxRecordsPerMessage", max));
   return exports;

@@ -2,10 +2,12 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { MAX_RECORDS_PER_MESSAGE, TelemetryRecord } from '@shardcast/contracts';
 import { commonValuesValid, normalizedDomainOf } from './common-record';
+import type { PartitionMessage } from './partition-aggregator';
 
 /** What libs/telemetry/native/telemetry-scanner.c exports (see the API there). */
 interface NativeScannerAddon {
   scan(buf: Buffer, starts: Int32Array, ends: Int32Array, count: number, kinds: Uint8Array, recordEnds: Int32Array, values: Float64Array, domains: Int32Array): number;
+  scanAsync(buf: Buffer, starts: Int32Array, ends: Int32Array, count: number, kinds: Uint8Array, recordEnds: Int32Array, values: Float64Array, domains: Int32Array): Promise<number>;
   maxRecordsPerMessage: number;
 }
 
@@ -16,14 +18,11 @@ function addonPath(): string | undefined {
   return [resolve(__dirname, '..', 'native', 'build', ADDON), resolve(__dirname, '..', '..', 'native', 'build', ADDON)].find((p) => existsSync(p));
 }
 
-/** Room for this many records per call before the arrays grow (a value holds at least one). */
-const INITIAL_RECORDS = 1 << 14;
-
 /**
- * What the C scanner found in a run of messages: views over the scanner's arrays, valid until its
- * next call. Message i: kinds[i] (0 not answered, 1 one record, 2 a batch), records
- * recordStart(i)..recordEnds[i]. Record r: values[6r..6r+5] = timestamp, lat, lon, status,
- * latencyMs, bytes; domainOf(r) its normalised domain, or null when the schema would refuse it.
+ * What the C scanner found in a run of messages: views over arrays the scan filled. Message i:
+ * kinds[i] (0 not answered, 1 one record, 2 a batch), records recordStart(i)..recordEnds[i].
+ * Record r: values[6r..6r+5] = timestamp, lat, lon, status, latencyMs, bytes; domainOf(r) its
+ * normalised domain, or null when the schema would refuse it.
  */
 export interface NativeScan {
   kinds: Uint8Array;
@@ -33,6 +32,23 @@ export interface NativeScan {
   domainOf(r: number): string | null;
 }
 
+/** A scan of a partition run's messages: scanIndex[m] is message m's index in it, -1 when not scanned. */
+export interface PackedScan extends NativeScan {
+  scanIndex: Int32Array;
+}
+
+interface ScanArrays {
+  starts: Int32Array;
+  ends: Int32Array;
+  kinds: Uint8Array;
+  recordEnds: Int32Array;
+  values: Float64Array;
+  domains: Int32Array;
+}
+
+/** A record takes more than 60 bytes: room for every record of the run (a shortfall only leaves the last messages to JavaScript). */
+const recordRoom = (bytes: number) => Math.max(16, Math.ceil(bytes / 60));
+
 /**
  * The byte scanner in C over the messages of one packed buffer. It answers only where the
  * TypeScript scanner would; a record it answers for is then held to commonValuesValid and
@@ -40,52 +56,43 @@ export interface NativeScan {
  * decodeTelemetryMessage whole, so every rejection still comes from the contract schema.
  */
 export class NativeTelemetryScanner {
-  private starts = new Int32Array(0);
-  private ends = new Int32Array(0);
-  private kinds = new Uint8Array(0);
-  private recordEnds = new Int32Array(0);
-  private values = new Float64Array(6 * INITIAL_RECORDS);
-  private domains = new Int32Array(3 * INITIAL_RECORDS);
-
   constructor(private readonly addon: NativeScannerAddon) {}
 
-  /** Scans `buf[startOf(i), endOf(i))` for i < count in one native call. */
+  /** Scans `buf[startOf(i), endOf(i))` for i < count, on this thread. */
   scanRun(buf: Buffer, count: number, startOf: (i: number) => number, endOf: (i: number) => number): NativeScan {
-    if (this.starts.length < count) {
-      const size = Math.max(count, 2 * this.starts.length);
-      this.starts = new Int32Array(size);
-      this.ends = new Int32Array(size);
-      this.kinds = new Uint8Array(size);
-      this.recordEnds = new Int32Array(size);
-    }
+    const arrays = this.arraysFor(count, startOf, endOf);
+    const records = this.addon.scan(buf, arrays.starts, arrays.ends, count, arrays.kinds, arrays.recordEnds, arrays.values, arrays.domains);
+    return viewOf(buf, arrays, records);
+  }
+
+  /** Scans the messages of a partition run that sit in its first message's packed buffer, on this thread. */
+  scanPacked(messages: readonly PartitionMessage[]): PackedScan | undefined {
+    const run = pickPacked(messages);
+    if (!run) return undefined;
+    return Object.assign(this.scanRun(run.buf, run.picked.length, run.startOf, run.endOf), { scanIndex: run.scanIndex });
+  }
+
+  /** As scanPacked, on libuv's thread pool: the event loop meanwhile serves other partitions. */
+  async scanPackedAsync(messages: readonly PartitionMessage[]): Promise<PackedScan | undefined> {
+    const run = pickPacked(messages);
+    if (!run) return undefined;
+    const arrays = this.arraysFor(run.picked.length, run.startOf, run.endOf);
+    const records = await this.addon.scanAsync(run.buf, arrays.starts, arrays.ends, run.picked.length, arrays.kinds, arrays.recordEnds, arrays.values, arrays.domains);
+    return Object.assign(viewOf(run.buf, arrays, records), { scanIndex: run.scanIndex });
+  }
+
+  /** Fresh arrays per scan: scans of several partitions may run at once. */
+  private arraysFor(count: number, startOf: (i: number) => number, endOf: (i: number) => number): ScanArrays {
+    const starts = new Int32Array(count);
+    const ends = new Int32Array(count);
     let bytes = 0;
     for (let i = 0; i < count; i++) {
-      this.starts[i] = startOf(i);
-      this.ends[i] = endOf(i);
-      bytes += this.ends[i] - this.starts[i];
+      starts[i] = startOf(i);
+      ends[i] = endOf(i);
+      bytes += ends[i] - starts[i];
     }
-    // A record takes more than 60 bytes: this fits every record of the run; a shortfall would
-    // only leave the last messages to JavaScript.
-    const needed = Math.ceil(bytes / 60);
-    if (this.values.length < 6 * needed) {
-      this.values = new Float64Array(6 * needed);
-      this.domains = new Int32Array(3 * needed);
-    }
-    const { kinds, recordEnds, values, domains } = this;
-    const records = this.addon.scan(buf, this.starts, this.ends, count, kinds, recordEnds, values, domains);
-    const names = new Array<string | null | undefined>(records); // by the first record with the same domain bytes
-    return {
-      kinds,
-      recordEnds,
-      values,
-      recordStart: (i) => (i === 0 ? 0 : recordEnds[i - 1]),
-      domainOf: (r) => {
-        const first = domains[3 * r + 2];
-        const name = names[first];
-        if (name !== undefined) return name;
-        return (names[first] = normalizedDomainOf(buf.toString('latin1', domains[3 * first], domains[3 * first] + domains[3 * first + 1])));
-      },
-    };
+    const room = recordRoom(bytes);
+    return { starts, ends, kinds: new Uint8Array(count), recordEnds: new Int32Array(count), values: new Float64Array(6 * room), domains: new Int32Array(3 * room) };
   }
 
   /** The records of each message as the TypeScript scanner gives them, or undefined (JavaScript decides). */
@@ -106,6 +113,35 @@ export class NativeTelemetryScanner {
     }
     return out;
   }
+}
+
+function pickPacked(messages: readonly PartitionMessage[]) {
+  const buf = messages.find((m) => m.valueBuffer !== undefined)?.valueBuffer;
+  if (!buf) return undefined;
+  const picked: number[] = [];
+  const scanIndex = new Int32Array(messages.length).fill(-1);
+  for (let m = 0; m < messages.length; m++) {
+    if (messages[m].valueBuffer !== buf) continue;
+    scanIndex[m] = picked.length;
+    picked.push(m);
+  }
+  return { buf, picked, scanIndex, startOf: (i: number) => messages[picked[i]].valueStart!, endOf: (i: number) => messages[picked[i]].valueEnd! };
+}
+
+function viewOf(buf: Buffer, { kinds, recordEnds, values, domains }: ScanArrays, records: number): NativeScan {
+  const names = new Array<string | null | undefined>(records); // by the first record with the same domain bytes
+  return {
+    kinds,
+    recordEnds,
+    values,
+    recordStart: (i) => (i === 0 ? 0 : recordEnds[i - 1]),
+    domainOf: (r) => {
+      const first = domains[3 * r + 2];
+      const name = names[first];
+      if (name !== undefined) return name;
+      return (names[first] = normalizedDomainOf(buf.toString('latin1', domains[3 * first], domains[3 * first] + domains[3 * first + 1])));
+    },
+  };
 }
 
 let loaded: NativeTelemetryScanner | undefined;

@@ -3,7 +3,7 @@ import { addRequest, DemandBucket, emptyDemandBucket } from './demand-bucket';
 import { RegionLocator } from './region-locator';
 import { decodeTelemetryMessage, RecordRejection } from './telemetry-decoder';
 import { commonValuesValid } from './common-record';
-import type { NativeScan, NativeTelemetryScanner } from './native-telemetry-scanner';
+import type { PackedScan } from './native-telemetry-scanner';
 
 export const BUCKET_MS = 60_000;
 
@@ -74,7 +74,8 @@ export function aggregatePartitionMessages(
   locator: RegionLocator,
   policy: AggregationPolicy,
   nowMs: number,
-  scanner?: NativeTelemetryScanner,
+  /** The C scanner's answers for these messages (NativeTelemetryScanner.scanPacked/scanPackedAsync). */
+  native?: PackedScan,
 ): PartitionDelta {
   const delta: PartitionDelta = { buckets: new Map(), rejections: [], accepted: 0, skippedMessages: 0, progress: { ...progress } };
   const index: BucketIndex = new Map();
@@ -83,12 +84,11 @@ export function aggregatePartitionMessages(
   let first = 0;
   while (first < messages.length && BigInt(messages[first].offset) < progress.nextOffset) first++;
   delta.skippedMessages = first;
-  const native = scanner ? scanPackedRun(scanner, messages, first) : undefined;
   let last: PartitionMessage | undefined;
   for (let m = first; m < messages.length; m++) {
     const message = messages[m];
     last = message;
-    if (native && acceptNativelyScanned(delta, index, native, native.scanIndex[m - first], message, locator, policy, nowMs)) continue;
+    if (native && acceptNativelyScanned(delta, index, native, native.scanIndex[m], message, locator, policy, nowMs)) continue;
     const packed = message.valueBuffer;
     const decoded = packed === undefined ? decodeTelemetryMessage(message.value) : decodeTelemetryMessage(packed, message.valueStart, message.valueEnd);
     for (const rejection of decoded.rejections) delta.rejections.push({ ...rejection, offset: BigInt(message.offset), value: message.value });
@@ -104,24 +104,6 @@ export function aggregatePartitionMessages(
   return delta;
 }
 
-/** The native scanner's view of a packed run, and each message's index in it (-1: not in it). */
-type NativeRun = NativeScan & { scanIndex: Int32Array };
-
-/** Scans, in one native call, messages[first..] that sit in the first one's packed buffer (a packed run shares one). */
-function scanPackedRun(scanner: NativeTelemetryScanner, messages: readonly PartitionMessage[], first: number): NativeRun | undefined {
-  const buf = messages[first]?.valueBuffer;
-  if (!buf) return undefined;
-  const picked: number[] = [];
-  const scanIndex = new Int32Array(messages.length - first).fill(-1);
-  for (let m = first; m < messages.length; m++) {
-    if (messages[m].valueBuffer !== buf) continue;
-    scanIndex[m - first] = picked.length;
-    picked.push(m);
-  }
-  const run = scanner.scanRun(buf, picked.length, (i) => messages[picked[i]].valueStart!, (i) => messages[picked[i]].valueEnd!);
-  return Object.assign(run, { scanIndex });
-}
-
 /**
  * Accepts a message the native scanner answered for, straight from its arrays (no record objects),
  * when every record passes the same checks as commonRecordOf; false leaves the message to
@@ -130,7 +112,7 @@ function scanPackedRun(scanner: NativeTelemetryScanner, messages: readonly Parti
 function acceptNativelyScanned(
   delta: PartitionDelta,
   index: BucketIndex,
-  run: NativeRun,
+  run: PackedScan,
   i: number,
   message: PartitionMessage,
   locator: RegionLocator,

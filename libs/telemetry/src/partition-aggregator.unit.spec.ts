@@ -280,7 +280,7 @@ describe('aggregatePartitionMessages', () => {
           return message;
         });
         const plain = aggregatePartitionMessages(stored, messages, locator(), POLICY, NOW);
-        const scanned = aggregatePartitionMessages(stored, inPlace, locator(), POLICY, NOW, scanner);
+        const scanned = aggregatePartitionMessages(stored, inPlace, locator(), POLICY, NOW, scanner.scanPacked(inPlace));
         expect(totalsOf([scanned])).toEqual(totalsOf([plain]));
         expect(scanned.progress).toEqual(plain.progress);
       }),

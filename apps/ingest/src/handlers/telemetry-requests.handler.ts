@@ -5,6 +5,7 @@ import {
   AggregationPolicy,
   aggregatePartitionMessages,
   NativeTelemetryScanner,
+  PackedScan,
   applyPartitionDelta,
   BUCKET_MS,
   MessageRejection,
@@ -77,7 +78,13 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
   async handleBatch(batch: PartitionBatch): Promise<void> {
     const id = `${batch.topic}:${batch.partition}`;
     this.lastBatchAt.set(id, Date.now());
-    await this.serialized(id, () => this.tracedFlush(batch));
+    // The C scan runs on the thread pool from now on, also while this partition's previous batch
+    // is still being stored; if it fails the messages are decoded in TypeScript.
+    const scan = this.scanner?.scanPackedAsync(batch.messages).catch((err) => {
+      this.logger.warn({ err }, 'native telemetry scan failed; decoding this batch in TypeScript');
+      return undefined;
+    });
+    await this.serialized(id, () => this.tracedFlush(batch, scan));
   }
 
   private serialized(id: string, work: () => Promise<void>): Promise<void> {
@@ -118,10 +125,10 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
     return closed;
   }
 
-  private async tracedFlush(batch: PartitionBatch): Promise<void> {
+  private async tracedFlush(batch: PartitionBatch, scan?: Promise<PackedScan | undefined>): Promise<void> {
     await tracer.startActiveSpan('ingest.flush', { attributes: { 'messaging.destination.partition.id': batch.partition, 'messaging.batch.message_count': batch.messages.length } }, async (span) => {
       try {
-        await this.flush(batch);
+        await this.flush(batch, scan);
       } catch (err) {
         span.recordException(err as Error);
         span.setStatus({ code: SpanStatusCode.ERROR });
@@ -132,12 +139,13 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
     });
   }
 
-  private async flush(batch: PartitionBatch): Promise<void> {
+  private async flush(batch: PartitionBatch, scan?: Promise<PackedScan | undefined>): Promise<void> {
     const id = `${batch.topic}:${batch.partition}`;
     const messages = batch.messages; // offsets stay strings: the aggregator parses the few it needs
+    const native = await scan;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const ledger = this.ledgers.get(id) ?? (await this.store.loadLedger(batch.topic, batch.partition));
-      const delta = aggregatePartitionMessages(ledger.progress, messages, this.locator, this.policy, Date.now(), this.scanner);
+      const delta = aggregatePartitionMessages(ledger.progress, messages, this.locator, this.policy, Date.now(), native);
       if (delta.progress.nextOffset === ledger.progress.nextOffset) {
         this.ledgers.set(id, ledger);
         return; // everything in this batch was stored before (replay)
