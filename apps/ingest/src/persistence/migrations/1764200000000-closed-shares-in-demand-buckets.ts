@@ -7,7 +7,8 @@ const PAGE = 5_000;
  * A partition's closed share now goes straight into demand_buckets (added once, when it closes)
  * instead of staying in partition_buckets to be re-read by every later closer: partition_buckets
  * holds open shares only. Existing closed shares are folded into their bucket's stored values
- * (which held a snapshot that could include other partitions' open shares) and deleted. The outbox
+ * (which held a snapshot that could include other partitions' open shares; corrected in place,
+ * not republished as a new revision) and deleted. The outbox
  * payload becomes text: it is written once and read back as text, and parsing it as jsonb only
  * cost the database time.
  */

@@ -1,0 +1,64 @@
+import { DataSource } from 'typeorm';
+import { createServiceDataSource, openServiceDatabase } from '@shardcast/platform';
+import { stackEnv, uniqueName } from '@shardcast/test-stack';
+import { addRequest, deserializeLatencySketch, emptyDemandBucket, latencySummary, serializeLatencySketch } from '@shardcast/telemetry';
+import { ingestMigrations } from '../src/persistence/migrations';
+
+const schema = uniqueName('ingest_migr_t');
+const T = '2014-04-10T12:00:00.000Z';
+
+function share(latencies: number[]) {
+  const b = emptyDemandBucket();
+  for (const l of latencies) addRequest(b, 200, l, 100);
+  return b;
+}
+
+describe('ingest migrations (real PostgreSQL)', () => {
+  const sources: DataSource[] = [];
+  afterAll(async () => {
+    await sources[0]?.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await Promise.all(sources.map((s) => (s.isInitialized ? s.destroy() : undefined)));
+  });
+
+  it('folds the closed shares of the first layout into demand_buckets and keeps open shares open', async () => {
+    const { DATABASE_URL } = stackEnv();
+    const first = createServiceDataSource({ url: DATABASE_URL, schema, migrations: ingestMigrations.slice(0, 1), poolSize: 2 });
+    sources.push(first);
+    await openServiceDatabase(first, schema);
+    // Partition 0 closed the bucket first (its snapshot then included partition 1's open share of
+    // 1 request); partition 1 closed later with 2 requests. Another bucket is open on partition 0.
+    const insertShare = (partition: number, start: string, latencies: number[], closed: boolean) =>
+      first.query(
+        `INSERT INTO "${schema}".partition_buckets (domain, region, bucket_start, topic, partition, requests, errors, bytes, latency_max_ms, latency_sketch, closed)
+         VALUES ('a.example.com', 'eu-west-1', $1, 't', $2, $3, 0, $4, $5, $6, $7)`,
+        [start, partition, latencies.length, 100 * latencies.length, Math.max(...latencies), serializeLatencySketch(share(latencies)), closed],
+      );
+    await insertShare(0, T, [10, 20, 30], true);
+    await insertShare(1, T, [40, 500], true);
+    await insertShare(0, '2014-04-10T12:01:00.000Z', [7], false);
+    await first.query(
+      `INSERT INTO "${schema}".demand_buckets (domain, region, bucket_start, bucket_seconds, revision, requests, errors, bytes, latency_max_ms, latency_sketch)
+       VALUES ('a.example.com', 'eu-west-1', $1, 60, 2, 4, 0, 400, 40, $2)`,
+      [T, serializeLatencySketch(share([10, 20, 30, 40]))],
+    );
+    await first.query(`INSERT INTO "${schema}".outbox (event_id, topic, key, payload) VALUES ('e1', 'demand.observed.v1', 'a.example.com', '{"a": 1}')`);
+
+    const second = createServiceDataSource({ url: DATABASE_URL, schema, migrations: ingestMigrations, poolSize: 2 });
+    sources.push(second);
+    await openServiceDatabase(second, schema);
+
+    const [bucket] = await second.query(`SELECT revision, requests, bytes, latency_max_ms, latency_p99_ms, latency_sketch FROM "${schema}".demand_buckets`);
+    expect({ revision: bucket.revision, requests: Number(bucket.requests), bytes: Number(bucket.bytes), max: bucket.latency_max_ms }).toEqual({ revision: 2, requests: 5, bytes: 500, max: 500 });
+    expect(deserializeLatencySketch(bucket.latency_sketch).count).toBe(5);
+    expect(bucket.latency_p99_ms).toBe(latencySummary(share([10, 20, 30, 40, 500])).p99);
+    const partials = await second.query(`SELECT partition, requests FROM "${schema}".partition_buckets`);
+    expect(partials.map((p: { partition: number; requests: string }) => [p.partition, Number(p.requests)])).toEqual([[0, 1]]);
+    const history = await second.query(`SELECT bucket_start::text AS t, requests::int AS n, closed FROM "${schema}".demand_history ORDER BY bucket_start`);
+    expect(history.map((h: { n: number; closed: boolean }) => [h.n, h.closed])).toEqual([
+      [5, true],
+      [1, false],
+    ]);
+    const [outbox] = await second.query(`SELECT pg_typeof(payload)::text AS type, payload FROM "${schema}".outbox`);
+    expect(outbox).toEqual({ type: 'text', payload: '{"a": 1}' });
+  });
+});
