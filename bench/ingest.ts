@@ -31,7 +31,7 @@
  *    batch is printed too (it leaves out the first fetch and batch). Totals are checked exactly
  *    against what was produced (demand_history sums, partition_progress counts) and, untimed after
  *    t1, the published side: once idle close (10 s here) has closed the last buckets, the
- *    demand_buckets sums must equal the input and every revision have its outbox event. CPU seconds of
+ *    demand_buckets sums must equal the input and every revision have its event in Kafka. CPU seconds of
  *    ingest, broker, PostgreSQL and the rest in the window come from /proc; peak RSS is VmHWM.
  *    --produce-after-join (for scale-out, --instances > 1): each ingest run gets an empty topic of
  *    its own; the members start, join and settle (every member's latest assignment log splits the
@@ -222,6 +222,8 @@ async function runIngest(db: Client, kafka: Kafka, expected: Expected, client: s
   }
   const schema = uniqueName('ingest_bench');
   schemas.push(schema);
+  // Runs on one prefix share its demand.observed.v1 topic: this run's events are what it adds.
+  const eventsBefore = (await partitionCounts(kafka, `${runPrefix}${Topics.demandObserved}`)).reduce((a, b) => a + b, 0);
   const extra: Record<string, string> = { INGEST_KAFKA_CLIENT: client };
   if (args.concurrency) extra.INGEST_PARTITIONS_CONCURRENCY = args.concurrency;
   // As deployed (docker-compose.yml); `--node-options=` (empty) measures Node's defaults.
@@ -313,7 +315,6 @@ async function runIngest(db: Client, kafka: Kafka, expected: Expected, client: s
     if (args['cpu-prof']) await writeCpuProfile(resolve(args['cpu-prof']));
     const [sums] = (await db.query(`SELECT coalesce(sum(requests),0)::bigint AS requests, coalesce(sum(errors),0)::bigint AS errors, coalesce(sum(bytes),0)::bigint AS bytes, count(*)::bigint AS buckets FROM "${schema}".demand_history`)).rows;
     const [prog] = (await db.query(`SELECT sum(accepted_records)::bigint AS accepted, sum(rejected_records)::bigint AS rejected, sum(late_records)::bigint AS late FROM "${schema}".partition_progress`)).rows;
-    const [outbox] = (await db.query(`SELECT count(*)::bigint AS n FROM "${schema}".outbox`)).rows;
     const totals = {
       requests: Number(sums.requests),
       errors: Number(sums.errors),
@@ -326,16 +327,19 @@ async function runIngest(db: Client, kafka: Kafka, expected: Expected, client: s
     // Buckets close when a partition's watermark passes them or, at the end of the stream, after
     // INGEST_IDLE_CLOSE_MS; every bucket then has a published revision whose totals add up.
     let publishedAfterS: number | null = null;
+    let published = 0;
     for (const deadline = performance.now() + 60_000; performance.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
       const [pub] = (
         await db.query(
           `SELECT coalesce(sum(requests),0)::bigint AS requests, coalesce(sum(errors),0)::bigint AS errors, coalesce(sum(bytes),0)::bigint AS bytes,
                   count(*) FILTER (WHERE revision = 0)::bigint AS unpublished, coalesce(sum(revision),0)::bigint AS revisions,
-                  (SELECT count(*) FROM "${schema}".outbox)::bigint AS events
+                  (SELECT count(*) FROM "${schema}".outbox)::bigint AS unsent
            FROM "${schema}".demand_buckets`,
         )
       ).rows;
-      if (Number(pub.requests) === expected.requests && Number(pub.errors) === expected.errors && Number(pub.bytes) === expected.bytes && Number(pub.unpublished) === 0 && Number(pub.revisions) === Number(pub.events)) {
+      // Every revision's event in Kafka (the relay deletes what it has sent).
+      published = (await partitionCounts(kafka, `${runPrefix}${Topics.demandObserved}`)).reduce((a, b) => a + b, 0) - eventsBefore;
+      if (Number(pub.requests) === expected.requests && Number(pub.errors) === expected.errors && Number(pub.bytes) === expected.bytes && Number(pub.unpublished) === 0 && Number(pub.unsent) === 0 && Number(pub.revisions) === published) {
         publishedAfterS = (performance.now() - t1) / 1000;
         break;
       }
@@ -352,7 +356,7 @@ async function runIngest(db: Client, kafka: Kafka, expected: Expected, client: s
       totals,
       exact,
       buckets: Number(sums.buckets),
-      outbox: Number(outbox.n),
+      outbox: published,
       publishedAfterS,
       productionS,
       stderrTail: [...ingest.stderr.slice(-5), ...ingest.logLines().slice(-15).map((l) => `${String(l.msg)} ${JSON.stringify(l).slice(0, 300)}`)],
@@ -571,7 +575,7 @@ async function main(): Promise<void> {
     out.push(`ingest totals: ${JSON.stringify(ing.totals)}; expected requests ${expected.requests}, errors ${expected.errors}, bytes ${expected.bytes} → ${ing.exact ? 'EXACT' : 'MISMATCH'}`);
     out.push(`published: every bucket closed with a revision and outbox event, merged totals exact, ${everyRun.map((r) => (r.publishedAfterS === null ? 'NOT within 60 s' : `${r.publishedAfterS.toFixed(1)} s`)).join(' / ')} after t1 (untimed; idle close 10 s)`);
     if (args['produce-after-join']) out.push(`production (kcat, inside the window): ${ingRuns.map((r) => `${r.productionS?.toFixed(2)} s`).join(' / ')} — a run whose production takes most of its window measures kcat, not ingest`);
-    out.push(`ingest stored ${fmt(ing.buckets)} (domain, region, minute) buckets, ${fmt(ing.outbox)} outbox events; peak RSS ${ing.peakRssMb ?? '?'} MB${Number(args.instances) > 1 ? ` (sum of ${args.instances} instances)` : ''}`);
+    out.push(`ingest stored ${fmt(ing.buckets)} (domain, region, minute) buckets, ${fmt(ing.outbox)} demand.observed.v1 events; peak RSS ${ing.peakRssMb ?? '?'} MB${Number(args.instances) > 1 ? ` (sum of ${args.instances} instances)` : ''}`);
     if (perf) out.push(`ConsumerPerformance output (median run):\n  ${perf.header}\n  ${perf.line}`);
     if (eb) out.push(`ingest / kafkajs eachBatch ceiling = ${(ing.rps / eb.rps).toFixed(3)}`);
     out.push(`ratio (ingest on ${headline} / ConsumerPerformance nMsg.sec) = ${ratio.toFixed(3)} (target ≥ 0.5)${perf ? `; vs fetch.nMsg.sec = ${(ing.rps / perfFetch).toFixed(3)}` : ''}`);

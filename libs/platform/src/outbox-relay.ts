@@ -6,7 +6,7 @@ const MAX_PAGE_BYTES = 768 * 1024;
 
 /**
  * Publishes events written to the outbox in the same transaction as the data they describe.
- * At-least-once; consumers deduplicate by eventId. Several instances may run one; an advisory
+ * At-least-once; consumers deduplicate by eventId. A row is deleted once its event is sent. Several instances may run one; an advisory
  * lock lets one publish at a time.
  */
 export class OutboxRelay {
@@ -49,15 +49,8 @@ export class OutboxRelay {
     await this.draining;
   }
 
-  private lastPruneMs = 0;
-
   private async drainAll(): Promise<void> {
     while ((await this.drainOnce()) > 0);
-    if (Date.now() - this.lastPruneMs > 600_000) {
-      this.lastPruneMs = Date.now();
-      // Published events live on in Kafka; the outbox only needs them until they are sent.
-      await this.db.query(`DELETE FROM "${this.schema}".outbox WHERE published_at < now() - interval '1 day'`);
-    }
   }
 
   /** Publishes one page of unpublished events; returns how many. */
@@ -94,7 +87,9 @@ export class OutboxRelay {
         byTopic.set(topic, list);
       }
       await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
-      await q.query(`UPDATE "${this.schema}".outbox SET published_at = now() WHERE id = ANY($1::bigint[])`, [page.map((r) => r.id)]);
+      // Deleted once sent: Kafka holds the events. Marking them instead writes every row and its
+      // index entries again, a fifth of PostgreSQL's work at ingest's event rate.
+      await q.query(`DELETE FROM "${this.schema}".outbox WHERE id = ANY($1::bigint[])`, [page.map((r) => r.id)]);
       await q.commitTransaction();
       return page.length;
     } catch (err) {
