@@ -234,10 +234,17 @@ export class PostgresDemandStore {
       for (const c of conflicting) publications[Number(c.i) - 1] = merged.get(entryId(sorted[Number(c.i) - 1]))!;
     }
     await q.query(
+      // Newline-joined, not text[]: node-postgres escapes every quote of every JSON payload for an
+      // array literal. JSON.stringify never emits a raw newline, nor do event ids and domain names.
       `INSERT INTO ${this.s}.outbox (event_id, topic, key, payload)
-       SELECT i, $4, k, p FROM unnest($1::text[], $2::text[], $3::text[]) AS t(i, k, p)
+       SELECT i, $4, k, p FROM unnest(string_to_array($1, E'\n'), string_to_array($2, E'\n'), string_to_array($3, E'\n')) AS t(i, k, p)
        ON CONFLICT (event_id) DO NOTHING`,
-      [publications.map((p) => p.event.eventId), publications.map((p) => p.key.domain), publications.map((p) => JSON.stringify(p.event)), this.outboxTopic],
+      [
+        publications.map((p) => p.event.eventId).join('\n'),
+        publications.map((p) => p.key.domain).join('\n'),
+        publications.map((p) => JSON.stringify(p.event)).join('\n'),
+        this.outboxTopic,
+      ],
     );
     return sorted.length;
   }
