@@ -14,6 +14,7 @@ import {
   OutboxRelay,
   BatchConsumer,
   LibrdkafkaBatchConsumer,
+  LibrdkafkaProducer,
   loadLibrdkafkaConsumer,
   PartitionBatchConsumer,
   ReadinessRegistry,
@@ -34,6 +35,8 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
   private producer?: Producer;
   private consumer?: BatchConsumer;
   private relay?: OutboxRelay;
+  /** The relay's producer on librdkafka, when ingest consumes on it (else the kafkajs producer). */
+  private relayProducer?: LibrdkafkaProducer;
   private idleTimer?: NodeJS.Timeout;
 
   constructor(
@@ -55,7 +58,10 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
     await ensureTopics(this.kafka, contractTopicSpecs(), c.KAFKA_TOPIC_PARTITIONS, c.KAFKA_TOPIC_PREFIX);
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await this.producer.connect();
-    this.relay = new OutboxRelay(this.db, c.INGEST_DB_SCHEMA, this.producer, c.KAFKA_TOPIC_PREFIX, this.logger);
+    const client = this.chooseClient();
+    // demand.observed.v1 carries an event per closed bucket: kafkajs would encode them on the event loop.
+    if (client === 'librdkafka') this.relayProducer = new LibrdkafkaProducer({ brokers: c.KAFKA_BROKERS, clientId: 'shardcast-ingest-outbox' });
+    this.relay = new OutboxRelay(this.db, c.INGEST_DB_SCHEMA, this.relayProducer ?? this.producer, c.KAFKA_TOPIC_PREFIX, this.logger);
     const scanner = this.chooseScanner();
     const store = new PostgresDemandStore(this.db, c.INGEST_DB_SCHEMA, 'ingest');
     const handler = new TelemetryRequestsHandler(
@@ -69,7 +75,6 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
     );
     const topic = deployedTopic(c, Topics.telemetryRequests);
     const groupId = c.INGEST_GROUP_ID ?? `${c.KAFKA_GROUP_PREFIX}-ingest`;
-    const client = this.chooseClient();
     this.consumer =
       client === 'librdkafka'
         ? new LibrdkafkaBatchConsumer(
@@ -123,6 +128,7 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
     clearInterval(this.idleTimer);
     await this.consumer?.stop();
     await this.relay?.stop();
+    await this.relayProducer?.disconnect();
     await this.producer?.disconnect();
     await this.db?.destroy();
   }

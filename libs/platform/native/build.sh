@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Builds libs/platform/native/build/librdkafka_batch_consumer.node (ingest's Kafka client) with gcc
-# against the system's librdkafka. Run by `npm run build`.
+# Builds libs/platform/native/build/librdkafka_batch_consumer.node (ingest's Kafka consumer, and the
+# producer its outbox relay uses) with gcc against the system's librdkafka. Run by `npm run build`.
 #   - headers missing: installs librdkafka-dev from Debian's packages when it can (root + apt-get);
 #   - any failure: says why and exits 0, unless SHARDCAST_NATIVE=required (npm test, CI): ingest
 #     then needs INGEST_KAFKA_CLIENT=kafkajs (its default `auto` falls back to it with a warning).
 # Rebuilds only when the source, the Node headers' version or librdkafka's version changed.
 set -uo pipefail
 cd "$(dirname "$0")"
-SRC=librdkafka-batch-consumer.c
+SRC="librdkafka-batch-consumer.c librdkafka-producer.c"
 OUT=build/librdkafka_batch_consumer.node
 
 fail() {
@@ -38,11 +38,11 @@ if [[ ! -f /usr/include/librdkafka/rdkafka.h ]]; then
 fi
 
 rdkafka_version=$(grep -m1 -E '^#define RD_KAFKA_VERSION' /usr/include/librdkafka/rdkafka.h | awk '{print $3}')
-stamp="$(sha256sum "$SRC" | cut -c1-16) node=$(node -p 'process.versions.node') napi=$(node -p 'process.versions.napi') rdkafka=$rdkafka_version"
+stamp="$(cat $SRC | sha256sum | cut -c1-16) node=$(node -p 'process.versions.node') napi=$(node -p 'process.versions.napi') rdkafka=$rdkafka_version"
 if [[ -f $OUT && -f build/.stamp && $(cat build/.stamp) == "$stamp" ]]; then exit 0; fi
 mkdir -p build
 if ! gcc -O2 -Wall -Wextra -Werror -shared -fPIC -DNODE_GYP_MODULE_NAME=librdkafka_batch_consumer \
-     -I"$node_include" "$SRC" -lrdkafka -lpthread -o "$OUT.tmp" 2>build/gcc.log; then
+     -I"$node_include" $SRC -lrdkafka -lpthread -o "$OUT.tmp" 2>build/gcc.log; then
   cat build/gcc.log >&2
   fail "gcc failed (log: libs/platform/native/build/gcc.log)"
 fi

@@ -591,6 +591,8 @@ static napi_value js_version(napi_env env, napi_callback_info info) {
   return v;
 }
 
+void register_producer(napi_env env, napi_value exports); /* librdkafka-producer.c */
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
@@ -601,6 +603,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"librdkafkaVersion", NULL, js_version, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  register_producer(env, exports);
   return exports;
 }
 

@@ -5,6 +5,7 @@ export * from './kafka-client';
 export * from './dead-letter-publisher';
 export * from './partition-batch-consumer';
 export * from './librdkafka-batch-consumer';
+export * from './librdkafka-producer';
 export * from './database';
 export * from './redis-client';
 export * from './readiness';

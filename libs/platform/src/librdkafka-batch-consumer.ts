@@ -15,9 +15,9 @@ interface PackedBatch {
   errors: string[];
 }
 
-type Handle = object & { readonly __brand?: 'librdkafka-handle' };
+export type Handle = object & { readonly __brand?: 'librdkafka-handle' };
 
-interface NativeConsumer {
+export interface NativeConsumer {
   open(config: string[], topic: string): Handle;
   consume(handle: Handle, maxMessages: number, timeoutMs: number): Promise<PackedBatch>;
   commit(handle: Handle, topic: string, partitions: number[], nextOffsets: number[]): void;
@@ -25,6 +25,10 @@ interface NativeConsumer {
   assign(handle: Handle, topic: string, partitions: number[], offsets: number[]): void;
   close(handle: Handle): Promise<void>;
   librdkafkaVersion(): string;
+  /** The producer in the same addon (libs/platform/native/librdkafka-producer.c). */
+  producerOpen(config: string[]): Handle;
+  producerSend(handle: Handle, topic: string, keys: string[], values: string[]): Promise<void>;
+  producerClose(handle: Handle): Promise<void>;
 }
 
 const ADDON = 'librdkafka_batch_consumer.node';

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { Producer } from 'kafkajs';
+import type { EventBatchProducer } from './librdkafka-producer';
 import type { Logger } from './logger';
 
 const MAX_PAGE_BYTES = 768 * 1024;
@@ -17,7 +17,7 @@ export class OutboxRelay {
   constructor(
     private readonly db: DataSource,
     private readonly schema: string,
-    private readonly producer: Producer,
+    private readonly producer: EventBatchProducer,
     private readonly topicPrefix: string,
     private readonly logger: Logger,
   ) {}
