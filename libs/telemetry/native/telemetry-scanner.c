@@ -205,7 +205,7 @@ static double number(scan_t *s) {
 static int separator(scan_t *s, uint8_t close) {
   ws(s);
   int c = s->pos < s->end ? s->b[s->pos] : -1;
-  s->pos++;
+  if (c >= 0) s->pos++; /* at the end the scan fails below: no position past it is needed */
   if (c == ',') return 1;
   if (c != close) s->ok = 0;
   return 0;
@@ -325,7 +325,7 @@ static int scan_message(out_t *o, int32_t start, int32_t end) {
   int32_t object_start = s.pos;
   if (!expect(&s, '{')) return 0;
   ws(&s);
-  if (!(s.pos + 9 <= end && same(s.b, s.pos, "\"records\"", 9))) {
+  if (!(end - s.pos >= 9 && same(s.b, s.pos, "\"records\"", 9))) {
     s.pos = object_start;
     if (o->count >= o->capacity) return 0;
     if (record(&s, &r) && at_end(&s)) {

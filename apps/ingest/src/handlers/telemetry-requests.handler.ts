@@ -108,7 +108,8 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
       await this.serialized(id, async () => {
         const current = this.ledgers.get(id);
         if (!current || current.open.size === 0) return;
-        const newestEnd = Math.max(...[...current.open.values()].map((e) => e.key.bucketStartMs + BUCKET_MS));
+        let newestEnd = -Infinity; // a loop: spreading many entries into Math.max overflows the stack
+        for (const e of current.open.values()) newestEnd = Math.max(newestEnd, e.key.bucketStartMs + BUCKET_MS);
         const progress = { ...current.progress, maxEventTimeMs: Math.max(current.progress.maxEventTimeMs, newestEnd + this.policy.allowedLatenessMs) };
         const transition = applyPartitionDelta(current, { buckets: new Map(), rejections: [], accepted: 0, skippedMessages: 0, progress }, this.policy);
         const result = await this.store.commit(topic, partition, current.progress.nextOffset, transition, { accepted: 0, rejected: 0, late: 0 });

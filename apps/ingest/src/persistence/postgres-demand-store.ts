@@ -128,7 +128,8 @@ export class PostgresDemandStore {
       if (transition.closed.length > 0) {
         // Every open share starts after every closed one (the watermark sits between them), so
         // one range drops the closed shares that were stored while open.
-        const lastClosedStart = Math.max(...transition.closed.map((e) => e.key.bucketStartMs));
+        let lastClosedStart = -Infinity; // a loop: spreading 150k entries into Math.max overflows the stack
+        for (const e of transition.closed) if (e.key.bucketStartMs > lastClosedStart) lastClosedStart = e.key.bucketStartMs;
         await q.query(`DELETE FROM ${this.s}.partition_buckets WHERE topic = $1 AND partition = $2 AND bucket_start <= $3`, [
           topic,
           partition,

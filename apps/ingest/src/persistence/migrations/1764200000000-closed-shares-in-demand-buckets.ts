@@ -44,9 +44,10 @@ export class ClosedSharesInDemandBuckets1764200000000 implements MigrationInterf
     let after: { domain: string; region: string; start: string } | null = null;
     for (;;) {
       const keys: Array<{ domain: string; region: string; start: string }> = await q.query(
-        `SELECT DISTINCT domain, region, bucket_start::text AS start FROM "${s}".partition_buckets
+        // Ordered by time, as the keyset compares (text order differs in a DST fold).
+        `SELECT DISTINCT domain, region, bucket_start, bucket_start::text AS start FROM "${s}".partition_buckets
          WHERE closed ${after ? `AND (domain, region, bucket_start) > ($1, $2, $3::timestamptz)` : ''}
-         ORDER BY domain, region, start LIMIT ${PAGE}`,
+         ORDER BY domain, region, bucket_start LIMIT ${PAGE}`,
         after ? [after.domain, after.region, after.start] : [],
       );
       if (keys.length === 0) return;

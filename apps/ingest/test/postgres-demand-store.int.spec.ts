@@ -1,0 +1,59 @@
+import { DataSource } from 'typeorm';
+import { createServiceDataSource, openServiceDatabase } from '@shardcast/platform';
+import { stackEnv, uniqueName } from '@shardcast/test-stack';
+import { addRequest, emptyDemandBucket, LedgerEntry, LedgerTransition } from '@shardcast/telemetry';
+import { ingestMigrations } from '../src/persistence/migrations';
+import { PostgresDemandStore } from '../src/persistence/postgres-demand-store';
+
+jest.setTimeout(120_000);
+
+const T0 = Date.UTC(2014, 3, 10, 12, 0);
+
+function entry(domain: string, region: string, bucketStartMs: number, latencies: number[]): LedgerEntry {
+  const bucket = emptyDemandBucket();
+  for (const l of latencies) addRequest(bucket, 200, l, 100);
+  return { key: { domain, region, bucketStartMs }, bucket };
+}
+
+/** A transition that closes `closed` and moves the partition to `nextOffset`. */
+function closing(closed: LedgerEntry[], nextOffset: bigint): LedgerTransition {
+  return { next: { progress: { nextOffset, maxEventTimeMs: T0 + 3_600_000 }, open: new Map() }, changed: closed, closed };
+}
+
+describe('PostgresDemandStore (real PostgreSQL)', () => {
+  const schema = uniqueName('ingest_store_t');
+  let db: DataSource;
+  let store: PostgresDemandStore;
+
+  beforeAll(async () => {
+    db = await openServiceDatabase(createServiceDataSource({ url: stackEnv().DATABASE_URL, schema, migrations: ingestMigrations, poolSize: 4 }), schema);
+    store = new PostgresDemandStore(db, schema, 'ingest-test');
+  });
+
+  afterAll(async () => {
+    await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await db.destroy();
+  });
+
+  it('adds the shares two partitions close at once as revisions 1 and 2 of one bucket, each with its event', async () => {
+    const [a, b] = [entry('a.example.com', 'eu-west-1', T0, [10, 20]), entry('a.example.com', 'eu-west-1', T0, [30, 40, 500])];
+    const results = await Promise.all([store.commit('t', 0, -1n, closing([a], 5n), { accepted: 2, rejected: 0, late: 0 }), store.commit('t', 1, -1n, closing([b], 7n), { accepted: 3, rejected: 0, late: 0 })]);
+    expect(results).toEqual([
+      { committed: true, events: 1 },
+      { committed: true, events: 1 },
+    ]);
+    const [row] = await db.query(`SELECT revision, requests::int AS requests, latency_max_ms FROM "${schema}".demand_buckets`);
+    expect(row).toEqual({ revision: 2, requests: 5, latency_max_ms: 500 });
+    const events = (await db.query(`SELECT payload FROM "${schema}".outbox`)).map((r: { payload: string }) => JSON.parse(r.payload).payload);
+    expect(events.map((e: { revision: number; requests: number }) => [e.revision, e.requests]).sort()).toEqual([[1, events.find((e: { revision: number }) => e.revision === 1).requests], [2, 5]]);
+    // A stale writer (expects offset -1 again) is refused and told the stored offset.
+    expect(await store.commit('t', 0, -1n, closing([a], 9n), { accepted: 2, rejected: 0, late: 0 })).toEqual({ committed: false, storedOffset: 5n });
+  });
+
+  it('closes 140,000 buckets in one commit (a catch-up batch over many keys)', async () => {
+    const closed = Array.from({ length: 140_000 }, (_, i) => entry(`d${i % 7_000}.example.com`, 'us-east-1', T0 + Math.floor(i / 7_000) * 60_000, [5]));
+    expect(await store.commit('t', 2, -1n, closing(closed, 140_000n), { accepted: 140_000, rejected: 0, late: 0 })).toEqual({ committed: true, events: 140_000 });
+    const [sum] = await db.query(`SELECT count(*)::int AS n, sum(requests)::int AS requests FROM "${schema}".demand_buckets WHERE region = 'us-east-1'`);
+    expect(sum).toEqual({ n: 140_000, requests: 140_000 });
+  });
+});
