@@ -29,6 +29,7 @@ export interface NativeConsumer {
   producerOpen(config: string[]): Handle;
   producerSend(handle: Handle, topic: string, keys: string[], values: string[]): Promise<void>;
   producerClose(handle: Handle): Promise<void>;
+  producerFatalError(handle: Handle): string | null;
 }
 
 const ADDON = 'librdkafka_batch_consumer.node';

@@ -19,7 +19,8 @@ export interface LibrdkafkaProducerOptions {
  * events share a partition whichever client wrote them.
  */
 export class LibrdkafkaProducer implements EventBatchProducer {
-  private readonly handle: Handle;
+  private handle: Handle;
+  private readonly config: string[];
 
   constructor(
     options: LibrdkafkaProducerOptions,
@@ -34,27 +35,48 @@ export class LibrdkafkaProducer implements EventBatchProducer {
       // A page waits for its last report at most this long (then fails and is retried).
       'message.timeout.ms': 30_000,
       ...options.librdkafka,
+      // A send settles on every message's delivery report: both must stay as they are.
+      'delivery.report.only.error': false,
     };
-    this.handle = addon.producerOpen(Object.entries(config).flatMap(([k, v]) => [k, String(v)]));
+    if (!(Number(config['message.timeout.ms']) > 0)) throw new Error('message.timeout.ms must be > 0: a send waits for every delivery report');
+    this.config = Object.entries(config).flatMap(([k, v]) => [k, String(v)]);
+    this.handle = addon.producerOpen(this.config);
   }
 
-  /** Sends each topic's messages in order; resolves when all are acknowledged, rejects on the first failure. */
+  /**
+   * Sends each topic's messages in order; resolves when all are acknowledged, rejects with the
+   * first failure once every send has settled. After a fatal client error (e.g. idempotence
+   * broken), the next call runs on a new client.
+   */
   async sendBatch(batch: { topicMessages: Array<{ topic: string; messages: Array<{ key: string; value: string }> }> }): Promise<void> {
-    await Promise.all(
-      batch.topicMessages.map(({ topic, messages }) =>
-        this.addon.producerSend(
-          this.handle,
-          topic,
-          messages.map((m) => m.key),
-          messages.map((m) => m.value),
+    const handle = this.handle;
+    let results: PromiseSettledResult<void>[];
+    try {
+      results = await Promise.allSettled(
+        batch.topicMessages.map(({ topic, messages }) =>
+          this.addon.producerSend(
+            handle,
+            topic,
+            messages.map((m) => m.key),
+            messages.map((m) => m.value),
+          ),
         ),
-      ),
-    );
+      );
+    } finally {
+      if (handle === this.handle && this.addon.producerFatalError(handle) !== null) this.reopen(handle);
+    }
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** Flushes and closes; sends in progress must have settled. */
   async disconnect(): Promise<void> {
     await this.addon.producerClose(this.handle);
+  }
+
+  private reopen(broken: Handle): void {
+    this.handle = this.addon.producerOpen(this.config);
+    this.addon.producerClose(broken).catch(() => undefined); // it can deliver nothing more
   }
 }
 

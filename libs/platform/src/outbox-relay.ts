@@ -12,6 +12,7 @@ const MAX_PAGE_BYTES = 768 * 1024;
 export class OutboxRelay {
   private draining: Promise<void> | null = null;
   private again = false;
+  private stopped = false;
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -29,6 +30,7 @@ export class OutboxRelay {
 
   /** Asks for a drain soon; calls while one runs coalesce into one more pass. */
   kick(): void {
+    if (this.stopped) return;
     if (this.draining) {
       this.again = true;
       return;
@@ -37,14 +39,16 @@ export class OutboxRelay {
       .catch((err) => this.logger.warn({ err }, 'outbox relay failed; will retry'))
       .finally(() => {
         this.draining = null;
-        if (this.again) {
+        if (this.again && !this.stopped) {
           this.again = false;
           this.kick();
         }
       });
   }
 
+  /** Stops polling and waits for the drain in progress; nothing starts after it (the producer may close next). */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     await this.draining;
   }

@@ -65,6 +65,8 @@ describe('LibrdkafkaProducer (real broker)', () => {
     const impatient = new LibrdkafkaProducer({ brokers: env.KAFKA_BROKERS.split(','), librdkafka: { 'message.timeout.ms': 2_000 } });
     await expect(impatient.sendBatch({ topicMessages: [{ topic: uniqueName('missing'), messages: [{ key: 'k', value: 'v' }] }] })).rejects.toThrow(/delivery to .* failed/);
     await impatient.disconnect();
+    // A send waits for every delivery report: settings that would withhold one are refused or kept.
+    expect(() => new LibrdkafkaProducer({ brokers: env.KAFKA_BROKERS.split(','), librdkafka: { 'message.timeout.ms': 0 } })).toThrow(/message.timeout.ms/);
     const before = (await readAll(topic)).length;
     await producer.sendBatch({ topicMessages: [{ topic, messages: [{ key: 'k', value: 'after' }] }] });
     expect((await readAll(topic)).length).toBe(before + 1);
