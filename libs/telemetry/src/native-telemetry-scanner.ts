@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { MAX_RECORDS_PER_MESSAGE, TelemetryRecord } from '@shardcast/contracts';
 import { commonValuesValid, normalizedDomainOf } from './common-record';
-import type { PartitionMessage } from './partition-aggregator';
 
 /** What libs/telemetry/native/telemetry-scanner.c exports (see the API there). */
 interface NativeScannerAddon {
@@ -37,6 +36,13 @@ export interface PackedScan extends NativeScan {
   scanIndex: Int32Array;
 }
 
+/** Where a message's value sits in a packed batch (PartitionMessage has these). */
+interface PackedValue {
+  valueBuffer?: Buffer;
+  valueStart?: number;
+  valueEnd?: number;
+}
+
 interface ScanArrays {
   starts: Int32Array;
   ends: Int32Array;
@@ -66,14 +72,14 @@ export class NativeTelemetryScanner {
   }
 
   /** Scans the messages of a partition run that sit in its first message's packed buffer, on this thread. */
-  scanPacked(messages: readonly PartitionMessage[]): PackedScan | undefined {
+  scanPacked(messages: readonly PackedValue[]): PackedScan | undefined {
     const run = pickPacked(messages);
     if (!run) return undefined;
     return Object.assign(this.scanRun(run.buf, run.picked.length, run.startOf, run.endOf), { scanIndex: run.scanIndex });
   }
 
   /** As scanPacked, on libuv's thread pool: the event loop meanwhile serves other partitions. */
-  async scanPackedAsync(messages: readonly PartitionMessage[]): Promise<PackedScan | undefined> {
+  async scanPackedAsync(messages: readonly PackedValue[]): Promise<PackedScan | undefined> {
     const run = pickPacked(messages);
     if (!run) return undefined;
     const arrays = this.arraysFor(run.picked.length, run.startOf, run.endOf);
@@ -115,7 +121,7 @@ export class NativeTelemetryScanner {
   }
 }
 
-function pickPacked(messages: readonly PartitionMessage[]) {
+function pickPacked(messages: readonly PackedValue[]) {
   const buf = messages.find((m) => m.valueBuffer !== undefined)?.valueBuffer;
   if (!buf) return undefined;
   const picked: number[] = [];
