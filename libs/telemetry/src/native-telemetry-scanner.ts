@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { MAX_RECORDS_PER_MESSAGE, TelemetryRecord } from '@shardcast/contracts';
-import { commonValuesValid, normalizedDomainOf } from './common-record';
+import { MAX_RECORDS_PER_MESSAGE } from '@shardcast/contracts';
+import { normalizedDomainOf } from './common-record';
 
 /** What libs/telemetry/native/telemetry-scanner.c exports (see the API there). */
 interface NativeScannerAddon {
@@ -99,25 +99,6 @@ export class NativeTelemetryScanner {
     }
     const room = recordRoom(bytes);
     return { starts, ends, kinds: new Uint8Array(count), recordEnds: new Int32Array(count), values: new Float64Array(6 * room), domains: new Int32Array(3 * room) };
-  }
-
-  /** The records of each message as the TypeScript scanner gives them, or undefined (JavaScript decides). */
-  scan(buf: Buffer, count: number, startOf: (i: number) => number, endOf: (i: number) => number): Array<{ records: TelemetryRecord[]; batch: boolean } | undefined> {
-    const run = this.scanRun(buf, count, startOf, endOf);
-    const out: Array<{ records: TelemetryRecord[]; batch: boolean } | undefined> = [];
-    for (let i = 0; i < count; i++) {
-      const records: TelemetryRecord[] = [];
-      for (let r = run.recordStart(i); r < run.recordEnds[i]; r++) {
-        const domain = run.domainOf(r);
-        const v = run.values.subarray(6 * r, 6 * r + 6);
-        if (domain !== null && commonValuesValid(v[0], v[1], v[2], v[3], v[4], v[5])) {
-          records.push({ domain, timestamp: v[0], client: { lat: v[1], lon: v[2] }, status: v[3], latencyMs: v[4], bytes: v[5] });
-        }
-      }
-      const answered = run.kinds[i] !== 0 && records.length === run.recordEnds[i] - run.recordStart(i);
-      out.push(answered ? { records, batch: run.kinds[i] === 2 } : undefined);
-    }
-    return out;
   }
 }
 

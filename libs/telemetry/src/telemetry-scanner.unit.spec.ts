@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { MAX_RECORDS_PER_MESSAGE } from '@shardcast/contracts';
+import { MAX_RECORDS_PER_MESSAGE, TelemetryRecord } from '@shardcast/contracts';
+import { commonValuesValid } from './common-record';
 import { decodeTelemetryMessage, decodeTelemetryMessageSlowly } from './telemetry-decoder';
 import { scanTelemetryMessage } from './telemetry-scanner';
 import { loadNativeTelemetryScanner, NativeTelemetryScanner } from './native-telemetry-scanner';
@@ -8,9 +9,22 @@ const loadedNative = loadNativeTelemetryScanner();
 if (!loadedNative.scanner) throw new Error(`the native scanner is part of what is tested: ${loadedNative.error}`);
 const native: NativeTelemetryScanner = loadedNative.scanner;
 
-/** The C scanner's answer for each of `ranges` of `buf`, scanned in one call like a packed run. */
-function nativeScan(buf: Buffer, ranges: Array<[number, number]>) {
-  return native.scan(buf, ranges.length, (i) => ranges[i][0], (i) => ranges[i][1]);
+/**
+ * The C scanner's answer for each of `ranges` of `buf`, scanned in one call like a packed run, as
+ * the TypeScript scanner's shape: the records, or undefined where JavaScript decides.
+ */
+function nativeScan(buf: Buffer, ranges: Array<[number, number]>): Array<{ records: TelemetryRecord[]; batch: boolean } | undefined> {
+  const run = native.scanRun(buf, ranges.length, (i) => ranges[i][0], (i) => ranges[i][1]);
+  return ranges.map((_, i) => {
+    const records: TelemetryRecord[] = [];
+    for (let r = run.recordStart(i); r < run.recordEnds[i]; r++) {
+      const domain = run.domainOf(r);
+      const [timestamp, lat, lon, status, latencyMs, bytes] = run.values.subarray(6 * r, 6 * r + 6);
+      if (domain !== null && commonValuesValid(timestamp, lat, lon, status, latencyMs, bytes)) records.push({ domain, timestamp, client: { lat, lon }, status, latencyMs, bytes });
+    }
+    const answered = run.kinds[i] !== 0 && records.length === run.recordEnds[i] - run.recordStart(i);
+    return answered ? { records, batch: run.kinds[i] === 2 } : undefined;
+  });
 }
 
 /**
