@@ -208,6 +208,8 @@ interface IngestResult {
   stderrTail: string[];
   /** CPU seconds used between t0 and t1, by process kind (from /proc/<pid>/stat). */
   cpuSeconds: Record<string, number>;
+  /** When each partition's stored count reached its final value (seconds after t0, to the 100 ms poll). */
+  partitionFinishS: { partition: number; records: number; s: number }[];
 }
 
 async function runIngest(db: Client, kafka: Kafka, expected: Expected, client: string): Promise<IngestResult> {
@@ -273,10 +275,20 @@ async function runIngest(db: Client, kafka: Kafka, expected: Expected, client: s
       cpu0 = cpuSnapshot(procs.map((p) => p.pid!));
       await Promise.all(procs.map((p) => p.waitForMessage('ingest consuming', 120_000)));
     }
+    // Per partition too: when each reached its final count shows whether one (hot) partition's
+    // serial chain, rather than the whole process, sets the end of the window.
+    const partitionFinish = new Map<number, { n: number; at: number }>();
     const progress = async (): Promise<number> => {
       try {
-        const { rows } = await db.query(`SELECT coalesce(sum(accepted_records + rejected_records), 0)::bigint AS n FROM "${schema}".partition_progress`);
-        return Number(rows[0].n);
+        const { rows } = await db.query(`SELECT partition, (accepted_records + rejected_records)::bigint AS n FROM "${schema}".partition_progress`);
+        const now = performance.now();
+        let total = 0;
+        for (const r of rows) {
+          const pn = Number(r.n);
+          total += pn;
+          if (partitionFinish.get(r.partition)?.n !== pn) partitionFinish.set(r.partition, { n: pn, at: now });
+        }
+        return total;
       } catch {
         return 0;
       }
@@ -361,6 +373,7 @@ async function runIngest(db: Client, kafka: Kafka, expected: Expected, client: s
       productionS,
       stderrTail: [...ingest.stderr.slice(-5), ...ingest.logLines().slice(-15).map((l) => `${String(l.msg)} ${JSON.stringify(l).slice(0, 300)}`)],
       cpuSeconds,
+      partitionFinishS: [...partitionFinish].sort((a, b) => a[0] - b[0]).map(([partition, f]) => ({ partition, records: f.n, s: (f.at - t0) / 1000 })),
     };
   } finally {
     await Promise.all(procs.map((p) => p.kill('SIGTERM')));
@@ -571,6 +584,7 @@ async function main(): Promise<void> {
     for (const o of others) out.push(row(`ingest on ${o.client}`, o.med.rps, `${o.med.seconds.toFixed(2)} s; CPU ${o.med.cpuSeconds.ingest} s; ratio ${(o.med.rps / (perf?.nMsgSec ?? NaN)).toFixed(3)}${all(o.runs.map((r) => r.rps))}`));
     out.push('-'.repeat(100));
     const cpu = ing.cpuSeconds;
+    out.push(`partitions done (s after t0, records): ${ing.partitionFinishS.map((f) => `p${f.partition} ${f.s.toFixed(1)} (${fmt(f.records)})`).join(', ')}`);
     out.push(`CPU seconds during the ${headline} ingest window (${ing.seconds.toFixed(2)} s wall, ${os.cpus().length} CPUs): ingest ${cpu.ingest}, Kafka broker ${cpu.kafka_broker}, PostgreSQL ${cpu.postgres}, this bench ${cpu.bench}, other ${cpu.other}${otherTop(cpu)}`);
     out.push(`ingest totals: ${JSON.stringify(ing.totals)}; expected requests ${expected.requests}, errors ${expected.errors}, bytes ${expected.bytes} → ${ing.exact ? 'EXACT' : 'MISMATCH'}`);
     out.push(`published: every bucket closed with a revision and outbox event, merged totals exact, ${everyRun.map((r) => (r.publishedAfterS === null ? 'NOT within 60 s' : `${r.publishedAfterS.toFixed(1)} s`)).join(' / ')} after t1 (untimed; idle close 10 s)`);

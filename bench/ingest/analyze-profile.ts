@@ -1,6 +1,7 @@
 /**
  * Summarises a .cpuprofile: self time by function and by package/file, and inclusive time of a
- * few hot-path functions.   npx tsx bench/ingest/analyze-profile.ts FILE [--top 40]
+ * few hot-path functions.   npx tsx bench/ingest/analyze-profile.ts FILE [--top 40] [--last SECONDS]
+ * --last: only the profile's last SECONDS (the bench writes it at t1: pass the window's length).
  */
 import { readFileSync } from 'node:fs';
 
@@ -16,8 +17,14 @@ const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; sampl
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+const lastUs = process.argv.includes('--last') ? Number(process.argv[process.argv.indexOf('--last') + 1]) * 1e6 : Infinity;
+const sampleAt: number[] = [];
+profile.samples.forEach((_, i) => sampleAt.push((sampleAt[i - 1] ?? profile.startTime) + (profile.timeDeltas[i] ?? 0)));
+const from = sampleAt[sampleAt.length - 1] - lastUs;
 const selfUs = new Map<number, number>();
-profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+profile.samples.forEach((id, i) => {
+  if (sampleAt[i] >= from) selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+});
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
 const short = (url: string) => url.replace(/^file:\/\//, '').replace(/.*node_modules\//, 'nm:').replace(/.*\/(apps|libs)\//, '$1/');
 const pkg = (url: string) => {

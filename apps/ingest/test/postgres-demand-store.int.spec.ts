@@ -48,6 +48,9 @@ describe('PostgresDemandStore (real PostgreSQL)', () => {
     expect(events.map((e: { revision: number; requests: number }) => [e.revision, e.requests]).sort()).toEqual([[1, events.find((e: { revision: number }) => e.revision === 1).requests], [2, 5]]);
     // A stale writer (expects offset -1 again) is refused and told the stored offset.
     expect(await store.commit('t', 0, -1n, closing([a], 9n), { accepted: 2, rejected: 0, late: 0 })).toEqual({ committed: false, storedOffset: 5n });
+    // So is one expecting an offset where nothing is stored yet, and nothing of it is written.
+    expect(await store.commit('t', 5, 3n, closing([entry('b.example.com', 'eu-west-1', T0, [1])], 9n), { accepted: 1, rejected: 0, late: 0 })).toEqual({ committed: false, storedOffset: -1n });
+    expect(await db.query(`SELECT count(*)::int AS n FROM "${schema}".demand_buckets WHERE domain = 'b.example.com'`)).toEqual([{ n: 0 }]);
   });
 
   it('closes 140,000 buckets in one commit (a catch-up batch over many keys)', async () => {

@@ -197,6 +197,11 @@ export class LibrdkafkaBatchConsumer implements BatchConsumer {
       'fetch.max.bytes': 32 * MB,
       // Enough pre-fetched to fill the next batch while this one is being stored.
       'queued.max.messages.kbytes': 128 * 1024,
+      // librdkafka counts this over the consumer queue every partition forwards to: at the default
+      // (100k) a consume batch's worth of queued messages stopped every partition's fetching, and
+      // some versions then back off for fetch.error.backoff.ms (500 ms). The byte limit above is
+      // the one meant to bound the queue.
+      'queued.min.messages': 1_000_000,
       ...o.librdkafka,
     };
     return Object.entries(conf).flatMap(([k, v]) => [k, String(v)]);
@@ -256,12 +261,15 @@ export class LibrdkafkaBatchConsumer implements BatchConsumer {
         // The next batch is collected (on the thread pool) while this one is handled.
         if (this.running && !failure) pending = this.addon.consume(handle, max, POLL_TIMEOUT_MS);
         const handled = this.partitionRuns(batch, dropBefore).map((run) => {
+          // A pipelined handler gets the run now (it orders a partition's writes itself).
+          const handling = this.handler.pipelined && !failure && !run.isStale() ? this.handler.handleBatch(run) : undefined;
+          handling?.catch(() => undefined); // awaited in turn below
           const next = (tails.get(run.partition) ?? Promise.resolve()).then(async () => {
             // After a failure nothing more is handled: a later run stored on top of a missing one
-            // would leave a gap behind the stored offset.
-            if (failure || run.isStale()) return;
+            // would leave a gap behind the stored offset (a pipelined handler refuses that itself).
+            if (!handling && (failure || run.isStale())) return;
             try {
-              await this.handler.handleBatch(run);
+              await (handling ?? this.handler.handleBatch(run));
             } catch (error) {
               failure ??= { error };
               return;

@@ -30,6 +30,13 @@ export interface PartitionBatchHandler {
   handleBatch(batch: PartitionBatch): Promise<void>;
   /** The stored next offset of a partition (source of truth), or null to use Kafka's. */
   storedOffset(topic: string, partition: number): Promise<bigint | null>;
+  /**
+   * True when handleBatch may be called with a partition's next batch before the previous call
+   * has settled: the handler keeps each partition's writes in order itself and fails a batch
+   * whose predecessor failed. A consumer then hands batches over as they arrive, so the handler
+   * can prepare one while the previous one is being written. Otherwise calls are sequential.
+   */
+  readonly pipelined?: boolean;
 }
 
 export interface PartitionBatchConsumerOptions {

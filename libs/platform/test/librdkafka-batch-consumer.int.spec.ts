@@ -41,6 +41,23 @@ class RecordingHandler implements PartitionBatchHandler {
   }
 }
 
+/** A pipelined handler whose calls are held until the test opens the gate. */
+class GatedPipelinedHandler extends RecordingHandler {
+  readonly pipelined = true;
+  readonly held: Array<{ batch: PartitionBatch; release: () => void }> = [];
+  private gated = true;
+
+  override async handleBatch(batch: PartitionBatch): Promise<void> {
+    if (this.gated) await new Promise<void>((release) => this.held.push({ batch, release }));
+    return super.handleBatch(batch);
+  }
+
+  open(): void {
+    this.gated = false;
+    for (const h of this.held) h.release();
+  }
+}
+
 async function produce(topic: string): Promise<void> {
   for (let p = 0; p < PARTITIONS; p++) {
     const lines = Array.from({ length: PER_PARTITION }, (_, i) => `k${p}-${i}\t{"p":${p},"i":${i}}`);
@@ -134,6 +151,24 @@ describe('LibrdkafkaBatchConsumer (native addon, real broker)', () => {
     // Every offset arrived; the failed batch's messages came again after the restart.
     for (let p = 0; p < PARTITIONS; p++) expect([...new Set(h.offsets(p))].sort((a, b) => a - b)).toEqual(range(0, PER_PARTITION));
     expect(h.offsets(failed.partition)).toEqual(expect.arrayContaining(failed.messages.map((m) => Number(m.offset))));
+  });
+
+  it('hands a pipelined handler a partition\'s next batch before the previous one settled, and commits only what settled, in order', async () => {
+    const group = uniqueName('rdk-pipe');
+    const h = new GatedPipelinedHandler();
+    await consumer(group, h).start();
+    const partitionsHeldTwice = (held: GatedPipelinedHandler['held']) => [...new Set(held.map((x) => x.batch.partition))].filter((p) => held.filter((x) => x.batch.partition === p).length >= 2);
+    const held = await eventually(async () => [...h.held], (list) => partitionsHeldTwice(list).length > 0);
+    // Nothing held was committed: Kafka's offsets stay at or before each partition's first held batch.
+    const before = await committed(group, topic);
+    for (const p of partitionsHeldTwice(held)) {
+      const first = Math.min(...held.filter((x) => x.batch.partition === p).flatMap((x) => x.batch.messages.map((m) => Number(m.offset))));
+      expect(before.get(p) ?? -1).toBeLessThanOrEqual(first);
+    }
+    h.open();
+    await eventually(async () => h.count(), (n) => n >= PARTITIONS * PER_PARTITION);
+    for (let p = 0; p < PARTITIONS; p++) expect(h.offsets(p)).toEqual(range(0, PER_PARTITION));
+    await eventually(() => committed(group, topic), (m) => m.size === PARTITIONS && [...m.values()].every((o) => o === PER_PARTITION));
   });
 
   it('settles start() when stopped before the group assigned anything', async () => {

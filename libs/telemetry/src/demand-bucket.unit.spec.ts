@@ -7,8 +7,10 @@ import {
   LATENCY_SKETCH_ACCURACY,
   latencySummary,
   mergeDemandBuckets,
+  newLatencySketch,
   serializeLatencySketch,
 } from './demand-bucket';
+import { DDSketch } from '@datadog/sketches-js';
 
 interface Req {
   status: number;
@@ -51,6 +53,45 @@ function expectRelativelyClose(actual: number, expected: number): void {
 }
 
 describe('DemandBucket', () => {
+  it('property: the headroom store answers exactly like the library\'s own DDSketch (quantiles, count, bins, bytes), merges included', () => {
+    const bins = (s: DDSketch) => {
+      const st = (s as unknown as { store: { bins: number[]; offset: number; minKey: number; maxKey: number } }).store;
+      const out: Array<[number, number]> = [];
+      for (let k = st.minKey; k <= st.maxKey; k++) if (st.bins[k - st.offset]) out.push([k, st.bins[k - st.offset]]);
+      return out;
+    };
+    fc.assert(
+      fc.property(fc.array(fc.array(latency, { maxLength: 120 }), { minLength: 1, maxLength: 4 }), (parts) => {
+        const ours = parts.map((values) => {
+          const s = newLatencySketch();
+          for (const v of values) s.accept(v);
+          return s;
+        });
+        const library = parts.map((values) => {
+          const s = new DDSketch({ relativeAccuracy: LATENCY_SKETCH_ACCURACY });
+          for (const v of values) s.accept(v);
+          return s;
+        });
+        // Each part, then everything merged into the first (both directions of mixing too).
+        for (let i = 1; i < parts.length; i++) {
+          ours[0].merge(ours[i]);
+          library[0].merge(library[i]);
+        }
+        for (const [a, b] of ours.map((s, i) => [s, library[i]] as const)) {
+          expect(a.count).toBe(b.count);
+          expect(bins(a)).toEqual(bins(b));
+          for (const q of QS) expect(a.getValueAtQuantile(q)).toBe(b.getValueAtQuantile(q));
+          const asBucket = (sk: DDSketch): DemandBucket => ({ requests: sk.count, errors: 0, bytes: 0, latencyMaxMs: 0, latency: sk });
+          expect(serializeLatencySketch(asBucket(a)).equals(serializeLatencySketch(asBucket(b)))).toBe(true);
+        }
+        const mixed = newLatencySketch();
+        mixed.merge(library[0]);
+        expect(bins(mixed)).toEqual(bins(library[0]));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('counts requests, 5xx errors, bytes and max latency', () => {
     const b = bucketOf([
       { status: 200, latencyMs: 10, bytes: 100 },

@@ -8,11 +8,12 @@ import {
   PackedScan,
   applyPartitionDelta,
   BUCKET_MS,
+  PartitionDelta,
   MessageRejection,
   PartitionLedger,
   RegionLocator,
 } from '@shardcast/telemetry';
-import { PostgresDemandStore } from '../persistence/postgres-demand-store';
+import { PostgresDemandStore, PreparedCommit } from '../persistence/postgres-demand-store';
 
 const MAX_REASON_CHARS = 1000;
 
@@ -49,17 +50,42 @@ const rejectedCounter = meter.createCounter('ingest.records.rejected', { descrip
 
 const MAX_ATTEMPTS = 5;
 
+/** A batch's effect computed on a given ledger, ready to be stored. */
+interface PreparedBatch {
+  /** The ledger the delta was computed on: storing it is right only if that is still the stored state. */
+  base: PartitionLedger;
+  delta: PartitionDelta;
+  /** The ledger after this batch (the base itself when the whole batch was stored before). */
+  next: PartitionLedger;
+  /** The write, computed: none when the whole batch was stored before. */
+  commit?: PreparedCommit;
+}
+
+/** A partition's last batch (or idle close) in the pipeline: its preparation and its write. */
+interface PartitionPipeline {
+  prepared: Promise<PreparedBatch | null>;
+  stored: Promise<void>;
+  /** Set once `stored` has rejected: later batches start a new chain (the consumer restarted). */
+  failed: boolean;
+}
+
 /**
  * telemetry.requests.v1 → partial buckets + offset in one transaction; rejects → DLQ first.
  * Keeps each owned partition's ledger in memory between batches; the stored offset check in the
  * store tells when that copy is stale (another member wrote the partition), and it is reloaded.
+ *
+ * Pipelined: a partition's next batch is scanned and aggregated on the ledger its previous batch
+ * will leave while that batch is still being written, so one hot partition's chain does not wait
+ * on PostgreSQL between batches. The writes stay in order, a batch is written only after its
+ * predecessor was, and one prepared on a ledger that did not become the stored one (its
+ * predecessor's write was refused and redone, or an idle close came between) is recomputed.
  */
 export class TelemetryRequestsHandler implements PartitionBatchHandler {
+  readonly pipelined = true;
   private readonly ledgers = new Map<string, PartitionLedger>();
   /** Wall-clock time of each partition's last batch, for closing the buckets of idle partitions. */
   private readonly lastBatchAt = new Map<string, number>();
-  /** One flush or idle close at a time per partition. */
-  private readonly partitionTails = new Map<string, Promise<void>>();
+  private readonly pipelines = new Map<string, PartitionPipeline>();
 
   constructor(
     private readonly store: PostgresDemandStore,
@@ -75,7 +101,7 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
     return this.store.storedOffset(topic, partition);
   }
 
-  async handleBatch(batch: PartitionBatch): Promise<void> {
+  handleBatch(batch: PartitionBatch): Promise<void> {
     const id = `${batch.topic}:${batch.partition}`;
     this.lastBatchAt.set(id, Date.now());
     // The C scan runs on the thread pool from now on, also while this partition's previous batch
@@ -84,14 +110,55 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
       this.logger.warn({ err }, 'native telemetry scan failed; decoding this batch in TypeScript');
       return undefined;
     });
-    await this.serialized(id, () => this.tracedFlush(batch, scan));
+    const previous = this.livePipeline(id);
+    const prepared = (previous?.prepared ?? Promise.resolve(null)).then(async (before) => {
+      const native = await scan;
+      const base = before?.next ?? this.ledgers.get(id) ?? (await this.loadLedger(id, batch));
+      return this.prepare(batch, base, native);
+    });
+    // A write waits for its predecessor's and fails with it (never stored on top of a gap).
+    const stored = Promise.all([previous?.stored, prepared]).then(([, ready]) =>
+      tracer.startActiveSpan('ingest.flush', { attributes: { 'messaging.destination.partition.id': batch.partition, 'messaging.batch.message_count': batch.messages.length } }, async (span) => {
+        try {
+          await this.write(batch, ready, scan);
+        } catch (err) {
+          span.recordException(err as Error);
+          span.setStatus({ code: SpanStatusCode.ERROR });
+          throw err;
+        } finally {
+          span.end();
+        }
+      }),
+    );
+    this.track(id, prepared.catch(() => null), stored);
+    return stored;
   }
 
-  private serialized(id: string, work: () => Promise<void>): Promise<void> {
-    const run = (this.partitionTails.get(id) ?? Promise.resolve()).then(work, work);
-    const tail = run.catch(() => undefined);
-    this.partitionTails.set(id, tail);
-    return run;
+  private livePipeline(id: string): PartitionPipeline | undefined {
+    const p = this.pipelines.get(id);
+    return p && !p.failed ? p : undefined;
+  }
+
+  private track(id: string, prepared: Promise<PreparedBatch | null>, stored: Promise<void>): void {
+    const pipeline: PartitionPipeline = { prepared, stored, failed: false };
+    stored.catch(() => (pipeline.failed = true));
+    this.pipelines.set(id, pipeline);
+  }
+
+  private async loadLedger(id: string, batch: PartitionBatch): Promise<PartitionLedger> {
+    const ledger = await this.store.loadLedger(batch.topic, batch.partition);
+    this.ledgers.set(id, ledger);
+    return ledger;
+  }
+
+  private prepare(batch: PartitionBatch, base: PartitionLedger, native: PackedScan | undefined): PreparedBatch {
+    // Offsets stay strings: the aggregator parses the few it needs.
+    const delta = aggregatePartitionMessages(base.progress, batch.messages, this.locator, this.policy, Date.now(), native);
+    if (delta.progress.nextOffset === base.progress.nextOffset) return { base, delta, next: base }; // stored before (replay)
+    const transition = applyPartitionDelta(base, delta, this.policy);
+    const late = delta.rejections.filter((r) => r.code === ErrorCodes.TELEMETRY_LATE).length;
+    const counts = { accepted: delta.accepted, rejected: delta.rejections.length, late };
+    return { base, delta, next: transition.next, commit: this.store.prepareCommit(batch.topic, batch.partition, base.progress.nextOffset, transition, counts) };
   }
 
   /**
@@ -105,7 +172,8 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
     for (const [id, ledger] of [...this.ledgers]) {
       if (ledger.open.size === 0 || now - (this.lastBatchAt.get(id) ?? now) < idleMs) continue;
       const [topic, partition] = [id.slice(0, id.lastIndexOf(':')), Number(id.slice(id.lastIndexOf(':') + 1))];
-      await this.serialized(id, async () => {
+      const previous = this.livePipeline(id);
+      const closing = (previous?.stored ?? Promise.resolve()).then(async () => {
         const current = this.ledgers.get(id);
         if (!current || current.open.size === 0) return;
         let newestEnd = -Infinity; // a loop: spreading many entries into Math.max overflows the stack
@@ -121,46 +189,28 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
           this.ledgers.delete(id); // another member owns it now
         }
       });
+      // The next batch prepares on the ledger this leaves; a failed close does not fail it.
+      const settled = closing.catch(() => undefined);
+      this.track(id, settled.then(() => null), settled);
+      await closing;
     }
     if (closed > 0) this.logger.info({ buckets: closed }, 'closed buckets of idle partitions');
     return closed;
   }
 
-  private async tracedFlush(batch: PartitionBatch, scan?: Promise<PackedScan | undefined>): Promise<void> {
-    await tracer.startActiveSpan('ingest.flush', { attributes: { 'messaging.destination.partition.id': batch.partition, 'messaging.batch.message_count': batch.messages.length } }, async (span) => {
-      try {
-        await this.flush(batch, scan);
-      } catch (err) {
-        span.recordException(err as Error);
-        span.setStatus({ code: SpanStatusCode.ERROR });
-        throw err;
-      } finally {
-        span.end();
-      }
-    });
-  }
-
-  private async flush(batch: PartitionBatch, scan?: Promise<PackedScan | undefined>): Promise<void> {
+  /** Stores a prepared batch, recomputing it first if its base is not the stored state. */
+  private async write(batch: PartitionBatch, ready: PreparedBatch | null, scan?: Promise<PackedScan | undefined>): Promise<void> {
     const id = `${batch.topic}:${batch.partition}`;
-    const messages = batch.messages; // offsets stay strings: the aggregator parses the few it needs
-    const native = await scan;
+    let step = ready;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const ledger = this.ledgers.get(id) ?? (await this.store.loadLedger(batch.topic, batch.partition));
-      const delta = aggregatePartitionMessages(ledger.progress, messages, this.locator, this.policy, Date.now(), native);
-      if (delta.progress.nextOffset === ledger.progress.nextOffset) {
-        this.ledgers.set(id, ledger);
-        return; // everything in this batch was stored before (replay)
-      }
+      const current = this.ledgers.get(id);
+      if (!step || step.base !== current) step = this.prepare(batch, current ?? (await this.loadLedger(id, batch)), await scan);
+      const { delta, commit } = step;
+      if (!commit) return; // everything in this batch was stored before (replay)
       await this.deadLetters.publish(deadLettersFor(batch, delta.rejections));
-      const transition = applyPartitionDelta(ledger, delta, this.policy);
-      const late = delta.rejections.filter((r) => r.code === ErrorCodes.TELEMETRY_LATE).length;
-      const result = await this.store.commit(batch.topic, batch.partition, ledger.progress.nextOffset, transition, {
-        accepted: delta.accepted,
-        rejected: delta.rejections.length,
-        late,
-      });
+      const result = await this.store.commitPrepared(commit);
       if (result.committed) {
-        this.ledgers.set(id, transition.next);
+        this.ledgers.set(id, step.next);
         acceptedCounter.add(delta.accepted, { partition: batch.partition });
         for (const r of delta.rejections) rejectedCounter.add(1, { code: r.code });
         if (result.events > 0) this.relay.kick();
@@ -169,6 +219,7 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
       // Another member stored this partition since we loaded it: reload and recompute.
       this.logger.info({ partition: batch.partition, storedOffset: result.storedOffset.toString() }, 'partition moved on elsewhere; reloading');
       this.ledgers.delete(id);
+      step = null;
     }
     throw new Error(`partition ${id}: gave up after ${MAX_ATTEMPTS} conflicting writes`);
   }
@@ -176,5 +227,6 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
   /** Forget ledgers (on revocation we cannot observe, the offset check covers us). */
   reset(): void {
     this.ledgers.clear();
+    this.pipelines.clear();
   }
 }

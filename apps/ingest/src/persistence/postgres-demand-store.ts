@@ -31,6 +31,22 @@ interface PartialRow {
   latency_sketch: Buffer;
 }
 
+const UNIQUE_VIOLATION = '23505';
+const DEADLOCK_DETECTED = '40P01';
+/** After a conflict a partition's next commits go through the transaction (its merges are likely to go on). */
+const TRANSACTIONAL_COMMITS_AFTER_CONFLICT = 32;
+
+/** A commit computed and ready to be written (see prepareCommit). */
+export interface PreparedCommit {
+  topic: string;
+  partition: number;
+  expectedOffset: bigint;
+  transition: LedgerTransition;
+  counts: StoredPartitionCounts;
+  events: number;
+  statementParams: unknown[];
+}
+
 export type CommitResult = { committed: true; events: number } | { committed: false; storedOffset: bigint };
 
 const entryId = (e: LedgerEntry) => bucketId(e.key);
@@ -42,6 +58,9 @@ const entryId = (e: LedgerEntry) => bucketId(e.key);
  * and only then writes the offsets after the stored one.
  */
 export class PostgresDemandStore {
+  /** Per partition: how many more commits go through the transaction after a conflict. */
+  private readonly transactionalCommits = new Map<string, number>();
+
   constructor(
     private readonly db: DataSource,
     private readonly schema: string,
@@ -100,6 +119,135 @@ export class PostgresDemandStore {
    * their outbox events, and its progress.
    */
   async commit(
+    topic: string,
+    partition: number,
+    expectedOffset: bigint,
+    transition: LedgerTransition,
+    counts: StoredPartitionCounts,
+  ): Promise<CommitResult> {
+    return this.commitPrepared(this.prepareCommit(topic, partition, expectedOffset, transition, counts));
+  }
+
+  /**
+   * Everything a commit computes before it talks to the database (revisions, events, columns):
+   * a caller that pipelines batches prepares the next while the previous is being written.
+   */
+  prepareCommit(topic: string, partition: number, expectedOffset: bigint, transition: LedgerTransition, counts: StoredPartitionCounts): PreparedCommit {
+    const closing = new Set(transition.closed);
+    const open = openColumns(transition.changed.filter((e) => !closing.has(e)));
+    const sorted = sortedByKey(transition.closed);
+    const at = new Date();
+    const firsts = sorted.map((e) => nextBucketRevision(e.key, e.bucket, undefined, this.producedBy, at));
+    let lastClosedStart = -Infinity; // a loop: spreading 150k entries into Math.max overflows the stack
+    for (const e of sorted) if (e.key.bucketStartMs > lastClosedStart) lastClosedStart = e.key.bucketStartMs;
+    const { progress } = transition.next;
+    return {
+      topic,
+      partition,
+      expectedOffset,
+      transition,
+      counts,
+      events: sorted.length,
+      statementParams: [
+        topic,
+        partition,
+        expectedOffset.toString(),
+        progress.nextOffset.toString(),
+        Number.isFinite(progress.maxEventTimeMs) ? Math.trunc(progress.maxEventTimeMs) : null,
+        counts.accepted,
+        counts.rejected,
+        counts.late,
+        ...open,
+        Number.isFinite(lastClosedStart) ? new Date(lastClosedStart).toISOString() : null,
+        BUCKET_MS / 1000,
+        ...keyColumns(firsts),
+        ...valueColumns(firsts),
+        ...outboxColumns(firsts),
+        this.outboxTopic,
+      ],
+    };
+  }
+
+  async commitPrepared(prepared: PreparedCommit): Promise<CommitResult> {
+    const { topic, partition, expectedOffset, transition, counts } = prepared;
+    const id = `${topic}:${partition}`;
+    const slow = this.transactionalCommits.get(id) ?? 0;
+    if (slow > 0) {
+      this.transactionalCommits.set(id, slow - 1);
+    } else {
+      try {
+        return await this.commitInOneStatement(prepared);
+      } catch (err) {
+        // Another partition closed one of these buckets first (or is closing it now): nothing of
+        // the statement was applied; merge in a transaction, and keep doing so for a while.
+        const code = (err as { code?: string }).code;
+        if (code !== UNIQUE_VIOLATION && code !== DEADLOCK_DETECTED) throw err;
+        this.transactionalCommits.set(id, TRANSACTIONAL_COMMITS_AFTER_CONFLICT);
+      }
+    }
+    return this.commitInTransaction(topic, partition, expectedOffset, transition, counts);
+  }
+
+  /**
+   * The usual commit as one autocommitted statement (one round trip instead of ten): the
+   * partition's progress moves by compare-and-set on the expected offset, and every other change
+   * is gated on that. Closed shares are plain inserts into demand_buckets, so a bucket another
+   * partition has published already fails the whole statement (unique violation), and the caller
+   * merges in a transaction instead. Keys are inserted in sorted order, as in the transaction.
+   */
+  private async commitInOneStatement(prepared: PreparedCommit): Promise<CommitResult> {
+    const [row]: Array<{ committed: number; stored: string | null }> = await this.db.query(
+      `WITH inserted_progress AS (
+         INSERT INTO ${this.s}.partition_progress AS pp (topic, partition, next_offset, max_event_time_ms, accepted_records, rejected_records, late_records)
+         SELECT $1::text, $2::int, $4::bigint, $5::bigint, $6::bigint, $7::bigint, $8::bigint WHERE $3::bigint = -1
+         ON CONFLICT (topic, partition) DO NOTHING
+         RETURNING 1
+       ), updated_progress AS (
+         UPDATE ${this.s}.partition_progress
+         SET next_offset = $4, max_event_time_ms = $5, accepted_records = accepted_records + $6,
+             rejected_records = rejected_records + $7, late_records = late_records + $8, updated_at = now()
+         WHERE topic = $1 AND partition = $2 AND next_offset = $3
+         RETURNING 1
+       ), moved AS (
+         SELECT 1 FROM inserted_progress UNION ALL SELECT 1 FROM updated_progress
+       ), open_shares AS (
+         INSERT INTO ${this.s}.partition_buckets
+           (domain, region, bucket_start, topic, partition, requests, errors, bytes, latency_max_ms, latency_sketch)
+         SELECT d, r, b, $1, $2, rq, er, by, mx, sk
+         FROM unnest($9::text[], $10::text[], $11::timestamptz[], $12::bigint[], $13::bigint[], $14::bigint[], $15::float8[], $16::bytea[])
+           AS t(d, r, b, rq, er, by, mx, sk)
+         WHERE EXISTS (SELECT 1 FROM moved)
+         ON CONFLICT (topic, partition, bucket_start, domain, region) DO UPDATE SET
+           requests = excluded.requests, errors = excluded.errors, bytes = excluded.bytes,
+           latency_max_ms = excluded.latency_max_ms, latency_sketch = excluded.latency_sketch
+       ), closed_shares AS (
+         DELETE FROM ${this.s}.partition_buckets
+         WHERE topic = $1 AND partition = $2 AND bucket_start <= $17::timestamptz AND EXISTS (SELECT 1 FROM moved)
+       ), published AS (
+         INSERT INTO ${this.s}.demand_buckets (domain, region, bucket_start, bucket_seconds, revision, requests, errors, bytes,
+                                               latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms, latency_sketch)
+         SELECT d, r, b, $18, 1, rq, er, by, p50, p90, p99, mx, sk
+         FROM unnest($19::text[], $20::text[], $21::timestamptz[], $22::bigint[], $23::bigint[], $24::bigint[],
+                     $25::float8[], $26::float8[], $27::float8[], $28::float8[], $29::bytea[]) WITH ORDINALITY
+           AS t(d, r, b, rq, er, by, p50, p90, p99, mx, sk, i)
+         WHERE EXISTS (SELECT 1 FROM moved)
+         ORDER BY i
+       ), events AS (
+         INSERT INTO ${this.s}.outbox (event_id, topic, key, payload)
+         SELECT i, $33, k, p FROM unnest(string_to_array($30, E'\n'), string_to_array($31, E'\n'), string_to_array($32, E'\n')) AS t(i, k, p)
+         WHERE EXISTS (SELECT 1 FROM moved)
+         ON CONFLICT (event_id) DO NOTHING
+       )
+       SELECT (SELECT count(*) FROM moved)::int AS committed,
+              (SELECT next_offset FROM ${this.s}.partition_progress WHERE topic = $1 AND partition = $2)::text AS stored`,
+      prepared.statementParams,
+    );
+    if (row.committed > 0) return { committed: true, events: prepared.events };
+    return { committed: false, storedOffset: row.stored === null ? -1n : BigInt(row.stored) };
+  }
+
+  /** The commit in a transaction, merging closed shares into buckets other partitions published first. */
+  private async commitInTransaction(
     topic: string,
     partition: number,
     expectedOffset: bigint,
@@ -165,26 +313,6 @@ export class PostgresDemandStore {
 
   private async upsertOpenPartials(q: QueryRunner, topic: string, partition: number, entries: LedgerEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const cols = {
-      domain: [] as string[],
-      region: [] as string[],
-      start: [] as string[],
-      requests: [] as number[],
-      errors: [] as number[],
-      bytes: [] as number[],
-      max: [] as number[],
-      sketch: [] as Buffer[],
-    };
-    for (const e of entries) {
-      cols.domain.push(e.key.domain);
-      cols.region.push(e.key.region);
-      cols.start.push(new Date(e.key.bucketStartMs).toISOString());
-      cols.requests.push(e.bucket.requests);
-      cols.errors.push(e.bucket.errors);
-      cols.bytes.push(e.bucket.bytes);
-      cols.max.push(e.bucket.latencyMaxMs);
-      cols.sketch.push(serializeLatencySketch(e.bucket));
-    }
     await q.query(
       `INSERT INTO ${this.s}.partition_buckets
          (domain, region, bucket_start, topic, partition, requests, errors, bytes, latency_max_ms, latency_sketch)
@@ -194,7 +322,7 @@ export class PostgresDemandStore {
        ON CONFLICT (topic, partition, bucket_start, domain, region) DO UPDATE SET
          requests = excluded.requests, errors = excluded.errors, bytes = excluded.bytes,
          latency_max_ms = excluded.latency_max_ms, latency_sketch = excluded.latency_sketch`,
-      [cols.domain, cols.region, cols.start, cols.requests, cols.errors, cols.bytes, cols.max, cols.sketch, topic, partition],
+      [...openColumns(entries), topic, partition],
     );
   }
 
@@ -207,7 +335,7 @@ export class PostgresDemandStore {
    */
   private async publishClosedBuckets(q: QueryRunner, closed: LedgerEntry[]): Promise<number> {
     if (closed.length === 0) return 0;
-    const sorted = closed.map((e) => ({ id: entryId(e), e })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((x) => x.e);
+    const sorted = sortedByKey(closed);
     const at = new Date();
     const firsts = sorted.map((e) => nextBucketRevision(e.key, e.bucket, undefined, this.producedBy, at));
     const conflicting: Array<{ i: string }> = await q.query(
@@ -235,17 +363,10 @@ export class PostgresDemandStore {
       for (const c of conflicting) publications[Number(c.i) - 1] = merged.get(entryId(sorted[Number(c.i) - 1]))!;
     }
     await q.query(
-      // Newline-joined, not text[]: node-postgres escapes every quote of every JSON payload for an
-      // array literal. JSON.stringify never emits a raw newline, nor do event ids and domain names.
       `INSERT INTO ${this.s}.outbox (event_id, topic, key, payload)
        SELECT i, $4, k, p FROM unnest(string_to_array($1, E'\n'), string_to_array($2, E'\n'), string_to_array($3, E'\n')) AS t(i, k, p)
        ON CONFLICT (event_id) DO NOTHING`,
-      [
-        publications.map((p) => p.event.eventId).join('\n'),
-        publications.map((p) => p.key.domain).join('\n'),
-        publications.map((p) => JSON.stringify(p.event)).join('\n'),
-        this.outboxTopic,
-      ],
+      [...outboxColumns(publications), this.outboxTopic],
     );
     return sorted.length;
   }
@@ -290,6 +411,35 @@ export class PostgresDemandStore {
     );
     return new Map(merged.map((p) => [bucketId(p.key), p]));
   }
+}
+
+/** Sorted by key, so concurrent writers lock and insert buckets in one order (no deadlock). */
+function sortedByKey(entries: readonly LedgerEntry[]): LedgerEntry[] {
+  return entries.map((e) => ({ id: entryId(e), e })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((x) => x.e);
+}
+
+/** partition_buckets columns of open shares. */
+function openColumns(entries: readonly LedgerEntry[]): [string[], string[], string[], number[], number[], number[], number[], Buffer[]] {
+  const cols: [string[], string[], string[], number[], number[], number[], number[], Buffer[]] = [[], [], [], [], [], [], [], []];
+  for (const e of entries) {
+    cols[0].push(e.key.domain);
+    cols[1].push(e.key.region);
+    cols[2].push(new Date(e.key.bucketStartMs).toISOString());
+    cols[3].push(e.bucket.requests);
+    cols[4].push(e.bucket.errors);
+    cols[5].push(e.bucket.bytes);
+    cols[6].push(e.bucket.latencyMaxMs);
+    cols[7].push(serializeLatencySketch(e.bucket));
+  }
+  return cols;
+}
+
+/**
+ * Outbox rows newline-joined, not text[]: node-postgres escapes every quote of every JSON payload
+ * for an array literal. JSON.stringify never emits a raw newline, nor do event ids and domain names.
+ */
+function outboxColumns(pubs: readonly BucketPublication[]): [string, string, string] {
+  return [pubs.map((p) => p.event.eventId).join('\n'), pubs.map((p) => p.key.domain).join('\n'), pubs.map((p) => JSON.stringify(p.event)).join('\n')];
 }
 
 function keyColumns(items: ReadonlyArray<{ key: LedgerEntry['key'] }>): [string[], string[], string[]] {

@@ -1,0 +1,126 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Producer } from 'kafkajs';
+import { DataSource } from 'typeorm';
+import { createKafka, createServiceDataSource, DeadLetterPublisher, createLogger, openServiceDatabase, OutboxRelay, PartitionBatch } from '@shardcast/platform';
+import { stackEnv, generateTelemetry, totalsOf, uniqueName, FixtureRecord } from '@shardcast/test-stack';
+import { parseRegionTable, RegionLocator } from '@shardcast/telemetry';
+import { TelemetryRequestsHandler } from '../src/handlers/telemetry-requests.handler';
+import { ingestMigrations } from '../src/persistence/migrations';
+import { CommitResult, PostgresDemandStore, PreparedCommit } from '../src/persistence/postgres-demand-store';
+
+jest.setTimeout(120_000);
+
+const env = stackEnv();
+const TOPIC = 'telemetry.requests.v1';
+const locator = new RegionLocator(parseRegionTable(readFileSync(resolve(__dirname, '../../../data/regions/awsData.js'), 'utf8')));
+const policy = { allowedLatenessMs: 60_000, maxFutureSkewMs: 24 * 3_600_000 };
+
+/** The real store, with a fault injected on chosen commits (a lost connection, a full disk). */
+class FaultyStore extends PostgresDemandStore {
+  failCommitAt = new Set<bigint>();
+  commits: bigint[] = [];
+  override async commitPrepared(prepared: PreparedCommit): Promise<CommitResult> {
+    this.commits.push(prepared.expectedOffset);
+    if (this.failCommitAt.has(prepared.expectedOffset)) throw new Error(`injected: commit from offset ${prepared.expectedOffset} failed`);
+    return super.commitPrepared(prepared);
+  }
+}
+
+/** Partition 0's messages [from, to) of `records`, as a consumer hands them over. */
+function batchOf(records: FixtureRecord[], from: number, to: number): PartitionBatch {
+  return {
+    topic: TOPIC,
+    partition: 0,
+    messages: records.slice(from, to).map((r, i) => ({ offset: String(from + i), key: Buffer.from(r.domain), value: Buffer.from(JSON.stringify(r)) })),
+    heartbeat: async () => undefined,
+    isStale: () => false,
+  };
+}
+
+describe('TelemetryRequestsHandler, pipelined (real PostgreSQL and Kafka)', () => {
+  const schema = uniqueName('ingest_handler_t');
+  const logger = createLogger('ingest-handler-test', 'silent');
+  let db: DataSource;
+  let producer: Producer;
+  let relay: OutboxRelay;
+
+  beforeAll(async () => {
+    db = await openServiceDatabase(createServiceDataSource({ url: env.DATABASE_URL, schema, migrations: ingestMigrations, poolSize: 4 }), schema);
+    producer = createKafka(env.KAFKA_BROKERS.split(','), 'ingest-handler-test').producer();
+    await producer.connect();
+    // Never started: the test reads the outbox table itself.
+    relay = new OutboxRelay(db, schema, producer, uniqueName('unused'), logger);
+  });
+
+  afterAll(async () => {
+    await relay.stop();
+    await producer.disconnect();
+    await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await db.destroy();
+  });
+
+  beforeEach(async () => {
+    await db.query(`TRUNCATE "${schema}".partition_progress, "${schema}".partition_buckets, "${schema}".demand_buckets, "${schema}".outbox`);
+  });
+
+  const handlerOn = (store: PostgresDemandStore) => new TelemetryRequestsHandler(store, new DeadLetterPublisher(producer), relay, locator, policy, logger);
+
+  async function storedTotals() {
+    const [sums] = await db.query(`SELECT coalesce(sum(requests),0)::bigint AS requests, coalesce(sum(errors),0)::bigint AS errors, coalesce(sum(bytes),0)::bigint AS bytes FROM "${schema}".demand_history`);
+    const [progress] = await db.query(`SELECT next_offset, accepted_records FROM "${schema}".partition_progress WHERE topic = $1 AND partition = 0`, [TOPIC]);
+    return { requests: Number(sums.requests), errors: Number(sums.errors), bytes: Number(sums.bytes), nextOffset: Number(progress?.next_offset ?? -1), accepted: Number(progress?.accepted_records ?? 0) };
+  }
+
+  it('stores batches handed over before their predecessors are written, each once and in order', async () => {
+    const records = generateTelemetry(30_000, { seed: 11 });
+    const store = new FaultyStore(db, schema, 'ingest-test');
+    const handler = handlerOn(store);
+    // No await between them: every batch is prepared while the one before is still being written.
+    await Promise.all([0, 5_000, 10_000, 15_000, 20_000, 25_000].map((from) => handler.handleBatch(batchOf(records, from, from + 5_000))));
+    const t = totalsOf(records);
+    expect(await storedTotals()).toEqual({ requests: t.requests, errors: t.errors, bytes: t.bytes, nextOffset: 30_000, accepted: 30_000 });
+    expect(store.commits).toEqual([-1n, 5_000n, 10_000n, 15_000n, 20_000n, 25_000n]);
+  });
+
+  it('fails a batch whose predecessor failed without writing it, and starts afresh afterwards', async () => {
+    const records = generateTelemetry(9_000, { seed: 12 });
+    const store = new FaultyStore(db, schema, 'ingest-test');
+    const handler = handlerOn(store);
+    await handler.handleBatch(batchOf(records, 0, 3_000));
+    store.failCommitAt.add(3_000n);
+    const second = handler.handleBatch(batchOf(records, 3_000, 6_000));
+    const third = handler.handleBatch(batchOf(records, 6_000, 9_000));
+    await expect(second).rejects.toThrow('injected');
+    await expect(third).rejects.toThrow('injected');
+    // The third was prepared, but never written on top of the missing second.
+    expect(store.commits).toEqual([-1n, 3_000n]);
+    expect((await storedTotals()).nextOffset).toBe(3_000);
+    // The consumer restarts from the stored offset and hands both again.
+    store.failCommitAt.clear();
+    await Promise.all([handler.handleBatch(batchOf(records, 3_000, 6_000)), handler.handleBatch(batchOf(records, 6_000, 9_000))]);
+    const t = totalsOf(records);
+    expect(await storedTotals()).toEqual({ requests: t.requests, errors: t.errors, bytes: t.bytes, nextOffset: 9_000, accepted: 9_000 });
+  });
+
+  it('recomputes a batch prepared on a ledger that did not become the stored one', async () => {
+    // The last third an hour later: nothing of it is late after the idle close below.
+    const records = generateTelemetry(12_000, { seed: 13 }).map((r, i) => (i >= 8_000 ? { ...r, timestamp: r.timestamp + 3_600_000 } : r));
+    const first = new FaultyStore(db, schema, 'ingest-a');
+    const a = handlerOn(first);
+    const b = handlerOn(new PostgresDemandStore(db, schema, 'ingest-b'));
+    await a.handleBatch(batchOf(records, 0, 4_000));
+    // Another member (after a rebalance a did not see) stores the next batch, then closes the
+    // partition's open buckets as idle and publishes them.
+    await b.handleBatch(batchOf(records, 4_000, 8_000));
+    expect(await b.closeIdlePartitions(0)).toBeGreaterThan(0);
+    // a, with its stale ledger, gets that batch and the one after it at once: the first write is
+    // refused and redone on the reloaded ledger (nothing left to store); the second, prepared on
+    // a's guess (buckets still open), is recomputed on the reloaded one (they were closed), or
+    // those buckets would be published twice.
+    await Promise.all([a.handleBatch(batchOf(records, 4_000, 8_000)), a.handleBatch(batchOf(records, 8_000, 12_000))]);
+    expect(first.commits).toEqual([-1n, 4_000n, 8_000n]);
+    const t = totalsOf(records);
+    expect(await storedTotals()).toEqual({ requests: t.requests, errors: t.errors, bytes: t.bytes, nextOffset: 12_000, accepted: 12_000 });
+  });
+});
