@@ -175,11 +175,19 @@ function writeStore(w: ProtoWriter, fieldNumber: number, store: DenseBins): void
   w.pos += length;
 }
 
+/**
+ * Written here, then copied out at its exact size: allocating the worst case per sketch (every
+ * bin between min and max set) used up Node's 8 KB buffer pool every few sketches.
+ */
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
 export function serializeLatencySketch(bucket: DemandBucket): Buffer {
   const sketch = bucket.latency as unknown as SketchInternals;
   const mapping = mappingFieldBytes(sketch.mapping);
   const bins = (store: DenseBins) => (store.count > 0 ? store.maxKey - store.minKey + 1 : 0);
-  const buf = Buffer.allocUnsafe(mapping.length + 2 * 6 + (bins(sketch.store) + bins(sketch.negativeStore)) * STORE_ENTRY_MAX + 9);
+  const worstCase = mapping.length + 2 * 6 + (bins(sketch.store) + bins(sketch.negativeStore)) * STORE_ENTRY_MAX + 9;
+  if (scratch.length < worstCase) scratch = Buffer.allocUnsafe(2 * worstCase);
+  const buf = scratch;
   mapping.copy(buf, 0);
   const w = new ProtoWriter(buf);
   w.pos = mapping.length;
@@ -189,7 +197,7 @@ export function serializeLatencySketch(bucket: DemandBucket): Buffer {
     buf[w.pos++] = 0x21; // field 4 (zeroCount), 64-bit
     w.double(sketch.zeroCount);
   }
-  return buf.subarray(0, w.pos);
+  return Buffer.from(buf.subarray(0, w.pos));
 }
 
 /** Reads a DDSketch protobuf (sparse or contiguous bins) made with LATENCY_SKETCH_ACCURACY. */
