@@ -70,7 +70,7 @@ interface PartitionPipeline {
 }
 
 /**
- * telemetry.requests.v1 → partial buckets + offset in one transaction; rejects → DLQ first.
+ * telemetry.requests.v1 → partial buckets + offset in one atomic write; rejects → DLQ first.
  * Keeps each owned partition's ledger in memory between batches; the stored offset check in the
  * store tells when that copy is stale (another member wrote the partition), and it is reloaded.
  *

@@ -53,9 +53,10 @@ const entryId = (e: LedgerEntry) => bucketId(e.key);
 
 /**
  * Ingest's repository. A partition's open partial buckets, its closed shares and its next offset
- * change in one transaction, guarded by the offset the writer expects: a writer whose view is
- * stale (it lost the partition, or another member moved it on) has its write refused, reloads,
- * and only then writes the offsets after the stored one.
+ * change atomically (one statement, or a transaction when buckets must be merged), guarded by the
+ * offset the writer expects: a writer whose view is stale (it lost the partition, or another
+ * member moved it on) has its write refused, reloads, and only then writes the offsets after the
+ * stored one.
  */
 export class PostgresDemandStore {
   /** Per partition: how many more commits go through the transaction after a conflict. */
