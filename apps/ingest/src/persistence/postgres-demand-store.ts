@@ -139,8 +139,7 @@ export class PostgresDemandStore {
     const sorted = sortedByKey(transition.closed);
     const at = new Date();
     const firsts = sorted.map((e) => nextBucketRevision(e.key, e.bucket, undefined, this.producedBy, at));
-    let lastClosedStart = -Infinity; // a loop: spreading 150k entries into Math.max overflows the stack
-    for (const e of sorted) if (e.key.bucketStartMs > lastClosedStart) lastClosedStart = e.key.bucketStartMs;
+    const lastClosedStart = latestBucketStart(sorted);
     const { progress } = transition.next;
     return {
       topic,
@@ -277,8 +276,7 @@ export class PostgresDemandStore {
       if (transition.closed.length > 0) {
         // Every open share starts after every closed one (the watermark sits between them), so
         // one range drops the closed shares that were stored while open.
-        let lastClosedStart = -Infinity; // a loop: spreading 150k entries into Math.max overflows the stack
-        for (const e of transition.closed) if (e.key.bucketStartMs > lastClosedStart) lastClosedStart = e.key.bucketStartMs;
+        const lastClosedStart = latestBucketStart(transition.closed);
         await q.query(`DELETE FROM ${this.s}.partition_buckets WHERE topic = $1 AND partition = $2 AND bucket_start <= $3`, [
           topic,
           partition,
@@ -412,6 +410,13 @@ export class PostgresDemandStore {
     );
     return new Map(merged.map((p) => [bucketId(p.key), p]));
   }
+}
+
+/** The latest bucket start of `entries` (-Infinity for none). */
+function latestBucketStart(entries: readonly LedgerEntry[]): number {
+  let latest = -Infinity; // a loop: spreading 150k entries into Math.max overflows the stack
+  for (const e of entries) if (e.key.bucketStartMs > latest) latest = e.key.bucketStartMs;
+  return latest;
 }
 
 /** Sorted by key, so concurrent writers lock and insert buckets in one order (no deadlock). */
