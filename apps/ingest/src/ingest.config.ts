@@ -34,6 +34,11 @@ export const IngestConfigSchema = PlatformConfigSchema.extend({
   /** A partition with open buckets and no new batch for this long has them closed and published. */
   INGEST_IDLE_CLOSE_MS: z.coerce.number().int().min(100).default(60_000),
   INGEST_OUTBOX_POLL_MS: z.coerce.number().int().min(50).default(1_000),
+  /**
+   * Ingest sends the events of each commit itself; the outbox poll sends only rows older than
+   * this (their writer died or could not send). Events after a crash wait this long.
+   */
+  INGEST_OUTBOX_WRITER_GRACE_MS: z.coerce.number().int().min(0).default(5_000),
   REGIONS_FILE: z.string().default(resolve(__dirname, '../../../../data/regions/awsData.js')),
   /** Comma-separated region ids to serve; empty: every region in REGIONS_FILE. */
   REGIONS: z

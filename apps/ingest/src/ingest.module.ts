@@ -61,7 +61,9 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
     const client = this.chooseClient();
     // demand.observed.v1 carries an event per closed bucket: kafkajs would encode them on the event loop.
     if (client === 'librdkafka') this.relayProducer = new LibrdkafkaProducer({ brokers: c.KAFKA_BROKERS, clientId: 'shardcast-ingest-outbox' });
-    this.relay = new OutboxRelay(this.db, c.INGEST_DB_SCHEMA, this.relayProducer ?? this.producer, c.KAFKA_TOPIC_PREFIX, this.logger);
+    this.relay = new OutboxRelay(this.db, c.INGEST_DB_SCHEMA, this.relayProducer ?? this.producer, c.KAFKA_TOPIC_PREFIX, this.logger, {
+      writerGraceMs: c.INGEST_OUTBOX_WRITER_GRACE_MS,
+    });
     const scanner = this.chooseScanner();
     const store = new PostgresDemandStore(this.db, c.INGEST_DB_SCHEMA, 'ingest');
     const handler = new TelemetryRequestsHandler(

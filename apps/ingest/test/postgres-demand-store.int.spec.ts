@@ -38,10 +38,14 @@ describe('PostgresDemandStore (real PostgreSQL)', () => {
   it('adds the shares two partitions close at once as revisions 1 and 2 of one bucket, each with its event', async () => {
     const [a, b] = [entry('a.example.com', 'eu-west-1', T0, [10, 20]), entry('a.example.com', 'eu-west-1', T0, [30, 40, 500])];
     const results = await Promise.all([store.commit('t', 0, -1n, closing([a], 5n), { accepted: 2, rejected: 0, late: 0 }), store.commit('t', 1, -1n, closing([b], 7n), { accepted: 3, rejected: 0, late: 0 })]);
-    expect(results).toEqual([
+    expect(results).toMatchObject([
       { committed: true, events: 1 },
       { committed: true, events: 1 },
     ]);
+    // Each commit hands back the event it wrote, as stored, for its writer to send right away.
+    const written = results.flatMap((r) => (r.committed ? r.outbox : []));
+    const stored: Array<{ event_id: string; topic: string; key: string; payload: string }> = await db.query(`SELECT event_id, topic, key, payload FROM "${schema}".outbox`);
+    expect(written.map((m) => [m.eventId, m.topic, m.key, m.payload]).sort()).toEqual(stored.map((r) => [r.event_id, r.topic, r.key, r.payload]).sort());
     const [row] = await db.query(`SELECT revision, requests::int AS requests, latency_max_ms FROM "${schema}".demand_buckets`);
     expect(row).toEqual({ revision: 2, requests: 5, latency_max_ms: 500 });
     const events = (await db.query(`SELECT payload FROM "${schema}".outbox`)).map((r: { payload: string }) => JSON.parse(r.payload).payload);
@@ -55,7 +59,7 @@ describe('PostgresDemandStore (real PostgreSQL)', () => {
 
   it('closes 140,000 buckets in one commit (a catch-up batch over many keys)', async () => {
     const closed = Array.from({ length: 140_000 }, (_, i) => entry(`d${i % 7_000}.example.com`, 'us-east-1', T0 + Math.floor(i / 7_000) * 60_000, [5]));
-    expect(await store.commit('t', 2, -1n, closing(closed, 140_000n), { accepted: 140_000, rejected: 0, late: 0 })).toEqual({ committed: true, events: 140_000 });
+    expect(await store.commit('t', 2, -1n, closing(closed, 140_000n), { accepted: 140_000, rejected: 0, late: 0 })).toMatchObject({ committed: true, events: 140_000 });
     const [sum] = await db.query(`SELECT count(*)::int AS n, sum(requests)::int AS requests FROM "${schema}".demand_buckets WHERE region = 'us-east-1'`);
     expect(sum).toEqual({ n: 140_000, requests: 140_000 });
   });

@@ -4,16 +4,43 @@ import type { Logger } from './logger';
 
 const MAX_PAGE_BYTES = 768 * 1024;
 
+/** An event its writer has just committed to the outbox, handed to OutboxRelay.publishWritten. */
+export interface OutboxMessage {
+  eventId: string;
+  /** Unprefixed, as in the outbox's topic column. */
+  topic: string;
+  key: string;
+  payload: string;
+}
+
+export interface OutboxRelayOptions {
+  /**
+   * Rows younger than this are left to the writer that hands them to publishWritten; the poll
+   * publishes only older ones (a writer that crashed or failed to send). 0 (the default) for
+   * services whose writers do not publish themselves.
+   */
+  writerGraceMs?: number;
+}
+
 /**
  * Publishes events written to the outbox in the same transaction as the data they describe.
- * At-least-once; consumers deduplicate by eventId. A row is deleted once its event is sent. Several instances may run one; an advisory
- * lock lets one publish at a time.
+ * At-least-once; consumers deduplicate by eventId. A row is deleted once its event is sent.
+ *
+ * Two ways out: a writer that knows what it has just committed hands it over (publishWritten):
+ * sent from memory and deleted by event id, in the order handed over, without reading the rows
+ * back (which cost PostgreSQL a read of every payload). The poll (kick, start) publishes what is
+ * left, oldest first: rows of writers that do not hand over, and, after the writer grace, rows
+ * whose writer died or could not send. Several instances may poll; an advisory lock lets one
+ * publish at a time.
  */
 export class OutboxRelay {
   private draining: Promise<void> | null = null;
   private again = false;
   private stopped = false;
   private timer?: NodeJS.Timeout;
+  /** Handed over by publishWritten and not yet sent. */
+  private written: OutboxMessage[] = [];
+  private sendingWritten: Promise<void> | null = null;
 
   constructor(
     private readonly db: DataSource,
@@ -21,6 +48,7 @@ export class OutboxRelay {
     private readonly producer: EventBatchProducer,
     private readonly topicPrefix: string,
     private readonly logger: Logger,
+    private readonly options: OutboxRelayOptions = {},
   ) {}
 
   start(pollMs: number): void {
@@ -46,11 +74,57 @@ export class OutboxRelay {
       });
   }
 
-  /** Stops polling and waits for the drain in progress; nothing starts after it (the producer may close next). */
+  /**
+   * Sends events the caller has just committed to the outbox, then deletes their rows. Returns at
+   * once; the sends keep the order of the calls. A failed send leaves the rows to the poll.
+   */
+  publishWritten(messages: readonly OutboxMessage[]): void {
+    if (this.stopped || messages.length === 0) return;
+    for (const m of messages) this.written.push(m); // not spread: a catch-up commit holds ~10^5
+    this.sendingWritten ??= this.sendWritten().finally(() => (this.sendingWritten = null));
+  }
+
+  /** Stops polling and waits for the sends in progress; nothing starts after them (the producer may close next). */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    await this.draining;
+    await Promise.all([this.draining, this.sendingWritten]);
+  }
+
+  /** Sends what was handed over, in pages, until nothing is left; what was sent is deleted. */
+  private async sendWritten(): Promise<void> {
+    while (this.written.length > 0 && !this.stopped) {
+      const batch = this.written;
+      this.written = [];
+      const sent: string[] = [];
+      try {
+        for (const page of pages(batch, (m) => m.payload)) {
+          await this.send(page.map((m) => ({ topic: m.topic, key: m.key, payload: m.payload })));
+          for (const m of page) sent.push(m.eventId);
+        }
+      } catch (err) {
+        this.logger.warn({ err, unsent: batch.length - sent.length }, 'sending just-written events failed; the outbox poll sends them later');
+      }
+      if (sent.length === 0) continue;
+      try {
+        // Event ids never hold a newline (they are hex digests); one text param is cheaper than text[].
+        await this.db.query(`DELETE FROM "${this.schema}".outbox WHERE event_id = ANY(string_to_array($1, E'\n'))`, [sent.join('\n')]);
+      } catch (err) {
+        this.logger.warn({ err, sent: sent.length }, 'deleting sent outbox rows failed; the poll sends them again (consumers deduplicate by eventId)');
+      }
+    }
+  }
+
+  /** One produce request per page: under the broker's 1 MB batch limit (forecast events are large). */
+  private async send(page: ReadonlyArray<{ topic: string; key: string; payload: string }>): Promise<void> {
+    const byTopic = new Map<string, Array<{ key: string; value: string }>>();
+    for (const row of page) {
+      const topic = this.topicPrefix + row.topic;
+      const list = byTopic.get(topic) ?? [];
+      list.push({ key: row.key, value: row.payload });
+      byTopic.set(topic, list);
+    }
+    await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
   }
 
   private async drainAll(): Promise<void> {
@@ -72,25 +146,17 @@ export class OutboxRelay {
       // payload as text: PostgreSQL renders it once; parsing it here only to stringify it again
       // cost a JSON round trip per event.
       const rows: Array<{ id: string; topic: string; key: string; payload: string }> = await q.query(
-        `SELECT id, topic, key, payload::text AS payload FROM "${this.schema}".outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`,
-        [limit],
+        `SELECT id, topic, key, payload::text AS payload FROM "${this.schema}".outbox
+         WHERE published_at IS NULL AND created_at <= now() - make_interval(secs => $2) ORDER BY id LIMIT $1`,
+        [limit, (this.options.writerGraceMs ?? 0) / 1000],
       );
       if (rows.length === 0) {
         await q.commitTransaction();
         return 0;
       }
-      // One produce request per page: keep it under the broker's 1 MB batch limit (forecast events
-      // are large); at least one event, the rest waits for the next page.
-      let bytes = 0;
-      const page = rows.filter((row, i) => (bytes += Buffer.byteLength(row.payload)) <= MAX_PAGE_BYTES || i === 0);
-      const byTopic = new Map<string, Array<{ key: string; value: string }>>();
-      for (const row of page) {
-        const topic = this.topicPrefix + row.topic;
-        const list = byTopic.get(topic) ?? [];
-        list.push({ key: row.key, value: row.payload });
-        byTopic.set(topic, list);
-      }
-      await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+      // The rest waits for the next page.
+      const page = pages(rows, (row) => row.payload)[0];
+      await this.send(page);
       // Deleted once sent: Kafka holds the events. Marking them instead writes every row and its
       // index entries again, a fifth of PostgreSQL's work at ingest's event rate.
       await q.query(`DELETE FROM "${this.schema}".outbox WHERE id = ANY($1::bigint[])`, [page.map((r) => r.id)]);
@@ -103,6 +169,25 @@ export class OutboxRelay {
       await q.release();
     }
   }
+}
+
+/** Splits messages into pages of at most MAX_PAGE_BYTES of payload (at least one message each), in order. */
+function pages<T>(items: readonly T[], payloadOf: (item: T) => string): T[][] {
+  const out: T[][] = [];
+  let page: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = Buffer.byteLength(payloadOf(item));
+    if (page.length > 0 && bytes + size > MAX_PAGE_BYTES) {
+      out.push(page);
+      page = [];
+      bytes = 0;
+    }
+    page.push(item);
+    bytes += size;
+  }
+  if (page.length > 0) out.push(page);
+  return out;
 }
 
 /** DDL of a service's outbox table, for its own migration (one outbox per service schema). */

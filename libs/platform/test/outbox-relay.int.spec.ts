@@ -25,7 +25,7 @@ describe('OutboxRelay (real PostgreSQL and Kafka)', () => {
     await db.destroy();
     const admin = kafka.admin();
     await admin.connect();
-    await admin.deleteTopics({ topics: [prefix + TOPIC] }).catch(() => undefined);
+    await admin.deleteTopics({ topics: [prefix + TOPIC, `${prefix}relay.written.v1`] }).catch(() => undefined);
     await admin.disconnect();
   });
 
@@ -49,5 +49,34 @@ describe('OutboxRelay (real PostgreSQL and Kafka)', () => {
       return { key, value: JSON.parse(value) };
     });
     expect(received).toEqual(events.map((e) => ({ key: 'same-key', value: e })));
+  });
+
+  it("sends what a writer hands over from memory and deletes its rows; the poll sends only rows past the writer grace", async () => {
+    const topic = 'relay.written.v1';
+    await ensureTopics(kafka, [{ name: topic, compacted: false }], 1, prefix);
+    const insert = (eventId: string, ageSeconds: number) =>
+      db.query(`INSERT INTO "${schema}".outbox (event_id, topic, key, payload, created_at) VALUES ($1, $2, 'k', $3, now() - make_interval(secs => $4))`, [
+        eventId,
+        topic,
+        JSON.stringify({ eventId }),
+        ageSeconds,
+      ]);
+    await insert('orphan', 120); // its writer died before sending it
+    await insert('fresh', 0); // its writer is about to send it
+    const relay = new OutboxRelay(db, schema, producer, prefix, createLogger('outbox-relay-test', 'warn'), { writerGraceMs: 60_000 });
+    expect(await relay.drainOnce()).toBe(1);
+    expect(await relay.drainOnce()).toBe(0);
+    const left = async () => (await db.query(`SELECT event_id FROM "${schema}".outbox ORDER BY id`)).map((r: { event_id: string }) => r.event_id);
+    expect(await left()).toEqual(['fresh']);
+
+    relay.publishWritten([{ eventId: 'fresh', topic, key: 'k', payload: JSON.stringify({ eventId: 'fresh' }) }]);
+    await relay.stop(); // waits for the send and the delete
+    expect(await left()).toEqual([]);
+    const out = await kcat(['-b', env.KAFKA_BROKERS, '-t', prefix + topic, '-C', '-e', '-q', '-o', 'beginning', '-f', '%k\t%s\n']);
+    const sent = out.trim().split('\n').map((line) => [line.split('\t')[0], JSON.parse(line.split('\t')[1]).eventId]);
+    expect(sent).toEqual([
+      ['k', 'orphan'],
+      ['k', 'fresh'],
+    ]);
   });
 });

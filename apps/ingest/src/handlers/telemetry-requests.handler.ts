@@ -184,7 +184,7 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
         if (result.committed) {
           this.ledgers.set(id, transition.next);
           closed += transition.closed.length;
-          if (result.events > 0) this.relay.kick();
+          this.relay.publishWritten(result.outbox);
         } else {
           this.ledgers.delete(id); // another member owns it now
         }
@@ -213,7 +213,7 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
         this.ledgers.set(id, step.next);
         acceptedCounter.add(delta.accepted, { partition: batch.partition });
         for (const r of delta.rejections) rejectedCounter.add(1, { code: r.code });
-        if (result.events > 0) this.relay.kick();
+        this.relay.publishWritten(result.outbox);
         return;
       }
       // Another member stored this partition since we loaded it: reload and recompute.

@@ -1,5 +1,6 @@
 import { DataSource, QueryRunner } from 'typeorm';
 import { Topics } from '@shardcast/contracts';
+import type { OutboxMessage } from '@shardcast/platform';
 import {
   bucketId,
   BucketPublication,
@@ -44,10 +45,13 @@ export interface PreparedCommit {
   transition: LedgerTransition;
   counts: StoredPartitionCounts;
   events: number;
+  /** The outbox rows the one-statement write adds (revision 1 of each closed bucket). */
+  outbox: OutboxMessage[];
   statementParams: unknown[];
 }
 
-export type CommitResult = { committed: true; events: number } | { committed: false; storedOffset: bigint };
+/** `outbox`: the events the commit wrote to the outbox, for the writer to publish right away. */
+export type CommitResult = { committed: true; events: number; outbox: OutboxMessage[] } | { committed: false; storedOffset: bigint };
 
 const entryId = (e: LedgerEntry) => bucketId(e.key);
 
@@ -139,6 +143,7 @@ export class PostgresDemandStore {
     const sorted = sortedByKey(transition.closed);
     const at = new Date();
     const firsts = sorted.map((e) => nextBucketRevision(e.key, e.bucket, undefined, this.producedBy, at));
+    const outbox = this.outboxMessages(firsts);
     const lastClosedStart = latestBucketStart(sorted);
     const { progress } = transition.next;
     return {
@@ -148,6 +153,7 @@ export class PostgresDemandStore {
       transition,
       counts,
       events: sorted.length,
+      outbox,
       statementParams: [
         topic,
         partition,
@@ -162,7 +168,7 @@ export class PostgresDemandStore {
         BUCKET_MS / 1000,
         ...keyColumns(firsts),
         ...valueColumns(firsts),
-        ...outboxColumns(firsts),
+        ...outboxColumns(outbox),
         this.outboxTopic,
       ],
     };
@@ -242,7 +248,7 @@ export class PostgresDemandStore {
               (SELECT next_offset FROM ${this.s}.partition_progress WHERE topic = $1 AND partition = $2)::text AS stored`,
       prepared.statementParams,
     );
-    if (row.committed > 0) return { committed: true, events: prepared.events };
+    if (row.committed > 0) return { committed: true, events: prepared.events, outbox: prepared.outbox };
     return { committed: false, storedOffset: row.stored === null ? -1n : BigInt(row.stored) };
   }
 
@@ -299,9 +305,9 @@ export class PostgresDemandStore {
           counts.late,
         ],
       );
-      const events = await this.publishClosedBuckets(q, transition.closed);
+      const outbox = await this.publishClosedBuckets(q, transition.closed);
       await q.commitTransaction();
-      return { committed: true, events };
+      return { committed: true, events: outbox.length, outbox };
     } catch (err) {
       if (q.isTransactionActive) await q.rollbackTransaction().catch(() => undefined);
       throw err;
@@ -332,8 +338,8 @@ export class PostgresDemandStore {
    * concurrent insert of the same bucket and then skips it, so the second pass always sees the
    * other share. Keys go in sorted order so concurrent partitions cannot deadlock.
    */
-  private async publishClosedBuckets(q: QueryRunner, closed: LedgerEntry[]): Promise<number> {
-    if (closed.length === 0) return 0;
+  private async publishClosedBuckets(q: QueryRunner, closed: LedgerEntry[]): Promise<OutboxMessage[]> {
+    if (closed.length === 0) return [];
     const sorted = sortedByKey(closed);
     const at = new Date();
     const firsts = sorted.map((e) => nextBucketRevision(e.key, e.bucket, undefined, this.producedBy, at));
@@ -361,13 +367,18 @@ export class PostgresDemandStore {
       );
       for (const c of conflicting) publications[Number(c.i) - 1] = merged.get(entryId(sorted[Number(c.i) - 1]))!;
     }
+    const outbox = this.outboxMessages(publications);
     await q.query(
       `INSERT INTO ${this.s}.outbox (event_id, topic, key, payload)
        SELECT i, $4, k, p FROM unnest(string_to_array($1, E'\n'), string_to_array($2, E'\n'), string_to_array($3, E'\n')) AS t(i, k, p)
        ON CONFLICT (event_id) DO NOTHING`,
-      [...outboxColumns(publications), this.outboxTopic],
+      [...outboxColumns(outbox), this.outboxTopic],
     );
-    return sorted.length;
+    return outbox;
+  }
+
+  private outboxMessages(publications: readonly BucketPublication[]): OutboxMessage[] {
+    return publications.map((p) => ({ eventId: p.event.eventId, topic: this.outboxTopic, key: p.key.domain, payload: JSON.stringify(p.event) }));
   }
 
   /** The next revision of buckets other partitions have closed before: stored shares + this one. */
@@ -444,8 +455,8 @@ function openColumns(entries: readonly LedgerEntry[]): [string[], string[], stri
  * Outbox rows newline-joined, not text[]: node-postgres escapes every quote of every JSON payload
  * for an array literal. JSON.stringify never emits a raw newline, nor do event ids and domain names.
  */
-function outboxColumns(pubs: readonly BucketPublication[]): [string, string, string] {
-  return [pubs.map((p) => p.event.eventId).join('\n'), pubs.map((p) => p.key.domain).join('\n'), pubs.map((p) => JSON.stringify(p.event)).join('\n')];
+function outboxColumns(messages: readonly OutboxMessage[]): [string, string, string] {
+  return [messages.map((m) => m.eventId).join('\n'), messages.map((m) => m.key).join('\n'), messages.map((m) => m.payload).join('\n')];
 }
 
 function keyColumns(items: ReadonlyArray<{ key: LedgerEntry['key'] }>): [string[], string[], string[]] {
