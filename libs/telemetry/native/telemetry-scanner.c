@@ -24,6 +24,8 @@
  *   loop is ingest's bottleneck). The arrays and buffer are referenced until it settles; the
  *   caller must not touch them before.
  *
+ * aggregate(...) is in telemetry-aggregator.c, the same addon.
+ *
  * Built by libs/telemetry/native/build.sh; wrapped by libs/telemetry/src/native-telemetry-scanner.ts.
  */
 #define NAPI_VERSION 8
@@ -510,8 +512,13 @@ static napi_value scan_async(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* telemetry-aggregator.c */
+napi_value telemetry_aggregate(napi_env env, napi_callback_info info);
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn, max;
+  CHECK(napi_create_function(env, "aggregate", NAPI_AUTO_LENGTH, telemetry_aggregate, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "aggregate", fn));
   CHECK(napi_create_function(env, "scan", NAPI_AUTO_LENGTH, scan, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "scan", fn));
   CHECK(napi_create_function(env, "scanAsync", NAPI_AUTO_LENGTH, scan_async, NULL, &fn));

@@ -57,6 +57,41 @@ export function newLatencySketch(): DDSketch {
   return sketch;
 }
 
+/** The latency sketch's key mapping, for code that computes keys itself (telemetry-aggregator.c). */
+export function latencySketchKeyMapping(): { multiplier: number; offset: number; minPossible: number } {
+  const mapping = (newLatencySketch() as unknown as { mapping: { _multiplier: number; _offset: number; minPossible: number } }).mapping;
+  return { multiplier: mapping._multiplier, offset: mapping._offset, minPossible: mapping.minPossible };
+}
+
+/**
+ * A bucket from totals counted elsewhere (the C aggregator): the sketch holds `bins[k]` at key
+ * `minKey + k` and `zeroCount` zeros, as if each latency had been accepted in turn.
+ */
+export function demandBucketFromCounts(
+  totals: { requests: number; errors: number; bytes: number; latencyMaxMs: number },
+  latency: { zeroCount: number; min: number; max: number; sum: number; minKey: number; bins: Float64Array },
+): DemandBucket {
+  const sketch = newLatencySketch();
+  const s = sketch as unknown as SketchInternals & { sum: number };
+  const store = s.store as DenseBins & { _extendRange(key: number, secondKey?: number): void };
+  const { bins, minKey } = latency;
+  if (bins.length > 0) {
+    store._extendRange(minKey, minKey + bins.length - 1);
+    let count = 0;
+    for (let k = 0; k < bins.length; k++) {
+      store.bins[minKey + k - store.offset] = bins[k];
+      count += bins[k];
+    }
+    store.count = count;
+  }
+  s.zeroCount = latency.zeroCount;
+  s.count = totals.requests;
+  s.min = latency.min;
+  s.max = latency.max;
+  s.sum = latency.sum;
+  return { requests: totals.requests, errors: totals.errors, bytes: totals.bytes, latencyMaxMs: totals.latencyMaxMs, latency: sketch };
+}
+
 export function addRequest(bucket: DemandBucket, status: number, latencyMs: number, bytes: number): void {
   bucket.requests += 1;
   if (status >= 500) bucket.errors += 1;

@@ -7,8 +7,55 @@ import { normalizedDomainOf } from './common-record';
 interface NativeScannerAddon {
   scan(buf: Buffer, starts: Int32Array, ends: Int32Array, count: number, kinds: Uint8Array, recordEnds: Int32Array, values: Float64Array, domains: Int32Array): number;
   scanAsync(buf: Buffer, starts: Int32Array, ends: Int32Array, count: number, kinds: Uint8Array, recordEnds: Int32Array, values: Float64Array, domains: Int32Array): Promise<number>;
+  aggregate(
+    values: Float64Array,
+    domains: Int32Array,
+    domainIds: Int32Array,
+    kinds: Uint8Array,
+    recordEnds: Int32Array,
+    from: number,
+    to: number,
+    regions: Float64Array,
+    cellCache: Int32Array,
+    params: Float64Array,
+  ): [number, number, number, Float64Array, Float64Array, Float64Array];
   maxRecordsPerMessage: number;
 }
+
+/** What to aggregate against: see AggregatedScan and telemetry-aggregator.c. */
+export interface NativeAggregationInput {
+  /** The partition's event-time high mark so far (-Infinity before any record). */
+  maxEventTimeMs: number;
+  allowedLatenessMs: number;
+  nowMs: number;
+  maxFutureSkewMs: number;
+  bucketMs: number;
+  /** Region coordinates (lat, lon per region) and the locator's cell cache. */
+  regions: Float64Array;
+  cellCache: Int32Array;
+  /** The latency sketch's key mapping: key = ceil(log2(v) * multiplier) + offset above minPossible. */
+  sketchKey: { multiplier: number; offset: number; minPossible: number };
+  limits: { maxEventTimeMs: number; maxLatencyMs: number; maxRecordBytes: number };
+}
+
+/**
+ * What aggregateScanned did with scanned messages from..to-1: it took the first `messages` of them
+ * whole. Bucket b: groups[GROUP_FIELDS*b ...] = domain (index into domainNames), region (index
+ * into the regions), bucket start, requests, errors, bytes, latency max, zero count, min, max,
+ * sum, minKey, bin count, bin start (into bins). Rejections: record, code (1 too far in the
+ * future, 2 late), watermark, per rejected record.
+ */
+export interface AggregatedScan {
+  messages: number;
+  accepted: number;
+  maxEventTimeMs: number;
+  groups: Float64Array;
+  bins: Float64Array;
+  rejections: Float64Array;
+  domainNames: readonly string[];
+}
+
+export const GROUP_FIELDS = 14;
 
 const ADDON = 'telemetry_scanner.node';
 
@@ -29,11 +76,20 @@ export interface NativeScan {
   values: Float64Array;
   recordStart(i: number): number;
   domainOf(r: number): string | null;
+  /**
+   * Counts scanned messages from..to-1 per bucket in C (telemetry-aggregator.c), stopping before
+   * the first one it cannot take whole; the same decisions as acceptRecord, record by record.
+   */
+  aggregate(from: number, to: number, input: NativeAggregationInput): AggregatedScan;
 }
 
-/** A scan of a partition run's messages: scanIndex[m] is message m's index in it, -1 when not scanned. */
+/**
+ * A scan of a partition run's messages: scanIndex[m] is message m's index in it, -1 when not
+ * scanned; messageOf[i] is the run message of scanned message i.
+ */
 export interface PackedScan extends NativeScan {
   scanIndex: Int32Array;
+  messageOf: Int32Array;
 }
 
 /** Where a message's value sits in a packed batch (PartitionMessage has these). */
@@ -68,14 +124,14 @@ export class NativeTelemetryScanner {
   scanRun(buf: Buffer, count: number, startOf: (i: number) => number, endOf: (i: number) => number): NativeScan {
     const arrays = this.arraysFor(count, startOf, endOf);
     const records = this.addon.scan(buf, arrays.starts, arrays.ends, count, arrays.kinds, arrays.recordEnds, arrays.values, arrays.domains);
-    return viewOf(buf, arrays, records);
+    return viewOf(this.addon, buf, arrays, records);
   }
 
   /** Scans the messages of a partition run that sit in its first message's packed buffer, on this thread. */
   scanPacked(messages: readonly PackedValue[]): PackedScan | undefined {
     const run = pickPacked(messages);
     if (!run) return undefined;
-    return Object.assign(this.scanRun(run.buf, run.picked.length, run.startOf, run.endOf), { scanIndex: run.scanIndex });
+    return Object.assign(this.scanRun(run.buf, run.picked.length, run.startOf, run.endOf), { scanIndex: run.scanIndex, messageOf: Int32Array.from(run.picked) });
   }
 
   /** As scanPacked, on libuv's thread pool: the event loop meanwhile serves other partitions. */
@@ -84,7 +140,7 @@ export class NativeTelemetryScanner {
     if (!run) return undefined;
     const arrays = this.arraysFor(run.picked.length, run.startOf, run.endOf);
     const records = await this.addon.scanAsync(run.buf, arrays.starts, arrays.ends, run.picked.length, arrays.kinds, arrays.recordEnds, arrays.values, arrays.domains);
-    return Object.assign(viewOf(run.buf, arrays, records), { scanIndex: run.scanIndex });
+    return Object.assign(viewOf(this.addon, run.buf, arrays, records), { scanIndex: run.scanIndex, messageOf: Int32Array.from(run.picked) });
   }
 
   /** Fresh arrays per scan: scans of several partitions may run at once. */
@@ -115,18 +171,58 @@ function pickPacked(messages: readonly PackedValue[]) {
   return { buf, picked, scanIndex, startOf: (i: number) => messages[picked[i]].valueStart!, endOf: (i: number) => messages[picked[i]].valueEnd! };
 }
 
-function viewOf(buf: Buffer, { kinds, recordEnds, values, domains }: ScanArrays, records: number): NativeScan {
+function viewOf(addon: NativeScannerAddon, buf: Buffer, { kinds, recordEnds, values, domains }: ScanArrays, records: number): NativeScan {
   const names = new Array<string | null | undefined>(records); // by the first record with the same domain bytes
+  const domainOf = (r: number): string | null => {
+    const first = domains[3 * r + 2];
+    const name = names[first];
+    if (name !== undefined) return name;
+    return (names[first] = normalizedDomainOf(buf.toString('latin1', domains[3 * first], domains[3 * first] + domains[3 * first + 1])));
+  };
+  let domainTable: { ids: Int32Array; names: string[] } | undefined;
+  /** One id per normalised name (different spellings of one name share it), -1 for an invalid one; by first record. */
+  const domainIds = () => {
+    if (domainTable) return domainTable;
+    const ids = new Int32Array(records);
+    const byName = new Map<string, number>();
+    const list: string[] = [];
+    for (let r = 0; r < records; r++) {
+      if (domains[3 * r + 2] !== r) continue;
+      const name = domainOf(r);
+      let id = name === null ? -1 : byName.get(name);
+      if (id === undefined) {
+        id = list.length;
+        list.push(name!);
+        byName.set(name!, id);
+      }
+      ids[r] = id;
+    }
+    return (domainTable = { ids, names: list });
+  };
   return {
     kinds,
     recordEnds,
     values,
     recordStart: (i) => (i === 0 ? 0 : recordEnds[i - 1]),
-    domainOf: (r) => {
-      const first = domains[3 * r + 2];
-      const name = names[first];
-      if (name !== undefined) return name;
-      return (names[first] = normalizedDomainOf(buf.toString('latin1', domains[3 * first], domains[3 * first] + domains[3 * first + 1])));
+    domainOf,
+    aggregate: (from, to, input) => {
+      const { ids, names: domainNames } = domainIds();
+      const { sketchKey: k, limits: l } = input;
+      const params = Float64Array.of(
+        input.maxEventTimeMs,
+        input.allowedLatenessMs,
+        input.nowMs,
+        input.maxFutureSkewMs,
+        input.bucketMs,
+        k.multiplier,
+        k.offset,
+        k.minPossible,
+        l.maxEventTimeMs,
+        l.maxLatencyMs,
+        l.maxRecordBytes,
+      );
+      const [messages, accepted, maxEventTimeMs, groups, bins, rejections] = addon.aggregate(values, domains, ids, kinds, recordEnds, from, to, input.regions, input.cellCache, params);
+      return { messages, accepted, maxEventTimeMs, groups, bins, rejections, domainNames };
     },
   };
 }

@@ -1,9 +1,12 @@
+import * as contracts from '@shardcast/contracts';
 import { ErrorCodes, TelemetryRecord } from '@shardcast/contracts';
-import { addRequest, DemandBucket, emptyDemandBucket } from './demand-bucket';
+import { addRequest, DemandBucket, demandBucketFromCounts, emptyDemandBucket, latencySketchKeyMapping, mergeDemandBuckets } from './demand-bucket';
 import { RegionLocator } from './region-locator';
 import { decodeTelemetryMessage, RecordRejection } from './telemetry-decoder';
-import { commonValuesValid } from './common-record';
-import type { PackedScan } from './native-telemetry-scanner';
+import { GROUP_FIELDS, PackedScan } from './native-telemetry-scanner';
+
+const LIMITS = { maxEventTimeMs: contracts.MAX_EVENT_TIME_MS, maxLatencyMs: contracts.MAX_LATENCY_MS, maxRecordBytes: contracts.MAX_RECORD_BYTES };
+let sketchKey: ReturnType<typeof latencySketchKeyMapping> | undefined;
 
 export const BUCKET_MS = 60_000;
 
@@ -84,11 +87,17 @@ export function aggregatePartitionMessages(
   let first = 0;
   while (first < messages.length && BigInt(messages[first].offset) < progress.nextOffset) first++;
   delta.skippedMessages = first;
-  let last: PartitionMessage | undefined;
-  for (let m = first; m < messages.length; m++) {
-    const message = messages[m];
-    last = message;
-    if (native && acceptNativelyScanned(delta, index, native, native.scanIndex[m], message, locator, policy, nowMs)) continue;
+  for (let m = first; m < messages.length; ) {
+    if (native && native.scanIndex[m] >= 0) {
+      // The longest stretch of scanned messages from here, counted in C; it stops before a
+      // message it cannot take whole, which is decoded below.
+      const from = native.scanIndex[m];
+      let to = from + 1;
+      while (m + (to - from) < messages.length && native.scanIndex[m + (to - from)] === to) to++;
+      m += aggregateNatively(delta, index, native, from, to, messages, locator, policy, nowMs);
+      if (m >= messages.length || native.scanIndex[m] < 0 || native.scanIndex[m] >= to) continue;
+    }
+    const message = messages[m++];
     const packed = message.valueBuffer;
     const decoded = packed === undefined ? decodeTelemetryMessage(message.value) : decodeTelemetryMessage(packed, message.valueStart, message.valueEnd);
     for (const rejection of decoded.rejections) delta.rejections.push({ ...rejection, offset: BigInt(message.offset), value: message.value });
@@ -100,41 +109,89 @@ export function aggregatePartitionMessages(
       if (rejection) delta.rejections.push({ ...rejection, index: decoded.batch ? decoded.positions[i] : null, offset: BigInt(message.offset), value: message.value });
     }
   }
+  const last = messages.length > first ? messages[messages.length - 1] : undefined;
   if (last) delta.progress.nextOffset = BigInt(last.offset) + 1n;
   return delta;
 }
 
 /**
- * Accepts a message the native scanner answered for, straight from its arrays (no record objects),
- * when every record passes the same checks as commonRecordOf; false leaves the message to
- * decodeTelemetryMessage, untouched.
+ * Counts scanned messages from..to-1 (scan indices) in C, as acceptRecord would record by record,
+ * and merges its buckets into the delta; returns how many messages it took (it stops before the
+ * first one with a record the checks refuse: that one is decoded and rejected in TypeScript).
  */
-function acceptNativelyScanned(
+function aggregateNatively(
   delta: PartitionDelta,
   index: BucketIndex,
-  run: PackedScan,
-  i: number,
-  message: PartitionMessage,
+  scan: PackedScan,
+  from: number,
+  to: number,
+  messages: readonly PartitionMessage[],
   locator: RegionLocator,
   policy: AggregationPolicy,
   nowMs: number,
-): boolean {
-  if (i < 0 || run.kinds[i] === 0) return false;
-  const start = run.recordStart(i);
-  const end = run.recordEnds[i];
-  const v = run.values;
-  for (let r = start; r < end; r++) {
-    const o = 6 * r;
-    if (run.domainOf(r) === null || !commonValuesValid(v[o], v[o + 1], v[o + 2], v[o + 3], v[o + 4], v[o + 5])) return false;
+): number {
+  const { regions, cellCache } = locator.nativeTables();
+  const run = scan.aggregate(from, to, {
+    maxEventTimeMs: delta.progress.maxEventTimeMs,
+    allowedLatenessMs: policy.allowedLatenessMs,
+    nowMs,
+    maxFutureSkewMs: policy.maxFutureSkewMs,
+    bucketMs: BUCKET_MS,
+    regions,
+    cellCache,
+    sketchKey: (sketchKey ??= latencySketchKeyMapping()),
+    limits: LIMITS,
+  });
+  const { groups, bins } = run;
+  for (let g = 0; g < groups.length; g += GROUP_FIELDS) {
+    const binStart = groups[g + 13];
+    const bucket = demandBucketFromCounts(
+      { requests: groups[g + 3], errors: groups[g + 4], bytes: groups[g + 5], latencyMaxMs: groups[g + 6] },
+      { zeroCount: groups[g + 7], min: groups[g + 8], max: groups[g + 9], sum: groups[g + 10], minKey: groups[g + 11], bins: bins.subarray(binStart, binStart + groups[g + 12]) },
+    );
+    const entry = entryFor(delta, index, run.domainNames[groups[g]], locator.regions[groups[g + 1]].id, groups[g + 2], bucket);
+    if (entry.bucket !== bucket) mergeDemandBuckets(entry.bucket, bucket); // counted before this call
   }
-  const batch = run.kinds[i] === 2;
-  for (let r = start; r < end; r++) {
-    const o = 6 * r;
-    const region = locator.nearest(v[o + 1], v[o + 2]);
-    const rejection = acceptRecord(delta, index, run.domainOf(r)!, v[o], region, null, v[o + 3], v[o + 4], v[o + 5], policy, nowMs);
-    if (rejection) delta.rejections.push({ ...rejection, index: batch ? r - start : null, offset: BigInt(message.offset), value: message.value });
+  const rejected = run.rejections;
+  for (let k = 0; k < rejected.length; k += 3) {
+    const r = rejected[k];
+    let i = from; // the scanned message holding record r (rejections are rare: a linear walk)
+    while (scan.recordEnds[i] <= r) i++;
+    const message = messages[scan.messageOf[i]];
+    const ts = scan.values[6 * r];
+    const rejection = rejected[k + 1] === 1 ? tooFarInFuture(ts) : late(bucketStartOf(ts), rejected[k + 2]);
+    delta.rejections.push({ ...rejection, index: scan.kinds[i] === 2 ? r - scan.recordStart(i) : null, offset: BigInt(message.offset), value: message.value });
   }
-  return true;
+  // Rejections of one call come in record order, and calls go in message order: the TypeScript
+  // path interleaves them the same way (a message it decodes comes between two calls).
+  delta.accepted += run.accepted;
+  delta.progress.maxEventTimeMs = run.maxEventTimeMs;
+  return run.messages;
+}
+
+const tooFarInFuture = (ts: number): Omit<RecordRejection, 'index'> => ({
+  code: ErrorCodes.TELEMETRY_TOO_FAR_IN_FUTURE,
+  reason: `timestamp ${new Date(ts).toISOString()} is later than the clock allows`,
+});
+
+const late = (bucketStartMs: number, watermark: number): Omit<RecordRejection, 'index'> => ({
+  code: ErrorCodes.TELEMETRY_LATE,
+  reason: `bucket ${new Date(bucketStartMs).toISOString()} closed at watermark ${new Date(watermark).toISOString()}`,
+});
+
+/** The delta's entry for a bucket, created with `fresh` (or empty) if new. */
+function entryFor(delta: PartitionDelta, index: BucketIndex, domain: string, region: string, bucketStartMs: number, fresh?: DemandBucket): { key: BucketKey; bucket: DemandBucket } {
+  let byRegion = index.get(domain);
+  if (!byRegion) index.set(domain, (byRegion = new Map()));
+  let byStart = byRegion.get(region);
+  if (!byStart) byRegion.set(region, (byStart = new Map()));
+  let entry = byStart.get(bucketStartMs);
+  if (!entry) {
+    entry = { key: { domain, region, bucketStartMs }, bucket: fresh ?? emptyDemandBucket() };
+    byStart.set(bucketStartMs, entry);
+    delta.buckets.set(`${domain}\u0000${region}\u0000${bucketStartMs}`, entry);
+  }
+  return entry;
 }
 
 /** domain → region → bucket start → entry: no composite string key built per record. */
@@ -157,32 +214,15 @@ function acceptRecord(
   policy: AggregationPolicy,
   nowMs: number,
 ): Omit<RecordRejection, 'index'> | null {
-  if (ts > nowMs + policy.maxFutureSkewMs) {
-    return { code: ErrorCodes.TELEMETRY_TOO_FAR_IN_FUTURE, reason: `timestamp ${new Date(ts).toISOString()} is later than the clock allows` };
-  }
+  if (ts > nowMs + policy.maxFutureSkewMs) return tooFarInFuture(ts);
   const bucketStartMs = bucketStartOf(ts);
   const watermark = watermarkOf(delta.progress, policy);
-  if (bucketStartMs + BUCKET_MS <= watermark) {
-    return {
-      code: ErrorCodes.TELEMETRY_LATE,
-      reason: `bucket ${new Date(bucketStartMs).toISOString()} closed at watermark ${new Date(watermark).toISOString()}`,
-    };
-  }
+  if (bucketStartMs + BUCKET_MS <= watermark) return late(bucketStartMs, watermark);
   if (region === undefined) {
     const pop = client && 'pop' in client ? client.pop : undefined;
     return { code: ErrorCodes.TELEMETRY_UNKNOWN_POP, reason: `edge POP ${JSON.stringify(pop)} is not configured` };
   }
-  let byRegion = index.get(domain);
-  if (!byRegion) index.set(domain, (byRegion = new Map()));
-  let byStart = byRegion.get(region);
-  if (!byStart) byRegion.set(region, (byStart = new Map()));
-  let entry = byStart.get(bucketStartMs);
-  if (!entry) {
-    entry = { key: { domain, region, bucketStartMs }, bucket: emptyDemandBucket() };
-    byStart.set(bucketStartMs, entry);
-    delta.buckets.set(`${domain}\u0000${region}\u0000${bucketStartMs}`, entry);
-  }
-  addRequest(entry.bucket, status, latencyMs, bytes);
+  addRequest(entryFor(delta, index, domain, region, bucketStartMs).bucket, status, latencyMs, bytes);
   // A producer clock running ahead (within the skew allowance) must not close everyone else's
   // buckets: the watermark never passes the wall clock. Old traces are unaffected (ts < now).
   const highMark = Math.min(ts, nowMs);

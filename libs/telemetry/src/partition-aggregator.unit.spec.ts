@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { ErrorCodes } from '@shardcast/contracts';
-import { DemandBucket } from './demand-bucket';
+import { DemandBucket, serializeLatencySketch } from './demand-bucket';
 import {
   aggregatePartitionMessages,
   AggregationPolicy,
@@ -64,6 +64,14 @@ function totalsOf(deltas: PartitionDelta[]) {
     skipped: deltas.reduce((n, d) => n + d.skippedMessages, 0),
   };
 }
+/** Each bucket's sketch as stored and read: serialised bins, count, quantiles, min and max. */
+const sketchesOf = (d: PartitionDelta) =>
+  [...d.buckets]
+    .map(([id, { bucket }]) => {
+      const s = bucket.latency as unknown as { count: number; min: number; max: number };
+      return [id, serializeLatencySketch(bucket).toString('hex'), s.count, s.min, s.max, ...[0.01, 0.5, 0.9, 0.99].map((q) => bucket.latency.getValueAtQuantile(q))];
+    })
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1));
 const requestsIn = (d: PartitionDelta) => [...d.buckets.values()].reduce((n, e) => n + e.bucket.requests, 0);
 const bucketFor = (d: PartitionDelta, region: string, ts: number, domain = 'app.example.com'): DemandBucket | undefined =>
   d.buckets.get(`${domain}\u0000${region}\u0000${bucketStartOf(ts)}`)?.bucket;
@@ -282,10 +290,72 @@ describe('aggregatePartitionMessages', () => {
         const plain = aggregatePartitionMessages(stored, messages, locator(), POLICY, NOW);
         const scanned = aggregatePartitionMessages(stored, inPlace, locator(), POLICY, NOW, scanner.scanPacked(inPlace));
         expect(totalsOf([scanned])).toEqual(totalsOf([plain]));
+        expect(sketchesOf(scanned)).toEqual(sketchesOf(plain));
         expect(scanned.progress).toEqual(plain.progress);
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('property: buckets counted in C hold the same sketches as record-by-record, over wide latencies and many records', () => {
+    const { scanner, error } = loadNativeTelemetryScanner();
+    if (!scanner) throw new Error(error);
+    const wide = fc.record({
+      domain: fc.constantFrom('app.example.com', 'APP.Example.com', 'b.example.net'),
+      timestamp: fc.integer({ min: T0 - 6 * 60_000, max: NOW + 2 * 60_000 }),
+      client: fc.constantFrom(FRANKFURT, TOKYO, { lat: -33.9, lon: 151.2 }, { lat: 0.005, lon: -0.005 }),
+      status: fc.constantFrom(200, 503),
+      latencyMs: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 1e-300, noNaN: true }), fc.double({ min: 0, max: 3_600_000, noNaN: true })),
+      bytes: fc.integer({ min: 0, max: 1_000_000 }),
+    });
+    fc.assert(
+      fc.property(fc.array(fc.array(wide, { minLength: 1, maxLength: 60 }), { minLength: 1, maxLength: 40 }), fc.constantFrom(-Infinity, T0), (batches, storedMax) => {
+        const messages = msgs(batches.map((records) => ({ records })));
+        const packed = Buffer.concat(messages.map((m) => m.value!));
+        let at = 0;
+        const inPlace = messages.map((m) => ({ ...m, valueBuffer: packed, valueStart: at, valueEnd: (at += m.value!.length) }));
+        const stored: PartitionProgress = { nextOffset: 0n, maxEventTimeMs: storedMax };
+        const plain = aggregatePartitionMessages(stored, messages, locator(), POLICY, NOW);
+        const scan = scanner.scanPacked(inPlace)!;
+        const calls = jest.spyOn(scan, 'aggregate');
+        const scanned = aggregatePartitionMessages(stored, inPlace, locator(), POLICY, NOW, scan);
+        // Every message is valid: one call takes them all.
+        expect(calls.mock.results.map((r) => r.value.messages)).toEqual([messages.length]);
+        expect(totalsOf([scanned])).toEqual(totalsOf([plain]));
+        expect(sketchesOf(scanned)).toEqual(sketchesOf(plain));
+        expect(scanned.progress).toEqual(plain.progress);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('counts boundary cases in C as record-by-record: a bucket ending at the watermark, the skew limit, a clock ahead, cell edges', () => {
+    const { scanner, error } = loadNativeTelemetryScanner();
+    if (!scanner) throw new Error(error);
+    const bucketEnd = bucketStartOf(T0) + BUCKET_MS;
+    const watermarkAt = bucketEnd + POLICY.allowedLatenessMs; // a newest event time that closes [T0's bucket]
+    const records = [
+      rec(NOW + 30_000, { latencyMs: 0 }), // ahead of the clock, within the skew: counted, but the high mark stops at now
+      rec(watermarkAt),
+      rec(bucketEnd - 1), // its bucket ends exactly at the watermark: late
+      rec(bucketEnd), // the next bucket: counted
+      rec(NOW + POLICY.maxFutureSkewMs), // exactly at the limit: counted
+      rec(NOW + POLICY.maxFutureSkewMs + 1), // past it: rejected
+      rec(watermarkAt, { client: { lat: -0.005, lon: 0.005 } }), // half-way cell edges (Math.round, not C's round)
+      rec(watermarkAt, { client: { lat: 89.995, lon: -179.995 }, latencyMs: 1e-320 }),
+    ];
+    for (const stored of [START, { nextOffset: 0n, maxEventTimeMs: watermarkAt + 60_000 }]) {
+      const messages = msgs([records[0], { records: records.slice(1, 5) }, { records: records.slice(5) }]);
+      const packed = Buffer.concat(messages.map((m) => m.value!));
+      let at = 0;
+      const inPlace = messages.map((m) => ({ ...m, valueBuffer: packed, valueStart: at, valueEnd: (at += m.value!.length) }));
+      const plain = aggregatePartitionMessages(stored, messages, locator(), POLICY, NOW);
+      const scanned = aggregatePartitionMessages(stored, inPlace, locator(), POLICY, NOW, scanner.scanPacked(inPlace));
+      expect(plain.rejections.length).toBeGreaterThan(0);
+      expect(totalsOf([scanned])).toEqual(totalsOf([plain]));
+      expect(sketchesOf(scanned)).toEqual(sketchesOf(plain));
+      expect(scanned.progress).toEqual(plain.progress);
+    }
   });
 
   it('property: every record of every message is either counted or rejected, and progress only moves forward', () => {

@@ -11,6 +11,8 @@ export function greatCircleKm(aLat: number, aLon: number, bLat: number, bLon: nu
   return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(h)));
 }
 
+const NATIVE_CACHE_CELLS = 1 << 16;
+
 /**
  * Maps a client location to its nearest region. Locations are snapped to a 0.01° grid (~1 km)
  * and memoised per cell: clients cluster in cities, so the hot path mostly skips the scan, and the
@@ -18,6 +20,7 @@ export function greatCircleKm(aLat: number, aLon: number, bLat: number, bLon: nu
  */
 export class RegionLocator {
   private readonly cache = new Map<number, string>();
+  private native?: { regions: Float64Array; cellCache: Int32Array };
 
   constructor(
     readonly regions: readonly Region[],
@@ -37,6 +40,19 @@ export class RegionLocator {
     if (this.cache.size >= this.maxCacheEntries) this.cache.clear();
     this.cache.set(key, region);
     return region;
+  }
+
+  /**
+   * The same lookup's tables for the C aggregator (telemetry-aggregator.c): region coordinates in
+   * this order, and a cell cache it keeps ([used, (cell, region index) × 2^16], cells -1 when free).
+   */
+  nativeTables(): { regions: Float64Array; cellCache: Int32Array } {
+    if (!this.native) {
+      const cellCache = new Int32Array(1 + 2 * NATIVE_CACHE_CELLS).fill(-1);
+      cellCache[0] = 0;
+      this.native = { regions: Float64Array.from(this.regions.flatMap((r) => [r.lat, r.lon])), cellCache };
+    }
+    return this.native;
   }
 
   /** Region of an edge POP, or undefined when the POP is not configured. */
