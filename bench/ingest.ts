@@ -400,6 +400,7 @@ function cpuSnapshot(ingestPids: number[]): Record<string, number> {
       else if (comm === 'java' && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('kafka.Kafka')) kind = 'kafka_broker';
       out[kind] += seconds;
       if (kind === 'other') out[`other:${entry}:${comm.split(/[/-]/)[0]}`] = seconds;
+      if (kind === 'ingest') addThreadSeconds(out, Number(entry));
     } catch {
       // the process ended meanwhile
     }
@@ -407,6 +408,32 @@ function cpuSnapshot(ingestPids: number[]): Record<string, number> {
   return out;
 }
 const CLOCK_TICKS = 100;
+
+/** Ingest's CPU by thread kind (`thread:<name>`, names with digits folded: rdk:broker1 → rdk:broker#). */
+function addThreadSeconds(out: Record<string, number>, pid: number): void {
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      // Node names all its threads 'node': told apart by creation order (V8's platform workers
+      // start with the process, libuv's pool on its first job), shown as node+<tid - pid>.
+      const name = Number(tid) === pid ? 'main (event loop)' : comm === 'node' ? `node+${Number(tid) - pid}` : comm.replace(/\d+/g, '#');
+      out[`thread:${name}`] = (out[`thread:${name}`] ?? 0) + (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+}
+
+/** The ingest threads' CPU in the window, busiest first. */
+function threadTop(cpu: Record<string, number>): string {
+  return Object.entries(cpu)
+    .filter(([k, v]) => k.startsWith('thread:') && v >= 0.01)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k.slice(7)} ${v.toFixed(2)}`)
+    .join(', ');
+}
 
 /** The busiest other processes in the window, by command name (pids of one name summed). */
 function otherTop(cpu: Record<string, number>): string {
@@ -586,6 +613,7 @@ async function main(): Promise<void> {
     const cpu = ing.cpuSeconds;
     out.push(`partitions done (s after t0, records): ${ing.partitionFinishS.map((f) => `p${f.partition} ${f.s.toFixed(1)} (${fmt(f.records)})`).join(', ')}`);
     out.push(`CPU seconds during the ${headline} ingest window (${ing.seconds.toFixed(2)} s wall, ${os.cpus().length} CPUs): ingest ${cpu.ingest}, Kafka broker ${cpu.kafka_broker}, PostgreSQL ${cpu.postgres}, this bench ${cpu.bench}, other ${cpu.other}${otherTop(cpu)}`);
+    if (threadTop(cpu)) out.push(`ingest CPU seconds by thread: ${threadTop(cpu)}`);
     out.push(`ingest totals: ${JSON.stringify(ing.totals)}; expected requests ${expected.requests}, errors ${expected.errors}, bytes ${expected.bytes} → ${ing.exact ? 'EXACT' : 'MISMATCH'}`);
     out.push(`published: every bucket closed with a revision and outbox event, merged totals exact, ${everyRun.map((r) => (r.publishedAfterS === null ? 'NOT within 60 s' : `${r.publishedAfterS.toFixed(1)} s`)).join(' / ')} after t1 (untimed; idle close 10 s)`);
     if (args['produce-after-join']) out.push(`production (kcat, inside the window): ${ingRuns.map((r) => `${r.productionS?.toFixed(2)} s`).join(' / ')} — a run whose production takes most of its window measures kcat, not ingest`);

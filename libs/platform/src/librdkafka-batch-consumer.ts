@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from './logger';
-import type { BatchConsumer, BatchMessage, PartitionBatchHandler } from './partition-batch-consumer';
+import type { BatchConsumer, BatchMessage, PackedRun, PartitionBatch, PartitionBatchHandler } from './partition-batch-consumer';
 
 /** What libs/platform/native/librdkafka-batch-consumer.c returns from one consume call. */
 interface PackedBatch {
@@ -110,8 +110,12 @@ const MB = 1024 * 1024;
 const POLL_TIMEOUT_MS = 100;
 /** librdkafka's RD_KAFKA_OFFSET_INVALID: start at the committed offset, else auto.offset.reset. */
 const KAFKA_COMMITTED_OFFSET = -1001;
-/** Consumed batches handled at once (bounds memory: each holds up to maxBatchMessages). */
-const MAX_BATCHES_IN_FLIGHT = 2;
+/**
+ * Consumed batches handled at once (bounds memory: each holds up to maxBatchMessages). A new one
+ * is taken only when the oldest is stored in every partition, so with 2 the event loop sat idle
+ * while one slow write finished; 4 was ~5 % faster in bench:ingest, 8 no faster than 4.
+ */
+const MAX_BATCHES_IN_FLIGHT = 4;
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 
@@ -277,7 +281,7 @@ export class LibrdkafkaBatchConsumer implements BatchConsumer {
             onProgress();
             if (run.isStale()) return;
             try {
-              this.addon.commit(handle, this.options.topic, [run.partition], [Number(run.messages[run.messages.length - 1].offset) + 1]);
+              this.addon.commit(handle, this.options.topic, [run.partition], [run.packed.offsets[run.packed.count - 1] + 1]);
             } catch (err) {
               this.logger.warn({ err, partition: run.partition }, 'kafka offset commit failed (data is stored; it will be skipped on re-read)');
             }
@@ -329,29 +333,46 @@ export class LibrdkafkaBatchConsumer implements BatchConsumer {
     this.firstAssignment?.resolve();
   }
 
-  /** One PartitionBatch per partition, in offset order, skipping what must be dropped. */
-  private partitionRuns(batch: PackedBatch, dropBefore: Map<number, number>) {
+  /** One PartitionBatch per partition, in offset order, skipping what must be dropped; columns, no object per message. */
+  private partitionRuns(batch: PackedBatch, dropBefore: Map<number, number>): Array<PartitionBatch & { packed: PackedRun }> {
     const { buffer, meta, offsets } = batch;
-    const byPartition = new Map<number, BatchMessage[]>();
+    const counts = new Map<number, number>();
+    const kept = (i: number, partition: number) => i >= (dropBefore.get(partition) ?? 0); // else fetched before a revocation in this call
+    for (let i = 0; i < batch.count; i++) {
+      const partition = meta[5 * i];
+      if (kept(i, partition)) counts.set(partition, (counts.get(partition) ?? 0) + 1);
+    }
+    const runs = new Map<number, { rows: Int32Array; starts: Int32Array; ends: Int32Array; offsets: Float64Array; n: number }>();
+    for (const [partition, n] of counts) runs.set(partition, { rows: new Int32Array(n), starts: new Int32Array(n), ends: new Int32Array(n), offsets: new Float64Array(n), n: 0 });
     for (let i = 0; i < batch.count; i++) {
       const row = 5 * i;
       const partition = meta[row];
-      // Fetched before a revocation in this call.
-      if (i < (dropBefore.get(partition) ?? 0)) continue;
-      let list = byPartition.get(partition);
-      if (!list) byPartition.set(partition, (list = []));
-      list.push(new PackedMessage(buffer, meta, row, offsets[i]));
+      if (!kept(i, partition)) continue;
+      const run = runs.get(partition)!;
+      const m = run.n++;
+      const length = meta[row + 2];
+      run.rows[m] = row;
+      run.starts[m] = length < 0 ? -1 : meta[row + 1];
+      run.ends[m] = length < 0 ? -1 : meta[row + 1] + length;
+      run.offsets[m] = offsets[i];
     }
     const topic = this.options.topic;
-    return [...byPartition].map(([partition, messages]) => {
+    return [...runs].map(([partition, run]) => {
       const generation = this.generation.get(partition) ?? 0;
+      const message = (m: number): BatchMessage => new PackedMessage(buffer, meta, run.rows[m], run.offsets[m]);
+      let messages: BatchMessage[] | undefined;
       return {
         topic,
         partition,
-        messages,
+        get messages() {
+          return (messages ??= Array.from({ length: run.n }, (_, m) => message(m)));
+        },
+        packed: { count: run.n, buffer, starts: run.starts, ends: run.ends, offsets: run.offsets, offset: (m) => run.offsets[m], message },
         heartbeat: async () => undefined, // librdkafka heartbeats from its own thread
         isStale: () => (this.generation.get(partition) ?? 0) !== generation,
       };
     });
   }
+
+
 }

@@ -13,10 +13,28 @@ export interface BatchMessage {
   valueEnd?: number;
 }
 
+/**
+ * librdkafka: a run's messages as columns of their packed buffer, with no object per message
+ * (they lived long enough to be copied by every young-generation GC while their batch was stored).
+ */
+export interface PackedRun {
+  count: number;
+  buffer: Buffer;
+  /** Message m's value is buffer[starts[m], ends[m]); null when starts[m] is -1. */
+  starts: Int32Array;
+  ends: Int32Array;
+  offsets: Float64Array;
+  offset(m: number): number;
+  /** Message m as an object (what messages[m] is), made when asked. */
+  message(m: number): BatchMessage;
+}
+
 export interface PartitionBatch {
   topic: string;
   partition: number;
-  messages: BatchMessage[];
+  /** With `packed`, built on first read: a hot path reads the columns instead. */
+  readonly messages: BatchMessage[];
+  packed?: PackedRun;
   /** Lets a long batch keep the group membership alive. */
   heartbeat(): Promise<void>;
   isStale(): boolean;

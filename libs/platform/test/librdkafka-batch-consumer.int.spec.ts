@@ -116,6 +116,16 @@ describe('LibrdkafkaBatchConsumer (native addon, real broker)', () => {
     // Batches never mix partitions, and several messages travel together.
     expect(h.batches.every((b) => b.messages.length > 0)).toBe(true);
     expect(Math.max(...h.batches.map((b) => b.messages.length))).toBeGreaterThan(1);
+    // The columns a hot path reads instead of the message objects say the same.
+    for (const b of h.batches) {
+      const p = b.packed!;
+      const columns = Array.from({ length: p.count }, (_, m) => ({
+        offset: p.offset(m),
+        value: p.starts[m] < 0 ? null : p.buffer.toString('utf8', p.starts[m], p.ends[m]),
+        key: p.message(m).key?.toString() ?? null,
+      }));
+      expect(columns).toEqual(b.messages.map((m) => ({ offset: Number(m.offset), value: m.value?.toString() ?? null, key: m.key?.toString() ?? null })));
+    }
     const offsets = await eventually(() => committed(group, topic), (m) => [...m.values()].every((o) => o === PER_PARTITION));
     expect([...offsets.keys()].sort()).toEqual(range(0, PARTITIONS));
   });

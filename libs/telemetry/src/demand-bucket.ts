@@ -73,15 +73,22 @@ export function demandBucketFromCounts(
 ): DemandBucket {
   const sketch = newLatencySketch();
   const s = sketch as unknown as SketchInternals & { sum: number };
-  const store = s.store as DenseBins & { _extendRange(key: number, secondKey?: number): void };
+  const store = s.store;
   const { bins, minKey } = latency;
   if (bins.length > 0) {
-    store._extendRange(minKey, minKey + bins.length - 1);
+    // Exactly the counted range: most such buckets are only read and merged, never added to (a
+    // later add or merge grows the array as HeadroomDenseStore does).
+    // A loop, not Array.from: that walks a typed array through its iterator, an object per bin.
+    const counts: number[] = [];
     let count = 0;
     for (let k = 0; k < bins.length; k++) {
-      store.bins[minKey + k - store.offset] = bins[k];
+      counts.push(bins[k]);
       count += bins[k];
     }
+    store.bins = counts;
+    store.offset = minKey;
+    store.minKey = minKey;
+    store.maxKey = minKey + bins.length - 1;
     store.count = count;
   }
   s.zeroCount = latency.zeroCount;

@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import {
   addRequest,
   DemandBucket,
+  demandBucketFromCounts,
+  latencySketchKeyMapping,
   deserializeLatencySketch,
   emptyDemandBucket,
   LATENCY_SKETCH_ACCURACY,
@@ -51,6 +53,54 @@ function exactQuantile(sorted: number[], q: number): number {
 function expectRelativelyClose(actual: number, expected: number): void {
   expect(Math.abs(actual - expected)).toBeLessThanOrEqual(1e-9 * Math.abs(expected));
 }
+
+/** What telemetry-aggregator.c counts for these requests: totals and the sketch's dense bins. */
+function countedElsewhere(requests: readonly Req[]): DemandBucket {
+  const { multiplier, offset, minPossible } = latencySketchKeyMapping();
+  const keys = new Map<number, number>();
+  let zeroCount = 0;
+  for (const r of requests) {
+    if (r.latencyMs > minPossible) {
+      const key = Math.ceil(Math.log2(r.latencyMs) * multiplier) + offset;
+      keys.set(key, (keys.get(key) ?? 0) + 1);
+    } else zeroCount++;
+  }
+  const minKey = keys.size ? Math.min(...keys.keys()) : 0;
+  const bins = new Float64Array(keys.size ? Math.max(...keys.keys()) - minKey + 1 : 0);
+  for (const [key, n] of keys) bins[key - minKey] = n;
+  const latencies = requests.map((r) => r.latencyMs);
+  return demandBucketFromCounts(
+    { requests: requests.length, errors: requests.filter((r) => r.status >= 500).length, bytes: requests.reduce((n, r) => n + r.bytes, 0), latencyMaxMs: Math.max(0, ...latencies) },
+    { zeroCount, min: Math.min(...latencies), max: Math.max(...latencies), sum: latencies.reduce((a, b) => a + b, 0), minKey, bins },
+  );
+}
+
+describe('demandBucketFromCounts', () => {
+  const withZeros = fc.array(fc.record({ status: fc.integer({ min: 100, max: 599 }), latencyMs: fc.oneof(fc.constant(0), latency), bytes: fc.integer({ min: 0, max: 1e9 }) }), { maxLength: 200 });
+
+  it('property: is the bucket the same requests make one by one, and stays so under more requests and merges', () => {
+    fc.assert(
+      fc.property(withZeros, reqs, reqs, (counted, added, merged) => {
+        const a = countedElsewhere(counted);
+        const b = bucketOf(counted);
+        for (const r of added) {
+          addRequest(a, r.status, r.latencyMs, r.bytes);
+          addRequest(b, r.status, r.latencyMs, r.bytes);
+        }
+        const into = (x: DemandBucket) => mergeDemandBuckets(bucketOf(merged), x);
+        for (const [x, y] of [
+          [a, b],
+          [into(countedElsewhere(counted)), into(bucketOf(counted))],
+        ]) {
+          expect(serializeLatencySketch(x)).toEqual(serializeLatencySketch(y));
+          expect([x.requests, x.errors, x.bytes, x.latencyMaxMs, x.latency.count]).toEqual([y.requests, y.errors, y.bytes, y.latencyMaxMs, y.latency.count]);
+          for (const q of [0, 0.5, 0.99, 1]) expect(x.latency.getValueAtQuantile(q)).toBe(y.latency.getValueAtQuantile(q));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
 
 describe('DemandBucket', () => {
   it('property: the headroom store answers exactly like the library\'s own DDSketch (quantiles, count, bins, bytes), merges included', () => {

@@ -92,6 +92,16 @@ export interface PackedScan extends NativeScan {
   messageOf: Int32Array;
 }
 
+/**
+ * Where each message's value sits in one packed buffer, as columns (the librdkafka consumer makes
+ * them): message m is buffer[starts[m], ends[m]), or null when starts[m] is -1.
+ */
+export interface PackedPositions {
+  buffer: Buffer;
+  starts: Int32Array;
+  ends: Int32Array;
+}
+
 /** Where a message's value sits in a packed batch (PartitionMessage has these). */
 interface PackedValue {
   valueBuffer?: Buffer;
@@ -143,6 +153,35 @@ export class NativeTelemetryScanner {
     return Object.assign(viewOf(this.addon, run.buf, arrays, records), { scanIndex: run.scanIndex, messageOf: Int32Array.from(run.picked) });
   }
 
+  /** As scanPackedAsync, over the messages' values given as columns: no message object is read. */
+  async scanPositionsAsync({ buffer, starts, ends }: PackedPositions): Promise<PackedScan> {
+    const n = starts.length;
+    const scanIndex = new Int32Array(n);
+    let count = 0;
+    for (let m = 0; m < n; m++) scanIndex[m] = starts[m] < 0 ? -1 : count++;
+    let picked = { starts, ends, messageOf: scanIndex }; // every value present: scanIndex is the identity
+    if (count < n) {
+      picked = { starts: new Int32Array(count), ends: new Int32Array(count), messageOf: new Int32Array(count) };
+      for (let m = 0; m < n; m++) {
+        const i = scanIndex[m];
+        if (i < 0) continue;
+        picked.starts[i] = starts[m];
+        picked.ends[i] = ends[m];
+        picked.messageOf[i] = m;
+      }
+    }
+    let bytes = 0;
+    for (let i = 0; i < count; i++) bytes += picked.ends[i] - picked.starts[i];
+    const arrays = this.outputArrays(count, picked.starts, picked.ends, bytes);
+    const records = await this.addon.scanAsync(buffer, arrays.starts, arrays.ends, count, arrays.kinds, arrays.recordEnds, arrays.values, arrays.domains);
+    return Object.assign(viewOf(this.addon, buffer, arrays, records), { scanIndex, messageOf: picked.messageOf });
+  }
+
+  private outputArrays(count: number, starts: Int32Array, ends: Int32Array, bytes: number): ScanArrays {
+    const room = recordRoom(bytes);
+    return { starts, ends, kinds: new Uint8Array(count), recordEnds: new Int32Array(count), values: new Float64Array(6 * room), domains: new Int32Array(3 * room) };
+  }
+
   /** Fresh arrays per scan: scans of several partitions may run at once. */
   private arraysFor(count: number, startOf: (i: number) => number, endOf: (i: number) => number): ScanArrays {
     const starts = new Int32Array(count);
@@ -153,8 +192,7 @@ export class NativeTelemetryScanner {
       ends[i] = endOf(i);
       bytes += ends[i] - starts[i];
     }
-    const room = recordRoom(bytes);
-    return { starts, ends, kinds: new Uint8Array(count), recordEnds: new Int32Array(count), values: new Float64Array(6 * room), domains: new Int32Array(3 * room) };
+    return this.outputArrays(count, starts, ends, bytes);
   }
 }
 

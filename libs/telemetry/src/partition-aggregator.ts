@@ -35,6 +35,16 @@ export interface PartitionMessage {
   valueEnd?: number;
 }
 
+/**
+ * A run's messages as columns (the librdkafka consumer's PackedRun): no object per message on the
+ * hot path; message(m) builds one for a message that is decoded in TypeScript or rejected.
+ */
+export interface MessageColumns {
+  count: number;
+  offset(m: number): bigint | string | number;
+  message(m: number): PartitionMessage;
+}
+
 export interface MessageRejection extends RecordRejection {
   offset: bigint;
   /** The original message bytes; `index` says which record of a batch was rejected. */
@@ -73,31 +83,32 @@ export function bucketStartOf(timestampMs: number): number {
  */
 export function aggregatePartitionMessages(
   progress: PartitionProgress,
-  messages: readonly PartitionMessage[],
+  run: readonly PartitionMessage[] | MessageColumns,
   locator: RegionLocator,
   policy: AggregationPolicy,
   nowMs: number,
-  /** The C scanner's answers for these messages (NativeTelemetryScanner.scanPacked/scanPackedAsync). */
+  /** The C scanner's answers for these messages (NativeTelemetryScanner.scanPacked/scanPackedAsync/scanPositionsAsync). */
   native?: PackedScan,
 ): PartitionDelta {
+  const messages = 'message' in run ? run : listColumns(run);
   const delta: PartitionDelta = { buckets: new Map(), rejections: [], accepted: 0, skippedMessages: 0, progress: { ...progress } };
   const index: BucketIndex = new Map();
   // Offsets rise within a partition: only a leading run can be below the stored next offset, and
   // the per-message offsets are parsed only for that run, for rejections, and for the last one.
   let first = 0;
-  while (first < messages.length && BigInt(messages[first].offset) < progress.nextOffset) first++;
+  while (first < messages.count && BigInt(messages.offset(first)) < progress.nextOffset) first++;
   delta.skippedMessages = first;
-  for (let m = first; m < messages.length; ) {
+  for (let m = first; m < messages.count; ) {
     if (native && native.scanIndex[m] >= 0) {
       // The longest stretch of scanned messages from here, counted in C; it stops before a
       // message it cannot take whole, which is decoded below.
       const from = native.scanIndex[m];
       let to = from + 1;
-      while (m + (to - from) < messages.length && native.scanIndex[m + (to - from)] === to) to++;
+      while (m + (to - from) < messages.count && native.scanIndex[m + (to - from)] === to) to++;
       m += aggregateNatively(delta, index, native, from, to, messages, locator, policy, nowMs);
-      if (m >= messages.length || native.scanIndex[m] < 0 || native.scanIndex[m] >= to) continue;
+      if (m >= messages.count || native.scanIndex[m] < 0 || native.scanIndex[m] >= to) continue;
     }
-    const message = messages[m++];
+    const message = messages.message(m++);
     const packed = message.valueBuffer;
     const decoded = packed === undefined ? decodeTelemetryMessage(message.value) : decodeTelemetryMessage(packed, message.valueStart, message.valueEnd);
     for (const rejection of decoded.rejections) delta.rejections.push({ ...rejection, offset: BigInt(message.offset), value: message.value });
@@ -109,8 +120,7 @@ export function aggregatePartitionMessages(
       if (rejection) delta.rejections.push({ ...rejection, index: decoded.batch ? decoded.positions[i] : null, offset: BigInt(message.offset), value: message.value });
     }
   }
-  const last = messages.length > first ? messages[messages.length - 1] : undefined;
-  if (last) delta.progress.nextOffset = BigInt(last.offset) + 1n;
+  if (messages.count > first) delta.progress.nextOffset = BigInt(messages.offset(messages.count - 1)) + 1n;
   return delta;
 }
 
@@ -125,7 +135,7 @@ function aggregateNatively(
   scan: PackedScan,
   from: number,
   to: number,
-  messages: readonly PartitionMessage[],
+  messages: MessageColumns,
   locator: RegionLocator,
   policy: AggregationPolicy,
   nowMs: number,
@@ -157,7 +167,7 @@ function aggregateNatively(
     const r = rejected[k];
     let i = from; // the scanned message holding record r (rejections are rare: a linear walk)
     while (scan.recordEnds[i] <= r) i++;
-    const message = messages[scan.messageOf[i]];
+    const message = messages.message(scan.messageOf[i]);
     const ts = scan.values[6 * r];
     const rejection = rejected[k + 1] === 1 ? tooFarInFuture(ts) : late(bucketStartOf(ts), rejected[k + 2]);
     delta.rejections.push({ ...rejection, index: scan.kinds[i] === 2 ? r - scan.recordStart(i) : null, offset: BigInt(message.offset), value: message.value });
@@ -192,6 +202,10 @@ function entryFor(delta: PartitionDelta, index: BucketIndex, domain: string, reg
     delta.buckets.set(`${domain}\u0000${region}\u0000${bucketStartMs}`, entry);
   }
   return entry;
+}
+
+function listColumns(list: readonly PartitionMessage[]): MessageColumns {
+  return { count: list.length, offset: (m) => list[m].offset, message: (m) => list[m] };
 }
 
 /** domain → region → bucket start → entry: no composite string key built per record. */

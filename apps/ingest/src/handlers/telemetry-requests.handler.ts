@@ -106,7 +106,9 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
     this.lastBatchAt.set(id, Date.now());
     // The C scan runs on the thread pool from now on, also while this partition's previous batch
     // is still being stored; if it fails the messages are decoded in TypeScript.
-    const scan = this.scanner?.scanPackedAsync(batch.messages).catch((err) => {
+    // A packed run is read as columns (batch.messages would build an object per message).
+    const count = batch.packed?.count ?? batch.messages.length;
+    const scan = (batch.packed ? this.scanner?.scanPositionsAsync(batch.packed) : this.scanner?.scanPackedAsync(batch.messages))?.catch((err) => {
       this.logger.warn({ err }, 'native telemetry scan failed; decoding this batch in TypeScript');
       return undefined;
     });
@@ -118,7 +120,7 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
     });
     // A write waits for its predecessor's and fails with it (never stored on top of a gap).
     const stored = Promise.all([previous?.stored, prepared]).then(([, ready]) =>
-      tracer.startActiveSpan('ingest.flush', { attributes: { 'messaging.destination.partition.id': batch.partition, 'messaging.batch.message_count': batch.messages.length } }, async (span) => {
+      tracer.startActiveSpan('ingest.flush', { attributes: { 'messaging.destination.partition.id': batch.partition, 'messaging.batch.message_count': count } }, async (span) => {
         try {
           await this.write(batch, ready, scan);
         } catch (err) {
@@ -153,7 +155,7 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
 
   private prepare(batch: PartitionBatch, base: PartitionLedger, native: PackedScan | undefined): PreparedBatch {
     // Offsets stay strings: the aggregator parses the few it needs.
-    const delta = aggregatePartitionMessages(base.progress, batch.messages, this.locator, this.policy, Date.now(), native);
+    const delta = aggregatePartitionMessages(base.progress, batch.packed ?? batch.messages, this.locator, this.policy, Date.now(), native);
     if (delta.progress.nextOffset === base.progress.nextOffset) return { base, delta, next: base }; // stored before (replay)
     const transition = applyPartitionDelta(base, delta, this.policy);
     const late = delta.rejections.filter((r) => r.code === ErrorCodes.TELEMETRY_LATE).length;
