@@ -30,6 +30,7 @@
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,9 @@ typedef struct {
 } record_t;
 
 static const double POWERS_OF_TEN[16] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+/* 10^k for k <= 27 is exact in a long double's 64-bit significand (5^27 < 2^63). */
+static const long double POWERS_OF_TEN_LONG[28] = {1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,  1e10L, 1e11L, 1e12L, 1e13L,
+                                                   1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
 
 static void ws(scan_t *s) {
   int32_t p = s->pos;
@@ -148,6 +152,7 @@ static double number(scan_t *s) {
   if (negative) p++;
   int c = p < end ? b[p] : -1;
   double value = 0;
+  uint64_t mantissa = 0; /* the digits as an integer, exact while digits <= 19 */
   int digits = 0;
   if (c == '0') {
     p++;
@@ -155,6 +160,7 @@ static double number(scan_t *s) {
   } else if (c > '0' && c <= '9') {
     while (p < end && (c = b[p]) >= '0' && c <= '9') {
       value = value * 10 + (c - '0');
+      mantissa = mantissa * 10 + (uint64_t)(c - '0');
       digits++;
       p++;
     }
@@ -169,6 +175,7 @@ static double number(scan_t *s) {
     int32_t fraction_start = p;
     while (p < end && (c = b[p]) >= '0' && c <= '9') {
       value = value * 10 + (c - '0');
+      mantissa = mantissa * 10 + (uint64_t)(c - '0');
       digits++;
       p++;
     }
@@ -191,6 +198,20 @@ static double number(scan_t *s) {
     /* Clinger's fast path, as in TypeScript: mantissa and 10^k are exact, one division rounds. */
     double magnitude = fraction_digits == 0 ? value : value / POWERS_OF_TEN[fraction_digits];
     return negative ? -magnitude : magnitude;
+  }
+  if (exact && digits <= 19 && fraction_digits <= 27) {
+    /* 16-19 digits (clients' coordinates as doubles print 17): the mantissa and 10^k are exact
+       in an x87 long double (64-bit significand), so one division rounds once, to 64 bits. The
+       true quotient is within half a unit of that, so rounding it to a double gives the correctly
+       rounded value unless it sits exactly on a double's halfway point; strtod decides those. */
+    long double quotient = (long double)mantissa / POWERS_OF_TEN_LONG[fraction_digits];
+    int exponent;
+    long double fraction = frexpl(quotient, &exponent);
+    uint64_t bits = (uint64_t)ldexpl(fraction, 64);
+    if (mantissa == 0 || ((bits & 0x7ff) != 0x400 && quotient >= 0x1p-1022L)) {
+      double magnitude = (double)quotient;
+      return negative ? -magnitude : magnitude;
+    }
   }
   /* glibc's strtod rounds decimal text correctly, as Number() does. */
   int32_t length = p - start;

@@ -253,3 +253,31 @@ describe('scanTelemetryMessage (byte-level fast path)', () => {
     expectAgreement(over);
   });
 });
+
+describe('the C scanner reading long numbers', () => {
+  const latencyOf = (text: string) => {
+    const buf = Buffer.from(`{"domain":"a.example.com","timestamp":1,"client":{"lat":1,"lon":2},"status":200,"latencyMs":${text},"bytes":1}`);
+    const run = native.scanRun(buf, 1, () => 0, () => buf.length);
+    return run.kinds[0] === 0 ? undefined : run.values[4];
+  };
+
+  it('reads halfway points between doubles as JSON.parse does (ties to even)', () => {
+    // 2^53 + 1 and + 3 sit exactly between two doubles; so does 2^54 + 2. The long double path must hand them to strtod.
+    for (const text of ['9007199254740993', '9007199254740995', '18014398509481986', '4503599627370496.5', '4503599627370497.5', '0.1', '123456789012345678.9']) {
+      expect(latencyOf(text)).toBe(JSON.parse(text));
+    }
+  });
+
+  it('property: reads 16-19 significant digits, up to 27 after the point, exactly as JSON.parse', () => {
+    const decimal = fc.tuple(fc.stringMatching(/^[1-9][0-9]{15,18}$/), fc.integer({ min: 0, max: 27 })).map(([digits, point]) =>
+      point === 0 ? digits : point >= digits.length ? `0.${'0'.repeat(point - digits.length)}${digits}` : `${digits.slice(0, digits.length - point)}.${digits.slice(digits.length - point)}`,
+    );
+    fc.assert(
+      fc.property(decimal, (text) => {
+        expect(latencyOf(text)).toBe(JSON.parse(text));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+});
+
