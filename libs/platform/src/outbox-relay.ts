@@ -31,7 +31,8 @@ export interface OutboxRelayOptions {
  * back (which cost PostgreSQL a read of every payload). The poll (kick, start) publishes what is
  * left, oldest first: rows of writers that do not hand over, and, after the writer grace, rows
  * whose writer died or could not send. Several instances may poll; an advisory lock lets one
- * publish at a time.
+ * publish at a time. Order holds per writer, not across writers or between the two ways, so
+ * events that must be ordered carry their own order (ingest's carry the bucket's revision).
  */
 export class OutboxRelay {
   private draining: Promise<void> | null = null;
@@ -81,7 +82,16 @@ export class OutboxRelay {
   publishWritten(messages: readonly OutboxMessage[]): void {
     if (this.stopped || messages.length === 0) return;
     for (const m of messages) this.written.push(m); // not spread: a catch-up commit holds ~10^5
-    this.sendingWritten ??= this.sendWritten().finally(() => (this.sendingWritten = null));
+    this.startSending();
+  }
+
+  private startSending(): void {
+    if (this.sendingWritten || this.stopped || this.written.length === 0) return;
+    // Again once settled: messages handed over after the loop's last look wait for no one.
+    this.sendingWritten = this.sendWritten().finally(() => {
+      this.sendingWritten = null;
+      this.startSending();
+    });
   }
 
   /** Stops polling and waits for the sends in progress; nothing starts after them (the producer may close next). */
@@ -137,7 +147,8 @@ export class OutboxRelay {
     await q.connect();
     try {
       await q.startTransaction();
-      // One relay per schema at a time, so a domain's events leave in the order they were written.
+      // One poll per schema at a time, oldest first. Across instances, and between a writer's own
+      // sends and the poll, a domain's events may leave out of order: consumers order by revision.
       const [{ locked }] = await q.query(`SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked`, [`${this.schema}.outbox`]);
       if (!locked) {
         await q.commitTransaction();

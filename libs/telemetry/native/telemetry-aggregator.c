@@ -64,7 +64,7 @@ static double js_round(double x) {
 
 static double to_rad(double deg) { return (deg * M_PI) / 180; }
 
-/* greatCircleKm in region-locator.ts, operation for operation. */
+/* greatCircleKm in region-locator.ts (libm's sin/cos/asin may differ from V8's in the last bit). */
 static double great_circle_km(double a_lat, double a_lon, double b_lat, double b_lon) {
   double d_lat = to_rad(b_lat - a_lat);
   double d_lon = to_rad(b_lon - a_lon);

@@ -30,6 +30,7 @@
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -199,6 +200,7 @@ static double number(scan_t *s) {
     double magnitude = fraction_digits == 0 ? value : value / POWERS_OF_TEN[fraction_digits];
     return negative ? -magnitude : magnitude;
   }
+#if LDBL_MANT_DIG >= 64 /* an x87 or quad long double; where it is a double, strtod decides */
   if (exact && digits <= 19 && fraction_digits <= 27) {
     /* 16-19 digits (clients' coordinates as doubles print 17): the mantissa and 10^k are exact
        in an x87 long double (64-bit significand), so one division rounds once, to 64 bits. The
@@ -213,6 +215,7 @@ static double number(scan_t *s) {
       return negative ? -magnitude : magnitude;
     }
   }
+#endif
   /* glibc's strtod rounds decimal text correctly, as Number() does. */
   int32_t length = p - start;
   char small[64];

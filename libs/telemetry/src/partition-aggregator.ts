@@ -98,15 +98,20 @@ export function aggregatePartitionMessages(
   let first = 0;
   while (first < messages.count && BigInt(messages.offset(first)) < progress.nextOffset) first++;
   delta.skippedMessages = first;
+  // Scan index one past the current stretch of consecutive scanned messages: found once per
+  // stretch, so a run C keeps stopping in (say every message from a POP client) stays linear.
+  let stretchEnd = -1;
   for (let m = first; m < messages.count; ) {
-    if (native && native.scanIndex[m] >= 0) {
-      // The longest stretch of scanned messages from here, counted in C; it stops before a
-      // message it cannot take whole, which is decoded below.
-      const from = native.scanIndex[m];
-      let to = from + 1;
-      while (m + (to - from) < messages.count && native.scanIndex[m + (to - from)] === to) to++;
-      m += aggregateNatively(delta, index, native, from, to, messages, locator, policy, nowMs);
-      if (m >= messages.count || native.scanIndex[m] < 0 || native.scanIndex[m] >= to) continue;
+    const i = native ? native.scanIndex[m] : -1;
+    if (native && i >= 0 && native.kinds[i] !== 0) {
+      if (i >= stretchEnd) {
+        stretchEnd = i + 1;
+        while (m + (stretchEnd - i) < messages.count && native.scanIndex[m + (stretchEnd - i)] === stretchEnd) stretchEnd++;
+      }
+      // Counted in C up to the first message it cannot take whole, which is decoded below.
+      const taken = aggregateNatively(delta, index, native, i, stretchEnd, messages, locator, policy, nowMs);
+      m += taken;
+      if (taken === stretchEnd - i) continue;
     }
     const message = messages.message(m++);
     const packed = message.valueBuffer;
@@ -163,9 +168,9 @@ function aggregateNatively(
     if (entry.bucket !== bucket) mergeDemandBuckets(entry.bucket, bucket); // counted before this call
   }
   const rejected = run.rejections;
+  let i = from; // the scanned message holding record r: rejections come in record order
   for (let k = 0; k < rejected.length; k += 3) {
     const r = rejected[k];
-    let i = from; // the scanned message holding record r (rejections are rare: a linear walk)
     while (scan.recordEnds[i] <= r) i++;
     const message = messages.message(scan.messageOf[i]);
     const ts = scan.values[6 * r];

@@ -379,6 +379,31 @@ describe('aggregatePartitionMessages', () => {
     }
   });
 
+  it('calls C once per stretch it can take: never for messages it cannot read, and the stretch is found once (a POP-only run stays linear)', () => {
+    const { scanner, error } = loadNativeTelemetryScanner();
+    if (!scanner) throw new Error(error);
+    const pop = rec(T0, { client: { pop: 'fra1' } }); // the C scanner reads lat/lon clients only
+    const valid = rec(T0);
+    const invalid = rec(T0, { status: 42 });
+    for (const [values, expectedCalls] of [
+      [Array.from({ length: 200 }, () => pop), []],
+      [Array.from({ length: 200 }, (_, i) => (i % 2 ? invalid : valid)), Array.from({ length: 100 }, () => 1)],
+      [[valid, valid, pop, valid, valid, valid], [2, 3]],
+    ] as const) {
+      const messages = msgs([...values]);
+      const packed = Buffer.concat(messages.map((m) => m.value!));
+      let at = 0;
+      const inPlace = messages.map((m) => ({ ...m, valueBuffer: packed, valueStart: at, valueEnd: (at += m.value!.length) }));
+      const scan = scanner.scanPacked(inPlace)!;
+      const calls = jest.spyOn(scan, 'aggregate');
+      const scanned = aggregatePartitionMessages(START, inPlace, locator(), POLICY, NOW, scan);
+      expect(calls.mock.results.map((r) => r.value.messages)).toEqual(expectedCalls);
+      // Each call is handed the stretch to its end, found once.
+      expect(new Set(calls.mock.calls.map((c) => c[1])).size).toBeLessThanOrEqual(2);
+      expect(totalsOf([scanned])).toEqual(totalsOf([aggregatePartitionMessages(START, messages, locator(), POLICY, NOW)]));
+    }
+  });
+
   it('property: every record of every message is either counted or rejected, and progress only moves forward', () => {
     fc.assert(
       fc.property(partitionArb, ({ values, firstOffset, storedMax }) => {
