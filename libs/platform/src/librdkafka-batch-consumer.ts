@@ -281,7 +281,7 @@ export class LibrdkafkaBatchConsumer implements BatchConsumer {
             onProgress();
             if (run.isStale()) return;
             try {
-              this.addon.commit(handle, this.options.topic, [run.partition], [run.packed.offsets[run.packed.count - 1] + 1]);
+              this.addon.commit(handle, this.options.topic, [run.partition], [run.packed.offset(run.packed.count - 1) + 1]);
             } catch (err) {
               this.logger.warn({ err, partition: run.partition }, 'kafka offset commit failed (data is stored; it will be skipped on re-read)');
             }
@@ -367,12 +367,10 @@ export class LibrdkafkaBatchConsumer implements BatchConsumer {
         get messages() {
           return (messages ??= Array.from({ length: run.n }, (_, m) => message(m)));
         },
-        packed: { count: run.n, buffer, starts: run.starts, ends: run.ends, offsets: run.offsets, offset: (m) => run.offsets[m], message },
+        packed: { count: run.n, buffer, starts: run.starts, ends: run.ends, offset: (m) => run.offsets[m], message },
         heartbeat: async () => undefined, // librdkafka heartbeats from its own thread
         isStale: () => (this.generation.get(partition) ?? 0) !== generation,
       };
     });
   }
-
-
 }

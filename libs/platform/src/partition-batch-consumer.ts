@@ -23,7 +23,6 @@ export interface PackedRun {
   /** Message m's value is buffer[starts[m], ends[m]); null when starts[m] is -1. */
   starts: Int32Array;
   ends: Int32Array;
-  offsets: Float64Array;
   offset(m: number): number;
   /** Message m as an object (what messages[m] is), made when asked. */
   message(m: number): BatchMessage;

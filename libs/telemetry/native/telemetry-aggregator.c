@@ -206,12 +206,8 @@ static int push3(doubles_t *d, double a, double b, double c) {
   return 1;
 }
 
-static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length) {
-  napi_typedarray_type type;
-  napi_value ab;
-  size_t offset;
-  return napi_get_typedarray_info(env, v, &type, length, data, &ab, &offset) == napi_ok && type == want;
-}
+/* telemetry-scanner.c: a typed array argument of the wanted type, its data and length. */
+int telemetry_typed_array(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length);
 
 static napi_value float64_array(napi_env env, const double *items, size_t count) {
   void *data;
@@ -240,11 +236,11 @@ napi_value telemetry_aggregate(napi_env env, napi_callback_info info) {
   uint8_t *kinds;
   size_t n_values, n_domains, n_domain_ids, n_kinds, n_record_ends, n_regions, n_cache, n_params;
   int32_t from, to;
-  if (!typed(env, argv[0], napi_float64_array, (void **)&values, &n_values) || !typed(env, argv[1], napi_int32_array, (void **)&domains, &n_domains) ||
-      !typed(env, argv[2], napi_int32_array, (void **)&domain_ids, &n_domain_ids) || !typed(env, argv[3], napi_uint8_array, (void **)&kinds, &n_kinds) ||
-      !typed(env, argv[4], napi_int32_array, (void **)&record_ends, &n_record_ends) || napi_get_value_int32(env, argv[5], &from) != napi_ok ||
-      napi_get_value_int32(env, argv[6], &to) != napi_ok || !typed(env, argv[7], napi_float64_array, (void **)&regions, &n_regions) ||
-      !typed(env, argv[8], napi_int32_array, (void **)&cache, &n_cache) || !typed(env, argv[9], napi_float64_array, (void **)&params, &n_params)) {
+  if (!telemetry_typed_array(env, argv[0], napi_float64_array, (void **)&values, &n_values) || !telemetry_typed_array(env, argv[1], napi_int32_array, (void **)&domains, &n_domains) ||
+      !telemetry_typed_array(env, argv[2], napi_int32_array, (void **)&domain_ids, &n_domain_ids) || !telemetry_typed_array(env, argv[3], napi_uint8_array, (void **)&kinds, &n_kinds) ||
+      !telemetry_typed_array(env, argv[4], napi_int32_array, (void **)&record_ends, &n_record_ends) || napi_get_value_int32(env, argv[5], &from) != napi_ok ||
+      napi_get_value_int32(env, argv[6], &to) != napi_ok || !telemetry_typed_array(env, argv[7], napi_float64_array, (void **)&regions, &n_regions) ||
+      !telemetry_typed_array(env, argv[8], napi_int32_array, (void **)&cache, &n_cache) || !telemetry_typed_array(env, argv[9], napi_float64_array, (void **)&params, &n_params)) {
     napi_throw_type_error(env, NULL, "aggregate: wrong argument types");
     return NULL;
   }

@@ -394,7 +394,8 @@ static int scan_message(out_t *o, int32_t start, int32_t end) {
     }                                               \
   } while (0)
 
-static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length) {
+/* Shared with telemetry-aggregator.c. */
+int telemetry_typed_array(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length) {
   napi_typedarray_type type;
   napi_value ab;
   size_t offset;
@@ -431,11 +432,11 @@ static int read_args(napi_env env, napi_callback_info info, napi_value *argv, sc
   }
   job->buf = buf;
   size_t n_starts, n_ends, n_kinds, n_record_ends;
-  if (!typed(env, argv[1], napi_int32_array, (void **)&job->starts, &n_starts) || !typed(env, argv[2], napi_int32_array, (void **)&job->ends, &n_ends) ||
-      napi_get_value_int32(env, argv[3], &job->count) != napi_ok || !typed(env, argv[4], napi_uint8_array, (void **)&job->kinds, &n_kinds) ||
-      !typed(env, argv[5], napi_int32_array, (void **)&job->record_ends, &n_record_ends) ||
-      !typed(env, argv[6], napi_float64_array, (void **)&job->values, &job->n_values) ||
-      !typed(env, argv[7], napi_int32_array, (void **)&job->domains, &job->n_domains)) {
+  if (!telemetry_typed_array(env, argv[1], napi_int32_array, (void **)&job->starts, &n_starts) || !telemetry_typed_array(env, argv[2], napi_int32_array, (void **)&job->ends, &n_ends) ||
+      napi_get_value_int32(env, argv[3], &job->count) != napi_ok || !telemetry_typed_array(env, argv[4], napi_uint8_array, (void **)&job->kinds, &n_kinds) ||
+      !telemetry_typed_array(env, argv[5], napi_int32_array, (void **)&job->record_ends, &n_record_ends) ||
+      !telemetry_typed_array(env, argv[6], napi_float64_array, (void **)&job->values, &job->n_values) ||
+      !telemetry_typed_array(env, argv[7], napi_int32_array, (void **)&job->domains, &job->n_domains)) {
     napi_throw_type_error(env, NULL, "scan: starts, ends, recordEnds and domains are Int32Arrays, kinds a Uint8Array, values a Float64Array");
     return 0;
   }

@@ -132,81 +132,77 @@ export class NativeTelemetryScanner {
 
   /** Scans `buf[startOf(i), endOf(i))` for i < count, on this thread. */
   scanRun(buf: Buffer, count: number, startOf: (i: number) => number, endOf: (i: number) => number): NativeScan {
-    const arrays = this.arraysFor(count, startOf, endOf);
-    const records = this.addon.scan(buf, arrays.starts, arrays.ends, count, arrays.kinds, arrays.recordEnds, arrays.values, arrays.domains);
+    const starts = Int32Array.from({ length: count }, (_, i) => startOf(i));
+    const ends = Int32Array.from({ length: count }, (_, i) => endOf(i));
+    const arrays = outputArrays(count, starts, ends);
+    const records = this.addon.scan(buf, starts, ends, count, arrays.kinds, arrays.recordEnds, arrays.values, arrays.domains);
     return viewOf(this.addon, buf, arrays, records);
   }
 
   /** Scans the messages of a partition run that sit in its first message's packed buffer, on this thread. */
   scanPacked(messages: readonly PackedValue[]): PackedScan | undefined {
-    const run = pickPacked(messages);
-    if (!run) return undefined;
-    return Object.assign(this.scanRun(run.buf, run.picked.length, run.startOf, run.endOf), { scanIndex: run.scanIndex, messageOf: Int32Array.from(run.picked) });
+    const positions = positionsOf(messages);
+    if (!positions) return undefined;
+    const { picked, scanIndex } = pick(positions);
+    const arrays = outputArrays(picked.count, picked.starts, picked.ends);
+    const records = this.addon.scan(positions.buffer, picked.starts, picked.ends, picked.count, arrays.kinds, arrays.recordEnds, arrays.values, arrays.domains);
+    return Object.assign(viewOf(this.addon, positions.buffer, arrays, records), { scanIndex, messageOf: picked.messageOf });
   }
 
   /** As scanPacked, on libuv's thread pool: the event loop meanwhile serves other partitions. */
   async scanPackedAsync(messages: readonly PackedValue[]): Promise<PackedScan | undefined> {
-    const run = pickPacked(messages);
-    if (!run) return undefined;
-    const arrays = this.arraysFor(run.picked.length, run.startOf, run.endOf);
-    const records = await this.addon.scanAsync(run.buf, arrays.starts, arrays.ends, run.picked.length, arrays.kinds, arrays.recordEnds, arrays.values, arrays.domains);
-    return Object.assign(viewOf(this.addon, run.buf, arrays, records), { scanIndex: run.scanIndex, messageOf: Int32Array.from(run.picked) });
+    const positions = positionsOf(messages);
+    return positions && this.scanPositionsAsync(positions);
   }
 
   /** As scanPackedAsync, over the messages' values given as columns: no message object is read. */
-  async scanPositionsAsync({ buffer, starts, ends }: PackedPositions): Promise<PackedScan> {
-    const n = starts.length;
-    const scanIndex = new Int32Array(n);
-    let count = 0;
-    for (let m = 0; m < n; m++) scanIndex[m] = starts[m] < 0 ? -1 : count++;
-    let picked = { starts, ends, messageOf: scanIndex }; // every value present: scanIndex is the identity
-    if (count < n) {
-      picked = { starts: new Int32Array(count), ends: new Int32Array(count), messageOf: new Int32Array(count) };
-      for (let m = 0; m < n; m++) {
-        const i = scanIndex[m];
-        if (i < 0) continue;
-        picked.starts[i] = starts[m];
-        picked.ends[i] = ends[m];
-        picked.messageOf[i] = m;
-      }
-    }
-    let bytes = 0;
-    for (let i = 0; i < count; i++) bytes += picked.ends[i] - picked.starts[i];
-    const arrays = this.outputArrays(count, picked.starts, picked.ends, bytes);
-    const records = await this.addon.scanAsync(buffer, arrays.starts, arrays.ends, count, arrays.kinds, arrays.recordEnds, arrays.values, arrays.domains);
-    return Object.assign(viewOf(this.addon, buffer, arrays, records), { scanIndex, messageOf: picked.messageOf });
-  }
-
-  private outputArrays(count: number, starts: Int32Array, ends: Int32Array, bytes: number): ScanArrays {
-    const room = recordRoom(bytes);
-    return { starts, ends, kinds: new Uint8Array(count), recordEnds: new Int32Array(count), values: new Float64Array(6 * room), domains: new Int32Array(3 * room) };
-  }
-
-  /** Fresh arrays per scan: scans of several partitions may run at once. */
-  private arraysFor(count: number, startOf: (i: number) => number, endOf: (i: number) => number): ScanArrays {
-    const starts = new Int32Array(count);
-    const ends = new Int32Array(count);
-    let bytes = 0;
-    for (let i = 0; i < count; i++) {
-      starts[i] = startOf(i);
-      ends[i] = endOf(i);
-      bytes += ends[i] - starts[i];
-    }
-    return this.outputArrays(count, starts, ends, bytes);
+  async scanPositionsAsync(positions: PackedPositions): Promise<PackedScan> {
+    const { picked, scanIndex } = pick(positions);
+    const arrays = outputArrays(picked.count, picked.starts, picked.ends);
+    const records = await this.addon.scanAsync(positions.buffer, picked.starts, picked.ends, picked.count, arrays.kinds, arrays.recordEnds, arrays.values, arrays.domains);
+    return Object.assign(viewOf(this.addon, positions.buffer, arrays, records), { scanIndex, messageOf: picked.messageOf });
   }
 }
 
-function pickPacked(messages: readonly PackedValue[]) {
-  const buf = messages.find((m) => m.valueBuffer !== undefined)?.valueBuffer;
-  if (!buf) return undefined;
-  const picked: number[] = [];
-  const scanIndex = new Int32Array(messages.length).fill(-1);
-  for (let m = 0; m < messages.length; m++) {
-    if (messages[m].valueBuffer !== buf) continue;
-    scanIndex[m] = picked.length;
-    picked.push(m);
+/** The values of `messages` that sit in the first one's packed buffer, as columns (-1: not there). */
+function positionsOf(messages: readonly PackedValue[]): PackedPositions | undefined {
+  const buffer = messages.find((m) => m.valueBuffer !== undefined)?.valueBuffer;
+  if (!buffer) return undefined;
+  const inBuffer = (m: PackedValue) => m.valueBuffer === buffer;
+  return {
+    buffer,
+    starts: Int32Array.from(messages, (m) => (inBuffer(m) ? m.valueStart! : -1)),
+    ends: Int32Array.from(messages, (m) => (inBuffer(m) ? m.valueEnd! : -1)),
+  };
+}
+
+/**
+ * The messages to scan (those with a value): their positions, and the two index maps between
+ * run messages and scanned ones (scanIndex[m] -1 for a message not scanned).
+ */
+function pick({ starts, ends }: PackedPositions) {
+  const n = starts.length;
+  const scanIndex = new Int32Array(n);
+  let count = 0;
+  for (let m = 0; m < n; m++) scanIndex[m] = starts[m] < 0 ? -1 : count++;
+  if (count === n) return { picked: { count, starts, ends, messageOf: scanIndex }, scanIndex }; // scanIndex is the identity
+  const picked = { count, starts: new Int32Array(count), ends: new Int32Array(count), messageOf: new Int32Array(count) };
+  for (let m = 0; m < n; m++) {
+    const i = scanIndex[m];
+    if (i < 0) continue;
+    picked.starts[i] = starts[m];
+    picked.ends[i] = ends[m];
+    picked.messageOf[i] = m;
   }
-  return { buf, picked, scanIndex, startOf: (i: number) => messages[picked[i]].valueStart!, endOf: (i: number) => messages[picked[i]].valueEnd! };
+  return { picked, scanIndex };
+}
+
+/** Fresh arrays per scan (scans of several partitions may run at once), sized for the bytes scanned. */
+function outputArrays(count: number, starts: Int32Array, ends: Int32Array): ScanArrays {
+  let bytes = 0;
+  for (let i = 0; i < count; i++) bytes += ends[i] - starts[i];
+  const room = recordRoom(bytes);
+  return { starts, ends, kinds: new Uint8Array(count), recordEnds: new Int32Array(count), values: new Float64Array(6 * room), domains: new Int32Array(3 * room) };
 }
 
 function viewOf(addon: NativeScannerAddon, buf: Buffer, { kinds, recordEnds, values, domains }: ScanArrays, records: number): NativeScan {

@@ -42,6 +42,13 @@ const msg = (offset: number, value: unknown): PartitionMessage => ({
 });
 const msgs = (values: unknown[], from = 0) => values.map((v, i) => msg(from + i, v));
 
+/** As the librdkafka consumer hands them over: the values back to back in one buffer (a null one too, empty, with packNulls). */
+function inOneBuffer(messages: readonly PartitionMessage[], packNulls = false): PartitionMessage[] {
+  const packed = Buffer.concat(messages.map((m) => m.value ?? Buffer.alloc(0)));
+  let at = 0;
+  return messages.map((m) => (m.value === null && !packNulls ? m : { ...m, valueBuffer: packed, valueStart: at, valueEnd: (at += m.value?.length ?? 0) }));
+}
+
 /** A delta's content in comparable form: bucket totals by id, rejections without the shared bytes. */
 function totalsOf(deltas: PartitionDelta[]) {
   const buckets = new Map<string, { requests: number; errors: number; bytes: number; latencyMaxMs: number; sketchCount: number }>();
@@ -277,16 +284,7 @@ describe('aggregatePartitionMessages', () => {
       fc.property(partitionArb, fc.boolean(), ({ values, firstOffset, alreadyApplied, storedMax }, packNulls) => {
         const messages = msgs(values, firstOffset);
         const stored: PartitionProgress = { nextOffset: BigInt(firstOffset + alreadyApplied), maxEventTimeMs: storedMax };
-        // As the librdkafka consumer hands them over: the values back to back in one buffer.
-        const packed = Buffer.concat(messages.map((m) => m.value ?? Buffer.alloc(0)));
-        let at = 0;
-        const inPlace = messages.map((m): PartitionMessage => {
-          if (m.value === null && !packNulls) return m;
-          const length = m.value?.length ?? 0;
-          const message = { ...m, valueBuffer: packed, valueStart: at, valueEnd: at + length };
-          at += length;
-          return message;
-        });
+        const inPlace = inOneBuffer(messages, packNulls);
         const plain = aggregatePartitionMessages(stored, messages, locator(), POLICY, NOW);
         const scanned = aggregatePartitionMessages(stored, inPlace, locator(), POLICY, NOW, scanner.scanPacked(inPlace));
         expect(totalsOf([scanned])).toEqual(totalsOf([plain]));
@@ -304,9 +302,8 @@ describe('aggregatePartitionMessages', () => {
       fc.asyncProperty(partitionArb, async ({ values, firstOffset, alreadyApplied, storedMax }) => {
         const messages = msgs(values, firstOffset);
         const stored: PartitionProgress = { nextOffset: BigInt(firstOffset + alreadyApplied), maxEventTimeMs: storedMax };
-        const buffer = Buffer.concat(messages.map((m) => m.value ?? Buffer.alloc(0)));
-        let at = 0;
-        const inPlace = messages.map((m): PartitionMessage => (m.value === null ? m : { ...m, valueBuffer: buffer, valueStart: at, valueEnd: (at += m.value.length) }));
+        const inPlace = inOneBuffer(messages);
+        const buffer = inPlace.find((m) => m.valueBuffer)?.valueBuffer ?? Buffer.alloc(0);
         const positions = { buffer, starts: Int32Array.from(inPlace.map((m) => m.valueStart ?? -1)), ends: Int32Array.from(inPlace.map((m) => m.valueEnd ?? -1)) };
         const fromObjects = aggregatePartitionMessages(stored, inPlace, locator(), POLICY, NOW, await scanner.scanPackedAsync(inPlace));
         const fromColumns = aggregatePartitionMessages(stored, inPlace, locator(), POLICY, NOW, await scanner.scanPositionsAsync(positions));
@@ -332,9 +329,7 @@ describe('aggregatePartitionMessages', () => {
     fc.assert(
       fc.property(fc.array(fc.array(wide, { minLength: 1, maxLength: 60 }), { minLength: 1, maxLength: 40 }), fc.constantFrom(-Infinity, T0), (batches, storedMax) => {
         const messages = msgs(batches.map((records) => ({ records })));
-        const packed = Buffer.concat(messages.map((m) => m.value!));
-        let at = 0;
-        const inPlace = messages.map((m) => ({ ...m, valueBuffer: packed, valueStart: at, valueEnd: (at += m.value!.length) }));
+        const inPlace = inOneBuffer(messages);
         const stored: PartitionProgress = { nextOffset: 0n, maxEventTimeMs: storedMax };
         const plain = aggregatePartitionMessages(stored, messages, locator(), POLICY, NOW);
         const scan = scanner.scanPacked(inPlace)!;
@@ -367,9 +362,7 @@ describe('aggregatePartitionMessages', () => {
     ];
     for (const stored of [START, { nextOffset: 0n, maxEventTimeMs: watermarkAt + 60_000 }]) {
       const messages = msgs([records[0], { records: records.slice(1, 5) }, { records: records.slice(5) }]);
-      const packed = Buffer.concat(messages.map((m) => m.value!));
-      let at = 0;
-      const inPlace = messages.map((m) => ({ ...m, valueBuffer: packed, valueStart: at, valueEnd: (at += m.value!.length) }));
+      const inPlace = inOneBuffer(messages);
       const plain = aggregatePartitionMessages(stored, messages, locator(), POLICY, NOW);
       const scanned = aggregatePartitionMessages(stored, inPlace, locator(), POLICY, NOW, scanner.scanPacked(inPlace));
       expect(plain.rejections.length).toBeGreaterThan(0);
@@ -391,9 +384,7 @@ describe('aggregatePartitionMessages', () => {
       [[valid, valid, pop, valid, valid, valid], [2, 3]],
     ] as const) {
       const messages = msgs([...values]);
-      const packed = Buffer.concat(messages.map((m) => m.value!));
-      let at = 0;
-      const inPlace = messages.map((m) => ({ ...m, valueBuffer: packed, valueStart: at, valueEnd: (at += m.value!.length) }));
+      const inPlace = inOneBuffer(messages);
       const scan = scanner.scanPacked(inPlace)!;
       const calls = jest.spyOn(scan, 'aggregate');
       const scanned = aggregatePartitionMessages(START, inPlace, locator(), POLICY, NOW, scan);
