@@ -345,7 +345,7 @@ async function runIngest(db: Client, kafka: Kafka, expected: Expected, client: s
         await db.query(
           `SELECT coalesce(sum(requests),0)::bigint AS requests, coalesce(sum(errors),0)::bigint AS errors, coalesce(sum(bytes),0)::bigint AS bytes,
                   count(*) FILTER (WHERE revision = 0)::bigint AS unpublished, coalesce(sum(revision),0)::bigint AS revisions,
-                  (SELECT count(*) FROM "${schema}".outbox)::bigint AS unsent
+                  (SELECT count(*) FROM "${schema}".demand_outbox)::bigint AS unsent
            FROM "${schema}".demand_buckets`,
         )
       ).rows;

@@ -3,7 +3,7 @@ import { Kafka, Producer } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { Topics } from '@shardcast/contracts';
 import { ForecastWorkerPool } from '@shardcast/forecasting';
-import { deployedTopic, Logger, OutboxRelay, SERVICE_LOGGER, ServiceInfraModule } from '@shardcast/platform';
+import { deployedTopic, EventOutboxTable, Logger, OutboxRelay, SERVICE_LOGGER, ServiceInfraModule } from '@shardcast/platform';
 import { ForecasterConfig } from './forecaster.config';
 import { demandObservedHandler } from './handlers/demand-observed.handler';
 import { ForecasterStore } from './persistence/forecaster-store';
@@ -52,7 +52,7 @@ export class ForecasterModule implements OnApplicationBootstrap, OnApplicationSh
         },
         {
           provide: OutboxRelay,
-          useFactory: (db: DataSource, producer: Producer, logger: Logger) => new OutboxRelay(db, config.FORECASTER_DB_SCHEMA, producer, config.KAFKA_TOPIC_PREFIX, logger),
+          useFactory: (db: DataSource, producer: Producer, logger: Logger) => new OutboxRelay(new EventOutboxTable(db, config.FORECASTER_DB_SCHEMA), producer, config.KAFKA_TOPIC_PREFIX, logger),
           inject: [DataSource, 'FORECASTER_PRODUCER', SERVICE_LOGGER],
         },
         {

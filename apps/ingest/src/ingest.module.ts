@@ -25,7 +25,11 @@ import { loadNativeTelemetryScanner, NativeTelemetryScanner, parseRegionTable, R
 import { IngestConfig } from './ingest.config';
 import { TelemetryRequestsHandler } from './handlers/telemetry-requests.handler';
 import { PostgresDemandStore } from './persistence/postgres-demand-store';
+import { DemandOutboxTable } from './persistence/demand-outbox';
 import { ingestMigrations } from './persistence/migrations';
+
+/** The events' producedBy: the writer's and the outbox poll's must match (the poll rebuilds events). */
+const PRODUCED_BY = 'ingest';
 
 /** Wires ingest: the hot-path batch consumer, its store, the DLQ and the outbox relay. */
 @Module({})
@@ -61,11 +65,12 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
     const client = this.chooseClient();
     // demand.observed.v1 carries an event per closed bucket: kafkajs would encode them on the event loop.
     if (client === 'librdkafka') this.relayProducer = new LibrdkafkaProducer({ brokers: c.KAFKA_BROKERS, clientId: 'shardcast-ingest-outbox' });
-    this.relay = new OutboxRelay(this.db, c.INGEST_DB_SCHEMA, this.relayProducer ?? this.producer, c.KAFKA_TOPIC_PREFIX, this.logger, {
+    const outbox = new DemandOutboxTable(this.db, c.INGEST_DB_SCHEMA, PRODUCED_BY);
+    this.relay = new OutboxRelay(outbox, this.relayProducer ?? this.producer, c.KAFKA_TOPIC_PREFIX, this.logger, {
       writerGraceMs: c.INGEST_OUTBOX_WRITER_GRACE_MS,
     });
     const scanner = this.chooseScanner();
-    const store = new PostgresDemandStore(this.db, c.INGEST_DB_SCHEMA, 'ingest');
+    const store = new PostgresDemandStore(this.db, c.INGEST_DB_SCHEMA, PRODUCED_BY);
     const handler = new TelemetryRequestsHandler(
       store,
       new DeadLetterPublisher(this.producer),

@@ -43,7 +43,7 @@ describe('ingest migrations (real PostgreSQL)', () => {
     );
     await first.query(`INSERT INTO "${schema}".outbox (event_id, topic, key, payload) VALUES ('e1', 'demand.observed.v1', 'a.example.com', '{"a": 1}')`);
 
-    const second = createServiceDataSource({ url: DATABASE_URL, schema, migrations: ingestMigrations, poolSize: 2 });
+    const second = createServiceDataSource({ url: DATABASE_URL, schema, migrations: ingestMigrations.slice(0, 2), poolSize: 2 });
     sources.push(second);
     await openServiceDatabase(second, schema);
 
@@ -60,5 +60,26 @@ describe('ingest migrations (real PostgreSQL)', () => {
     ]);
     const [outbox] = await second.query(`SELECT pg_typeof(payload)::text AS type, payload FROM "${schema}".outbox`);
     expect(outbox).toEqual({ type: 'text', payload: '{"a": 1}' });
+  });
+
+  it('turns unsent events of the event outbox into demand_outbox rows naming their revisions, in order', async () => {
+    const { DATABASE_URL } = stackEnv();
+    const event = (start: string, revision: number) =>
+      JSON.stringify({ eventId: `${start}/${revision}`, payload: { domain: 'a.example.com', region: 'eu-west-1', bucketStart: start, revision } });
+    const before = sources[1];
+    await before.query(`DELETE FROM "${schema}".outbox`);
+    for (const [start, revision] of [['2014-04-10T12:01:00.000Z', 1], [T, 2], [T, 1]] as const) {
+      await before.query(`INSERT INTO "${schema}".outbox (event_id, topic, key, payload) VALUES ($1, 'demand.observed.v1', 'a.example.com', $2)`, [`${start}/${revision}`, event(start, revision)]);
+    }
+    const third = createServiceDataSource({ url: DATABASE_URL, schema, migrations: ingestMigrations, poolSize: 2 });
+    sources.push(third);
+    await openServiceDatabase(third, schema);
+    const rows = await third.query(`SELECT domains, regions, bucket_starts::text[] AS starts, revisions FROM "${schema}".demand_outbox ORDER BY id`);
+    expect(rows.map((r: { domains: string[]; regions: string[]; starts: string[]; revisions: number[] }) => [r.domains, r.regions, r.starts.map((t) => new Date(t).toISOString()), r.revisions])).toEqual([
+      [['a.example.com'], ['eu-west-1'], ['2014-04-10T12:01:00.000Z'], [1]],
+      [['a.example.com'], ['eu-west-1'], [T], [2]],
+      [['a.example.com'], ['eu-west-1'], [T], [1]],
+    ]);
+    expect(await third.query(`SELECT to_regclass($1) AS t`, [`"${schema}".outbox`])).toEqual([{ t: null }]);
   });
 });

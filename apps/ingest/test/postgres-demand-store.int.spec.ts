@@ -4,6 +4,8 @@ import { stackEnv, uniqueName } from '@shardcast/test-stack';
 import { addRequest, emptyDemandBucket, LedgerEntry, LedgerTransition } from '@shardcast/telemetry';
 import { ingestMigrations } from '../src/persistence/migrations';
 import { PostgresDemandStore } from '../src/persistence/postgres-demand-store';
+import { DemandOutboxTable } from '../src/persistence/demand-outbox';
+import type { OutboxEvent } from '@shardcast/platform';
 
 jest.setTimeout(120_000);
 
@@ -20,14 +22,25 @@ function closing(closed: LedgerEntry[], nextOffset: bigint): LedgerTransition {
   return { next: { progress: { nextOffset, maxEventTimeMs: T0 + 3_600_000 }, open: new Map() }, changed: closed, closed };
 }
 
+/** Everything an outbox poll sends (no writer grace), in order. */
+async function drainAll(outbox: DemandOutboxTable): Promise<OutboxEvent[]> {
+  const sent: OutboxEvent[] = [];
+  while ((await outbox.drainOnce(async (events) => {
+      for (const e of events) sent.push(e); // not spread: 140k arguments overflow the stack
+    }, 200_000, 0)) > 0);
+  return sent;
+}
+
 describe('PostgresDemandStore (real PostgreSQL)', () => {
   const schema = uniqueName('ingest_store_t');
   let db: DataSource;
   let store: PostgresDemandStore;
+  let outbox: DemandOutboxTable;
 
   beforeAll(async () => {
     db = await openServiceDatabase(createServiceDataSource({ url: stackEnv().DATABASE_URL, schema, migrations: ingestMigrations, poolSize: 4 }), schema);
     store = new PostgresDemandStore(db, schema, 'ingest-test');
+    outbox = new DemandOutboxTable(db, schema, 'ingest-test');
   });
 
   afterAll(async () => {
@@ -42,14 +55,19 @@ describe('PostgresDemandStore (real PostgreSQL)', () => {
       { committed: true, events: 1 },
       { committed: true, events: 1 },
     ]);
-    // Each commit hands back the event it wrote, as stored, for its writer to send right away.
+    // Each commit hands back the event of its revision, for its writer to send right away, and
+    // the demand_outbox row that names that revision.
     const written = results.flatMap((r) => (r.committed ? r.outbox : []));
-    const stored: Array<{ event_id: string; topic: string; key: string; payload: string }> = await db.query(`SELECT event_id, topic, key, payload FROM "${schema}".outbox`);
-    expect(written.map((m) => [m.eventId, m.topic, m.key, m.payload]).sort()).toEqual(stored.map((r) => [r.event_id, r.topic, r.key, r.payload]).sort());
+    expect(results.flatMap((r) => (r.committed ? r.outboxRows : []))).toHaveLength(2);
     const [row] = await db.query(`SELECT revision, requests::int AS requests, latency_max_ms FROM "${schema}".demand_buckets`);
     expect(row).toEqual({ revision: 2, requests: 5, latency_max_ms: 500 });
-    const events = (await db.query(`SELECT payload FROM "${schema}".outbox`)).map((r: { payload: string }) => JSON.parse(r.payload).payload);
+    const events = written.map((m) => JSON.parse(m.payload).payload);
     expect(events.map((e: { revision: number; requests: number }) => [e.revision, e.requests]).sort()).toEqual([[1, events.find((e: { revision: number }) => e.revision === 1).requests], [2, 5]]);
+    // Neither was sent: the poll rebuilds revision 2's event exactly as written and leaves out
+    // revision 1, which revision 2 holds in full; both rows go.
+    const polled = await drainAll(outbox);
+    expect(polled).toEqual(written.filter((m) => JSON.parse(m.payload).payload.revision === 2).map((m) => ({ topic: m.topic, key: m.key, payload: m.payload })));
+    expect(await db.query(`SELECT count(*)::int AS n FROM "${schema}".demand_outbox`)).toEqual([{ n: 0 }]);
     // A stale writer (expects offset -1 again) is refused and told the stored offset.
     expect(await store.commit('t', 0, -1n, closing([a], 9n), { accepted: 2, rejected: 0, late: 0 })).toEqual({ committed: false, storedOffset: 5n });
     // So is one expecting an offset where nothing is stored yet, and nothing of it is written.
@@ -59,8 +77,22 @@ describe('PostgresDemandStore (real PostgreSQL)', () => {
 
   it('closes 140,000 buckets in one commit (a catch-up batch over many keys)', async () => {
     const closed = Array.from({ length: 140_000 }, (_, i) => entry(`d${i % 7_000}.example.com`, 'us-east-1', T0 + Math.floor(i / 7_000) * 60_000, [5]));
-    expect(await store.commit('t', 2, -1n, closing(closed, 140_000n), { accepted: 140_000, rejected: 0, late: 0 })).toMatchObject({ committed: true, events: 140_000 });
+    const result = await store.commit('t', 2, -1n, closing(closed, 140_000n), { accepted: 140_000, rejected: 0, late: 0 });
+    expect(result).toMatchObject({ committed: true, events: 140_000 });
     const [sum] = await db.query(`SELECT count(*)::int AS n, sum(requests)::int AS requests FROM "${schema}".demand_buckets WHERE region = 'us-east-1'`);
     expect(sum).toEqual({ n: 140_000, requests: 140_000 });
+    // One outbox row names them all; a poll (its writer died) rebuilds every event as written, in order.
+    if (!result.committed) throw new Error('not committed');
+    expect(result.outboxRows).toHaveLength(1);
+    expect(await drainAll(outbox)).toEqual(result.outbox.map((m) => ({ topic: m.topic, key: m.key, payload: m.payload })));
+  });
+
+  it('deletes the rows of events its writer has sent, and polls only rows past the writer grace', async () => {
+    const result = await store.commit('t', 3, -1n, closing([entry('c.example.com', 'eu-west-1', T0, [3])], 1n), { accepted: 1, rejected: 0, late: 0 });
+    const next = await store.commit('t', 3, 1n, closing([entry('c.example.com', 'eu-west-1', T0 + 60_000, [4])], 2n), { accepted: 1, rejected: 0, late: 0 });
+    if (!result.committed || !next.committed) throw new Error('not committed');
+    expect(await outbox.drainOnce(async () => undefined, 1000, 60_000)).toBe(0); // both fresh: their writer sends them
+    await outbox.deleteRows(result.outboxRows);
+    expect(await drainAll(outbox)).toEqual(next.outbox.map((m) => ({ topic: m.topic, key: m.key, payload: m.payload })));
   });
 });

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { Producer } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { createKafka, createServiceDataSource, DeadLetterPublisher, createLogger, openServiceDatabase, OutboxRelay, PartitionBatch } from '@shardcast/platform';
+import { DemandOutboxTable } from '../src/persistence/demand-outbox';
 import { stackEnv, generateTelemetry, totalsOf, uniqueName, FixtureRecord } from '@shardcast/test-stack';
 import { parseRegionTable, RegionLocator } from '@shardcast/telemetry';
 import { TelemetryRequestsHandler } from '../src/handlers/telemetry-requests.handler';
@@ -50,7 +51,7 @@ describe('TelemetryRequestsHandler, pipelined (real PostgreSQL and Kafka)', () =
     producer = createKafka(env.KAFKA_BROKERS.split(','), 'ingest-handler-test').producer();
     await producer.connect();
     // Never started: the test reads the outbox table itself.
-    relay = new OutboxRelay(db, schema, producer, uniqueName('unused'), logger);
+    relay = new OutboxRelay(new DemandOutboxTable(db, schema, 'ingest-test'), producer, uniqueName('unused'), logger);
   });
 
   afterAll(async () => {
@@ -61,7 +62,7 @@ describe('TelemetryRequestsHandler, pipelined (real PostgreSQL and Kafka)', () =
   });
 
   beforeEach(async () => {
-    await db.query(`TRUNCATE "${schema}".partition_progress, "${schema}".partition_buckets, "${schema}".demand_buckets, "${schema}".outbox`);
+    await db.query(`TRUNCATE "${schema}".partition_progress, "${schema}".partition_buckets, "${schema}".demand_buckets, "${schema}".demand_outbox`);
   });
 
   const handlerOn = (store: PostgresDemandStore) => new TelemetryRequestsHandler(store, new DeadLetterPublisher(producer), relay, locator, policy, logger);

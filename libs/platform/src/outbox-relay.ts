@@ -1,4 +1,4 @@
-import { DataSource } from 'typeorm';
+import { DataSource, QueryRunner } from 'typeorm';
 import type { EventBatchProducer } from './librdkafka-producer';
 import type { Logger } from './logger';
 
@@ -13,6 +13,33 @@ export interface OutboxMessage {
   payload: string;
 }
 
+/** An event as the relay sends it. */
+export interface OutboxEvent {
+  /** Unprefixed, as stored. */
+  topic: string;
+  key: string;
+  payload: string;
+}
+
+/**
+ * Where a service's outbox rows live. The relay sends; the table knows its rows: how a poll finds
+ * what is left and what its events are, and how rows are deleted once their events are sent.
+ * EventOutboxTable (one row per event, payload stored) suits most services; one whose events can
+ * be rebuilt from data it stores anyway can keep a smaller row (ingest's demand outbox).
+ */
+export interface OutboxTable {
+  /** Names the table in logs and in the poll's advisory lock. */
+  readonly name: string;
+  /**
+   * Publishes, with `send`, the events of some rows older than `graceMs`, oldest first, and
+   * deletes those rows in the same transaction once sent; at most about `limit` events. Returns
+   * how many were sent (0: nothing left). One poll per table at a time (an advisory lock).
+   */
+  drainOnce(send: (events: OutboxEvent[]) => Promise<void>, limit: number, graceMs: number): Promise<number>;
+  /** Deletes rows whose events have all been sent (handed over by their writer). */
+  deleteRows(rows: readonly string[]): Promise<void>;
+}
+
 export interface OutboxRelayOptions {
   /**
    * Rows younger than this are left to the writer that hands them to publishWritten; the poll
@@ -22,17 +49,23 @@ export interface OutboxRelayOptions {
   writerGraceMs?: number;
 }
 
+/** Events a writer handed over, and the outbox rows that hold them (deleted once all are sent). */
+interface WrittenUnit {
+  messages: readonly OutboxMessage[];
+  rows: readonly string[];
+}
+
 /**
  * Publishes events written to the outbox in the same transaction as the data they describe.
- * At-least-once; consumers deduplicate by eventId. A row is deleted once its event is sent.
+ * At-least-once; consumers deduplicate by eventId. A row is deleted once its events are sent.
  *
  * Two ways out: a writer that knows what it has just committed hands it over (publishWritten):
- * sent from memory and deleted by event id, in the order handed over, without reading the rows
- * back (which cost PostgreSQL a read of every payload). The poll (kick, start) publishes what is
- * left, oldest first: rows of writers that do not hand over, and, after the writer grace, rows
- * whose writer died or could not send. Several instances may poll; an advisory lock lets one
- * publish at a time. Order holds per writer, not across writers or between the two ways, so
- * events that must be ordered carry their own order (ingest's carry the bucket's revision).
+ * sent from memory and its rows deleted, in the order handed over, without reading the rows back
+ * (which cost PostgreSQL a read of every payload). The poll (kick, start) publishes what is left,
+ * oldest first: rows of writers that do not hand over, and, after the writer grace, rows whose
+ * writer died or could not send. Several instances may poll; the table lets one publish at a
+ * time. Order holds per writer, not across writers or between the two ways, so events that must
+ * be ordered carry their own order (ingest's carry the bucket's revision).
  */
 export class OutboxRelay {
   private draining: Promise<void> | null = null;
@@ -40,12 +73,11 @@ export class OutboxRelay {
   private stopped = false;
   private timer?: NodeJS.Timeout;
   /** Handed over by publishWritten and not yet sent. */
-  private written: OutboxMessage[] = [];
+  private written: WrittenUnit[] = [];
   private sendingWritten: Promise<void> | null = null;
 
   constructor(
-    private readonly db: DataSource,
-    private readonly schema: string,
+    private readonly table: OutboxTable,
     private readonly producer: EventBatchProducer,
     private readonly topicPrefix: string,
     private readonly logger: Logger,
@@ -65,7 +97,7 @@ export class OutboxRelay {
       return;
     }
     this.draining = this.drainAll()
-      .catch((err) => this.logger.warn({ err }, 'outbox relay failed; will retry'))
+      .catch((err) => this.logger.warn({ err, outbox: this.table.name }, 'outbox relay failed; will retry'))
       .finally(() => {
         this.draining = null;
         if (this.again && !this.stopped) {
@@ -76,12 +108,13 @@ export class OutboxRelay {
   }
 
   /**
-   * Sends events the caller has just committed to the outbox, then deletes their rows. Returns at
-   * once; the sends keep the order of the calls. A failed send leaves the rows to the poll.
+   * Sends events the caller has just committed to the outbox, then deletes `rows`, the outbox
+   * rows that hold them (by default their event ids: EventOutboxTable's rows). Returns at once;
+   * the sends keep the order of the calls. A failed send leaves the rows to the poll.
    */
-  publishWritten(messages: readonly OutboxMessage[]): void {
-    if (this.stopped || messages.length === 0) return;
-    for (const m of messages) this.written.push(m); // not spread: a catch-up commit holds ~10^5
+  publishWritten(messages: readonly OutboxMessage[], rows: readonly string[] = messages.map((m) => m.eventId)): void {
+    if (this.stopped || (messages.length === 0 && rows.length === 0)) return;
+    this.written.push({ messages, rows });
     this.startSending();
   }
 
@@ -101,32 +134,39 @@ export class OutboxRelay {
     await Promise.all([this.draining, this.sendingWritten]);
   }
 
-  /** Sends what was handed over, in pages, until nothing is left; what was sent is deleted. */
+  /** Sends what was handed over, in pages, until nothing is left; the rows of what was sent are deleted. */
   private async sendWritten(): Promise<void> {
     while (this.written.length > 0 && !this.stopped) {
-      const batch = this.written;
+      const units = this.written;
       this.written = [];
-      const sent: string[] = [];
+      let sent = 0;
       try {
-        for (const page of pages(batch, (m) => m.payload)) {
-          await this.send(page.map((m) => ({ topic: m.topic, key: m.key, payload: m.payload })));
-          for (const m of page) sent.push(m.eventId);
+        for (const page of pages(units.flatMap((u) => u.messages), (m) => m.payload)) {
+          await this.send(page);
+          sent += page.length;
         }
       } catch (err) {
-        this.logger.warn({ err, unsent: batch.length - sent.length }, 'sending just-written events failed; the outbox poll sends them later');
+        this.logger.warn({ err, sent, outbox: this.table.name }, 'sending just-written events failed; the outbox poll sends them later');
       }
-      if (sent.length === 0) continue;
+      // A unit's rows go once all its messages are sent (a unit may span pages, a page units).
+      const done: string[] = [];
+      let end = 0;
+      for (const unit of units) {
+        end += unit.messages.length;
+        if (end > sent) break;
+        for (const row of unit.rows) done.push(row); // not spread: a catch-up commit holds ~10^5
+      }
+      if (done.length === 0) continue;
       try {
-        // Event ids never hold a newline (they are hex digests); one text param is cheaper than text[].
-        await this.db.query(`DELETE FROM "${this.schema}".outbox WHERE event_id = ANY(string_to_array($1, E'\n'))`, [sent.join('\n')]);
+        await this.table.deleteRows(done);
       } catch (err) {
-        this.logger.warn({ err, sent: sent.length }, 'deleting sent outbox rows failed; the poll sends them again (consumers deduplicate by eventId)');
+        this.logger.warn({ err, rows: done.length, outbox: this.table.name }, 'deleting sent outbox rows failed; the poll sends them again (consumers deduplicate by eventId)');
       }
     }
   }
 
   /** One produce request per page: under the broker's 1 MB batch limit (forecast events are large). */
-  private async send(page: ReadonlyArray<{ topic: string; key: string; payload: string }>): Promise<void> {
+  private async send(page: readonly OutboxEvent[]): Promise<void> {
     const byTopic = new Map<string, Array<{ key: string; value: string }>>();
     for (const row of page) {
       const topic = this.topicPrefix + row.topic;
@@ -141,49 +181,78 @@ export class OutboxRelay {
     while ((await this.drainOnce()) > 0);
   }
 
-  /** Publishes one page of unpublished events; returns how many. */
-  async drainOnce(limit = 1000): Promise<number> {
-    const q = this.db.createQueryRunner();
-    await q.connect();
-    try {
-      await q.startTransaction();
-      // One poll per schema at a time, oldest first. Across instances, and between a writer's own
-      // sends and the poll, a domain's events may leave out of order: consumers order by revision.
-      const [{ locked }] = await q.query(`SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked`, [`${this.schema}.outbox`]);
-      if (!locked) {
-        await q.commitTransaction();
-        return 0;
-      }
+  /** Publishes one poll's worth of unpublished events (past the writer grace); returns how many. */
+  drainOnce(limit = 1000): Promise<number> {
+    return this.table.drainOnce(async (events) => {
+      for (const page of pages(events, (e) => e.payload)) await this.send(page);
+    }, limit, this.options.writerGraceMs ?? 0);
+  }
+}
+
+/**
+ * A service's outbox as one row per event with its payload (outboxTableDdl). Rows are identified
+ * by event id.
+ */
+export class EventOutboxTable implements OutboxTable {
+  readonly name: string;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly schema: string,
+  ) {
+    this.name = `${schema}.outbox`;
+  }
+
+  async deleteRows(eventIds: readonly string[]): Promise<void> {
+    // Event ids never hold a newline (they are hex digests); one text param is cheaper than text[].
+    await this.db.query(`DELETE FROM "${this.schema}".outbox WHERE event_id = ANY(string_to_array($1, E'\n'))`, [eventIds.join('\n')]);
+  }
+
+  async drainOnce(send: (events: OutboxEvent[]) => Promise<void>, limit: number, graceMs: number): Promise<number> {
+    return inPollTransaction(this.db, this.name, async (q) => {
       // payload as text: PostgreSQL renders it once; parsing it here only to stringify it again
       // cost a JSON round trip per event.
       const rows: Array<{ id: string; topic: string; key: string; payload: string }> = await q.query(
         `SELECT id, topic, key, payload::text AS payload FROM "${this.schema}".outbox
          WHERE published_at IS NULL AND created_at <= now() - make_interval(secs => $2) ORDER BY id LIMIT $1`,
-        [limit, (this.options.writerGraceMs ?? 0) / 1000],
+        [limit, graceMs / 1000],
       );
-      if (rows.length === 0) {
-        await q.commitTransaction();
-        return 0;
-      }
-      // The rest waits for the next page.
+      if (rows.length === 0) return 0;
+      // The rest waits for the next poll.
       const page = pages(rows, (row) => row.payload)[0];
-      await this.send(page);
+      await send(page);
       // Deleted once sent: Kafka holds the events. Marking them instead writes every row and its
       // index entries again, a fifth of PostgreSQL's work at ingest's event rate.
       await q.query(`DELETE FROM "${this.schema}".outbox WHERE id = ANY($1::bigint[])`, [page.map((r) => r.id)]);
-      await q.commitTransaction();
       return page.length;
-    } catch (err) {
-      if (q.isTransactionActive) await q.rollbackTransaction().catch(() => undefined);
-      throw err;
-    } finally {
-      await q.release();
-    }
+    });
+  }
+}
+
+/**
+ * Runs one outbox poll in a transaction, if no other poll of the same table holds its advisory
+ * lock (0 then): across instances, and between a writer's own sends and the poll, a key's events
+ * may leave out of order, so consumers order by what the events carry.
+ */
+export async function inPollTransaction(db: DataSource, lockName: string, poll: (q: QueryRunner) => Promise<number>): Promise<number> {
+  const q = db.createQueryRunner();
+  await q.connect();
+  try {
+    await q.startTransaction();
+    const [{ locked }] = await q.query(`SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked`, [lockName]);
+    const sent = locked ? await poll(q) : 0;
+    await q.commitTransaction();
+    return sent;
+  } catch (err) {
+    if (q.isTransactionActive) await q.rollbackTransaction().catch(() => undefined);
+    throw err;
+  } finally {
+    await q.release();
   }
 }
 
 /** Splits messages into pages of at most MAX_PAGE_BYTES of payload (at least one message each), in order. */
-function pages<T>(items: readonly T[], payloadOf: (item: T) => string): T[][] {
+export function pages<T>(items: readonly T[], payloadOf: (item: T) => string): T[][] {
   const out: T[][] = [];
   let page: T[] = [];
   let bytes = 0;

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { kcat, stackEnv, uniqueName } from '@shardcast/test-stack';
-import { createKafka, createLogger, createServiceDataSource, ensureTopics, OutboxRelay, outboxTableDdl } from '@shardcast/platform';
+import { createKafka, createLogger, createServiceDataSource, ensureTopics, EventOutboxTable, OutboxRelay, outboxTableDdl } from '@shardcast/platform';
 
 const env = stackEnv();
 const schema = uniqueName('platform_outbox_test');
@@ -35,7 +35,7 @@ describe('OutboxRelay (real PostgreSQL and Kafka)', () => {
     for (const e of events) {
       await db.query(`INSERT INTO "${schema}".outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4::jsonb)`, [e.eventId, TOPIC, 'same-key', JSON.stringify(e)]);
     }
-    const relay = new OutboxRelay(db, schema, producer, prefix, createLogger('outbox-relay-test', 'warn'));
+    const relay = new OutboxRelay(new EventOutboxTable(db, schema), producer, prefix, createLogger('outbox-relay-test', 'warn'));
     const pages: number[] = [];
     for (let n = await relay.drainOnce(); n > 0; n = await relay.drainOnce()) pages.push(n);
     expect(pages.reduce((a, b) => a + b, 0)).toBe(12);
@@ -63,7 +63,7 @@ describe('OutboxRelay (real PostgreSQL and Kafka)', () => {
       ]);
     await insert('orphan', 120); // its writer died before sending it
     await insert('fresh', 0); // its writer is about to send it
-    const relay = new OutboxRelay(db, schema, producer, prefix, createLogger('outbox-relay-test', 'warn'), { writerGraceMs: 60_000 });
+    const relay = new OutboxRelay(new EventOutboxTable(db, schema), producer, prefix, createLogger('outbox-relay-test', 'warn'), { writerGraceMs: 60_000 });
     expect(await relay.drainOnce()).toBe(1);
     expect(await relay.drainOnce()).toBe(0);
     const left = async () => (await db.query(`SELECT event_id FROM "${schema}".outbox ORDER BY id`)).map((r: { event_id: string }) => r.event_id);

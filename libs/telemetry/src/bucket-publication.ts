@@ -43,33 +43,43 @@ export function nextBucketRevision(
   const revision = (stored?.revision ?? 0) + 1;
   const latency = latencySummary(bucket);
   const sketch = serializeLatencySketch(bucket);
+  return { key, revision, bucket, latency, sketch, event: demandObservedEvent(key, revision, bucket, latency, sketch, producedBy, occurredAt.toISOString()) };
+}
+
+/**
+ * The `demand.observed.v1` event of a bucket revision: a function of what demand_buckets stores
+ * (counts, quantiles, sketch, revision, the time it was written), so an outbox poll can rebuild
+ * the event a writer sent, byte for byte, instead of storing it.
+ */
+export function demandObservedEvent(
+  key: BucketKey,
+  revision: number,
+  totals: { requests: number; errors: number; bytes: number },
+  latency: { p50: number; p90: number; p99: number; max: number },
+  sketch: Buffer,
+  producedBy: string,
+  occurredAt: string,
+): DemandObservedEvent {
   const bucketStart = new Date(key.bucketStartMs).toISOString();
   const eventId = deterministicEventId(DEMAND_OBSERVED, key.domain, key.region, bucketStart, revision);
   return {
-    key,
-    revision,
-    bucket,
-    latency,
-    sketch,
-    event: {
-      eventId,
-      type: DEMAND_OBSERVED,
-      occurredAt: occurredAt.toISOString(),
-      producedBy,
-      correlationId: eventId,
-      causationId: null,
-      payload: {
-        domain: key.domain,
-        region: key.region,
-        bucketStart,
-        bucketSeconds: BUCKET_MS / 1000,
-        revision,
-        requests: bucket.requests,
-        errors: bucket.errors,
-        bytes: bucket.bytes,
-        latencyMs: latency,
-        latencySketch: sketch.toString('base64'),
-      },
+    eventId,
+    type: DEMAND_OBSERVED,
+    occurredAt,
+    producedBy,
+    correlationId: eventId,
+    causationId: null,
+    payload: {
+      domain: key.domain,
+      region: key.region,
+      bucketStart,
+      bucketSeconds: BUCKET_MS / 1000,
+      revision,
+      requests: totals.requests,
+      errors: totals.errors,
+      bytes: totals.bytes,
+      latencyMs: latency,
+      latencySketch: sketch.toString('base64'),
     },
   };
 }

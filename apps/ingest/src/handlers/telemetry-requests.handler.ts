@@ -186,7 +186,7 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
         if (result.committed) {
           this.ledgers.set(id, transition.next);
           closed += transition.closed.length;
-          this.relay.publishWritten(result.outbox);
+          this.relay.publishWritten(result.outbox, result.outboxRows);
         } else {
           this.ledgers.delete(id); // another member owns it now
         }
@@ -215,7 +215,7 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
         this.ledgers.set(id, step.next);
         acceptedCounter.add(delta.accepted, { partition: batch.partition });
         for (const r of delta.rejections) rejectedCounter.add(1, { code: r.code });
-        this.relay.publishWritten(result.outbox);
+        this.relay.publishWritten(result.outbox, result.outboxRows);
         return;
       }
       // Another member stored this partition since we loaded it: reload and recompute.

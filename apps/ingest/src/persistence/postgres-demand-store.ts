@@ -45,13 +45,16 @@ export interface PreparedCommit {
   transition: LedgerTransition;
   counts: StoredPartitionCounts;
   events: number;
-  /** The outbox rows the one-statement write adds (revision 1 of each closed bucket). */
+  /** The events of the closed buckets (revision 1 of each), held by one demand_outbox row. */
   outbox: OutboxMessage[];
   statementParams: unknown[];
 }
 
-/** `outbox`: the events the commit wrote to the outbox, for the writer to publish right away. */
-export type CommitResult = { committed: true; events: number; outbox: OutboxMessage[] } | { committed: false; storedOffset: bigint };
+/**
+ * `outbox`: the events of the buckets the commit closed, for the writer to publish right away;
+ * `outboxRows`: the demand_outbox rows that hold them, to delete once they are sent.
+ */
+export type CommitResult = { committed: true; events: number; outbox: OutboxMessage[]; outboxRows: string[] } | { committed: false; storedOffset: bigint };
 
 const entryId = (e: LedgerEntry) => bucketId(e.key);
 
@@ -168,8 +171,7 @@ export class PostgresDemandStore {
         BUCKET_MS / 1000,
         ...keyColumns(firsts),
         ...valueColumns(firsts),
-        ...outboxColumns(outbox),
-        this.outboxTopic,
+        at.toISOString(),
       ],
     };
   }
@@ -202,7 +204,7 @@ export class PostgresDemandStore {
    * merges in a transaction instead. Keys are inserted in sorted order, as in the transaction.
    */
   private async commitInOneStatement(prepared: PreparedCommit): Promise<CommitResult> {
-    const [row]: Array<{ committed: number; stored: string | null }> = await this.db.query(
+    const [row]: Array<{ committed: number; stored: string | null; outbox_row: string | null }> = await this.db.query(
       `WITH inserted_progress AS (
          INSERT INTO ${this.s}.partition_progress AS pp (topic, partition, next_offset, max_event_time_ms, accepted_records, rejected_records, late_records)
          SELECT $1::text, $2::int, $4::bigint, $5::bigint, $6::bigint, $7::bigint, $8::bigint WHERE $3::bigint = -1
@@ -231,24 +233,25 @@ export class PostgresDemandStore {
          WHERE topic = $1 AND partition = $2 AND bucket_start <= $17::timestamptz AND EXISTS (SELECT 1 FROM moved)
        ), published AS (
          INSERT INTO ${this.s}.demand_buckets (domain, region, bucket_start, bucket_seconds, revision, requests, errors, bytes,
-                                               latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms, latency_sketch)
-         SELECT d, r, b, $18, 1, rq, er, by, p50, p90, p99, mx, sk
+                                               latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms, latency_sketch, updated_at)
+         SELECT d, r, b, $18, 1, rq, er, by, p50, p90, p99, mx, sk, $30::timestamptz
          FROM unnest($19::text[], $20::text[], $21::timestamptz[], $22::bigint[], $23::bigint[], $24::bigint[],
                      $25::float8[], $26::float8[], $27::float8[], $28::float8[], $29::bytea[]) WITH ORDINALITY
            AS t(d, r, b, rq, er, by, p50, p90, p99, mx, sk, i)
          WHERE EXISTS (SELECT 1 FROM moved)
          ORDER BY i
        ), events AS (
-         INSERT INTO ${this.s}.outbox (event_id, topic, key, payload)
-         SELECT i, $33, k, p FROM unnest(string_to_array($30, E'\n'), string_to_array($31, E'\n'), string_to_array($32, E'\n')) AS t(i, k, p)
-         WHERE EXISTS (SELECT 1 FROM moved)
-         ON CONFLICT (event_id) DO NOTHING
+         INSERT INTO ${this.s}.demand_outbox (domains, regions, bucket_starts, revisions)
+         SELECT $19::text[], $20::text[], $21::timestamptz[], array_fill(1, ARRAY[cardinality($19::text[])])
+         WHERE cardinality($19::text[]) > 0 AND EXISTS (SELECT 1 FROM moved)
+         RETURNING id
        )
        SELECT (SELECT count(*) FROM moved)::int AS committed,
-              (SELECT next_offset FROM ${this.s}.partition_progress WHERE topic = $1 AND partition = $2)::text AS stored`,
+              (SELECT next_offset FROM ${this.s}.partition_progress WHERE topic = $1 AND partition = $2)::text AS stored,
+              (SELECT id FROM events)::text AS outbox_row`,
       prepared.statementParams,
     );
-    if (row.committed > 0) return { committed: true, events: prepared.events, outbox: prepared.outbox };
+    if (row.committed > 0) return { committed: true, events: prepared.events, outbox: prepared.outbox, outboxRows: row.outbox_row === null ? [] : [row.outbox_row] };
     return { committed: false, storedOffset: row.stored === null ? -1n : BigInt(row.stored) };
   }
 
@@ -305,9 +308,9 @@ export class PostgresDemandStore {
           counts.late,
         ],
       );
-      const outbox = await this.publishClosedBuckets(q, transition.closed);
+      const { outbox, outboxRows } = await this.publishClosedBuckets(q, transition.closed);
       await q.commitTransaction();
-      return { committed: true, events: outbox.length, outbox };
+      return { committed: true, events: outbox.length, outbox, outboxRows };
     } catch (err) {
       if (q.isTransactionActive) await q.rollbackTransaction().catch(() => undefined);
       throw err;
@@ -338,8 +341,8 @@ export class PostgresDemandStore {
    * concurrent insert of the same bucket and then skips it, so the second pass always sees the
    * other share. Keys go in sorted order so concurrent partitions cannot deadlock.
    */
-  private async publishClosedBuckets(q: QueryRunner, closed: LedgerEntry[]): Promise<OutboxMessage[]> {
-    if (closed.length === 0) return [];
+  private async publishClosedBuckets(q: QueryRunner, closed: LedgerEntry[]): Promise<{ outbox: OutboxMessage[]; outboxRows: string[] }> {
+    if (closed.length === 0) return { outbox: [], outboxRows: [] };
     const sorted = sortedByKey(closed);
     const at = new Date();
     const firsts = sorted.map((e) => nextBucketRevision(e.key, e.bucket, undefined, this.producedBy, at));
@@ -350,13 +353,13 @@ export class PostgresDemandStore {
            WITH ORDINALITY AS t(d, r, b, rq, er, by, p50, p90, p99, mx, sk, i)
        ), inserted AS (
          INSERT INTO ${this.s}.demand_buckets (domain, region, bucket_start, bucket_seconds, revision, requests, errors, bytes,
-                                               latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms, latency_sketch)
-         SELECT d, r, b, $4, 1, rq, er, by, p50, p90, p99, mx, sk FROM input ORDER BY i
+                                               latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms, latency_sketch, updated_at)
+         SELECT d, r, b, $4, 1, rq, er, by, p50, p90, p99, mx, sk, $13::timestamptz FROM input ORDER BY i
          ON CONFLICT DO NOTHING
          RETURNING domain, region, bucket_start
        )
        SELECT i FROM input WHERE NOT EXISTS (SELECT 1 FROM inserted WHERE inserted.domain = d AND inserted.region = r AND inserted.bucket_start = b)`,
-      [...keyColumns(firsts), BUCKET_MS / 1000, ...valueColumns(firsts)],
+      [...keyColumns(firsts), BUCKET_MS / 1000, ...valueColumns(firsts), at.toISOString()],
     );
     const publications = firsts;
     if (conflicting.length > 0) {
@@ -367,14 +370,12 @@ export class PostgresDemandStore {
       );
       for (const c of conflicting) publications[Number(c.i) - 1] = merged.get(entryId(sorted[Number(c.i) - 1]))!;
     }
-    const outbox = this.outboxMessages(publications);
-    await q.query(
-      `INSERT INTO ${this.s}.outbox (event_id, topic, key, payload)
-       SELECT i, $4, k, p FROM unnest(string_to_array($1, E'\n'), string_to_array($2, E'\n'), string_to_array($3, E'\n')) AS t(i, k, p)
-       ON CONFLICT (event_id) DO NOTHING`,
-      [...outboxColumns(outbox), this.outboxTopic],
+    const [{ id }] = await q.query(
+      `INSERT INTO ${this.s}.demand_outbox (domains, regions, bucket_starts, revisions)
+       VALUES ($1::text[], $2::text[], $3::timestamptz[], $4::int[]) RETURNING id::text AS id`,
+      [...keyColumns(publications), publications.map((p) => p.revision)],
     );
-    return outbox;
+    return { outbox: this.outboxMessages(publications), outboxRows: [id] };
   }
 
   private outboxMessages(publications: readonly BucketPublication[]): OutboxMessage[] {
@@ -413,11 +414,11 @@ export class PostgresDemandStore {
     });
     await q.query(
       `UPDATE ${this.s}.demand_buckets db SET revision = u.rev, requests = u.rq, errors = u.er, bytes = u.by,
-         latency_p50_ms = u.p50, latency_p90_ms = u.p90, latency_p99_ms = u.p99, latency_max_ms = u.mx, latency_sketch = u.sk, updated_at = now()
+         latency_p50_ms = u.p50, latency_p90_ms = u.p90, latency_p99_ms = u.p99, latency_max_ms = u.mx, latency_sketch = u.sk, updated_at = $13
        FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[], $5::bigint[], $6::bigint[], $7::bigint[], $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::bytea[])
          AS u(d, r, b, rev, rq, er, by, p50, p90, p99, mx, sk)
        WHERE db.domain = u.d AND db.region = u.r AND db.bucket_start = u.b`,
-      [...keyColumns(merged), merged.map((p) => p.revision), ...valueColumns(merged)],
+      [...keyColumns(merged), merged.map((p) => p.revision), ...valueColumns(merged), at.toISOString()],
     );
     return new Map(merged.map((p) => [bucketId(p.key), p]));
   }
@@ -449,14 +450,6 @@ function openColumns(entries: readonly LedgerEntry[]): [string[], string[], stri
     cols[7].push(serializeLatencySketch(e.bucket));
   }
   return cols;
-}
-
-/**
- * Outbox rows newline-joined, not text[]: node-postgres escapes every quote of every JSON payload
- * for an array literal. JSON.stringify never emits a raw newline, nor do event ids and domain names.
- */
-function outboxColumns(messages: readonly OutboxMessage[]): [string, string, string] {
-  return [messages.map((m) => m.eventId).join('\n'), messages.map((m) => m.key).join('\n'), messages.map((m) => m.payload).join('\n')];
 }
 
 function keyColumns(items: ReadonlyArray<{ key: LedgerEntry['key'] }>): [string[], string[], string[]] {

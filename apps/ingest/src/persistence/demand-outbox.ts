@@ -1,0 +1,96 @@
+import { DataSource, QueryRunner } from 'typeorm';
+import { Topics } from '@shardcast/contracts';
+import { inPollTransaction, OutboxEvent, OutboxTable } from '@shardcast/platform';
+import { demandObservedEvent } from '@shardcast/telemetry';
+
+/** A demand_buckets row as the outbox poll reads it. */
+interface StoredRevisionRow {
+  domain: string;
+  region: string;
+  start_ms: string;
+  revision: number;
+  requests: string;
+  errors: string;
+  bytes: string;
+  latency_p50_ms: number;
+  latency_p90_ms: number;
+  latency_p99_ms: number;
+  latency_max_ms: number;
+  latency_sketch: Buffer;
+  occurred_at: Date;
+}
+
+/**
+ * Ingest's outbox: one row per commit, naming the bucket revisions it published
+ * (domain, region, bucket start, revision), not their events. Every field of a
+ * `demand.observed.v1` event is in demand_buckets, written in the same statement, so the poll
+ * rebuilds the event a writer would have sent, identical to it. A row with the ~1 kB event of
+ * each bucket cost PostgreSQL more than the bucket itself (a fifth of ingest's write time).
+ *
+ * A revision that a later one has replaced before its event went out is not sent: revisions are
+ * cumulative (each holds every share closed so far) and consumers keep the highest, so the later
+ * event carries all of it. The writer's own sends (OutboxRelay.publishWritten) send every revision.
+ */
+export class DemandOutboxTable implements OutboxTable {
+  readonly name: string;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly schema: string,
+    private readonly producedBy: string,
+    private readonly topic: string = Topics.demandObserved,
+  ) {
+    this.name = `${schema}.demand_outbox`;
+  }
+
+  async deleteRows(rows: readonly string[]): Promise<void> {
+    await this.db.query(`DELETE FROM "${this.schema}".demand_outbox WHERE id = ANY($1::bigint[])`, [rows]);
+  }
+
+  async drainOnce(send: (events: OutboxEvent[]) => Promise<void>, limit: number, graceMs: number): Promise<number> {
+    return inPollTransaction(this.db, this.name, async (q) => {
+      const due: Array<{ id: string; n: number }> = await q.query(
+        `SELECT id::text AS id, cardinality(domains) AS n FROM "${this.schema}".demand_outbox
+         WHERE created_at <= now() - make_interval(secs => $2) ORDER BY id LIMIT $1`,
+        [limit, graceMs / 1000],
+      );
+      // Whole rows up to `limit` events (at least one row: a catch-up commit may hold 10^5).
+      const ids: string[] = [];
+      let listed = 0;
+      for (const row of due) {
+        if (ids.length > 0 && listed + row.n > limit) break;
+        ids.push(row.id);
+        listed += row.n;
+      }
+      if (ids.length === 0) return 0;
+      const events = (await this.storedRevisions(q, ids)).map((row) => this.eventOf(row));
+      if (events.length > 0) await send(events);
+      await q.query(`DELETE FROM "${this.schema}".demand_outbox WHERE id = ANY($1::bigint[])`, [ids]);
+      // Rows whose revisions were all replaced still count: 0 means nothing was due.
+      return Math.max(events.length, ids.length);
+    });
+  }
+
+  /** The listed revisions still stored, in row then listing order (replaced ones drop out of the join). */
+  private storedRevisions(q: QueryRunner, ids: string[]): Promise<StoredRevisionRow[]> {
+    return q.query(
+      `SELECT db.domain, db.region, (extract(epoch from db.bucket_start) * 1000)::bigint AS start_ms, db.revision,
+              db.requests, db.errors, db.bytes, db.latency_p50_ms, db.latency_p90_ms, db.latency_p99_ms, db.latency_max_ms,
+              db.latency_sketch, db.updated_at AS occurred_at
+       FROM "${this.schema}".demand_outbox o
+       CROSS JOIN LATERAL unnest(o.domains, o.regions, o.bucket_starts, o.revisions) WITH ORDINALITY AS k(d, r, b, rev, i)
+       JOIN "${this.schema}".demand_buckets db ON db.domain = k.d AND db.region = k.r AND db.bucket_start = k.b AND db.revision = k.rev
+       WHERE o.id = ANY($1::bigint[])
+       ORDER BY o.id, k.i`,
+      [ids],
+    );
+  }
+
+  private eventOf(row: StoredRevisionRow): OutboxEvent {
+    const key = { domain: row.domain, region: row.region, bucketStartMs: Number(row.start_ms) };
+    const totals = { requests: Number(row.requests), errors: Number(row.errors), bytes: Number(row.bytes) };
+    const latency = { p50: row.latency_p50_ms, p90: row.latency_p90_ms, p99: row.latency_p99_ms, max: row.latency_max_ms };
+    const event = demandObservedEvent(key, row.revision, totals, latency, row.latency_sketch, this.producedBy, row.occurred_at.toISOString());
+    return { topic: this.topic, key: row.domain, payload: JSON.stringify(event) };
+  }
+}

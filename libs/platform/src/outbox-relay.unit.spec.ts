@@ -1,0 +1,79 @@
+import { createLogger } from './logger';
+import { OutboxEvent, OutboxMessage, OutboxRelay, OutboxTable } from './outbox-relay';
+
+/** Records what the relay asks of a table; the poll is not under test here. */
+class RecordingTable implements OutboxTable {
+  readonly name = 'test.outbox';
+  readonly deleted: string[][] = [];
+  async drainOnce(_send: (events: OutboxEvent[]) => Promise<void>): Promise<number> {
+    return 0;
+  }
+  async deleteRows(rows: readonly string[]): Promise<void> {
+    this.deleted.push([...rows]);
+  }
+}
+
+/**
+ * A producer that records each request's values and fails the requests whose number is listed;
+ * `sent(n)` resolves once n requests were made (stop() would end the send loop before later rounds).
+ */
+function producer(failRequests: number[]) {
+  const requests: string[][] = [];
+  const waiting: Array<{ n: number; resolve: () => void }> = [];
+  return {
+    requests,
+    sent: (n: number) => new Promise<void>((resolve) => (requests.length >= n ? resolve() : waiting.push({ n, resolve }))),
+    async sendBatch(batch: { topicMessages: Array<{ topic: string; messages: Array<{ key: string; value: string }> }> }) {
+      requests.push(batch.topicMessages.flatMap((t) => t.messages.map((m) => m.value.slice(0, 2))));
+      for (const w of waiting) if (requests.length >= w.n) w.resolve();
+      if (failRequests.includes(requests.length)) throw new Error('broker unavailable');
+    },
+  };
+}
+
+// 300 kB each: two fit in a 768 kB page.
+const message = (id: string): OutboxMessage => ({ eventId: id, topic: 't', key: 'k', payload: id + 'x'.repeat(300_000) });
+
+describe('OutboxRelay.publishWritten', () => {
+  const logger = createLogger('outbox-relay-unit', 'silent');
+
+  it('sends the units handed over in pages, in order, and deletes each unit’s rows once all of it is sent', async () => {
+    const table = new RecordingTable();
+    const kafka = producer([]);
+    const relay = new OutboxRelay(table, kafka, '', logger);
+    // The first unit goes at once (pages [a1 a2] [a3]); the rest together in the next round ([b1 c1]).
+    relay.publishWritten([message('a1'), message('a2'), message('a3')], ['row-a']);
+    relay.publishWritten([message('b1')], ['row-b']);
+    relay.publishWritten([], ['row-empty']); // a commit that published nothing still has its row deleted
+    relay.publishWritten([message('c1')], ['row-c']);
+    await kafka.sent(3);
+    await relay.stop();
+    expect(kafka.requests).toEqual([['a1', 'a2'], ['a3'], ['b1', 'c1']]);
+    expect(table.deleted).toEqual([['row-a'], ['row-b', 'row-empty', 'row-c']]);
+  });
+
+  it('keeps the rows of a unit whose messages were not all sent, and of every unit after it, for the poll', async () => {
+    const table = new RecordingTable();
+    const kafka = producer([3]);
+    const relay = new OutboxRelay(table, kafka, '', logger);
+    relay.publishWritten([message('x1')], ['row-x']); // round 1: [x1]
+    // Round 2: [a1 a2] sent, [b1 c1] fails.
+    relay.publishWritten([message('a1'), message('a2')], ['row-a']);
+    relay.publishWritten([message('b1')], ['row-b']);
+    relay.publishWritten([message('c1')], ['row-c']);
+    await kafka.sent(3);
+    await relay.stop();
+    expect(kafka.requests).toEqual([['x1'], ['a1', 'a2'], ['b1', 'c1']]);
+    expect(table.deleted).toEqual([['row-x'], ['row-a']]);
+  });
+
+  it('by default names a message’s row by its event id (EventOutboxTable)', async () => {
+    const table = new RecordingTable();
+    const kafka = producer([]);
+    const relay = new OutboxRelay(table, kafka, '', logger);
+    relay.publishWritten([message('e1'), message('e2')]);
+    await kafka.sent(1);
+    await relay.stop();
+    expect(table.deleted).toEqual([['e1', 'e2']]);
+  });
+});
