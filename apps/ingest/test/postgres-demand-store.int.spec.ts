@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { createServiceDataSource, openServiceDatabase } from '@shardcast/platform';
 import { stackEnv, uniqueName } from '@shardcast/test-stack';
-import { addRequest, emptyDemandBucket, LedgerEntry, LedgerTransition } from '@shardcast/telemetry';
+import { addRequest, emptyDemandBucket, LedgerEntry, LedgerTransition, serializeLatencySketch } from '@shardcast/telemetry';
 import { ingestMigrations } from '../src/persistence/migrations';
 import { PostgresDemandStore } from '../src/persistence/postgres-demand-store';
 import { DemandOutboxTable } from '../src/persistence/demand-outbox';
@@ -85,6 +85,27 @@ describe('PostgresDemandStore (real PostgreSQL)', () => {
     if (!result.committed) throw new Error('not committed');
     expect(result.outboxRows).toHaveLength(1);
     expect(await drainAll(outbox)).toEqual(result.outbox.map((m) => ({ topic: m.topic, key: m.key, payload: m.payload })));
+  });
+
+  it('stores open and closed shares with their sketches byte for byte (sent packed in one param each)', async () => {
+    const open = [entry('e.example.com', 'eu-west-1', T0 + 120_000, [1, 2, 3]), entry('e.example.com', 'us-east-1', T0 + 120_000, [900]), entry('f.example.com', 'eu-west-1', T0 + 120_000, [5, 50, 500, 5000])];
+    const closed = [entry('e.example.com', 'eu-west-1', T0, [7, 8]), entry('f.example.com', 'eu-west-1', T0, [0.5, 1.5, 2.5, 3000])];
+    const transition: LedgerTransition = {
+      next: { progress: { nextOffset: 4n, maxEventTimeMs: T0 + 120_000 }, open: new Map(open.map((e) => [e.key.domain + e.key.region, e])) },
+      changed: [...open, ...closed],
+      closed,
+    };
+    const result = await store.commit('t', 4, -1n, transition, { accepted: 13, rejected: 0, late: 0 });
+    expect(result).toMatchObject({ committed: true, events: 2 });
+    if (!result.committed) throw new Error('not committed');
+    expect(await drainAll(outbox)).toEqual(result.outbox.map((m) => ({ topic: m.topic, key: m.key, payload: m.payload })));
+    const ledger = await store.loadLedger('t', 4);
+    const loaded = [...ledger.open.values()].map((e) => [e.key.domain, e.key.region, serializeLatencySketch(e.bucket).toString('hex')]).sort();
+    expect(loaded).toEqual(open.map((e) => [e.key.domain, e.key.region, serializeLatencySketch(e.bucket).toString('hex')]).sort());
+    const rows: Array<{ domain: string; latency_sketch: Buffer }> = await db.query(
+      `SELECT domain, latency_sketch FROM "${schema}".demand_buckets WHERE domain IN ('e.example.com', 'f.example.com') ORDER BY domain`,
+    );
+    expect(rows.map((r) => r.latency_sketch.toString('hex'))).toEqual(closed.map((e) => serializeLatencySketch(e.bucket).toString('hex')));
   });
 
   it('deletes the rows of events its writer has sent, and polls only rows past the writer grace', async () => {

