@@ -83,3 +83,27 @@ export function demandObservedEvent(
     },
   };
 }
+
+/** A character JSON.stringify would escape (quote, backslash, control) or a surrogate (it escapes lone ones). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+const jsonString = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
+const jsonNumber = (n: number): string => (Number.isFinite(n) ? String(n) : 'null');
+
+/**
+ * JSON.stringify(event), written out field by field: one event per closed bucket made this a
+ * tenth of the event loop's time, and the template takes half as long. A property test holds it
+ * to JSON.stringify, so a field added to the event without adding it here fails.
+ */
+export function serializeDemandObservedEvent(e: DemandObservedEvent): string {
+  const p = e.payload;
+  const l = p.latencyMs;
+  return (
+    `{"eventId":${jsonString(e.eventId)},"type":${jsonString(e.type)},"occurredAt":${jsonString(e.occurredAt)},"producedBy":${jsonString(e.producedBy)},` +
+    `"correlationId":${jsonString(e.correlationId)},"causationId":${e.causationId === null ? 'null' : jsonString(e.causationId)},` +
+    `"payload":{"domain":${jsonString(p.domain)},"region":${jsonString(p.region)},"bucketStart":${jsonString(p.bucketStart)},` +
+    `"bucketSeconds":${jsonNumber(p.bucketSeconds)},"revision":${jsonNumber(p.revision)},"requests":${jsonNumber(p.requests)},` +
+    `"errors":${jsonNumber(p.errors)},"bytes":${jsonNumber(p.bytes)},` +
+    `"latencyMs":{"p50":${jsonNumber(l.p50)},"p90":${jsonNumber(l.p90)},"p99":${jsonNumber(l.p99)},"max":${jsonNumber(l.max)}},` +
+    `"latencySketch":${jsonString(p.latencySketch)}}}`
+  );
+}

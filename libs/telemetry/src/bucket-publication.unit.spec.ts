@@ -1,5 +1,6 @@
 import { DemandObservedEventSchema } from '@shardcast/contracts';
-import { nextBucketRevision } from './bucket-publication';
+import fc from 'fast-check';
+import { demandObservedEvent, nextBucketRevision, serializeDemandObservedEvent } from './bucket-publication';
 import { addRequest, deserializeLatencySketch, emptyDemandBucket } from './demand-bucket';
 
 const key = { domain: 'app.example.com', region: 'eu-west-1', bucketStartMs: Date.UTC(2014, 3, 10, 12, 0) };
@@ -35,5 +36,38 @@ describe('nextBucketRevision', () => {
     const c = nextBucketRevision(key, share([5]), { revision: 1, bucket: share([1]) }, 'ingest', new Date(1));
     expect(a.event.eventId).toBe(b.event.eventId);
     expect(c.event.eventId).not.toBe(a.event.eventId);
+  });
+});
+
+describe('serializeDemandObservedEvent', () => {
+  it('writes exactly what JSON.stringify writes, for any strings and numbers', () => {
+    const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('eu-west-1', 'app.example.com', 'a"b\\c\n', '\ud800x'));
+    const number = fc.oneof(fc.double(), fc.integer(), fc.constantFrom(0, -0, 1e21, 5e-324, Number.MAX_SAFE_INTEGER, NaN, Infinity));
+    fc.assert(
+      fc.property(
+        fc.record({ domain: text, region: text, producedBy: text, occurredAt: text, requests: number, errors: number, bytes: number, p50: number, p90: number, p99: number, max: number, revision: fc.integer({ min: 1, max: 1000 }) }),
+        fc.uint8Array({ maxLength: 600 }),
+        fc.option(text, { nil: null }),
+        (f, sketch, causationId) => {
+          const event = demandObservedEvent(
+            { domain: f.domain, region: f.region, bucketStartMs: Date.UTC(2014, 3, 10, 12, 0) },
+            f.revision,
+            { requests: f.requests, errors: f.errors, bytes: f.bytes },
+            { p50: f.p50, p90: f.p90, p99: f.p99, max: f.max },
+            Buffer.from(sketch),
+            f.producedBy,
+            f.occurredAt,
+          );
+          event.causationId = causationId;
+          expect(serializeDemandObservedEvent(event)).toBe(JSON.stringify(event));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('covers every field of a real event (a field it does not write would be missing)', () => {
+    const pub = nextBucketRevision(key, share([5, 50, 500]), undefined, 'ingest', new Date('2026-11-26T00:00:00Z'));
+    expect(JSON.parse(serializeDemandObservedEvent(pub.event))).toEqual(pub.event);
   });
 });

@@ -1,7 +1,7 @@
 import { DataSource, QueryRunner } from 'typeorm';
 import { Topics } from '@shardcast/contracts';
 import { inPollTransaction, OutboxEvent, OutboxTable } from '@shardcast/platform';
-import { demandObservedEvent } from '@shardcast/telemetry';
+import { demandObservedEvent, serializeDemandObservedEvent } from '@shardcast/telemetry';
 
 /** A demand_buckets row as the outbox poll reads it. */
 interface StoredRevisionRow {
@@ -91,6 +91,6 @@ export class DemandOutboxTable implements OutboxTable {
     const totals = { requests: Number(row.requests), errors: Number(row.errors), bytes: Number(row.bytes) };
     const latency = { p50: row.latency_p50_ms, p90: row.latency_p90_ms, p99: row.latency_p99_ms, max: row.latency_max_ms };
     const event = demandObservedEvent(key, row.revision, totals, latency, row.latency_sketch, this.producedBy, row.occurred_at.toISOString());
-    return { topic: this.topic, key: row.domain, payload: JSON.stringify(event) };
+    return { topic: this.topic, key: row.domain, payload: serializeDemandObservedEvent(event) };
   }
 }

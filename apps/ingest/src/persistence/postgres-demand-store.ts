@@ -11,6 +11,7 @@ import {
   LedgerTransition,
   nextBucketRevision,
   PartitionLedger,
+  serializeDemandObservedEvent,
   serializeLatencySketch,
   StoredBucketRevision,
 } from '@shardcast/telemetry';
@@ -389,7 +390,7 @@ export class PostgresDemandStore {
   }
 
   private outboxMessages(publications: readonly BucketPublication[]): OutboxMessage[] {
-    return publications.map((p) => ({ eventId: p.event.eventId, topic: this.outboxTopic, key: p.key.domain, payload: JSON.stringify(p.event) }));
+    return publications.map((p) => ({ eventId: p.event.eventId, topic: this.outboxTopic, key: p.key.domain, payload: serializeDemandObservedEvent(p.event) }));
   }
 
   /** The next revision of buckets other partitions have closed before: stored shares + this one. */
