@@ -62,9 +62,12 @@ export const IngestConfigSchema = PlatformConfigSchema.extend({
 /**
  * Node flags ingest runs with (docker-compose.yml sets them as NODE_OPTIONS; the demo and the
  * benchmark start it with them). A 64 MB young generation instead of 16 MB: ingest allocates a few
- * short-lived objects per record, and fewer scavenges cut its CPU per record by 7–13 % (measured
- * with bench:ingest; see README).
+ * short-lived objects per record, and fewer scavenges cut its CPU per record by 7–13 %. One V8
+ * helper thread instead of 4: on 2 cores, ingest's event loop, its scans on libuv's pool,
+ * librdkafka and a co-located PostgreSQL and broker were waiting for cores behind 4 GC helpers
+ * (~8 % more records/s, less CPU per record; measured with bench:ingest, see README). On a host
+ * with more cores to itself, raise --v8-pool-size towards half of them.
  */
-export const INGEST_NODE_OPTIONS = '--max-semi-space-size=64';
+export const INGEST_NODE_OPTIONS = '--max-semi-space-size=64 --v8-pool-size=1';
 
 export type IngestConfig = z.infer<typeof IngestConfigSchema>;

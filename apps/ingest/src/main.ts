@@ -1,3 +1,5 @@
+// Sized to the cores before anything starts libuv's pool (see thread-pool.ts).
+import './thread-pool';
 // OpenTelemetry first: it patches pg, http and ioredis as they load.
 import { startTelemetry } from '@shardcast/platform/otel';
 startTelemetry('ingest');
