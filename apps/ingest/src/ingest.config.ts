@@ -65,8 +65,9 @@ export const IngestConfigSchema = PlatformConfigSchema.extend({
  * short-lived objects per record, and fewer scavenges cut its CPU per record by 7–13 %. One V8
  * helper thread instead of 4: on 2 cores, ingest's event loop, its scans on libuv's pool,
  * librdkafka and a co-located PostgreSQL and broker were waiting for cores behind 4 GC helpers
- * (~8 % more records/s, less CPU per record; measured with bench:ingest, see README). On a host
- * with more cores to itself, raise --v8-pool-size towards half of them.
+ * (with libuv's pool sized to the cores, thread-pool.ts: ~8 % more records/s and 9 % less CPU per
+ * record; each about as much alone; bench:ingest, see README). On a host with more cores to
+ * itself, raise --v8-pool-size towards half of them.
  */
 export const INGEST_NODE_OPTIONS = '--max-semi-space-size=64 --v8-pool-size=1';
 

@@ -64,8 +64,9 @@ describe('ingest migrations (real PostgreSQL)', () => {
 
   it('turns unsent events of the event outbox into demand_outbox rows naming their revisions, in order', async () => {
     const { DATABASE_URL } = stackEnv();
+    const occurredAt = (revision: number) => `2014-04-10T12:05:0${revision}.123Z`;
     const event = (start: string, revision: number) =>
-      JSON.stringify({ eventId: `${start}/${revision}`, payload: { domain: 'a.example.com', region: 'eu-west-1', bucketStart: start, revision } });
+      JSON.stringify({ eventId: `${start}/${revision}`, occurredAt: occurredAt(revision), payload: { domain: 'a.example.com', region: 'eu-west-1', bucketStart: start, revision } });
     const before = sources[1];
     await before.query(`DELETE FROM "${schema}".outbox`);
     for (const [start, revision] of [['2014-04-10T12:01:00.000Z', 1], [T, 2], [T, 1]] as const) {
@@ -81,5 +82,8 @@ describe('ingest migrations (real PostgreSQL)', () => {
       [['a.example.com'], ['eu-west-1'], [T], [1]],
     ]);
     expect(await third.query(`SELECT to_regclass($1) AS t`, [`"${schema}".outbox`])).toEqual([{ t: null }]);
+    // The stored revision (2) takes its unsent event's time, from which the poll rebuilds occurredAt.
+    const [bucket] = await third.query(`SELECT revision, updated_at FROM "${schema}".demand_buckets WHERE bucket_start = $1`, [T]);
+    expect([bucket.revision, bucket.updated_at.toISOString()]).toEqual([2, occurredAt(2)]);
   });
 });

@@ -108,6 +108,17 @@ describe('PostgresDemandStore (real PostgreSQL)', () => {
     expect(rows.map((r) => r.latency_sketch.toString('hex'))).toEqual(closed.map((e) => serializeLatencySketch(e.bucket).toString('hex')));
   });
 
+  it('polls whole commits up to the event limit, at least one however large', async () => {
+    const sizes = [2, 2, 1, 4];
+    for (const [i, n] of sizes.entries()) {
+      const closed = Array.from({ length: n }, (_, k) => entry(`g${k}.example.com`, 'eu-west-1', T0 + i * 60_000, [k + 1]));
+      expect(await store.commit('t', 6, i === 0 ? -1n : BigInt(i), closing(closed, BigInt(i + 1)), { accepted: n, rejected: 0, late: 0 })).toMatchObject({ committed: true });
+    }
+    const polls: number[] = [];
+    for (let n = await outbox.drainOnce(async () => undefined, 3, 0); n > 0; n = await outbox.drainOnce(async () => undefined, 3, 0)) polls.push(n);
+    expect(polls).toEqual([2, 3, 4]); // [2] (2 + 2 > 3), [2, 1], [4] alone
+  });
+
   it('deletes the rows of events its writer has sent, and polls only rows past the writer grace', async () => {
     const result = await store.commit('t', 3, -1n, closing([entry('c.example.com', 'eu-west-1', T0, [3])], 1n), { accepted: 1, rejected: 0, late: 0 });
     const next = await store.commit('t', 3, 1n, closing([entry('c.example.com', 'eu-west-1', T0 + 60_000, [4])], 2n), { accepted: 1, rejected: 0, late: 0 });

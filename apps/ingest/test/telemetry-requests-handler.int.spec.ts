@@ -50,7 +50,7 @@ describe('TelemetryRequestsHandler, pipelined (real PostgreSQL and Kafka)', () =
     db = await openServiceDatabase(createServiceDataSource({ url: env.DATABASE_URL, schema, migrations: ingestMigrations, poolSize: 4 }), schema);
     producer = createKafka(env.KAFKA_BROKERS.split(','), 'ingest-handler-test').producer();
     await producer.connect();
-    // Never started: the test reads the outbox table itself.
+    // Never started (no poll); the handler's publishWritten sends to a topic nobody reads.
     relay = new OutboxRelay(new DemandOutboxTable(db, schema, 'ingest-test'), producer, uniqueName('unused'), logger);
   });
 

@@ -62,7 +62,7 @@ const TOPIC_DOCS: Record<TopicName, TopicDoc> = {
     producedBy: 'ingest',
     consumedBy: 'forecaster, outside systems',
     audience: 'public',
-    summary: 'Demand per (domain, region, minute); a later revision replaces an earlier one and holds all of it. Every revision is sent at least once, except one already replaced when the outbox row of a crashed writer is polled.',
+    summary: 'Demand per (domain, region, minute); a later revision replaces an earlier one and holds all of it. Every revision is sent at least once, except one already replaced by the time a poll sends its outbox row (its writer crashed or could not send).',
   },
   [Topics.demandForecast]: {
     topic: Topics.demandForecast,

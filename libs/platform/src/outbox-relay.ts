@@ -33,7 +33,8 @@ export interface OutboxTable {
   /**
    * Publishes, with `send`, the events of some rows older than `graceMs`, oldest first, and
    * deletes those rows in the same transaction once sent; at most about `limit` events. Returns
-   * how many were sent (0: nothing left). One poll per table at a time (an advisory lock).
+   * how many events were sent, or rows cleared when none of theirs was; 0 only when no row was
+   * due. One poll per table at a time (an advisory lock).
    */
   drainOnce(send: (events: OutboxEvent[]) => Promise<void>, limit: number, graceMs: number): Promise<number>;
   /** Deletes rows whose events have all been sent (handed over by their writer). */
@@ -109,10 +110,10 @@ export class OutboxRelay {
 
   /**
    * Sends events the caller has just committed to the outbox, then deletes `rows`, the outbox
-   * rows that hold them (by default their event ids: EventOutboxTable's rows). Returns at once;
-   * the sends keep the order of the calls. A failed send leaves the rows to the poll.
+   * rows that hold them, as its table names them (EventOutboxTable: the event ids). Returns at
+   * once; the sends keep the order of the calls. A failed send leaves the rows to the poll.
    */
-  publishWritten(messages: readonly OutboxMessage[], rows: readonly string[] = messages.map((m) => m.eventId)): void {
+  publishWritten(messages: readonly OutboxMessage[], rows: readonly string[]): void {
     if (this.stopped || (messages.length === 0 && rows.length === 0)) return;
     this.written.push({ messages, rows });
     this.startSending();

@@ -54,26 +54,17 @@ describe('OutboxRelay.publishWritten', () => {
 
   it('keeps the rows of a unit whose messages were not all sent, and of every unit after it, for the poll', async () => {
     const table = new RecordingTable();
-    const kafka = producer([3]);
+    const kafka = producer([4]);
     const relay = new OutboxRelay(table, kafka, '', logger);
     relay.publishWritten([message('x1')], ['row-x']); // round 1: [x1]
-    // Round 2: [a1 a2] sent, [b1 c1] fails.
+    // Round 2: [a1 a2] and [b1 b2] sent, [b3 c1] fails: b was only partly sent, c not at all.
     relay.publishWritten([message('a1'), message('a2')], ['row-a']);
-    relay.publishWritten([message('b1')], ['row-b']);
+    relay.publishWritten([message('b1'), message('b2'), message('b3')], ['row-b']);
     relay.publishWritten([message('c1')], ['row-c']);
-    await kafka.sent(3);
+    await kafka.sent(4);
     await relay.stop();
-    expect(kafka.requests).toEqual([['x1'], ['a1', 'a2'], ['b1', 'c1']]);
+    expect(kafka.requests).toEqual([['x1'], ['a1', 'a2'], ['b1', 'b2'], ['b3', 'c1']]);
     expect(table.deleted).toEqual([['row-x'], ['row-a']]);
   });
 
-  it('by default names a message’s row by its event id (EventOutboxTable)', async () => {
-    const table = new RecordingTable();
-    const kafka = producer([]);
-    const relay = new OutboxRelay(table, kafka, '', logger);
-    relay.publishWritten([message('e1'), message('e2')]);
-    await kafka.sent(1);
-    await relay.stop();
-    expect(table.deleted).toEqual([['e1', 'e2']]);
-  });
 });

@@ -69,7 +69,7 @@ describe('OutboxRelay (real PostgreSQL and Kafka)', () => {
     const left = async () => (await db.query(`SELECT event_id FROM "${schema}".outbox ORDER BY id`)).map((r: { event_id: string }) => r.event_id);
     expect(await left()).toEqual(['fresh']);
 
-    relay.publishWritten([{ eventId: 'fresh', topic, key: 'k', payload: JSON.stringify({ eventId: 'fresh' }) }]);
+    relay.publishWritten([{ eventId: 'fresh', topic, key: 'k', payload: JSON.stringify({ eventId: 'fresh' }) }], ['fresh']);
     await relay.stop(); // waits for the send and the delete
     expect(await left()).toEqual([]);
     const out = await kcat(['-b', env.KAFKA_BROKERS, '-t', prefix + topic, '-C', '-e', '-q', '-o', 'beginning', '-f', '%k\t%s\n']);

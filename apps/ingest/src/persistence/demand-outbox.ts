@@ -43,8 +43,8 @@ export class DemandOutboxTable implements OutboxTable {
     this.name = `${schema}.demand_outbox`;
   }
 
-  async deleteRows(rows: readonly string[]): Promise<void> {
-    await this.db.query(`DELETE FROM "${this.schema}".demand_outbox WHERE id = ANY($1::bigint[])`, [rows]);
+  async deleteRows(rows: readonly string[], q?: QueryRunner): Promise<void> {
+    await (q ?? this.db).query(`DELETE FROM "${this.schema}".demand_outbox WHERE id = ANY($1::bigint[])`, [rows]);
   }
 
   async drainOnce(send: (events: OutboxEvent[]) => Promise<void>, limit: number, graceMs: number): Promise<number> {
@@ -65,7 +65,7 @@ export class DemandOutboxTable implements OutboxTable {
       if (ids.length === 0) return 0;
       const events = (await this.storedRevisions(q, ids)).map((row) => this.eventOf(row));
       if (events.length > 0) await send(events);
-      await q.query(`DELETE FROM "${this.schema}".demand_outbox WHERE id = ANY($1::bigint[])`, [ids]);
+      await this.deleteRows(ids, q);
       // Rows whose revisions were all replaced still count: 0 means nothing was due.
       return Math.max(events.length, ids.length);
     });

@@ -21,6 +21,17 @@ export class DemandOutbox1764300000000 implements MigrationInterface {
         bucket_starts timestamptz[] NOT NULL,
         revisions integer[] NOT NULL
       )`);
+    // An instance of the previous version may still be writing: its rows wait for the copy instead
+    // of being dropped after it.
+    await q.query(`LOCK TABLE "${s}".outbox IN EXCLUSIVE MODE`);
+    // The poll rebuilds an event's occurredAt from its bucket's updated_at, which the previous
+    // version set from the database clock: carry each unsent event's own time over.
+    await q.query(`
+      UPDATE "${s}".demand_buckets db SET updated_at = (o.payload::jsonb->>'occurredAt')::timestamptz
+      FROM "${s}".outbox o
+      WHERE o.published_at IS NULL AND db.domain = o.payload::jsonb->'payload'->>'domain' AND db.region = o.payload::jsonb->'payload'->>'region'
+        AND db.bucket_start = (o.payload::jsonb->'payload'->>'bucketStart')::timestamptz AND db.revision = (o.payload::jsonb->'payload'->>'revision')::int
+        AND o.payload::jsonb->>'occurredAt' IS NOT NULL`);
     await q.query(`
       INSERT INTO "${s}".demand_outbox (created_at, domains, regions, bucket_starts, revisions)
       SELECT created_at, ARRAY[e->>'domain'], ARRAY[e->>'region'], ARRAY[(e->>'bucketStart')::timestamptz], ARRAY[(e->>'revision')::int]
@@ -29,7 +40,10 @@ export class DemandOutbox1764300000000 implements MigrationInterface {
     await q.query(`DROP TABLE "${s}".outbox`);
   }
 
-  /** Back to one row per event: the listed revisions still stored, rendered as the relay would. */
+  /**
+   * Back to one row per event: the listed revisions still stored, rendered as the relay would
+   * (written out here, not through DemandOutboxTable: a migration must not change with the code).
+   */
   async down(q: QueryRunner): Promise<void> {
     const s = q.connection.driver.schema ?? 'ingest';
     for (const ddl of outboxTableDdl(s)) await q.query(ddl);
