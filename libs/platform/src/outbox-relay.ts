@@ -253,7 +253,7 @@ export async function inPollTransaction(db: DataSource, lockName: string, poll: 
 }
 
 /** Splits messages into pages of at most MAX_PAGE_BYTES of payload (at least one message each), in order. */
-export function pages<T>(items: readonly T[], payloadOf: (item: T) => string): T[][] {
+function pages<T>(items: readonly T[], payloadOf: (item: T) => string): T[][] {
   const out: T[][] = [];
   let page: T[] = [];
   let bytes = 0;
