@@ -1,7 +1,10 @@
 // Three tiers (CONVENTIONS.md): unit beside the code, int against the real stack, e2e across services.
 const swc = ['@swc/jest', JSON.parse(require('fs').readFileSync(`${__dirname}/.swcrc`, 'utf8'))];
 const moduleNameMapper = {
-  '^@shardcast/platform/otel$': '<rootDir>/libs/platform/src/otel.ts', '^@shardcast/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts' };
+  '^@shardcast/platform/otel$': '<rootDir>/libs/platform/src/otel.ts',
+  '^@shardcast/([a-z-]+)/testing$': '<rootDir>/libs/$1/testing/index.ts',
+  '^@shardcast/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts',
+};
 const common = { rootDir: __dirname, moduleFileExtensions: ['ts', 'js', 'mjs', 'json'], transform: { '^.+\\.ts$': swc }, moduleNameMapper, testEnvironment: 'node' };
 
 module.exports = {

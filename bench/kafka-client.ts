@@ -35,7 +35,7 @@
  *      c. ckjs's node-rdkafka-style KafkaConsumer.consume(10000) in a loop, fetch-tuned
  *         (fetch.max.bytes 100 MB, max.partition.fetch.bytes 10 MB, queued.min.messages 1M,
  *         queued.max.messages.kbytes 1 GB);
- *      d. native-packed: ingest's own LibrdkafkaBatchConsumer (libs/platform/native, built by
+ *      d. native-packed: ingest's own LibrdkafkaBatchConsumer (libs/ingest-native, built by
  *         `npm run build` on the system's librdkafka), fetch-tuned as c, batches of ≤ --batch
  *         handed over as one Buffer plus typed arrays (no JS object per message until the
  *         per-partition split), committing after a handler that only counts.
@@ -60,7 +60,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka } from 'kafkajs';
 import { Topics } from '@shardcast/contracts';
-import { createKafka, ensureTopics, loadLibrdkafkaConsumer } from '@shardcast/platform';
+import { loadLibrdkafkaConsumer } from '@shardcast/ingest-native';
+import { createKafka, ensureTopics } from '@shardcast/platform';
 import { stackEnv, uniqueName } from '@shardcast/test-stack';
 import type { WorkerConfig, WorkerResult } from './kafka-client/consumer';
 import { consumerPerformance, ConsumerPerformanceResult, deleteExistingGroups, partitionCounts, produceTelemetry } from './kafka-bench-tools';

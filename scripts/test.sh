@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-installed.sh
-echo "[test] build (tsc -b, strict; the native librdkafka consumer must build too)"
+echo "[test] build (tsc -b, strict; ingest's native addons in libs/ingest-native must build too)"
 export SHARDCAST_NATIVE=required
 npm run --silent build
 echo "[test] architecture rules (dependency-cruiser)"

@@ -13,7 +13,7 @@
  *                 sizes (as librdkafka properties, see below): eachBatch if the version has it,
  *                 else eachMessage; partitionsConsumedConcurrently if the version has it.
  *   ckjs-consume  its node-rdkafka-style KafkaConsumer: consume(batch) in a loop, fetch-tuned.
- *   native-packed ingest's LibrdkafkaBatchConsumer (libs/platform/native, the system's
+ *   native-packed ingest's LibrdkafkaBatchConsumer (libs/ingest-native, the system's
  *                 librdkafka) with the same fetch tuning: each consume(batch) handed over as one
  *                 Buffer plus typed arrays, split into per-partition runs.
  */
@@ -149,7 +149,8 @@ async function main(): Promise<void> {
   } else if (cfg.mode === 'native-packed') {
     // Ingest's own consumer, as ingest runs it (per-partition runs, commits after the handler),
     // with the same fetch tuning as ckjs-consume; the handler only counts (and aggregates).
-    const { createLogger, LibrdkafkaBatchConsumer } = await import('@shardcast/platform');
+    const { createLogger } = await import('@shardcast/platform');
+    const { LibrdkafkaBatchConsumer } = await import('@shardcast/ingest-native');
     const consumer = new LibrdkafkaBatchConsumer(
       { brokers: cfg.brokers, groupId: cfg.group, topic: cfg.topic, clientId: 'shardcast-bench-kafka-client', maxBatchMessages: cfg.batch, librdkafka: RDKAFKA_FETCH_TUNED },
       {

@@ -12,13 +12,13 @@ export const IngestConfigSchema = PlatformConfigSchema.extend({
   INGEST_MAX_FUTURE_SKEW_MS: z.coerce.number().int().min(0).default(300_000),
   /**
    * The consumer of telemetry.requests.v1. `librdkafka`: the native batch consumer
-   * (libs/platform/native, about twice kafkajs's rate with ingest's work; see README);
+   * (libs/ingest-native, about twice kafkajs's rate with ingest's work; see README);
    * `kafkajs`: pure JavaScript; `auto`: librdkafka when its addon is built, else kafkajs with a
    * warning.
    */
   INGEST_KAFKA_CLIENT: z.enum(['auto', 'librdkafka', 'kafkajs']).default('auto'),
   /**
-   * Byte scanner for the packed batches of the librdkafka client: `native` (C, libs/telemetry/native),
+   * Byte scanner for the packed batches of the librdkafka client: `native` (C, libs/ingest-native),
    * `typescript`, or `auto` (native when its addon is built, else TypeScript with a warning). Both
    * answer only for messages the contract schema surely accepts; everything else is decoded in
    * TypeScript alike.

@@ -13,15 +13,13 @@ import {
   openServiceDatabase,
   OutboxRelay,
   BatchConsumer,
-  LibrdkafkaBatchConsumer,
-  LibrdkafkaProducer,
-  loadLibrdkafkaConsumer,
   PartitionBatchConsumer,
   ReadinessRegistry,
   SERVICE_CONFIG,
   SERVICE_LOGGER,
 } from '@shardcast/platform';
-import { loadNativeTelemetryScanner, NativeTelemetryScanner, parseRegionTable, RegionLocator, selectRegions } from '@shardcast/telemetry';
+import { LibrdkafkaBatchConsumer, LibrdkafkaProducer, loadLibrdkafkaConsumer, loadNativeTelemetryScanner } from '@shardcast/ingest-native';
+import { PackedTelemetryScanner, parseRegionTable, RegionLocator, selectRegions } from '@shardcast/telemetry';
 import { IngestConfig } from './ingest.config';
 import { TelemetryRequestsHandler } from './handlers/telemetry-requests.handler';
 import { PostgresDemandStore } from './persistence/postgres-demand-store';
@@ -111,7 +109,7 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
     this.logger.info({ topic, regions: regions.length, kafkaClient: client, telemetryScanner: scanner ? 'native' : 'typescript' }, 'ingest consuming');
   }
 
-  private chooseScanner(): NativeTelemetryScanner | undefined {
+  private chooseScanner(): PackedTelemetryScanner | undefined {
     const wanted = this.config.INGEST_TELEMETRY_SCANNER;
     if (wanted === 'typescript') return undefined;
     const { scanner, error } = loadNativeTelemetryScanner();

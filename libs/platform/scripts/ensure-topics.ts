@@ -1,6 +1,7 @@
 /** Creates the contract topics and their DLQs if missing (called by `npm run stack:up`). */
 import { contractTopicSpecs } from '@shardcast/contracts';
-import { createKafka, ensureTopics, loadConfig, PlatformConfigSchema } from '../src';
+import { loadConfig, PlatformConfigSchema } from '../src/config';
+import { createKafka, ensureTopics } from '../src/kafka-client';
 
 async function main(): Promise<void> {
   const config = loadConfig(PlatformConfigSchema.extend({ HTTP_PORT: PlatformConfigSchema.shape.HTTP_PORT.default(0) }));

@@ -1,16 +1,15 @@
-export * from './config';
-export * from './logger';
-export * from './compression-codecs';
-export * from './kafka-client';
-export * from './dead-letter-publisher';
-export * from './partition-batch-consumer';
-export * from './librdkafka-batch-consumer';
-export * from './librdkafka-producer';
-export * from './database';
-export * from './redis-client';
-export * from './readiness';
-export * from './service-bootstrap';
-export * from './outbox-relay';
-export * from './contract-event-gate';
-export * from './service-infra.module';
-export * from './contract-event-handler';
+// What services, libs and tools use of the platform; anything else stays internal
+// (architecture-rules.unit.spec.ts checks that every name here is used outside this lib).
+export { deployedTopic, PlatformConfigSchema } from './config';
+export { ContractEventGate, SERVICE_LOGGER } from './contract-event-gate';
+export { contractEventHandler } from './contract-event-handler';
+export { createServiceDataSource, openServiceDatabase } from './database';
+export { DeadLetter, DeadLetterPublisher } from './dead-letter-publisher';
+export { createKafka, ensureTopics } from './kafka-client';
+export { createLogger, Logger } from './logger';
+export { EventBatchProducer, EventOutboxTable, inPollTransaction, OutboxEvent, OutboxMessage, OutboxRelay, OutboxTable, outboxTableDdl } from './outbox-relay';
+export { BatchConsumer, BatchMessage, PackedRun, PartitionBatch, PartitionBatchConsumer, PartitionBatchHandler } from './partition-batch-consumer';
+export { ReadinessRegistry } from './readiness';
+export { createRedis } from './redis-client';
+export { PlatformModule, runService, SERVICE_CONFIG } from './service-bootstrap';
+export { ServiceInfraModule } from './service-infra.module';

@@ -1,6 +1,10 @@
 import { DataSource, QueryRunner } from 'typeorm';
-import type { EventBatchProducer } from './librdkafka-producer';
 import type { Logger } from './logger';
+
+/** What the outbox relay needs of a producer: kafkajs' Producer has it, and so does ingest-native's LibrdkafkaProducer. */
+export interface EventBatchProducer {
+  sendBatch(batch: { acks?: number; topicMessages: Array<{ topic: string; messages: Array<{ key: string; value: string }> }> }): Promise<unknown>;
+}
 
 const MAX_PAGE_BYTES = 768 * 1024;
 

@@ -1,10 +1,21 @@
-export * from './region-catalog';
-export * from './region-locator';
-export * from './telemetry-decoder';
-export * from './telemetry-scanner';
-export * from './demand-bucket';
-export * from './partition-aggregator';
-export * from './partition-ledger';
-export * from './trace-replay';
-export * from './bucket-publication';
-export * from './native-telemetry-scanner';
+// What services, libs and tools use of the telemetry domain; anything else stays internal
+// (architecture-rules.unit.spec.ts checks that every name here is used outside this lib).
+export { bucketId, BucketPublication, demandObservedEvent, nextBucketRevision, serializeDemandObservedEvent, StoredBucketRevision } from './bucket-publication';
+export { normalizedDomainOf } from './common-record';
+export { addRequest, deserializeLatencySketch, emptyDemandBucket, latencySummary, mergeDemandBuckets, serializeLatencySketch } from './demand-bucket';
+export { NativeScan, PACKED_SCAN_LAYOUT, PackedPositions, PackedScan, PackedTelemetryScanner, PackedValue } from './packed-telemetry-scanner';
+export {
+  aggregatePartitionMessages,
+  AggregationPolicy,
+  BUCKET_MS,
+  MessageRejection,
+  PartitionDelta,
+  PartitionMessage,
+  PartitionProgress,
+} from './partition-aggregator';
+export { applyPartitionDelta, LedgerEntry, LedgerTransition, PartitionLedger } from './partition-ledger';
+export { parseRegionTable, selectRegions } from './region-catalog';
+export { RegionLocator } from './region-locator';
+export { decodeTelemetryMessage, decodeTelemetryMessageSlowly } from './telemetry-decoder';
+export { scanTelemetryMessage } from './telemetry-scanner';
+export { DEMO_CLIENT_MIX, expandCountsToRequests, parseCountCsv, ReplayRecord, seededRandom } from './trace-replay';

@@ -3,7 +3,7 @@ import { ErrorCodes, TelemetryRecord } from '@shardcast/contracts';
 import { addRequest, DemandBucket, demandBucketFromCounts, emptyDemandBucket, latencySketchKeyMapping, mergeDemandBuckets } from './demand-bucket';
 import { RegionLocator } from './region-locator';
 import { decodeTelemetryMessage, RecordRejection } from './telemetry-decoder';
-import { GROUP_FIELDS, PackedScan } from './native-telemetry-scanner';
+import { GROUP_FIELDS, PACKED_SCAN_LAYOUT, PackedScan } from './packed-telemetry-scanner';
 
 const LIMITS = { maxEventTimeMs: contracts.MAX_EVENT_TIME_MS, maxLatencyMs: contracts.MAX_LATENCY_MS, maxRecordBytes: contracts.MAX_RECORD_BYTES };
 let sketchKey: ReturnType<typeof latencySketchKeyMapping> | undefined;
@@ -87,7 +87,7 @@ export function aggregatePartitionMessages(
   locator: RegionLocator,
   policy: AggregationPolicy,
   nowMs: number,
-  /** The C scanner's answers for these messages (NativeTelemetryScanner.scanPacked/scanPackedAsync/scanPositionsAsync). */
+  /** A PackedTelemetryScanner's answers for these messages (its scanPacked/scanPackedAsync/scanPositionsAsync). */
   native?: PackedScan,
 ): PartitionDelta {
   const messages = 'message' in run ? run : listColumns(run);
@@ -169,13 +169,13 @@ function aggregateNatively(
   }
   const rejected = run.rejections;
   let i = from; // the scanned message holding record r: rejections come in record order
-  for (let k = 0; k < rejected.length; k += 3) {
+  for (let k = 0; k < rejected.length; k += PACKED_SCAN_LAYOUT.rejectionFields) {
     const r = rejected[k];
     while (scan.recordEnds[i] <= r) i++;
     const message = messages.message(scan.messageOf[i]);
-    const ts = scan.values[6 * r];
-    const rejection = rejected[k + 1] === 1 ? tooFarInFuture(ts) : late(bucketStartOf(ts), rejected[k + 2]);
-    delta.rejections.push({ ...rejection, index: scan.kinds[i] === 2 ? r - scan.recordStart(i) : null, offset: BigInt(message.offset), value: message.value });
+    const ts = scan.values[PACKED_SCAN_LAYOUT.valuesPerRecord * r];
+    const rejection = rejected[k + 1] === PACKED_SCAN_LAYOUT.rejectedTooFarInFuture ? tooFarInFuture(ts) : late(bucketStartOf(ts), rejected[k + 2]);
+    delta.rejections.push({ ...rejection, index: scan.kinds[i] === PACKED_SCAN_LAYOUT.kindBatch ? r - scan.recordStart(i) : null, offset: BigInt(message.offset), value: message.value });
   }
   // Rejections of one call come in record order, and calls go in message order: the TypeScript
   // path interleaves them the same way (a message it decodes comes between two calls).

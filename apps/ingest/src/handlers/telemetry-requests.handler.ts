@@ -4,8 +4,8 @@ import { DeadLetter, DeadLetterPublisher, Logger, OutboxRelay, PartitionBatch, P
 import {
   AggregationPolicy,
   aggregatePartitionMessages,
-  NativeTelemetryScanner,
   PackedScan,
+  PackedTelemetryScanner,
   applyPartitionDelta,
   BUCKET_MS,
   PartitionDelta,
@@ -94,7 +94,7 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
     private readonly locator: RegionLocator,
     private readonly policy: AggregationPolicy,
     private readonly logger: Logger,
-    private readonly scanner?: NativeTelemetryScanner,
+    private readonly scanner?: PackedTelemetryScanner,
   ) {}
 
   storedOffset(topic: string, partition: number): Promise<bigint | null> {

@@ -26,7 +26,8 @@
  *
  * aggregate(...) is in telemetry-aggregator.c, the same addon.
  *
- * Built by libs/telemetry/native/build.sh; wrapped by libs/telemetry/src/native-telemetry-scanner.ts.
+ * Built by libs/ingest-native/native/build.sh; wrapped by libs/ingest-native/src/native-telemetry-scanner.ts,
+ * which implements libs/telemetry's PackedTelemetryScanner.
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
@@ -35,8 +36,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_RECORDS_PER_MESSAGE 10000 /* contracts' MAX_RECORDS_PER_MESSAGE; checked at load by the wrapper */
+#include "telemetry-layout.h"
 
 enum {
   F_NONE = 0,
@@ -321,20 +321,20 @@ static int32_t first_with_domain(out_t *o, int32_t r, int32_t start, int32_t len
       o->table_used++;
       return r;
     }
-    if (o->table_hash[i] == h && o->domains[3 * first + 1] == length && memcmp(o->b + o->domains[3 * first], o->b + start, (size_t)length) == 0) return first;
+    if (o->table_hash[i] == h && o->domains[DOMAIN_FIELDS_PER_RECORD * first + 1] == length && memcmp(o->b + o->domains[DOMAIN_FIELDS_PER_RECORD * first], o->b + start, (size_t)length) == 0) return first;
   }
 }
 
 static void put(out_t *o, const record_t *r) {
   int32_t i = o->count++;
-  double *v = o->values + 6 * i;
+  double *v = o->values + VALUES_PER_RECORD * i;
   v[0] = r->timestamp;
   v[1] = r->lat;
   v[2] = r->lon;
   v[3] = r->status;
   v[4] = r->latency;
   v[5] = r->bytes;
-  int32_t *d = o->domains + 3 * i;
+  int32_t *d = o->domains + DOMAIN_FIELDS_PER_RECORD * i;
   d[0] = r->domain_start;
   d[1] = r->domain_len;
   d[2] = first_with_domain(o, i, r->domain_start, r->domain_len);
@@ -356,7 +356,7 @@ static int scan_message(out_t *o, int32_t start, int32_t end) {
     if (o->count >= o->capacity) return 0;
     if (record(&s, &r) && at_end(&s)) {
       put(o, &r);
-      kind = 1;
+      kind = KIND_RECORD;
     }
   } else {
     key(&s);
@@ -371,7 +371,7 @@ static int scan_message(out_t *o, int32_t start, int32_t end) {
         put(o, &r);
         n++;
       } while (separator(&s, ']'));
-      if (ok && s.ok && expect(&s, '}') && at_end(&s)) kind = 2;
+      if (ok && s.ok && expect(&s, '}') && at_end(&s)) kind = KIND_BATCH;
     }
   }
   if (kind == 0) {
@@ -454,7 +454,7 @@ static int run_scan(scan_job_t *job) {
   if (!o) return 0;
   o->values = job->values;
   o->domains = job->domains;
-  o->capacity = (int32_t)(job->n_values / 6 < job->n_domains / 3 ? job->n_values / 6 : job->n_domains / 3);
+  o->capacity = (int32_t)(job->n_values / VALUES_PER_RECORD < job->n_domains / DOMAIN_FIELDS_PER_RECORD ? job->n_values / VALUES_PER_RECORD : job->n_domains / DOMAIN_FIELDS_PER_RECORD);
   o->count = 0;
   o->table_used = 0;
   o->b = job->buf;
@@ -541,15 +541,35 @@ static napi_value scan_async(napi_env env, napi_callback_info info) {
 napi_value telemetry_aggregate(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
-  napi_value fn, max;
+  napi_value fn, layout, value;
   CHECK(napi_create_function(env, "aggregate", NAPI_AUTO_LENGTH, telemetry_aggregate, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "aggregate", fn));
   CHECK(napi_create_function(env, "scan", NAPI_AUTO_LENGTH, scan, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "scan", fn));
   CHECK(napi_create_function(env, "scanAsync", NAPI_AUTO_LENGTH, scan_async, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "scanAsync", fn));
-  CHECK(napi_create_int32(env, MAX_RECORDS_PER_MESSAGE, &max));
-  CHECK(napi_set_named_property(env, exports, "maxRecordsPerMessage", max));
+  /* telemetry-layout.h, for the loader to compare with the TypeScript source of truth. */
+  const struct {
+    const char *name;
+    int32_t value;
+  } constants[] = {
+      {"maxRecordsPerMessage", MAX_RECORDS_PER_MESSAGE},
+      {"valuesPerRecord", VALUES_PER_RECORD},
+      {"domainFieldsPerRecord", DOMAIN_FIELDS_PER_RECORD},
+      {"kindRecord", KIND_RECORD},
+      {"kindBatch", KIND_BATCH},
+      {"groupFields", GROUP_FIELDS},
+      {"aggregationParams", AGGREGATION_PARAMS},
+      {"rejectionFields", REJECTION_FIELDS},
+      {"rejectedTooFarInFuture", REJECTED_TOO_FAR_IN_FUTURE},
+      {"rejectedLate", REJECTED_LATE},
+  };
+  CHECK(napi_create_object(env, &layout));
+  for (size_t i = 0; i < sizeof constants / sizeof constants[0]; i++) {
+    CHECK(napi_create_int32(env, constants[i].value, &value));
+    CHECK(napi_set_named_property(env, layout, constants[i].name, value));
+  }
+  CHECK(napi_set_named_property(env, exports, "layout", layout));
   return exports;
 }
 

@@ -1,13 +1,21 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import type { Logger } from './logger';
-import type { BatchConsumer, BatchMessage, PackedRun, PartitionBatch, PartitionBatchHandler } from './partition-batch-consumer';
+import type { BatchConsumer, BatchMessage, Logger, PackedRun, PartitionBatch, PartitionBatchHandler } from '@shardcast/platform';
+import { AddonLoad, loadAddon } from './addon-loader';
 
-/** What libs/platform/native/librdkafka-batch-consumer.c returns from one consume call. */
+/**
+ * Constants the C side shares with this file (META_FIELDS, librdkafka's RD_KAFKA_OFFSET_INVALID):
+ * the loader refuses an addon built with others.
+ */
+const LIBRDKAFKA_LAYOUT = {
+  metaFields: 5,
+  /** Start at the committed offset, else auto.offset.reset. */
+  offsetInvalid: -1001,
+} as const;
+
+/** What native/librdkafka-batch-consumer.c returns from one consume call. */
 interface PackedBatch {
   count: number;
   buffer: Buffer;
-  /** [partition, valueStart, valueLength, keyStart, keyLength] per message; length -1 = null. */
+  /** [partition, valueStart, valueLength, keyStart, keyLength] per message (metaFields); length -1 = null. */
   meta: Int32Array;
   offsets: Float64Array;
   /** `at`: how many messages of this batch came before the event. */
@@ -25,14 +33,16 @@ export interface NativeConsumer {
   assign(handle: Handle, topic: string, partitions: number[], offsets: number[]): void;
   close(handle: Handle): Promise<void>;
   librdkafkaVersion(): string;
-  /** The producer in the same addon (libs/platform/native/librdkafka-producer.c). */
+  /** The producer in the same addon (native/librdkafka-producer.c). */
   producerOpen(config: string[]): Handle;
   producerSend(handle: Handle, topic: string, keys: string[], values: string[]): Promise<void>;
   producerClose(handle: Handle): Promise<void>;
   producerFatalError(handle: Handle): string | null;
+  layout: Record<string, number>;
 }
 
-const ADDON = 'librdkafka_batch_consumer.node';
+const ADDON = 'librdkafka_batch_consumer';
+const { metaFields: META_FIELDS, offsetInvalid: KAFKA_COMMITTED_OFFSET } = LIBRDKAFKA_LAYOUT;
 
 /**
  * A message of a packed batch: its value is read in place (valueBuffer/valueStart/valueEnd);
@@ -68,28 +78,9 @@ class PackedMessage implements BatchMessage {
   }
 }
 
-/** From src/ (tests) and from dist/src/ (the built services). */
-function addonPath(): string | undefined {
-  return [resolve(__dirname, '..', 'native', 'build', ADDON), resolve(__dirname, '..', '..', 'native', 'build', ADDON)].find((p) => existsSync(p));
-}
-
-let loaded: NativeConsumer | undefined;
-let loadError: string | undefined;
-
-/** The native addon, or why it cannot be used (not built: see libs/platform/native/build.sh). */
-export function loadLibrdkafkaConsumer(): { addon?: NativeConsumer; error?: string } {
-  if (loaded || loadError) return { addon: loaded, error: loadError };
-  const path = addonPath();
-  if (!path) {
-    loadError = `${ADDON} is not built (npm run build builds it; it needs gcc and librdkafka-dev, see libs/platform/native/build.sh)`;
-  } else {
-    try {
-      loaded = require(path) as NativeConsumer;
-    } catch (err) {
-      loadError = `${path} does not load: ${(err as Error).message.split('\n')[0]}`;
-    }
-  }
-  return { addon: loaded, error: loadError };
+/** The native addon, or why it cannot be used (not built: it needs gcc and librdkafka-dev; see addon-loader.ts). */
+export function loadLibrdkafkaConsumer(): AddonLoad<NativeConsumer> {
+  return loadAddon<NativeConsumer>(ADDON, LIBRDKAFKA_LAYOUT);
 }
 
 export interface LibrdkafkaBatchConsumerOptions {
@@ -108,8 +99,6 @@ export interface LibrdkafkaBatchConsumerOptions {
 
 const MB = 1024 * 1024;
 const POLL_TIMEOUT_MS = 100;
-/** librdkafka's RD_KAFKA_OFFSET_INVALID: start at the committed offset, else auto.offset.reset. */
-const KAFKA_COMMITTED_OFFSET = -1001;
 /**
  * Consumed batches handled at once (bounds memory: each holds up to maxBatchMessages). A new one
  * is taken only when the oldest is stored in every partition, so with 2 the event loop sat idle
@@ -341,9 +330,9 @@ export class LibrdkafkaBatchConsumer implements BatchConsumer {
     // event loop's time).
     const stretches: Array<{ partition: number; from: number; to: number }> = [];
     for (let i = 0; i < batch.count; ) {
-      const partition = meta[5 * i];
+      const partition = meta[META_FIELDS * i];
       let to = i + 1;
-      while (to < batch.count && meta[5 * to] === partition) to++;
+      while (to < batch.count && meta[META_FIELDS * to] === partition) to++;
       const from = Math.max(i, dropBefore.get(partition) ?? 0); // earlier ones were fetched before a revocation in this call
       if (from < to) stretches.push({ partition, from, to });
       i = to;
@@ -355,7 +344,7 @@ export class LibrdkafkaBatchConsumer implements BatchConsumer {
     for (const { partition, from, to } of stretches) {
       const run = runs.get(partition)!;
       for (let i = from; i < to; i++) {
-        const row = 5 * i;
+        const row = META_FIELDS * i;
         const m = run.n++;
         const length = meta[row + 2];
         run.rows[m] = row;

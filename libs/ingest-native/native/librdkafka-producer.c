@@ -4,7 +4,7 @@
  * encodes each produce request (records, varints, CRC-32C) in JavaScript on the event loop, which
  * at ingest's event rate costs as much as a tenth of ingest's own work; here librdkafka does it in
  * its threads. Part of the same addon as the batch consumer (librdkafka-batch-consumer.c registers
- * these functions); wrapped by libs/platform/src/librdkafka-producer.ts.
+ * these functions); wrapped by libs/ingest-native/src/librdkafka-producer.ts.
  *
  * JS API:
  *   producerOpen(config: string[] (key, value, ...)) -> handle

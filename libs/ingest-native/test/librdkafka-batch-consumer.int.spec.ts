@@ -1,5 +1,6 @@
 import { kcat, eventually, stackEnv, uniqueName } from '@shardcast/test-stack';
-import { createKafka, createLogger, ensureTopics, LibrdkafkaBatchConsumer, loadLibrdkafkaConsumer, PartitionBatch, PartitionBatchHandler } from '@shardcast/platform';
+import { createKafka, createLogger, ensureTopics, PartitionBatch, PartitionBatchHandler } from '@shardcast/platform';
+import { LibrdkafkaBatchConsumer, loadLibrdkafkaConsumer } from '../src';
 
 jest.setTimeout(120_000);
 

@@ -1,5 +1,6 @@
 import { kcat, stackEnv, uniqueName } from '@shardcast/test-stack';
-import { createKafka, LibrdkafkaProducer } from '@shardcast/platform';
+import { createKafka } from '@shardcast/platform';
+import { LibrdkafkaProducer } from '../src';
 
 jest.setTimeout(120_000);
 

@@ -32,8 +32,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "telemetry-layout.h"
 
-#define GROUP_FIELDS 14
 #define EARTH_RADIUS_KM 6371.0088
 #define MAX_SAFE_INTEGER 9007199254740991.0
 
@@ -245,7 +245,7 @@ napi_value telemetry_aggregate(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int32_t capacity = (int32_t)((n_cache - 1) / 2);
-  if (from < 0 || to < from || (size_t)to > n_kinds || (size_t)to > n_record_ends || n_params < 11 || n_regions < 2 || capacity < 2 ||
+  if (from < 0 || to < from || (size_t)to > n_kinds || (size_t)to > n_record_ends || n_params < AGGREGATION_PARAMS || n_regions < 2 || capacity < 2 ||
       (capacity & (capacity - 1)) != 0) {
     napi_throw_range_error(env, NULL, "aggregate: a range or an array size is wrong");
     return NULL;
@@ -254,7 +254,7 @@ napi_value telemetry_aggregate(napi_env env, napi_callback_info info) {
   double multiplier = params[5], key_offset = params[6], min_possible = params[7];
   double max_event_time = params[8], max_latency = params[9], max_record_bytes = params[10];
   int32_t n_region_count = (int32_t)(n_regions / 2);
-  size_t n_records = n_values / 6 < n_domains / 3 ? n_values / 6 : n_domains / 3;
+  size_t n_records = n_values / VALUES_PER_RECORD < n_domains / DOMAIN_FIELDS_PER_RECORD ? n_values / VALUES_PER_RECORD : n_domains / DOMAIN_FIELDS_PER_RECORD;
 
   groups_t g = {0};
   doubles_t bins = {0}, rejections = {0};
@@ -270,28 +270,28 @@ napi_value telemetry_aggregate(napi_env env, napi_callback_info info) {
     if (start < 0 || end < start || (size_t)end > n_records) break;
     int whole = 1;
     for (int32_t r = start; r < end && whole; r++) {
-      const double *v = values + 6 * r;
-      int32_t first = domains[3 * r + 2];
+      const double *v = values + VALUES_PER_RECORD * r;
+      int32_t first = domains[DOMAIN_FIELDS_PER_RECORD * r + 2];
       whole = first >= 0 && (size_t)first < n_domain_ids && domain_ids[first] >= 0 && is_safe_integer(v[0]) && v[0] >= 0 && v[0] <= max_event_time &&
               is_safe_integer(v[3]) && v[3] >= 100 && v[3] <= 599 && v[4] >= 0 && v[4] <= max_latency && is_safe_integer(v[5]) && v[5] >= 0 &&
               v[5] <= max_record_bytes && v[1] >= -90 && v[1] <= 90 && v[2] >= -180 && v[2] <= 180;
     }
     if (!whole) break;
     for (int32_t r = start; ok && r < end; r++) {
-      const double *v = values + 6 * r;
+      const double *v = values + VALUES_PER_RECORD * r;
       double ts = v[0];
       if (ts > now + max_skew) {
-        ok = push3(&rejections, r, 1, 0);
+        ok = push3(&rejections, r, REJECTED_TOO_FAR_IN_FUTURE, 0);
         continue;
       }
       double bucket_start = floor(ts / bucket_ms) * bucket_ms;
       double watermark = max_event - lateness;
       if (bucket_start + bucket_ms <= watermark) {
-        ok = push3(&rejections, r, 2, watermark);
+        ok = push3(&rejections, r, REJECTED_LATE, watermark);
         continue;
       }
       int32_t region = nearest_region(v[1], v[2], regions, n_region_count, cache, capacity);
-      group_t *e = group_for(&g, domain_ids[domains[3 * r + 2]], region, bucket_start);
+      group_t *e = group_for(&g, domain_ids[domains[DOMAIN_FIELDS_PER_RECORD * r + 2]], region, bucket_start);
       if (!e) {
         ok = 0;
         break;

@@ -1,9 +1,5 @@
+import type { EventBatchProducer } from '@shardcast/platform';
 import { Handle, loadLibrdkafkaConsumer, NativeConsumer } from './librdkafka-batch-consumer';
-
-/** What the outbox relay needs of a producer: kafkajs' Producer has it, and so does LibrdkafkaProducer. */
-export interface EventBatchProducer {
-  sendBatch(batch: { acks?: number; topicMessages: Array<{ topic: string; messages: Array<{ key: string; value: string }> }> }): Promise<unknown>;
-}
 
 export interface LibrdkafkaProducerOptions {
   brokers: string[];

@@ -6,8 +6,8 @@
  * the packed buffer runs on libuv's thread pool, off the event loop. Measured in
  * bench/kafka-client.ts: about twice what kafkajs eachBatch delivers with ingest's per-record work.
  *
- * Built by libs/platform/native/build.sh against the system's librdkafka (Debian: librdkafka-dev).
- * Wrapped by libs/platform/src/librdkafka-batch-consumer.ts; nothing else should call it.
+ * Built by libs/ingest-native/native/build.sh against the system's librdkafka (Debian: librdkafka-dev).
+ * Wrapped by libs/ingest-native/src/librdkafka-batch-consumer.ts; nothing else should call it.
  *
  * JS API (all on the handle returned by open):
  *   open(config: string[] (key, value, ...), topic: string) -> handle
@@ -39,6 +39,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* meta row per message: partition, value start, value length, key start, key length (JS reads it). */
+#define META_FIELDS 5
 #define MAX_ERRORS 16
 #define MAX_EVENTS 64
 
@@ -282,7 +284,7 @@ static void consume_execute(napi_env env, void *data) {
     }
   }
   job->buffer = malloc(bytes ? bytes : 1);
-  job->meta = malloc(sizeof(int32_t) * 5 * (size_t)(good ? good : 1));
+  job->meta = malloc(sizeof(int32_t) * META_FIELDS * (size_t)(good ? good : 1));
   job->offsets = malloc(sizeof(double) * (size_t)(good ? good : 1));
   if (!job->buffer || !job->meta || !job->offsets) {
     /* Nothing of this batch is handed over or committed: the group delivers it again. */
@@ -298,7 +300,7 @@ static void consume_execute(napi_env env, void *data) {
     if (m->err) {
       if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) add_error(job, "%s", rd_kafka_message_errstr(m));
     } else {
-      int32_t *row = job->meta + 5 * k;
+      int32_t *row = job->meta + META_FIELDS * k;
       row[0] = m->partition;
       row[1] = (int32_t)at;
       row[2] = m->payload ? (int32_t)m->len : -1;
@@ -361,8 +363,8 @@ static void consume_complete(napi_env env, napi_status status, void *data) {
   } else {
     napi_value result, buffer, meta_ab, meta, offsets_ab, offsets, count, events, errors;
     napi_create_external_buffer(env, job->buffer_bytes, job->buffer, free_data, NULL, &buffer);
-    napi_create_external_arraybuffer(env, job->meta, sizeof(int32_t) * 5 * (size_t)job->count, free_data, NULL, &meta_ab);
-    napi_create_typedarray(env, napi_int32_array, 5 * (size_t)job->count, meta_ab, 0, &meta);
+    napi_create_external_arraybuffer(env, job->meta, sizeof(int32_t) * META_FIELDS * (size_t)job->count, free_data, NULL, &meta_ab);
+    napi_create_typedarray(env, napi_int32_array, META_FIELDS * (size_t)job->count, meta_ab, 0, &meta);
     napi_create_external_arraybuffer(env, job->offsets, sizeof(double) * (size_t)job->count, free_data, NULL, &offsets_ab);
     napi_create_typedarray(env, napi_float64_array, (size_t)job->count, offsets_ab, 0, &offsets);
     napi_create_int32(env, job->count, &count);
@@ -604,6 +606,14 @@ static napi_value init(napi_env env, napi_value exports) {
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   register_producer(env, exports);
+  /* For the loader to compare with the TypeScript side (LIBRDKAFKA_LAYOUT). */
+  napi_value layout, meta_fields, offset_invalid;
+  if (napi_create_object(env, &layout) != napi_ok || napi_create_int32(env, META_FIELDS, &meta_fields) != napi_ok ||
+      napi_create_int64(env, RD_KAFKA_OFFSET_INVALID, &offset_invalid) != napi_ok ||
+      napi_set_named_property(env, layout, "metaFields", meta_fields) != napi_ok ||
+      napi_set_named_property(env, layout, "offsetInvalid", offset_invalid) != napi_ok ||
+      napi_set_named_property(env, exports, "layout", layout) != napi_ok)
+    return NULL;
   return exports;
 }
 
