@@ -56,7 +56,7 @@ import { Client } from 'pg';
 import { contractTopicSpecs, Topics } from '@shardcast/contracts';
 import { createKafka, ensureTopics } from '@shardcast/platform';
 import { ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
-import { INGEST_NODE_OPTIONS } from '../apps/ingest/src/ingest.config';
+import { INGEST_NODE_OPTIONS } from '../apps/ingest/src';
 import { consumerPerformance, ConsumerPerformanceResult, deleteExistingGroups, partitionCounts, produceTelemetry, ProducedTelemetry, startKcatProducer } from './kafka-bench-tools';
 
 const { values: args } = parseArgs({

@@ -3,12 +3,12 @@ import { resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { PlatformConfigSchema } from '@shardcast/platform';
-import { INGEST_NODE_OPTIONS, IngestConfigSchema } from '../apps/ingest/src/ingest.config';
-import { ForecasterConfigSchema } from '../apps/forecaster/src/forecaster.config';
-import { AllocatorConfigSchema } from '../apps/allocator/src/allocator.config';
-import { ShardAssignerConfigSchema } from '../apps/shard-assigner/src/shard-assigner.config';
-import { DnsPublisherConfigSchema } from '../apps/dns-publisher/src/dns-publisher.config';
-import { MonitorConfigSchema } from '../apps/monitor/src/monitor.config';
+import { INGEST_NODE_OPTIONS, IngestConfigSchema } from '../apps/ingest/src';
+import { ForecasterConfigSchema } from '../apps/forecaster/src';
+import { AllocatorConfigSchema } from '../apps/allocator/src';
+import { ShardAssignerConfigSchema } from '../apps/shard-assigner/src';
+import { DnsPublisherConfigSchema } from '../apps/dns-publisher/src';
+import { MonitorConfigSchema } from '../apps/monitor/src';
 
 /**
  * docker-compose.yml cannot run here (no Docker engine), so this reads it: every variable set on a

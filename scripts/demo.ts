@@ -13,7 +13,7 @@ import { createKafka, ensureTopics } from '@shardcast/platform';
 import { contractTopicSpecs, DemandForecast } from '@shardcast/contracts';
 import { DEMO_CLIENT_MIX, deserializeLatencySketch, expandCountsToRequests, parseCountCsv, ReplayRecord } from '@shardcast/telemetry';
 import { eventually, ServiceProcess, stackEnv } from '@shardcast/test-stack';
-import { INGEST_NODE_OPTIONS } from '../apps/ingest/src/ingest.config';
+import { INGEST_NODE_OPTIONS } from '../apps/ingest/src';
 import { DDSketch } from '@datadog/sketches-js';
 
 const ROOT = resolve(__dirname, '..');

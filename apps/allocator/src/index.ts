@@ -1,0 +1,4 @@
+// The allocator service's public entry point: what code outside it (bench, scripts, e2e) may use.
+// Everything else under apps/allocator is internal (.dependency-cruiser.cjs: outsiders-use-app-entry-points).
+// The service itself runs from dist/src/main.js.
+export { AllocatorConfigSchema } from './allocator.config';

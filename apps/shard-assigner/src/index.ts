@@ -1,0 +1,4 @@
+// The shard-assigner service's public entry point: what code outside it (bench, scripts, e2e) may use.
+// Everything else under apps/shard-assigner is internal (.dependency-cruiser.cjs: outsiders-use-app-entry-points).
+// The service itself runs from dist/src/main.js.
+export { ShardAssignerConfigSchema } from './shard-assigner.config';
