@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Topics, deadLetterTopic } from '@shardcast/contracts';
 import { eventually } from '@shardcast/test-stack';
@@ -9,8 +9,12 @@ import { IngestHarness } from './ingest-harness';
 jest.setTimeout(180_000);
 
 const ROOT = resolve(__dirname, '../../..');
-/** Docs whose ```sh blocks are runnable examples, run in this order. */
-const DOCUMENTED_EXAMPLES = ['docs/contracts/README.md'];
+/**
+ * The docs, in reading order. A ```sh block in them is an example a reader runs against a fresh
+ * ingest, and this test runs it; commands that are not such examples (builds, benchmarks, the
+ * demo) are written in ```bash blocks.
+ */
+const DOCS = ['README.md', 'docs/ingest.md', 'docs/forecaster.md', 'docs/contracts/README.md', 'bench/README.md', ...readdirSync(resolve(ROOT, 'docs/decisions')).sort().map((f) => `docs/decisions/${f}`)];
 const DOCUMENTED_BROKER = '127.0.0.1:9092';
 
 /** Every ```sh block of a markdown file, backslash-continued lines joined. */
@@ -99,7 +103,7 @@ describe('the documented examples', () => {
   });
 
   it('run in order against a fresh ingest, do what the docs say', async () => {
-    const blocks = DOCUMENTED_EXAMPLES.flatMap((file) => shellBlocks(readFileSync(resolve(ROOT, file), 'utf8')));
+    const blocks = DOCS.flatMap((file) => shellBlocks(readFileSync(resolve(ROOT, file), 'utf8')));
     // A new, removed or reordered example fails here until its outcome is written down below.
     expect(blocks.map((b) => (b.includes('npm run start:ingest') ? 'start-ingest' : / -P /.test(b) ? 'produce' : 'consume'))).toEqual(expected.map((o) => o.kind));
 
