@@ -1,4 +1,4 @@
-// Three tiers (CONVENTIONS.md): unit beside the code, int against the real stack, e2e across services.
+// Three tiers (README, "The local stack and the tests"): unit beside the code, int against the real stack, e2e across services.
 const swc = ['@swc/jest', JSON.parse(require('fs').readFileSync(`${__dirname}/.swcrc`, 'utf8'))];
 const moduleNameMapper = {
   '^@shardcast/platform/otel$': '<rootDir>/libs/platform/src/otel.ts',

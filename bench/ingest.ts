@@ -621,7 +621,7 @@ async function main(): Promise<void> {
     if (perf) out.push(`ConsumerPerformance output (median run):\n  ${perf.header}\n  ${perf.line}`);
     if (eb) out.push(`ingest / kafkajs eachBatch ceiling = ${(ing.rps / eb.rps).toFixed(3)}`);
     out.push(`ratio (ingest on ${headline} / ConsumerPerformance nMsg.sec) = ${ratio.toFixed(3)} (target ≥ 0.5)${perf ? `; vs fetch.nMsg.sec = ${(ing.rps / perfFetch).toFixed(3)}` : ''}`);
-    out.push('Kafka clients alone (kafkajs, @confluentinc/kafka-javascript, the native batch consumer): `npm run bench:kafka-client` (README, Benchmarks).');
+    out.push('Kafka clients alone (kafkajs, @confluentinc/kafka-javascript, the native batch consumer): `npm run bench:kafka-client` (bench/README.md).');
     console.log(out.join('\n'));
     if (!everyRun.every((r) => r.exact)) process.exitCode = 1;
     const r = (x: number | undefined, d = 0) => (x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(d)));

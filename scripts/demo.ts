@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   }).start();
   try {
     const consuming = await ingest.waitForMessage('ingest consuming');
-    console.log(`[demo] ingest is consuming on ${String(consuming.kafkaClient ?? 'kafkajs')} (INGEST_KAFKA_CLIENT, see README)`);
+    console.log(`[demo] ingest is consuming on ${String(consuming.kafkaClient ?? 'kafkajs')} (INGEST_KAFKA_CLIENT, see docs/ingest.md)`);
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     let produced = 0;

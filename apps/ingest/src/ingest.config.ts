@@ -12,7 +12,7 @@ export const IngestConfigSchema = PlatformConfigSchema.extend({
   INGEST_MAX_FUTURE_SKEW_MS: z.coerce.number().int().min(0).default(300_000),
   /**
    * The consumer of telemetry.requests.v1. `librdkafka`: the native batch consumer
-   * (libs/ingest-native, about twice kafkajs's rate with ingest's work; see README);
+   * (libs/ingest-native, about twice kafkajs's rate with ingest's work; docs/decisions/0001-hot-path-kafka-client.md);
    * `kafkajs`: pure JavaScript; `auto`: librdkafka when its addon is built, else kafkajs with a
    * warning.
    */
@@ -66,7 +66,7 @@ export const IngestConfigSchema = PlatformConfigSchema.extend({
  * helper thread instead of 4: on 2 cores, ingest's event loop, its scans on libuv's pool,
  * librdkafka and a co-located PostgreSQL and broker were waiting for cores behind 4 GC helpers
  * (with libuv's pool sized to the cores, thread-pool.ts: ~8 % more records/s and 9 % less CPU per
- * record; each about as much alone; bench:ingest, see README). On a host with more cores to
+ * record; each about as much alone; bench:ingest, see bench/README.md). On a host with more cores to
  * itself, raise --v8-pool-size towards half of them.
  */
 export const INGEST_NODE_OPTIONS = '--max-semi-space-size=64 --v8-pool-size=1';

@@ -21,7 +21,7 @@ describe.each(['librdkafka', 'kafkajs'])('ingest on %s against the real broker a
 
     const ingest = h.startIngest({ INGEST_KAFKA_CLIENT: client });
     await ingest.waitForLog((l) => l.msg === 'ingest consuming' && l.kafkaClient === client);
-    // One producer per codec: kafkajs decodes only gzip by itself (DECISIONS.md traps);
+    // One producer per codec: kafkajs decodes only gzip by itself (docs/decisions/0010-versions-on-node-20.md);
     // librdkafka decodes all four natively.
     const quarter = Math.ceil(lines.length / 4);
     await h.produceLines(lines.slice(0, quarter), 'lz4');

@@ -44,7 +44,7 @@ interface TopicDoc {
   summary: string;
 }
 
-/** Who writes and reads each topic (the diagram in CONVENTIONS.md), in pipeline order. */
+/** Who writes and reads each topic (the diagram in the README), in pipeline order. */
 const TOPIC_DOCS: Record<TopicName, TopicDoc> = {
   [Topics.telemetryRequests]: {
     topic: Topics.telemetryRequests,
@@ -207,13 +207,19 @@ function readme(schemaFiles: string[]): string {
   });
   const headerRows = (Object.keys(DeadLetterHeaders) as Array<keyof typeof DeadLetterHeaders>).map((k) => `| \`${DeadLetterHeaders[k]}\` | ${DEAD_LETTER_HEADER_DOCS[k]} |`);
   const codeRows = (Object.values(ErrorCodes) as ErrorCode[]).map((code) => `| \`${code}\` | ${ERROR_CODE_DOCS[code]} |`);
+  // The examples run in this order against a fresh ingest (apps/ingest/test/documented-examples.int.spec.ts
+  // runs them and checks the outcomes stated beside them): keep their timestamps and outcomes in step.
+  const examplePops = { fra1: { lat: 50.11, lon: 8.68 } };
   const exampleRecord = { domain: 'app.example.com', timestamp: '2026-11-25T13:00:00.123+01:00', client: { lat: 50.11, lon: 8.68 }, status: 200, latencyMs: 42.5, bytes: 18_230 };
+  // A minute after the single record: on time even if the partition went idle in between (an idle
+  // close moves the watermark to the end of the newest closed minute).
   const exampleBatch = {
     records: [
-      { domain: 'app.example.com', timestamp: 1_764_072_000_123, client: { pop: 'fra1' }, status: 200, latencyMs: 12, bytes: 5_120 },
-      { domain: 'bücher.example', timestamp: 1_764_072_000_456, client: { lat: -23.55, lon: -46.63 }, status: 503, latencyMs: 870, bytes: 312 },
+      { domain: 'app.example.com', timestamp: Date.parse('2026-11-25T12:01:15.123Z'), client: { pop: 'fra1' }, status: 200, latencyMs: 12, bytes: 5_120 },
+      { domain: 'bücher.example', timestamp: Date.parse('2026-11-25T12:01:30.456Z'), client: { lat: -23.55, lon: -46.63 }, status: 503, latencyMs: 870, bytes: 312 },
     ],
   };
+  const exampleRejected = { domain: 'app.example.com', timestamp: '2026-11-25T12:01:45', client: { lat: 50.11, lon: 8.68 }, status: 200, latencyMs: 9, bytes: 640 };
   const envelopeRows = (Object.keys(ENVELOPE_FIELD_DOCS) as Array<keyof typeof ENVELOPE_FIELD_DOCS>).map((k) => `| \`${k}\` | ${ENVELOPE_FIELD_DOCS[k][0]} | ${ENVELOPE_FIELD_DOCS[k][1]} |`);
   const dlqHeaders = (Object.values(DeadLetterHeaders) as string[]).map((h) => `\`${h}\``).join(', ');
 
@@ -222,9 +228,11 @@ function readme(schemaFiles: string[]): string {
 
 # shardcast contracts
 
-Topic names and payload schemas are shardcast's public contract. Every topic is versioned (\`.v1\`);
-an incompatible payload gets a new topic (\`.v2\`), never an edit. Adding an optional field is
-compatible, so the schemas below do not forbid unknown fields in events.
+Topic names and payload schemas are shardcast's contract. Every topic is versioned (\`.v1\`). An
+incompatible change to a public topic gets a new topic (\`.v2\`), never an edit; an internal topic
+may change in place before 1.0; either change is recorded in [docs/decisions](../decisions/README.md)
+([0011](../decisions/0011-contract-changes.md)). Adding an optional field is compatible, so the
+schemas below do not forbid unknown fields in events; tightening validation is not a version change.
 
 ## Topics
 
@@ -293,36 +301,63 @@ ${envelopeRows.join('\n')}
 
 ## kcat examples
 
-Against the local stack (\`npm run stack:up\`, broker \`127.0.0.1:9092\`); add your \`KAFKA_TOPIC_PREFIX\`
-to topic names if you set one.
+Run them in this order against the local stack (\`npm run stack:up\`, broker \`127.0.0.1:9092\`) and a
+fresh ingest (new database schema and consumer group); add your \`KAFKA_TOPIC_PREFIX\` to topic names
+if you set one. A test runs every block below in order and checks what this section says they do.
 
-Produce one telemetry record, keyed by domain:
+Start ingest (after \`npm run build\`) with the edge POP that the batch below uses; with the
+default \`POPS\` (\`{}\`) that record is dead-lettered as \`TELEMETRY_UNKNOWN_POP\`:
+
+\`\`\`sh
+POPS='${JSON.stringify(examplePops)}' npm run start:ingest
+\`\`\`
+
+Produce one telemetry record, keyed by domain. Ingest counts one request for \`app.example.com\` in
+\`eu-central-1\` (Frankfurt, the region nearest the client) in the minute starting 12:00 UTC:
 
 \`\`\`sh
 echo 'app.example.com|${JSON.stringify(exampleRecord)}' \\
   | kcat -b 127.0.0.1:9092 -P -t ${Topics.telemetryRequests} -K '|'
 \`\`\`
 
-Produce a batch (one message, several records):
+Produce a batch (one message, several records; epoch-millisecond timestamps a minute later). Ingest
+counts one more request for \`app.example.com\` in \`eu-central-1\` (POP \`fra1\`), in the minute
+starting 12:01, and one request with one error (status 503) for \`xn--bcher-kva.example\` (the
+normalised \`bücher.example\`) in \`sa-east-1\` (São Paulo), in the same minute:
 
 \`\`\`sh
 echo 'app.example.com|${JSON.stringify(exampleBatch)}' \\
   | kcat -b 127.0.0.1:9092 -P -t ${Topics.telemetryRequests} -K '|'
 \`\`\`
 
-Consume observed demand (key, then the event):
+Produce a record that breaks the contract (a timestamp without a zone). Ingest counts nothing and
+dead-letters the message with \`TELEMETRY_INVALID_RECORD\`:
+
+\`\`\`sh
+echo 'app.example.com|${JSON.stringify(exampleRejected)}' \\
+  | kcat -b 127.0.0.1:9092 -P -t ${Topics.telemetryRequests} -K '|'
+\`\`\`
+
+Consume observed demand (key, then the event). A bucket is published when the partition's
+watermark passes it or, as here where nothing newer follows, once the partition has received
+nothing for \`INGEST_IDLE_CLOSE_MS\` (a minute): three events, revision 1 each, for
+(\`app.example.com\`, \`eu-central-1\`, 12:00) with 1 request, (\`app.example.com\`,
+\`eu-central-1\`, 12:01) with 1 request and (\`xn--bcher-kva.example\`, \`sa-east-1\`, 12:01) with 1
+request and 1 error:
 
 \`\`\`sh
 kcat -b 127.0.0.1:9092 -C -t ${Topics.demandObserved} -o beginning -f '%k %s\\n'
 \`\`\`
 
-Consume shard layouts (compacted: the latest layout per domain, then every change):
+Consume shard layouts (compacted: the latest layout per domain, then every change). Nothing is
+published here yet: the shard-assigner is a skeleton.
 
 \`\`\`sh
 kcat -b 127.0.0.1:9092 -C -t ${Topics.shardAssigned} -o beginning -f '%k %s\\n'
 \`\`\`
 
-Read rejected telemetry with the reasons (headers ${dlqHeaders}):
+Read rejected telemetry with the reasons (headers ${dlqHeaders}). It holds one dead letter: the
+zone-less record, its original bytes and \`TELEMETRY_INVALID_RECORD\`:
 
 \`\`\`sh
 kcat -b 127.0.0.1:9092 -C -t ${deadLetterTopic(Topics.telemetryRequests)} -o beginning -e -f '%h %s\\n'

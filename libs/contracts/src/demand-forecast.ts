@@ -16,7 +16,7 @@ export const ResourceNeedSchema = z.object({
 });
 
 /**
- * One forecast run for one (domain, region), one step size (DECISIONS.md: one message per region
+ * One forecast run for one (domain, region), one step size (docs/decisions/0007-forecast-events-per-domain-region.md: one message per region
  * keeps a 48 h horizon under Kafka's 1 MB default).
  */
 export const DemandForecastSchema = z.object({

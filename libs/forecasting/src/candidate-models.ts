@@ -7,7 +7,7 @@ export const BaseModels = ['naive', 'snaive-daily', 'snaive-weekly', 'ets', 'mst
 export type BaseModelName = (typeof BaseModels)[number];
 
 /**
- * Median ensembles count as one candidate each (DECISIONS.md). `median-4` is the combination that
+ * Median ensembles count as one candidate each (docs/decisions/0006-forecast-selection-and-calibration.md). `median-4` is the combination that
  * beat every single model in the trial on these files; `median-5` adds ETS.
  */
 export const Ensembles = {
@@ -42,7 +42,7 @@ export interface ModelInput {
 export interface ModelResolution {
   /** MSTL and ARIMA fit on means over blocks of this length when the step is finer (default 30 min). */
   mstlStepMs?: number;
-  /** Prophet and ETS fit on hourly means when the step is finer (DECISIONS.md: Prophet on hourly data). */
+  /** Prophet and ETS fit on hourly means when the step is finer (docs/decisions/0006-forecast-selection-and-calibration.md: bounded training windows). */
   prophetStepMs?: number;
 }
 
@@ -101,7 +101,7 @@ async function ets(input: ModelInput, runner: ModelRunner, res: ModelResolution)
 async function arima(input: ModelInput, runner: ModelRunner, res: ModelResolution): Promise<Float64Array> {
   // ARIMA(1,0,1) on the seasonally differenced series, i.e. SARIMA(1,0,1)(0,1,0)[m], fitted by
   // conditional sum of squares: the `arima` package's seasonal fits are unstable on long seasons
-  // (DECISIONS.md), its exact-ML fits gave explosive AR terms on Twitter windows, its auto search
+  // (docs/decisions/0006-forecast-selection-and-calibration.md), its exact-ML fits gave explosive AR terms on Twitter windows, its auto search
   // took 0.75 s on 4k points, and augurs' MSTL only takes an ETS trend model.
   const k = blockFactor(input, res.mstlStepMs ?? 30 * MINUTE_MS);
   const y = coarsen(input.y, k);

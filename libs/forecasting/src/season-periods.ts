@@ -17,7 +17,7 @@ export function seasonPeriods(stepMs: number): SeasonPeriods {
 
 /**
  * The period used to scale MASE and pick the default naive forecast: daily, or weekly for daily data
- * (DECISIONS.md).
+ * (docs/decisions/0006-forecast-selection-and-calibration.md).
  */
 export function scalePeriod(stepMs: number): number {
   const { daily, weekly } = seasonPeriods(stepMs);

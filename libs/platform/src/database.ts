@@ -3,7 +3,7 @@ import type { Logger } from './logger';
 
 export interface ServiceDatabaseOptions {
   url: string;
-  /** One PostgreSQL schema per service (DECISIONS.md). */
+  /** One PostgreSQL schema per service (docs/decisions/0005-one-database-one-schema-per-service.md). */
   schema: string;
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   migrations: MixedList<Function>;

@@ -74,7 +74,7 @@ export interface BatchConsumer {
 
 /**
  * A kafkajs `eachBatch` consumer for hot paths. The NestJS Kafka transport forces `eachMessage`
- * (nestjs/nest#9455), which is per-message work we cannot afford here (DECISIONS.md).
+ * (nestjs/nest#9455), which is per-message work we cannot afford here (docs/decisions/0001-hot-path-kafka-client.md).
  * On every assignment it seeks each partition to the offset stored with the data, so a replay
  * never depends on Kafka's committed offsets (kafkajs has no revocation callback, #916).
  */

@@ -3,7 +3,7 @@
 // Why a hand-written .mjs: @bsull/augurs is ESM-only and the Prophet optimizer
 // (@bsull/augurs-prophet-wasmstan) uses top-level await, which CommonJS `require` cannot load.
 // `await init()` fetches a file: URL and fails on Node 20, so the wasm bytes are read from beside
-// `require.resolve('@bsull/augurs/<module>')` and passed to `initSync` (DECISIONS.md, traps).
+// `require.resolve('@bsull/augurs/<module>')` and passed to `initSync` (docs/decisions/0006-forecast-selection-and-calibration.md).
 // Messages follow `ModelTask` / `WorkerReply` in ../model-task.ts; keep the two in step.
 import { parentPort } from 'node:worker_threads';
 import { createRequire } from 'node:module';
