@@ -117,7 +117,12 @@ const ERROR_CODE_DOCS: Record<ErrorCode, string> = {
   CONFIG_INVALID: 'A service could not start: an environment variable has a bad value (the message names it).',
   REQUEST_INVALID: 'An HTTP request body or query does not match its schema (HTTP 400).',
   UNAUTHORIZED: 'An HTTP request lacks valid credentials (HTTP 401).',
-  NOT_FOUND: 'An HTTP request names a resource that does not exist (HTTP 404).',
+  NOT_FOUND: 'An HTTP request names a resource or route that does not exist (HTTP 404).',
+  METHOD_NOT_ALLOWED: 'The route exists but not for this HTTP method; the `Allow` header lists the methods it takes (HTTP 405).',
+  REQUEST_TOO_LARGE: 'An HTTP request body is larger than the service accepts (HTTP 413).',
+  UNSUPPORTED_MEDIA_TYPE: 'An HTTP request body is in an encoding or charset the service does not read (HTTP 415).',
+  NOT_READY: 'A dependency of the service (database, broker) does not answer: `/readyz` says which (HTTP 503).',
+  INTERNAL_ERROR: 'The service failed on a request it should have handled; the log has the details, the answer never does (HTTP 500).',
   POOL_CAPACITY_EXCEEDED: "A reservation would take a region pool over its capacity; the plan's coverage shows how much was reserved.",
 };
 

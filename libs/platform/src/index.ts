@@ -9,6 +9,7 @@ export * from './librdkafka-producer';
 export * from './database';
 export * from './redis-client';
 export * from './readiness';
+export * from './http-error-filter';
 export * from './service-bootstrap';
 export * from './outbox-relay';
 export * from './contract-event-gate';

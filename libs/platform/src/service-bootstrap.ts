@@ -8,6 +8,7 @@ import { ContractEventGate, DEAD_LETTER_PUBLISHER, SERVICE_LOGGER } from './cont
 import { DeadLetterPublisher } from './dead-letter-publisher';
 import { createKafka, ensureTopics } from './kafka-client';
 import { loadConfig, PlatformConfig } from './config';
+import { HttpErrorFilter, RouteMethods } from './http-error-filter';
 import { contractTopicSpecs } from '@shardcast/contracts';
 import type { z } from 'zod';
 
@@ -101,6 +102,7 @@ export async function bootstrapService<C extends PlatformConfig>(options: Servic
     },
   });
   app.enableShutdownHooks();
+  app.useGlobalFilters(new HttpErrorFilter(options.logger, expressRouteMethods(app)));
   await options.beforeListen?.(app);
   await app.startAllMicroservices();
   await app.listen(options.config.HTTP_PORT, options.config.HTTP_HOST);
@@ -108,6 +110,20 @@ export async function bootstrapService<C extends PlatformConfig>(options: Servic
   const address = app.getHttpServer().address() as { port?: number } | string | null;
   options.logger.info({ port: typeof address === 'object' && address ? address.port : options.config.HTTP_PORT }, `${options.name} ready`);
   return app;
+}
+
+/** Reads Express's route table, so that a known path asked with the wrong method gets 405, not 404. */
+function expressRouteMethods(app: INestApplication): RouteMethods {
+  type Layer = { route?: { methods: Record<string, boolean> }; match(path: string): boolean };
+  const express = app.getHttpAdapter().getInstance() as { router?: { stack: Layer[] } };
+  return (path) => {
+    const methods = new Set<string>();
+    for (const layer of express.router?.stack ?? []) {
+      if (!layer.route || !layer.match(path)) continue;
+      for (const [method, routed] of Object.entries(layer.route.methods)) if (routed && method !== '_all') methods.add(method.toUpperCase());
+    }
+    return [...methods].sort();
+  };
 }
 
 /**
