@@ -53,7 +53,8 @@ describe('forecaster HTTP errors: every answer carries a stable code', () => {
   it('answers 401 UNAUTHORIZED on every /v1 route, read and write, without a key and with a wrong one', async () => {
     const v1 = routes.filter((r) => r.path.startsWith('/v1/'));
     for (const route of v1) {
-      for (const headers of [{}, { 'x-api-key': 'wrong' }, { 'x-api-key': `${API_KEY}x` }]) {
+      const keyHeaders: Array<Record<string, string>> = [{}, { 'x-api-key': 'wrong' }, { 'x-api-key': `${API_KEY}x` }];
+      for (const headers of keyHeaders) {
         const response = await fetch(`${base}${route.path}`, { method: route.method, headers: { ...headers, 'content-type': 'application/json' }, body: route.method === 'GET' ? undefined : '{}' });
         expect({ route, status: response.status, body: await response.json() }).toMatchObject({ route, status: 401, body: { code: 'UNAUTHORIZED' } });
       }
