@@ -4,6 +4,6 @@ startTelemetry('allocator');
 
 import { runService } from '@shardcast/platform';
 import { AllocatorConfigSchema } from './allocator.config';
-import { AppModule } from './app.module';
+import { AllocatorModule } from './allocator.module';
 
-runService({ name: 'allocator', configSchema: AllocatorConfigSchema, module: (config, logger) => AppModule.register(config, logger) });
+runService({ name: 'allocator', configSchema: AllocatorConfigSchema, module: (config) => AllocatorModule.register(config) });

@@ -4,6 +4,6 @@ startTelemetry('dns-publisher');
 
 import { runService } from '@shardcast/platform';
 import { DnsPublisherConfigSchema } from './dns-publisher.config';
-import { AppModule } from './app.module';
+import { DnsPublisherModule } from './dns-publisher.module';
 
-runService({ name: 'dns-publisher', configSchema: DnsPublisherConfigSchema, module: (config, logger) => AppModule.register(config, logger) });
+runService({ name: 'dns-publisher', configSchema: DnsPublisherConfigSchema, module: (config) => DnsPublisherModule.register(config) });

@@ -5,12 +5,12 @@ startTelemetry('forecaster');
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { runService } from '@shardcast/platform';
 import { ForecasterConfigSchema } from './forecaster.config';
-import { AppModule } from './app.module';
+import { ForecasterModule } from './forecaster.module';
 
 runService({
   name: 'forecaster',
   configSchema: ForecasterConfigSchema,
-  module: (config, logger) => AppModule.register(config, logger),
+  module: (config) => ForecasterModule.register(config),
   beforeListen: (app) => {
     const document = SwaggerModule.createDocument(
       app,

@@ -7,6 +7,7 @@ import {
   createKafka,
   createServiceDataSource,
   DeadLetterPublisher,
+  PostgresQuarantine,
   deployedTopic,
   ensureTopics,
   Logger,
@@ -69,9 +70,12 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
     });
     const scanner = this.chooseScanner();
     const store = new PostgresDemandStore(this.db, c.INGEST_DB_SCHEMA, PRODUCED_BY);
+    const groupId = c.INGEST_GROUP_ID ?? `${c.KAFKA_GROUP_PREFIX}-ingest`;
+    const deadLetters = new DeadLetterPublisher(this.producer, groupId, this.logger);
+    deadLetters.useQuarantine(new PostgresQuarantine(this.db, c.INGEST_DB_SCHEMA));
     const handler = new TelemetryRequestsHandler(
       store,
-      new DeadLetterPublisher(this.producer),
+      deadLetters,
       this.relay,
       locator,
       { allowedLatenessMs: c.INGEST_ALLOWED_LATENESS_MS, maxFutureSkewMs: c.INGEST_MAX_FUTURE_SKEW_MS },
@@ -79,7 +83,6 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
       scanner,
     );
     const topic = deployedTopic(c, Topics.telemetryRequests);
-    const groupId = c.INGEST_GROUP_ID ?? `${c.KAFKA_GROUP_PREFIX}-ingest`;
     this.consumer =
       client === 'librdkafka'
         ? new LibrdkafkaBatchConsumer(

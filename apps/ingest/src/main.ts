@@ -6,12 +6,12 @@ startTelemetry('ingest');
 
 import { runService } from '@shardcast/platform';
 import { IngestConfigSchema } from './ingest.config';
-import { AppModule } from './app.module';
+import { IngestModule } from './ingest.module';
 
 runService({
   name: 'ingest',
   configSchema: IngestConfigSchema,
-  module: (config, logger) => AppModule.register(config, logger),
+  module: () => IngestModule,
   // The hot path has its own consumer group (INGEST_GROUP_ID); this one is the Nest transport's.
   kafkaGroupId: (config) => `${config.KAFKA_GROUP_PREFIX}-ingest-control`,
 });

@@ -4,6 +4,6 @@ startTelemetry('monitor');
 
 import { runService } from '@shardcast/platform';
 import { MonitorConfigSchema } from './monitor.config';
-import { AppModule } from './app.module';
+import { MonitorModule } from './monitor.module';
 
-runService({ name: 'monitor', configSchema: MonitorConfigSchema, module: (config, logger) => AppModule.register(config, logger) });
+runService({ name: 'monitor', configSchema: MonitorConfigSchema, module: (config) => MonitorModule.register(config) });

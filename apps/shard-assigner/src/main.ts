@@ -4,6 +4,6 @@ startTelemetry('shard-assigner');
 
 import { runService } from '@shardcast/platform';
 import { ShardAssignerConfigSchema } from './shard-assigner.config';
-import { AppModule } from './app.module';
+import { ShardAssignerModule } from './shard-assigner.module';
 
-runService({ name: 'shard-assigner', configSchema: ShardAssignerConfigSchema, module: (config, logger) => AppModule.register(config, logger) });
+runService({ name: 'shard-assigner', configSchema: ShardAssignerConfigSchema, module: (config) => ShardAssignerModule.register(config) });

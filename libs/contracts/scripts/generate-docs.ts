@@ -17,7 +17,7 @@ import { DeadLetterHeaders, ErrorCode, ErrorCodes } from '../src/error-codes';
 import { ShardAssignedEventSchema } from '../src/shard-assigned';
 import { ShardHealthEventSchema } from '../src/shard-health';
 import { MAX_RECORDS_PER_MESSAGE, TelemetryMessageSchema, TelemetryRecordSchema } from '../src/telemetry-request';
-import { contractTopicSpecs, deadLetterTopic, TopicName, Topics } from '../src/topics';
+import { contractTopicSpecs, DEAD_LETTER_MAX_MESSAGE_BYTES, deadLetterTopic, TopicName, Topics } from '../src/topics';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -114,10 +114,16 @@ const ERROR_CODE_DOCS: Record<ErrorCode, string> = {
   TELEMETRY_EMPTY_BATCH: `\`records\` is an empty array.`,
   TELEMETRY_BATCH_TOO_LARGE: `\`records\` holds more than ${thousands(MAX_RECORDS_PER_MESSAGE)} records.`,
   EVENT_INVALID: 'An event on an internal topic does not match its envelope or payload schema.',
+  EVENT_UNPROCESSABLE: "A valid event failed every time it was processed (the database refused its values, or a handler failed on it): dead-lettered after bounded retries, with the failure as the reason.",
   CONFIG_INVALID: 'A service could not start: an environment variable has a bad value (the message names it).',
   REQUEST_INVALID: 'An HTTP request body or query does not match its schema (HTTP 400).',
   UNAUTHORIZED: 'An HTTP request lacks valid credentials (HTTP 401).',
-  NOT_FOUND: 'An HTTP request names a resource that does not exist (HTTP 404).',
+  NOT_FOUND: 'An HTTP request names a resource or route that does not exist (HTTP 404).',
+  METHOD_NOT_ALLOWED: 'The route exists but not for this HTTP method; the `Allow` header lists the methods it takes (HTTP 405).',
+  REQUEST_TOO_LARGE: 'An HTTP request body is larger than the service accepts (HTTP 413).',
+  UNSUPPORTED_MEDIA_TYPE: 'An HTTP request body is in an encoding or charset the service does not read (HTTP 415).',
+  NOT_READY: 'A dependency of the service (database, broker) does not answer: `/readyz` says which (HTTP 503).',
+  INTERNAL_ERROR: 'The service failed on a request it should have handled; the log has the details, the answer never does (HTTP 500).',
   POOL_CAPACITY_EXCEEDED: "A reservation would take a region pool over its capacity; the plan's coverage shows how much was reserved.",
 };
 
@@ -139,7 +145,9 @@ const DEAD_LETTER_HEADER_DOCS: Record<keyof typeof DeadLetterHeaders, string> = 
   sourceTopic: 'the topic the message was read from',
   sourcePartition: 'its partition',
   sourceOffset: 'its offset',
-  recordIndex: 'comma-separated indices of the rejected records inside a batch message (one dead letter per message, original bytes once); absent when the whole message failed',
+  recordIndex: 'which record of a batch message this dead letter holds (its value is that record alone); absent when the whole message failed (its value is the original bytes)',
+  deadLetterId: 'one id per (consumer group, source topic, partition, offset, record index): a redelivery after a crash repeats it, so deduplicate on it',
+  consumerGroup: 'the consumer group that rejected it (two services may dead-letter the same event)',
   failedAt: 'when it was rejected (ISO-8601, UTC)',
 };
 
@@ -247,9 +255,18 @@ ${topicRows.join('\n')}
 
 ### Dead-letter topics
 
-A message a consumer cannot accept goes to \`<topic>.dlq\` with its **original bytes** (the key too)
-and the reason in headers; the consumer moves on. Dead-letter topics keep messages for a bounded
-time. The headers (\`DeadLetterHeaders\`):
+A message a consumer cannot accept goes to \`<topic>.dlq\` with the reason in headers, and the
+consumer moves on: an invalid message at once, a valid one that fails every time it is processed
+(\`EVENT_UNPROCESSABLE\`) after a few retries with back-off. A failure that says the broker or the
+database is unreachable is never dead-lettered: the consumer retries the same offset (its
+readiness is false meanwhile). A whole message keeps its **original bytes** (the key too); a
+rejected record of a batch is dead-lettered alone, as its JSON, so a batch with a few bad records
+never costs a copy of the batch per record. Dead letters are gzip-compressed and dead-letter
+topics accept messages up to ${DEAD_LETTER_MAX_MESSAGE_BYTES.toLocaleString('en-US')} bytes; one
+the broker still refuses goes to the consuming service's \`quarantined_messages\` table in
+PostgreSQL (bounded, with the reason and the source coordinates). Delivery is at least once: a
+crash can repeat a dead letter, with the same \`x-dead-letter-id\`. Dead-letter topics keep
+messages for a bounded time. The headers (\`DeadLetterHeaders\`):
 
 | Header | Value |
 | --- | --- |

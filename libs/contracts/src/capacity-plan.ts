@@ -1,18 +1,19 @@
 import { z } from 'zod';
 import { envelopeSchema, EventEnvelope } from './envelope';
+import { DomainFieldSchema, RegionIdSchema, textField, TimestampSchema } from './fields';
 import { ResourceNeedSchema } from './demand-forecast';
 
 export const CAPACITY_PLAN = 'capacity.plan';
 
 /** Capacity the allocator reserved for a domain, per region, for a time window. */
 export const CapacityPlanSchema = z.object({
-  domain: z.string(),
-  planId: z.string(),
-  validFrom: z.iso.datetime({ offset: true }),
-  validUntil: z.iso.datetime({ offset: true }),
+  domain: DomainFieldSchema,
+  planId: textField(128).min(1),
+  validFrom: TimestampSchema,
+  validUntil: TimestampSchema,
   regions: z.array(
     z.object({
-      region: z.string(),
+      region: RegionIdSchema,
       reserved: ResourceNeedSchema,
       /** proactive: ahead of forecast demand; reactive: safety net after observed overload. */
       reason: z.enum(['proactive', 'reactive']),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { envelopeSchema, EventEnvelope } from './envelope';
+import { DomainFieldSchema, PositiveInt32Schema, RegionIdSchema, textField, TimestampSchema } from './fields';
 
 export const DEMAND_FORECAST = 'demand.forecast';
 
@@ -20,30 +21,30 @@ export const ResourceNeedSchema = z.object({
  * keeps a 48 h horizon under Kafka's 1 MB default).
  */
 export const DemandForecastSchema = z.object({
-  domain: z.string(),
-  region: z.string(),
-  generatedAt: z.iso.datetime({ offset: true }),
-  stepSeconds: z.number().int().positive(),
+  domain: DomainFieldSchema,
+  region: RegionIdSchema,
+  generatedAt: TimestampSchema,
+  stepSeconds: PositiveInt32Schema,
   /** Requests per step, as quantiles of the predictive distribution. */
-  steps: z.array(z.object({ at: z.iso.datetime({ offset: true }), requests: Quantiles })),
+  steps: z.array(z.object({ at: TimestampSchema, requests: Quantiles })),
   model: z.object({
     /** The model that produced this forecast (a fallback if the selected one failed). */
-    name: z.string(),
-    selected: z.string(),
+    name: textField(64),
+    selected: textField(64),
     /** Rolling-origin backtest MASE of the selected model (null: too little history). */
     mase: z.number().nullable(),
     baselineMase: z.number().nullable(),
-    selectedAt: z.iso.datetime({ offset: true }).nullable(),
+    selectedAt: TimestampSchema.nullable(),
   }),
   confidence: z.enum(['high', 'low']),
   /** Backtest worse than seasonal naive: published for information, allocation may ignore it. */
   forecastOnly: z.boolean(),
-  tier: z.string(),
+  tier: textField(32),
   provisionQuantile: z.enum(QuantileLevels),
   /** Resource needs per step at the tier's quantile (with headroom) and at each quantile. */
   resources: z.array(
     z.object({
-      at: z.iso.datetime({ offset: true }),
+      at: TimestampSchema,
       provisioned: ResourceNeedSchema,
       byQuantile: z.record(z.enum(QuantileLevels), ResourceNeedSchema),
     }),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { envelopeSchema, EventEnvelope } from './envelope';
+import { CountSchema, DomainFieldSchema, PositiveInt32Schema, RegionIdSchema, TimestampSchema } from './fields';
 
 export const DEMAND_OBSERVED = 'demand.observed';
 
@@ -12,18 +13,18 @@ export const LatencySummarySchema = z.object({
 
 /** Demand seen for one (domain, region, bucket). A later revision replaces an earlier one. */
 export const DemandObservedSchema = z.object({
-  domain: z.string(),
-  region: z.string(),
-  bucketStart: z.iso.datetime({ offset: true }),
-  bucketSeconds: z.number().int().positive(),
+  domain: DomainFieldSchema,
+  region: RegionIdSchema,
+  bucketStart: TimestampSchema,
+  bucketSeconds: PositiveInt32Schema,
   /** 1 for the first publication; +1 each time late data from another partition is merged in. */
-  revision: z.number().int().positive(),
-  requests: z.number().int().nonnegative(),
-  errors: z.number().int().nonnegative().describe('responses with status >= 500'),
-  bytes: z.number().nonnegative(),
+  revision: PositiveInt32Schema,
+  requests: CountSchema,
+  errors: CountSchema.describe('responses with status >= 500'),
+  bytes: CountSchema,
   latencyMs: LatencySummarySchema,
   /** DDSketch (relative accuracy 1 %) as its standard protobuf (sparse binCounts), base64: merge to get quantiles over buckets. */
-  latencySketch: z.string(),
+  latencySketch: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64'),
 });
 
 export const DemandObservedEventSchema = envelopeSchema(DEMAND_OBSERVED, DemandObservedSchema);

@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import { z } from 'zod';
+import { textField, TimestampSchema } from './fields';
 
 /**
  * Every event carries this envelope. Consumers are idempotent by eventId; correlationId follows
@@ -7,12 +8,12 @@ import { z } from 'zod';
  */
 export function envelopeSchema<TType extends string, T extends z.ZodTypeAny>(type: TType, payload: T) {
   return z.object({
-    eventId: z.string().min(1).max(128),
+    eventId: textField(128).min(1),
     type: z.literal(type),
-    occurredAt: z.iso.datetime({ offset: true }),
-    producedBy: z.string().min(1).max(64),
-    correlationId: z.string().min(1).max(128),
-    causationId: z.string().min(1).max(128).nullable(),
+    occurredAt: TimestampSchema,
+    producedBy: textField(64).min(1),
+    correlationId: textField(128).min(1),
+    causationId: textField(128).min(1).nullable(),
     payload,
   });
 }

@@ -13,10 +13,16 @@ export const ErrorCodes = {
   TELEMETRY_EMPTY_BATCH: 'TELEMETRY_EMPTY_BATCH',
   TELEMETRY_BATCH_TOO_LARGE: 'TELEMETRY_BATCH_TOO_LARGE',
   EVENT_INVALID: 'EVENT_INVALID',
+  EVENT_UNPROCESSABLE: 'EVENT_UNPROCESSABLE',
   CONFIG_INVALID: 'CONFIG_INVALID',
   REQUEST_INVALID: 'REQUEST_INVALID',
   UNAUTHORIZED: 'UNAUTHORIZED',
   NOT_FOUND: 'NOT_FOUND',
+  METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
+  REQUEST_TOO_LARGE: 'REQUEST_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  NOT_READY: 'NOT_READY',
+  INTERNAL_ERROR: 'INTERNAL_ERROR',
   POOL_CAPACITY_EXCEEDED: 'POOL_CAPACITY_EXCEEDED',
 } as const;
 
@@ -35,12 +41,16 @@ export class ShardcastError extends Error {
 
 /** Kafka header names on dead-lettered messages. */
 export const DeadLetterHeaders = {
+  /** One id per (consumer group, source topic, partition, offset, record index): deduplicate on it. */
+  deadLetterId: 'x-dead-letter-id',
+  /** The consumer group that rejected it: two services may dead-letter the same event of one topic. */
+  consumerGroup: 'x-consumer-group',
   errorCode: 'x-error-code',
   errorReason: 'x-error-reason',
   sourceTopic: 'x-source-topic',
   sourcePartition: 'x-source-partition',
   sourceOffset: 'x-source-offset',
-  /** Comma-separated indices of the rejected records inside a batch message; absent when the whole message failed. */
+  /** Which record of a batch message this dead letter holds; absent when the whole message failed. */
   recordIndex: 'x-record-index',
   failedAt: 'x-failed-at',
 } as const;

@@ -1,6 +1,7 @@
 export * from './topics';
 export * from './error-codes';
 export * from './domain-name';
+export * from './fields';
 export * from './envelope';
 export * from './telemetry-request';
 export * from './demand-observed';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { envelopeSchema, EventEnvelope } from './envelope';
+import { DomainFieldSchema, PositiveInt32Schema, RegionIdSchema } from './fields';
 
 export const SHARD_ASSIGNED = 'shard.assigned';
 
@@ -8,13 +9,13 @@ export const SHARD_ASSIGNED = 'shard.assigned';
  * outside systems subscribe to it. A domain with no shards left gets an empty `shards` list.
  */
 export const ShardAssignedSchema = z.object({
-  domain: z.string(),
+  domain: DomainFieldSchema,
   /** Monotonic per domain; consumers ignore a layout older than the one they have. */
-  version: z.number().int().positive(),
+  version: PositiveInt32Schema,
   shards: z.array(
     z.object({
-      region: z.string(),
-      hostname: z.string().describe('regional shard host, e.g. us-east-1.app.example.com'),
+      region: RegionIdSchema,
+      hostname: DomainFieldSchema.describe('regional shard host, e.g. us-east-1.app.example.com'),
       weight: z.number().positive(),
       healthy: z.boolean(),
     }),

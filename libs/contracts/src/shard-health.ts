@@ -1,15 +1,16 @@
 import { z } from 'zod';
 import { envelopeSchema, EventEnvelope } from './envelope';
+import { DomainFieldSchema, PositiveInt32Schema, RegionIdSchema, TimestampSchema } from './fields';
 
 export const SHARD_HEALTH = 'shard.health';
 
 /** Health of one regional shard over a window, as the monitor saw it. */
 export const ShardHealthSchema = z.object({
-  domain: z.string(),
-  region: z.string(),
-  hostname: z.string(),
-  windowStart: z.iso.datetime({ offset: true }),
-  windowSeconds: z.number().int().positive(),
+  domain: DomainFieldSchema,
+  region: RegionIdSchema,
+  hostname: DomainFieldSchema,
+  windowStart: TimestampSchema,
+  windowSeconds: PositiveInt32Schema,
   status: z.enum(['healthy', 'degraded', 'down']),
   requestsPerSecond: z.number().nonnegative(),
   errorRate: z.number().min(0).max(1),

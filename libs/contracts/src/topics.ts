@@ -24,7 +24,16 @@ export interface TopicSpec {
   compacted: boolean;
   /** Retention in ms; undefined keeps the broker default. */
   retentionMs?: number;
+  /** The largest (compressed) message batch the topic accepts; undefined keeps the broker default (1 MiB). */
+  maxMessageBytes?: number;
 }
+
+/**
+ * A dead letter is one message of its source topic, which takes batches up to the broker's 1 MiB
+ * compressed: re-compressed with gzip instead of the producer's codec (zstd compresses JSON up to
+ * about twice as well), plus headers, it fits in 4 MiB. Larger ones go to the quarantine table.
+ */
+export const DEAD_LETTER_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 const SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000;
 
@@ -36,7 +45,7 @@ export function contractTopicSpecs(): TopicSpec[] {
   const specs: TopicSpec[] = [];
   for (const name of Object.values(Topics)) {
     specs.push({ name, compacted: name === Topics.shardAssigned });
-    specs.push({ name: deadLetterTopic(name), compacted: false, retentionMs: SEVEN_DAYS_MS });
+    specs.push({ name: deadLetterTopic(name), compacted: false, retentionMs: SEVEN_DAYS_MS, maxMessageBytes: DEAD_LETTER_MAX_MESSAGE_BYTES });
   }
   return specs;
 }

@@ -1,7 +1,7 @@
 import { Controller, Inject, Type } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext } from '@nestjs/microservices';
 import type { z } from 'zod';
-import { ContractEventGate, SERVICE_LOGGER } from './contract-event-gate';
+import { ConsumeOptions, ContractEventGate, SERVICE_LOGGER } from './contract-event-gate';
 import type { Logger } from './logger';
 
 /**
@@ -10,7 +10,12 @@ import type { Logger } from './logger';
  * @EventPattern takes a constant while the deployed topic carries KAFKA_TOPIC_PREFIX, known only
  * once the config is validated. Services whose handling is still only observation use it as is.
  */
-export function contractEventHandler<S extends z.ZodType>(topic: string, schema: S, describe: (event: z.infer<S>) => Record<string, unknown>): Type<unknown> {
+export function contractEventHandler<S extends z.ZodType>(
+  topic: string,
+  schema: S,
+  describe: (event: z.infer<S>) => Record<string, unknown>,
+  options: { compacted?: boolean } = {},
+): Type<unknown> {
   @Controller()
   class ContractEventHandler {
     constructor(
@@ -20,10 +25,9 @@ export function contractEventHandler<S extends z.ZodType>(topic: string, schema:
 
     @EventPattern(topic)
     async handle(@Ctx() context: KafkaContext): Promise<void> {
-      const event = await this.gate.read(schema, context);
-      if (!event) return;
       const where = { topic, partition: context.getPartition(), offset: context.getMessage().offset };
-      this.logger.debug({ ...where, ...describe(event) }, 'event received');
+      const consumeOptions: ConsumeOptions = options.compacted ? { onTombstone: async (key) => this.logger.debug({ ...where, key }, 'tombstone received') } : {};
+      await this.gate.consume(schema, context, async (event) => this.logger.debug({ ...where, ...describe(event) }, 'event received'), consumeOptions);
     }
   }
   return ContractEventHandler;

@@ -1,12 +1,17 @@
 import { DataSource, MixedList } from 'typeorm';
 import type { Logger } from './logger';
+import { CreateQuarantine1764800000000 } from './migrations/1764800000000-create-quarantine';
+
+/** Tables every service's schema has, whatever its own migrations: the dead-letter quarantine. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export const platformMigrations: Function[] = [CreateQuarantine1764800000000];
 
 export interface ServiceDatabaseOptions {
   url: string;
   /** One PostgreSQL schema per service (docs/decisions/0005-one-database-one-schema-per-service.md). */
   schema: string;
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-  migrations: MixedList<Function>;
+  migrations: Function[];
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   entities?: MixedList<Function>;
   poolSize?: number;
@@ -22,7 +27,7 @@ export function createServiceDataSource(options: ServiceDatabaseOptions): DataSo
     url: options.url,
     schema: options.schema,
     entities: options.entities ?? [],
-    migrations: options.migrations,
+    migrations: [...options.migrations, ...platformMigrations],
     migrationsTableName: `${options.schema}_migrations`,
     migrationsRun: false,
     synchronize: false,

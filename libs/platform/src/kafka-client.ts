@@ -60,6 +60,7 @@ async function createMissingTopics(kafka: Kafka, specs: TopicSpec[], partitions:
         configEntries: [
           ...(s.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
           ...(s.retentionMs !== undefined ? [{ name: 'retention.ms', value: String(s.retentionMs) }] : []),
+          ...(s.maxMessageBytes !== undefined ? [{ name: 'max.message.bytes', value: String(s.maxMessageBytes) }] : []),
         ],
       })),
     });

@@ -1,4 +1,5 @@
 import { Controller, Get, HttpException, Injectable } from '@nestjs/common';
+import { ErrorCodes } from '@shardcast/contracts';
 
 export type ReadinessCheck = () => Promise<void>;
 
@@ -44,7 +45,7 @@ export class HealthController {
   @Get('readyz')
   async readyz(): Promise<{ status: 'ready'; checks: Record<string, string> }> {
     const checks = await this.readiness.run();
-    if (Object.values(checks).some((v) => v !== 'ok')) throw new HttpException({ status: 'not ready', checks }, 503);
+    if (Object.values(checks).some((v) => v !== 'ok')) throw new HttpException({ code: ErrorCodes.NOT_READY, message: 'not ready', status: 'not ready', checks }, 503);
     return { status: 'ready', checks };
   }
 }

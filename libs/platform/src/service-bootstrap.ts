@@ -8,6 +8,7 @@ import { ContractEventGate, DEAD_LETTER_PUBLISHER, SERVICE_LOGGER } from './cont
 import { DeadLetterPublisher } from './dead-letter-publisher';
 import { createKafka, ensureTopics } from './kafka-client';
 import { loadConfig, PlatformConfig } from './config';
+import { HttpErrorFilter, RouteMethods } from './http-error-filter';
 import { contractTopicSpecs } from '@shardcast/contracts';
 import type { z } from 'zod';
 
@@ -24,7 +25,7 @@ export class PlatformModule implements OnApplicationShutdown {
     await this.deadLetters.close();
   }
 
-  static forService<C extends PlatformConfig>(config: C, logger: Logger): DynamicModule {
+  static forService<C extends PlatformConfig>(config: C, logger: Logger, consumerGroup: string): DynamicModule {
     return {
       module: PlatformModule,
       global: true,
@@ -38,7 +39,7 @@ export class PlatformModule implements OnApplicationShutdown {
           useFactory: async () => {
             const producer = createKafka(config.KAFKA_BROKERS, 'dead-letters', logger).producer();
             await producer.connect();
-            return new DeadLetterPublisher(producer);
+            return new DeadLetterPublisher(producer, consumerGroup, logger);
           },
         },
         ContractEventGate,
@@ -67,8 +68,13 @@ class PinoNestLogger implements LoggerService {
   }
 }
 
+/** A service's root: the platform (health, config, logger, dead letters) beside the service's own module. */
+@Module({})
+class ServiceRootModule {}
+
 export interface ServiceBootstrapOptions<C extends PlatformConfig> {
   name: string;
+  /** The service's own module; the platform's is added beside it. */
   module: Type<unknown> | DynamicModule;
   config: C;
   logger: Logger;
@@ -88,7 +94,8 @@ export async function bootstrapService<C extends PlatformConfig>(options: Servic
   // runs, and the broker does not auto-create topics: the contract topics must exist first.
   await ensureTopics(createKafka(options.config.KAFKA_BROKERS, `${options.name}-admin`, options.logger), contractTopicSpecs(), options.config.KAFKA_TOPIC_PARTITIONS, options.config.KAFKA_TOPIC_PREFIX);
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
-  const app = await NestFactory.create(options.module, { logger: new PinoNestLogger(options.logger), abortOnError: false });
+  const root: DynamicModule = { module: ServiceRootModule, imports: [PlatformModule.forService(options.config, options.logger, options.kafkaGroupId), options.module] };
+  const app = await NestFactory.create(root, { logger: new PinoNestLogger(options.logger), abortOnError: false });
   app.connectMicroservice<MicroserviceOptions>({
     transport: Transport.KAFKA,
     options: {
@@ -101,6 +108,7 @@ export async function bootstrapService<C extends PlatformConfig>(options: Servic
     },
   });
   app.enableShutdownHooks();
+  app.useGlobalFilters(new HttpErrorFilter(options.logger, expressRouteMethods(app)));
   await options.beforeListen?.(app);
   await app.startAllMicroservices();
   await app.listen(options.config.HTTP_PORT, options.config.HTTP_HOST);
@@ -110,6 +118,20 @@ export async function bootstrapService<C extends PlatformConfig>(options: Servic
   return app;
 }
 
+/** Reads Express's route table, so that a known path asked with the wrong method gets 405, not 404. */
+function expressRouteMethods(app: INestApplication): RouteMethods {
+  type Layer = { route?: { methods: Record<string, boolean> }; match(path: string): boolean };
+  const express = app.getHttpAdapter().getInstance() as { router?: { stack: Layer[] } };
+  return (path) => {
+    const methods = new Set<string>();
+    for (const layer of express.router?.stack ?? []) {
+      if (!layer.route || !layer.match(path)) continue;
+      for (const [method, routed] of Object.entries(layer.route.methods)) if (routed && method !== '_all') methods.add(method.toUpperCase());
+    }
+    return [...methods].sort();
+  };
+}
+
 /**
  * A service's main: validated config (a bad value exits 1 naming the variable), JSON logger, the
  * contract topics, the hybrid app. OpenTelemetry must already be started (first import of main.ts).
@@ -117,7 +139,7 @@ export async function bootstrapService<C extends PlatformConfig>(options: Servic
 export function runService<S extends z.ZodType<PlatformConfig>>(options: {
   name: string;
   configSchema: S;
-  module: (config: z.infer<S>, logger: Logger) => DynamicModule;
+  module: (config: z.infer<S>) => Type<unknown> | DynamicModule;
   kafkaGroupId?: (config: z.infer<S>) => string;
   beforeListen?: (app: INestApplication) => void | Promise<void>;
 }): void {
@@ -126,7 +148,7 @@ export function runService<S extends z.ZodType<PlatformConfig>>(options: {
     const logger = createLogger(options.name, config.LOG_LEVEL);
     await bootstrapService({
       name: options.name,
-      module: options.module(config, logger),
+      module: options.module(config),
       config,
       logger,
       kafkaGroupId: options.kafkaGroupId?.(config) ?? `${config.KAFKA_GROUP_PREFIX}-${options.name}`,

@@ -1,7 +1,9 @@
-import { DynamicModule, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { DynamicModule, Inject, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
-import { DataSource, MixedList } from 'typeorm';
-import { SERVICE_LOGGER } from './contract-event-gate';
+import { DataSource } from 'typeorm';
+import { DEAD_LETTER_PUBLISHER, SERVICE_LOGGER } from './contract-event-gate';
+import { DeadLetterPublisher } from './dead-letter-publisher';
+import { PostgresQuarantine } from './quarantine-table';
 import { createServiceDataSource, openServiceDatabase } from './database';
 import { createKafka } from './kafka-client';
 import type { Logger } from './logger';
@@ -14,7 +16,7 @@ export interface ServiceInfraOptions {
   /** The service's own PostgreSQL schema. */
   schema: string;
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-  migrations: MixedList<Function>;
+  migrations: Function[];
 }
 
 /**
@@ -22,6 +24,8 @@ export interface ServiceInfraOptions {
  * readiness checks. The database opens while Nest builds the app, before the Kafka transport
  * delivers anything to a handler.
  */
+const SERVICE_SCHEMA = Symbol('SERVICE_SCHEMA');
+
 @Module({})
 export class ServiceInfraModule implements OnModuleInit, OnApplicationShutdown {
   static forService(options: ServiceInfraOptions): DynamicModule {
@@ -35,6 +39,7 @@ export class ServiceInfraModule implements OnModuleInit, OnApplicationShutdown {
           inject: [SERVICE_LOGGER],
         },
         { provide: Kafka, useFactory: (logger: Logger) => createKafka(options.brokers, options.clientId, logger), inject: [SERVICE_LOGGER] },
+        { provide: SERVICE_SCHEMA, useValue: options.schema },
       ],
       exports: [DataSource, Kafka],
     };
@@ -44,9 +49,13 @@ export class ServiceInfraModule implements OnModuleInit, OnApplicationShutdown {
     private readonly readiness: ReadinessRegistry,
     private readonly db: DataSource,
     private readonly kafka: Kafka,
+    @Inject(SERVICE_SCHEMA) private readonly schema: string,
+    @Inject(DEAD_LETTER_PUBLISHER) private readonly deadLetters: DeadLetterPublisher,
   ) {}
 
   onModuleInit(): void {
+    // A dead letter its topic refuses goes to this service's quarantine table.
+    this.deadLetters.useQuarantine(new PostgresQuarantine(this.db, this.schema));
     this.readiness.register('postgres', async () => void (await this.db.query('SELECT 1')));
     this.readiness.register('kafka', async () => {
       const admin = this.kafka.admin();

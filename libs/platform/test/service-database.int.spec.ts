@@ -31,7 +31,7 @@ describe('openServiceDatabase (real PostgreSQL)', () => {
     const results = await Promise.allSettled(sources.map((s) => openServiceDatabase(s, schema)));
     expect(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))).toEqual(['ok', 'ok', 'ok', 'ok']);
     const applied = await sources[0].query(`SELECT name FROM "${schema}"."${schema}_migrations"`);
-    expect(applied).toEqual([{ name: 'CreateTables1700000000000' }]);
+    expect(applied).toEqual([{ name: 'CreateTables1700000000000' }, { name: 'CreateQuarantine1764800000000' }]);
   });
 
   it('waits for an instance that is migrating, says so in the log, and goes on once it is done', async () => {

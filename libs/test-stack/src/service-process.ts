@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
  */
 export class ServiceProcess {
   private child?: ChildProcess;
+  private killed = false;
   private readonly lines: Array<Record<string, unknown>> = [];
   private waiters: Array<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
   readonly stderr: string[] = [];
@@ -66,10 +67,19 @@ export class ServiceProcess {
     return this.waitForLog((l) => l.msg === msg, timeoutMs);
   }
 
-  /** Sends `signal`; a process still alive after `graceMs` is SIGKILLed, so a stuck shutdown cannot hang a suite. */
+  /**
+   * Sends `signal`; a process still alive after `graceMs` is SIGKILLed, so a stuck shutdown cannot
+   * hang a suite. Killing a process that already exited by itself rejects: a test that meant to
+   * kill a live service must not pass because the service had crashed. Killing twice is fine.
+   */
   async kill(signal: NodeJS.Signals = 'SIGKILL', graceMs = 15_000): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    if (!child) throw new Error(`${this.entry} was never started`);
+    if (this.killed) return;
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${this.entry} had already exited (${child.exitCode ?? child.signalCode}) before it was killed; stderr: ${this.stderr.slice(-5).join('\n')}`);
+    }
+    this.killed = true;
     const exited = once(child, 'exit');
     child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);

@@ -20,18 +20,16 @@ export function demandObservedHandler(topic: string): Type<unknown> {
       private readonly scheduler: ForecastScheduler,
     ) {}
 
-    /** The gate dead-letters an invalid event; other errors (a database down) throw and are retried. */
+    /** The gate dead-letters an invalid event, retries a failing one under the platform's failure policy. */
     @EventPattern(topic)
     async handle(@Ctx() context: KafkaContext): Promise<void> {
-      const event = await this.gate.read(DemandObservedEventSchema, context);
-      if (!event) return;
-      const message = context.getMessage();
-      const where = { topic, partition: context.getPartition(), offset: message.offset };
-      this.logger.debug({ ...where, eventId: event.eventId, correlationId: event.correlationId, domain: event.payload.domain, region: event.payload.region, revision: event.payload.revision }, 'event received');
-      // A database error is thrown on purpose: the transport retries, so no observation is lost.
-      if (await this.store.recordObserved(event)) {
-        this.scheduler.markDirty({ domain: event.payload.domain, region: event.payload.region }, { eventId: event.eventId, correlationId: event.correlationId });
-      }
+      await this.gate.consume(DemandObservedEventSchema, context, async (event) => {
+        const where = { topic, partition: context.getPartition(), offset: context.getMessage().offset };
+        this.logger.debug({ ...where, eventId: event.eventId, correlationId: event.correlationId, domain: event.payload.domain, region: event.payload.region, revision: event.payload.revision }, 'event received');
+        if (await this.store.recordObserved(event)) {
+          this.scheduler.markDirty({ domain: event.payload.domain, region: event.payload.region }, { eventId: event.eventId, correlationId: event.correlationId });
+        }
+      });
     }
   }
   return DemandObservedHandler;

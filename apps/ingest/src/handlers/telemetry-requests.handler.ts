@@ -15,32 +15,45 @@ import {
 } from '@shardcast/telemetry';
 import { PostgresDemandStore, PreparedCommit } from '../persistence/postgres-demand-store';
 
-const MAX_REASON_CHARS = 1000;
-
 /**
- * One dead letter per rejected message, with its original bytes once: a batch message with many
- * bad records must not fan out into many copies of itself (DLQ size, producer request limits).
- * The record indices and the reason of each go in the headers.
+ * One dead letter per rejected record: a whole message that failed keeps its original bytes; a
+ * rejected record of a batch goes alone, as its JSON, so a batch with a few bad records never
+ * costs a copy of the batch per record (nor one of over a megabyte). The DLQ's headers say where
+ * it came from (partition, offset, record index).
  */
 export function deadLettersFor(batch: PartitionBatch, rejections: MessageRejection[]): DeadLetter[] {
   if (rejections.length === 0) return [];
   const keyByOffset = new Map(batch.messages.map((m) => [String(m.offset), m.key ?? null]));
-  const byOffset = new Map<bigint, MessageRejection[]>();
-  for (const r of rejections) byOffset.set(r.offset, [...(byOffset.get(r.offset) ?? []), r]);
-  return [...byOffset].map(([offset, list]) => {
-    const indexed = list.filter((r) => r.index !== null);
-    const reason = list.map((r) => (r.index === null ? r.reason : `record ${r.index}: ${r.code}: ${r.reason}`)).join('; ');
-    return {
-      sourceTopic: batch.topic,
-      partition: batch.partition,
-      offset: offset.toString(),
-      key: keyByOffset.get(offset.toString()) ?? null,
-      value: list[0].value,
-      code: list[0].code,
-      reason: reason.length > MAX_REASON_CHARS ? `${reason.slice(0, MAX_REASON_CHARS - 20)}… (${list.length} rejected)` : reason,
-      recordIndices: indexed.length ? indexed.map((r) => r.index as number) : undefined,
-    };
-  });
+  // A batch message is parsed once, whatever the number of its rejected records.
+  const recordsByOffset = new Map<bigint, unknown[]>();
+  const recordOf = (r: MessageRejection): Buffer | null => {
+    let records = recordsByOffset.get(r.offset);
+    if (!records) {
+      records = batchRecords(r.value);
+      recordsByOffset.set(r.offset, records);
+    }
+    const record = records[r.index as number];
+    return record === undefined ? r.value : Buffer.from(JSON.stringify(record));
+  };
+  return rejections.map((r) => ({
+    sourceTopic: batch.topic,
+    partition: batch.partition,
+    offset: r.offset.toString(),
+    key: keyByOffset.get(r.offset.toString()) ?? null,
+    value: r.index === null ? r.value : recordOf(r),
+    code: r.code,
+    reason: r.reason,
+    recordIndex: r.index ?? undefined,
+  }));
+}
+
+function batchRecords(value: Buffer | null): unknown[] {
+  try {
+    const parsed = JSON.parse(value?.toString('utf8') ?? 'null') as { records?: unknown };
+    return Array.isArray(parsed?.records) ? parsed.records : [];
+  } catch {
+    return [];
+  }
 }
 
 const tracer = trace.getTracer('shardcast-ingest');

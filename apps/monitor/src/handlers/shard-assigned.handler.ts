@@ -4,5 +4,7 @@ import { contractEventHandler } from '@shardcast/platform';
 
 /** Consumes shard.assigned.v1: the shards it watches (observed only, until its issue builds the logic). */
 export function shardAssignedHandler(topic: string): Type<unknown> {
-  return contractEventHandler(topic, ShardAssignedEventSchema, (e) => ({ eventId: e.eventId, correlationId: e.correlationId, domain: e.payload.domain, version: e.payload.version, shards: e.payload.shards.length }));
+  return contractEventHandler(topic, ShardAssignedEventSchema, (e) => ({ eventId: e.eventId, correlationId: e.correlationId, domain: e.payload.domain, version: e.payload.version, shards: e.payload.shards.length }), {
+    compacted: true,
+  });
 }
