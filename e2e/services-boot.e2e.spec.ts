@@ -39,19 +39,19 @@ interface ServiceUnderTest {
 }
 
 const services: ServiceUnderTest[] = [
-  { name: 'ingest', readyMessage: 'ingest ready', schemaVar: 'INGEST_DB_SCHEMA', checks: ['kafka', 'postgres'], env: { INGEST_GROUP_ID: `${groupPrefix}-ingest` } },
-  { name: 'forecaster', readyMessage: 'forecaster ready', schemaVar: 'FORECASTER_DB_SCHEMA', checks: ['kafka', 'postgres'], consumes: Topics.demandObserved },
-  { name: 'allocator', readyMessage: 'allocator ready', schemaVar: 'ALLOCATOR_DB_SCHEMA', checks: ['kafka', 'postgres'], consumes: Topics.demandForecast },
+  { name: 'ingest', readyMessage: 'ingest ready', schemaVar: 'INGEST_DB_SCHEMA', checks: ['consumers', 'kafka', 'postgres'], env: { INGEST_GROUP_ID: `${groupPrefix}-ingest` } },
+  { name: 'forecaster', readyMessage: 'forecaster ready', schemaVar: 'FORECASTER_DB_SCHEMA', checks: ['consumers', 'kafka', 'postgres'], consumes: Topics.demandObserved },
+  { name: 'allocator', readyMessage: 'allocator ready', schemaVar: 'ALLOCATOR_DB_SCHEMA', checks: ['consumers', 'kafka', 'postgres'], consumes: Topics.demandForecast },
   {
     name: 'shard-assigner',
     readyMessage: 'shard-assigner ready',
     schemaVar: 'SHARD_ASSIGNER_DB_SCHEMA',
-    checks: ['kafka', 'postgres', 'redis'],
+    checks: ['consumers', 'kafka', 'postgres', 'redis'],
     consumes: Topics.capacityPlan,
     env: { SHARD_ASSIGNER_REDIS_KEY_PREFIX: `${groupPrefix}:shard-assigner:` },
   },
-  { name: 'dns-publisher', readyMessage: 'dns-publisher ready', schemaVar: 'DNS_PUBLISHER_DB_SCHEMA', checks: ['kafka', 'postgres'], consumes: Topics.shardAssigned },
-  { name: 'monitor', readyMessage: 'monitor ready', schemaVar: 'MONITOR_DB_SCHEMA', checks: ['kafka', 'postgres'], consumes: Topics.shardAssigned },
+  { name: 'dns-publisher', readyMessage: 'dns-publisher ready', schemaVar: 'DNS_PUBLISHER_DB_SCHEMA', checks: ['consumers', 'kafka', 'postgres'], consumes: Topics.shardAssigned },
+  { name: 'monitor', readyMessage: 'monitor ready', schemaVar: 'MONITOR_DB_SCHEMA', checks: ['consumers', 'kafka', 'postgres'], consumes: Topics.shardAssigned },
 ];
 
 function envelope(type: string, payload: unknown) {

@@ -103,7 +103,7 @@ export class ContractEventGate implements RetryObserver {
     const message = context.getMessage();
     const topic = context.getTopic();
     const key = message.key === null || message.key === undefined ? null : Buffer.isBuffer(message.key) ? message.key : String(message.key);
-    this.logger.warn({ topic, partition: context.getPartition(), offset: message.offset, code, reason }, 'event dead-lettered');
+    this.logger.warn({ topic, partition: context.getPartition(), offset: message.offset, key: key === null ? null : String(key), code, reason }, 'event rejected');
     await this.deadLetters.publish([{ sourceTopic: topic, partition: context.getPartition(), offset: message.offset, key, value: raw, code, reason }]);
   }
 
