@@ -48,7 +48,7 @@ export interface PreparedCommit {
   /** The closed shares in key order, and revision 1 of each. */
   closed: LedgerEntry[];
   firstRevisions: BucketPublication[];
-  revisedAt: Date;
+  revisionsAt: Date;
   /** What the commit's statements bind, encoded once for whichever path writes it. */
   write: CommitWrite;
 }
@@ -164,7 +164,7 @@ export class PostgresDemandStore {
       outbox: this.outboxMessages(firstRevisions),
       closed,
       firstRevisions,
-      revisedAt: at,
+      revisionsAt: at,
       write: {
         topic,
         partition,
@@ -259,7 +259,7 @@ export class PostgresDemandStore {
       const merged = await this.mergeIntoStored(
         run,
         indexes.map((i) => closed[i]),
-        prepared.revisedAt,
+        prepared.revisionsAt,
       );
       const messages = this.outboxMessages(merged);
       for (const [k, i] of indexes.entries()) [revisions[i], outbox[i]] = [merged[k].revision, messages[k]];
