@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
 import { createServiceDataSource, openServiceDatabase } from '@shardcast/platform';
 import { stackEnv, uniqueName } from '@shardcast/test-stack';
 import { addRequest, emptyDemandBucket, LedgerEntry, LedgerTransition, serializeLatencySketch } from '@shardcast/telemetry';
@@ -106,6 +107,63 @@ describe('PostgresDemandStore (real PostgreSQL)', () => {
       `SELECT domain, latency_sketch FROM "${schema}".demand_buckets WHERE domain IN ('e.example.com', 'f.example.com') ORDER BY domain`,
     );
     expect(rows.map((r) => r.latency_sketch.toString('hex'))).toEqual(closed.map((e) => serializeLatencySketch(e.bucket).toString('hex')));
+  });
+
+  it('writes a commit through the transaction (after a conflict) as the one statement writes it', async () => {
+    const one = { accepted: 1, rejected: 0, late: 0 };
+    // Partition 8 closes a bucket partition 7 closed first, so its next commits go through the
+    // transaction; partition 9 closes one nobody else does and stays on the one statement.
+    await store.commit('t', 7, -1n, closing([entry('h.example.com', 'eu-west-1', T0, [1])], 1n), one);
+    await store.commit('t', 8, -1n, closing([entry('h.example.com', 'eu-west-1', T0, [2])], 1n), one);
+    await store.commit('t', 9, -1n, closing([entry('k.example.com', 'eu-west-1', T0, [2])], 1n), one);
+    const transitionOf = (domain: string): LedgerTransition => {
+      const open = [entry(domain, 'eu-west-1', T0 + 180_000, [3, 30]), entry(domain, 'us-east-1', T0 + 180_000, [4])];
+      const closed = [entry(domain, 'eu-west-1', T0 + 60_000, [5, 50, 500]), entry(domain, 'us-east-1', T0 + 120_000, [6])];
+      return { next: { progress: { nextOffset: 9n, maxEventTimeMs: T0 + 180_000 }, open: new Map() }, changed: [...open, ...closed], closed };
+    };
+    // Both partitions hold an open share of a bucket that this commit closes.
+    for (const [partition, domain] of [[8, 'i.example.com'], [9, 'j.example.com']] as const) {
+      await db.query(
+        `INSERT INTO "${schema}".partition_buckets (domain, region, bucket_start, topic, partition, requests, errors, bytes, latency_max_ms, latency_sketch)
+         VALUES ($1, 'us-east-1', $2, 't', $3, 1, 0, 100, 6, $4)`,
+        [domain, new Date(T0 + 120_000).toISOString(), partition, serializeLatencySketch(entry(domain, 'us-east-1', T0 + 120_000, [6]).bucket)],
+      );
+    }
+    const transactions = jest.spyOn(PostgresQueryRunner.prototype, 'startTransaction');
+    const viaTransaction = await store.commit('t', 8, 1n, transitionOf('i.example.com'), { accepted: 6, rejected: 2, late: 1 });
+    expect(transactions).toHaveBeenCalledTimes(1);
+    const viaStatement = await store.commit('t', 9, 1n, transitionOf('j.example.com'), { accepted: 6, rejected: 2, late: 1 });
+    expect(transactions).toHaveBeenCalledTimes(1);
+    transactions.mockRestore();
+    expect([viaTransaction, viaStatement]).toMatchObject([{ committed: true, events: 2 }, { committed: true, events: 2 }]);
+    const progress = await db.query(
+      `SELECT partition, next_offset::int AS next, max_event_time_ms::text AS max, accepted_records::int AS a, rejected_records::int AS r, late_records::int AS l
+       FROM "${schema}".partition_progress WHERE topic = 't' AND partition IN (8, 9) ORDER BY partition`,
+    );
+    expect(progress).toEqual([8, 9].map((partition) => ({ partition, next: 9, max: String(T0 + 180_000), a: 7, r: 2, l: 1 })));
+    const shares = async (partition: number) =>
+      db.query(
+        `SELECT region, bucket_start, requests::int AS requests, errors::int AS errors, bytes::int AS bytes, latency_max_ms, encode(latency_sketch, 'hex') AS sketch
+         FROM "${schema}".partition_buckets WHERE topic = 't' AND partition = $1 ORDER BY region, bucket_start`,
+        [partition],
+      );
+    expect(await shares(8)).toHaveLength(2); // the closed share stored while open is gone
+    expect(await shares(8)).toEqual(await shares(9));
+    const revisions = async (domain: string) =>
+      db.query(
+        `SELECT region, bucket_start, bucket_seconds, revision, requests::int AS requests, bytes::int AS bytes, latency_p50_ms, latency_p99_ms, latency_max_ms,
+                encode(latency_sketch, 'hex') AS sketch
+         FROM "${schema}".demand_buckets WHERE domain = $1 ORDER BY region, bucket_start`,
+        [domain],
+      );
+    expect(await revisions('i.example.com')).toHaveLength(2);
+    expect(await revisions('i.example.com')).toEqual(await revisions('j.example.com'));
+    if (!viaTransaction.committed || !viaStatement.committed) throw new Error('not committed');
+    const listed = async (rows: string[]) =>
+      db.query(`SELECT cardinality(domains) AS n, revisions FROM "${schema}".demand_outbox WHERE id = ANY($1::bigint[])`, [rows]);
+    expect(await listed(viaTransaction.outboxRows)).toEqual([{ n: 2, revisions: [1, 1] }]);
+    expect(await listed(viaStatement.outboxRows)).toEqual(await listed(viaTransaction.outboxRows));
+    await drainAll(outbox);
   });
 
   it('polls whole commits up to the event limit, at least one however large', async () => {

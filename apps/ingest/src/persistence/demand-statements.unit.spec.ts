@@ -1,0 +1,163 @@
+import { addRequest, emptyDemandBucket, LedgerEntry, nextBucketRevision, serializeLatencySketch } from '@shardcast/telemetry';
+import {
+  CommitWrite,
+  DemandStatements,
+  encodeBucketKeys,
+  encodeRows,
+  mergedRevisionColumns,
+  openShareColumns,
+  revisionColumns,
+  Statement,
+  StatementParams,
+  unnestRows,
+} from './demand-statements';
+
+const T0 = Date.UTC(2014, 3, 10, 12, 0);
+const AT = new Date(T0 + 300_000);
+
+function entry(domain: string, bucketStartMs: number, latencies: number[]): LedgerEntry {
+  const bucket = emptyDemandBucket();
+  for (const l of latencies) addRequest(bucket, 200, l, 100);
+  return { key: { domain, region: 'eu-west-1', bucketStartMs }, bucket };
+}
+
+const open = [entry('a.example.com', T0 + 120_000, [1, 2]), entry('b.example.com', T0 + 120_000, [300])];
+const closed = [entry('a.example.com', T0, [7]), entry('c.example.com', T0 + 60_000, [8, 9, 10])];
+const firstRevisions = closed.map((e) => nextBucketRevision(e.key, e.bucket, undefined, 'ingest-test', AT));
+
+const write: CommitWrite = {
+  topic: 'telemetry.requests.v1',
+  partition: 3,
+  expectedOffset: '41',
+  nextOffset: '57',
+  maxEventTimeMs: T0 + 150_000,
+  accepted: 14,
+  rejected: 1,
+  late: 1,
+  openShares: encodeRows(openShareColumns, open),
+  closedUpTo: new Date(T0 + 60_000).toISOString(),
+  firstRevisions: encodeRows(revisionColumns, firstRevisions),
+  revisionsAt: AT.toISOString(),
+};
+
+const statements = new DemandStatements('ingest');
+
+/** Every statement the two commit paths issue, for a commit with open and closed shares. */
+const everyStatement: Record<string, Statement> = {
+  commitInOneStatement: statements.commitInOneStatement(write),
+  insertProgressRow: statements.insertProgressRow(write),
+  lockProgress: statements.lockProgress(write),
+  updateProgress: statements.updateProgress(write),
+  upsertOpenShares: statements.upsertOpenShares(write),
+  deleteClosedShares: statements.deleteClosedShares(write),
+  insertFirstRevisions: statements.insertFirstRevisions(write),
+  lockStoredRevisions: statements.lockStoredRevisions(encodeBucketKeys(closed)),
+  updateRevisions: statements.updateRevisions(encodeRows(mergedRevisionColumns, firstRevisions), AT.toISOString()),
+  insertOutboxRow: statements.insertOutboxRow(write, [1, 2]),
+};
+
+/** Each `$n::type` of a statement's text: position and type. */
+function placeholders(text: string): Array<{ n: number; sqlType: string }> {
+  return [...text.matchAll(/\$(\d+)::([a-z0-9]+(?:\[\])?)/g)].map((m) => ({ n: Number(m[1]), sqlType: m[2] }));
+}
+
+/** The text with its param positions blanked, to compare statements bound in different orders. */
+const unnumbered = (text: string) => text.replace(/\$\d+::/g, '$::');
+
+describe('StatementParams', () => {
+  it('numbers params in the order they are bound, with their casts', () => {
+    const p = new StatementParams();
+    expect([p.bind('t', 'text'), p.bind(3, 'int'), p.bind([1, 2], 'bigint[]')]).toEqual(['$1::text', '$2::int', '$3::bigint[]']);
+    expect(p.values).toEqual(['t', 3, [1, 2]]);
+  });
+});
+
+describe('encodeRows and unnestRows', () => {
+  it('sends each column as one array, and a bytea column packed in one param with starts and lengths', () => {
+    const encoded = encodeRows(openShareColumns, open);
+    const sketches = open.map((e) => serializeLatencySketch(e.bucket));
+    const p = new StatementParams();
+    const rows = unnestRows(p, encoded, { ordinality: true });
+    expect(rows.from).toBe(
+      'unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::bigint[], $6::bigint[], $7::float8[], $9::int[], $10::int[]) WITH ORDINALITY ' +
+        'AS t(domain, region, bucket_start, requests, errors, bytes, latency_max_ms, latency_sketch_start, latency_sketch_length, ordinal)',
+    );
+    expect(rows.valueOf.latency_sketch).toBe('substring($8::bytea FROM t.latency_sketch_start FOR t.latency_sketch_length)');
+    expect(rows.valueOf.requests).toBe('t.requests');
+    expect(rows.arrays).toEqual({
+      domain: '$1::text[]',
+      region: '$2::text[]',
+      bucket_start: '$3::timestamptz[]',
+      requests: '$4::bigint[]',
+      errors: '$5::bigint[]',
+      bytes: '$6::bigint[]',
+      latency_max_ms: '$7::float8[]',
+    });
+    expect(p.values).toEqual([
+      ['a.example.com', 'b.example.com'],
+      ['eu-west-1', 'eu-west-1'],
+      [new Date(T0 + 120_000).toISOString(), new Date(T0 + 120_000).toISOString()],
+      [2, 1],
+      [0, 0],
+      [200, 100],
+      [2, 300],
+      Buffer.concat(sketches),
+      [1, 1 + sketches[0].length],
+      [sketches[0].length, sketches[1].length],
+    ]);
+  });
+});
+
+describe('DemandStatements', () => {
+  it.each(Object.entries(everyStatement))('%s uses every param it binds, each with one type that fits its value', (_, { text, values }) => {
+    const used = placeholders(text);
+    expect(text.match(/\$\d+/g)).toHaveLength(used.length); // none without its cast
+    expect(new Set(used.map((u) => u.n))).toEqual(new Set(values.map((_, i) => i + 1)));
+    for (const { n, sqlType } of used) {
+      const value = values[n - 1];
+      expect(new Set(used.filter((u) => u.n === n).map((u) => u.sqlType))).toEqual(new Set([sqlType]));
+      if (sqlType === 'bytea') expect(Buffer.isBuffer(value)).toBe(true);
+      else expect(Array.isArray(value)).toBe(sqlType.endsWith('[]'));
+    }
+  });
+
+  it('binds the one-statement commit in 34 params: each array once, the outbox row reusing the revisions key arrays', () => {
+    const { text, values } = everyStatement.commitInOneStatement;
+    expect(values).toHaveLength(34);
+    const arrays = values.filter((v) => Array.isArray(v));
+    expect(new Set(arrays).size).toBe(arrays.length);
+    expect(values.slice(0, 8)).toEqual(['telemetry.requests.v1', 3, '41', '57', T0 + 150_000, 14, 1, 1]);
+    const outboxRow = text.slice(text.indexOf('INSERT INTO "ingest".demand_outbox'));
+    const published = text.slice(text.indexOf('INSERT INTO "ingest".demand_buckets'), text.indexOf('INSERT INTO "ingest".demand_outbox'));
+    for (const keys of outboxRow.match(/\$\d+::(text|timestamptz)\[\]/g)!) expect(published).toContain(keys);
+    expect(values.filter((v) => Buffer.isBuffer(v))).toEqual([write.firstRevisions.columns[10].values, write.openShares.columns[7].values].map((v) => (v as { bytes: Buffer }).bytes));
+  });
+
+  it('gates every change of the one statement on the compare-and-set of the partition offset', () => {
+    const { text } = everyStatement.commitInOneStatement;
+    for (const cte of ['open_shares', 'closed_shares', 'published', 'events']) {
+      const body = text.slice(text.indexOf(`${cte} AS (`), text.indexOf('\n       )', text.indexOf(`${cte} AS (`)));
+      expect(body).toContain('EXISTS (SELECT 1 FROM moved)');
+    }
+    expect(text).toMatch(/WHERE topic = \$1::text AND partition = \$2::int AND next_offset = \$3::bigint\s+RETURNING 1/);
+  });
+
+  it('issues, in the transaction, the statements the one statement holds as CTEs', () => {
+    const oneStatement = unnumbered(everyStatement.commitInOneStatement.text).replaceAll('EXISTS (SELECT 1 FROM moved)', 'true');
+    for (const name of ['updateProgress', 'upsertOpenShares', 'deleteClosedShares'] as const) {
+      expect(oneStatement).toContain(unnumbered(everyStatement[name].text).trim());
+    }
+    const insert = unnumbered(everyStatement.insertFirstRevisions.text);
+    expect(oneStatement).toContain(insert.slice(insert.indexOf('INSERT'), insert.indexOf('ORDER BY t.ordinal')));
+    const outboxRow = unnumbered(everyStatement.insertOutboxRow.text);
+    expect(oneStatement).toContain(outboxRow.slice(outboxRow.indexOf('INSERT'), outboxRow.indexOf('SELECT')));
+    expect(oneStatement).toContain(outboxRow.slice(outboxRow.indexOf('WHERE')));
+  });
+
+  it('updates merged revisions by key, setting every other column and the revision number', () => {
+    expect(everyStatement.updateRevisions.text).toMatch(
+      /SET requests = t\.requests, errors = t\.errors, bytes = t\.bytes, latency_p50_ms = t\.latency_p50_ms, latency_p90_ms = t\.latency_p90_ms, latency_p99_ms = t\.latency_p99_ms, latency_max_ms = t\.latency_max_ms, latency_sketch = substring\(\$\d+::bytea FROM t\.latency_sketch_start FOR t\.latency_sketch_length\), revision = t\.revision, updated_at = \$\d+::timestamptz/,
+    );
+    expect(everyStatement.updateRevisions.text).toContain('WHERE db.domain = t.domain AND db.region = t.region AND db.bucket_start = t.bucket_start');
+  });
+});
