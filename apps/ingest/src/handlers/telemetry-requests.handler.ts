@@ -32,8 +32,7 @@ export function deadLettersFor(batch: PartitionBatch, rejections: MessageRejecti
       records = batchRecords(r.value);
       recordsByOffset.set(r.offset, records);
     }
-    const record = records[r.index as number];
-    return record === undefined ? r.value : Buffer.from(JSON.stringify(record));
+    return recordBytes(records[r.index as number]) ?? r.value;
   };
   return rejections.map((r) => ({
     sourceTopic: batch.topic,
@@ -45,6 +44,16 @@ export function deadLettersFor(batch: PartitionBatch, rejections: MessageRejecti
     reason: r.reason,
     recordIndex: r.index ?? undefined,
   }));
+}
+
+/** The record as JSON; null (so the whole message is kept) when it cannot be written, e.g. nested too deep to stringify. */
+function recordBytes(record: unknown): Buffer | null {
+  if (record === undefined) return null;
+  try {
+    return Buffer.from(JSON.stringify(record));
+  } catch {
+    return null;
+  }
 }
 
 function batchRecords(value: Buffer | null): unknown[] {
