@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { Client } from 'pg';
-import { contractTopicSpecs } from '@shardcast/contracts';
+import { contractTopicSpecs, DeadLetterHeaders } from '@shardcast/contracts';
 import { createKafka, ensureTopics } from '@shardcast/platform';
 import { kcat, ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
 
@@ -36,7 +36,7 @@ export class IngestHarness {
     return service;
   }
 
-  /** Produces `key\tvalue` lines with kcat (librdkafka), as an outside producer would. */
+  /** Produces `key\tvalue` lines with kcat (librdkafka, idempotent: in order), as an outside producer would. */
   async produceLines(lines: string[], compression: 'none' | 'gzip' | 'lz4' | 'snappy' | 'zstd' = 'lz4', topic = this.topic, extraArgs: string[] = []): Promise<void> {
     await kcat(['-b', this.env.KAFKA_BROKERS, '-t', topic, '-P', '-K', '\t', '-z', compression, '-X', 'linger.ms=20', ...extraArgs], lines.join('\n') + '\n');
   }
@@ -73,6 +73,53 @@ export class IngestHarness {
   async readTopic(topic: string, format: string): Promise<string[]> {
     const out = await kcat(['-b', this.env.KAFKA_BROKERS, '-t', topic, '-C', '-e', '-q', '-o', 'beginning', '-f', format]);
     return out.split('\n').filter(Boolean);
+  }
+
+  /**
+   * Every message of the DLQ with its headers (kcat -J), in each partition's order. At-least-once:
+   * a dead letter redelivered after a crash is there twice with the same `x-dead-letter-id`.
+   */
+  async deadLetters(): Promise<Array<{ id: string; group: string; code: string; partition: number; offset: string; recordIndex: number | null; value: string }>> {
+    const out = await kcat(['-b', this.env.KAFKA_BROKERS, '-t', `${this.topic}.dlq`, '-C', '-e', '-q', '-o', 'beginning', '-J']);
+    return out
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const m = JSON.parse(line) as { headers?: string[]; payload: string | null };
+        const headers = new Map<string, string>();
+        for (let i = 0; i + 1 < (m.headers ?? []).length; i += 2) headers.set(m.headers![i], m.headers![i + 1]);
+        const index = headers.get(DeadLetterHeaders.recordIndex);
+        return {
+          id: headers.get(DeadLetterHeaders.deadLetterId) ?? '',
+          group: headers.get(DeadLetterHeaders.consumerGroup) ?? '',
+          code: headers.get(DeadLetterHeaders.errorCode) ?? '',
+          partition: Number(headers.get(DeadLetterHeaders.sourcePartition)),
+          offset: headers.get(DeadLetterHeaders.sourceOffset) ?? '',
+          recordIndex: index === undefined ? null : Number(index),
+          value: m.payload ?? '',
+        };
+      });
+  }
+
+  /** The gaps ingest recorded (offsets it never read), in partition and offset order. */
+  async offsetGaps(): Promise<Array<{ partition: number; from: number; to: number; count: number }>> {
+    const { rows } = await this.db.query(
+      `SELECT partition, from_offset::int AS "from", to_offset::int AS "to", count::int AS count FROM "${this.schema}".offset_gaps ORDER BY partition, from_offset`,
+    );
+    return rows;
+  }
+
+  /** Kafka's DeleteRecords: the partition's records before `offset` are gone, as retention would remove them. */
+  async deleteRecordsBefore(partition: number, offset: number): Promise<void> {
+    const admin = createKafka(this.env.KAFKA_BROKERS.split(','), 'test').admin();
+    await admin.connect();
+    try {
+      // kafkajs finds the partition's leader in metadata it does not load by itself here.
+      await admin.fetchTopicMetadata({ topics: [this.topic] });
+      await admin.deleteTopicRecords({ topic: this.topic, partitions: [{ partition, offset: String(offset) }] });
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   async tearDown(): Promise<void> {
