@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { Client } from 'pg';
-import { contractTopicSpecs, DeadLetterHeaders } from '@shardcast/contracts';
+import { contractTopicSpecs } from '@shardcast/contracts';
 import { createKafka, ensureTopics } from '@shardcast/platform';
-import { kcat, ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
+import { kcat, readDeadLetters, ReadDeadLetter, ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
 
 export const INGEST_ENTRY = resolve(__dirname, '../dist/src/main.js');
 
@@ -75,30 +75,9 @@ export class IngestHarness {
     return out.split('\n').filter(Boolean);
   }
 
-  /**
-   * Every message of the DLQ with its headers (kcat -J), in each partition's order. At-least-once:
-   * a dead letter redelivered after a crash is there twice with the same `x-dead-letter-id`.
-   */
-  async deadLetters(): Promise<Array<{ id: string; group: string; code: string; partition: number; offset: string; recordIndex: number | null; value: string }>> {
-    const out = await kcat(['-b', this.env.KAFKA_BROKERS, '-t', `${this.topic}.dlq`, '-C', '-e', '-q', '-o', 'beginning', '-J']);
-    return out
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => {
-        const m = JSON.parse(line) as { headers?: string[]; payload: string | null };
-        const headers = new Map<string, string>();
-        for (let i = 0; i + 1 < (m.headers ?? []).length; i += 2) headers.set(m.headers![i], m.headers![i + 1]);
-        const index = headers.get(DeadLetterHeaders.recordIndex);
-        return {
-          id: headers.get(DeadLetterHeaders.deadLetterId) ?? '',
-          group: headers.get(DeadLetterHeaders.consumerGroup) ?? '',
-          code: headers.get(DeadLetterHeaders.errorCode) ?? '',
-          partition: Number(headers.get(DeadLetterHeaders.sourcePartition)),
-          offset: headers.get(DeadLetterHeaders.sourceOffset) ?? '',
-          recordIndex: index === undefined ? null : Number(index),
-          value: m.payload ?? '',
-        };
-      });
+  /** The DLQ's messages with their headers; deduplicate on `id` (at-least-once). */
+  deadLetters(): Promise<ReadDeadLetter[]> {
+    return readDeadLetters(this.env.KAFKA_BROKERS, `${this.topic}.dlq`);
   }
 
   /** The gaps ingest recorded (offsets it never read), in partition and offset order. */
