@@ -58,29 +58,33 @@ function streamWithBadRecords(validCount: number): { lines: string[]; valid: Fix
 // built) and kafkajs. Each has its own rebalance and offset handling to prove.
 describe.each(['librdkafka', 'kafkajs'])('ingest on %s stays exact across crashes and rebalances', (client) => {
   const SMALL_BATCHES = { ...SMALL_FETCHES, INGEST_KAFKA_CLIENT: client };
+  const seen = (t: { accepted: number; rejected: number }) => t.accepted + t.rejected;
+
+  /**
+   * Ingest over a stream of `total` records, SIGKILLed once `kills[0]` more records are stored,
+   * restarted, SIGKILLed again `kills[1]` later (each time mid-stream), then run to the end:
+   * resolves with the final totals.
+   */
+  async function ingestKilledTwice(h: IngestHarness, total: number, kills: [number, number]) {
+    let stored = 0;
+    for (const more of kills) {
+      const ingest = h.startIngest(SMALL_BATCHES);
+      await ingest.waitForLog((l) => l.msg === 'ingest consuming' && l.kafkaClient === client);
+      await eventually(() => h.totals(), (t) => seen(t) >= stored + more);
+      await ingest.kill('SIGKILL');
+      stored = seen(await h.totals());
+      expect(stored).toBeLessThan(total);
+    }
+    h.startIngest(SMALL_BATCHES);
+    return eventually(() => h.totals(), (t) => seen(t) >= total);
+  }
 
   it('SIGKILLed twice mid-stream and restarted, it counts every record exactly once', async () => {
     const h = new IngestHarness();
     await h.setUp();
     try {
       const expected = await produceFixture(h);
-      const seen = (t: { accepted: number; rejected: number }) => t.accepted + t.rejected;
-
-      let ingest = h.startIngest(SMALL_BATCHES);
-      await ingest.waitForLog((l) => l.msg === 'ingest consuming' && l.kafkaClient === client);
-      await eventually(() => h.totals(), (t) => seen(t) >= 10_000);
-      await ingest.kill('SIGKILL');
-      const afterFirstKill = await h.totals();
-      expect(seen(afterFirstKill)).toBeLessThan(TOTAL_VALID + TOTAL_BAD);
-
-      ingest = h.startIngest(SMALL_BATCHES);
-      await eventually(() => h.totals(), (t) => seen(t) >= seen(afterFirstKill) + 15_000);
-      await ingest.kill('SIGKILL');
-      const afterSecondKill = await h.totals();
-      expect(seen(afterSecondKill)).toBeLessThan(TOTAL_VALID + TOTAL_BAD);
-
-      h.startIngest(SMALL_BATCHES);
-      const totals = await eventually(() => h.totals(), (t) => seen(t) >= TOTAL_VALID + TOTAL_BAD);
+      const totals = await ingestKilledTwice(h, TOTAL_VALID + TOTAL_BAD, [10_000, 15_000]);
       expect(totals).toMatchObject({ requests: expected.requests, errors: expected.errors, bytes: expected.bytes, accepted: TOTAL_VALID, rejected: TOTAL_BAD });
       expect(await h.countBy('domain')).toEqual(expected.byDomain);
       expect(await h.countBy('region')).toEqual(expected.byRegion);
@@ -132,20 +136,8 @@ describe.each(['librdkafka', 'kafkajs'])('ingest on %s stays exact across crashe
       const total = valid.length + badValues.size;
       expect(badValues.size).toBe(800);
       await h.produceLines(lines, 'lz4', h.topic, ['-X', 'batch.num.messages=100']);
-      const seen = (t: { accepted: number; rejected: number }) => t.accepted + t.rejected;
 
-      let ingest = h.startIngest(SMALL_BATCHES);
-      await ingest.waitForLog((l) => l.msg === 'ingest consuming' && l.kafkaClient === client);
-      await eventually(() => h.totals(), (t) => seen(t) >= 8_000);
-      await ingest.kill('SIGKILL');
-      const afterFirstKill = await h.totals();
-      ingest = h.startIngest(SMALL_BATCHES);
-      await eventually(() => h.totals(), (t) => seen(t) >= seen(afterFirstKill) + 10_000);
-      await ingest.kill('SIGKILL');
-      expect(seen(await h.totals())).toBeLessThan(total);
-      h.startIngest(SMALL_BATCHES);
-
-      const totals = await eventually(() => h.totals(), (t) => seen(t) >= total);
+      const totals = await ingestKilledTwice(h, total, [8_000, 10_000]);
       expect(totals).toMatchObject({ requests: expected.requests, errors: expected.errors, bytes: expected.bytes, accepted: valid.length, rejected: badValues.size, late: 0 });
       expect(await h.countBy('domain')).toEqual(expected.byDomain);
       // At-least-once: a dead letter sent before a kill and again after it has the same id.
