@@ -53,9 +53,9 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka } from 'kafkajs';
 import { Client } from 'pg';
-import { contractTopicSpecs, Topics } from '@shardcast/contracts';
+import { contractTopicSpecs, deadLetterTopic, ErrorCodes, Topics } from '@shardcast/contracts';
 import { createKafka, ensureTopics } from '@shardcast/platform';
-import { ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
+import { readDeadLetters, ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
 import { INGEST_NODE_OPTIONS } from '../apps/ingest/src';
 import { consumerPerformance, ConsumerPerformanceResult, deleteExistingGroups, partitionCounts, produceTelemetry, ProducedTelemetry, startKcatProducer } from './kafka-bench-tools';
 
@@ -199,6 +199,8 @@ interface IngestResult {
   peakRssMb: number | null;
   totals: Record<string, number>;
   exact: boolean;
+  /** Why the run is not exact, by name (late and rejected records per partition, totals that differ); empty when exact. */
+  mismatch: string[];
   buckets: number;
   outbox: number;
   /** Seconds after t1 until every bucket was closed and published with exact totals; null if not within 60 s. */
@@ -357,6 +359,7 @@ async function runIngest(db: Client, kafka: Kafka, expected: Expected, client: s
       }
     }
     const exact = totals.requests === expected.requests && totals.errors === expected.errors && totals.bytes === expected.bytes && totals.accepted === N && totals.rejected === 0 && publishedAfterS !== null;
+    const mismatch = exact ? [] : await mismatchReasons(db, schema, `${runPrefix}${Topics.telemetryRequests}`, group, expected, totals, publishedAfterS);
     const seconds = (t1 - t0) / 1000;
     return {
       startupMs: t0 - tSpawn,
@@ -367,6 +370,7 @@ async function runIngest(db: Client, kafka: Kafka, expected: Expected, client: s
       peakRssMb,
       totals,
       exact,
+      mismatch,
       buckets: Number(sums.buckets),
       outbox: published,
       publishedAfterS,
@@ -378,6 +382,43 @@ async function runIngest(db: Client, kafka: Kafka, expected: Expected, client: s
   } finally {
     await Promise.all(procs.map((p) => p.kill('SIGTERM')));
   }
+}
+
+/**
+ * Why a run is not exact, by name: per partition how many records came late and how many were
+ * rejected, by code (the run's dead letters: its consumer group's, deduplicated on
+ * x-dead-letter-id), then the totals that differ. Late records mean the input was produced out of
+ * event-time order (a non-idempotent producer's retried batch lands behind later ones).
+ */
+async function mismatchReasons(
+  db: Client,
+  schema: string,
+  sourceTopic: string,
+  group: string,
+  expected: Expected,
+  totals: Record<string, number>,
+  publishedAfterS: number | null,
+): Promise<string[]> {
+  const codesByPartition = new Map<number, Map<string, number>>();
+  const seen = new Set<string>();
+  for (const letter of await readDeadLetters(env.KAFKA_BROKERS, deadLetterTopic(sourceTopic))) {
+    if (letter.group !== group || seen.has(letter.id)) continue;
+    seen.add(letter.id);
+    const codes = codesByPartition.get(letter.partition) ?? new Map<string, number>();
+    codes.set(letter.code, (codes.get(letter.code) ?? 0) + 1);
+    codesByPartition.set(letter.partition, codes);
+  }
+  const reasons: string[] = [];
+  const { rows } = await db.query(`SELECT partition, late_records::bigint AS late, rejected_records::bigint AS rejected FROM "${schema}".partition_progress WHERE rejected_records > 0 ORDER BY partition`);
+  for (const row of rows) {
+    const codes = [...(codesByPartition.get(row.partition) ?? [])].sort().map(([code, n]) => `${code} ${fmt(n)}`);
+    reasons.push(`partition ${row.partition}: ${fmt(Number(row.late))} late (${ErrorCodes.TELEMETRY_LATE}), ${fmt(Number(row.rejected))} rejected in all; dead letters by code: ${codes.join(', ') || 'none found'}`);
+  }
+  for (const k of ['requests', 'errors', 'bytes'] as const) if (totals[k] !== expected[k]) reasons.push(`${k} ${fmt(totals[k])}, expected ${fmt(expected[k])}`);
+  if (totals.accepted !== N) reasons.push(`accepted ${fmt(totals.accepted)} of ${fmt(N)} records`);
+  // Published totals differ anyway when the stored ones do.
+  if (publishedAfterS === null && reasons.length === 0) reasons.push('not every bucket was closed and published within 60 s');
+  return reasons;
 }
 
 /**
@@ -578,7 +619,7 @@ async function main(): Promise<void> {
       for (const client of ingestClients) {
         const r = await runIngest(db, kafka, expected, client);
         byClient.get(client)!.push(r);
-        log(`ingest (${client}) ${i + 1}: ${fmt(r.rps)} rec/s over ${r.seconds.toFixed(2)} s (${r.exact ? 'exact' : 'MISMATCH'})`);
+        log(`ingest (${client}) ${i + 1}: ${fmt(r.rps)} rec/s over ${r.seconds.toFixed(2)} s (${r.exact ? 'exact' : `MISMATCH: ${r.mismatch.join('; ')}`})`);
         if (!r.exact) log(`ingest's last output:\n  ${r.stderrTail.join('\n  ')}`);
       }
     }
@@ -614,7 +655,8 @@ async function main(): Promise<void> {
     out.push(`partitions done (s after t0, records): ${ing.partitionFinishS.map((f) => `p${f.partition} ${f.s.toFixed(1)} (${fmt(f.records)})`).join(', ')}`);
     out.push(`CPU seconds during the ${headline} ingest window (${ing.seconds.toFixed(2)} s wall, ${os.cpus().length} CPUs): ingest ${cpu.ingest}, Kafka broker ${cpu.kafka_broker}, PostgreSQL ${cpu.postgres}, this bench ${cpu.bench}, other ${cpu.other}${otherTop(cpu)}`);
     if (threadTop(cpu)) out.push(`ingest CPU seconds by thread: ${threadTop(cpu)}`);
-    out.push(`ingest totals: ${JSON.stringify(ing.totals)}; expected requests ${expected.requests}, errors ${expected.errors}, bytes ${expected.bytes} → ${ing.exact ? 'EXACT' : 'MISMATCH'}`);
+    out.push(`ingest totals: ${JSON.stringify(ing.totals)}; expected requests ${expected.requests}, errors ${expected.errors}, bytes ${expected.bytes} → ${ing.exact ? 'EXACT' : `MISMATCH: ${ing.mismatch.join('; ')}`}`);
+    for (const [c, rs] of byClient) rs.forEach((r, i) => !r.exact && r !== ing && out.push(`ingest (${c}) run ${i + 1} not exact: ${r.mismatch.join('; ')}`));
     out.push(`published: every bucket closed with a revision and outbox event, merged totals exact, ${everyRun.map((r) => (r.publishedAfterS === null ? 'NOT within 60 s' : `${r.publishedAfterS.toFixed(1)} s`)).join(' / ')} after t1 (untimed; idle close 10 s)`);
     if (args['produce-after-join']) out.push(`production (kcat, inside the window): ${ingRuns.map((r) => `${r.productionS?.toFixed(2)} s`).join(' / ')} — a run whose production takes most of its window measures kcat, not ingest`);
     out.push(`ingest stored ${fmt(ing.buckets)} (domain, region, minute) buckets, ${fmt(ing.outbox)} demand.observed.v1 events; peak RSS ${ing.peakRssMb ?? '?'} MB${Number(args.instances) > 1 ? ` (sum of ${args.instances} instances)` : ''}`);

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { Admin, Kafka } from 'kafkajs';
-import { generateTelemetry } from '@shardcast/test-stack';
+import { generateTelemetry, KCAT_PRODUCER_SETTINGS } from '@shardcast/test-stack';
 
 const KAFKA_TOOL = resolve(__dirname, '..', 'deploy', 'local', 'kafka-tool.sh');
 
@@ -57,13 +57,17 @@ export async function produceTelemetry(options: {
   return produced;
 }
 
-/** A kcat producer reading `key\tvalue` lines from `input`; `done` settles when it has sent them. */
+/**
+ * A kcat producer reading `key\tvalue` lines from `input`; `done` settles when it has sent them.
+ * Idempotent (KCAT_PRODUCER_SETTINGS): without it a retried batch could land behind later ones,
+ * and its records, minutes behind their partition's newest in event time, would count as late.
+ */
 export function startKcatProducer(brokers: string, topic: string, compression = 'none'): { input: NodeJS.WritableStream; done: Promise<void> } {
   const child = spawn(
     'kcat',
     ['-b', brokers, '-t', topic, '-P', '-K', '\t', '-z', compression,
       '-X', 'partitioner=murmur2_random', '-X', 'linger.ms=50', '-X', 'batch.num.messages=10000',
-      '-X', 'queue.buffering.max.messages=2000000', '-X', 'queue.buffering.max.kbytes=2000000'],
+      '-X', 'queue.buffering.max.messages=2000000', '-X', 'queue.buffering.max.kbytes=2000000', ...KCAT_PRODUCER_SETTINGS],
     { stdio: ['pipe', 'ignore', 'pipe'] },
   );
   const stderr: string[] = [];

@@ -155,7 +155,7 @@ beforeAll(async () => {
     }),
   );
 
-  producer = createKafka(env.KAFKA_BROKERS.split(','), 'services-boot-test').producer();
+  producer = createKafka(env.KAFKA_BROKERS.split(','), 'services-boot-test').producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
 });
 

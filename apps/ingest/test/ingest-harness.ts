@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { Client } from 'pg';
 import { contractTopicSpecs } from '@shardcast/contracts';
 import { createKafka, ensureTopics } from '@shardcast/platform';
-import { kcat, ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
+import { kcat, readDeadLetters, ReadDeadLetter, ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
 
 export const INGEST_ENTRY = resolve(__dirname, '../dist/src/main.js');
 
@@ -36,7 +36,7 @@ export class IngestHarness {
     return service;
   }
 
-  /** Produces `key\tvalue` lines with kcat (librdkafka), as an outside producer would. */
+  /** Produces `key\tvalue` lines with kcat (librdkafka, idempotent: in order), as an outside producer would. */
   async produceLines(lines: string[], compression: 'none' | 'gzip' | 'lz4' | 'snappy' | 'zstd' = 'lz4', topic = this.topic, extraArgs: string[] = []): Promise<void> {
     await kcat(['-b', this.env.KAFKA_BROKERS, '-t', topic, '-P', '-K', '\t', '-z', compression, '-X', 'linger.ms=20', ...extraArgs], lines.join('\n') + '\n');
   }
@@ -73,6 +73,32 @@ export class IngestHarness {
   async readTopic(topic: string, format: string): Promise<string[]> {
     const out = await kcat(['-b', this.env.KAFKA_BROKERS, '-t', topic, '-C', '-e', '-q', '-o', 'beginning', '-f', format]);
     return out.split('\n').filter(Boolean);
+  }
+
+  /** The DLQ's messages with their headers; deduplicate on `id` (at-least-once). */
+  deadLetters(): Promise<ReadDeadLetter[]> {
+    return readDeadLetters(this.env.KAFKA_BROKERS, `${this.topic}.dlq`);
+  }
+
+  /** The gaps ingest recorded (offsets it never read), in partition and offset order. */
+  async offsetGaps(): Promise<Array<{ partition: number; from: number; to: number; count: number }>> {
+    const { rows } = await this.db.query(
+      `SELECT partition, from_offset::int AS "from", to_offset::int AS "to", count::int AS count FROM "${this.schema}".offset_gaps ORDER BY partition, from_offset`,
+    );
+    return rows;
+  }
+
+  /** Kafka's DeleteRecords: the partition's records before `offset` are gone, as retention would remove them. */
+  async deleteRecordsBefore(partition: number, offset: number): Promise<void> {
+    const admin = createKafka(this.env.KAFKA_BROKERS.split(','), 'test').admin();
+    await admin.connect();
+    try {
+      // kafkajs finds the partition's leader in metadata it does not load by itself here.
+      await admin.fetchTopicMetadata({ topics: [this.topic] });
+      await admin.deleteTopicRecords({ topic: this.topic, partitions: [{ partition, offset: String(offset) }] });
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   async tearDown(): Promise<void> {

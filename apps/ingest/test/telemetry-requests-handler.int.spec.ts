@@ -48,7 +48,7 @@ describe('TelemetryRequestsHandler, pipelined (real PostgreSQL and Kafka)', () =
 
   beforeAll(async () => {
     db = await openServiceDatabase(createServiceDataSource({ url: env.DATABASE_URL, schema, migrations: ingestMigrations, poolSize: 4 }), schema);
-    producer = createKafka(env.KAFKA_BROKERS.split(','), 'ingest-handler-test').producer();
+    producer = createKafka(env.KAFKA_BROKERS.split(','), 'ingest-handler-test').producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     // Never started (no poll); the handler's publishWritten sends to a topic nobody reads.
     relay = new OutboxRelay(new DemandOutboxTable(db, schema, 'ingest-test'), producer, uniqueName('unused'), logger);
@@ -62,7 +62,7 @@ describe('TelemetryRequestsHandler, pipelined (real PostgreSQL and Kafka)', () =
   });
 
   beforeEach(async () => {
-    await db.query(`TRUNCATE "${schema}".partition_progress, "${schema}".partition_buckets, "${schema}".demand_buckets, "${schema}".demand_outbox`);
+    await db.query(`TRUNCATE "${schema}".partition_progress, "${schema}".partition_buckets, "${schema}".demand_buckets, "${schema}".demand_outbox, "${schema}".offset_gaps`);
   });
 
   const handlerOn = (store: PostgresDemandStore) => new TelemetryRequestsHandler(store, new DeadLetterPublisher(producer, 'handler-test'), relay, locator, policy, logger);
@@ -123,5 +123,23 @@ describe('TelemetryRequestsHandler, pipelined (real PostgreSQL and Kafka)', () =
     expect(first.commits).toEqual([-1n, 4_000n, 8_000n]);
     const t = totalsOf(records);
     expect(await storedTotals()).toEqual({ requests: t.requests, errors: t.errors, bytes: t.bytes, nextOffset: 12_000, accepted: 12_000 });
+  });
+
+  it('records the offsets a batch skipped (deleted before they were read) with that batch, once', async () => {
+    const records = generateTelemetry(6_000, { seed: 14 });
+    const gaps = async () => db.query(`SELECT partition, from_offset::int AS "from", to_offset::int AS "to", count::int AS count FROM "${schema}".offset_gaps`);
+    // Nothing stored yet: the first batch starts where Kafka says, no gap is known.
+    await handlerOn(new PostgresDemandStore(db, schema, 'ingest-test')).handleBatch(batchOf(records, 500, 2_000));
+    expect(await gaps()).toEqual([]);
+    const store = new FaultyStore(db, schema, 'ingest-test');
+    // Offsets 2,000..2,999 are gone (retention): the next batch the consumer gets starts at 3,000.
+    await handlerOn(store).handleBatch(batchOf(records, 3_000, 4_500));
+    expect(await gaps()).toEqual([{ partition: 0, from: 2_000, to: 2_999, count: 1_000 }]);
+    // A restarted member re-reads from before its stored offset: no second gap.
+    await handlerOn(store).handleBatch(batchOf(records, 4_000, 6_000));
+    expect(await gaps()).toEqual([{ partition: 0, from: 2_000, to: 2_999, count: 1_000 }]);
+    expect(store.commits).toEqual([2_000n, 4_500n]);
+    const t = totalsOf([...records.slice(500, 2_000), ...records.slice(3_000)]);
+    expect(await storedTotals()).toEqual({ requests: t.requests, errors: t.errors, bytes: t.bytes, nextOffset: 6_000, accepted: 4_500 });
   });
 });

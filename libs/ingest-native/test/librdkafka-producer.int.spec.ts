@@ -43,7 +43,7 @@ describe('LibrdkafkaProducer (real broker)', () => {
     for (let page = 0; page < messages.length; page += 1_000) {
       await producer.sendBatch({ topicMessages: [{ topic, messages: messages.slice(page, page + 1_000) }] });
     }
-    const kafkajs = kafka.producer();
+    const kafkajs = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await kafkajs.connect();
     await kafkajs.send({ topic: reference, messages: keys.map((key) => ({ key, value: key })) });
     await kafkajs.disconnect();

@@ -1,9 +1,19 @@
 import { spawn } from 'node:child_process';
 
-/** Runs kcat (the real producer/consumer CLI, librdkafka) and resolves with its stdout. */
+/**
+ * librdkafka settings every test and benchmark producer uses: idempotent, so a retried batch
+ * keeps its place in the partition instead of landing behind later ones (records out of order in
+ * event time would be counted as late).
+ */
+export const KCAT_PRODUCER_SETTINGS = ['-X', 'enable.idempotence=true'] as const;
+
+/**
+ * Runs kcat (the real producer/consumer CLI, librdkafka) and resolves with its stdout. As a
+ * producer (`-P`) it is idempotent (KCAT_PRODUCER_SETTINGS).
+ */
 export function kcat(args: string[], input?: string | Buffer): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('kcat', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('kcat', args.includes('-P') ? [...args, ...KCAT_PRODUCER_SETTINGS] : args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d) => out.push(d));

@@ -13,7 +13,7 @@ import {
   PartitionLedger,
   RegionLocator,
 } from '@shardcast/telemetry';
-import { PostgresDemandStore, PreparedCommit } from '../persistence/postgres-demand-store';
+import { OffsetGap, PostgresDemandStore, PreparedCommit } from '../persistence/postgres-demand-store';
 
 /**
  * One dead letter per rejected record: a whole message that failed keeps its original bytes; a
@@ -65,10 +65,25 @@ function batchRecords(value: Buffer | null): unknown[] {
   }
 }
 
+/**
+ * The offsets a partition's batch skipped: its first message at or past the ledger's next offset
+ * (the ones before were stored already) comes after it. Nothing is known of a partition with no
+ * stored offset (it starts where Kafka's committed offset or auto.offset.reset says).
+ */
+export function offsetGapOf(nextOffset: bigint, batch: PartitionBatch, firstNew: number): OffsetGap | undefined {
+  const count = batch.packed?.count ?? batch.messages.length;
+  if (nextOffset < 0n || firstNew >= count) return undefined;
+  const first = BigInt(batch.packed ? batch.packed.offset(firstNew) : batch.messages[firstNew].offset);
+  return first > nextOffset ? { fromOffset: nextOffset, toOffset: first - 1n } : undefined;
+}
+
 const tracer = trace.getTracer('shardcast-ingest');
 const meter = metrics.getMeter('shardcast-ingest');
 const acceptedCounter = meter.createCounter('ingest.records.accepted', { description: 'telemetry records counted' });
 const rejectedCounter = meter.createCounter('ingest.records.rejected', { description: 'telemetry records sent to the DLQ, by code' });
+const skippedOffsetsCounter = meter.createCounter('ingest.offsets.skipped', {
+  description: 'offsets ingest never read (deleted before it read them, or reset past them), by partition; each gap is in offset_gaps',
+});
 
 const MAX_ATTEMPTS = 5;
 
@@ -182,7 +197,8 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
     const transition = applyPartitionDelta(base, delta, this.policy);
     const late = delta.rejections.filter((r) => r.code === ErrorCodes.TELEMETRY_LATE).length;
     const counts = { accepted: delta.accepted, rejected: delta.rejections.length, late };
-    return { base, delta, next: transition.next, commit: this.store.prepareCommit(batch.topic, batch.partition, base.progress.nextOffset, transition, counts) };
+    const gap = offsetGapOf(base.progress.nextOffset, batch, delta.skippedMessages);
+    return { base, delta, next: transition.next, commit: this.store.prepareCommit(batch.topic, batch.partition, base.progress.nextOffset, transition, counts, gap) };
   }
 
   /**
@@ -237,6 +253,7 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
         this.ledgers.set(id, step.next);
         acceptedCounter.add(delta.accepted, { partition: batch.partition });
         for (const r of delta.rejections) rejectedCounter.add(1, { code: r.code });
+        if (commit.gap) this.reportGap(batch, commit.gap);
         this.relay.publishWritten(result.outbox, result.outboxRows);
         return;
       }
@@ -246,6 +263,15 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
       step = null;
     }
     throw new Error(`partition ${id}: gave up after ${MAX_ATTEMPTS} conflicting writes`);
+  }
+
+  private reportGap(batch: PartitionBatch, gap: OffsetGap): void {
+    const count = gap.toOffset - gap.fromOffset + 1n;
+    skippedOffsetsCounter.add(Number(count), { partition: batch.partition });
+    this.logger.warn(
+      { topic: batch.topic, partition: batch.partition, from: gap.fromOffset.toString(), to: gap.toOffset.toString(), count: count.toString() },
+      'offsets skipped: records deleted before ingest read them (retention, DeleteRecords) or an offset reset; recorded in offset_gaps',
+    );
   }
 
   /** Forget ledgers (on revocation we cannot observe, the offset check covers us). */

@@ -257,6 +257,17 @@ export class DemandStatements {
     });
   }
 
+  /** Transaction: offsets from..to (inclusive) of the partition were never read (an offset_gaps row). */
+  insertOffsetGap(w: CommitWrite, from: string, to: string): Statement {
+    return statement((p) => {
+      const partition = bindRow(p, partitionColumns, w);
+      const [first, last] = [p.bind(from, 'bigint'), p.bind(to, 'bigint')];
+      return `INSERT INTO ${this.s}.offset_gaps (${Object.keys(partition).join(', ')}, from_offset, to_offset, count)
+         VALUES (${Object.values(partition).join(', ')}, ${first}, ${last}, ${last} - ${first} + 1)
+         ON CONFLICT DO NOTHING`;
+    });
+  }
+
   /** Transaction: the partition's progress row, created at -1 if missing so that it can be locked. */
   insertProgressRow(w: CommitWrite): Statement {
     return statement((p) => {

@@ -37,11 +37,23 @@ const DEADLOCK_DETECTED = '40P01';
 /** After a conflict a partition's next commits go through the transaction (its merges are likely to go on). */
 const TRANSACTIONAL_COMMITS_AFTER_CONFLICT = 32;
 
+/**
+ * Offsets of a partition ingest never read (from..to, inclusive): its batch started past the
+ * stored next offset because the records were deleted first (retention, DeleteRecords) or the
+ * offset was reset.
+ */
+export interface OffsetGap {
+  fromOffset: bigint;
+  toOffset: bigint;
+}
+
 /** A commit computed and ready to be written (see prepareCommit). */
 export interface PreparedCommit {
   topic: string;
   partition: number;
   expectedOffset: bigint;
+  /** Recorded in offset_gaps by the same commit. */
+  gap?: OffsetGap;
   events: number;
   /** The events of the closed buckets (revision 1 of each), held by one demand_outbox row. */
   outbox: OutboxMessage[];
@@ -149,7 +161,7 @@ export class PostgresDemandStore {
    * Everything a commit computes before it talks to the database (revisions, events, columns):
    * a caller that pipelines batches prepares the next while the previous is being written.
    */
-  prepareCommit(topic: string, partition: number, expectedOffset: bigint, transition: LedgerTransition, counts: StoredPartitionCounts): PreparedCommit {
+  prepareCommit(topic: string, partition: number, expectedOffset: bigint, transition: LedgerTransition, counts: StoredPartitionCounts, gap?: OffsetGap): PreparedCommit {
     const closing = new Set(transition.closed);
     const closed = sortedByKey(transition.closed);
     const at = new Date();
@@ -160,6 +172,7 @@ export class PostgresDemandStore {
       topic,
       partition,
       expectedOffset,
+      gap,
       events: closed.length,
       outbox: this.outboxMessages(firstRevisions),
       closed,
@@ -187,7 +200,8 @@ export class PostgresDemandStore {
     const slow = this.transactionalCommits.get(id) ?? 0;
     if (slow > 0) {
       this.transactionalCommits.set(id, slow - 1);
-    } else {
+    } else if (!prepared.gap) {
+      // (A batch that found a gap, rare, is recorded with it by the transaction.)
       try {
         return await this.commitInOneStatement(prepared);
       } catch (err) {
@@ -212,7 +226,10 @@ export class PostgresDemandStore {
     return { committed: false, storedOffset: row.stored === null ? -1n : BigInt(row.stored) };
   }
 
-  /** The commit in a transaction, merging closed shares into buckets other partitions published first. */
+  /**
+   * The commit in a transaction, merging closed shares into buckets other partitions published
+   * first, and recording the offsets the batch skipped, if any.
+   */
   private async commitInTransaction(prepared: PreparedCommit): Promise<CommitResult> {
     const { write } = prepared;
     const q = this.db.createQueryRunner();
@@ -230,6 +247,7 @@ export class PostgresDemandStore {
       if (write.openShares.count > 0) await run(this.statements.upsertOpenShares(write));
       if (write.closedUpTo !== null) await run(this.statements.deleteClosedShares(write));
       await run(this.statements.updateProgress(write));
+      if (prepared.gap) await run(this.statements.insertOffsetGap(write, prepared.gap.fromOffset.toString(), prepared.gap.toOffset.toString()));
       const { outbox, outboxRows } = await this.publishClosedBuckets(run, prepared);
       await q.commitTransaction();
       return { committed: true, events: outbox.length, outbox, outboxRows };
