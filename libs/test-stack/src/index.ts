@@ -3,3 +3,4 @@ export * from './service-process';
 export * from './kcat';
 export * from './eventually';
 export * from './telemetry-fixture';
+export * from './private-stack';
