@@ -65,7 +65,9 @@ describe.each(['librdkafka', 'kafkajs'])('ingest on %s recovers by itself', (cli
       const { first, second } = twoPartStream(21);
       const expected = totalsOf([...first, ...second]);
       await h.produceLines(lines(first), 'lz4', h.topic, IDEMPOTENT);
-      const ingest = h.startIngest(env);
+      // The outage outlasts the idle-close window (as a longer one does the default 60 s): a
+      // partition starved by an unreachable broker is not idle, its backlog must not turn late.
+      const ingest = h.startIngest({ ...env, INGEST_IDLE_CLOSE_MS: '20000' });
       await ingest.waitForLog((l) => l.msg === 'ingest consuming' && l.kafkaClient === client);
       const port = Number((await ingest.waitForMessage('ingest ready')).port);
       expect(await readyzStatus(port)).toBe(200);
