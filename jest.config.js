@@ -1,4 +1,5 @@
-// Three tiers (README, "The local stack and the tests"): unit beside the code, int against the real stack, e2e across services.
+// Four tiers (README, "The local stack and the tests"; docs/testing.md): unit beside the code, int against the real stack,
+// e2e across services, and restart: broker and PostgreSQL outages on a stack of its own, one test at a time.
 const swc = ['@swc/jest', JSON.parse(require('fs').readFileSync(`${__dirname}/.swcrc`, 'utf8'))];
 const moduleNameMapper = {
   '^@shardcast/platform/otel$': '<rootDir>/libs/platform/src/otel.ts',
@@ -15,5 +16,7 @@ module.exports = {
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,tools}/**/*.unit.spec.ts'] },
     { ...common, displayName: 'int', testMatch: ['<rootDir>/{apps,libs}/**/*.int.spec.ts'], slowTestThreshold: 60 },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/e2e/**/*.e2e.spec.ts'] },
+    // Serial whatever the flags: its tests stop and restart the one private broker and cluster they share.
+    { ...common, displayName: 'restart', testMatch: ['<rootDir>/{apps,libs,e2e}/**/*.restart.spec.ts'], runner: '<rootDir>/libs/test-stack/jest-serial-runner.js', slowTestThreshold: 120 },
   ],
 };

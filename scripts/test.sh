@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm test: everything, against the real stack (brought up here if it is down).
-#   typecheck + build, architecture rules, unit, integration and e2e tiers.
+#   typecheck + build, architecture rules, unit, integration and e2e tiers, then the restart tier.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-installed.sh
@@ -21,10 +21,17 @@ else
 fi
 mkdir -p .stack
 status=0
-npx jest --ci --json --outputFile=.stack/jest-results.json "$@" || status=$?
+# With paths or patterns given, one of the two runs may find none of them.
+some=(); (($#)) && some=(--passWithNoTests)
+npx jest --ci --selectProjects unit int e2e "${some[@]}" --json --outputFile=.stack/jest-results.json "$@" || status=$?
+# Last and alone: the restart tier stops a broker and restarts a PostgreSQL cluster (its own, as
+# root: docs/testing.md), one test at a time.
+echo "[test] restart tier (its own broker and PostgreSQL cluster, serially)"
+npx jest --ci --selectProjects restart --runInBand --passWithNoTests --json --outputFile=.stack/jest-restart-results.json "$@" || status=$?
 # One plain closing line for CI readers that do not parse Jest's summary.
 node -e '
-  const r = require("./.stack/jest-results.json");
-  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`);
+  const runs = [".stack/jest-results.json", ".stack/jest-restart-results.json"].map((f) => require(`./${f}`));
+  const sum = (k) => runs.reduce((s, r) => s + r[k], 0);
+  console.log(`${sum("numPassedTests")} passed, ${sum("numFailedTests")} failed, ${sum("numPendingTests")} skipped`);
 ' || true
 exit $status

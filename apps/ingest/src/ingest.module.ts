@@ -15,6 +15,7 @@ import {
   OutboxRelay,
   BatchConsumer,
   PartitionBatchConsumer,
+  Reachability,
   ReadinessRegistry,
   SERVICE_CONFIG,
   SERVICE_LOGGER,
@@ -104,8 +105,20 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
       await admin.disconnect();
     });
     this.relay.start(c.INGEST_OUTBOX_POLL_MS);
+    // A partition that received nothing because the broker could not be reached is not idle: its
+    // backlog is waiting, and closing its buckets would make that backlog late. Buckets close only
+    // once the broker has answered for the whole idle window (a probe on every tick).
+    const kafka = this.kafka;
+    const broker = new Reachability(async () => {
+      const admin = kafka.admin({ retry: { retries: 0 } });
+      await admin.connect();
+      await admin.disconnect();
+    });
     this.idleTimer = setInterval(() => {
-      handler.closeIdlePartitions(c.INGEST_IDLE_CLOSE_MS).catch((err) => this.logger.warn({ err }, 'idle close failed; will retry'));
+      (async () => {
+        if (!(await broker.check()) || broker.reachableForMs() < c.INGEST_IDLE_CLOSE_MS) return;
+        await handler.closeIdlePartitions(c.INGEST_IDLE_CLOSE_MS);
+      })().catch((err) => this.logger.warn({ err }, 'idle close failed; will retry'));
     }, Math.max(100, Math.min(5_000, Math.floor(c.INGEST_IDLE_CLOSE_MS / 2))));
     this.idleTimer.unref();
     await this.consumer.start();

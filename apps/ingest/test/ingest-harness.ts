@@ -2,19 +2,23 @@ import { resolve } from 'node:path';
 import { Client } from 'pg';
 import { contractTopicSpecs } from '@shardcast/contracts';
 import { createKafka, ensureTopics } from '@shardcast/platform';
-import { kcat, readDeadLetters, ReadDeadLetter, ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
+import { kcat, readDeadLetters, ReadDeadLetter, ServiceProcess, StackEnv, stackEnv, uniqueName } from '@shardcast/test-stack';
 
 export const INGEST_ENTRY = resolve(__dirname, '../dist/src/main.js');
 
 /** One test's own slice of the real stack: topic prefix, consumer group, database schema. */
 export class IngestHarness {
-  readonly env = stackEnv();
   readonly prefix = `${uniqueName('t')}.`;
   readonly schema = uniqueName('ingest_t');
   readonly group = uniqueName('ingest-group');
   readonly topic = `${this.prefix}telemetry.requests.v1`;
   readonly processes: ServiceProcess[] = [];
-  db = new Client({ connectionString: this.env.DATABASE_URL });
+  db: Client;
+
+  /** `env`: the stack to run against (the restart tier passes its own broker and cluster). */
+  constructor(readonly env: StackEnv = stackEnv()) {
+    this.db = new Client({ connectionString: env.DATABASE_URL });
+  }
 
   async setUp(partitions = 6): Promise<void> {
     await this.db.connect();

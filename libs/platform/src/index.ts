@@ -10,6 +10,7 @@ export { createLogger, Logger } from './logger';
 export { EventBatchProducer, EventOutboxTable, inPollTransaction, OutboxEvent, OutboxMessage, OutboxRelay, OutboxTable, outboxTableDdl } from './outbox-relay';
 export { BatchConsumer, BatchMessage, PackedRun, PartitionBatch, PartitionBatchConsumer, PartitionBatchHandler } from './partition-batch-consumer';
 export { PostgresQuarantine } from './quarantine-table';
+export { Reachability } from './reachability';
 export { ReadinessRegistry } from './readiness';
 export { createRedis } from './redis-client';
 export { runService, SERVICE_CONFIG } from './service-bootstrap';

@@ -4,3 +4,4 @@ export * from './kcat';
 export * from './eventually';
 export * from './telemetry-fixture';
 export * from './dead-letters';
+export * from './private-stack';
