@@ -26,7 +26,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CompressionTypes, Kafka, Message, Producer } from 'kafkajs';
 import { Client } from 'pg';
-import { contractTopicSpecs, deadLetterTopic, DeadLetterHeaders, QuantileLevels, Topics } from '@shardcast/contracts';
+import { contractTopicSpecs, DeadLetterHeaders, Topics } from '@shardcast/contracts';
 import { createKafka, ensureTopics } from '@shardcast/platform';
 import { eventually, kcat, ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
 import { generateTelemetry, seededRandom } from '@shardcast/test-stack';
@@ -121,26 +121,21 @@ function internalHostile(compacted: boolean): Array<{ kind: string; message: Mes
 function validInternalEvent(topic: string, key: string): Message {
   const at = '2026-11-25T12:00:00.000Z';
   const need = { cpuCores: 1, memoryGiB: 1, egressMbps: 1 };
-  const perQuantile = <T>(value: T) => Object.fromEntries(QuantileLevels.map((q) => [q, value]));
   const base = { eventId: uniqueName('valid'), occurredAt: at, producedBy: 'bench', correlationId: 'c', causationId: null };
   const payloads: Record<string, unknown> = {
     [Topics.demandObserved]: { type: 'demand.observed', payload: { domain: key, region: 'eu-west-1', bucketStart: at, bucketSeconds: 60, revision: 1, requests: 1, errors: 0, bytes: 1, latencyMs: { p50: 1, p90: 1, p99: 1, max: 1 }, latencySketch: '' } },
-    [Topics.demandForecast]: {
-      type: 'demand.forecast',
-      payload: {
-        domain: key, region: 'eu-west-1', generatedAt: at, stepSeconds: 300, steps: [{ at, requests: perQuantile(1) }],
-        model: { name: 'seasonal-naive', selected: 'seasonal-naive', mase: 1, baselineMase: 1, selectedAt: null },
-        confidence: 'low', forecastOnly: false, tier: 'free', provisionQuantile: 'p50', resources: [{ at, provisioned: need, byQuantile: perQuantile(need) }],
-      },
-    },
+    // The smallest valid forecast event: a deregistration.
+    [Topics.demandForecast]: { type: 'demand.forecast', payload: { kind: 'deregistered', domain: key, deregisteredAt: at, regions: ['eu-west-1'] } },
+    [Topics.domainRegistered]: { type: 'domain.registered', payload: { domain: key, appType: 'api', tier: 'free', userBase: { peakRequestsPerSecond: 10 }, markets: [{ country: 'DE', share: 1 }], registeredAt: at } },
     [Topics.capacityPlan]: { type: 'capacity.plan', payload: { domain: key, planId: 'p1', validFrom: at, validUntil: '2026-11-25T13:00:00.000Z', regions: [{ region: 'eu-west-1', reserved: need, reason: 'proactive', coverage: 1 }] } },
     [Topics.shardAssigned]: { type: 'shard.assigned', payload: { domain: key, version: 1, shards: [{ region: 'eu-west-1', hostname: `eu-west-1.${key}`, weight: 1, healthy: true }], ring: { algorithm: 'rendezvous-xxh64', seed: 1 } } },
   };
   return { key, value: json({ ...base, ...(payloads[topic] as object) }) };
 }
 
-/** Who consumes each internal topic today (the services' own groups). */
+/** Who consumes each topic a service reads today, besides ingest (the services' own groups). */
 const INTERNAL_CONSUMERS: Record<string, string[]> = {
+  [Topics.domainRegistered]: ['forecaster'],
   [Topics.demandObserved]: ['forecaster'],
   [Topics.demandForecast]: ['allocator'],
   [Topics.capacityPlan]: ['shard-assigner'],
@@ -165,14 +160,14 @@ async function sendInOrder(producer: Producer, topic: string, messages: Message[
   await flush();
 }
 
-/** Distinct dead letters per consumer group over every dead-letter topic of this run. */
+/** Distinct dead letters per (consumer group, source topic) over every dead-letter topic of this run, keyed `group|topic`. */
 async function deadLettersByGroup(): Promise<Map<string, Set<string>>> {
   const byGroup = new Map<string, Set<string>>();
   for (const spec of contractTopicSpecs().filter((s) => s.name.endsWith('.dlq'))) {
     const out = await kcat(['-b', env.KAFKA_BROKERS, '-t', prefix + spec.name, '-C', '-e', '-q', '-o', 'beginning', '-f', '%h\n']);
     for (const line of out.split('\n').filter(Boolean)) {
       const headers = new Map(line.split(',').map((h) => h.split('=') as [string, string]));
-      const group = headers.get(DeadLetterHeaders.consumerGroup) ?? '(none)';
+      const group = `${headers.get(DeadLetterHeaders.consumerGroup) ?? '(none)'}|${headers.get(DeadLetterHeaders.sourceTopic)}`;
       const id = headers.get(DeadLetterHeaders.deadLetterId) ?? line;
       if (!byGroup.has(group)) byGroup.set(group, new Set());
       byGroup.get(group)!.add(id);
@@ -263,8 +258,9 @@ async function main(): Promise<void> {
   for (const client of args.clients.split(',')) {
     const schema = uniqueName(`hostile_ingest_${client}`);
     const group = `${groupPrefix}-ingest-${client}`;
+    const letters = `${group}|${telemetryTopic}`;
     schemas.push(schema);
-    groups.push(group);
+    groups.push(letters);
     const t0 = Date.now();
     const ingest = start('ingest', { INGEST_DB_SCHEMA: schema, INGEST_GROUP_ID: group, INGEST_KAFKA_CLIENT: client, INGEST_IDLE_CLOSE_MS: '2000', LOG_LEVEL: 'info' });
     await ingest.waitForMessage('ingest consuming', 120_000);
@@ -288,7 +284,7 @@ async function main(): Promise<void> {
     const stalledHere = ends.filter((e) => BigInt(e.high) > 0n && (nextByPartition.get(e.partition) ?? 0n) < BigInt(e.high)).length;
     const { rows: totals } = await db.query(`SELECT coalesce(sum(requests),0)::bigint AS requests FROM "${schema}".demand_history`);
     const counted = Number(totals[0].requests);
-    const dl = (await eventually(deadLettersByGroup, (m) => (m.get(group)?.size ?? 0) >= expectedDeadLetters, 60_000, 1000).catch(deadLettersByGroup)).get(group)?.size ?? 0;
+    const dl = (await eventually(deadLettersByGroup, (m) => (m.get(letters)?.size ?? 0) >= expectedDeadLetters, 60_000, 1000).catch(deadLettersByGroup)).get(letters)?.size ?? 0;
     const q = await quarantinedIn(db, schema);
     countedExact &&= counted === expectedValid;
     stalled += stalledHere;
@@ -322,11 +318,12 @@ async function main(): Promise<void> {
     await sendInOrder(producer, prefix + topic, batch);
     for (const name of consumers) {
       const group = `${groupPrefix}-${name}`;
-      groups.push(group);
+      const letters = `${group}|${prefix}${topic}`;
+      groups.push(letters);
       const expected = perGroup * partitions;
       deadLettersExpected += expected;
       const stalledHere = await eventually(() => stalledPartitions(kafka, group, prefix + topic), (n) => n === 0, timeoutMs, 1000).catch(() => stalledPartitions(kafka, group, prefix + topic));
-      const dl = (await eventually(deadLettersByGroup, (m) => (m.get(group)?.size ?? 0) >= expected, 30_000, 1000).catch(deadLettersByGroup)).get(group)?.size ?? 0;
+      const dl = (await eventually(deadLettersByGroup, (m) => (m.get(letters)?.size ?? 0) >= expected, 30_000, 1000).catch(deadLettersByGroup)).get(letters)?.size ?? 0;
       stalled += stalledHere;
       rows.push({ consumer: `${name} (${topic})`, dead_letters: dl, expected_dead_letters: expected, stalled_partitions: stalledHere });
     }

@@ -90,17 +90,23 @@ const validEvent: Record<string, () => { eventId: string; correlationId: string 
   [Topics.demandForecast]: () =>
     DemandForecastEventSchema.parse(
       envelope('demand.forecast', {
+        kind: 'forecast',
         domain: 'app.example.com',
         region: 'eu-central-1',
         generatedAt: at,
+        startAt: at,
         stepSeconds: 300,
-        steps: [{ at, requests: perQuantile((i) => 90 + 10 * i) }],
+        steps: 1,
+        unit: 1,
+        requests: perQuantile((i) => [90 + 10 * i]),
         model: { name: 'seasonal-naive', selected: 'seasonal-naive', mase: 1, baselineMase: 1, selectedAt: null },
         confidence: 'low',
         forecastOnly: false,
-        tier: 'standard',
+        priorWeight: 0,
+        tier: 'pro',
         provisionQuantile: 'p90',
-        resources: [{ at, provisioned: need, byQuantile: perQuantile(() => need) }],
+        requestCost: { cpuMs: 8, memoryMbPerConcurrent: 4, bytesOut: 4000, latencyMs: 80 },
+        reason: 'scheduled',
       }),
     ),
   [Topics.capacityPlan]: () =>

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Client } from 'pg';
 import { createKafka, ensureTopics } from '@shardcast/platform';
-import { contractTopicSpecs, DemandForecast } from '@shardcast/contracts';
+import { contractTopicSpecs, DemandForecast, forecastRate, forecastResources } from '@shardcast/contracts';
 import { DEMO_CLIENT_MIX, deserializeLatencySketch, expandCountsToRequests, parseCountCsv, ReplayRecord } from '@shardcast/telemetry';
 import { eventually, ServiceProcess, stackEnv } from '@shardcast/test-stack';
 import { INGEST_NODE_OPTIONS } from '../apps/ingest/src';
@@ -149,9 +149,9 @@ async function forecastDemand(env: ReturnType<typeof stackEnv>, db: Client): Pro
           f.model.name,
           f.model.mase === null ? '-' : f.model.mase.toFixed(2),
           Math.round(sum(f, 'p50')).toLocaleString(),
-          (Math.max(...f.steps.map((st) => st.requests.p90)) / f.stepSeconds).toFixed(2),
-          Math.max(...f.resources.map((r) => r.provisioned.cpuCores)).toFixed(3),
-          Math.max(...f.resources.map((r) => r.provisioned.egressMbps)).toFixed(2),
+          Math.max(...steps(f).map((i) => forecastRate(f, i, 'p90'))).toFixed(2),
+          Math.max(...steps(f).map((i) => forecastResources(f, i).cpuCores)).toFixed(3),
+          Math.max(...steps(f).map((i) => forecastResources(f, i).egressMbps)).toFixed(2),
           f.confidence + (f.forecastOnly ? ', forecast only' : ''),
         ]);
       }
@@ -170,8 +170,10 @@ async function forecastDemand(env: ReturnType<typeof stackEnv>, db: Client): Pro
 }
 
 function sum(f: DemandForecast, q: 'p50' | 'p90'): number {
-  return f.steps.reduce((s, st) => s + st.requests[q], 0);
+  return f.requests[q].reduce((s, v) => s + v * f.unit, 0);
 }
+
+const steps = (f: DemandForecast): number[] => Array.from({ length: f.steps }, (_, i) => i);
 
 async function listTopics(kafka: ReturnType<typeof createKafka>): Promise<string[]> {
   const admin = kafka.admin();

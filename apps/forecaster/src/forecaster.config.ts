@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { AppTypes, Tiers } from '@shardcast/forecasting';
 import { PlatformConfigSchema } from '@shardcast/platform';
@@ -34,6 +35,13 @@ export const ForecasterConfigSchema = PlatformConfigSchema.extend({
     .string()
     .regex(/^([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)?$/, 'schema.view, lowercase SQL identifiers')
     .default(''),
+  /** Publish a series' forecast when its provisioned quantile moved by more than this share of its peak… */
+  FORECAST_PUBLISH_THRESHOLD: z.coerce.number().min(0).max(10).default(0.1),
+  /** …or when the last published one is older than this (a re-forecast in between is stored nowhere). */
+  FORECAST_PUBLISH_MAX_AGE_MS: z.coerce.number().int().min(0).default(60 * MINUTE),
+  /** Regions (the format ingest reads) and country centroids, for a registration's markets. */
+  FORECAST_REGIONS_FILE: z.string().default(resolve(__dirname, '../../../../data/regions/awsData.js')),
+  FORECAST_COUNTRIES_FILE: z.string().default(resolve(__dirname, '../../../../data/countries/centroids.csv')),
   /** Profile of a domain nobody registered. */
   FORECAST_DEFAULT_APP_TYPE: z.enum(AppTypes).default('api'),
   FORECAST_DEFAULT_TIER: z.enum(Tiers).default('free'),

@@ -1,11 +1,15 @@
 import { DynamicModule, Inject, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { readFileSync } from 'node:fs';
 import { Kafka, Producer } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { Topics } from '@shardcast/contracts';
 import { ForecastWorkerPool } from '@shardcast/forecasting';
+import { MarketMap, parseCountryCentroids, parseRegionTable } from '@shardcast/geo';
 import { deployedTopic, EventOutboxTable, Logger, OutboxRelay, SERVICE_LOGGER, ServiceInfraModule } from '@shardcast/platform';
 import { ForecasterConfig } from './forecaster.config';
 import { demandObservedHandler } from './handlers/demand-observed.handler';
+import { domainRegisteredHandler } from './handlers/domain-registered.handler';
+import { DomainRegistry } from './registration/domain-registry';
 import { ForecasterStore } from './persistence/forecaster-store';
 import { forecasterMigrations } from './persistence/migrations';
 import { ForecastRunner } from './forecasting/forecast-runner';
@@ -30,7 +34,7 @@ export class ForecasterModule implements OnApplicationBootstrap, OnApplicationSh
           migrations: forecasterMigrations,
         }),
       ],
-      controllers: [demandObservedHandler(deployedTopic(config, Topics.demandObserved)), ForecasterApiController],
+      controllers: [demandObservedHandler(deployedTopic(config, Topics.demandObserved)), domainRegisteredHandler(deployedTopic(config, Topics.domainRegistered)), ForecasterApiController],
       providers: [
         { provide: CONFIG, useValue: config },
         {
@@ -56,15 +60,24 @@ export class ForecasterModule implements OnApplicationBootstrap, OnApplicationSh
           inject: [DataSource, 'FORECASTER_PRODUCER', SERVICE_LOGGER],
         },
         {
+          provide: MarketMap,
+          useFactory: () => new MarketMap(parseRegionTable(readFileSync(config.FORECAST_REGIONS_FILE, 'utf8')), parseCountryCentroids(readFileSync(config.FORECAST_COUNTRIES_FILE, 'utf8'))),
+        },
+        {
           provide: ForecastRunner,
-          useFactory: (store: ForecasterStore, pool: ForecastWorkerPool, relay: OutboxRelay, logger: Logger) => new ForecastRunner(store, pool, relay, config, logger),
-          inject: [ForecasterStore, ForecastWorkerPool, OutboxRelay, SERVICE_LOGGER],
+          useFactory: (store: ForecasterStore, pool: ForecastWorkerPool, relay: OutboxRelay, markets: MarketMap, logger: Logger) => new ForecastRunner(store, pool, relay, markets, config, logger),
+          inject: [ForecasterStore, ForecastWorkerPool, OutboxRelay, MarketMap, SERVICE_LOGGER],
         },
         {
           provide: ForecastScheduler,
-          useFactory: (runner: ForecastRunner, store: ForecasterStore, logger: Logger) =>
-            new ForecastScheduler(runner, store, config.FORECAST_DEBOUNCE_MS, config.FORECAST_INTERVAL_MS, logger),
-          inject: [ForecastRunner, ForecasterStore, SERVICE_LOGGER],
+          useFactory: (runner: ForecastRunner, store: ForecasterStore, pool: ForecastWorkerPool, logger: Logger) =>
+            new ForecastScheduler(runner, store, config.FORECAST_DEBOUNCE_MS, config.FORECAST_INTERVAL_MS, logger, 2 * pool.size),
+          inject: [ForecastRunner, ForecasterStore, ForecastWorkerPool, SERVICE_LOGGER],
+        },
+        {
+          provide: DomainRegistry,
+          useFactory: (store: ForecasterStore, scheduler: ForecastScheduler, markets: MarketMap, relay: OutboxRelay, logger: Logger) => new DomainRegistry(store, scheduler, markets, relay, logger),
+          inject: [ForecasterStore, ForecastScheduler, MarketMap, OutboxRelay, SERVICE_LOGGER],
         },
         { provide: API_KEYS, useValue: config.FORECASTER_API_KEYS },
         ApiKeyGuard,

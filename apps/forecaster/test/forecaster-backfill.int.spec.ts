@@ -51,6 +51,7 @@ describe('forecaster backfill from ingest contract view', () => {
     const published = await service.waitForLog((l) => l.msg === 'forecast published' && l.domain === 'backfilled.example.com', 120_000);
     expect(published.region).toBe('eu-west-1');
     const [row] = (await db.query(`SELECT payload FROM "${schema}".forecasts WHERE domain = 'backfilled.example.com'`)).rows;
-    expect(row.payload.steps[0].at).toBe('2014-04-04T00:00:00.000Z');
+    expect(row.payload.startAt).toBe('2014-04-04T00:00:00.000Z');
+    expect(row.payload.requests.p50).toHaveLength(6 * 12);
   });
 });

@@ -136,13 +136,13 @@ describe('forecaster recovers by itself', () => {
         (await kcat(['-b', stack.env.KAFKA_BROKERS, '-t', `${prefix}demand.forecast.v1`, '-C', '-e', '-q', '-o', 'beginning', '-f', '%s\n']))
           .split('\n')
           .filter(Boolean)
-          .map((line) => DemandForecastEventSchema.parse(JSON.parse(line)))
-          .filter((f) => f.payload.steps[0]?.at === complete),
-      (fs) => new Set(fs.map((f) => `${f.payload.domain}|${f.payload.region}`)).size === SERIES.length,
+          .map((line) => DemandForecastEventSchema.parse(JSON.parse(line)).payload)
+          .flatMap((f) => (f.kind === 'forecast' && f.startAt === complete ? [f] : [])),
+      (fs) => new Set(fs.map((f) => `${f.domain}|${f.region}`)).size === SERIES.length,
       180_000,
       1_000,
     );
-    expect(new Set(forecasts.map((f) => f.payload.domain))).toEqual(new Set(SERIES.map((s) => s.domain)));
+    expect(new Set(forecasts.map((f) => f.domain))).toEqual(new Set(SERIES.map((s) => s.domain)));
     // Nothing left behind in the outbox, and ready again; the same process all along.
     await eventually(async () => Number((await db.query(`SELECT count(*) AS n FROM "${schema}".outbox`)).rows[0].n), (n) => n === 0, 60_000);
     await eventually(() => readyzStatus(port), (s) => s === 200, 120_000, 500);

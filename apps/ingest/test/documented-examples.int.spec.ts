@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Topics, deadLetterTopic } from '@shardcast/contracts';
+import { DomainRegisteredEventSchema, Topics, deadLetterTopic } from '@shardcast/contracts';
 import { eventually } from '@shardcast/test-stack';
 import { INGEST_NODE_OPTIONS } from '../src/ingest.config';
 import { IngestHarness } from './ingest-harness';
@@ -46,7 +46,9 @@ type BucketTotals = Record<string, { requests: number; errors: number }>;
 type Outcome =
   | { kind: 'start-ingest'; env: Record<string, string> }
   | { kind: 'produce'; accepted: number; rejected: number; buckets: BucketTotals }
-  | { kind: 'consume'; topic: string; check: (lines: string[]) => void; done: (lines: string[]) => boolean };
+  | { kind: 'consume'; topic: string; check: (lines: string[]) => void; done: (lines: string[]) => boolean }
+  /** A produce to domain.registered.v1 (no ingest involved): the topic's messages for the key afterwards, `%k %S %s` each. */
+  | { kind: 'register'; check: (lines: string[]) => void; done: (lines: string[]) => boolean };
 
 const minute = (iso: string) => Date.parse(iso);
 const afterRecord: BucketTotals = { [`app.example.com|eu-central-1|${minute('2026-11-25T12:00:00Z')}`]: { requests: 1, errors: 0 } };
@@ -91,6 +93,24 @@ describe('the documented examples', () => {
         expect(lines[0].endsWith(` ${rejectedValue}`)).toBe(true);
       },
     },
+    {
+      kind: 'register',
+      done: (lines) => lines.length >= 1,
+      check: (lines) => {
+        expect(lines).toHaveLength(1);
+        const [key, , ...json] = lines[0].split(' ');
+        expect(key).toBe('app.example.com');
+        expect(DomainRegisteredEventSchema.parse(JSON.parse(json.join(' '))).payload).toMatchObject({ domain: 'app.example.com', appType: 'webapp', tier: 'pro' });
+      },
+    },
+    {
+      kind: 'register',
+      done: (lines) => lines.length >= 2,
+      check: (lines) => {
+        expect(lines).toHaveLength(2);
+        expect(lines[1]).toMatch(/^app\.example\.com -1\s*$/); // a tombstone: a null value (size -1)
+      },
+    },
   ];
 
   beforeAll(() => h.setUp());
@@ -105,7 +125,8 @@ describe('the documented examples', () => {
   it('run in order against a fresh ingest, do what the docs say', async () => {
     const blocks = DOCS.flatMap((file) => shellBlocks(readFileSync(resolve(ROOT, file), 'utf8')));
     // A new, removed or reordered example fails here until its outcome is written down below.
-    expect(blocks.map((b) => (b.includes('npm run start:ingest') ? 'start-ingest' : / -P /.test(b) ? 'produce' : 'consume'))).toEqual(expected.map((o) => o.kind));
+    const kindOf = (b: string) => (b.includes('npm run start:ingest') ? 'start-ingest' : / -P /.test(b) ? (b.includes(` -t ${Topics.domainRegistered} `) ? 'register' : 'produce') : 'consume');
+    expect(blocks.map(kindOf)).toEqual(expected.map((o) => o.kind));
 
     // The docs' broker and topic names, on this test's broker and prefixed topics.
     const onThisStack = (command: string) =>
@@ -125,6 +146,11 @@ describe('the documented examples', () => {
         const totals = await eventually(() => h.totals(), (t) => t.accepted + t.rejected >= outcome.accepted + outcome.rejected, 60_000);
         expect({ accepted: totals.accepted, rejected: totals.rejected, late: totals.late }).toEqual({ accepted: outcome.accepted, rejected: outcome.rejected, late: 0 });
         expect(await bucketTotals(h)).toEqual(outcome.buckets);
+      } else if (outcome.kind === 'register') {
+        await runShell(onThisStack(block));
+        const read = `kcat -b ${h.env.KAFKA_BROKERS} -C -e -q -t ${h.prefix}${Topics.domainRegistered} -o beginning -f '%k %S %s\\n'`;
+        const lines = await eventually(async () => (await runShell(read)).split('\n').filter(Boolean), outcome.done, 30_000, 300);
+        outcome.check(lines);
       } else {
         expect(block).toContain(` -t ${outcome.topic} `);
         // The docs' consumers follow the topic; here they stop at its end (-e) and are re-run until done.

@@ -12,6 +12,8 @@ import { z } from 'zod';
 import { CapacityPlanEventSchema } from '../src/capacity-plan';
 import { DemandForecastEventSchema } from '../src/demand-forecast';
 import { DemandObservedEventSchema } from '../src/demand-observed';
+import { DOMAIN_REGISTERED, DomainRegisteredEvent, DomainRegisteredEventSchema, MAX_REGISTERED_DOMAIN_LENGTH } from '../src/domain-registered';
+import { MAX_REGION_SLUG_LENGTH, TierPolicy } from '../src/domain-policy';
 import { EventEnvelope } from '../src/envelope';
 import { DeadLetterHeaders, ErrorCode, ErrorCodes } from '../src/error-codes';
 import { ShardAssignedEventSchema } from '../src/shard-assigned';
@@ -55,6 +57,15 @@ const TOPIC_DOCS: Record<TopicName, TopicDoc> = {
     audience: 'public',
     summary: 'Served requests: one record or a batch of records per message.',
   },
+  [Topics.domainRegistered]: {
+    topic: Topics.domainRegistered,
+    schemaFile: 'domain-registered-event.schema.json',
+    key: 'domain',
+    producedBy: 'registrars, control planes (you)',
+    consumedBy: 'forecaster',
+    audience: 'public',
+    summary: 'The latest registration of a domain: application type, tier, user base, markets (compacted; a tombstone deregisters).',
+  },
   [Topics.demandObserved]: {
     topic: Topics.demandObserved,
     schemaFile: 'demand-observed-event.schema.json',
@@ -71,7 +82,7 @@ const TOPIC_DOCS: Record<TopicName, TopicDoc> = {
     producedBy: 'forecaster',
     consumedBy: 'allocator',
     audience: 'internal',
-    summary: 'Forecast demand and resource needs per (domain, region), as quantiles.',
+    summary: 'Forecast demand per (domain, region) as integer quantile arrays with the per-request cost to derive resources from (`forecastResources`); a `deregistered` event when a domain leaves.',
   },
   [Topics.capacityPlan]: {
     topic: Topics.capacityPlan,
@@ -186,6 +197,7 @@ function schemaDocs(): ContractDoc[] {
       'One served request, reported by an edge. The client location is coordinates or an edge POP id; client IP addresses are never sent. timestamp is epoch milliseconds or ISO-8601 with a zone; domain is normalised to lowercase A-labels.',
   });
   const events: Array<[string, z.ZodType, string, string]> = [
+    ['domain-registered-event.schema.json', DomainRegisteredEventSchema, `${Topics.domainRegistered} event`, TOPIC_DOCS[Topics.domainRegistered].summary],
     ['demand-observed-event.schema.json', DemandObservedEventSchema, `${Topics.demandObserved} event`, TOPIC_DOCS[Topics.demandObserved].summary],
     ['demand-forecast-event.schema.json', DemandForecastEventSchema, `${Topics.demandForecast} event`, TOPIC_DOCS[Topics.demandForecast].summary],
     ['capacity-plan-event.schema.json', CapacityPlanEventSchema, `${Topics.capacityPlan} event`, TOPIC_DOCS[Topics.capacityPlan].summary],
@@ -228,6 +240,25 @@ function readme(schemaFiles: string[]): string {
     ],
   };
   const exampleRejected = { domain: 'app.example.com', timestamp: '2026-11-25T12:01:45', client: { lat: 50.11, lon: 8.68 }, status: 200, latencyMs: 9, bytes: 640 };
+  const exampleRegistration: DomainRegisteredEvent = {
+    eventId: 'reg-app.example.com-1',
+    type: DOMAIN_REGISTERED,
+    occurredAt: '2026-11-25T11:00:00.000Z',
+    producedBy: 'registrar',
+    correlationId: 'reg-app.example.com-1',
+    causationId: null,
+    payload: {
+      domain: 'app.example.com',
+      appType: 'webapp',
+      tier: 'pro',
+      userBase: { peakRequestsPerSecond: 400 },
+      markets: [
+        { country: 'DE', share: 0.6 },
+        { country: 'BR', share: 0.4 },
+      ],
+      registeredAt: '2026-11-25T11:00:00.000Z',
+    },
+  };
   const envelopeRows = (Object.keys(ENVELOPE_FIELD_DOCS) as Array<keyof typeof ENVELOPE_FIELD_DOCS>).map((k) => `| \`${k}\` | ${ENVELOPE_FIELD_DOCS[k][0]} | ${ENVELOPE_FIELD_DOCS[k][1]} |`);
   const dlqHeaders = (Object.values(DeadLetterHeaders) as string[]).map((h) => `\`${h}\``).join(', ');
 
@@ -378,6 +409,35 @@ zone-less record, its original bytes and \`TELEMETRY_INVALID_RECORD\`:
 
 \`\`\`sh
 kcat -b 127.0.0.1:9092 -C -t ${deadLetterTopic(Topics.telemetryRequests)} -o beginning -e -f '%h %s\\n'
+\`\`\`
+
+## Registering a domain
+
+A registrar or control plane registers a domain on \`${Topics.domainRegistered}\` (or through the
+forecaster's \`PUT /v1/domains/{domain}\`), keyed by the domain. Within seconds the forecaster
+publishes a forecast for every market region on \`${Topics.demandForecast}\`, before the first
+request: \`priorWeight\` says how much of it is the registration's prior. Markets are ISO countries
+(mapped to the nearest region by the rule ingest applies to clients) or region ids, with shares
+adding up to 1; without markets the tier's default mix applies. The user base is an expected peak
+(\`peakRequestsPerSecond\`) or an \`accountSize\` (\`small\`, \`medium\`, \`large\`) from which the
+tier's default derives it. A domain longer than ${MAX_REGISTERED_DOMAIN_LENGTH} characters is refused: its
+shard names \`<region-slug>.<domain>\` (slugs up to ${MAX_REGION_SLUG_LENGTH} characters) must fit in 253. Tiers
+provision ${Object.entries(TierPolicy).map(([t, p]) => `${t} at ${p.quantile} × ${p.headroom}`).join(', ')} (\`TierPolicy\`).
+
+Register \`app.example.com\` (a web app, pro tier, 400 requests/s at peak, 60 % of its users in
+Germany and 40 % in Brazil). The topic then holds this registration for the key:
+
+\`\`\`sh
+echo 'app.example.com|${JSON.stringify(exampleRegistration)}' \\
+  | kcat -b 127.0.0.1:9092 -P -t ${Topics.domainRegistered} -K '|'
+\`\`\`
+
+Deregister it with a tombstone (\`-Z\` sends the empty value as null). The forecaster stops
+forecasting it and publishes a \`deregistered\` event on \`${Topics.demandForecast}\`; compaction
+later drops the key:
+
+\`\`\`sh
+echo 'app.example.com|' | kcat -b 127.0.0.1:9092 -P -t ${Topics.domainRegistered} -K '|' -Z
 \`\`\`
 
 ## Schema files

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { envelopeSchema, EventEnvelope } from './envelope';
 import { DomainFieldSchema, RegionIdSchema, textField, TimestampSchema } from './fields';
-import { ResourceNeedSchema } from './demand-forecast';
+import { ResourceNeedSchema } from './forecast-resources';
 
 export const CAPACITY_PLAN = 'capacity.plan';
 

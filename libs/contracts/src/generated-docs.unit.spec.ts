@@ -4,6 +4,7 @@ import { contractDocsDir, generateContractDocs } from '../scripts/generate-docs'
 import { deadLetterTopic, Topics } from './topics';
 import { DeadLetterHeaders, ErrorCodes } from './error-codes';
 import { TelemetryMessageSchema } from './telemetry-request';
+import { DomainRegisteredEventSchema } from './domain-registered';
 
 const REGENERATE = 'run `npx tsx libs/contracts/scripts/generate-docs.ts` and commit docs/contracts';
 
@@ -35,6 +36,7 @@ describe('docs/contracts', () => {
         'capacity-plan-event.schema.json',
         'demand-forecast-event.schema.json',
         'demand-observed-event.schema.json',
+        'domain-registered-event.schema.json',
         'shard-assigned-event.schema.json',
         'shard-health-event.schema.json',
         'telemetry-message.schema.json',
@@ -65,13 +67,16 @@ describe('docs/contracts', () => {
     expect(readme).toMatch(/IP addresses are never sent/);
   });
 
-  it('README kcat produce examples: two valid telemetry messages, then one the contract rejects', () => {
-    const produced = [...readme.matchAll(/^echo '([^|]+)\|(.+)' \\$/gm)];
-    expect(produced.map(([, key, value]) => [key, TelemetryMessageSchema.safeParse(JSON.parse(value)).success])).toEqual([
-      ['app.example.com', true],
-      ['app.example.com', true],
-      ['app.example.com', false],
+  it('README kcat produce examples: two valid telemetry messages, one the contract rejects, then a valid registration', () => {
+    const produced = [...readme.matchAll(/^echo '([^|]+)\|(.+)' \\\n\s+\| kcat .* -t (\S+) /gm)];
+    const schemaOf = (topic: string) => (topic === Topics.domainRegistered ? DomainRegisteredEventSchema : TelemetryMessageSchema);
+    expect(produced.map(([, key, value, topic]) => [key, topic, schemaOf(topic).safeParse(JSON.parse(value)).success])).toEqual([
+      ['app.example.com', Topics.telemetryRequests, true],
+      ['app.example.com', Topics.telemetryRequests, true],
+      ['app.example.com', Topics.telemetryRequests, false],
+      ['app.example.com', Topics.domainRegistered, true],
     ]);
+    expect(readme).toContain(`echo 'app.example.com|' | kcat -b 127.0.0.1:9092 -P -t ${Topics.domainRegistered} -K '|' -Z`);
     expect(readme).toContain(`kcat -b 127.0.0.1:9092 -C -t ${Topics.demandObserved}`);
     expect(readme).toContain(`kcat -b 127.0.0.1:9092 -C -t ${Topics.shardAssigned}`);
     expect(readme).toContain(`-t ${deadLetterTopic(Topics.telemetryRequests)} -o beginning -e -f '%h %s\\n'`);

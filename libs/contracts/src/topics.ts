@@ -4,6 +4,7 @@
  */
 export const Topics = {
   telemetryRequests: 'telemetry.requests.v1',
+  domainRegistered: 'domain.registered.v1',
   demandObserved: 'demand.observed.v1',
   demandForecast: 'demand.forecast.v1',
   capacityPlan: 'capacity.plan.v1',
@@ -35,6 +36,9 @@ export interface TopicSpec {
  */
 export const DEAD_LETTER_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
+/** Latest state per domain: a tombstone deletes it. */
+const COMPACTED = new Set<string>([Topics.domainRegistered, Topics.shardAssigned]);
+
 const SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000;
 
 /**
@@ -44,7 +48,7 @@ const SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000;
 export function contractTopicSpecs(): TopicSpec[] {
   const specs: TopicSpec[] = [];
   for (const name of Object.values(Topics)) {
-    specs.push({ name, compacted: name === Topics.shardAssigned });
+    specs.push({ name, compacted: COMPACTED.has(name) });
     specs.push({ name: deadLetterTopic(name), compacted: false, retentionMs: SEVEN_DAYS_MS, maxMessageBytes: DEAD_LETTER_MAX_MESSAGE_BYTES });
   }
   return specs;

@@ -12,12 +12,15 @@ export interface DemandForecast {
   /** The model's own point forecast before calibration (p50 adds the median backtest residual). */
   point: Float64Array;
   /** The model that produced the point forecast (differs from `selectedModel` after a fallback). */
-  model: CandidateName | 'naive' | 'cold-start';
-  selectedModel: CandidateName | 'naive' | 'cold-start';
+  model: CandidateName | 'naive' | 'prior';
+  selectedModel: CandidateName | 'naive' | 'prior';
   /** Errors of the models tried before `model`, in order. */
   fallbackErrors: string[];
   mase: number | null;
   selectedAt: string | null;
   confidence: 'high' | 'low';
+  /** The selected model proved worse than seasonal naive in backtest. Never set on a prior. */
   forecastOnly: boolean;
+  /** The prior's share (0–1): 1 for a registration without data, 0 once a backtested model forecasts. */
+  priorWeight: number;
 }

@@ -1,16 +1,26 @@
-import type { DemandForecast as DemandForecastPayload } from '@shardcast/contracts';
-import { QuantileKeys } from './conformal-calibration';
+import { DemandForecast as DemandForecastPayload, ForecastReasons, QuantileLevels, TierPolicy } from '@shardcast/contracts';
 import { DemandForecast } from './demand-forecast';
-import { DomainProfile, TierPolicy } from './domain-profile';
-import { resourceNeeds } from './resource-needs';
+import { DomainProfile } from './domain-profile';
 import type { ModelSelection } from './select-model';
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const round = (v: number, digits = 4) => Math.round(v * 10 ** digits) / 10 ** digits;
+/** The largest count a compact forecast carries: 3 digits keep 576 steps × 6 quantiles under 16 KB. */
+export const MAX_FORECAST_COUNT = 999;
+
+/** The smallest power of ten (10^-6 at least) that keeps `max / unit` at most MAX_FORECAST_COUNT. */
+export function forecastUnit(max: number): number {
+  if (!(max > 0) || !Number.isFinite(max)) return 1;
+  let k = Math.ceil(Math.log10(max / MAX_FORECAST_COUNT));
+  while (max / 10 ** k > MAX_FORECAST_COUNT) k++;
+  while (k > -6 && max / 10 ** (k - 1) <= MAX_FORECAST_COUNT) k--;
+  return Number((10 ** Math.max(k, -6)).toPrecision(1));
+}
 
 /**
- * The `demand.forecast.v1` payload for one (domain, region): quantiles per step, the model and
- * its backtest score, and the resources needed at each quantile and at the tier's quantile.
+ * The compact `demand.forecast.v1` payload for one (domain, region): one integer array per
+ * quantile in units of `unit` (a power of ten with the largest count ≤ 999, rounded so levels stay
+ * monotone), the model and its backtest score, the tier and the per-request cost consumers derive
+ * resources from (`forecastResources` in @shardcast/contracts).
  */
 export function toForecastPayload(
   key: { domain: string; region: string },
@@ -18,22 +28,29 @@ export function toForecastPayload(
   selection: Pick<ModelSelection, 'baselineMase'> | null,
   profile: DomainProfile,
   generatedAt: Date,
+  reason: (typeof ForecastReasons)[number],
 ): DemandForecastPayload {
-  const needs = resourceNeeds(forecast, profile);
-  const need = (n: { cpuCores: number; memoryGiB: number; egressMbps: number }) => ({
-    cpuCores: round(n.cpuCores),
-    memoryGiB: round(n.memoryGiB),
-    egressMbps: round(n.egressMbps),
-  });
+  const max = forecast.horizon > 0 ? Math.max(...forecast.quantiles.p99.subarray(0, forecast.horizon)) : 0;
+  const unit = forecastUnit(max);
+  const requests = Object.fromEntries(QuantileLevels.map((q) => [q, new Array<number>(forecast.horizon)])) as DemandForecastPayload['requests'];
+  for (let h = 0; h < forecast.horizon; h++) {
+    let below = 0;
+    for (const q of QuantileLevels) {
+      const v = Math.max(below, Math.round(Math.max(0, forecast.quantiles[q][h]) / unit));
+      requests[q][h] = v;
+      below = v;
+    }
+  }
   return {
+    kind: 'forecast',
     domain: key.domain,
     region: key.region,
     generatedAt: generatedAt.toISOString(),
+    startAt: iso(forecast.startMs),
     stepSeconds: Math.round(forecast.stepMs / 1000),
-    steps: Array.from({ length: forecast.horizon }, (_, h) => ({
-      at: iso(forecast.startMs + h * forecast.stepMs),
-      requests: Object.fromEntries(QuantileKeys.map((k) => [k, round(forecast.quantiles[k][h], 3)])) as DemandForecastPayload['steps'][number]['requests'],
-    })),
+    steps: forecast.horizon,
+    unit,
+    requests,
     model: {
       name: forecast.model,
       selected: forecast.selectedModel,
@@ -43,16 +60,37 @@ export function toForecastPayload(
     },
     confidence: forecast.confidence,
     forecastOnly: forecast.forecastOnly,
+    priorWeight: Math.round(forecast.priorWeight * 1000) / 1000,
     tier: profile.tier,
     provisionQuantile: TierPolicy[profile.tier].quantile,
-    resources: needs.map((n) => ({
-      at: iso(n.at),
-      provisioned: need(n.provisioned),
-      byQuantile: Object.fromEntries(QuantileKeys.map((k) => [k, need(n.byQuantile[k])])) as DemandForecastPayload['resources'][number]['byQuantile'],
-    })),
+    requestCost: { cpuMs: profile.cpuMs, memoryMbPerConcurrent: profile.memoryMbPerConcurrent, bytesOut: profile.bytesOut, latencyMs: profile.latencyMs },
+    reason,
   };
 }
 
 function finite(v: number | null): number | null {
   return v !== null && Number.isFinite(v) ? v : null;
+}
+
+/**
+ * Whether a new forecast says something the last published one did not: the tier, quantile or
+ * prior share changed, or at the provisioned quantile some step both cover moved by more than
+ * `threshold` of the previous forecast's peak there (rates per second, so a step-size change
+ * compares like with like). A new forecast covering no step of the old one has moved.
+ */
+export function forecastMoved(previous: DemandForecastPayload, next: DemandForecastPayload, threshold: number): boolean {
+  if (previous.tier !== next.tier || previous.provisionQuantile !== next.provisionQuantile || previous.stepSeconds !== next.stepSeconds) return true;
+  if (Math.abs(previous.priorWeight - next.priorWeight) > threshold) return true;
+  const q = next.provisionQuantile;
+  const offset = Math.round((Date.parse(next.startAt) - Date.parse(previous.startAt)) / (previous.stepSeconds * 1000));
+  let peak = 0;
+  for (const v of previous.requests[q]) peak = Math.max(peak, v * previous.unit);
+  let overlap = 0;
+  for (let i = 0; i < next.steps; i++) {
+    const j = i + offset;
+    if (j < 0 || j >= previous.steps) continue;
+    overlap++;
+    if (Math.abs(next.requests[q][i] * next.unit - previous.requests[q][j] * previous.unit) > threshold * Math.max(peak, previous.unit)) return true;
+  }
+  return overlap === 0;
 }

@@ -1,11 +1,10 @@
 import { CandidateName, describe, forecastCandidates } from './candidate-models';
-import { coldStartForecast } from './cold-start';
-import { AppType, Tier } from './domain-profile';
+import { PriorInput, priorForecast } from './prior';
 import { applyCalibration, Calibration, WideRelativeCalibration } from './conformal-calibration';
 import { ModelRunner } from './model-task';
 import { seasonPeriods } from './season-periods';
 import { ModelSelection, prepareSeries, SeriesOptions } from './select-model';
-import { DAY_MS, DemandSeries, tail } from './series';
+import { DemandSeries, tail } from './series';
 import { DemandForecast } from './demand-forecast';
 
 export type { DemandForecast } from './demand-forecast';
@@ -15,11 +14,12 @@ export type ForecastOptions = Pick<SeriesOptions, 'aggregation' | 'trainingWindo
   /** Steps to forecast (default: the selection's horizon; the last calibration bucket covers the rest). */
   horizon?: number;
   /**
-   * The domain's app type and tier: when the selection had no backtest (too little history), the
-   * forecast is the cold-start prior, moved towards the little history there is. `startMs` is
-   * where an empty series' forecast starts.
+   * The registration's prior (app type, expected peak in this region, local time, borrowed shape):
+   * until a backtest has selected a model (too little history), the forecast is the prior moved
+   * towards the history by how much of it there is (`priorForecast`). `startMs` is where an empty
+   * series' forecast starts.
    */
-  coldStart?: { appType: AppType; tier: Tier; startMs?: number };
+  prior?: PriorInput & { startMs?: number };
 };
 
 /**
@@ -35,12 +35,9 @@ export async function forecast(
 ): Promise<DemandForecast> {
   const { grid, stepMs, windowPoints } = prepareSeries(series, { ...options, stepMs: selection.stepMs });
   const horizon = options.horizon ?? selection.horizon;
-  const startMs = grid.values.length > 0 ? grid.startMs + grid.values.length * stepMs : (options.coldStart?.startMs ?? NaN);
-  // The prior only stands in for a missing day: from one observed day on, the series' own level
-  // (seasonal naive / last value, with wide intervals and low confidence) says more than the prior.
-  const underADay = grid.values.length * stepMs < DAY_MS;
-  if (options.coldStart && Number.isFinite(startMs) && (grid.values.length === 0 || (selection.mase === null && underADay))) {
-    return coldStartForecast({ ...options.coldStart, startMs, stepMs, horizon, history: series });
+  const startMs = grid.values.length > 0 ? grid.startMs + grid.values.length * stepMs : (options.prior?.startMs ?? NaN);
+  if (options.prior && Number.isFinite(startMs) && (grid.values.length === 0 || selection.mase === null)) {
+    return priorForecast(options.prior, { startMs, stepMs, horizon }, grid);
   }
   const known = tail(grid, windowPoints);
   const chain = [...new Set<CandidateName | 'naive'>([selection.model, ...selection.fallbacks, 'snaive-daily', 'naive'])];
@@ -66,7 +63,8 @@ export async function forecast(
       mase: selection.mase,
       selectedAt: selection.selectedAt,
       confidence: own && errors.length === 0 ? selection.confidence : 'low',
-      forecastOnly: selection.forecastOnly || errors.length > 0,
+      forecastOnly: selection.forecastOnly,
+      priorWeight: 0,
     };
   }
   throw new Error(`FORECAST_NO_HISTORY: no model could forecast (${errors.map(describe).join('; ')})`);

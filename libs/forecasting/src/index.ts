@@ -1,7 +1,7 @@
 /**
  * @shardcast/forecasting: demand forecasting and the resource model (pure; models run in worker
  * threads behind `ModelRunner`). Scheduled job: `selectModel`. Production path: `forecast`, then
- * `resourceNeeds`. New domains: `coldStartForecast`. See README.md.
+ * `toForecastPayload`. New domains: `priorForecast`. See README.md.
  */
 export { inferStepMs, regularize, fillGaps, MINUTE_MS, HOUR_MS, DAY_MS, WEEK_MS } from './series';
 export type { DemandSeries, RegularSeries, Aggregation } from './series';
@@ -22,10 +22,8 @@ export { forecast } from './forecast';
 export type { DemandForecast, ForecastOptions } from './forecast';
 export { ForecastWorkerPool, defaultWorkerPath } from './forecast-worker-pool';
 export type { ForecastWorkerPoolOptions } from './forecast-worker-pool';
-export { coldStartForecast, ColdStartPrior } from './cold-start';
-export type { ColdStartInput } from './cold-start';
-export { AppTypes, Tiers, DefaultRequestCost, TierPolicy, defaultProfile, learnProfile } from './domain-profile';
+export { priorForecast, dailyShapeOf, combineDailyShapes, PriorShapes, DefaultMarkets, PRIOR_HALF_WEIGHT_HOURS } from './prior';
+export type { PriorInput, DailyShape } from './prior';
+export { AppTypes, Tiers, DefaultRequestCost, defaultProfile, learnProfile } from './domain-profile';
 export type { AppType, Tier, RequestCost, DomainProfile, ObservedRequestStats } from './domain-profile';
-export { resourceNeeds, resourcesForRate } from './resource-needs';
-export type { ResourceNeed, StepResourceNeeds } from './resource-needs';
-export { toForecastPayload } from './forecast-payload';
+export { toForecastPayload, forecastMoved, forecastUnit, MAX_FORECAST_COUNT } from './forecast-payload';

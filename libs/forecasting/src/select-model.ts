@@ -112,7 +112,8 @@ export async function selectModel(series: DemandSeries, options: SelectionOption
       mase: null,
       baseline: model,
       baselineMase: null,
-      forecastOnly: true,
+      // Nothing proved it worse than seasonal naive: forecastOnly keeps that one meaning.
+      forecastOnly: false,
       confidence: 'low',
       selectedAt,
       stepMs,

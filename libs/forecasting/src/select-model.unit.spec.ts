@@ -70,12 +70,12 @@ describe('backtest and model selection', () => {
     expect(Number.isFinite(selection.mase!)).toBe(true);
   });
 
-  it('handles a series with one point: low confidence, forecast-only, the last value with wide intervals', async () => {
+  it('handles a series with one point: low confidence, not forecast-only (nothing proved it worse), the last value with wide intervals', async () => {
     const series = { timestamps: [Date.UTC(2026, 0, 1)], values: [42] };
     const selection = await selectModel(series, { horizon: 12, now }, failingRunner());
     expect(selection.model).toBe('naive');
     expect(selection.confidence).toBe('low');
-    expect(selection.forecastOnly).toBe(true);
+    expect(selection.forecastOnly).toBe(false);
     expect(selection.mase).toBeNull();
     const f = await forecast(series, selection, failingRunner());
     expect(f.quantiles.p50[0]).toBe(42);

@@ -1,15 +1,4 @@
-import { Region } from './region-catalog';
-
-const EARTH_RADIUS_KM = 6371.0088;
-const toRad = (deg: number) => (deg * Math.PI) / 180;
-
-/** Great-circle distance (haversine), km. */
-export function greatCircleKm(aLat: number, aLon: number, bLat: number, bLon: number): number {
-  const dLat = toRad(bLat - aLat);
-  const dLon = toRad(bLon - aLon);
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(toRad(aLat)) * Math.cos(toRad(bLat)) * Math.sin(dLon / 2) ** 2;
-  return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(h)));
-}
+import { nearestRegion, Region } from '@shardcast/geo';
 
 const NATIVE_CACHE_CELLS = 1 << 16;
 
@@ -62,15 +51,6 @@ export class RegionLocator {
   }
 
   private scan(lat: number, lon: number): string {
-    let best = this.regions[0];
-    let bestKm = Infinity;
-    for (const region of this.regions) {
-      const km = greatCircleKm(lat, lon, region.lat, region.lon);
-      if (km < bestKm) {
-        bestKm = km;
-        best = region;
-      }
-    }
-    return best.id;
+    return nearestRegion(this.regions, lat, lon).id;
   }
 }

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import fc from 'fast-check';
 import { parseRegionTable, Region, selectRegions } from './region-catalog';
-import { greatCircleKm, RegionLocator } from './region-locator';
+import { greatCircleKm } from '@shardcast/geo';
+import { RegionLocator } from './region-locator';
 
 const AWS_REGIONS_FILE = resolve(__dirname, '../../../data/regions/awsData.js');
 const awsRegions = parseRegionTable(readFileSync(AWS_REGIONS_FILE, 'utf8'));

@@ -1,10 +1,11 @@
-import { Body, Controller, Get, HttpCode, HttpException, Param, Post, Put, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpException, Param, Post, Put, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { ErrorCodes } from '@shardcast/contracts';
+import { DomainRegisteredSchema, ErrorCodes, RegistrationFieldsSchema, ShardcastError } from '@shardcast/contracts';
 import { defaultProfile, DomainProfile } from '@shardcast/forecasting';
 import { ForecasterStore } from '../persistence/forecaster-store';
 import { ForecastScheduler } from '../forecasting/forecast-scheduler';
+import { DomainRegistry } from '../registration/domain-registry';
 import { ApiKeyGuard } from './api-key.guard';
 import { parseDomainParam, parseRequest, ProfileRequestSchema } from './request-validation';
 
@@ -17,7 +18,41 @@ export class ForecasterApiController {
   constructor(
     private readonly store: ForecasterStore,
     private readonly scheduler: ForecastScheduler,
+    private readonly registry: DomainRegistry,
   ) {}
+
+  @Put('domains/:domain')
+  @ApiOperation({ summary: 'Register a domain (app type, tier, user base, markets): answers once a forecast for every market region is published' })
+  @ApiBody({ schema: z.toJSONSchema(RegistrationFieldsSchema, { io: 'input' }) as object })
+  async register(@Param('domain') rawDomain: string, @Body() body: unknown) {
+    const domain = parseDomainParam(rawDomain);
+    const fields = parseRequest(RegistrationFieldsSchema, body, 'registration');
+    const registration = parseRequest(DomainRegisteredSchema, { ...fields, domain, registeredAt: new Date().toISOString() }, 'registration');
+    try {
+      const regions = await this.registry.register(registration, null);
+      return { domain, registration, regions, forecasts: await this.store.forecasts(domain) };
+    } catch (err) {
+      if (err instanceof ShardcastError && err.code === ErrorCodes.REQUEST_INVALID) throw new HttpException({ code: err.code, message: err.message }, 400);
+      throw err;
+    }
+  }
+
+  @Get('domains/:domain')
+  @ApiOperation({ summary: "A domain's registration" })
+  async getRegistration(@Param('domain') rawDomain: string) {
+    const domain = parseDomainParam(rawDomain);
+    const registration = await this.store.registration(domain);
+    if (!registration) throw new HttpException({ code: ErrorCodes.NOT_FOUND, message: `${domain} is not registered` }, 404);
+    return { domain, registration, regions: this.registry.regionsOf(registration) };
+  }
+
+  @Delete('domains/:domain')
+  @ApiOperation({ summary: 'Deregister a domain: its forecasts stop and a deregistered event is published' })
+  async deregister(@Param('domain') rawDomain: string) {
+    const domain = parseDomainParam(rawDomain);
+    if (!(await this.registry.deregister(domain, null))) throw new HttpException({ code: ErrorCodes.NOT_FOUND, message: `${domain} is not registered or was deregistered already` }, 404);
+    return { domain, deregistered: true };
+  }
 
   @Put('domains/:domain/profile')
   @ApiOperation({ summary: "Register or update a domain's app type, tier and per-request cost" })
@@ -38,7 +73,7 @@ export class ForecasterApiController {
   }
 
   @Get('domains/:domain/forecasts')
-  @ApiOperation({ summary: 'Latest forecast per region: quantiles per step, model, backtest score, resource needs' })
+  @ApiOperation({ summary: 'Latest published forecast per region: quantile arrays, model, backtest score, prior weight, per-request cost' })
   async getForecasts(@Param('domain') rawDomain: string) {
     const domain = parseDomainParam(rawDomain);
     const forecasts = await this.store.forecasts(domain);
@@ -51,9 +86,9 @@ export class ForecasterApiController {
   @ApiOperation({ summary: "Forecast every region of a domain now; answers when the forecasts are stored" })
   async refresh(@Param('domain') rawDomain: string) {
     const domain = parseDomainParam(rawDomain);
-    const keys = (await this.store.seriesKeys()).filter((k) => k.domain === domain);
-    if (keys.length === 0) throw new HttpException({ code: ErrorCodes.NOT_FOUND, message: `no observed demand for ${domain}` }, 404);
-    for (const key of keys) this.scheduler.markDirty(key, null);
+    const keys = await this.store.seriesKeys(domain);
+    if (keys.length === 0) throw new HttpException({ code: ErrorCodes.NOT_FOUND, message: `${domain} is neither registered nor observed` }, 404);
+    for (const key of keys) this.scheduler.markDirty(key, null, 'requested');
     await this.scheduler.drain();
     return { domain, regions: await this.store.forecasts(domain) };
   }

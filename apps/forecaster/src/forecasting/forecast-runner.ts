@@ -1,6 +1,21 @@
 import { metrics, trace } from '@opentelemetry/api';
-import { DEMAND_FORECAST, DemandForecastEvent, deterministicEventId } from '@shardcast/contracts';
-import { defaultProfile, DomainProfile, forecast, learnProfile, ModelRunner, selectModel, toForecastPayload } from '@shardcast/forecasting';
+import { DEMAND_FORECAST, DemandForecast, DemandForecastEvent, deterministicEventId, DomainRegistration, ForecastReasons, TierPolicy } from '@shardcast/contracts';
+import {
+  combineDailyShapes,
+  dailyShapeOf,
+  defaultProfile,
+  DomainProfile,
+  forecast,
+  forecastMoved,
+  learnProfile,
+  ModelRunner,
+  prepareSeries,
+  priorForecast,
+  PriorInput,
+  selectModel,
+  toForecastPayload,
+} from '@shardcast/forecasting';
+import type { MarketMap } from '@shardcast/geo';
 import type { Logger, OutboxRelay } from '@shardcast/platform';
 import { ForecasterConfig } from '../forecaster.config';
 import { ForecasterStore, SeriesKey } from '../persistence/forecaster-store';
@@ -8,73 +23,101 @@ import { ForecasterStore, SeriesKey } from '../persistence/forecaster-store';
 const DAY_MS = 86_400_000;
 const tracer = trace.getTracer('shardcast-forecaster');
 const meter = metrics.getMeter('shardcast-forecaster');
-const forecastsCounter = meter.createCounter('forecaster.forecasts', { description: 'forecasts published, by model and confidence' });
+const forecastsCounter = meter.createCounter('forecaster.forecasts', { description: 'forecasts made, by model, confidence and whether they were published' });
 const fitSeconds = meter.createHistogram('forecaster.forecast.duration', { unit: 's' });
+
+export type ForecastReason = (typeof ForecastReasons)[number];
 
 export interface ForecastCause {
   eventId: string;
   correlationId: string;
 }
 
+/** The expected peak requests per second of a registration (its own, or its tier's default for its account size). */
+export function expectedPeak(registration: Pick<DomainRegistration, 'tier' | 'userBase'>): number {
+  return 'peakRequestsPerSecond' in registration.userBase ? registration.userBase.peakRequestsPerSecond : TierPolicy[registration.tier].defaultPeakRequestsPerSecond[registration.userBase.accountSize];
+}
+
 /**
- * One series' forecast: read history, (re)select the model on schedule, run the production path,
- * attach resource needs, store it with its outbox event. The decisions are the lib's.
+ * One series' forecast: read history, (re)select the model on schedule, run the production path
+ * (the registration's prior, moved towards the data, until a backtest selects a model), store it
+ * with its outbox event when it moved or is due. The decisions are the lib's.
  */
 export class ForecastRunner {
   constructor(
     private readonly store: ForecasterStore,
     private readonly models: ModelRunner,
     private readonly relay: OutboxRelay,
+    private readonly markets: MarketMap,
     private readonly config: ForecasterConfig,
     private readonly logger: Logger,
   ) {}
 
-  async run(key: SeriesKey, cause: ForecastCause | null, now = new Date()): Promise<DemandForecastEvent | null> {
+  /** Forecasts a series; publishes when `reason` is not `scheduled`, when it moved, or when the last one is due. Returns the published event. */
+  async run(key: SeriesKey, cause: ForecastCause | null, reason: ForecastReason = 'scheduled', now = new Date()): Promise<DemandForecastEvent | null> {
     return tracer.startActiveSpan('forecast.run', { attributes: { 'shardcast.domain': key.domain, 'shardcast.region': key.region } }, async (span) => {
       const started = performance.now();
       try {
-        const latest = await this.store.latestBucketMs(key);
-        if (latest === null) return null;
-        const history = await this.store.history(key, latest - this.config.FORECAST_HISTORY_DAYS * DAY_MS);
-        const profile = await this.profileOf(key.domain, history);
-        const horizon = Math.round((this.config.FORECAST_HORIZON_HOURS * 3_600_000) / this.config.FORECAST_STEP_MS);
-        let selection = await this.store.selection(key);
-        if (!selection || selection.mase === null || now.getTime() - Date.parse(selection.selectedAt) > this.config.FORECAST_SELECTION_MAX_AGE_MS) {
-          selection = await tracer.startActiveSpan('forecast.select', async (s) => {
-            try {
-              return await selectModel(history, { now, stepMs: this.config.FORECAST_STEP_MS, horizon, origins: this.config.FORECAST_SELECTION_ORIGINS }, this.models);
-            } finally {
-              s.end();
-            }
-          });
-          await this.store.saveSelection(key, selection);
+        if (await this.store.isDeregistered(key.domain)) return null;
+        const stepMs = this.config.FORECAST_STEP_MS;
+        const horizon = Math.round((this.config.FORECAST_HORIZON_HOURS * 3_600_000) / stepMs);
+        const [registration, latest, share] = await Promise.all([this.store.registration(key.domain), this.store.latestBucketMs(key), this.store.regionShare(key)]);
+        if (latest === null && share === null) return null;
+        const history = latest === null ? null : await this.store.history(key, latest - this.config.FORECAST_HISTORY_DAYS * DAY_MS);
+        const profile = await this.profileOf(key.domain, history ?? { requests: 0, bytes: 0, latencyMs: 0 });
+        const prior = await this.priorOf(key, registration, profile, share);
+        const nowStep = Math.ceil(now.getTime() / stepMs) * stepMs;
+
+        let selection = history ? await this.store.selection(key) : null;
+        let result;
+        if (!history) {
+          result = priorForecast(prior, { startMs: nowStep, stepMs, horizon });
+        } else {
+          if (!selection || selection.mase === null || now.getTime() - Date.parse(selection.selectedAt) > this.config.FORECAST_SELECTION_MAX_AGE_MS) {
+            const fresh = await tracer.startActiveSpan('forecast.select', async (s) => {
+              try {
+                return await selectModel(history, { now, stepMs, horizon, origins: this.config.FORECAST_SELECTION_ORIGINS }, this.models);
+              } finally {
+                s.end();
+              }
+            });
+            await this.store.saveSelection(key, fresh);
+            selection = fresh;
+          }
+          result = await forecast(history, selection, this.models, { horizon, prior: { ...prior, startMs: latest! + stepMs } });
+          const own = dailyShapeOf(prepareSeries(history, { stepMs }).grid, prior.utcOffsetHours);
+          if (own) await this.store.saveDailyShape(key, profile.appType, own);
         }
-        const result = await forecast(history, selection, this.models, {
-          horizon,
-          coldStart: { appType: profile.appType, tier: profile.tier, startMs: latest + this.config.FORECAST_STEP_MS },
-        });
-        const payload = toForecastPayload(key, result, selection, profile, now);
-        const eventId = deterministicEventId(DEMAND_FORECAST, key.domain, key.region, payload.generatedAt, payload.steps[0]?.at ?? '');
-        const event: DemandForecastEvent = {
-          eventId,
-          type: DEMAND_FORECAST,
-          occurredAt: now.toISOString(),
-          producedBy: 'forecaster',
-          correlationId: cause?.correlationId ?? eventId,
-          causationId: cause?.eventId ?? null,
-          payload,
-        };
+        const payload = toForecastPayload(key, result, selection, profile, now, reason);
+        const last = await this.store.lastPublished(key);
+        const due = !last || now.getTime() - last.publishedAt >= this.config.FORECAST_PUBLISH_MAX_AGE_MS;
+        const publish = reason !== 'scheduled' || due || forecastMoved(last.payload, payload, this.config.FORECAST_PUBLISH_THRESHOLD);
+        forecastsCounter.add(1, { model: result.model, confidence: result.confidence, published: publish });
+        if (!publish) return null;
+        if (reason === 'scheduled' && !due) payload.reason = 'moved';
+        const event = this.envelope(payload, cause, now);
         await this.store.saveForecast(event);
         this.relay.kick();
-        forecastsCounter.add(1, { model: result.model, confidence: result.confidence });
         if (result.fallbackErrors.length) this.logger.warn({ ...key, errors: result.fallbackErrors }, 'model fell back');
-        this.logger.info({ ...key, model: result.model, mase: result.mase, confidence: result.confidence, forecastOnly: result.forecastOnly, eventId }, 'forecast published');
+        this.logger.info({ ...key, model: result.model, mase: result.mase, confidence: result.confidence, priorWeight: payload.priorWeight, reason: payload.reason, eventId: event.eventId }, 'forecast published');
         return event;
       } finally {
         fitSeconds.record((performance.now() - started) / 1000);
         span.end();
       }
     });
+  }
+
+  private envelope(payload: DemandForecast, cause: ForecastCause | null, now: Date): DemandForecastEvent & { payload: DemandForecast } {
+    const eventId = deterministicEventId(DEMAND_FORECAST, payload.domain, payload.region, payload.generatedAt, payload.startAt);
+    return { eventId, type: DEMAND_FORECAST, occurredAt: now.toISOString(), producedBy: 'forecaster', correlationId: cause?.correlationId ?? eventId, causationId: cause?.eventId ?? null, payload };
+  }
+
+  /** The prior of a series: the registration's peak × the region's share (an unregistered domain: none, the data's level), local time, borrowed shapes. */
+  private async priorOf(key: SeriesKey, registration: DomainRegistration | null, profile: DomainProfile, share: number | null): Promise<PriorInput> {
+    const peak = registration ? expectedPeak(registration) * (share ?? 0.05) : null;
+    const borrowed = combineDailyShapes(await this.store.borrowableShapes(key, profile.appType));
+    return { appType: profile.appType, peakRequestsPerSecond: peak, utcOffsetHours: this.markets.utcOffsetHours(key.region), borrowed };
   }
 
   /** The registered profile, else the configured default, refined by observed bytes and latency. */

@@ -1,14 +1,24 @@
 import type { Logger } from '@shardcast/platform';
 import { ForecasterStore, SeriesKey } from '../persistence/forecaster-store';
-import { ForecastCause, ForecastRunner } from './forecast-runner';
+import { ForecastCause, ForecastReason, ForecastRunner } from './forecast-runner';
+
+interface Dirty {
+  key: SeriesKey;
+  cause: ForecastCause | null;
+  reason: ForecastReason;
+}
+
+/** A reason that must be published wins over `scheduled`. */
+const stronger = (a: ForecastReason, b: ForecastReason): ForecastReason => (a === 'scheduled' ? b : a);
 
 /**
  * Re-forecasts a series a debounce interval after new buckets arrive (a burst of buckets makes one
- * forecast), and every series on a schedule. One series at a time per instance: the worker pool
- * already uses every core.
+ * forecast), every series on a schedule, and a registration's series at once. Runs `concurrency`
+ * series at a time (default twice the worker pool: one fits while the next reads its history), so
+ * the pool's workers are all busy.
  */
 export class ForecastScheduler {
-  private readonly dirty = new Map<string, { key: SeriesKey; cause: ForecastCause | null }>();
+  private readonly dirty = new Map<string, Dirty>();
   private debounce?: NodeJS.Timeout;
   private interval?: NodeJS.Timeout;
   private running: Promise<void> | null = null;
@@ -20,6 +30,7 @@ export class ForecastScheduler {
     private readonly debounceMs: number,
     private readonly intervalMs: number,
     private readonly logger: Logger,
+    private readonly concurrency = 2,
   ) {}
 
   start(): void {
@@ -39,9 +50,11 @@ export class ForecastScheduler {
     }
   }
 
-  markDirty(key: SeriesKey, cause: ForecastCause | null): void {
+  markDirty(key: SeriesKey, cause: ForecastCause | null, reason: ForecastReason = 'scheduled'): void {
     if (this.stopped) return;
-    this.dirty.set(`${key.domain}\u0000${key.region}`, { key, cause });
+    const id = `${key.domain}\u0000${key.region}`;
+    const before = this.dirty.get(id);
+    this.dirty.set(id, { key, cause: cause ?? before?.cause ?? null, reason: before ? stronger(before.reason, reason) : reason });
     this.debounce ??= setTimeout(() => {
       this.debounce = undefined;
       void this.drain();
@@ -50,24 +63,29 @@ export class ForecastScheduler {
 
   async refreshAll(): Promise<void> {
     for (const key of await this.store.seriesKeys()) this.markDirty(key, null);
+    await this.drain();
   }
 
-  /** Forecasts everything marked so far, now; resolves when done (used by the API and tests). */
+  /** Forecasts everything marked so far, now, `concurrency` at a time; resolves when done (the API, registrations, tests). */
   async drain(): Promise<void> {
     while (this.running) await this.running;
     this.running = (async () => {
       while (this.dirty.size > 0 && !this.stopped) {
         const batch = [...this.dirty.values()];
         this.dirty.clear();
-        for (const { key, cause } of batch) {
-          if (this.stopped) return;
-          try {
-            await this.runner.run(key, cause);
-          } catch (err) {
-            // One bad series must not stop the others; it is retried on the next schedule.
-            this.logger.error({ err, ...key }, 'forecast failed');
+        let next = 0;
+        const lane = async (): Promise<void> => {
+          while (next < batch.length && !this.stopped) {
+            const { key, cause, reason } = batch[next++];
+            try {
+              await this.runner.run(key, cause, reason);
+            } catch (err) {
+              // One bad series must not stop the others; it is retried on the next schedule.
+              this.logger.error({ err, ...key }, 'forecast failed');
+            }
           }
-        }
+        };
+        await Promise.all(Array.from({ length: Math.max(1, this.concurrency) }, lane));
       }
     })();
     try {

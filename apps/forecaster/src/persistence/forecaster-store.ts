@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
-import { DemandForecastEvent, DemandObservedEvent, Topics } from '@shardcast/contracts';
-import type { DemandSeries, DomainProfile, ModelSelection } from '@shardcast/forecasting';
+import { DemandForecast, DemandForecastEvent, DemandObservedEvent, DomainRegistration, Topics } from '@shardcast/contracts';
+import type { DailyShape, DemandSeries, DomainProfile, ModelSelection } from '@shardcast/forecasting';
+import type { RegionShare } from '@shardcast/geo';
 
 export interface SeriesKey {
   domain: string;
@@ -119,8 +120,100 @@ export class ForecasterStore {
     return rows.length > 0;
   }
 
-  async seriesKeys(): Promise<SeriesKey[]> {
-    return this.db.query(`SELECT DISTINCT domain, region FROM ${this.s}.observed_demand ORDER BY domain, region`);
+  /** Every series to forecast: observed ones and registered market regions, without deregistered domains. */
+  async seriesKeys(domain?: string): Promise<SeriesKey[]> {
+    return this.db.query(
+      `SELECT domain, region FROM (
+         SELECT DISTINCT domain, region FROM ${this.s}.observed_demand WHERE $1::text IS NULL OR domain = $1
+         UNION SELECT domain, region FROM ${this.s}.registered_regions WHERE $1::text IS NULL OR domain = $1) k
+       WHERE NOT EXISTS (SELECT 1 FROM ${this.s}.deregistered_domains d WHERE d.domain = k.domain)
+       ORDER BY domain, region`,
+      [domain ?? null],
+    );
+  }
+
+  /**
+   * Stores a registration, its market regions and its profile in one transaction; a domain that
+   * had been deregistered is forecast again. Returns false when the same registration was stored
+   * already (a redelivery, or the topic echoing an API registration).
+   */
+  async saveRegistration(registration: DomainRegistration, regions: RegionShare[], profile: DomainProfile, eventId: string | null): Promise<boolean> {
+    return this.db.transaction(async (m) => {
+      const [same] = await m.query(`SELECT 1 FROM ${this.s}.registrations WHERE domain = $1 AND registration = $2::jsonb`, [registration.domain, JSON.stringify(registration)]);
+      if (same) return false;
+      await m.query(
+        `INSERT INTO ${this.s}.registrations (domain, registration, event_id) VALUES ($1, $2, $3)
+         ON CONFLICT (domain) DO UPDATE SET registration = excluded.registration, event_id = excluded.event_id, updated_at = now()`,
+        [registration.domain, JSON.stringify(registration), eventId],
+      );
+      await m.query(`DELETE FROM ${this.s}.registered_regions WHERE domain = $1`, [registration.domain]);
+      for (const r of regions) await m.query(`INSERT INTO ${this.s}.registered_regions (domain, region, share) VALUES ($1, $2, $3)`, [registration.domain, r.region, r.share]);
+      await m.query(`DELETE FROM ${this.s}.deregistered_domains WHERE domain = $1`, [registration.domain]);
+      await this.saveProfileWith(m, registration.domain, profile);
+      return true;
+    });
+  }
+
+  async registration(domain: string): Promise<DomainRegistration | null> {
+    const [row] = await this.db.query(`SELECT registration FROM ${this.s}.registrations WHERE domain = $1`, [domain]);
+    return row ? (row.registration as DomainRegistration) : null;
+  }
+
+  async isDeregistered(domain: string): Promise<boolean> {
+    return (await this.db.query(`SELECT 1 FROM ${this.s}.deregistered_domains WHERE domain = $1`, [domain])).length > 0;
+  }
+
+  /** The region's share of a registered domain's users (null: not a registered market region). */
+  async regionShare(key: SeriesKey): Promise<number | null> {
+    const [row] = await this.db.query(`SELECT share FROM ${this.s}.registered_regions WHERE domain = $1 AND region = $2`, [key.domain, key.region]);
+    return row ? Number(row.share) : null;
+  }
+
+  /**
+   * Deregisters a domain: drops its registration, regions, forecasts, selections and shapes, marks
+   * it so no series of it is forecast again until it registers anew, and writes the `deregistered`
+   * event in the same transaction. Returns the regions it had forecasts in (null: nothing to do).
+   */
+  async deregister(domain: string, event: (regions: string[]) => DemandForecastEvent): Promise<string[] | null> {
+    return this.db.transaction(async (m) => {
+      const known = await m.query(
+        `SELECT 1 FROM ${this.s}.registrations WHERE domain = $1 UNION ALL SELECT 1 FROM ${this.s}.forecasts WHERE domain = $1 UNION ALL SELECT 1 FROM ${this.s}.observed_demand WHERE domain = $1 LIMIT 1`,
+        [domain],
+      );
+      const already = (await m.query(`SELECT 1 FROM ${this.s}.deregistered_domains WHERE domain = $1`, [domain])).length > 0;
+      if (known.length === 0 || already) return null;
+      const regions: string[] = (await m.query(`SELECT region FROM ${this.s}.forecasts WHERE domain = $1 ORDER BY region`, [domain])).map((r: { region: string }) => r.region);
+      for (const t of ['registrations', 'registered_regions', 'forecasts', 'model_selections', 'daily_shapes', 'domain_profiles']) await m.query(`DELETE FROM ${this.s}.${t} WHERE domain = $1`, [domain]);
+      await m.query(`INSERT INTO ${this.s}.deregistered_domains (domain, deregistered_at) VALUES ($1, now()) ON CONFLICT (domain) DO NOTHING`, [domain]);
+      const e = event(regions);
+      await m.query(`INSERT INTO ${this.s}.outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING`, [e.eventId, Topics.demandForecast, domain, JSON.stringify(e)]);
+      return regions;
+    });
+  }
+
+  /** Daily shapes a prior may borrow: the domain's other regions first, then domains of the same app type (most history first). */
+  async borrowableShapes(key: SeriesKey, appType: string, limit = 20): Promise<Array<{ shape: DailyShape; days: number }>> {
+    const rows: Array<{ shape: number[]; days: number }> = await this.db.query(
+      `(SELECT shape, days FROM ${this.s}.daily_shapes WHERE domain = $1 AND region <> $2)
+       UNION ALL
+       (SELECT shape, days FROM ${this.s}.daily_shapes WHERE app_type = $3 AND domain <> $1 ORDER BY days DESC LIMIT $4)`,
+      [key.domain, key.region, appType, limit],
+    );
+    return rows.map((r) => ({ shape: r.shape, days: Number(r.days) }));
+  }
+
+  async saveDailyShape(key: SeriesKey, appType: string, shape: { shape: DailyShape; days: number }): Promise<void> {
+    await this.db.query(
+      `INSERT INTO ${this.s}.daily_shapes (domain, region, app_type, shape, days) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (domain, region) DO UPDATE SET app_type = excluded.app_type, shape = excluded.shape, days = excluded.days, updated_at = now()`,
+      [key.domain, key.region, appType, JSON.stringify(shape.shape), shape.days],
+    );
+  }
+
+  /** The last published forecast of a series and when it was published. */
+  async lastPublished(key: SeriesKey): Promise<{ payload: DemandForecast; publishedAt: number } | null> {
+    const [row] = await this.db.query(`SELECT payload, published_at FROM ${this.s}.forecasts WHERE domain = $1 AND region = $2`, [key.domain, key.region]);
+    return row ? { payload: row.payload as DemandForecast, publishedAt: (row.published_at as Date).getTime() } : null;
   }
 
   async profile(domain: string): Promise<DomainProfile | null> {
@@ -130,7 +223,11 @@ export class ForecasterStore {
   }
 
   async saveProfile(domain: string, p: DomainProfile): Promise<void> {
-    await this.db.query(
+    await this.saveProfileWith(this.db, domain, p);
+  }
+
+  private async saveProfileWith(db: { query: DataSource['query'] }, domain: string, p: DomainProfile): Promise<void> {
+    await db.query(
       `INSERT INTO ${this.s}.domain_profiles (domain, app_type, tier, cpu_ms, memory_mb_per_concurrent, bytes_out, latency_ms)
        VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (domain) DO UPDATE SET app_type = excluded.app_type, tier = excluded.tier, cpu_ms = excluded.cpu_ms,
@@ -156,12 +253,12 @@ export class ForecasterStore {
   }
 
   /** The latest forecast and its outbox event, in one transaction. */
-  async saveForecast(event: DemandForecastEvent): Promise<void> {
+  async saveForecast(event: DemandForecastEvent & { payload: DemandForecast }): Promise<void> {
     const p = event.payload;
     await this.db.transaction(async (m) => {
       await m.query(
-        `INSERT INTO ${this.s}.forecasts (domain, region, generated_at, event_id, payload) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (domain, region) DO UPDATE SET generated_at = excluded.generated_at, event_id = excluded.event_id, payload = excluded.payload`,
+        `INSERT INTO ${this.s}.forecasts (domain, region, generated_at, event_id, payload, published_at) VALUES ($1, $2, $3, $4, $5, now())
+         ON CONFLICT (domain, region) DO UPDATE SET generated_at = excluded.generated_at, event_id = excluded.event_id, payload = excluded.payload, published_at = now()`,
         [p.domain, p.region, p.generatedAt, event.eventId, JSON.stringify(p)],
       );
       await m.query(`INSERT INTO ${this.s}.outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING`, [
@@ -173,9 +270,9 @@ export class ForecasterStore {
     });
   }
 
-  async forecasts(domain: string): Promise<DemandForecastEvent['payload'][]> {
+  async forecasts(domain: string): Promise<DemandForecast[]> {
     const rows = await this.db.query(`SELECT payload FROM ${this.s}.forecasts WHERE domain = $1 ORDER BY region`, [domain]);
-    return rows.map((r: { payload: DemandForecastEvent['payload'] }) => r.payload);
+    return rows.map((r: { payload: DemandForecast }) => r.payload);
   }
 
   async accuracy(): Promise<AccuracyRow[]> {
