@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "napi-call.h"
 
 typedef struct {
   rd_kafka_t *rk;
@@ -50,15 +51,7 @@ typedef struct {
   char error[256];
 } close_job_t;
 
-static void throw_error(napi_env env, const char *message) { napi_throw_error(env, NULL, message); }
-
-#define CHECK(env, call)                                                 \
-  do {                                                                   \
-    if ((call) != napi_ok) {                                             \
-      napi_throw_error((env), NULL, "librdkafka-producer: N-API failed"); \
-      return NULL;                                                       \
-    }                                                                    \
-  } while (0)
+static void throw_error(napi_env env, const char *message) { js_throw_error(env, message); }
 
 /* A JS string as a malloc'ed UTF-8 copy (length in *len), or NULL. */
 static char *utf8(napi_env env, napi_value v, size_t *len) {
@@ -109,7 +102,7 @@ static producer_t *handle_arg(napi_env env, napi_value v) {
 static napi_value js_producer_open(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   uint32_t n = 0;
   bool is_array = false;
   if (argc < 1 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[0], &n) != napi_ok || n % 2) {
@@ -152,7 +145,7 @@ static napi_value js_producer_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   napi_value handle;
-  CHECK(env, napi_create_object(env, &handle));
+  NAPI_CALL(env, napi_create_object(env, &handle));
   if (napi_wrap(env, handle, p, finalize_producer, NULL, NULL) != napi_ok) {
     rd_kafka_destroy(p->rk);
     pthread_mutex_destroy(&p->lock);
@@ -201,7 +194,7 @@ static void send_complete(napi_env env, napi_status status, void *data) {
 static napi_value js_producer_send(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 4) {
     napi_throw_type_error(env, NULL, "producerSend(handle, topic, keys: string[], values: string[])");
     return NULL;
@@ -322,14 +315,14 @@ static void close_complete(napi_env env, napi_status status, void *data) {
 static napi_value js_producer_fatal_error(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], result;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   producer_t *p = handle_arg(env, argv[0]);
   if (!p) return NULL;
   char fatal[256];
   if (p->closed || !p->rk || !rd_kafka_fatal_error(p->rk, fatal, sizeof fatal)) {
-    CHECK(env, napi_get_null(env, &result));
+    NAPI_CALL(env, napi_get_null(env, &result));
   } else {
-    CHECK(env, napi_create_string_utf8(env, fatal, NAPI_AUTO_LENGTH, &result));
+    NAPI_CALL(env, napi_create_string_utf8(env, fatal, NAPI_AUTO_LENGTH, &result));
   }
   return result;
 }
@@ -337,7 +330,7 @@ static napi_value js_producer_fatal_error(napi_env env, napi_callback_info info)
 static napi_value js_producer_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   producer_t *p = handle_arg(env, argv[0]);
   if (!p) return NULL;
   if (p->sending > 0) {
@@ -351,7 +344,7 @@ static napi_value js_producer_close(napi_env env, napi_callback_info info) {
   }
   job->p = p;
   napi_value promise, name;
-  CHECK(env, napi_create_promise(env, &job->deferred, &promise));
+  NAPI_CALL(env, napi_create_promise(env, &job->deferred, &promise));
   if (p->closed) {
     napi_value undefined;
     napi_get_undefined(env, &undefined);
@@ -360,19 +353,20 @@ static napi_value js_producer_close(napi_env env, napi_callback_info info) {
     return promise;
   }
   p->closed = 1;
-  CHECK(env, napi_create_reference(env, argv[0], 1, &job->handle_ref));
-  CHECK(env, napi_create_string_utf8(env, "librdkafka-producer-close", NAPI_AUTO_LENGTH, &name));
-  CHECK(env, napi_create_async_work(env, NULL, name, close_execute, close_complete, job, &job->work));
-  CHECK(env, napi_queue_async_work(env, job->work));
+  NAPI_CALL(env, napi_create_reference(env, argv[0], 1, &job->handle_ref));
+  NAPI_CALL(env, napi_create_string_utf8(env, "librdkafka-producer-close", NAPI_AUTO_LENGTH, &name));
+  NAPI_CALL(env, napi_create_async_work(env, NULL, name, close_execute, close_complete, job, &job->work));
+  NAPI_CALL(env, napi_queue_async_work(env, job->work));
   return promise;
 }
 
-void register_producer(napi_env env, napi_value exports) {
+int register_producer(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"producerOpen", NULL, js_producer_open, NULL, NULL, NULL, napi_default, NULL},
       {"producerSend", NULL, js_producer_send, NULL, NULL, NULL, napi_default, NULL},
       {"producerClose", NULL, js_producer_close, NULL, NULL, NULL, napi_default, NULL},
       {"producerFatalError", NULL, js_producer_fatal_error, NULL, NULL, NULL, napi_default, NULL},
   };
-  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  NAPI_CALL_OR(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props), return 0);
+  return 1;
 }
