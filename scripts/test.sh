@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm test: everything, against the real stack (brought up here if it is down).
-#   typecheck + build, architecture rules, unit, integration and e2e tiers.
+#   typecheck + build, architecture rules, the native tests under ASan + UBSan, unit, integration
+#   and e2e tiers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-installed.sh
@@ -18,6 +19,12 @@ else
     trap 'bash deploy/local/stack.sh down || true' EXIT
   fi
   bash deploy/local/stack.sh up
+fi
+echo "[test] native tests under AddressSanitizer + UndefinedBehaviorSanitizer (libs/ingest-native/scripts/test-sanitized.sh)"
+if [[ ${SHARDCAST_SKIP_SANITIZED:-} == 1 ]]; then
+  echo "[test] skipped (SHARDCAST_SKIP_SANITIZED=1)"
+else
+  bash libs/ingest-native/scripts/test-sanitized.sh
 fi
 mkdir -p .stack
 status=0

@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "addon-build.h"
 #include "napi-call.h"
 
 /* meta row per message: partition, value start, value length, key start, key length (JS reads it). */
@@ -640,6 +641,9 @@ static napi_value init(napi_env env, napi_value exports) {
   NAPI_CALL(env, napi_set_named_property(env, layout, "metaFields", meta_fields));
   NAPI_CALL(env, napi_set_named_property(env, layout, "offsetInvalid", offset_invalid));
   NAPI_CALL(env, napi_set_named_property(env, exports, "layout", layout));
+  napi_value build;
+  NAPI_CALL(env, napi_create_string_utf8(env, ADDON_BUILD, NAPI_AUTO_LENGTH, &build));
+  NAPI_CALL(env, napi_set_named_property(env, exports, "build", build));
   return exports;
 }
 

@@ -36,6 +36,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "addon-build.h"
 #include "napi-call.h"
 #include "telemetry-layout.h"
 
@@ -527,6 +528,10 @@ not_queued:
 /* telemetry-aggregator.c */
 napi_value telemetry_aggregate(napi_env env, napi_callback_info info);
 
+#ifdef SHARDCAST_SANITIZED_BUILD
+int register_sanitizer_canary(napi_env env, napi_value exports); /* sanitizer-canary.c */
+#endif
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn, layout, value;
   NAPI_CALL(env, napi_create_function(env, "aggregate", NAPI_AUTO_LENGTH, telemetry_aggregate, NULL, &fn));
@@ -557,6 +562,11 @@ static napi_value init(napi_env env, napi_value exports) {
     NAPI_CALL(env, napi_set_named_property(env, layout, constants[i].name, value));
   }
   NAPI_CALL(env, napi_set_named_property(env, exports, "layout", layout));
+  NAPI_CALL(env, napi_create_string_utf8(env, ADDON_BUILD, NAPI_AUTO_LENGTH, &value));
+  NAPI_CALL(env, napi_set_named_property(env, exports, "build", value));
+#ifdef SHARDCAST_SANITIZED_BUILD
+  if (!register_sanitizer_canary(env, exports)) return NULL;
+#endif
   return exports;
 }
 
