@@ -10,7 +10,7 @@
 #
 # --sanitize: the same addons built with AddressSanitizer and UndefinedBehaviorSanitizer into
 # build-asan/ (any UB aborts; the sanitizer canary is compiled in), for test-sanitized.sh. Loaded
-# only when SHARDCAST_NATIVE_BUILD=asan and the ASan runtime is preloaded (docs/decisions/0016).
+# only when SHARDCAST_NATIVE_BUILD=asan and the ASan runtime is preloaded (docs/decisions/0018).
 set -uo pipefail
 cd "$(dirname "$0")"
 build_dir=build

@@ -16,7 +16,7 @@
  *     (their promises reject), and destroys the client.
  *   producerFatalError(handle) -> string | null  (set: this client can no longer produce)
  *
- * Delivery reports (docs/decisions/0016): each producer has one thread of its own that serves
+ * Delivery reports (docs/decisions/0017): each producer has one thread of its own that serves
  * librdkafka's reports (rd_kafka_poll) and hands each finished send to the main thread through a
  * napi_threadsafe_function. No libuv pool thread ever waits on the broker, so a slow or paused
  * broker cannot starve ingest's C scans, which run on that pool.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The native property/differential unit tests and the native integration tests against the
-# AddressSanitizer + UndefinedBehaviorSanitizer build of both addons (docs/decisions/0016): run by
+# AddressSanitizer + UndefinedBehaviorSanitizer build of both addons (docs/decisions/0018): run by
 # scripts/test.sh (npm test, CI) and by `npm run test:native-sanitized`. Extra arguments go to Jest.
 #   SHARDCAST_PROPERTY_RUNS_SCALE  fraction of each property test's runs (default 0.25 here)
 set -euo pipefail

@@ -13,7 +13,7 @@ export interface LibrdkafkaProducerOptions {
  * call and settles when every message is acknowledged by all in-sync replicas. Idempotent, and keyed
  * messages go to the partition Java's and kafkajs' default partitioner picks (murmur2), so a key's
  * events share a partition whichever client wrote them. Delivery reports are served by a thread of
- * the producer's own, never by libuv's pool (docs/decisions/0016).
+ * the producer's own, never by libuv's pool (docs/decisions/0017).
  */
 export class LibrdkafkaProducer implements EventBatchProducer {
   private handle: Handle;

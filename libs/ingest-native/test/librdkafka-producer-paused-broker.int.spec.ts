@@ -9,7 +9,7 @@ import { LibrdkafkaProducer } from '../src';
 import { PrivateKafkaBroker, startPrivateKafkaBroker } from './private-kafka-broker';
 
 /*
- * The producer's delivery reports are served by a thread of its own (docs/decisions/0016): while
+ * The producer's delivery reports are served by a thread of its own (docs/decisions/0017): while
  * a broker does not answer, no libuv pool thread waits for it, so ingest's C scans (on that pool)
  * go on. This broker is the test's own: pausing the shared one would stall everyone's tests.
  */
