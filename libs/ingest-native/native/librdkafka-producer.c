@@ -223,8 +223,9 @@ static void settle_finalize(napi_env env, void *data, void *hint) {
 static void release_handle(napi_env env, void *data, void *hint) {
   (void)hint;
   producer_t *p = data;
-  /* A finalizer must not throw: a failed delete only happens at teardown, which frees every reference. */
-  if (p->self_ref && napi_delete_reference(env, p->self_ref) != napi_ok) p->self_ref = NULL;
+  if (p->self_ref && napi_delete_reference(env, p->self_ref) != napi_ok) {
+    /* Only at teardown, which frees every reference anyway; a finalizer must not throw. */
+  }
   p->self_ref = NULL;
   if (!p->closed) {
     p->closed = 1;
