@@ -2,11 +2,12 @@ import { pbkdf2 } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { kcat, uniqueName } from '@shardcast/test-stack';
+import { uniqueName } from '@shardcast/test-stack';
 import { createKafka } from '@shardcast/platform';
 import { loadNativeTelemetryScanner } from '../src/native-telemetry-scanner';
 import { LibrdkafkaProducer } from '../src';
 import { PrivateKafkaBroker, startPrivateKafkaBroker } from './private-kafka-broker';
+import { readTopic } from './read-topic';
 
 /*
  * The producer's delivery reports are served by a thread of its own (docs/decisions/0017): while
@@ -36,15 +37,8 @@ afterAll(async () => {
 });
 
 /** seq, key and partition of every message of the topic, in each partition's order. */
-async function readTopic(): Promise<Array<{ partition: number; key: string; seq: number }>> {
-  const out = await kcat(['-b', broker.address, '-t', topic, '-C', '-e', '-q', '-o', 'beginning', '-f', '%p\t%k\t%s\n']);
-  return out
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [partition, key, value] = line.split('\t');
-      return { partition: Number(partition), key, seq: JSON.parse(value).seq as number };
-    });
+async function readTopicSeqs(): Promise<Array<{ partition: number; key: string; seq: number }>> {
+  return (await readTopic(broker.address, topic)).map(({ partition, key, value }) => ({ partition, key, seq: JSON.parse(value).seq as number }));
 }
 
 /** A page of messages numbered from `first`, keys round-robin. */
@@ -114,7 +108,7 @@ describe('LibrdkafkaProducer against a broker paused mid-send (a private broker)
     await within(60_000, Promise.all(pending));
     await producer.disconnect();
 
-    const got = await readTopic();
+    const got = await readTopicSeqs();
     const expected = 100 + sends * PAGE;
     expect(got).toHaveLength(expected);
     expect(new Set(got.map((m) => m.seq)).size).toBe(expected);
@@ -138,7 +132,7 @@ describe('LibrdkafkaProducer against a broker paused mid-send (a private broker)
     expect([sendSettled, closeSettled]).toEqual([false, false]);
     broker.resume();
     await within(30_000, Promise.all([sent, closed]));
-    const seqs = (await readTopic()).map((m) => m.seq).filter((seq) => seq >= 1_000_000);
+    const seqs = (await readTopicSeqs()).map((m) => m.seq).filter((seq) => seq >= 1_000_000);
     expect(seqs.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => 1_000_000 + i));
   });
 
