@@ -16,6 +16,8 @@ module.exports = {
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,tools}/**/*.unit.spec.ts'] },
     { ...common, displayName: 'int', testMatch: ['<rootDir>/{apps,libs}/**/*.int.spec.ts'], slowTestThreshold: 60 },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/e2e/**/*.e2e.spec.ts'] },
+    // Only libs/ingest-native/scripts/test-sanitized.sh selects it: the canary needs the ASan build.
+    { ...common, displayName: 'sanitized', testMatch: ['<rootDir>/libs/ingest-native/**/*.sanitized.spec.ts'] },
     // Serial whatever the flags: its tests stop and restart the one private broker and cluster they share.
     { ...common, displayName: 'restart', testMatch: ['<rootDir>/{apps,libs,e2e}/**/*.restart.spec.ts'], runner: '<rootDir>/libs/test-stack/jest-serial-runner.js', slowTestThreshold: 120 },
   ],

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm test: everything, against the real stack (brought up here if it is down).
-#   typecheck + build, architecture rules, unit, integration and e2e tiers, then the restart tier.
+#   typecheck + build, architecture rules, the native tests under ASan + UBSan, unit, integration
+#   and e2e tiers, then the restart tier.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-installed.sh
@@ -19,8 +20,14 @@ else
   fi
   bash deploy/local/stack.sh up
 fi
-mkdir -p .stack
 status=0
+echo "[test] native tests under AddressSanitizer + UndefinedBehaviorSanitizer (libs/ingest-native/scripts/test-sanitized.sh)"
+if [[ ${SHARDCAST_SKIP_SANITIZED:-} == 1 ]]; then
+  echo "[test] skipped (SHARDCAST_SKIP_SANITIZED=1)"
+else
+  bash libs/ingest-native/scripts/test-sanitized.sh || status=$?
+fi
+mkdir -p .stack
 # With paths or patterns given, one of the two runs may find none of them.
 some=(); (($#)) && some=(--passWithNoTests)
 npx jest --ci --selectProjects unit int e2e "${some[@]}" --json --outputFile=.stack/jest-results.json "$@" || status=$?

@@ -38,6 +38,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "addon-build.h"
+#include "napi-call.h"
 
 /* meta row per message: partition, value start, value length, key start, key length (JS reads it). */
 #define META_FIELDS 5
@@ -63,6 +65,7 @@ typedef struct {
   int messages_so_far;
   char rebalance_error[256];
   int events_dropped;
+  int events_unrecorded; /* out of memory for an event's partitions: the batch fails, the client restarts */
   char commit_error[256];
 } consumer_t;
 
@@ -85,31 +88,33 @@ typedef struct {
   char fatal[256];
 } consume_job_t;
 
-#define CHECK(env, call)                                                          \
-  do {                                                                            \
-    if ((call) != napi_ok) {                                                      \
-      napi_throw_error((env), NULL, "librdkafka-batch-consumer: N-API call failed"); \
-      return NULL;                                                                \
-    }                                                                             \
-  } while (0)
-
+/* A JS string as a malloc'ed UTF-8 copy, or NULL (not a string, or out of memory). */
 static char *string_arg(napi_env env, napi_value v) {
   size_t len = 0;
   if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
   char *s = malloc(len + 1);
-  napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  if (!s) return NULL;
+  if (napi_get_value_string_utf8(env, v, s, len + 1, &len) != napi_ok) {
+    free(s);
+    return NULL;
+  }
   return s;
 }
 
 static void record_event(consumer_t *c, int revoked, const rd_kafka_topic_partition_list_t *parts) {
   pthread_mutex_lock(&c->lock);
   if (c->event_count < MAX_EVENTS) {
-    rebalance_event_t *e = &c->events[c->event_count++];
-    e->revoked = revoked;
-    e->at = c->messages_so_far;
-    e->count = parts->cnt;
-    e->partitions = malloc(sizeof(int32_t) * (size_t)(parts->cnt ? parts->cnt : 1));
-    for (int i = 0; i < parts->cnt; i++) e->partitions[i] = parts->elems[i].partition;
+    int32_t *partitions = malloc(sizeof(int32_t) * (size_t)(parts->cnt ? parts->cnt : 1));
+    if (partitions) {
+      rebalance_event_t *e = &c->events[c->event_count++];
+      e->revoked = revoked;
+      e->at = c->messages_so_far;
+      e->count = parts->cnt;
+      e->partitions = partitions;
+      for (int i = 0; i < parts->cnt; i++) partitions[i] = parts->elems[i].partition;
+    } else {
+      c->events_unrecorded++;
+    }
   } else {
     c->events_dropped++;
   }
@@ -180,16 +185,21 @@ static void finalize_consumer(napi_env env, void *data, void *hint) {
 static napi_value js_open(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   uint32_t n = 0;
   char *topic = argc == 2 ? string_arg(env, argv[1]) : NULL;
   if (!topic || napi_get_array_length(env, argv[0], &n) != napi_ok) {
     free(topic);
-    napi_throw_type_error(env, NULL, "open(config: string[], topic: string)");
+    js_throw_type_error(env, "open(config: string[], topic: string)");
     return NULL;
   }
   char errstr[512] = "invalid configuration entry (not a string)";
   consumer_t *c = calloc(1, sizeof *c);
+  if (!c) {
+    free(topic);
+    js_throw_error(env, "open: out of memory");
+    return NULL;
+  }
   pthread_mutex_init(&c->lock, NULL);
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   for (uint32_t i = 0; i + 1 < n; i += 2) {
@@ -207,7 +217,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
       pthread_mutex_destroy(&c->lock);
       free(c);
       free(topic);
-      napi_throw_error(env, "ERR_KAFKA_CONFIG", errstr);
+      js_throw_coded_error(env, "ERR_KAFKA_CONFIG", errstr);
       return NULL;
     }
   }
@@ -216,10 +226,11 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   rd_kafka_conf_set_offset_commit_cb(conf, offset_commit_cb);
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
   if (!rk) {
+    rd_kafka_conf_destroy(conf); /* rd_kafka_new takes it only when it succeeds */
     pthread_mutex_destroy(&c->lock);
     free(c);
     free(topic);
-    napi_throw_error(env, "ERR_KAFKA_CREATE", errstr);
+    js_throw_coded_error(env, "ERR_KAFKA_CREATE", errstr);
     return NULL;
   }
   rd_kafka_poll_set_consumer(rk);
@@ -232,17 +243,13 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     rd_kafka_destroy(rk);
     pthread_mutex_destroy(&c->lock);
     free(c);
-    napi_throw_error(env, "ERR_KAFKA_SUBSCRIBE", rd_kafka_err2str(err));
+    js_throw_coded_error(env, "ERR_KAFKA_SUBSCRIBE", rd_kafka_err2str(err));
     return NULL;
   }
   c->rk = rk;
   c->queue = rd_kafka_queue_get_consumer(rk);
   napi_value handle;
-  if (napi_create_external(env, c, finalize_consumer, NULL, &handle) != napi_ok) {
-    finalize_consumer(env, c, NULL);
-    napi_throw_error(env, NULL, "librdkafka-batch-consumer: napi_create_external failed");
-    return NULL;
-  }
+  NAPI_CALL_OR(env, napi_create_external(env, c, finalize_consumer, NULL, &handle), finalize_consumer(env, c, NULL); return NULL);
   return handle;
 }
 
@@ -326,7 +333,10 @@ static void consume_execute(napi_env env, void *data) {
   job->event_count = c->event_count;
   for (int i = 0; i < c->event_count; i++) job->events[i] = c->events[i];
   c->event_count = 0;
-  if (c->events_dropped) {
+  if (c->events_unrecorded) {
+    snprintf(job->fatal, sizeof job->fatal, "out of memory recording %d rebalance events", c->events_unrecorded);
+    c->events_unrecorded = 0;
+  } else if (c->events_dropped) {
     snprintf(job->fatal, sizeof job->fatal, "%d rebalance events over the limit of %d in one call", c->events_dropped, MAX_EVENTS);
     c->events_dropped = 0;
   }
@@ -347,69 +357,90 @@ static void free_data(napi_env env, void *data, void *hint) {
   free(data);
 }
 
+/* The JS array of one batch's rebalance events; NULL (thrown) when a call fails. */
+static napi_value events_array(napi_env env, const consume_job_t *job) {
+  napi_value events;
+  NAPI_CALL(env, napi_create_array_with_length(env, (size_t)job->event_count, &events));
+  for (int i = 0; i < job->event_count; i++) {
+    const rebalance_event_t *e = &job->events[i];
+    napi_value ev, kind, at, parts, partition;
+    NAPI_CALL(env, napi_create_object(env, &ev));
+    NAPI_CALL(env, napi_create_string_utf8(env, e->revoked ? "revoked" : "assigned", NAPI_AUTO_LENGTH, &kind));
+    NAPI_CALL(env, napi_create_int32(env, e->at, &at));
+    NAPI_CALL(env, napi_create_array_with_length(env, (size_t)e->count, &parts));
+    for (int p = 0; p < e->count; p++) {
+      NAPI_CALL(env, napi_create_int32(env, e->partitions[p], &partition));
+      NAPI_CALL(env, napi_set_element(env, parts, (uint32_t)p, partition));
+    }
+    NAPI_CALL(env, napi_set_named_property(env, ev, "kind", kind));
+    NAPI_CALL(env, napi_set_named_property(env, ev, "at", at));
+    NAPI_CALL(env, napi_set_named_property(env, ev, "partitions", parts));
+    NAPI_CALL(env, napi_set_element(env, events, (uint32_t)i, ev));
+  }
+  return events;
+}
+
+/*
+ * The Batch object (see the header comment); NULL (thrown) when a call fails. The buffer, meta and
+ * offsets pass to JS as they are wrapped (the job's pointers are cleared first). Should a wrapping
+ * call fail, N-API does not say whether it already ran the finalizer: that memory is leaked rather
+ * than risk a double free.
+ */
+static napi_value batch_object(napi_env env, consume_job_t *job) {
+  napi_value result, buffer, meta_ab, meta, offsets_ab, offsets, count, events, errors, error;
+  size_t messages = (size_t)job->count;
+  char *buffer_data = job->buffer;
+  int32_t *meta_data = job->meta;
+  double *offsets_data = job->offsets;
+  job->buffer = NULL;
+  job->meta = NULL;
+  job->offsets = NULL;
+  NAPI_CALL_OR(env, napi_create_external_buffer(env, job->buffer_bytes, buffer_data, free_data, NULL, &buffer), free(meta_data); free(offsets_data); return NULL);
+  NAPI_CALL_OR(env, napi_create_external_arraybuffer(env, meta_data, sizeof(int32_t) * META_FIELDS * messages, free_data, NULL, &meta_ab), free(offsets_data); return NULL);
+  NAPI_CALL_OR(env, napi_create_external_arraybuffer(env, offsets_data, sizeof(double) * messages, free_data, NULL, &offsets_ab), return NULL);
+  NAPI_CALL(env, napi_create_typedarray(env, napi_int32_array, META_FIELDS * messages, meta_ab, 0, &meta));
+  NAPI_CALL(env, napi_create_typedarray(env, napi_float64_array, messages, offsets_ab, 0, &offsets));
+  NAPI_CALL(env, napi_create_int32(env, job->count, &count));
+  if (!(events = events_array(env, job))) return NULL;
+  NAPI_CALL(env, napi_create_array_with_length(env, (size_t)job->error_count, &errors));
+  for (int i = 0; i < job->error_count; i++) {
+    NAPI_CALL(env, napi_create_string_utf8(env, job->errors[i], NAPI_AUTO_LENGTH, &error));
+    NAPI_CALL(env, napi_set_element(env, errors, (uint32_t)i, error));
+  }
+  NAPI_CALL(env, napi_create_object(env, &result));
+  NAPI_CALL(env, napi_set_named_property(env, result, "count", count));
+  NAPI_CALL(env, napi_set_named_property(env, result, "buffer", buffer));
+  NAPI_CALL(env, napi_set_named_property(env, result, "meta", meta));
+  NAPI_CALL(env, napi_set_named_property(env, result, "offsets", offsets));
+  NAPI_CALL(env, napi_set_named_property(env, result, "events", events));
+  NAPI_CALL(env, napi_set_named_property(env, result, "errors", errors));
+  return result;
+}
+
 static void consume_complete(napi_env env, napi_status status, void *data) {
   consume_job_t *job = data;
   job->consumer->busy = 0;
-  napi_delete_reference(env, job->handle_ref);
+  NAPI_CALL_OR(env, napi_delete_reference(env, job->handle_ref), (void)0);
   if (status != napi_ok || job->fatal[0]) {
-    napi_value msg, err;
-    napi_create_string_utf8(env, job->fatal[0] ? job->fatal : "consume cancelled", NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, NULL, msg, &err);
-    napi_reject_deferred(env, job->deferred, err);
-    free(job->buffer);
-    free(job->meta);
-    free(job->offsets);
-    for (int i = 0; i < job->event_count; i++) free(job->events[i].partitions);
+    napi_reject_with_message(env, job->deferred, job->fatal[0] ? job->fatal : "consume cancelled");
   } else {
-    napi_value result, buffer, meta_ab, meta, offsets_ab, offsets, count, events, errors;
-    napi_create_external_buffer(env, job->buffer_bytes, job->buffer, free_data, NULL, &buffer);
-    napi_create_external_arraybuffer(env, job->meta, sizeof(int32_t) * META_FIELDS * (size_t)job->count, free_data, NULL, &meta_ab);
-    napi_create_typedarray(env, napi_int32_array, META_FIELDS * (size_t)job->count, meta_ab, 0, &meta);
-    napi_create_external_arraybuffer(env, job->offsets, sizeof(double) * (size_t)job->count, free_data, NULL, &offsets_ab);
-    napi_create_typedarray(env, napi_float64_array, (size_t)job->count, offsets_ab, 0, &offsets);
-    napi_create_int32(env, job->count, &count);
-    napi_create_array_with_length(env, (size_t)job->event_count, &events);
-    for (int i = 0; i < job->event_count; i++) {
-      rebalance_event_t *e = &job->events[i];
-      napi_value ev, kind, at, parts;
-      napi_create_object(env, &ev);
-      napi_create_string_utf8(env, e->revoked ? "revoked" : "assigned", NAPI_AUTO_LENGTH, &kind);
-      napi_create_int32(env, e->at, &at);
-      napi_create_array_with_length(env, (size_t)e->count, &parts);
-      for (int p = 0; p < e->count; p++) {
-        napi_value pv;
-        napi_create_int32(env, e->partitions[p], &pv);
-        napi_set_element(env, parts, (uint32_t)p, pv);
-      }
-      napi_set_named_property(env, ev, "kind", kind);
-      napi_set_named_property(env, ev, "at", at);
-      napi_set_named_property(env, ev, "partitions", parts);
-      napi_set_element(env, events, (uint32_t)i, ev);
-      free(e->partitions);
-    }
-    napi_create_array_with_length(env, (size_t)job->error_count, &errors);
-    for (int i = 0; i < job->error_count; i++) {
-      napi_value s;
-      napi_create_string_utf8(env, job->errors[i], NAPI_AUTO_LENGTH, &s);
-      napi_set_element(env, errors, (uint32_t)i, s);
-    }
-    napi_create_object(env, &result);
-    napi_set_named_property(env, result, "count", count);
-    napi_set_named_property(env, result, "buffer", buffer);
-    napi_set_named_property(env, result, "meta", meta);
-    napi_set_named_property(env, result, "offsets", offsets);
-    napi_set_named_property(env, result, "events", events);
-    napi_set_named_property(env, result, "errors", errors);
-    napi_resolve_deferred(env, job->deferred, result);
+    napi_value result = batch_object(env, job);
+    if (!result) napi_reject_with_pending_exception(env, job->deferred);
+    else NAPI_CALL_OR(env, napi_resolve_deferred(env, job->deferred, result), (void)0);
   }
-  napi_delete_async_work(env, job->work);
+  /* Whatever was not handed to JS. */
+  free(job->buffer);
+  free(job->meta);
+  free(job->offsets);
+  for (int i = 0; i < job->event_count; i++) free(job->events[i].partitions);
+  NAPI_CALL_OR(env, napi_delete_async_work(env, job->work), (void)0);
   free(job);
 }
 
 static consumer_t *handle_arg(napi_env env, napi_value v) {
   consumer_t *c = NULL;
   if (napi_get_value_external(env, v, (void **)&c) != napi_ok || !c) {
-    napi_throw_type_error(env, NULL, "not a consumer handle");
+    js_throw_type_error(env, "not a consumer handle");
     return NULL;
   }
   return c;
@@ -418,47 +449,38 @@ static consumer_t *handle_arg(napi_env env, napi_value v) {
 static napi_value js_consume(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   consumer_t *c = handle_arg(env, argv[0]);
   if (!c) return NULL;
   if (c->closed || c->busy) {
-    napi_throw_error(env, NULL, c->closed ? "consumer is closed" : "a consume is already in progress");
+    js_throw_error(env, c->closed ? "consumer is closed" : "a consume is already in progress");
     return NULL;
   }
   consume_job_t *job = calloc(1, sizeof *job);
   if (!job) {
-    napi_throw_error(env, NULL, "out of memory");
+    js_throw_error(env, "consume: out of memory");
     return NULL;
   }
   job->consumer = c;
   if (napi_get_value_int32(env, argv[1], &job->max_messages) != napi_ok || napi_get_value_int32(env, argv[2], &job->timeout_ms) != napi_ok) {
     free(job);
-    napi_throw_type_error(env, NULL, "consume(handle, maxMessages, timeoutMs)");
+    js_throw_type_error(env, "consume(handle, maxMessages, timeoutMs)");
     return NULL;
   }
   if (job->max_messages < 1) job->max_messages = 1;
   napi_value promise, name;
-  if (napi_create_reference(env, argv[0], 1, &job->handle_ref) != napi_ok) {
-    free(job);
-    napi_throw_error(env, NULL, "librdkafka-batch-consumer: napi_create_reference failed");
-    return NULL;
-  }
-  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok || napi_create_string_utf8(env, "librdkafka-consume", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, consume_execute, consume_complete, job, &job->work) != napi_ok) {
-    napi_delete_reference(env, job->handle_ref);
-    free(job);
-    napi_throw_error(env, NULL, "librdkafka-batch-consumer: could not start a consume");
-    return NULL;
-  }
-  if (napi_queue_async_work(env, job->work) != napi_ok) {
-    napi_delete_async_work(env, job->work);
-    napi_delete_reference(env, job->handle_ref);
-    free(job);
-    napi_throw_error(env, NULL, "librdkafka-batch-consumer: could not queue a consume");
-    return NULL;
-  }
+  NAPI_CALL_OR(env, napi_create_reference(env, argv[0], 1, &job->handle_ref), goto not_queued);
+  NAPI_CALL_OR(env, napi_create_promise(env, &job->deferred, &promise), goto not_queued);
+  NAPI_CALL_OR(env, napi_create_string_utf8(env, "librdkafka-consume", NAPI_AUTO_LENGTH, &name), goto not_queued);
+  NAPI_CALL_OR(env, napi_create_async_work(env, NULL, name, consume_execute, consume_complete, job, &job->work), goto not_queued);
+  NAPI_CALL_OR(env, napi_queue_async_work(env, job->work), goto not_queued);
   c->busy = 1;
   return promise;
+not_queued: /* a created promise is left pending: the thrown error wins */
+  if (job->work) NAPI_CALL_OR(env, napi_delete_async_work(env, job->work), (void)0);
+  if (job->handle_ref) NAPI_CALL_OR(env, napi_delete_reference(env, job->handle_ref), (void)0);
+  free(job);
+  return NULL;
 }
 
 /* Reads (partitions[], offsets[]) into a list for `topic`; NULL with a JS exception on bad input. */
@@ -467,7 +489,7 @@ static rd_kafka_topic_partition_list_t *partition_list_arg(napi_env env, napi_va
   char *topic = string_arg(env, topic_v);
   if (!topic || napi_get_array_length(env, parts_v, &n) != napi_ok || napi_get_array_length(env, offsets_v, &m) != napi_ok || n != m) {
     free(topic);
-    napi_throw_type_error(env, NULL, "expected (topic: string, partitions: number[], offsets: number[]) of equal length");
+    js_throw_type_error(env, "expected (topic: string, partitions: number[], offsets: number[]) of equal length");
     return NULL;
   }
   rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)n);
@@ -479,7 +501,7 @@ static rd_kafka_topic_partition_list_t *partition_list_arg(napi_env env, napi_va
         napi_get_value_int32(env, pv, &partition) != napi_ok || napi_get_value_double(env, ov, &offset) != napi_ok) {
       free(topic);
       rd_kafka_topic_partition_list_destroy(list);
-      napi_throw_type_error(env, NULL, "partitions and offsets must be numbers");
+      js_throw_type_error(env, "partitions and offsets must be numbers");
       return NULL;
     }
     rd_kafka_topic_partition_list_add(list, topic, partition)->offset = (int64_t)offset;
@@ -491,7 +513,7 @@ static rd_kafka_topic_partition_list_t *partition_list_arg(napi_env env, napi_va
 static napi_value js_commit(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   consumer_t *c = handle_arg(env, argv[0]);
   if (!c || c->closed) return NULL;
   rd_kafka_topic_partition_list_t *list = partition_list_arg(env, argv[1], argv[2], argv[3]);
@@ -500,7 +522,7 @@ static napi_value js_commit(napi_env env, napi_callback_info info) {
    * Its outcome arrives through offset_commit_cb and is reported with the next batch. */
   rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, list, 1);
   rd_kafka_topic_partition_list_destroy(list);
-  if (err) napi_throw_error(env, NULL, rd_kafka_err2str(err));
+  if (err) js_throw_error(env, rd_kafka_err2str(err));
   return NULL;
 }
 
@@ -508,11 +530,11 @@ static napi_value js_commit(napi_env env, napi_callback_info info) {
 static napi_value js_assign(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   consumer_t *c = handle_arg(env, argv[0]);
   if (!c) return NULL;
   if (c->closed) {
-    napi_throw_error(env, NULL, "consumer is closed");
+    js_throw_error(env, "consumer is closed");
     return NULL;
   }
   rd_kafka_topic_partition_list_t *list = partition_list_arg(env, argv[1], argv[2], argv[3]);
@@ -529,7 +551,7 @@ static napi_value js_assign(napi_env env, napi_callback_info info) {
     if (err) snprintf(why, sizeof why, "assign: %s", rd_kafka_err2str(err));
   }
   rd_kafka_topic_partition_list_destroy(list);
-  if (why[0]) napi_throw_error(env, NULL, why);
+  if (why[0]) js_throw_error(env, why);
   return NULL;
 }
 
@@ -547,53 +569,58 @@ static void close_execute(napi_env env, void *data) {
 }
 
 static void close_complete(napi_env env, napi_status status, void *data) {
-  (void)status;
+  (void)status; /* nothing cancels async work here */
   close_job_t *job = data;
-  napi_value undefined;
-  napi_get_undefined(env, &undefined);
-  napi_delete_reference(env, job->handle_ref);
-  napi_resolve_deferred(env, job->deferred, undefined);
-  napi_delete_async_work(env, job->work);
+  NAPI_CALL_OR(env, napi_delete_reference(env, job->handle_ref), (void)0);
+  napi_resolve_undefined(env, job->deferred);
+  NAPI_CALL_OR(env, napi_delete_async_work(env, job->work), (void)0);
   free(job);
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   consumer_t *c = handle_arg(env, argv[0]);
   if (!c) return NULL;
   if (c->busy) {
-    napi_throw_error(env, NULL, "close while a consume is in progress: await it first");
+    js_throw_error(env, "close while a consume is in progress: await it first");
     return NULL;
   }
   napi_value promise, name;
   close_job_t *job = calloc(1, sizeof *job);
+  if (!job) {
+    js_throw_error(env, "close: out of memory");
+    return NULL;
+  }
   job->consumer = c;
-  CHECK(env, napi_create_promise(env, &job->deferred, &promise));
+  NAPI_CALL_OR(env, napi_create_promise(env, &job->deferred, &promise), goto not_queued);
   if (c->closed) {
-    napi_value undefined;
-    napi_get_undefined(env, &undefined);
-    napi_resolve_deferred(env, job->deferred, undefined);
+    napi_resolve_undefined(env, job->deferred);
     free(job);
     return promise;
   }
+  NAPI_CALL_OR(env, napi_create_reference(env, argv[0], 1, &job->handle_ref), goto not_queued);
+  NAPI_CALL_OR(env, napi_create_string_utf8(env, "librdkafka-close", NAPI_AUTO_LENGTH, &name), goto not_queued);
+  NAPI_CALL_OR(env, napi_create_async_work(env, NULL, name, close_execute, close_complete, job, &job->work), goto not_queued);
+  NAPI_CALL_OR(env, napi_queue_async_work(env, job->work), goto not_queued);
   c->closed = 1;
-  CHECK(env, napi_create_reference(env, argv[0], 1, &job->handle_ref));
-  CHECK(env, napi_create_string_utf8(env, "librdkafka-close", NAPI_AUTO_LENGTH, &name));
-  CHECK(env, napi_create_async_work(env, NULL, name, close_execute, close_complete, job, &job->work));
-  CHECK(env, napi_queue_async_work(env, job->work));
   return promise;
+not_queued: /* still open: a later close can try again */
+  if (job->work) NAPI_CALL_OR(env, napi_delete_async_work(env, job->work), (void)0);
+  if (job->handle_ref) NAPI_CALL_OR(env, napi_delete_reference(env, job->handle_ref), (void)0);
+  free(job);
+  return NULL;
 }
 
 static napi_value js_version(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value v;
-  napi_create_string_utf8(env, rd_kafka_version_str(), NAPI_AUTO_LENGTH, &v);
+  NAPI_CALL(env, napi_create_string_utf8(env, rd_kafka_version_str(), NAPI_AUTO_LENGTH, &v));
   return v;
 }
 
-void register_producer(napi_env env, napi_value exports); /* librdkafka-producer.c */
+int register_producer(napi_env env, napi_value exports); /* librdkafka-producer.c: 0 (thrown) when it fails */
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -604,16 +631,19 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
       {"librdkafkaVersion", NULL, js_version, NULL, NULL, NULL, napi_default, NULL},
   };
-  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
-  register_producer(env, exports);
+  NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  if (!register_producer(env, exports)) return NULL;
   /* For the loader to compare with the TypeScript side (LIBRDKAFKA_LAYOUT). */
   napi_value layout, meta_fields, offset_invalid;
-  if (napi_create_object(env, &layout) != napi_ok || napi_create_int32(env, META_FIELDS, &meta_fields) != napi_ok ||
-      napi_create_int64(env, RD_KAFKA_OFFSET_INVALID, &offset_invalid) != napi_ok ||
-      napi_set_named_property(env, layout, "metaFields", meta_fields) != napi_ok ||
-      napi_set_named_property(env, layout, "offsetInvalid", offset_invalid) != napi_ok ||
-      napi_set_named_property(env, exports, "layout", layout) != napi_ok)
-    return NULL;
+  NAPI_CALL(env, napi_create_object(env, &layout));
+  NAPI_CALL(env, napi_create_int32(env, META_FIELDS, &meta_fields));
+  NAPI_CALL(env, napi_create_int64(env, RD_KAFKA_OFFSET_INVALID, &offset_invalid));
+  NAPI_CALL(env, napi_set_named_property(env, layout, "metaFields", meta_fields));
+  NAPI_CALL(env, napi_set_named_property(env, layout, "offsetInvalid", offset_invalid));
+  NAPI_CALL(env, napi_set_named_property(env, exports, "layout", layout));
+  napi_value build;
+  NAPI_CALL(env, napi_create_string_utf8(env, ADDON_BUILD, NAPI_AUTO_LENGTH, &build));
+  NAPI_CALL(env, napi_set_named_property(env, exports, "build", build));
   return exports;
 }
 

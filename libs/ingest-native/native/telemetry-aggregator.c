@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "napi-call.h"
 #include "telemetry-layout.h"
 
 #define EARTH_RADIUS_KM 6371.0088
@@ -212,9 +213,9 @@ int telemetry_typed_array(napi_env env, napi_value v, napi_typedarray_type want,
 static napi_value float64_array(napi_env env, const double *items, size_t count) {
   void *data;
   napi_value ab, out;
-  if (napi_create_arraybuffer(env, count * sizeof(double), &data, &ab) != napi_ok) return NULL;
+  NAPI_CALL(env, napi_create_arraybuffer(env, count * sizeof(double), &data, &ab));
   if (count) memcpy(data, items, count * sizeof(double));
-  if (napi_create_typedarray(env, napi_float64_array, count, ab, 0, &out) != napi_ok) return NULL;
+  NAPI_CALL(env, napi_create_typedarray(env, napi_float64_array, count, ab, 0, &out));
   return out;
 }
 
@@ -228,7 +229,7 @@ napi_value telemetry_aggregate(napi_env env, napi_callback_info info) {
   size_t argc = 10;
   napi_value argv[10];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 10) {
-    napi_throw_type_error(env, NULL, "aggregate(values, domains, domainIds, kinds, recordEnds, from, to, regions, cellCache, params)");
+    js_throw_type_error(env, "aggregate(values, domains, domainIds, kinds, recordEnds, from, to, regions, cellCache, params)");
     return NULL;
   }
   double *values, *regions, *params;
@@ -241,13 +242,13 @@ napi_value telemetry_aggregate(napi_env env, napi_callback_info info) {
       !telemetry_typed_array(env, argv[4], napi_int32_array, (void **)&record_ends, &n_record_ends) || napi_get_value_int32(env, argv[5], &from) != napi_ok ||
       napi_get_value_int32(env, argv[6], &to) != napi_ok || !telemetry_typed_array(env, argv[7], napi_float64_array, (void **)&regions, &n_regions) ||
       !telemetry_typed_array(env, argv[8], napi_int32_array, (void **)&cache, &n_cache) || !telemetry_typed_array(env, argv[9], napi_float64_array, (void **)&params, &n_params)) {
-    napi_throw_type_error(env, NULL, "aggregate: wrong argument types");
+    js_throw_type_error(env, "aggregate: wrong argument types");
     return NULL;
   }
   int32_t capacity = (int32_t)((n_cache - 1) / 2);
   if (from < 0 || to < from || (size_t)to > n_kinds || (size_t)to > n_record_ends || n_params < AGGREGATION_PARAMS || n_regions < 2 || capacity < 2 ||
       (capacity & (capacity - 1)) != 0) {
-    napi_throw_range_error(env, NULL, "aggregate: a range or an array size is wrong");
+    js_throw_range_error(env, "aggregate: a range or an array size is wrong");
     return NULL;
   }
   double max_event = params[0], lateness = params[1], now = params[2], max_skew = params[3], bucket_ms = params[4];
@@ -352,21 +353,26 @@ napi_value telemetry_aggregate(napi_env env, napi_callback_info info) {
     bins.count += (size_t)n;
   }
   napi_value result = NULL;
-  if (ok) {
-    napi_value items[6];
-    ok = napi_create_int32(env, i - from, &items[0]) == napi_ok && napi_create_double(env, accepted, &items[1]) == napi_ok &&
-         napi_create_double(env, max_event, &items[2]) == napi_ok && (items[3] = float64_array(env, rows, (size_t)g.count * GROUP_FIELDS)) != NULL &&
-         (items[4] = float64_array(env, bins.items, bins.count)) != NULL && (items[5] = float64_array(env, rejections.items, rejections.count)) != NULL &&
-         napi_create_array_with_length(env, 6, &result) == napi_ok;
-    for (uint32_t k = 0; ok && k < 6; k++) ok = napi_set_element(env, result, k, items[k]) == napi_ok;
+  if (!ok) {
+    js_throw_error(env, "aggregate: out of memory");
+    goto done;
   }
+  napi_value items[6];
+  NAPI_CALL_OR(env, napi_create_int32(env, i - from, &items[0]), goto failed);
+  NAPI_CALL_OR(env, napi_create_double(env, accepted, &items[1]), goto failed);
+  NAPI_CALL_OR(env, napi_create_double(env, max_event, &items[2]), goto failed);
+  if (!(items[3] = float64_array(env, rows, (size_t)g.count * GROUP_FIELDS)) || !(items[4] = float64_array(env, bins.items, bins.count)) ||
+      !(items[5] = float64_array(env, rejections.items, rejections.count)))
+    goto failed;
+  NAPI_CALL_OR(env, napi_create_array_with_length(env, 6, &result), goto failed);
+  for (uint32_t k = 0; k < 6; k++) NAPI_CALL_OR(env, napi_set_element(env, result, k, items[k]), goto failed);
+  goto done;
+failed: /* the failed call has thrown */
+  result = NULL;
+done:
   free(rows);
   free(bins.items);
   free(rejections.items);
   free_groups(&g);
-  if (!ok) {
-    napi_throw_error(env, NULL, "aggregate: out of memory");
-    return NULL;
-  }
   return result;
 }

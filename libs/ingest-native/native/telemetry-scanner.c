@@ -36,6 +36,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "addon-build.h"
+#include "napi-call.h"
 #include "telemetry-layout.h"
 
 enum {
@@ -386,14 +388,6 @@ static int scan_message(out_t *o, int32_t start, int32_t end) {
   return kind;
 }
 
-#define CHECK(call)                                 \
-  do {                                              \
-    if ((call) != napi_ok) {                        \
-      napi_throw_error(env, NULL, "N-API: " #call); \
-      return NULL;                                  \
-    }                                               \
-  } while (0)
-
 /* Shared with telemetry-aggregator.c. */
 int telemetry_typed_array(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length) {
   napi_typedarray_type type;
@@ -422,12 +416,12 @@ typedef struct {
 static int read_args(napi_env env, napi_callback_info info, napi_value *argv, scan_job_t *job) {
   size_t argc = 8;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 8) {
-    napi_throw_type_error(env, NULL, "scan(buf, starts, ends, count, kinds, recordEnds, values, domains)");
+    js_throw_type_error(env, "scan(buf, starts, ends, count, kinds, recordEnds, values, domains)");
     return 0;
   }
   void *buf;
   if (napi_get_buffer_info(env, argv[0], &buf, &job->buf_len) != napi_ok) {
-    napi_throw_type_error(env, NULL, "buf must be a Buffer");
+    js_throw_type_error(env, "buf must be a Buffer");
     return 0;
   }
   job->buf = buf;
@@ -437,12 +431,12 @@ static int read_args(napi_env env, napi_callback_info info, napi_value *argv, sc
       !telemetry_typed_array(env, argv[5], napi_int32_array, (void **)&job->record_ends, &n_record_ends) ||
       !telemetry_typed_array(env, argv[6], napi_float64_array, (void **)&job->values, &job->n_values) ||
       !telemetry_typed_array(env, argv[7], napi_int32_array, (void **)&job->domains, &job->n_domains)) {
-    napi_throw_type_error(env, NULL, "scan: starts, ends, recordEnds and domains are Int32Arrays, kinds a Uint8Array, values a Float64Array");
+    js_throw_type_error(env, "scan: starts, ends, recordEnds and domains are Int32Arrays, kinds a Uint8Array, values a Float64Array");
     return 0;
   }
   size_t count = (size_t)job->count;
   if (job->count < 0 || count > n_starts || count > n_ends || count > n_kinds || count > n_record_ends) {
-    napi_throw_range_error(env, NULL, "scan: count exceeds an array");
+    js_throw_range_error(env, "scan: count exceeds an array");
     return 0;
   }
   return 1;
@@ -476,11 +470,11 @@ static napi_value scan(napi_env env, napi_callback_info info) {
   scan_job_t job;
   if (!read_args(env, info, argv, &job)) return NULL;
   if (!run_scan(&job)) {
-    napi_throw_error(env, NULL, "scan: out of memory");
+    js_throw_error(env, "scan: out of memory");
     return NULL;
   }
   napi_value result;
-  CHECK(napi_create_int32(env, job.records, &result));
+  NAPI_CALL(env, napi_create_int32(env, job.records, &result));
   return result;
 }
 
@@ -493,18 +487,12 @@ static void scan_execute(napi_env env, void *data) {
 static void scan_complete(napi_env env, napi_status status, void *data) {
   scan_job_t *job = data;
   for (int i = 0; i < 8; i++)
-    if (job->refs[i]) napi_delete_reference(env, job->refs[i]);
-  napi_value value;
-  if (status == napi_ok && job->records >= 0) {
-    napi_create_int32(env, job->records, &value);
-    napi_resolve_deferred(env, job->deferred, value);
-  } else {
-    napi_value message;
-    napi_create_string_utf8(env, status == napi_ok ? "scan: out of memory" : "scan: cancelled", NAPI_AUTO_LENGTH, &message);
-    napi_create_error(env, NULL, message, &value);
-    napi_reject_deferred(env, job->deferred, value);
-  }
-  napi_delete_async_work(env, job->work);
+    if (job->refs[i]) NAPI_CALL_OR(env, napi_delete_reference(env, job->refs[i]), (void)0);
+  napi_value records;
+  if (status != napi_ok || job->records < 0) napi_reject_with_message(env, job->deferred, status == napi_ok ? "scan: out of memory" : "scan: cancelled");
+  else if (napi_create_int32(env, job->records, &records) != napi_ok) napi_reject_with_message(env, job->deferred, "scan: napi_create_int32 failed");
+  else NAPI_CALL_OR(env, napi_resolve_deferred(env, job->deferred, records), (void)0);
+  NAPI_CALL_OR(env, napi_delete_async_work(env, job->work), (void)0);
   free(job);
 }
 
@@ -513,7 +501,7 @@ static napi_value scan_async(napi_env env, napi_callback_info info) {
   napi_value argv[8];
   scan_job_t *job = calloc(1, sizeof(scan_job_t));
   if (!job) {
-    napi_throw_error(env, NULL, "scanAsync: out of memory");
+    js_throw_error(env, "scanAsync: out of memory");
     return NULL;
   }
   if (!read_args(env, info, argv, job)) {
@@ -521,33 +509,37 @@ static napi_value scan_async(napi_env env, napi_callback_info info) {
     return NULL;
   }
   napi_value promise, name;
-  int ok = 1;
-  for (int i = 0; i < 8 && ok; i++)
-    if (i != 3) ok = napi_create_reference(env, argv[i], 1, &job->refs[i]) == napi_ok;
-  ok = ok && napi_create_promise(env, &job->deferred, &promise) == napi_ok;
-  ok = ok && napi_create_string_utf8(env, "shardcast.telemetryScan", NAPI_AUTO_LENGTH, &name) == napi_ok;
-  ok = ok && napi_create_async_work(env, NULL, name, scan_execute, scan_complete, job, &job->work) == napi_ok;
-  if (ok && napi_queue_async_work(env, job->work) == napi_ok) return promise;
-  /* Not queued: nothing else holds the job. A created promise is left pending; the throw wins. */
-  if (job->work) napi_delete_async_work(env, job->work);
   for (int i = 0; i < 8; i++)
-    if (job->refs[i]) napi_delete_reference(env, job->refs[i]);
+    if (i != 3) NAPI_CALL_OR(env, napi_create_reference(env, argv[i], 1, &job->refs[i]), goto not_queued);
+  NAPI_CALL_OR(env, napi_create_promise(env, &job->deferred, &promise), goto not_queued);
+  NAPI_CALL_OR(env, napi_create_string_utf8(env, "shardcast.telemetryScan", NAPI_AUTO_LENGTH, &name), goto not_queued);
+  NAPI_CALL_OR(env, napi_create_async_work(env, NULL, name, scan_execute, scan_complete, job, &job->work), goto not_queued);
+  NAPI_CALL_OR(env, napi_queue_async_work(env, job->work), goto not_queued);
+  return promise;
+not_queued:
+  /* Nothing else holds the job. A created promise is left pending; the thrown error wins. */
+  if (job->work) NAPI_CALL_OR(env, napi_delete_async_work(env, job->work), (void)0);
+  for (int i = 0; i < 8; i++)
+    if (job->refs[i]) NAPI_CALL_OR(env, napi_delete_reference(env, job->refs[i]), (void)0);
   free(job);
-  napi_throw_error(env, NULL, "scanAsync: could not queue the scan");
   return NULL;
 }
 
 /* telemetry-aggregator.c */
 napi_value telemetry_aggregate(napi_env env, napi_callback_info info);
 
+#ifdef SHARDCAST_SANITIZED_BUILD
+int register_sanitizer_canary(napi_env env, napi_value exports); /* sanitizer-canary.c */
+#endif
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn, layout, value;
-  CHECK(napi_create_function(env, "aggregate", NAPI_AUTO_LENGTH, telemetry_aggregate, NULL, &fn));
-  CHECK(napi_set_named_property(env, exports, "aggregate", fn));
-  CHECK(napi_create_function(env, "scan", NAPI_AUTO_LENGTH, scan, NULL, &fn));
-  CHECK(napi_set_named_property(env, exports, "scan", fn));
-  CHECK(napi_create_function(env, "scanAsync", NAPI_AUTO_LENGTH, scan_async, NULL, &fn));
-  CHECK(napi_set_named_property(env, exports, "scanAsync", fn));
+  NAPI_CALL(env, napi_create_function(env, "aggregate", NAPI_AUTO_LENGTH, telemetry_aggregate, NULL, &fn));
+  NAPI_CALL(env, napi_set_named_property(env, exports, "aggregate", fn));
+  NAPI_CALL(env, napi_create_function(env, "scan", NAPI_AUTO_LENGTH, scan, NULL, &fn));
+  NAPI_CALL(env, napi_set_named_property(env, exports, "scan", fn));
+  NAPI_CALL(env, napi_create_function(env, "scanAsync", NAPI_AUTO_LENGTH, scan_async, NULL, &fn));
+  NAPI_CALL(env, napi_set_named_property(env, exports, "scanAsync", fn));
   /* telemetry-layout.h, for the loader to compare with the TypeScript source of truth. */
   const struct {
     const char *name;
@@ -564,12 +556,17 @@ static napi_value init(napi_env env, napi_value exports) {
       {"rejectedTooFarInFuture", REJECTED_TOO_FAR_IN_FUTURE},
       {"rejectedLate", REJECTED_LATE},
   };
-  CHECK(napi_create_object(env, &layout));
+  NAPI_CALL(env, napi_create_object(env, &layout));
   for (size_t i = 0; i < sizeof constants / sizeof constants[0]; i++) {
-    CHECK(napi_create_int32(env, constants[i].value, &value));
-    CHECK(napi_set_named_property(env, layout, constants[i].name, value));
+    NAPI_CALL(env, napi_create_int32(env, constants[i].value, &value));
+    NAPI_CALL(env, napi_set_named_property(env, layout, constants[i].name, value));
   }
-  CHECK(napi_set_named_property(env, exports, "layout", layout));
+  NAPI_CALL(env, napi_set_named_property(env, exports, "layout", layout));
+  NAPI_CALL(env, napi_create_string_utf8(env, ADDON_BUILD, NAPI_AUTO_LENGTH, &value));
+  NAPI_CALL(env, napi_set_named_property(env, exports, "build", value));
+#ifdef SHARDCAST_SANITIZED_BUILD
+  if (!register_sanitizer_canary(env, exports)) return NULL;
+#endif
   return exports;
 }
 

@@ -12,7 +12,8 @@ export interface LibrdkafkaProducerOptions {
  * A producer on librdkafka (the native addon's producer): a page of messages is handed over in one
  * call and settles when every message is acknowledged by all in-sync replicas. Idempotent, and keyed
  * messages go to the partition Java's and kafkajs' default partitioner picks (murmur2), so a key's
- * events share a partition whichever client wrote them.
+ * events share a partition whichever client wrote them. Delivery reports are served by a thread of
+ * the producer's own, never by libuv's pool (docs/decisions/0017).
  */
 export class LibrdkafkaProducer implements EventBatchProducer {
   private handle: Handle;
@@ -65,7 +66,7 @@ export class LibrdkafkaProducer implements EventBatchProducer {
     if (failed) throw failed.reason;
   }
 
-  /** Flushes and closes; sends in progress must have settled. */
+  /** Closes: waits up to 30 s for the sends in progress, fails those still waiting then, and rejects if any did not make it. */
   async disconnect(): Promise<void> {
     await this.addon.producerClose(this.handle);
   }

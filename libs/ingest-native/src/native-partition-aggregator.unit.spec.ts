@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { aggregatePartitionMessages, BUCKET_MS, PartitionProgress } from '@shardcast/telemetry';
 import { bucketStartOf, locator, POLICY, T0, NOW, START, FRANKFURT, TOKYO, rec, msgs, inOneBuffer, totalsOf, sketchesOf, partitionArb } from '@shardcast/telemetry/testing';
 import { loadNativeTelemetryScanner } from './native-telemetry-scanner';
+import { propertyRuns } from '../test/property-runs';
 
 // The native implementation against the reference, aggregatePartitionMessages record by record.
 describe('aggregatePartitionMessages with the C scanner and aggregator (NativeTelemetryScanner)', () => {
@@ -19,7 +20,7 @@ describe('aggregatePartitionMessages with the C scanner and aggregator (NativeTe
         expect(sketchesOf(scanned)).toEqual(sketchesOf(plain));
         expect(scanned.progress).toEqual(plain.progress);
       }),
-      { numRuns: 500 },
+      { numRuns: propertyRuns(500) },
     );
   });
 
@@ -39,7 +40,7 @@ describe('aggregatePartitionMessages with the C scanner and aggregator (NativeTe
         expect(sketchesOf(fromColumns)).toEqual(sketchesOf(fromObjects));
         expect(fromColumns.progress).toEqual(fromObjects.progress);
       }),
-      { numRuns: 200 },
+      { numRuns: propertyRuns(200) },
     );
   });
 
@@ -69,7 +70,7 @@ describe('aggregatePartitionMessages with the C scanner and aggregator (NativeTe
         expect(sketchesOf(scanned)).toEqual(sketchesOf(plain));
         expect(scanned.progress).toEqual(plain.progress);
       }),
-      { numRuns: 150 },
+      { numRuns: propertyRuns(150) },
     );
   });
 

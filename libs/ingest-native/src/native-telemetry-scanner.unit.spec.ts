@@ -3,6 +3,7 @@ import { TelemetryRecord } from '@shardcast/contracts';
 import { scanTelemetryMessage } from '@shardcast/telemetry';
 import { commonValuesValid, describeScannerAgreement, recordText, validText } from '@shardcast/telemetry/testing';
 import { loadNativeTelemetryScanner, NativeTelemetryScanner } from './native-telemetry-scanner';
+import { propertyRuns } from '../test/property-runs';
 
 const loadedNative = loadNativeTelemetryScanner();
 if (!loadedNative.scanner) throw new Error(`the native scanner is part of what is tested: ${loadedNative.error}`);
@@ -46,7 +47,7 @@ describe('the C scanner over a packed run', () => {
         const answers = nativeScan(packed, ranges);
         ranges.forEach(([start, end], i) => expect(answers[i]).toEqual(scanTelemetryMessage(packed, start, end)));
       }),
-      { numRuns: 1000 },
+      { numRuns: propertyRuns(1000) },
     );
   });
 
@@ -86,7 +87,7 @@ describe('the C scanner reading long numbers', () => {
       fc.property(decimal, (text) => {
         expect(latencyOf(text)).toBe(JSON.parse(text));
       }),
-      { numRuns: 20_000 },
+      { numRuns: propertyRuns(20_000) },
     );
   });
 });

@@ -1,6 +1,7 @@
-import { kcat, stackEnv, uniqueName } from '@shardcast/test-stack';
+import { stackEnv, uniqueName } from '@shardcast/test-stack';
 import { createKafka } from '@shardcast/platform';
 import { LibrdkafkaProducer } from '../src';
+import { readTopic } from './read-topic';
 
 jest.setTimeout(120_000);
 
@@ -10,17 +11,7 @@ const PARTITIONS = 6;
 const topic = uniqueName('producer-native');
 const reference = uniqueName('producer-kafkajs');
 
-/** Every message of a topic as kcat reads it: partition, key, value, in each partition's order. */
-async function readAll(name: string): Promise<Array<{ partition: number; key: string; value: string }>> {
-  const out = await kcat(['-b', env.KAFKA_BROKERS, '-t', name, '-C', '-e', '-q', '-o', 'beginning', '-f', '%p\t%k\t%s\n']);
-  return out
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [partition, key, value] = line.split('\t');
-      return { partition: Number(partition), key, value };
-    });
-}
+const readAll = (name: string) => readTopic(env.KAFKA_BROKERS, name);
 
 describe('LibrdkafkaProducer (real broker)', () => {
   const producer = new LibrdkafkaProducer({ brokers: env.KAFKA_BROKERS.split(','), clientId: 'producer-test' });
