@@ -10,10 +10,12 @@ export const MAX_FORECAST_COUNT = 999;
 /** The smallest power of ten (10^-6 at least) that keeps `max / unit` at most MAX_FORECAST_COUNT. */
 export function forecastUnit(max: number): number {
   if (!(max > 0) || !Number.isFinite(max)) return 1;
-  let k = Math.ceil(Math.log10(max / MAX_FORECAST_COUNT));
+  // Start at 10^-6 or above: for a subnormal max, max / 999 underflows to 0, log10 gives -Infinity,
+  // and -Infinity + 1 never grows (this loop once spun forever on 1.83e-321).
+  let k = Math.max(-6, Math.ceil(Math.log10(max / MAX_FORECAST_COUNT)));
   while (max / 10 ** k > MAX_FORECAST_COUNT) k++;
   while (k > -6 && max / 10 ** (k - 1) <= MAX_FORECAST_COUNT) k--;
-  return Number((10 ** Math.max(k, -6)).toPrecision(1));
+  return Number((10 ** k).toPrecision(1));
 }
 
 /**

@@ -37,6 +37,10 @@ describe('the compact demand.forecast.v1 event', () => {
     expect(forecastUnit(123_456)).toBe(1000);
     expect(forecastUnit(0.5)).toBe(0.001);
     expect(forecastUnit(3)).toBe(0.01);
+    // Subnormal forecasts: the smallest unit, at once (max / 999 underflows to 0).
+    expect(forecastUnit(1.83e-321)).toBe(1e-6);
+    expect(forecastUnit(Number.MIN_VALUE)).toBe(1e-6);
+    expect(forecastUnit(1e-9)).toBe(1e-6);
   });
 
   it("gives consumers the tier's resources from the per-request cost (forecastResources)", () => {
