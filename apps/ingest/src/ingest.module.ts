@@ -14,6 +14,7 @@ import {
   openServiceDatabase,
   OutboxRelay,
   BatchConsumer,
+  ConsumerFailures,
   PartitionBatchConsumer,
   ReadinessRegistry,
   SERVICE_CONFIG,
@@ -46,6 +47,7 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
     @Inject(SERVICE_CONFIG) private readonly config: IngestConfig,
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
     private readonly readiness: ReadinessRegistry,
+    private readonly failures: ConsumerFailures,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -81,6 +83,7 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
       { allowedLatenessMs: c.INGEST_ALLOWED_LATENESS_MS, maxFutureSkewMs: c.INGEST_MAX_FUTURE_SKEW_MS },
       this.logger,
       scanner,
+      this.failures,
     );
     const topic = deployedTopic(c, Topics.telemetryRequests);
     this.consumer =
