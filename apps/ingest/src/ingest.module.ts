@@ -14,6 +14,7 @@ import {
   openServiceDatabase,
   OutboxRelay,
   BatchConsumer,
+  ConsumerFailures,
   PartitionBatchConsumer,
   Reachability,
   ReadinessRegistry,
@@ -47,6 +48,7 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
     @Inject(SERVICE_CONFIG) private readonly config: IngestConfig,
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
     private readonly readiness: ReadinessRegistry,
+    private readonly failures: ConsumerFailures,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -82,6 +84,7 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
       { allowedLatenessMs: c.INGEST_ALLOWED_LATENESS_MS, maxFutureSkewMs: c.INGEST_MAX_FUTURE_SKEW_MS },
       this.logger,
       scanner,
+      this.failures,
     );
     const topic = deployedTopic(c, Topics.telemetryRequests);
     this.consumer =

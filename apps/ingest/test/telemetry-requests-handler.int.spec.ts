@@ -20,10 +20,16 @@ const policy = { allowedLatenessMs: 60_000, maxFutureSkewMs: 24 * 3_600_000 };
 /** The real store, with a fault injected on chosen commits (a lost connection, a full disk). */
 class FaultyStore extends PostgresDemandStore {
   failCommitAt = new Set<bigint>();
+  /** A message whose records the database refuses every time (as a CHECK constraint would): any commit counting it fails. */
+  refuseOffset?: bigint;
   commits: bigint[] = [];
   override async commitPrepared(prepared: PreparedCommit): Promise<CommitResult> {
     this.commits.push(prepared.expectedOffset);
-    if (this.failCommitAt.has(prepared.expectedOffset)) throw new Error(`injected: commit from offset ${prepared.expectedOffset} failed`);
+    const { expectedOffset, nextOffset, accepted } = prepared.write;
+    const covers = this.refuseOffset !== undefined && BigInt(expectedOffset) <= this.refuseOffset && this.refuseOffset < BigInt(nextOffset);
+    if (covers && accepted > 0) throw Object.assign(new Error(`injected: offset ${this.refuseOffset} refused`), { code: '23514' });
+    // A lost connection (transient): retried in place, then thrown back for the consumer to restart.
+    if (this.failCommitAt.has(prepared.expectedOffset)) throw Object.assign(new Error(`injected: commit from offset ${prepared.expectedOffset} failed`), { code: 'ECONNRESET' });
     return super.commitPrepared(prepared);
   }
 }
@@ -94,14 +100,30 @@ describe('TelemetryRequestsHandler, pipelined (real PostgreSQL and Kafka)', () =
     const third = handler.handleBatch(batchOf(records, 6_000, 9_000));
     await expect(second).rejects.toThrow('injected');
     await expect(third).rejects.toThrow('injected');
-    // The third was prepared, but never written on top of the missing second.
-    expect(store.commits).toEqual([-1n, 3_000n]);
+    // The third was prepared, but never written on top of the missing second (tried 5 times).
+    expect(store.commits).toEqual([-1n, 3_000n, 3_000n, 3_000n, 3_000n, 3_000n]);
     expect((await storedTotals()).nextOffset).toBe(3_000);
     // The consumer restarts from the stored offset and hands both again.
     store.failCommitAt.clear();
     await Promise.all([handler.handleBatch(batchOf(records, 3_000, 6_000)), handler.handleBatch(batchOf(records, 6_000, 9_000))]);
     const t = totalsOf(records);
     expect(await storedTotals()).toEqual({ requests: t.requests, errors: t.errors, bytes: t.bytes, nextOffset: 9_000, accepted: 9_000 });
+  });
+
+  it('isolates a message that fails every time, rejects it whole and stores everything around it', async () => {
+    const records = generateTelemetry(9_000, { seed: 15 });
+    const store = new FaultyStore(db, schema, 'ingest-test');
+    store.refuseOffset = 4_321n;
+    const handler = handlerOn(store);
+    // Handed over at once (pipelined): the second fails, the third waits for it.
+    await Promise.all([handler.handleBatch(batchOf(records, 0, 3_000)), handler.handleBatch(batchOf(records, 3_000, 6_000)), handler.handleBatch(batchOf(records, 6_000, 9_000))]);
+    const counted = records.filter((_, i) => i !== 4_321);
+    const t = totalsOf(counted);
+    expect(await storedTotals()).toEqual({ requests: t.requests, errors: t.errors, bytes: t.bytes, nextOffset: 9_000, accepted: 8_999 });
+    const [progress] = await db.query(`SELECT rejected_records::int AS rejected FROM "${schema}".partition_progress WHERE topic = $1 AND partition = 0`, [TOPIC]);
+    expect(progress.rejected).toBe(1);
+    // Bounded: 5 attempts at the batch, about two per halving (12 of them), 5 at the message, its rejection.
+    expect(store.commits.length).toBeLessThan(50);
   });
 
   it('recomputes a batch prepared on a ledger that did not become the stored one', async () => {

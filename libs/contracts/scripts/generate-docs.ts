@@ -125,7 +125,7 @@ const ERROR_CODE_DOCS: Record<ErrorCode, string> = {
   TELEMETRY_EMPTY_BATCH: `\`records\` is an empty array.`,
   TELEMETRY_BATCH_TOO_LARGE: `\`records\` holds more than ${thousands(MAX_RECORDS_PER_MESSAGE)} records.`,
   EVENT_INVALID: 'An event on an internal topic does not match its envelope or payload schema.',
-  EVENT_UNPROCESSABLE: "A valid event failed every time it was processed (the database refused its values, or a handler failed on it): dead-lettered after bounded retries, with the failure as the reason.",
+  EVENT_UNPROCESSABLE: "A valid event, or a telemetry message, failed every time it was processed (the database refused its values, or a handler failed on it): dead-lettered whole (its original bytes) after bounded retries, with the failure as the reason.",
   CONFIG_INVALID: 'A service could not start: an environment variable has a bad value (the message names it).',
   REQUEST_INVALID: 'An HTTP request body or query does not match its schema (HTTP 400).',
   UNAUTHORIZED: 'An HTTP request lacks valid credentials (HTTP 401).',

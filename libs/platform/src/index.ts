@@ -1,10 +1,12 @@
 // What services, libs and tools use of the platform; anything else stays internal
 // (architecture-rules.unit.spec.ts checks that every name here is used outside this lib).
 export { deployedTopic, PlatformConfigSchema } from './config';
+export { ConsumerFailures } from './consumer-failures';
 export { ContractEventGate, SERVICE_LOGGER } from './contract-event-gate';
 export { contractEventHandler } from './contract-event-handler';
 export { createServiceDataSource, openServiceDatabase } from './database';
 export { DeadLetter, DeadLetterPublisher } from './dead-letter-publisher';
+export { classifyFailure } from './failure-classification';
 export { createKafka, ensureTopics } from './kafka-client';
 export { createLogger, Logger } from './logger';
 export { EventBatchProducer, EventOutboxTable, inPollTransaction, OutboxEvent, OutboxMessage, OutboxRelay, OutboxTable, outboxTableDdl } from './outbox-relay';

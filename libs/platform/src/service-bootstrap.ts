@@ -4,6 +4,7 @@ import { MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { createLogger, Logger } from './logger';
 import { HealthController, ReadinessRegistry } from './readiness';
 import { registerCompressionCodecs } from './compression-codecs';
+import { ConsumerFailures } from './consumer-failures';
 import { ContractEventGate, DEAD_LETTER_PUBLISHER, SERVICE_LOGGER } from './contract-event-gate';
 import { DeadLetterPublisher } from './dead-letter-publisher';
 import { createKafka, ensureTopics } from './kafka-client';
@@ -42,9 +43,10 @@ export class PlatformModule implements OnApplicationShutdown {
             return new DeadLetterPublisher(producer, consumerGroup, logger);
           },
         },
+        ConsumerFailures,
         ContractEventGate,
       ],
-      exports: [ReadinessRegistry, SERVICE_CONFIG, SERVICE_LOGGER, DEAD_LETTER_PUBLISHER, ContractEventGate],
+      exports: [ReadinessRegistry, SERVICE_CONFIG, SERVICE_LOGGER, DEAD_LETTER_PUBLISHER, ConsumerFailures, ContractEventGate],
     };
   }
 }

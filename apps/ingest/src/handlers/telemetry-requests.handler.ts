@@ -1,6 +1,6 @@
 import { metrics, SpanStatusCode, trace } from '@opentelemetry/api';
 import { ErrorCodes } from '@shardcast/contracts';
-import { DeadLetter, DeadLetterPublisher, Logger, OutboxRelay, PartitionBatch, PartitionBatchHandler } from '@shardcast/platform';
+import { classifyFailure, ConsumerFailures, DeadLetter, DeadLetterPublisher, Logger, OutboxRelay, PartitionBatch, PartitionBatchHandler, ReadinessRegistry } from '@shardcast/platform';
 import {
   AggregationPolicy,
   aggregatePartitionMessages,
@@ -65,6 +65,10 @@ function batchRecords(value: Buffer | null): unknown[] {
   }
 }
 
+function firstOffsetOf(batch: PartitionBatch): bigint {
+  return BigInt(batch.packed ? batch.packed.offset(0) : batch.messages[0].offset);
+}
+
 /**
  * The offsets a partition's batch skipped: its first message at or past the ledger's next offset
  * (the ones before were stored already) comes after it. Nothing is known of a partition with no
@@ -75,6 +79,44 @@ export function offsetGapOf(nextOffset: bigint, batch: PartitionBatch, firstNew:
   if (nextOffset < 0n || firstNew >= count) return undefined;
   const first = BigInt(batch.packed ? batch.packed.offset(firstNew) : batch.messages[firstNew].offset);
   return first > nextOffset ? { fromOffset: nextOffset, toOffset: first - 1n } : undefined;
+}
+
+/** Messages from..to-1 of a batch as a batch of their own (columns shared, nothing copied). */
+export function partOfBatch(batch: PartitionBatch, from: number, to: number): PartitionBatch {
+  const packed = batch.packed;
+  let messages: PartitionBatch['messages'] | undefined;
+  return {
+    topic: batch.topic,
+    partition: batch.partition,
+    get messages() {
+      return (messages ??= packed ? Array.from({ length: to - from }, (_, m) => packed.message(from + m)) : batch.messages.slice(from, to));
+    },
+    packed: packed && {
+      count: to - from,
+      buffer: packed.buffer,
+      starts: packed.starts.subarray(from, to),
+      ends: packed.ends.subarray(from, to),
+      offset: (m) => packed.offset(from + m),
+      message: (m) => packed.message(from + m),
+    },
+    heartbeat: () => batch.heartbeat(),
+    isStale: () => batch.isStale(),
+  };
+}
+
+/**
+ * A one-message batch rejected whole (EVENT_UNPROCESSABLE): nothing of it is counted, the
+ * partition moves past it. Nothing changes when it was stored before (a replay).
+ */
+export function rejectedWhole(progress: PartitionDelta['progress'], batch: PartitionBatch, reason: string): PartitionDelta {
+  const message = batch.packed ? batch.packed.message(0) : batch.messages[0];
+  const offset = BigInt(message.offset);
+  const delta: PartitionDelta = { buckets: new Map(), rejections: [], accepted: 0, skippedMessages: 1, progress: { ...progress } };
+  if (offset < progress.nextOffset) return delta;
+  delta.skippedMessages = 0;
+  delta.rejections.push({ offset, index: null, value: message.value, code: ErrorCodes.EVENT_UNPROCESSABLE, reason });
+  delta.progress.nextOffset = offset + 1n;
+  return delta;
 }
 
 const tracer = trace.getTracer('shardcast-ingest');
@@ -96,6 +138,11 @@ interface PreparedBatch {
   next: PartitionLedger;
   /** The write, computed: none when the whole batch was stored before. */
   commit?: PreparedCommit;
+}
+
+/** A write refused MAX_ATTEMPTS times because other members kept moving the partition: a race lost, transient (SQLSTATE 40001). */
+class PartitionContended extends Error {
+  readonly code = '40001';
 }
 
 /** A partition's last batch (or idle close) in the pipeline: its preparation and its write. */
@@ -132,6 +179,8 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
     private readonly policy: AggregationPolicy,
     private readonly logger: Logger,
     private readonly scanner?: PackedTelemetryScanner,
+    /** The service's failure policy (its readiness check and stuck-partition gauge); its own when not given. */
+    private readonly failures: ConsumerFailures = new ConsumerFailures(logger, new ReadinessRegistry()),
   ) {}
 
   storedOffset(topic: string, partition: number): Promise<bigint | null> {
@@ -143,12 +192,8 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
     this.lastBatchAt.set(id, Date.now());
     // The C scan runs on the thread pool from now on, also while this partition's previous batch
     // is still being stored; if it fails the messages are decoded in TypeScript.
-    // A packed run is read as columns (batch.messages would build an object per message).
     const count = batch.packed?.count ?? batch.messages.length;
-    const scan = (batch.packed ? this.scanner?.scanPositionsAsync(batch.packed) : this.scanner?.scanPackedAsync(batch.messages))?.catch((err) => {
-      this.logger.warn({ err }, 'native telemetry scan failed; decoding this batch in TypeScript');
-      return undefined;
-    });
+    const scan = this.scan(batch);
     const previous = this.livePipeline(id);
     const prepared = (previous?.prepared ?? Promise.resolve(null)).then(async (before) => {
       const native = await scan;
@@ -156,10 +201,10 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
       return this.prepare(batch, base, native);
     });
     // A write waits for its predecessor's and fails with it (never stored on top of a gap).
-    const stored = Promise.all([previous?.stored, prepared]).then(([, ready]) =>
+    const stored = (previous?.stored ?? Promise.resolve()).then(() =>
       tracer.startActiveSpan('ingest.flush', { attributes: { 'messaging.destination.partition.id': batch.partition, 'messaging.batch.message_count': count } }, async (span) => {
         try {
-          await this.write(batch, ready, scan);
+          await this.storeUnderPolicy(batch, prepared, scan);
         } catch (err) {
           span.recordException(err as Error);
           span.setStatus({ code: SpanStatusCode.ERROR });
@@ -171,6 +216,85 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
     );
     this.track(id, prepared.catch(() => null), stored);
     return stored;
+  }
+
+  /** The native scan of a batch's messages (a packed run is read as columns: batch.messages would build an object per message). */
+  private scan(batch: PartitionBatch): Promise<PackedScan | undefined> | undefined {
+    return (batch.packed ? this.scanner?.scanPositionsAsync(batch.packed) : this.scanner?.scanPackedAsync(batch.messages))?.catch((err) => {
+      this.logger.warn({ err }, 'native telemetry scan failed; decoding this batch in TypeScript');
+      return undefined;
+    });
+  }
+
+  /**
+   * Stores a batch under the failure policy (0015). Its first attempt is the prepared write; a
+   * failed attempt is retried in place with back-off, prepared again on the stored ledger.
+   * Transient (database or broker unreachable, a lock not granted): thrown back after a few tries,
+   * so the consumer restarts from the stored offsets, never skipping; the attempts go on counting
+   * at the partition's stored offset (readiness false meanwhile, stuck after 5). Unprocessable
+   * after its attempts (the same failure every time: a value the database refuses, a bug a
+   * message triggers): the message(s) causing it are isolated and rejected, see isolate().
+   */
+  private async storeUnderPolicy(batch: PartitionBatch, prepared: Promise<PreparedBatch>, scan: Promise<PackedScan | undefined> | undefined): Promise<void> {
+    const id = `${batch.topic}:${batch.partition}`;
+    let first: { ready: PreparedBatch } | { error: unknown } | undefined = await prepared.then(
+      (ready) => ({ ready }),
+      (error: unknown) => ({ error }),
+    );
+    const stored = this.ledgers.get(id)?.progress.nextOffset ?? -1n;
+    const position = { topic: batch.topic, partition: batch.partition, offset: String(stored >= 0n ? stored : firstOffsetOf(batch)) };
+    const outcome = await this.failures.run(position, async () => {
+      const attempt = first;
+      first = undefined;
+      if (attempt && 'error' in attempt) throw attempt.error;
+      await this.write(batch, attempt?.ready ?? null, async (base) => this.prepare(batch, base, await scan));
+    });
+    if (outcome.outcome === 'unprocessable') await this.isolate(batch, outcome.failure.reason);
+  }
+
+  /**
+   * A batch that failed unprocessably every time: its messages are stored in halves, and a half
+   * that fails is halved again (in offset order: each stored part moves the partition on), down to
+   * single messages. A message that still fails after its own retries is rejected whole: one dead
+   * letter (its original bytes, EVENT_UNPROCESSABLE, the failure as reason), counted as rejected
+   * in the same atomic write as any rejection. Everything else is counted as it would have been.
+   * A transient failure meanwhile is thrown back (the consumer restarts from the stored offsets).
+   */
+  private async isolate(batch: PartitionBatch, reason: string): Promise<void> {
+    const count = batch.packed?.count ?? batch.messages.length;
+    this.logger.warn({ topic: batch.topic, partition: batch.partition, from: String(firstOffsetOf(batch)), messages: count, reason }, 'telemetry batch unprocessable; isolating the message(s) that fail');
+    await this.storeParts(batch, 0, count);
+  }
+
+  private async storeParts(batch: PartitionBatch, from: number, to: number): Promise<void> {
+    if (to - from === 1) return this.storeOrReject(partOfBatch(batch, from, to));
+    const mid = from + Math.floor((to - from) / 2);
+    for (const [a, b] of [
+      [from, mid],
+      [mid, to],
+    ]) {
+      const part = partOfBatch(batch, a, b);
+      await batch.heartbeat();
+      try {
+        const scan = this.scan(part);
+        await this.write(part, null, async (base) => this.prepare(part, base, await scan));
+      } catch (err) {
+        if (classifyFailure(err).kind === 'transient') throw err;
+        await this.storeParts(batch, a, b);
+      }
+    }
+  }
+
+  private async storeOrReject(message: PartitionBatch): Promise<void> {
+    const position = { topic: message.topic, partition: message.partition, offset: String(firstOffsetOf(message)) };
+    const outcome = await this.failures.run(position, async () => {
+      const scan = this.scan(message);
+      await this.write(message, null, async (base) => this.prepare(message, base, await scan));
+    });
+    if (outcome.outcome === 'done') return;
+    const reason = `failed ${outcome.attempts} times: ${outcome.failure.reason}`;
+    this.logger.warn({ ...position, code: ErrorCodes.EVENT_UNPROCESSABLE, reason }, 'telemetry message rejected');
+    await this.write(message, null, async (base) => this.prepareDelta(message, base, rejectedWhole(base.progress, message, reason)));
   }
 
   private livePipeline(id: string): PartitionPipeline | undefined {
@@ -192,7 +316,11 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
 
   private prepare(batch: PartitionBatch, base: PartitionLedger, native: PackedScan | undefined): PreparedBatch {
     // Offsets stay strings: the aggregator parses the few it needs.
-    const delta = aggregatePartitionMessages(base.progress, batch.packed ?? batch.messages, this.locator, this.policy, Date.now(), native);
+    return this.prepareDelta(batch, base, aggregatePartitionMessages(base.progress, batch.packed ?? batch.messages, this.locator, this.policy, Date.now(), native));
+  }
+
+  /** The write of a batch's delta (its counts, closed buckets, rejections, gap) on `base`. */
+  private prepareDelta(batch: PartitionBatch, base: PartitionLedger, delta: PartitionDelta): PreparedBatch {
     if (delta.progress.nextOffset === base.progress.nextOffset) return { base, delta, next: base }; // stored before (replay)
     const transition = applyPartitionDelta(base, delta, this.policy);
     const late = delta.rejections.filter((r) => r.code === ErrorCodes.TELEMETRY_LATE).length;
@@ -238,13 +366,16 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
     return closed;
   }
 
-  /** Stores a prepared batch, recomputing it first if its base is not the stored state. */
-  private async write(batch: PartitionBatch, ready: PreparedBatch | null, scan?: Promise<PackedScan | undefined>): Promise<void> {
+  /**
+   * Stores a prepared batch (dead letters first, then one atomic write), recomputing it with
+   * `prepare` first if its base is not the stored state.
+   */
+  private async write(batch: PartitionBatch, ready: PreparedBatch | null, prepare: (base: PartitionLedger) => Promise<PreparedBatch>): Promise<void> {
     const id = `${batch.topic}:${batch.partition}`;
     let step = ready;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const current = this.ledgers.get(id);
-      if (!step || step.base !== current) step = this.prepare(batch, current ?? (await this.loadLedger(id, batch)), await scan);
+      if (!step || step.base !== current) step = await prepare(current ?? (await this.loadLedger(id, batch)));
       const { delta, commit } = step;
       if (!commit) return; // everything in this batch was stored before (replay)
       await this.deadLetters.publish(deadLettersFor(batch, delta.rejections));
@@ -262,7 +393,7 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
       this.ledgers.delete(id);
       step = null;
     }
-    throw new Error(`partition ${id}: gave up after ${MAX_ATTEMPTS} conflicting writes`);
+    throw new PartitionContended(`partition ${id}: gave up after ${MAX_ATTEMPTS} conflicting writes`);
   }
 
   private reportGap(batch: PartitionBatch, gap: OffsetGap): void {
