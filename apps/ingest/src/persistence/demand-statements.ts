@@ -1,4 +1,4 @@
-import { BucketPublication, BUCKET_MS, bytesDecimal, LedgerEntry, serializeLatencySketch } from '@shardcast/telemetry';
+import { BucketPublication, BUCKET_MS, LedgerEntry, serializeLatencySketch } from '@shardcast/telemetry';
 
 /** A statement's text and the values of its parameters, in position order. */
 export interface Statement {
@@ -129,7 +129,8 @@ const bucketKeyColumns: Array<Column<BucketKeyed>> = [
 const bucketTotalColumns: Array<Column<BucketShare>> = [
   { column: 'requests', sqlType: 'bigint', valueOf: (r) => r.bucket.requests },
   { column: 'errors', sqlType: 'bigint', valueOf: (r) => r.bucket.errors },
-  { column: 'bytes', sqlType: 'bigint', valueOf: (r) => bytesDecimal(r.bucket) }, // exact past 2^53
+  // Past 2^53 the exact bigint: node-postgres writes it in decimal (toString), never through a double.
+  { column: 'bytes', sqlType: 'bigint', valueOf: (r) => r.bucket.bytesBig ?? r.bucket.bytes },
 ];
 
 /** partition_buckets: a partition's open share of a bucket (topic and partition are the commit's). */
