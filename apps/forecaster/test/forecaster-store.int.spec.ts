@@ -43,4 +43,23 @@ describe('ForecasterStore against the real database', () => {
     expect(history.values).toEqual([5, 0, 0, 7]);
     expect(history.timestamps[3] - history.timestamps[0]).toBe(180_000);
   });
+
+  it('stores the exact bytesExact of an event when present (bytes is rounded past 2^53), else bytes', async () => {
+    const event = (domain: string, bytes: number, bytesExact?: string) => ({
+      eventId: `${domain}-bytes`,
+      type: 'demand.observed' as const,
+      occurredAt: new Date().toISOString(),
+      producedBy: 'test',
+      correlationId: 'c',
+      causationId: null,
+      payload: { domain, region: 'eu-west-1', bucketStart: '2014-04-10T00:00:00.000Z', bucketSeconds: 60, revision: 1, requests: 100_003, errors: 0, bytes, bytesExact, latencyMs: { p50: 1, p90: 1, p99: 1, max: 1 }, latencySketch: '' },
+    });
+    expect(await store.recordObserved(event('exact.example.com', Number('10000000000000003'), '10000000000000003'))).toBe(true);
+    expect(await store.recordObserved(event('plain.example.com', 12_345))).toBe(true);
+    const rows = await db.query(`SELECT domain, bytes::text AS bytes FROM "${schema}".observed_demand WHERE domain IN ('exact.example.com', 'plain.example.com') ORDER BY domain`);
+    expect(rows).toEqual([
+      { domain: 'exact.example.com', bytes: '10000000000000003' },
+      { domain: 'plain.example.com', bytes: '12345' },
+    ]);
+  });
 });

@@ -76,6 +76,30 @@ describe('PostgresDemandStore (real PostgreSQL)', () => {
     expect(await db.query(`SELECT count(*)::int AS n FROM "${schema}".demand_buckets WHERE domain = 'b.example.com'`)).toEqual([{ n: 0 }]);
   });
 
+  it('adds shares past 2^53 exactly: each revision is read back as text, and the poll rebuilds the exact event', async () => {
+    const share = (bytes: number) => {
+      const e = entry('bytes.example.com', 'eu-west-1', T0, [10]);
+      e.bucket.bytes = bytes;
+      return e;
+    };
+    // 6e15 + 1, then 5e15 + 1 (revision 2: 11000000000000002, past 2^53), then 1 more, added to
+    // revision 2 as read back from demand_buckets: a double there would lose the odd byte.
+    const results = [];
+    for (const [partition, bytes] of [[20, 6_000_000_000_000_001], [21, 5_000_000_000_000_001], [22, 1]] as const) {
+      results.push(await store.commit('t', partition, -1n, closing([share(bytes)], 1n), { accepted: 1, rejected: 0, late: 0 }));
+    }
+    const rows = await db.query(`SELECT revision, bytes::text AS bytes FROM "${schema}".demand_buckets WHERE domain = 'bytes.example.com'`);
+    expect(rows).toEqual([{ revision: 3, bytes: '11000000000000003' }]);
+    const history = await db.query(`SELECT bytes::text AS bytes FROM "${schema}".demand_history WHERE domain = 'bytes.example.com'`);
+    expect(history).toEqual([{ bytes: '11000000000000003' }]);
+    const written = results.flatMap((r) => (r.committed ? r.outbox : [])).map((m) => ({ topic: m.topic, key: m.key, payload: m.payload }));
+    expect(written.map((m) => JSON.parse(m.payload).payload.bytesExact)).toEqual(['6000000000000001', '11000000000000002', '11000000000000003']);
+    // The poll sends the latest revision only, byte for byte as its writer built it.
+    const polled = (await drainAll(outbox)).filter((m) => m.payload.includes('bytes.example.com'));
+    expect(polled).toEqual([written[2]]);
+    expect(polled[0].payload).toContain('"bytesExact":"11000000000000003"');
+  });
+
   it('closes 140,000 buckets in one commit (a catch-up batch over many keys)', async () => {
     const closed = Array.from({ length: 140_000 }, (_, i) => entry(`d${i % 7_000}.example.com`, 'us-east-1', T0 + Math.floor(i / 7_000) * 60_000, [5]));
     const result = await store.commit('t', 2, -1n, closing(closed, 140_000n), { accepted: 140_000, rejected: 0, late: 0 });

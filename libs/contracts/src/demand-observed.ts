@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { envelopeSchema, EventEnvelope } from './envelope';
-import { CountSchema, DomainFieldSchema, PositiveInt32Schema, RegionIdSchema, TimestampSchema } from './fields';
+import { CountSchema, DecimalCountSchema, DomainFieldSchema, LargeCountSchema, PositiveInt32Schema, RegionIdSchema, TimestampSchema } from './fields';
 
 export const DEMAND_OBSERVED = 'demand.observed';
 
@@ -21,7 +21,10 @@ export const DemandObservedSchema = z.object({
   revision: PositiveInt32Schema,
   requests: CountSchema,
   errors: CountSchema.describe('responses with status >= 500'),
-  bytes: CountSchema,
+  bytes: LargeCountSchema.describe('response bytes: exact up to 2^53 − 1 (9007199254740991); past that the nearest double, and bytesExact holds the exact total'),
+  bytesExact: DecimalCountSchema.optional().describe(
+    'the exact byte total in decimal (ingest always writes it; a sum of 100,000 records of 100 GB passes 2^53): read it when present, else bytes',
+  ),
   latencyMs: LatencySummarySchema,
   /** DDSketch (relative accuracy 1 %) as its standard protobuf (sparse binCounts), base64: merge to get quantiles over buckets. */
   latencySketch: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64'),

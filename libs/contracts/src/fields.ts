@@ -36,6 +36,24 @@ export const RegionIdSchema = z.string().regex(REGION_ID_PATTERN, 'must be a reg
 /** A non-negative count that a PostgreSQL `bigint` holds exactly in JavaScript (≤ 2^53 − 1). */
 export const CountSchema = z.number().int().nonnegative();
 
+/** The largest PostgreSQL `bigint` (2^63 − 1), as a decimal string. */
+export const BIGINT_MAX_DECIMAL = '9223372036854775807';
+
+/** The largest double a PostgreSQL `bigint` holds (2^63 − 1024; 2^63 − 1 itself rounds up to 2^63). */
+export const BIGINT_MAX_DOUBLE = 9223372036854774784;
+
+/**
+ * A non-negative integer that a PostgreSQL `bigint` holds, as a double: exact up to 2^53 − 1, and
+ * past that the nearest double of an exact total carried beside it as a decimal string.
+ */
+export const LargeCountSchema = z.number().nonnegative().multipleOf(1).max(BIGINT_MAX_DOUBLE);
+
+/** A non-negative integer that a PostgreSQL `bigint` holds, exactly, in decimal (no sign, no leading zeros). */
+export const DecimalCountSchema = z
+  .string()
+  .regex(/^(0|[1-9][0-9]{0,18})$/, 'must be a non-negative integer in decimal, without leading zeros')
+  .refine((value) => value.length < 19 || value <= BIGINT_MAX_DECIMAL, `must be at most ${BIGINT_MAX_DECIMAL} (a PostgreSQL bigint)`);
+
 /** A positive integer that fits a PostgreSQL `integer` column. */
 export const PositiveInt32Schema = z.number().int().positive().max(INT32_MAX);
 

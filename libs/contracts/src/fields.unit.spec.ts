@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { DemandObservedSchema } from './demand-observed';
-import { CountSchema, DomainFieldSchema, INT32_MAX, PositiveInt32Schema, RegionIdSchema, textField, TimestampSchema } from './fields';
+import { BIGINT_MAX_DECIMAL, BIGINT_MAX_DOUBLE, CountSchema, DecimalCountSchema, DomainFieldSchema, INT32_MAX, LargeCountSchema, PositiveInt32Schema, RegionIdSchema, textField, TimestampSchema } from './fields';
 import { normalizeDomain } from './domain-name';
 
 const observed = {
@@ -32,8 +32,27 @@ describe('contract fields refuse what storage would refuse', () => {
     ['a count past 2^53', { requests: 2 ** 53 }],
     ['year 0', { bucketStart: '0000-01-01T00:00:00Z' }],
     ['a sketch that is not base64', { latencySketch: 'not base64!' }],
+    ['bytes past what a bigint holds', { bytes: 2 ** 63 }],
+    ['bytesExact past what a bigint holds', { bytesExact: '9223372036854775808' }],
+    ['bytesExact with a leading zero', { bytesExact: '0123' }],
+    ['bytesExact as a number', { bytesExact: 123 }],
+    ['bytesExact negative', { bytesExact: '-1' }],
   ])('refuses %s', (_what, change) => {
     expect(DemandObservedSchema.safeParse({ ...observed, ...change }).success).toBe(false);
+  });
+
+  it('accepts a byte total past 2^53: bytes the nearest double, bytesExact the exact decimal (optional)', () => {
+    expect(DemandObservedSchema.safeParse({ ...observed, bytes: Number('10000000000000003'), bytesExact: '10000000000000003' }).success).toBe(true);
+    expect(DemandObservedSchema.safeParse({ ...observed, bytes: BIGINT_MAX_DOUBLE, bytesExact: BIGINT_MAX_DECIMAL }).success).toBe(true);
+    expect(DemandObservedSchema.safeParse({ ...observed, bytesExact: '0' }).success).toBe(true);
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 2n ** 64n }), (n) => {
+        const fits = n <= 2n ** 63n - 1n;
+        expect(DecimalCountSchema.safeParse(n.toString()).success).toBe(fits);
+        expect(LargeCountSchema.safeParse(Number(n)).success).toBe(Number(n) <= BIGINT_MAX_DOUBLE);
+      }),
+    );
+    expect(BigInt(BIGINT_MAX_DOUBLE)).toBe(2n ** 63n - 1024n);
   });
 
   it('refuses every control character and lone surrogate in text, and keeps printable Unicode', () => {

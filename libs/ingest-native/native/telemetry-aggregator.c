@@ -22,7 +22,9 @@
  *   multiplier, sketch key offset, sketch minPossible, MAX_EVENT_TIME_MS, MAX_LATENCY_MS,
  *   MAX_RECORD_BYTES.
  *   groups: GROUP_FIELDS per bucket, in first-seen order: domainId, region, bucketStartMs,
- *   requests, errors, bytes, latencyMaxMs, zeroCount, min, max, sum, minKey, binCount, binStart;
+ *   requests, errors, bytesHigh, latencyMaxMs, zeroCount, min, max, sum, minKey, binCount, binStart,
+ *   bytesLow: the byte total is summed exactly in a uint64_t (1.8e19: 1.8e8 records of
+ *   MAX_RECORD_BYTES per group) and handed over as bytesHigh * 2^32 + bytesLow, both exact doubles;
  *   bins[binStart .. binStart+binCount) count keys minKey.. . rejections: record, code (1 too far
  *   in the future, 2 late), watermark, per rejected record.
  */
@@ -41,7 +43,8 @@
 typedef struct {
   int32_t domain, region;
   double bucket_start;
-  double requests, errors, bytes, latency_max, zero_count, min, max, sum;
+  double requests, errors, latency_max, zero_count, min, max, sum;
+  uint64_t bytes; /* exact: a double sum is not past 2^53 */
   int32_t key_lo, key_hi; /* bins hold keys key_lo..key_hi (key_lo > key_hi: none yet) */
   int32_t bins_offset;    /* key of bins[0] */
   int32_t bins_cap;
@@ -300,7 +303,7 @@ napi_value telemetry_aggregate(napi_env env, napi_callback_info info) {
       double latency = v[4];
       e->requests += 1;
       if (v[3] >= 500) e->errors += 1;
-      e->bytes += v[5];
+      e->bytes += (uint64_t)v[5]; /* a safe integer in 0..MAX_RECORD_BYTES (checked above) */
       if (latency > e->latency_max) e->latency_max = latency;
       if (latency > min_possible) {
         ok = add_key(e, (int32_t)(ceil(log2(latency) * multiplier) + key_offset));
@@ -329,7 +332,7 @@ napi_value telemetry_aggregate(napi_env env, napi_callback_info info) {
     row[2] = e->bucket_start;
     row[3] = e->requests;
     row[4] = e->errors;
-    row[5] = e->bytes;
+    row[5] = (double)(e->bytes >> 32);
     row[6] = e->latency_max;
     row[7] = e->zero_count;
     row[8] = e->min;
@@ -338,6 +341,7 @@ napi_value telemetry_aggregate(napi_env env, napi_callback_info info) {
     row[11] = n ? e->key_lo : 0;
     row[12] = n;
     row[13] = (double)bins.count;
+    row[14] = (double)(e->bytes & 0xffffffffu);
     if (bins.count + (size_t)n > bins.cap) {
       size_t cap = bins.cap ? bins.cap : 1024;
       while (cap < bins.count + (size_t)n) cap *= 2;

@@ -11,7 +11,7 @@
 #define DOMAIN_FIELDS_PER_RECORD 3    /* start, length, first record with the same bytes */
 #define KIND_RECORD 1                 /* kinds[i]: one record (0: not answered) */
 #define KIND_BATCH 2                  /* kinds[i]: a {"records": [...]} batch */
-#define GROUP_FIELDS 14
+#define GROUP_FIELDS 15
 #define AGGREGATION_PARAMS 11
 #define REJECTION_FIELDS 3 /* record, code, watermark */
 #define REJECTED_TOO_FAR_IN_FUTURE 1

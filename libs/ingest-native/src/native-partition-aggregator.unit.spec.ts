@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { aggregatePartitionMessages, BUCKET_MS, PartitionProgress } from '@shardcast/telemetry';
+import { MAX_RECORD_BYTES } from '@shardcast/contracts';
+import { aggregatePartitionMessages, BUCKET_MS, bytesDecimal, PartitionProgress } from '@shardcast/telemetry';
 import { bucketStartOf, locator, POLICY, T0, NOW, START, FRANKFURT, TOKYO, rec, msgs, inOneBuffer, totalsOf, sketchesOf, partitionArb } from '@shardcast/telemetry/testing';
 import { loadNativeTelemetryScanner } from './native-telemetry-scanner';
 import { propertyRuns } from '../test/property-runs';
@@ -53,7 +54,7 @@ describe('aggregatePartitionMessages with the C scanner and aggregator (NativeTe
       client: fc.constantFrom(FRANKFURT, TOKYO, { lat: -33.9, lon: 151.2 }, { lat: 0.005, lon: -0.005 }),
       status: fc.constantFrom(200, 503),
       latencyMs: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 1e-300, noNaN: true }), fc.double({ min: 0, max: 3_600_000, noNaN: true })),
-      bytes: fc.integer({ min: 0, max: 1_000_000 }),
+      bytes: fc.oneof(fc.integer({ min: 0, max: 1_000_000 }), fc.integer({ min: 0, max: MAX_RECORD_BYTES }), fc.constant(MAX_RECORD_BYTES)),
     });
     fc.assert(
       fc.property(fc.array(fc.array(wide, { minLength: 1, maxLength: 60 }), { minLength: 1, maxLength: 40 }), fc.constantFrom(-Infinity, T0), (batches, storedMax) => {
@@ -72,6 +73,21 @@ describe('aggregatePartitionMessages with the C scanner and aggregator (NativeTe
       }),
       { numRuns: propertyRuns(150) },
     );
+  });
+
+  it('sums bytes past 2^53 exactly in C as in TypeScript: 100,000 records of MAX_RECORD_BYTES in one bucket, plus one byte', () => {
+    const { scanner, error } = loadNativeTelemetryScanner();
+    if (!scanner) throw new Error(error);
+    const records = Array.from({ length: 10_000 }, (_, i) => rec(T0 + (i % 50), { bytes: MAX_RECORD_BYTES }));
+    const batches = [...Array.from({ length: 10 }, () => ({ records })), rec(T0, { bytes: 1 })];
+    const messages = msgs(batches);
+    const inPlace = inOneBuffer(messages);
+    const plain = aggregatePartitionMessages(START, messages, locator(), POLICY, NOW);
+    const scanned = aggregatePartitionMessages(START, inPlace, locator(), POLICY, NOW, scanner.scanPacked(inPlace));
+    for (const delta of [plain, scanned]) {
+      expect([...delta.buckets.values()].map((e) => bytesDecimal(e.bucket))).toEqual(['10000000000000001']); // a double sum gives 1e16
+    }
+    expect(totalsOf([scanned])).toEqual(totalsOf([plain]));
   });
 
   it('counts boundary cases in C as record-by-record: a bucket ending at the watermark, the skew limit, a clock ahead, cell edges', () => {

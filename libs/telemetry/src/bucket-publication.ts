@@ -1,5 +1,5 @@
 import { DEMAND_OBSERVED, DemandObservedEvent, deterministicEventId } from '@shardcast/contracts';
-import { DemandBucket, latencySummary, mergeDemandBuckets, serializeLatencySketch } from './demand-bucket';
+import { bytesDecimal, DemandBucket, latencySummary, mergeDemandBuckets, serializeLatencySketch } from './demand-bucket';
 import { BucketKey, BUCKET_MS } from './partition-aggregator';
 
 export const bucketId = (key: BucketKey): string => `${key.domain}\u0000${key.region}\u0000${key.bucketStartMs}`;
@@ -43,18 +43,20 @@ export function nextBucketRevision(
   const revision = (stored?.revision ?? 0) + 1;
   const latency = latencySummary(bucket);
   const sketch = serializeLatencySketch(bucket);
-  return { key, revision, bucket, latency, sketch, event: demandObservedEvent(key, revision, bucket, latency, sketch, producedBy, occurredAt.toISOString()) };
+  return { key, revision, bucket, latency, sketch, event: demandObservedEvent(key, revision, { requests: bucket.requests, errors: bucket.errors, bytesExact: bytesDecimal(bucket) }, latency, sketch, producedBy, occurredAt.toISOString()) };
 }
 
 /**
  * The `demand.observed.v1` event of a bucket revision: a function of what demand_buckets stores
  * (counts, quantiles, sketch, revision, the time it was written), so an outbox poll can rebuild
- * the event a writer sent, byte for byte, instead of storing it.
+ * the event a writer sent, byte for byte, instead of storing it. `bytesExact` is the exact byte
+ * total in decimal (as PostgreSQL's bigint reads back as text); `bytes` is derived from it here,
+ * so writer and poll round it alike past 2^53.
  */
 export function demandObservedEvent(
   key: BucketKey,
   revision: number,
-  totals: { requests: number; errors: number; bytes: number },
+  totals: { requests: number; errors: number; bytesExact: string },
   latency: { p50: number; p90: number; p99: number; max: number },
   sketch: Buffer,
   producedBy: string,
@@ -77,7 +79,8 @@ export function demandObservedEvent(
       revision,
       requests: totals.requests,
       errors: totals.errors,
-      bytes: totals.bytes,
+      bytes: Number(totals.bytesExact),
+      bytesExact: totals.bytesExact,
       latencyMs: latency,
       latencySketch: sketch.toString('base64'),
     },
@@ -102,7 +105,7 @@ export function serializeDemandObservedEvent(e: DemandObservedEvent): string {
     `"correlationId":${jsonString(e.correlationId)},"causationId":${e.causationId === null ? 'null' : jsonString(e.causationId)},` +
     `"payload":{"domain":${jsonString(p.domain)},"region":${jsonString(p.region)},"bucketStart":${jsonString(p.bucketStart)},` +
     `"bucketSeconds":${jsonNumber(p.bucketSeconds)},"revision":${jsonNumber(p.revision)},"requests":${jsonNumber(p.requests)},` +
-    `"errors":${jsonNumber(p.errors)},"bytes":${jsonNumber(p.bytes)},` +
+    `"errors":${jsonNumber(p.errors)},"bytes":${jsonNumber(p.bytes)},${p.bytesExact === undefined ? '' : `"bytesExact":${jsonString(p.bytesExact)},`}` +
     `"latencyMs":{"p50":${jsonNumber(l.p50)},"p90":${jsonNumber(l.p90)},"p99":${jsonNumber(l.p99)},"max":${jsonNumber(l.max)}},` +
     `"latencySketch":${jsonString(p.latencySketch)}}}`
   );

@@ -1,4 +1,4 @@
-import { DemandObservedEventSchema } from '@shardcast/contracts';
+import { DemandObservedEventSchema, MAX_RECORD_BYTES } from '@shardcast/contracts';
 import fc from 'fast-check';
 import { demandObservedEvent, nextBucketRevision, serializeDemandObservedEvent } from './bucket-publication';
 import { addRequest, deserializeLatencySketch, emptyDemandBucket } from './demand-bucket';
@@ -16,7 +16,7 @@ describe('nextBucketRevision', () => {
     const at = new Date('2026-11-25T00:00:00Z');
     const pub = nextBucketRevision(key, share([30], 503), { revision: 1, bucket: share([10, 20]) }, 'ingest', at);
     expect(pub.revision).toBe(2);
-    expect(pub.event.payload).toMatchObject({ requests: 3, errors: 1, bytes: 3000, revision: 2, bucketSeconds: 60, bucketStart: '2014-04-10T12:00:00.000Z' });
+    expect(pub.event.payload).toMatchObject({ requests: 3, errors: 1, bytes: 3000, bytesExact: '3000', revision: 2, bucketSeconds: 60, bucketStart: '2014-04-10T12:00:00.000Z' });
     expect(pub.latency.max).toBe(30);
     expect(deserializeLatencySketch(Buffer.from(pub.event.payload.latencySketch, 'base64')).count).toBe(3);
     expect(DemandObservedEventSchema.safeParse(pub.event).success).toBe(true);
@@ -28,6 +28,16 @@ describe('nextBucketRevision', () => {
     expect(pub.event.payload).toMatchObject({ requests: 2, revision: 1 });
     expect(pub.bucket).toBe(first);
     expect(first.requests).toBe(2);
+  });
+
+  it('publishes a byte total past 2^53 exactly in bytesExact, and the nearest double in bytes', () => {
+    const big = emptyDemandBucket();
+    for (let i = 0; i < 100_000; i++) addRequest(big, 200, 5, MAX_RECORD_BYTES);
+    const pub = nextBucketRevision(key, big, { revision: 1, bucket: share([1]) }, 'ingest', new Date(0));
+    expect(pub.event.payload.bytesExact).toBe('10000000000001000');
+    expect(pub.event.payload.bytes).toBe(Number(10000000000001000n));
+    expect(DemandObservedEventSchema.safeParse(pub.event).success).toBe(true);
+    expect(JSON.parse(serializeDemandObservedEvent(pub.event))).toEqual(pub.event);
   });
 
   it('gives a replay the same event id, and another revision another id', () => {
@@ -45,20 +55,24 @@ describe('serializeDemandObservedEvent', () => {
     const number = fc.oneof(fc.double(), fc.integer(), fc.constantFrom(0, -0, 1e21, 5e-324, Number.MAX_SAFE_INTEGER, NaN, Infinity));
     fc.assert(
       fc.property(
-        fc.record({ domain: text, region: text, producedBy: text, occurredAt: text, requests: number, errors: number, bytes: number, p50: number, p90: number, p99: number, max: number, revision: fc.integer({ min: 1, max: 1000 }) }),
+        fc.record({ domain: text, region: text, producedBy: text, occurredAt: text, requests: number, errors: number, bytes: number, bytesExact: fc.option(fc.oneof(text, fc.bigInt({ min: 0n, max: 2n ** 63n - 1n }).map(String)), { nil: undefined }), p50: number, p90: number, p99: number, max: number, revision: fc.integer({ min: 1, max: 1000 }) }),
         fc.uint8Array({ maxLength: 600 }),
         fc.option(text, { nil: null }),
         (f, sketch, causationId) => {
           const event = demandObservedEvent(
             { domain: f.domain, region: f.region, bucketStartMs: Date.UTC(2014, 3, 10, 12, 0) },
             f.revision,
-            { requests: f.requests, errors: f.errors, bytes: f.bytes },
+            { requests: f.requests, errors: f.errors, bytesExact: f.bytesExact ?? '0' },
             { p50: f.p50, p90: f.p90, p99: f.p99, max: f.max },
             Buffer.from(sketch),
             f.producedBy,
             f.occurredAt,
           );
           event.causationId = causationId;
+          if (f.bytesExact === undefined) {
+            event.payload.bytes = f.bytes; // an event from a producer that leaves bytesExact out
+            event.payload.bytesExact = undefined;
+          }
           expect(serializeDemandObservedEvent(event)).toBe(JSON.stringify(event));
         },
       ),

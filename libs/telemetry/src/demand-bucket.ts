@@ -4,16 +4,67 @@ import { DDSketch } from '@datadog/sketches-js';
 export const LATENCY_SKETCH_ACCURACY = 0.01;
 
 /** What one (domain, region, minute) bucket — or one partition's share of it — has seen. */
-export interface DemandBucket {
+export interface DemandBucket extends ByteTotal {
   requests: number;
   errors: number;
-  bytes: number;
   latencyMaxMs: number;
   latency: DDSketch;
 }
 
+/**
+ * A byte total, exact at any size: `bytes` is the total while it is a safe integer (the usual
+ * case: adding to it costs one comparison); past Number.MAX_SAFE_INTEGER it is the nearest double
+ * and `bytesBig` holds the exact total (100,000 records of MAX_RECORD_BYTES in one bucket make
+ * 1e16 > 2^53). `bytesBig` is undefined whenever `bytes` is exact.
+ */
+export interface ByteTotal {
+  bytes: number;
+  bytesBig?: bigint | undefined;
+}
+
 export function emptyDemandBucket(): DemandBucket {
-  return { requests: 0, errors: 0, bytes: 0, latencyMaxMs: 0, latency: newLatencySketch() };
+  return { requests: 0, errors: 0, bytes: 0, bytesBig: undefined, latencyMaxMs: 0, latency: newLatencySketch() };
+}
+
+/**
+ * Adds a non-negative integer total (`bytes`, and `big` when that total is past the safe range).
+ * When the double sum is a safe integer, both operands were safe and the sum is exact (a true sum
+ * of 2^53 or more rounds to at least 2^53): only past that does it take a bigint.
+ */
+export function addBytes(into: ByteTotal, bytes: number, big?: bigint): void {
+  const sum = into.bytes + bytes;
+  if (sum <= Number.MAX_SAFE_INTEGER) {
+    into.bytes = sum;
+    return;
+  }
+  const exact = (into.bytesBig ?? BigInt(into.bytes)) + (big ?? BigInt(bytes));
+  into.bytesBig = exact;
+  into.bytes = Number(exact);
+}
+
+/** The exact total. */
+export function exactBytes(total: ByteTotal): bigint {
+  return total.bytesBig ?? BigInt(total.bytes);
+}
+
+/** The exact total in decimal: what storage and `bytesExact` of demand.observed.v1 hold. */
+export function bytesDecimal(total: ByteTotal): string {
+  return total.bytesBig !== undefined ? total.bytesBig.toString() : String(total.bytes);
+}
+
+/** A total read back in decimal (PostgreSQL's bigint as text, `bytesExact`). */
+export function byteTotalOfDecimal(decimal: string): { bytes: number; bytesBig: bigint | undefined } {
+  const bytes = Number(decimal);
+  return bytes <= Number.MAX_SAFE_INTEGER ? { bytes, bytesBig: undefined } : { bytes, bytesBig: BigInt(decimal) };
+}
+
+const TWO_32 = 4294967296;
+
+/** The total the C aggregator hands over as two doubles: `high` * 2^32 + `low` (low < 2^32). */
+export function byteTotalOfHighLow(high: number, low: number): { bytes: number; bytesBig: bigint | undefined } {
+  if (high < 2097152) return { bytes: high * TWO_32 + low, bytesBig: undefined }; // < 2^53: exact
+  const bytesBig = (BigInt(high) << 32n) + BigInt(low);
+  return { bytes: Number(bytesBig), bytesBig };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -68,7 +119,7 @@ export function latencySketchKeyMapping(): { multiplier: number; offset: number;
  * `minKey + k` and `zeroCount` zeros, as if each latency had been accepted in turn.
  */
 export function demandBucketFromCounts(
-  totals: { requests: number; errors: number; bytes: number; latencyMaxMs: number },
+  totals: { requests: number; errors: number; bytes: number; bytesBig?: bigint | undefined; latencyMaxMs: number },
   latency: { zeroCount: number; min: number; max: number; sum: number; minKey: number; bins: Float64Array },
 ): DemandBucket {
   const sketch = newLatencySketch();
@@ -97,13 +148,15 @@ export function demandBucketFromCounts(
   s.min = latency.min;
   s.max = latency.max;
   s.sum = latency.sum;
-  return { requests: totals.requests, errors: totals.errors, bytes: totals.bytes, latencyMaxMs: totals.latencyMaxMs, latency: sketch };
+  return { requests: totals.requests, errors: totals.errors, bytes: totals.bytes, bytesBig: totals.bytesBig, latencyMaxMs: totals.latencyMaxMs, latency: sketch };
 }
 
 export function addRequest(bucket: DemandBucket, status: number, latencyMs: number, bytes: number): void {
   bucket.requests += 1;
   if (status >= 500) bucket.errors += 1;
-  bucket.bytes += bytes;
+  const sum = bucket.bytes + bytes;
+  if (sum <= Number.MAX_SAFE_INTEGER) bucket.bytes = sum;
+  else addBytes(bucket, bytes); // past 2^53: exact in bytesBig
   if (latencyMs > bucket.latencyMaxMs) bucket.latencyMaxMs = latencyMs;
   bucket.latency.accept(latencyMs);
 }
@@ -112,7 +165,7 @@ export function addRequest(bucket: DemandBucket, status: number, latencyMs: numb
 export function mergeDemandBuckets(into: DemandBucket, from: DemandBucket): DemandBucket {
   into.requests += from.requests;
   into.errors += from.errors;
-  into.bytes += from.bytes;
+  addBytes(into, from.bytes, from.bytesBig);
   into.latencyMaxMs = Math.max(into.latencyMaxMs, from.latencyMaxMs);
   into.latency.merge(from.latency);
   return into;

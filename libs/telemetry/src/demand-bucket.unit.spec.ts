@@ -1,7 +1,12 @@
 import fc from 'fast-check';
+import { MAX_RECORD_BYTES } from '@shardcast/contracts';
 import {
   addRequest,
+  byteTotalOfDecimal,
+  byteTotalOfHighLow,
+  bytesDecimal,
   DemandBucket,
+  exactBytes,
   demandBucketFromCounts,
   latencySketchKeyMapping,
   deserializeLatencySketch,
@@ -263,5 +268,67 @@ describe('DemandBucket', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('byte totals past 2^53', () => {
+  const recordBytes = fc.oneof(fc.integer({ min: 0, max: MAX_RECORD_BYTES }), fc.constantFrom(0, 1, MAX_RECORD_BYTES, MAX_RECORD_BYTES - 1));
+
+  it('sums 100,000 records of MAX_RECORD_BYTES exactly (1e16 > 2^53), and keeps a safe total in bytes alone', () => {
+    const bucket = emptyDemandBucket();
+    for (let i = 0; i < 100_000; i++) addRequest(bucket, 200, 1, MAX_RECORD_BYTES);
+    expect(bytesDecimal(bucket)).toBe('10000000000000000');
+    expect(exactBytes(bucket)).toBe(10n ** 16n);
+    expect(bucket.bytes).toBe(1e16);
+    addRequest(bucket, 200, 1, 1); // 1e16 + 1 is no double: a double sum would lose it
+    expect(bytesDecimal(bucket)).toBe('10000000000000001');
+    const small = emptyDemandBucket();
+    addRequest(small, 200, 1, 12345);
+    expect(small.bytesBig).toBeUndefined();
+    expect(bytesDecimal(small)).toBe('12345');
+  });
+
+  it('adds and merges to the exact bigint sum across the 2^53 boundary, whatever the order', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.array(recordBytes, { maxLength: 20 }), fc.bigInt({ min: 0n, max: 2n ** 60n })), { minLength: 1, maxLength: 8 }),
+        (shares) => {
+          let expected = 0n;
+          const merged = emptyDemandBucket();
+          for (const [records, start] of shares) {
+            // A share that starts from a stored total (any size), then counts records.
+            const share = demandBucketFromCounts({ requests: 0, errors: 0, ...byteTotalOfDecimal(start.toString()), latencyMaxMs: 0 }, { zeroCount: 0, min: Infinity, max: -Infinity, sum: 0, minKey: 0, bins: new Float64Array(0) });
+            expected += start;
+            for (const b of records) {
+              addRequest(share, 200, 1, b);
+              expected += BigInt(b);
+            }
+            mergeDemandBuckets(merged, share);
+          }
+          expect(exactBytes(merged)).toBe(expected);
+          expect(bytesDecimal(merged)).toBe(expected.toString());
+          expect(merged.bytes).toBe(Number(expected));
+          expect(merged.bytesBig === undefined).toBe(expected <= BigInt(Number.MAX_SAFE_INTEGER));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('reads a total back from decimal and from the C aggregator\'s high and low halves', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), (total) => {
+        const fromDecimal = byteTotalOfDecimal(total.toString());
+        const fromHalves = byteTotalOfHighLow(Number(total >> 32n), Number(total & 0xffffffffn));
+        for (const t of [fromDecimal, fromHalves]) {
+          expect(exactBytes(t)).toBe(total);
+          expect(t.bytes).toBe(Number(total));
+          expect(t.bytesBig === undefined).toBe(total <= BigInt(Number.MAX_SAFE_INTEGER));
+        }
+      }),
+      { numRuns: 2000 },
+    );
+    expect(byteTotalOfHighLow(2 ** 21 - 1, 2 ** 32 - 1)).toEqual({ bytes: Number.MAX_SAFE_INTEGER, bytesBig: undefined });
+    expect(byteTotalOfHighLow(2 ** 21, 0)).toEqual({ bytes: 2 ** 53, bytesBig: 2n ** 53n });
   });
 });

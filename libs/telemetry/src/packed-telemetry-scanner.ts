@@ -30,7 +30,7 @@ export const PACKED_SCAN_LAYOUT = {
   kindRecord: 1,
   kindBatch: 2,
   /** See AggregatedScan. */
-  groupFields: 14,
+  groupFields: 15,
   /** The numbers of NativeAggregationInput, as the aggregator reads them. */
   aggregationParams: 11,
   rejectionFields: 3,
@@ -59,8 +59,9 @@ export interface NativeAggregationInput {
 /**
  * What aggregateScanned did with scanned messages from..to-1: it took the first `messages` of them
  * whole. Bucket b: groups[GROUP_FIELDS*b ...] = domain (index into domainNames), region (index
- * into the regions), bucket start, requests, errors, bytes, latency max, zero count, min, max,
- * sum, minKey, bin count, bin start (into bins). Rejections: record, code (rejectedTooFarInFuture
+ * into the regions), bucket start, requests, errors, bytes high (the byte total, an exact
+ * uint64 sum, divided by 2^32, floored), latency max, zero count, min, max, sum, minKey, bin count,
+ * bin start (into bins), bytes low (the total mod 2^32). Rejections: record, code (rejectedTooFarInFuture
  * or rejectedLate), watermark, per rejected record.
  */
 export interface AggregatedScan {

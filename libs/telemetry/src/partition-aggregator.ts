@@ -1,6 +1,6 @@
 import * as contracts from '@shardcast/contracts';
 import { ErrorCodes, TelemetryRecord } from '@shardcast/contracts';
-import { addRequest, DemandBucket, demandBucketFromCounts, emptyDemandBucket, latencySketchKeyMapping, mergeDemandBuckets } from './demand-bucket';
+import { addRequest, byteTotalOfHighLow, DemandBucket, demandBucketFromCounts, emptyDemandBucket, latencySketchKeyMapping, mergeDemandBuckets } from './demand-bucket';
 import { RegionLocator } from './region-locator';
 import { decodeTelemetryMessage, RecordRejection } from './telemetry-decoder';
 import { GROUP_FIELDS, PACKED_SCAN_LAYOUT, PackedScan } from './packed-telemetry-scanner';
@@ -160,8 +160,9 @@ function aggregateNatively(
   const { groups, bins } = run;
   for (let g = 0; g < groups.length; g += GROUP_FIELDS) {
     const binStart = groups[g + 13];
+    const { bytes, bytesBig } = byteTotalOfHighLow(groups[g + 5], groups[g + 14]);
     const bucket = demandBucketFromCounts(
-      { requests: groups[g + 3], errors: groups[g + 4], bytes: groups[g + 5], latencyMaxMs: groups[g + 6] },
+      { requests: groups[g + 3], errors: groups[g + 4], bytes, bytesBig, latencyMaxMs: groups[g + 6] },
       { zeroCount: groups[g + 7], min: groups[g + 8], max: groups[g + 9], sum: groups[g + 10], minKey: groups[g + 11], bins: bins.subarray(binStart, binStart + groups[g + 12]) },
     );
     const entry = entryFor(delta, index, run.domainNames[groups[g]], locator.regions[groups[g + 1]].id, groups[g + 2], bucket);

@@ -3,7 +3,7 @@
  * of its native implementation (libs/ingest-native), which is held to the same deltas.
  */
 import fc from 'fast-check';
-import { serializeLatencySketch } from '../src/demand-bucket';
+import { exactBytes, serializeLatencySketch } from '../src/demand-bucket';
 import { AggregationPolicy, PartitionDelta, PartitionMessage, PartitionProgress } from '../src/partition-aggregator';
 import { Region } from '../src/region-catalog';
 import { RegionLocator } from '../src/region-locator';
@@ -44,14 +44,14 @@ export function inOneBuffer(messages: readonly PartitionMessage[], packNulls = f
 
 /** A delta's content in comparable form: bucket totals by id, rejections without the shared bytes. */
 export function totalsOf(deltas: PartitionDelta[]) {
-  const buckets = new Map<string, { requests: number; errors: number; bytes: number; latencyMaxMs: number; sketchCount: number }>();
+  const buckets = new Map<string, { requests: number; errors: number; bytes: bigint; latencyMaxMs: number; sketchCount: number }>();
   for (const d of deltas) {
     for (const [id, { key, bucket }] of d.buckets) {
       expect(id).toBe(`${key.domain}\u0000${key.region}\u0000${key.bucketStartMs}`);
-      const t = buckets.get(id) ?? { requests: 0, errors: 0, bytes: 0, latencyMaxMs: 0, sketchCount: 0 };
+      const t = buckets.get(id) ?? { requests: 0, errors: 0, bytes: 0n, latencyMaxMs: 0, sketchCount: 0 };
       t.requests += bucket.requests;
       t.errors += bucket.errors;
-      t.bytes += bucket.bytes;
+      t.bytes += exactBytes(bucket); // exact past 2^53
       t.latencyMaxMs = Math.max(t.latencyMaxMs, bucket.latencyMaxMs);
       t.sketchCount += bucket.latency.count;
       buckets.set(id, t);

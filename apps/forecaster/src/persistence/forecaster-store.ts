@@ -29,7 +29,10 @@ export class ForecasterStore {
     return `"${this.schema}"`;
   }
 
-  /** Stores an observed bucket; a redelivery or an older revision changes nothing. Returns whether it changed. */
+  /**
+   * Stores an observed bucket; a redelivery or an older revision changes nothing. Returns whether it
+   * changed. Bytes: the exact decimal `bytesExact` when the producer sent it (`bytes` is rounded past 2^53).
+   */
   async recordObserved(event: DemandObservedEvent): Promise<boolean> {
     const p = event.payload;
     const rows = await this.db.query(
@@ -40,7 +43,7 @@ export class ForecasterStore {
          latency_p50_ms = excluded.latency_p50_ms, event_id = excluded.event_id
        WHERE ${this.s}.observed_demand.revision < excluded.revision
        RETURNING 1`,
-      [p.domain, p.region, p.bucketStart, p.bucketSeconds, p.revision, p.requests, p.errors, p.bytes, p.latencyMs.p50, event.eventId],
+      [p.domain, p.region, p.bucketStart, p.bucketSeconds, p.revision, p.requests, p.errors, p.bytesExact ?? p.bytes, p.latencyMs.p50, event.eventId],
     );
     return rows.length > 0;
   }

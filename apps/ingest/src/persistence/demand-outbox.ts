@@ -88,7 +88,7 @@ export class DemandOutboxTable implements OutboxTable {
 
   private eventOf(row: StoredRevisionRow): OutboxEvent {
     const key = { domain: row.domain, region: row.region, bucketStartMs: Number(row.start_ms) };
-    const totals = { requests: Number(row.requests), errors: Number(row.errors), bytes: Number(row.bytes) };
+    const totals = { requests: Number(row.requests), errors: Number(row.errors), bytesExact: row.bytes };
     const latency = { p50: row.latency_p50_ms, p90: row.latency_p90_ms, p99: row.latency_p99_ms, max: row.latency_max_ms };
     const event = demandObservedEvent(key, row.revision, totals, latency, row.latency_sketch, this.producedBy, row.occurred_at.toISOString());
     return { topic: this.topic, key: row.domain, payload: serializeDemandObservedEvent(event) };

@@ -129,7 +129,8 @@ const bucketKeyColumns: Array<Column<BucketKeyed>> = [
 const bucketTotalColumns: Array<Column<BucketShare>> = [
   { column: 'requests', sqlType: 'bigint', valueOf: (r) => r.bucket.requests },
   { column: 'errors', sqlType: 'bigint', valueOf: (r) => r.bucket.errors },
-  { column: 'bytes', sqlType: 'bigint', valueOf: (r) => r.bucket.bytes },
+  // Past 2^53 the exact bigint: node-postgres writes it in decimal (toString), never through a double.
+  { column: 'bytes', sqlType: 'bigint', valueOf: (r) => r.bucket.bytesBig ?? r.bucket.bytes },
 ];
 
 /** partition_buckets: a partition's open share of a bucket (topic and partition are the commit's). */

@@ -3,6 +3,7 @@ import { Topics } from '@shardcast/contracts';
 import type { OutboxMessage } from '@shardcast/platform';
 import {
   bucketId,
+  byteTotalOfDecimal,
   BucketPublication,
   deserializeLatencySketch,
   emptyDemandBucket,
@@ -125,7 +126,7 @@ export class PostgresDemandStore {
         bucket: {
           requests: Number(row.requests),
           errors: Number(row.errors),
-          bytes: Number(row.bytes),
+          ...byteTotalOfDecimal(row.bytes), // exact past 2^53: bigint reads back as text
           latencyMaxMs: Number(row.latency_max_ms),
           latency: deserializeLatencySketch(row.latency_sketch),
         },
@@ -302,7 +303,7 @@ export class PostgresDemandStore {
         bucket: {
           requests: Number(row.requests),
           errors: Number(row.errors),
-          bytes: Number(row.bytes),
+          ...byteTotalOfDecimal(row.bytes), // exact past 2^53: bigint reads back as text
           latencyMaxMs: Number(row.latency_max_ms),
           latency: row.latency_sketch ? deserializeLatencySketch(row.latency_sketch) : emptyDemandBucket().latency,
         },

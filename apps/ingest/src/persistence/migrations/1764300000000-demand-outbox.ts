@@ -63,7 +63,7 @@ export class DemandOutbox1764300000000 implements MigrationInterface {
       const event = demandObservedEvent(
         { domain: row.domain, region: row.region, bucketStartMs: Number(row.start_ms) },
         row.revision,
-        { requests: Number(row.requests), errors: Number(row.errors), bytes: Number(row.bytes) },
+        { requests: Number(row.requests), errors: Number(row.errors), bytesExact: row.bytes },
         { p50: row.latency_p50_ms, p90: row.latency_p90_ms, p99: row.latency_p99_ms, max: row.latency_max_ms },
         row.latency_sketch,
         'ingest',
