@@ -284,7 +284,7 @@ async function main(): Promise<void> {
     const stalledHere = ends.filter((e) => BigInt(e.high) > 0n && (nextByPartition.get(e.partition) ?? 0n) < BigInt(e.high)).length;
     const { rows: totals } = await db.query(`SELECT coalesce(sum(requests),0)::bigint AS requests FROM "${schema}".demand_history`);
     const counted = Number(totals[0].requests);
-    const dl = (await eventually(deadLettersByGroup, (m) => (m.get(letters)?.size ?? 0) >= expectedDeadLetters, 60_000, 1000).catch(deadLettersByGroup)).get(letters)?.size ?? 0;
+    const dl = (await eventually(deadLettersByGroup, (m) => (m.get(letters)?.size ?? 0) >= expectedDeadLetters, timeoutMs, 1000).catch(deadLettersByGroup)).get(letters)?.size ?? 0;
     const q = await quarantinedIn(db, schema);
     countedExact &&= counted === expectedValid;
     stalled += stalledHere;
@@ -323,7 +323,7 @@ async function main(): Promise<void> {
       const expected = perGroup * partitions;
       deadLettersExpected += expected;
       const stalledHere = await eventually(() => stalledPartitions(kafka, group, prefix + topic), (n) => n === 0, timeoutMs, 1000).catch(() => stalledPartitions(kafka, group, prefix + topic));
-      const dl = (await eventually(deadLettersByGroup, (m) => (m.get(letters)?.size ?? 0) >= expected, 30_000, 1000).catch(deadLettersByGroup)).get(letters)?.size ?? 0;
+      const dl = (await eventually(deadLettersByGroup, (m) => (m.get(letters)?.size ?? 0) >= expected, timeoutMs, 1000).catch(deadLettersByGroup)).get(letters)?.size ?? 0;
       stalled += stalledHere;
       rows.push({ consumer: `${name} (${topic})`, dead_letters: dl, expected_dead_letters: expected, stalled_partitions: stalledHere });
     }

@@ -16,6 +16,8 @@ it('every consumer survives every hostile message: exact counts, every dead lett
   const [code] = (await once(child, 'exit')) as [number];
   const last = out.trim().split('\n').pop() ?? '';
   const result = JSON.parse(last.startsWith('{') ? last : '{}');
+  // On failure, the benchmark's own tables say which consumer and kind fell short.
+  if (code !== 0) console.log(out.slice(-6000));
   expect({ code, result }).toMatchObject({
     code: 0,
     result: { bench: 'hostile', counted_exact: true, stalled_partitions: 0, crashes: 0 },

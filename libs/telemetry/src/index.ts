@@ -2,8 +2,7 @@
 // (architecture-rules.unit.spec.ts checks that every name here is used outside this lib).
 export { bucketId, BucketPublication, demandObservedEvent, nextBucketRevision, serializeDemandObservedEvent, StoredBucketRevision } from './bucket-publication';
 export { normalizedDomainOf } from './common-record';
-export { addBytes, addRequest, byteTotalOfDecimal, byteTotalOfHighLow, bytesDecimal, deserializeLatencySketch, emptyDemandBucket, exactBytes, latencySummary, mergeDemandBuckets, serializeLatencySketch } from './demand-bucket';
-export type { ByteTotal } from './demand-bucket';
+export { addRequest, byteTotalOfDecimal, bytesDecimal, deserializeLatencySketch, emptyDemandBucket, latencySummary, mergeDemandBuckets, serializeLatencySketch } from './demand-bucket';
 export { NativeScan, PACKED_SCAN_LAYOUT, PackedPositions, PackedScan, PackedTelemetryScanner, PackedValue } from './packed-telemetry-scanner';
 export {
   aggregatePartitionMessages,
