@@ -164,9 +164,12 @@ async function sendInOrder(producer: Producer, topic: string, messages: Message[
 async function deadLettersByGroup(): Promise<Map<string, Set<string>>> {
   const byGroup = new Map<string, Set<string>>();
   for (const spec of contractTopicSpecs().filter((s) => s.name.endsWith('.dlq'))) {
-    const out = await kcat(['-b', env.KAFKA_BROKERS, '-t', prefix + spec.name, '-C', '-e', '-q', '-o', 'beginning', '-f', '%h\n']);
+    // -J: one JSON object per message, headers escaped (a reason may hold any character, newlines too).
+    const out = await kcat(['-b', env.KAFKA_BROKERS, '-t', prefix + spec.name, '-C', '-e', '-q', '-o', 'beginning', '-J']);
     for (const line of out.split('\n').filter(Boolean)) {
-      const headers = new Map(line.split(',').map((h) => h.split('=') as [string, string]));
+      const flat = (JSON.parse(line) as { headers?: Array<string | null> }).headers ?? [];
+      const headers = new Map<string, string | null>();
+      for (let i = 0; i + 1 < flat.length; i += 2) headers.set(String(flat[i]), flat[i + 1]);
       const group = `${headers.get(DeadLetterHeaders.consumerGroup) ?? '(none)'}|${headers.get(DeadLetterHeaders.sourceTopic)}`;
       const id = headers.get(DeadLetterHeaders.deadLetterId) ?? line;
       if (!byGroup.has(group)) byGroup.set(group, new Set());

@@ -34,6 +34,14 @@ export function deadLetterId(consumerGroup: string, letter: Pick<DeadLetter, 'so
   return deterministicEventId('dead-letter', consumerGroup, letter.sourceTopic, letter.partition, letter.offset, letter.recordIndex ?? -1);
 }
 
+/**
+ * A reason quotes the input it rejects (a JSON parser's message holds a snippet of the bytes):
+ * control characters are escaped, so a header reads as one line in kcat and in logs.
+ */
+export function printableReason(reason: string): string {
+  return reason.slice(0, 1000).replace(/\p{Cc}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function toMessage(l: DeadLetter, consumerGroup: string, failedAt: string) {
   return {
     key: l.key,
@@ -42,7 +50,7 @@ function toMessage(l: DeadLetter, consumerGroup: string, failedAt: string) {
       [DeadLetterHeaders.deadLetterId]: deadLetterId(consumerGroup, l),
       [DeadLetterHeaders.consumerGroup]: consumerGroup,
       [DeadLetterHeaders.errorCode]: l.code,
-      [DeadLetterHeaders.errorReason]: l.reason.slice(0, 1000),
+      [DeadLetterHeaders.errorReason]: printableReason(l.reason),
       [DeadLetterHeaders.sourceTopic]: l.sourceTopic,
       [DeadLetterHeaders.sourcePartition]: String(l.partition),
       [DeadLetterHeaders.sourceOffset]: l.offset,
