@@ -4,7 +4,7 @@
  *
  *   npm run bench:scale [-- --records 1000000] [--domains 100000] [--uniform] [--zipf-s 1]
  *                       [--step-ms 0.1] [--partitions 6] [--runs 1] [--client librdkafka]
- *                       [--publish-within-s 600] [--idle-close-ms 30000] [--cpu-prof FILE] [--keep]
+ *                       [--ingest-within-s 1800] [--publish-within-s 600] [--idle-close-ms 30000] [--cpu-prof FILE] [--keep]
  *
  * 1. A fresh topic prefix (all contract topics); `--records` records like generateTelemetry's,
  *    one per Kafka message, keyed by domain, over `--domains` domains whose volumes follow Zipf's
@@ -47,6 +47,7 @@ const { values: args } = parseArgs({
     partitions: { type: 'string', default: '6' },
     runs: { type: 'string', default: '1' },
     client: { type: 'string', default: 'librdkafka' },
+    'ingest-within-s': { type: 'string', default: '1800' },
     'publish-within-s': { type: 'string', default: '600' },
     'idle-close-ms': { type: 'string', default: '30000' },
     'cpu-prof': { type: 'string' },
@@ -88,7 +89,7 @@ async function main(kafka: Kafka, db: Client): Promise<void> {
   log(`produced in ${((performance.now() - tp) / 1000).toFixed(1)} s; per partition ${perPartition.join(', ')}`);
 
   const perf = await consumerPerformanceRuns(env.KAFKA_BROKERS, topic, N, Math.max(1, Number(args.runs)), () => bench.freshGroup('kperf'), log);
-  const ing = await runIngest(bench, db, kafka, expected, { client: args.client!, cpuProf: args['cpu-prof'], publishWithinS: Number(args['publish-within-s']), idleCloseMs: Number(args['idle-close-ms']) });
+  const ing = await runIngest(bench, db, kafka, expected, { client: args.client!, cpuProf: args['cpu-prof'], ingestWithinS: Number(args['ingest-within-s']), publishWithinS: Number(args['publish-within-s']), idleCloseMs: Number(args['idle-close-ms']) });
   log(`ingest (${args.client}): ${fmt(ing.rps)} rec/s over ${ing.seconds.toFixed(2)} s (${ing.exact ? 'exact' : `MISMATCH: ${ing.mismatch.join('; ')}`})`);
   if (!ing.exact) log(`ingest's last output:\n  ${ing.stderrTail.join('\n  ')}`);
 

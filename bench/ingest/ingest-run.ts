@@ -137,6 +137,8 @@ export interface IngestRunOptions {
    * (the window then holds production, not the join).
    */
   produceAfterJoin?: (topic: string) => Promise<ProducedTelemetry>;
+  /** How long ingest may take to store every record, from t0 (default 600 s). */
+  ingestWithinS?: number;
   /** How long after t1 every bucket may take to be closed and published (default 60 s). */
   publishWithinS?: number;
   /**
@@ -195,7 +197,7 @@ export async function runIngest(bench: IngestBench, db: Client, kafka: Kafka, ex
   // As deployed (docker-compose.yml); `--node-options=` (empty) measures Node's defaults.
   extra.NODE_OPTIONS = options.nodeOptions ?? INGEST_NODE_OPTIONS;
   if (options.cpuProf) {
-    extra.NODE_OPTIONS = `${extra.NODE_OPTIONS ?? ''} --require ${resolve(__dirname, 'ingest', 'cpu-profile-preload.js')}`.trim();
+    extra.NODE_OPTIONS = `${extra.NODE_OPTIONS ?? ''} --require ${resolve(__dirname, 'cpu-profile-preload.js')}`.trim();
     extra.BENCH_CPU_PROFILE = resolve(options.cpuProf);
   }
   const tSpawn = performance.now();
@@ -262,7 +264,7 @@ export async function runIngest(bench: IngestBench, db: Client, kafka: Kafka, ex
     let n = 0;
     let t1 = 0;
     let peakRssMb: number | null = null;
-    const deadline = t0 + 600_000;
+    const deadline = t0 + (options.ingestWithinS ?? 600) * 1000;
     for (;;) {
       n = await progress();
       const now = performance.now();
@@ -274,7 +276,7 @@ export async function runIngest(bench: IngestBench, db: Client, kafka: Kafka, ex
         t1 = now;
         break;
       }
-      if (now > deadline) throw new Error(`ingest stored only ${n} of ${N} records within 600 s`);
+      if (now > deadline) throw new Error(`ingest stored only ${n} of ${N} records within ${options.ingestWithinS ?? 600} s`);
       await new Promise((r) => setTimeout(r, 100));
     }
     const cpu1 = cpuSnapshot(procs.map((p) => p.pid!));
