@@ -33,7 +33,8 @@
  *    t1, the published side: once idle close (10 s here) has closed the last buckets, the
  *    demand_buckets sums must equal the input and every revision have its event in Kafka
  *    (distinct eventIds; repeats of an event, which the at-least-once outbox allows, are counted apart). CPU seconds of
- *    ingest, broker, PostgreSQL and the rest in the window come from /proc; peak RSS is VmHWM.
+ *    ingest, broker, PostgreSQL and the rest in the window come from /proc; peak RSS is VmHWM
+ *    after publication (it was read at t1 before 2026-12-02).
  *    --produce-after-join (for scale-out, --instances > 1): each ingest run gets an empty topic of
  *    its own; the members start, join and settle (every member's latest assignment log splits the
  *    partitions), then t0 = the start of production (kcat replaying the same lines from a file
