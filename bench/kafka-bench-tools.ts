@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Admin, Kafka } from 'kafkajs';
 import { generateTelemetry, KCAT_PRODUCER_SETTINGS } from '@shardcast/test-stack';
 
@@ -17,6 +18,8 @@ export interface ProducedTelemetry {
   bytes: number;
   /** Sum of the message values' sizes. */
   payloadBytes: number;
+  /** Records per domain. */
+  byDomain: Map<string, number>;
 }
 
 /**
@@ -30,16 +33,18 @@ export async function produceTelemetry(options: {
   records: number;
   domains: number;
   stepMs: number;
+  /** Domains drawn by Zipf's law with this exponent (generateTelemetry's zipfS); uniformly without. */
+  zipfS?: number;
   compression: string;
   tee?: (lines: string) => Promise<void>;
 }): Promise<ProducedTelemetry> {
-  const produced: ProducedTelemetry = { requests: 0, errors: 0, bytes: 0, payloadBytes: 0 };
+  const produced: ProducedTelemetry = { requests: 0, errors: 0, bytes: 0, payloadBytes: 0, byDomain: new Map() };
   const kcat = startKcatProducer(options.brokers, options.topic, options.compression);
   const chunk = 50_000;
   const start = Date.UTC(2014, 3, 10);
   for (let done = 0; done < options.records; done += chunk) {
     const n = Math.min(chunk, options.records - done);
-    const records = generateTelemetry(n, { seed: 42 + done, domains: options.domains, startMs: start + Math.floor(done * options.stepMs), stepMs: options.stepMs });
+    const records = generateTelemetry(n, { seed: 42 + done, domains: options.domains, startMs: start + Math.floor(done * options.stepMs), stepMs: options.stepMs, zipfS: options.zipfS });
     let text = '';
     for (const r of records) {
       const json = JSON.stringify(r);
@@ -47,6 +52,7 @@ export async function produceTelemetry(options: {
       if (r.status >= 500) produced.errors += 1;
       produced.bytes += r.bytes;
       produced.payloadBytes += json.length; // ASCII
+      produced.byDomain.set(r.domain, (produced.byDomain.get(r.domain) ?? 0) + 1);
       text += `${r.domain}\t${json}\n`;
     }
     await options.tee?.(text);
@@ -90,6 +96,44 @@ export async function partitionCounts(kafka: Kafka, topic: string): Promise<numb
   }
 }
 
+/** Each partition's end offset (the next offset to be written), partition order. */
+export async function partitionEndOffsets(kafka: Kafka, topic: string): Promise<number[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * How many messages of an event topic (from `fromOffsets`, per partition, to its end) there are
+ * and how many distinct `eventId`s they carry: an outbox is at-least-once, so a relay may send an
+ * event twice and consumers deduplicate on its id. Read with kcat, ids only kept.
+ */
+export async function countDistinctEvents(brokers: string, topic: string, fromOffsets: number[]): Promise<{ messages: number; distinct: number }> {
+  const ids = new Set<string>();
+  let messages = 0;
+  for (const [partition, from] of fromOffsets.entries()) {
+    const child = spawn('kcat', ['-b', brokers, '-C', '-e', '-q', '-t', topic, '-p', String(partition), '-o', String(from), '-f', '%s\n'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = once(child, 'exit');
+    for await (const line of createInterface({ input: child.stdout, crlfDelay: Infinity })) {
+      if (!line) continue;
+      messages += 1;
+      // Events are serialised with eventId first; anything else is parsed whole.
+      ids.add(line.startsWith(EVENT_ID_PREFIX) ? line.slice(EVENT_ID_PREFIX.length, line.indexOf('"', EVENT_ID_PREFIX.length)) : String(JSON.parse(line).eventId));
+    }
+    const [code] = await exited;
+    if (code !== 0) throw new Error(`kcat reading ${topic} [${partition}] exited ${code}: ${stderr.slice(0, 2000)}`);
+  }
+  return { messages, distinct: ids.size };
+}
+const EVENT_ID_PREFIX = '{"eventId":"';
+
 export interface ConsumerPerformanceResult {
   /** The CSV header and line as printed. */
   header: string;
@@ -126,6 +170,31 @@ export async function consumerPerformance(brokers: string, topic: string, messag
   const cells = line.split(',').map((s) => s.trim());
   const get = (name: string) => Number(cells[names.indexOf(name)]);
   return { header, line, mbSec: get('MB.sec'), nMsgSec: get('nMsg.sec'), rebalanceMs: get('rebalance.time.ms'), fetchNMsgSec: get('fetch.nMsg.sec'), processWallMs };
+}
+
+/** The run in the middle when sorted by `by` (the lower middle of an even count). */
+export const median = <T>(xs: T[], by: (x: T) => number): T => [...xs].sort((a, b) => by(a) - by(b))[Math.floor((xs.length - 1) / 2)];
+
+/**
+ * ConsumerPerformance `runs` times on `topic` (a fresh group each: short runs on a shared machine
+ * are noisy), each logged; the runs, the median run by nMsg.sec and the median fetch.nMsg.sec.
+ */
+export async function consumerPerformanceRuns(
+  brokers: string,
+  topic: string,
+  messages: number,
+  runs: number,
+  freshGroup: () => string,
+  log: (msg: string) => void,
+): Promise<{ runs: ConsumerPerformanceResult[]; median: ConsumerPerformanceResult; fetchNMsgSec: number }> {
+  const results: ConsumerPerformanceResult[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = await consumerPerformance(brokers, topic, messages, freshGroup());
+    results.push(r);
+    const num = (n: number) => Math.round(n).toLocaleString('en-US');
+    log(`ConsumerPerformance ${i + 1}/${runs}: ${num(r.nMsgSec)} msg/s (fetch ${num(r.fetchNMsgSec)} msg/s), JVM process ${(r.processWallMs / 1000).toFixed(1)} s`);
+  }
+  return { runs: results, median: median(results, (r) => r.nMsgSec), fetchNMsgSec: median(results, (r) => r.fetchNMsgSec).fetchNMsgSec };
 }
 
 /** Deletes those of `groups` that exist (a bench's fresh groups); returns how many. */

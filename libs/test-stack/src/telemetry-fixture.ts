@@ -27,17 +27,23 @@ export interface FixtureTotals {
   byRegion: Map<string, number>;
 }
 
-/** `count` valid records for `domains` domains, event time rising from `startMs` by `stepMs`. */
-export function generateTelemetry(count: number, options: { seed?: number; domains?: number; startMs?: number; stepMs?: number } = {}): FixtureRecord[] {
+/**
+ * `count` valid records for `domains` domains, event time rising from `startMs` by `stepMs`. Each
+ * record's domain is drawn uniformly, or with `zipfS` by Zipf's law: `app<r>.example.com` (rank
+ * r + 1) drawn with probability ∝ 1 / (r + 1)^zipfS, so a few domains send most of the traffic and
+ * most domains a handful of records, as for a hosting provider.
+ */
+export function generateTelemetry(count: number, options: { seed?: number; domains?: number; startMs?: number; stepMs?: number; zipfS?: number } = {}): FixtureRecord[] {
   const random = seededRandom(options.seed ?? 42);
   const domains = Array.from({ length: options.domains ?? 12 }, (_, i) => `app${i}.example.com`);
+  const domainIndex = options.zipfS === undefined ? (u: number) => Math.floor(u * domains.length) : zipfSampler(domains.length, options.zipfS);
   const start = options.startMs ?? Date.UTC(2014, 3, 10);
   const step = options.stepMs ?? 20;
   const out: FixtureRecord[] = [];
   for (let i = 0; i < count; i++) {
     const city = FIXTURE_CITIES[Math.floor(random() * FIXTURE_CITIES.length)];
     out.push({
-      domain: domains[Math.floor(random() * domains.length)],
+      domain: domains[domainIndex(random())],
       timestamp: start + Math.floor(i * step), // a fractional step packs several records per ms
       client: { lat: city.lat + (random() - 0.5) * 0.4, lon: city.lon + (random() - 0.5) * 0.4 },
       status: random() < 0.02 ? 503 : 200,
@@ -47,6 +53,32 @@ export function generateTelemetry(count: number, options: { seed?: number; domai
   }
   return out;
 }
+
+/** Maps a uniform draw u in [0, 1) to a rank in [0, n) with P(rank r) ∝ 1 / (r + 1)^s (inverse CDF). */
+function zipfSampler(n: number, s: number): (u: number) => number {
+  const key = `${n}:${s}`;
+  let cdf = zipfCdfs.get(key);
+  if (!cdf) {
+    cdf = new Float64Array(n);
+    let sum = 0;
+    for (let r = 0; r < n; r++) cdf[r] = sum += 1 / Math.pow(r + 1, s);
+    for (let r = 0; r < n; r++) cdf[r] /= sum;
+    zipfCdfs.set(key, cdf);
+  }
+  const table = cdf;
+  return (u) => {
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (table[mid] > u) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  };
+}
+// Benchmarks generate in chunks with the same n and s: the CDF is built once.
+const zipfCdfs = new Map<string, Float64Array>();
 
 export function totalsOf(records: FixtureRecord[]): FixtureTotals {
   const totals: FixtureTotals = { requests: 0, errors: 0, bytes: 0, byDomain: new Map(), byRegion: new Map() };

@@ -1,0 +1,44 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { resolve } from 'node:path';
+
+jest.setTimeout(600_000);
+
+/**
+ * bench:scale at a tiny size, as a test: the benchmark runs end to end (Zipf domains, Kafka's
+ * ConsumerPerformance, ingest, the exactness checks) and its JSON line has the issue's shape.
+ */
+it('bench:scale over 500 Zipf domains ends with an exact run and the JSON line of issue #20', async () => {
+  const child = spawn(process.execPath, [require.resolve('tsx/cli'), resolve(__dirname, '../bench/scale.ts'), '--records', '2000', '--domains', '500', '--publish-within-s', '300'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // The JSON line is stdout's last; the bench logs (clean-up last) to stderr.
+  let stdout = '';
+  let out = '';
+  child.stdout.on('data', (d) => ((stdout += d), (out += d)));
+  child.stderr.on('data', (d) => (out += d));
+  const [code] = (await once(child, 'exit')) as [number];
+  const last = stdout.trim().split('\n').pop() ?? '';
+  const result = JSON.parse(last.startsWith('{') ? last : '{}');
+  if (code !== 0 || !result.bench) console.log(out.slice(-6000));
+  expect({ code, result }).toMatchObject({
+    code: 0,
+    result: {
+      bench: 'scale',
+      domains: 500,
+      records: 2000,
+      exact: true,
+      distribution: 'zipf',
+      // Not built yet: null, never a made-up figure.
+      forecast_domains: null,
+      series: null,
+      forecast_pass_s: null,
+    },
+  });
+  for (const key of ['ingest_rps', 'kafka_consumer_rps', 'ratio', 'peak_rss_mb']) expect(result[key]).toBeGreaterThan(0);
+  // Every record lands in a bucket; at most one bucket (and one first event) per record.
+  expect(result.buckets_per_record).toBeGreaterThan(0);
+  expect(result.buckets_per_record).toBeLessThanOrEqual(1);
+  expect(result.events_per_record).toBeGreaterThanOrEqual(result.buckets_per_record);
+  expect(result.ratio).toBeCloseTo(result.ingest_rps / result.kafka_consumer_rps, 2);
+});
