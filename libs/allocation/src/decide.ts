@@ -13,8 +13,8 @@ export interface AllocationPolicy {
   observedMargin: number;
   /** An observation older than this no longer sets the floor (ms). */
   observedTtlMs: number;
-  /** How often the service re-plans (ms): a reservation covers its demand until the next plan's capacity is up. */
-  replanIntervalMs: number;
+  /** How often each domain is re-decided at the latest (ms; the service ticks every domain this often): a reservation covers demand until the next decision's capacity is up. */
+  decisionIntervalMs: number;
   /** Scale in only when the target is this fraction below what is held… */
   scaleInBand: number;
   /** …for this long (ms)… */
@@ -33,10 +33,10 @@ export const DefaultAllocationPolicy: AllocationPolicy = {
   targetUtilisation: 0.7, // Kubernetes HPA users' common target; the simulator's baseline uses the same
   observedMargin: 0.2,
   observedTtlMs: 10 * 60_000, // two missed minutes of telemetry are noise, ten are an outage of the feed
-  replanIntervalMs: 15 * 60_000, // the forecaster's default re-forecast interval
+  decisionIntervalMs: 60_000, // telemetry arrives per minute; so do the service's ticks
   scaleInBand: 0.1,
-  scaleInDelayMs: 15 * 60_000,
-  maxScaleInStep: 0.25, // four steps from full to a quarter: an hour at the default delay
+  scaleInDelayMs: 5 * 60_000, // the HPA's scale-down stabilisation
+  maxScaleInStep: 0.5, // halve at most per step: full to a quarter takes two steps, ten minutes
   maxSpillRttMs: 150, // about one continent away: beyond it a spill hurts more than queueing
   priorLabelWeight: 0.5,
   scheduleBlockMs: 60 * 60_000,
@@ -144,8 +144,8 @@ interface OriginTarget {
 
 /**
  * The rate an origin should hold now. Capacity asked for now is up after the provisioning delay and
- * must last until the next plan's capacity is up, and a cut takes effect at once: so the target is
- * the forecast's peak over [now, now + delay + re-plan interval]. A forecast marked `forecastOnly`
+ * must last until the next decision's capacity is up, and a cut takes effect at once: so the target
+ * is the forecast's peak over [now, now + delay + decision interval]. A forecast marked `forecastOnly`
  * (worse than seasonal naive in backtest) or past its horizon is not used: the reactive policy
  * holds instead. Observed demand plus a margin is a floor under any forecast.
  */
@@ -153,7 +153,7 @@ export function originTarget(o: OriginDemand, nowMs: number, delayMs: number, po
   const observed = o.observed && nowMs - o.observed.atMs <= policy.observedTtlMs ? o.observed.ratePerSecond : null;
   const floor = observed === null ? 0 : observed * (1 + policy.observedMargin);
   const usable = o.forecast && !o.forecast.forecastOnly ? o.forecast : null;
-  const fc = usable ? forecastWindowRate(usable, nowMs, nowMs + delayMs + policy.replanIntervalMs) : null;
+  const fc = usable ? forecastWindowRate(usable, nowMs, nowMs + delayMs + policy.decisionIntervalMs) : null;
   if (usable && fc !== null) {
     const reason: ReservationReason = usable.priorWeight >= policy.priorLabelWeight ? 'prior' : 'proactive';
     if (fc >= floor) return { rate: fc, reason, quantile: usable.provisionQuantile };
@@ -296,7 +296,7 @@ export function decide(
   }
   const changed = ledger.length > 0 || previous.version === 0 || input.kind === 'deregistered' || reasonsChanged(previous, origins);
   const next: DomainAllocationState = { ...state, origins: state.deregistered ? {} : origins, reserved, version: changed ? previous.version + 1 : previous.version };
-  const horizonEnd = Math.max(nowMs + policy.replanIntervalMs, ...Object.values(origins).map((o) => (o.forecast ? forecastStepStartMs(o.forecast, o.forecast.steps) : 0)));
+  const horizonEnd = Math.max(nowMs + policy.decisionIntervalMs, ...Object.values(origins).map((o) => (o.forecast ? forecastStepStartMs(o.forecast, o.forecast.steps) : 0)));
   const plan: AllocationPlan | null = changed ? { domain: state.domain, tier: state.tier, version: next.version, validFromMs: nowMs, validUntilMs: horizonEnd, regions, shortByOrigin: [...short].sort(([a], [b]) => (a < b ? -1 : 1)).map(([origin, requestsPerSecond]) => ({ origin, requestsPerSecond })) } : null;
   return { state: next, ledger, plan };
 }

@@ -86,12 +86,12 @@ describe('decide: what each (domain, region) holds', () => {
     expect(s.plan!.regions[0].requestsPerSecond).toBeCloseTo(70 / DefaultAllocationPolicy.targetUtilisation, 9);
   });
 
-  it('reserves for the peak that arrives within the provisioning delay and the re-plan interval, not for one after', () => {
+  it('reserves for the peak that arrives within the provisioning delay and the decision interval, not for one after it', () => {
     const pools = view([pool('us-east-1', 1000, 600)]);
     const peakAt = (startMin: number) => (ms: number) => (ms >= T0 + startMin * MIN && ms < T0 + (startMin + 10) * MIN ? 400 : 100);
-    const soon = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'a', forecast: forecast('us-east-1', peakAt(20)) }, pools);
-    expect(soon.plan!.regions[0].requestsPerSecond).toBeCloseTo(400 * 1.2, 9); // 20 min < 10 min delay + 15 min re-plan
-    const later = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'b', forecast: forecast('us-east-1', peakAt(30)) }, pools);
+    const soon = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'a', forecast: forecast('us-east-1', peakAt(8)) }, pools);
+    expect(soon.plan!.regions[0].requestsPerSecond).toBeCloseTo(400 * 1.2, 9); // 8 min < 10 min delay + 1 min decision interval
+    const later = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'b', forecast: forecast('us-east-1', peakAt(15)) }, pools);
     expect(later.plan!.regions[0].requestsPerSecond).toBeCloseTo(100 * 1.2, 9);
     // The published schedule still shows the later peak, ahead of it by the provisioning delay.
     const block = later.plan!.regions[0].schedule[0];
@@ -116,14 +116,15 @@ describe('decide: what each (domain, region) holds', () => {
     expect(d.plan).toBeNull();
     d = run(d.state, f(20, 'drop', T0 + 2 * MIN), pools);
     expect(d.ledger).toEqual([]); // the clock starts
-    d = run(d.state, { kind: 'tick', atMs: T0 + 10 * MIN }, pools);
+    const { scaleInDelayMs, maxScaleInStep } = DefaultAllocationPolicy;
+    d = run(d.state, { kind: 'tick', atMs: T0 + 2 * MIN + scaleInDelayMs - 1 }, pools);
     expect(d.ledger).toEqual([]);
-    d = run(d.state, { kind: 'tick', atMs: T0 + 17 * MIN }, pools);
-    expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(held * 0.75, 9); // one step of 25 %
-    d = run(d.state, { kind: 'tick', atMs: T0 + 18 * MIN }, pools);
+    d = run(d.state, { kind: 'tick', atMs: T0 + 2 * MIN + scaleInDelayMs }, pools);
+    expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(held * (1 - maxScaleInStep), 9); // one step
+    d = run(d.state, { kind: 'tick', atMs: T0 + 3 * MIN + scaleInDelayMs }, pools);
     expect(d.ledger).toEqual([]); // and the clock starts again
-    d = run(d.state, { kind: 'tick', atMs: T0 + 33 * MIN }, pools);
-    expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(held * 0.75 * 0.75, 9);
+    d = run(d.state, { kind: 'tick', atMs: T0 + 2 * MIN + 2 * scaleInDelayMs }, pools);
+    expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(Math.max(24, held * (1 - maxScaleInStep) ** 2), 9);
     d = run(d.state, f(300, 'surge', T0 + 34 * MIN), pools);
     expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(360, 9); // up at once
   });

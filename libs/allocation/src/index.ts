@@ -4,3 +4,5 @@ export { RegionPoolSchema, RegionPoolsFileSchema, TierPoolCeiling, costPerHour, 
 export type { RegionPool } from './pools';
 export { decide, newDomainState, DefaultAllocationPolicy } from './decide';
 export type { AllocationInput, AllocationPlan, AllocationPolicy, Decision, DomainAllocationState, PlannedRegion, PoolsView, ReservationReason } from './decide';
+export { simulateReactive, simulateProactive, underAtCost, shortfallReduction } from './simulation';
+export type { SimulatedTrace, CapacityOutcome, ReactiveOptions, ProactiveOptions } from './simulation';
