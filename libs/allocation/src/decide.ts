@@ -1,4 +1,4 @@
-import { DemandForecast, forecastRate, forecastStepStartMs, QuantileLevel, RequestCost, ResourceNeed, resourcesForRate, Tier, TierPolicy } from '@shardcast/contracts';
+import { CapacityPlan, DemandForecast, forecastRate, forecastStepStartMs, QuantileLevel, RequestCost, ResourceNeed, resourcesForRate, Tier, TierPolicy } from '@shardcast/contracts';
 import { LatencyMatrix } from './latency';
 import { addNeed, costPerHour, needsEqual, RegionPool, subtractNeed, tierAvailable, unitsThatFit, ZERO } from './pools';
 
@@ -334,4 +334,31 @@ function schedule(
     blocks.push({ fromMs: from, untilMs: until, reserved: resourcesForRate(rate, cost) });
   }
   return blocks;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The `capacity.plan.v1` payload of a plan (the service publishes it; `planId` names this decision). */
+export function toCapacityPlan(plan: AllocationPlan, planId: string): CapacityPlan {
+  return {
+    domain: plan.domain,
+    tier: plan.tier,
+    version: plan.version,
+    planId,
+    validFrom: iso(plan.validFromMs),
+    validUntil: iso(Math.max(plan.validUntilMs, plan.validFromMs + 1)),
+    regions: plan.regions.map((r) => ({
+      region: r.region,
+      reason: r.reason,
+      quantile: r.quantile,
+      reserved: r.reserved,
+      requestsPerSecond: r.requestsPerSecond,
+      shortRequestsPerSecond: r.shortRequestsPerSecond,
+      poolHeadroom: r.poolHeadroom,
+      endpoints: r.endpoints,
+      servedByOrigin: r.servedByOrigin,
+      schedule: r.schedule.map((b) => ({ from: iso(b.fromMs), until: iso(b.untilMs), reserved: b.reserved })),
+    })),
+    shortByOrigin: plan.shortByOrigin,
+  };
 }

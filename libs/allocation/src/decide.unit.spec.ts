@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import fc from 'fast-check';
-import { DemandForecast, QuantileLevels, RequestCost, ResourceNeed, resourcesForRate, Tier, Tiers, TierPolicy } from '@shardcast/contracts';
+import { CapacityPlanSchema, DemandForecast, QuantileLevels, RequestCost, ResourceNeed, resourcesForRate, Tier, Tiers, TierPolicy } from '@shardcast/contracts';
 import { parseRegionTable } from '@shardcast/geo';
-import { AllocationInput, decide, DefaultAllocationPolicy, DomainAllocationState, newDomainState, PoolsView } from './decide';
+import { AllocationInput, decide, DefaultAllocationPolicy, DomainAllocationState, newDomainState, PoolsView, toCapacityPlan } from './decide';
 import { LatencyMatrix } from './latency';
 import { addNeed, fitsWithin, RegionPool, scaleNeed, subtractNeed, TierPoolCeiling, ZERO } from './pools';
 
@@ -22,7 +22,7 @@ function pool(region: string, cpuCores: number, delaySeconds = 600): RegionPool 
     capacity: { cpuCores, memoryGiB: cpuCores * 4, egressMbps: cpuCores * 100 },
     provisioningDelaySeconds: delaySeconds,
     costPerHour: { cpuCore: 0.04, memoryGiB: 0.005, egressMbps: 0.001 },
-    endpoints: { ipv4: ['192.0.2.1'], ipv6: [], cname: undefined },
+    endpoints: { ipv4: ['192.0.2.1'], ipv6: [] },
   };
 }
 
@@ -217,8 +217,12 @@ describe('decide: property', () => {
             expect(fitsWithin(total, p.capacity)).toBe(true);
             if (l.to.cpuCores > l.from.cpuCores) expect(fitsWithin(total, scaleNeed(p.capacity, TierPoolCeiling[state.tier]))).toBe(true);
           }
-          // The plan says what the ledger holds.
-          if (d.plan) for (const r of d.plan.regions) expect(r.reserved).toEqual(d.state.reserved[r.region] ?? ZERO);
+          // The plan says what the ledger holds, and is a valid capacity.plan.v1 with a version that only grows.
+          if (d.plan) {
+            for (const r of d.plan.regions) expect(r.reserved).toEqual(d.state.reserved[r.region] ?? ZERO);
+            expect(CapacityPlanSchema.safeParse(toCapacityPlan(d.plan, `plan-${now}`)).error).toBeUndefined();
+            expect(d.plan.version).toBe(state.version + 1);
+          }
           states.set(x.domain, d.state);
         }
         // Quantiles are published for every level a tier may ask (a sanity check of the fixture).

@@ -2,7 +2,7 @@
 export { LatencyMatrix, greatCircleRttMs } from './latency';
 export { RegionPoolSchema, RegionPoolsFileSchema, TierPoolCeiling, costPerHour, fitsWithin, tierAvailable, addNeed, ZERO } from './pools';
 export type { RegionPool } from './pools';
-export { decide, newDomainState, DefaultAllocationPolicy } from './decide';
+export { decide, newDomainState, DefaultAllocationPolicy, toCapacityPlan } from './decide';
 export type { AllocationInput, AllocationPlan, AllocationPolicy, Decision, DomainAllocationState, PlannedRegion, PoolsView, ReservationReason } from './decide';
 export { simulateReactive, simulateProactive, underAtCost, shortfallReduction } from './simulation';
 export type { SimulatedTrace, CapacityOutcome, ReactiveOptions, ProactiveOptions } from './simulation';

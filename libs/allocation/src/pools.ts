@@ -1,4 +1,4 @@
-import { RegionIdSchema, ResourceNeed, ResourceNeedSchema, Tier } from '@shardcast/contracts';
+import { RegionEndpointsSchema, RegionIdSchema, ResourceNeed, ResourceNeedSchema, Tier } from '@shardcast/contracts';
 import { z } from 'zod';
 
 /**
@@ -14,13 +14,7 @@ export const RegionPoolSchema = z
     /** Cost of one unit for one hour, per resource: what the simulator and the API report as spend. */
     costPerHour: z.object({ cpuCore: z.number().nonnegative(), memoryGiB: z.number().nonnegative(), egressMbps: z.number().nonnegative() }).strict(),
     /** Where the region's shards are reached: addresses, or a CNAME target (carried to shard-assigner and DNS). */
-    endpoints: z
-      .object({
-        ipv4: z.array(z.ipv4()).max(16).default([]),
-        ipv6: z.array(z.ipv6()).max(16).default([]),
-        cname: z.string().max(253).regex(/^[a-z0-9.-]+$/).optional(),
-      })
-      .strict(),
+    endpoints: RegionEndpointsSchema,
   })
   .strict();
 export type RegionPool = z.infer<typeof RegionPoolSchema>;
