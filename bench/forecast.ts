@@ -18,6 +18,19 @@
  *   for daily data) on the history before the first test origin; overall = plain mean over series.
  * - Seasonal-naive baseline: daily or weekly, whichever the same training-part backtest picked;
  *   the hindsight-best of the two is printed for reference.
+ * - mase_selected_point: the selected model's own point forecast (before calibration), beside
+ *   mase_selected (the calibrated p50). mase_median4: the library's fixed `median-4` candidate on
+ *   every series, no selection: the per-step median of seasonal naive daily, seasonal naive weekly,
+ *   MSTL and Prophet (of those that fit, at least two), the strongest simple baseline.
+ * - pinball = mean pinball loss over p10/p50/p90/p99; pinball_p90, pinball_p99 alone; each scaled
+ *   by the series' MASE denominator. coverage80/90: p10–p90, p05–p95; coverage99: one-sided,
+ *   the share of actuals at or below p99 (nominal 0.99; what enterprise provisioning uses).
+ * - Cold start (bench/forecast/cold-start.ts, which states the protocol): on each sub-daily series,
+ *   origins every 3 h from the first test origin; a registration whose user base is the peak
+ *   hourly rate of the 7 days before the origin and whose market is the series' region; forecasts
+ *   from the registration alone and with 1, 6 and 24 h of data after the origin, through the
+ *   forecaster's own library calls; each scored by WAPE on the 24 h after its data:
+ *   cold_wape_0h, _1h, _6h, _24h (mean over series).
  * - series/s: the production path alone (fit the selected model, predict, calibrate) for every
  *   (series, test origin), all submitted at once to the worker pool, median of 3 passes;
  *   selection is timed apart.
@@ -37,12 +50,14 @@ import {
   naiveScale,
   pinballLoss,
   prepareSeries,
+  quantileCoverage,
   scalePeriod,
   seasonPeriods,
   selectModel,
   DAY_MS,
   QuantileLevel,
 } from '@shardcast/forecasting';
+import { ColdStartHours, coldStartProtocol } from './forecast/cold-start';
 
 const { values: args } = parseArgs({
   options: {
@@ -184,7 +199,7 @@ async function main(): Promise<void> {
   });
 
   // Reference methods at the same origins (not timed).
-  const refNames: CandidateName[] = ['prophet', 'ets', 'snaive-daily', 'snaive-weekly', 'naive'];
+  const refNames: CandidateName[] = ['prophet', 'ets', 'snaive-daily', 'snaive-weekly', 'naive', 'median-4'];
   const refs = await Promise.all(
     jobs.map(async (j) => {
       const { grid, windowPoints } = prepareSeries(j.history, { stepMs: j.c.stepMs });
@@ -196,12 +211,17 @@ async function main(): Promise<void> {
       );
     }),
   );
+  // Cold start (bench/forecast/cold-start.ts): the registration's prior, then 1, 6 and 24 h of data.
+  const coldRows = await coldStartProtocol(
+    cases.map((c) => ({ name: c.name, raw: c.raw, testSteps: c.actual.length - c.testOrigins[0] })),
+    pool,
+  );
   await pool.close();
 
   type Row = Record<string, number | string>;
   const rows: Row[] = [];
   for (const c of cases) {
-    const absErr: Record<string, number[]> = { selected: [], selectedPoint: [], prophet: [], ets: [], 'snaive-daily': [], 'snaive-weekly': [], naive: [] };
+    const absErr: Record<string, number[]> = { selected: [], selectedPoint: [], prophet: [], ets: [], 'snaive-daily': [], 'snaive-weekly': [], naive: [], 'median-4': [] };
     const failures: Record<string, number> = {};
     const actualAll: number[] = [];
     const q: Record<QuantileKey, number[]> = { p05: [], p10: [], p50: [], p90: [], p95: [], p99: [] };
@@ -241,18 +261,22 @@ async function main(): Promise<void> {
       gate: sel.forecastOnly ? 'forecastOnly' : 'ok',
       mase_selected: m('selected'),
       mase_selected_point: m('selectedPoint'),
+      mase_median4: m('median-4'),
       mase_prophet: m('prophet'),
       mase_snaive: m(baseline),
       snaive_pick: baseline.replace('snaive-', ''),
       mase_snaive_hindsight: Math.min(...(baseline === 'naive' ? ['naive'] : ['snaive-daily', 'snaive-weekly']).map(m).filter(Number.isFinite)),
       mase_ets: m('ets'),
       pinball,
+      pinball_p90: pinballLoss(actualAll, q.p90, QuantileLevel.p90) / c.scale,
+      pinball_p99: pinballLoss(actualAll, q.p99, QuantileLevel.p99) / c.scale,
       coverage80: intervalCoverage(actualAll, q.p10, q.p90),
       coverage90: intervalCoverage(actualAll, q.p05, q.p95),
+      coverage99: quantileCoverage(actualAll, q.p99),
     });
   }
 
-  const cols = ['series', 'step', 'n', 'H', 'T', 'selected', 'bt_mase', 'gate', 'mase_selected', 'mase_selected_point', 'mase_prophet', 'mase_snaive', 'snaive_pick', 'mase_snaive_hindsight', 'mase_ets', 'pinball', 'coverage80', 'coverage90'];
+  const cols = ['series', 'step', 'n', 'H', 'T', 'selected', 'bt_mase', 'gate', 'mase_selected', 'mase_selected_point', 'mase_median4', 'mase_prophet', 'mase_snaive', 'snaive_pick', 'mase_snaive_hindsight', 'mase_ets', 'pinball', 'pinball_p90', 'pinball_p99', 'coverage80', 'coverage90', 'coverage99'];
   const cell = (v: number | string | undefined): string => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : fmt(v)) : String(v ?? ''));
   const widths = cols.map((k) => Math.max(k.length, ...rows.map((r) => cell(r[k]).length)));
   const line = (vals: string[]): string => vals.map((v, i) => v.padEnd(widths[i])).join('  ');
@@ -271,6 +295,13 @@ async function main(): Promise<void> {
     const sc = c.selection!.scores as Record<string, number | null>;
     console.log([c.name.padEnd(nameWidth), ...names.map((k) => fmt(sc[k] ?? NaN).padStart(13))].join(' '));
   }
+  console.log('\ncold start: WAPE of p50 on the 24 h after each forecast, by hours of history after registration (prior weight; Σ forecast / Σ actual):');
+  console.log(['series'.padEnd(nameWidth), 'region'.padEnd(14), 'app'.padEnd(7), 'origins', ...ColdStartHours.map((h) => `${h} h`.padStart(24))].join(' '));
+  for (const r of coldRows) {
+    const cells = ColdStartHours.map((_, k) => `${fmt(r.wape[k])} (${fmt(r.priorWeight[k], 2)}; ${fmt(r.bias[k], 2)})`.padStart(24));
+    console.log([r.series.padEnd(nameWidth), r.region.padEnd(14), r.appType.padEnd(7), String(r.origins).padStart(7), ...cells].join(' '));
+  }
+  const coldStartFigures = Object.fromEntries(ColdStartHours.map((h, k) => [`cold_wape_${h}h`, round(mean(coldRows.map((r) => r.wape[k])))]));
   const forecasts = jobs.length;
   console.log(`production worker time per fit: ${prodStats.join(', ')}`);
   console.log(
@@ -290,6 +321,11 @@ async function main(): Promise<void> {
       pinball: round(avg('pinball')),
       coverage80: round(avg('coverage80')),
       coverage90: round(avg('coverage90')),
+      mase_median4: round(avg('mase_median4')),
+      pinball_p90: round(avg('pinball_p90')),
+      pinball_p99: round(avg('pinball_p99')),
+      coverage99: round(avg('coverage99')),
+      ...coldStartFigures,
       series_per_s: round(forecasts / productionSeconds, 2),
       forecasts,
       selection_s: round(selectionSeconds, 2),

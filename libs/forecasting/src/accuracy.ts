@@ -51,3 +51,30 @@ export function intervalCoverage(actual: ArrayLike<number>, lower: ArrayLike<num
   for (let i = 0; i < actual.length; i++) if (actual[i] >= lower[i] && actual[i] <= upper[i]) inside++;
   return inside / actual.length;
 }
+
+/**
+ * Share of `actual` at or below `upper`: the coverage of a one-sided quantile (nominal q for the
+ * q-quantile). The p99 has no published p01 partner, and one-sided is what provisioning at p99 needs.
+ */
+export function quantileCoverage(actual: ArrayLike<number>, upper: ArrayLike<number>): number {
+  if (actual.length !== upper.length) throw new RangeError('actual and upper differ in length');
+  if (actual.length === 0) return NaN;
+  let below = 0;
+  for (let i = 0; i < actual.length; i++) if (actual[i] <= upper[i]) below++;
+  return below / actual.length;
+}
+
+/**
+ * Weighted absolute percentage error: Σ|actual − predicted| / Σ|actual|. Unlike MASE it needs no
+ * in-sample history, so it scores forecasts made before a series has any (a cold start).
+ */
+export function wape(actual: ArrayLike<number>, predicted: ArrayLike<number>): number {
+  if (actual.length !== predicted.length) throw new RangeError('actual and predicted differ in length');
+  let err = 0;
+  let total = 0;
+  for (let i = 0; i < actual.length; i++) {
+    err += Math.abs(actual[i] - predicted[i]);
+    total += Math.abs(actual[i]);
+  }
+  return total > 0 ? err / total : NaN;
+}

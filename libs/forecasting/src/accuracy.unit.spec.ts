@@ -1,4 +1,4 @@
-import { intervalCoverage, mase, meanAbsoluteError, naiveScale, pinballLoss } from './accuracy';
+import { intervalCoverage, mase, meanAbsoluteError, naiveScale, pinballLoss, quantileCoverage, wape } from './accuracy';
 
 describe('accuracy', () => {
   it('scales MAE by the in-sample seasonal-naive MAE (hand-checked)', () => {
@@ -33,7 +33,22 @@ describe('accuracy', () => {
     expect(intervalCoverage([1, 2, 3, 4], [1, 1, 1, 1], [3, 3, 3, 3])).toBe(0.75);
   });
 
+  it('counts one-sided quantile coverage with the bound included', () => {
+    expect(quantileCoverage([1, 2, 3, 4], [2, 2, 2, 5])).toBe(0.75);
+    expect(quantileCoverage([], [])).toBeNaN();
+  });
+
+  it('weighs absolute errors by the total actual (WAPE, hand-checked)', () => {
+    // Errors 1 + 3 + 0 = 4 over actual 2 + 10 + 8 = 20.
+    expect(wape([2, 10, 8], [3, 7, 8])).toBeCloseTo(0.2, 12);
+    // A big series and a small one count by their volume, not per step as MAPE would.
+    expect(wape([100, 1], [100, 2])).toBeCloseTo(1 / 101, 12);
+    expect(wape([0, 0], [1, 1])).toBeNaN();
+  });
+
   it('rejects forecasts of the wrong length', () => {
     expect(() => mase([1, 2], [1], [1, 2, 3], 1)).toThrow(RangeError);
+    expect(() => wape([1, 2], [1])).toThrow(RangeError);
+    expect(() => quantileCoverage([1, 2], [1])).toThrow(RangeError);
   });
 });

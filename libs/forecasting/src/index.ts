@@ -7,7 +7,7 @@ export { inferStepMs, regularize, fillGaps, MINUTE_MS, HOUR_MS, DAY_MS, WEEK_MS 
 export type { DemandSeries, RegularSeries, Aggregation } from './series';
 export { seasonPeriods, scalePeriod } from './season-periods';
 export type { SeasonPeriods } from './season-periods';
-export { mase, naiveScale, meanAbsoluteError, pinballLoss, intervalCoverage } from './accuracy';
+export { mase, naiveScale, meanAbsoluteError, pinballLoss, intervalCoverage, quantileCoverage, wape } from './accuracy';
 export { ModelFitError } from './model-task';
 export type { ModelTask, ModelKind, ModelRunner } from './model-task';
 export { BaseModels, Ensembles, DefaultCandidates, forecastCandidates } from './candidate-models';
@@ -23,6 +23,8 @@ export type { DemandForecast, ForecastOptions } from './forecast';
 export { ForecastWorkerPool, defaultWorkerPath } from './forecast-worker-pool';
 export type { ForecastWorkerPoolOptions } from './forecast-worker-pool';
 export { priorForecast, dailyShapeOf, combineDailyShapes, PriorShapes, DefaultMarkets, PRIOR_HALF_WEIGHT_HOURS } from './prior';
+export { registrationPrior } from './prior';
+export { peakHourlyRate, coldStartOrigins, wallClockToUtc } from './cold-start';
 export type { PriorInput, DailyShape } from './prior';
 export { AppTypes, Tiers, DefaultRequestCost, defaultProfile, learnProfile } from './domain-profile';
 export type { AppType, Tier, RequestCost, DomainProfile, ObservedRequestStats } from './domain-profile';

@@ -1,4 +1,5 @@
-import type { AppType, Market, Tier } from '@shardcast/contracts';
+import { TierPolicy } from '@shardcast/contracts';
+import type { AppType, DomainRegistration, Market, Tier } from '@shardcast/contracts';
 import { applyCalibration, WideRelativeCalibration } from './conformal-calibration';
 import { DemandForecast } from './demand-forecast';
 import { DAY_MS, HOUR_MS, RegularSeries } from './series';
@@ -66,6 +67,30 @@ export interface PriorInput {
   borrowed?: { shape: DailyShape; days: number } | null;
 }
 
+/** The expected peak requests per second of a registration: its own, or its tier's default for its account size. */
+export function expectedPeak(registration: Pick<DomainRegistration, 'tier' | 'userBase'>): number {
+  return 'peakRequestsPerSecond' in registration.userBase ? registration.userBase.peakRequestsPerSecond : TierPolicy[registration.tier].defaultPeakRequestsPerSecond[registration.userBase.accountSize];
+}
+
+/** The share of a region the registration's markets leave out, where traffic shows up anyway. */
+const UNLISTED_REGION_SHARE = 0.05;
+
+/**
+ * The prior of one (domain, region), as the forecaster builds it and the benchmark's cold-start
+ * protocol replays it: the registration's peak × the region's share of its markets (null share: a
+ * region outside them), or no level for a domain nobody registered (the data's alone).
+ */
+export function registrationPrior(input: {
+  registration: Pick<DomainRegistration, 'tier' | 'userBase'> | null;
+  share: number | null;
+  appType: AppType;
+  utcOffsetHours: number;
+  borrowed?: PriorInput['borrowed'];
+}): PriorInput {
+  const { registration, share, appType, utcOffsetHours, borrowed } = input;
+  return { appType, peakRequestsPerSecond: registration ? expectedPeak(registration) * (share ?? UNLISTED_REGION_SHARE) : null, utcOffsetHours, borrowed: borrowed ?? null };
+}
+
 /** The shape factor (daily × weekly, mean about 1) at an instant, in the region's local time. */
 function shapeAt(daily: DailyShape, weekly: readonly number[], utcOffsetHours: number, ms: number): number {
   const local = ms + utcOffsetHours * HOUR_MS;
@@ -106,6 +131,20 @@ export function combineDailyShapes(shapes: ReadonlyArray<{ shape: DailyShape; da
   return { shape: normalise(out), days: total };
 }
 
+/**
+ * The level between the prior's and the data's, `priorWeight` of the way to the prior in log space
+ * (a weighted geometric mean). A user base is a guess off by a factor, not by an amount: a prior
+ * 10× too high then weighs as much as one 10× too low, and data pulls it back as fast (a linear
+ * blend left a prior 90× too high 46× too high after 6 h on the cold-start protocol). When either
+ * level is 0 there is no ratio to blend: linear.
+ */
+export function blendLevels(priorLevel: number, dataLevel: number, priorWeight: number): number {
+  if (priorWeight >= 1) return priorLevel;
+  if (priorWeight <= 0) return dataLevel;
+  if (priorLevel > 0 && dataLevel > 0) return Math.exp(priorWeight * Math.log(priorLevel) + (1 - priorWeight) * Math.log(dataLevel));
+  return priorWeight * priorLevel + (1 - priorWeight) * dataLevel;
+}
+
 function blendShapes(a: DailyShape, b: DailyShape, weightOfB: number): number[] {
   return normalise(a.map((x, h) => x * (1 - weightOfB) + b[h] * weightOfB));
 }
@@ -116,7 +155,8 @@ function blendShapes(a: DailyShape, b: DailyShape, weightOfB: number): number[] 
  * - daily shape: the app type's in local time, blended with a borrowed shape and then the
  *   series' own shape by the days each rests on;
  * - level: the prior's (the peak over the shape's peak) blended with the data's (observed over
- *   what the shape expected at those times) by the hours of history (`PRIOR_HALF_WEIGHT_HOURS`).
+ *   what the shape expected at those times) by the hours of history (`PRIOR_HALF_WEIGHT_HOURS`),
+ *   in log space (`blendLevels`).
  * `priorWeight` is the prior's share of the level. Never `forecastOnly` (nothing proved it worse
  * than a baseline); intervals are wide and `confidence` low.
  */
@@ -152,7 +192,7 @@ export function priorForecast(
     const hours = (values.values.length * values.stepMs) / HOUR_MS;
     if (expected > 0) {
       priorWeight = input.peakRequestsPerSecond === null ? 0 : PRIOR_HALF_WEIGHT_HOURS / (PRIOR_HALF_WEIGHT_HOURS + hours);
-      level = priorWeight * priorLevel + (1 - priorWeight) * (observed / expected);
+      level = blendLevels(priorLevel, observed / expected, priorWeight);
     }
   }
   const point = Float64Array.from({ length: horizon }, (_, h) => level * shapeAt(daily, weekly, input.utcOffsetHours, startMs + h * stepMs + stepMs / 2));

@@ -1,9 +1,11 @@
 import fc from 'fast-check';
-import { DemandForecastSchema, forecastRate, QuantileLevels } from '@shardcast/contracts';
+import { DemandForecastSchema, forecastRate, QuantileLevels, TierPolicy } from '@shardcast/contracts';
 import { AppTypes, defaultProfile } from './domain-profile';
 import { toForecastPayload } from './forecast-payload';
-import { combineDailyShapes, dailyShapeOf, priorForecast } from './prior';
-import { prepareSeries } from './select-model';
+import { forecast } from './forecast';
+import { blendLevels, combineDailyShapes, dailyShapeOf, expectedPeak, priorForecast, registrationPrior } from './prior';
+import { prepareSeries, selectModel } from './select-model';
+import { failingRunner } from './test-doubles.spec';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from './series';
 
 const startMs = Date.UTC(2026, 0, 5); // a Monday, 00:00 UTC
@@ -49,6 +51,44 @@ describe('the prior', () => {
     expect(mean).toBeCloseTo(fromFiveMinuteHistory.point.reduce((a, b) => a + b, 0) / f.point.length, 6);
     expect(mean).toBeGreaterThan(60);
     expect(mean).toBeLessThan(200);
+  });
+
+  it("holds 1-minute history against 5-minute steps on the service's path too (selectModel, then forecast with the prior)", async () => {
+    const n = 6 * 60;
+    const timestamps = Array.from({ length: n }, (_, i) => startMs - (n - i) * MINUTE_MS);
+    const input = { appType: 'api' as const, peakRequestsPerSecond: 2, utcOffsetHours: -5 };
+    const runner = failingRunner();
+    const oneMinute = { timestamps, values: new Array(n).fill(30) };
+    const selection = await selectModel(oneMinute, { now: new Date(startMs), stepMs: STEP, horizon: 576 }, runner);
+    const f = await forecast(oneMinute, selection, runner, { horizon: 576, prior: input });
+    expect(runner.calls).toEqual([]);
+    expect(f).toMatchObject({ model: 'prior', startMs, stepMs: STEP, priorWeight: 0.5 });
+    // The same demand as 5-minute sums gives the same forecast: 1-minute buckets are summed, not averaged.
+    const fiveMinute = prepareSeries({ timestamps: timestamps.filter((_, i) => i % 5 === 0), values: new Array(n / 5).fill(150) }, { stepMs: STEP }).grid;
+    const expected = priorForecast(input, at, fiveMinute);
+    for (let h = 0; h < 576; h += 37) expect(f.point[h]).toBeCloseTo(expected.point[h], 6);
+  });
+
+  it('blends the levels in log space: a prior off by a factor is pulled back alike whichever way it is off', () => {
+    expect(blendLevels(100, 1, 0.5)).toBeCloseTo(10, 9);
+    const tooHigh = blendLevels(10 * 40, 40, 0.3) / 40;
+    const tooLow = 40 / blendLevels(40 / 10, 40, 0.3);
+    expect(tooHigh).toBeCloseTo(tooLow, 9);
+    expect(tooHigh).toBeCloseTo(10 ** 0.3, 9);
+    // No data yet or a prior without level: nothing to take a ratio of, a linear blend.
+    expect(blendLevels(100, 0, 0.25)).toBe(25);
+    expect(blendLevels(0, 8, 0.25)).toBe(6);
+    expect(blendLevels(100, 1, 1)).toBe(100);
+    expect(blendLevels(100, 1, 0)).toBe(1);
+  });
+
+  it("starts from the registration: its peak (or its tier's default for its account size) times the region's share", () => {
+    const base = { appType: 'webapp' as const, utcOffsetHours: 1 };
+    expect(registrationPrior({ ...base, registration: { tier: 'pro', userBase: { peakRequestsPerSecond: 200 } }, share: 0.25 }).peakRequestsPerSecond).toBe(50);
+    expect(expectedPeak({ tier: 'enterprise', userBase: { accountSize: 'medium' } })).toBe(TierPolicy.enterprise.defaultPeakRequestsPerSecond.medium);
+    // A region outside the markets still gets a little, an unregistered domain no level at all.
+    expect(registrationPrior({ ...base, registration: { tier: 'free', userBase: { peakRequestsPerSecond: 200 } }, share: null }).peakRequestsPerSecond).toBeCloseTo(10, 9);
+    expect(registrationPrior({ ...base, registration: null, share: 1 })).toEqual({ ...base, peakRequestsPerSecond: null, borrowed: null });
   });
 
   it('moves from the prior to the data by how much history there is, not at a switch', () => {

@@ -1,5 +1,5 @@
 import { metrics, trace } from '@opentelemetry/api';
-import { DEMAND_FORECAST, DemandForecast, DemandForecastEvent, deterministicEventId, DomainRegistration, ForecastReasons, TierPolicy } from '@shardcast/contracts';
+import { DEMAND_FORECAST, DemandForecast, DemandForecastEvent, deterministicEventId, DomainRegistration, ForecastReasons } from '@shardcast/contracts';
 import {
   combineDailyShapes,
   dailyShapeOf,
@@ -12,6 +12,7 @@ import {
   prepareSeries,
   priorForecast,
   PriorInput,
+  registrationPrior,
   selectModel,
   toForecastPayload,
 } from '@shardcast/forecasting';
@@ -31,11 +32,6 @@ export type ForecastReason = (typeof ForecastReasons)[number];
 export interface ForecastCause {
   eventId: string;
   correlationId: string;
-}
-
-/** The expected peak requests per second of a registration (its own, or its tier's default for its account size). */
-export function expectedPeak(registration: Pick<DomainRegistration, 'tier' | 'userBase'>): number {
-  return 'peakRequestsPerSecond' in registration.userBase ? registration.userBase.peakRequestsPerSecond : TierPolicy[registration.tier].defaultPeakRequestsPerSecond[registration.userBase.accountSize];
 }
 
 /**
@@ -113,11 +109,10 @@ export class ForecastRunner {
     return { eventId, type: DEMAND_FORECAST, occurredAt: now.toISOString(), producedBy: 'forecaster', correlationId: cause?.correlationId ?? eventId, causationId: cause?.eventId ?? null, payload };
   }
 
-  /** The prior of a series: the registration's peak × the region's share (an unregistered domain: none, the data's level), local time, borrowed shapes. */
+  /** The prior of a series (`registrationPrior`): the registration's peak × the region's share, local time, borrowed shapes. */
   private async priorOf(key: SeriesKey, registration: DomainRegistration | null, profile: DomainProfile, share: number | null): Promise<PriorInput> {
-    const peak = registration ? expectedPeak(registration) * (share ?? 0.05) : null;
     const borrowed = combineDailyShapes(await this.store.borrowableShapes(key, profile.appType));
-    return { appType: profile.appType, peakRequestsPerSecond: peak, utcOffsetHours: this.markets.utcOffsetHours(key.region), borrowed };
+    return registrationPrior({ registration, share, appType: profile.appType, utcOffsetHours: this.markets.utcOffsetHours(key.region), borrowed });
   }
 
   /** The registered profile, else the configured default, refined by observed bytes and latency. */
