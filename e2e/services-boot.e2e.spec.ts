@@ -113,10 +113,26 @@ const validEvent: Record<string, () => { eventId: string; correlationId: string 
     CapacityPlanEventSchema.parse(
       envelope('capacity.plan', {
         domain: 'app.example.com',
+        tier: 'pro',
+        version: 1,
         planId: uniqueName('plan'),
         validFrom: at,
         validUntil: '2026-11-25T13:00:00.000Z',
-        regions: [{ region: 'eu-central-1', reserved: need, reason: 'proactive', coverage: 1 }],
+        regions: [
+          {
+            region: 'eu-central-1',
+            reason: 'proactive',
+            quantile: 'p90',
+            reserved: need,
+            requestsPerSecond: 120,
+            shortRequestsPerSecond: 0,
+            poolHeadroom: need,
+            endpoints: { ipv4: ['192.0.2.10'], ipv6: [] },
+            servedByOrigin: [{ origin: 'eu-central-1', requestsPerSecond: 120, forecastEventId: null }],
+            schedule: [],
+          },
+        ],
+        shortByOrigin: [],
       }),
     ),
   [Topics.shardAssigned]: () =>

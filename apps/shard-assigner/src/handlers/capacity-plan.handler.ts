@@ -4,5 +4,5 @@ import { contractEventHandler } from '@shardcast/platform';
 
 /** Consumes capacity.plan.v1: the capacity plans it turns into shards (observed only, until its issue builds the logic). */
 export function capacityPlanHandler(topic: string): Type<unknown> {
-  return contractEventHandler(topic, CapacityPlanEventSchema, (e) => ({ eventId: e.eventId, correlationId: e.correlationId, domain: e.payload.domain, planId: e.payload.planId, regions: e.payload.regions.length }));
+  return contractEventHandler(topic, CapacityPlanEventSchema, (e) => ({ eventId: e.eventId, correlationId: e.correlationId, domain: e.payload.domain, planId: e.payload.planId, version: e.payload.version, regions: e.payload.regions.length }));
 }

@@ -1,0 +1,181 @@
+/**
+ * Replays one real trace through shardcast's forecasting library and the allocator's `decide`
+ * (libs/allocation's simulator) and through the reactive baseline, and compares them at matched
+ * cost. Shared by `npm run simulate` (one trace, a plot) and `npm run bench:proactive` (every trace).
+ *
+ * Protocol (no look-ahead):
+ * - The trace (requests per step, any sub-daily step) becomes demand at 1-minute resolution,
+ *   requests per second constant within a step.
+ * - The last `days` days (7, fewer for a short trace so ≥ 70 % stays history) are simulated; model
+ *   selection runs once on the history before them (the forecaster's scheduled job); every
+ *   `replanMinutes` the selected model forecasts from the data before that minute, the forecast
+ *   becomes the service's own `demand.forecast.v1` payload (`toForecastPayload`) and goes to `decide`.
+ * - A capacity unit serves the trace's 95th-percentile rate ÷ 20 (about 20 units at peak: fine
+ *   enough that rounding to whole units does not decide the comparison).
+ * - The first `replanMinutes` are warm-up, simulated by both policies and not scored.
+ */
+import { RequestCost, Tier } from '@shardcast/contracts';
+import { defaultProfile, DemandSeries, forecast, ForecastWorkerPool, ModelSelection, prepareSeries, selectModel, toForecastPayload, DAY_MS } from '@shardcast/forecasting';
+import { AllocationPolicy, CapacityOutcome, DefaultAllocationPolicy, LatencyMatrix, shortfallReduction, simulateProactive, simulateReactive, SimulatedTrace, underAtCost } from '@shardcast/allocation';
+import { parseRegionTable } from '@shardcast/geo';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { cutBefore } from './trace-files';
+
+const ROOT = resolve(__dirname, '..');
+
+/** The measured inter-region matrix with the region table's great-circle fallback (data/latency/README.md). */
+export function latencyMatrix(): LatencyMatrix {
+  return new LatencyMatrix(JSON.parse(readFileSync(join(ROOT, 'data/latency/aws-ping-p50-1y.json'), 'utf8')), parseRegionTable(readFileSync(join(ROOT, 'data/regions/awsData.js'), 'utf8')));
+}
+
+const MINUTE_MS = 60_000;
+
+export interface ReplayOptions {
+  provisioningDelayMinutes: number;
+  replanMinutes: number;
+  days: number;
+  latency: LatencyMatrix;
+  pool: ForecastWorkerPool;
+  /** The simulated domain's account tier: its quantile and headroom (TierPolicy). */
+  tier?: Tier;
+  /** `reactive` skips forecasting (and so the comparison). */
+  policy?: 'proactive' | 'reactive' | 'both';
+  onProgress?: (done: number, total: number) => void;
+  /** Overrides of the allocator's policy (experiments; the default is the service's). */
+  allocationPolicy?: Partial<AllocationPolicy>;
+}
+
+export interface ReplayResult {
+  name: string;
+  stepMinutes: number;
+  minutes: number;
+  unitRps: number;
+  selection: Pick<ModelSelection, 'model' | 'mase' | 'baselineMase' | 'forecastOnly'>;
+  trace: SimulatedTrace;
+  scoreFrom: number;
+  proactive: (CapacityOutcome & { reasons: Record<string, number> }) | null;
+  reactive70: CapacityOutcome;
+  /** The reactive policy's (cost, shortfall) at each target utilisation swept. */
+  curve: Array<{ target: number; unitHours: number; underMinutes: number }>;
+  reactiveUnderAtCost: number | null;
+  reduction: number | null;
+  costRatio: number | null;
+}
+
+/** Demand per minute (requests per second) from a regular grid of requests per step. */
+export function minuteDemand(values: ArrayLike<number>, stepMs: number): Float64Array {
+  const perStep = Math.round(stepMs / MINUTE_MS);
+  const out = new Float64Array(values.length * perStep);
+  for (let i = 0; i < values.length; i++) out.fill(Math.max(0, values[i] || 0) / (stepMs / 1000), i * perStep, (i + 1) * perStep);
+  return out;
+}
+
+function percentile(xs: Float64Array, q: number): number {
+  const sorted = Float64Array.from(xs).sort();
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+export async function replayTrace(name: string, raw: DemandSeries, options: ReplayOptions): Promise<ReplayResult | null> {
+  const { grid, stepMs } = prepareSeries(raw);
+  if (stepMs >= DAY_MS || stepMs % MINUTE_MS !== 0) return null;
+  const stepsPerDay = Math.round(DAY_MS / stepMs);
+  const simSteps = Math.min(options.days * stepsPerDay, Math.floor(0.3 * grid.values.length));
+  if (simSteps < stepsPerDay) return null;
+  const simStartIndex = grid.values.length - simSteps;
+  const simStartMs = grid.startMs + simStartIndex * stepMs;
+  const demand = minuteDemand(grid.values.subarray(simStartIndex), stepMs);
+  const unitRps = Math.max(percentile(demand, 0.95) / 20, 1e-9);
+  const trace: SimulatedTrace = { startMs: simStartMs, demand, unitRps, provisioningDelayMinutes: options.provisioningDelayMinutes };
+  const scoreFrom = options.replanMinutes;
+
+  const history = cutBefore(raw, simStartMs);
+  const selection = await selectModel(history, { now: new Date(simStartMs) }, options.pool);
+  const profile = defaultProfile('webapp', options.tier ?? 'pro');
+  const requestCost: RequestCost = { cpuMs: profile.cpuMs, memoryMbPerConcurrent: profile.memoryMbPerConcurrent, bytesOut: profile.bytesOut, latencyMs: profile.latencyMs };
+  const proactive = options.policy === 'reactive' ? null : await simulateProactive(trace, {
+    replanMinutes: options.replanMinutes,
+    scoreFrom,
+    requestCost,
+    latency: options.latency,
+    tier: profile.tier,
+    policy: { ...DefaultAllocationPolicy, ...options.allocationPolicy },
+    forecastAt: async (minute) => {
+      const at = simStartMs + minute * MINUTE_MS;
+      const f = await forecast(cutBefore(raw, at), selection, options.pool);
+      return toForecastPayload({ domain: 'simulated.example', region: 'sim-1' }, f, selection, profile, new Date(at), 'scheduled');
+    },
+    onMinute: (m) => {
+      if (m % 60 === 0) options.onProgress?.(m, demand.length);
+    },
+  });
+  options.onProgress?.(demand.length, demand.length);
+  const cost = proactive?.unitHours ?? 0;
+
+  const run = (target: number) => ({ target, ...simulateReactive(trace, { targetUtilisation: target, scoreFrom }) });
+  const curve = [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9].map(run);
+  // Widen until the sweep brackets shardcast's cost (a fair comparison is at equal cost).
+  for (let t = 0.45; proactive && t >= 0.05 && Math.max(...curve.map((c) => c.unitHours)) < cost; t -= 0.05) curve.push(run(Number(t.toFixed(2))));
+  for (const t of [0.93, 0.96, 0.99]) if (proactive && Math.min(...curve.map((c) => c.unitHours)) > cost) curve.push(run(t));
+  const reactive70 = curve.find((c) => c.target === 0.7)!;
+  const reactiveUnderAtCost = proactive ? underAtCost(curve, cost) : null;
+  return {
+    name,
+    stepMinutes: stepMs / MINUTE_MS,
+    minutes: demand.length,
+    unitRps,
+    selection: { model: selection.model, mase: selection.mase, baselineMase: selection.baselineMase, forecastOnly: selection.forecastOnly },
+    trace,
+    scoreFrom,
+    proactive,
+    reactive70,
+    curve: curve.map((c) => ({ target: c.target, unitHours: c.unitHours, underMinutes: c.underMinutes })).sort((a, b) => a.target - b.target),
+    reactiveUnderAtCost,
+    reduction: reactiveUnderAtCost === null || !proactive ? null : shortfallReduction(proactive.underMinutes, reactiveUnderAtCost),
+    costRatio: proactive ? proactive.unitHours / reactive70.unitHours : null,
+  };
+}
+
+/** An SVG of demand, shardcast's ready capacity and the reactive policy's (at 70 %), in requests per second. */
+export function capacityPlotSvg(result: ReplayResult, width = 1200, height = 360): string {
+  const { demand, unitRps } = result.trace;
+  const series: Array<{ label: string; colour: string; values: ArrayLike<number>; scale: number }> = [
+    { label: 'demand', colour: '#222222', values: demand, scale: 1 },
+    ...(result.proactive ? [{ label: 'shardcast (proactive)', colour: '#1f77b4', values: result.proactive.ready, scale: unitRps }] : []),
+    { label: 'reactive, 70 % target', colour: '#d62728', values: result.reactive70.ready, scale: unitRps },
+  ];
+  let max = 0;
+  for (const s of series) for (let i = 0; i < s.values.length; i++) max = Math.max(max, s.values[i] * s.scale);
+  const pad = 40;
+  const n = demand.length;
+  const x = (i: number) => (pad + (i / Math.max(1, n - 1)) * (width - 2 * pad)).toFixed(1);
+  const y = (v: number) => (height - pad - (v / (max || 1)) * (height - 2 * pad)).toFixed(1);
+  const every = Math.max(1, Math.floor(n / 2000)); // at most ~2,000 points a line
+  const lines = series.map((s) => {
+    const points: string[] = [];
+    for (let i = 0; i < n; i += every) points.push(`${x(i)},${y(s.values[i] * s.scale)}`);
+    return `<polyline fill="none" stroke="${s.colour}" stroke-width="1" points="${points.join(' ')}"/>`;
+  });
+  const legend = series.map((s, i) => `<text x="${pad + i * 260}" y="20" fill="${s.colour}" font-family="sans-serif" font-size="13">${s.label}</text>`);
+  const esc = (t: string) => t.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
+    `<title>${esc(result.name)}: demand and ready capacity (requests per second)</title>`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<line x1="${pad}" y1="${height - pad}" x2="${width - pad}" y2="${height - pad}" stroke="#999"/>`,
+    `<text x="${pad}" y="${height - 12}" font-family="sans-serif" font-size="12">${esc(new Date(result.trace.startMs).toISOString())} — ${(n / 1440).toFixed(1)} days; peak ${max.toFixed(1)} req/s</text>`,
+    ...legend,
+    ...lines,
+    '</svg>',
+  ].join('\n');
+}
+
+/** A one-line progress bar on stderr when it is a terminal (long traces take a while). */
+export function progressBar(label: string): (done: number, total: number) => void {
+  if (!process.stderr.isTTY) return () => undefined;
+  return (done, total) => {
+    const width = 30;
+    const filled = Math.round((done / Math.max(1, total)) * width);
+    process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.round((100 * done) / Math.max(1, total))}%${done >= total ? '\n' : ''}`);
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * Proactive allocation against reactive autoscaling, at matched cost, on real traces.
+ *
+ *   npm run bench:proactive [-- --data DIR] [--delay MIN] [--replan MIN] [--days N] [--out DIR]
+ *
+ * Every sub-daily CSV in the folder (default: the repo's request series in data/series, without the
+ * CPU gauge) is replayed by bench/proactive-replay.ts (its header states the protocol): shardcast's
+ * forecasts through the allocator's `decide`, and the HPA-like baseline swept over target
+ * utilisation. Per trace: shortfall minutes and cost of both, the reactive curve's shortfall at
+ * shardcast's own cost, reduction = 1 − under(shardcast) / under(reactive at equal cost).
+ * Ends with one JSON line: {"bench":"proactive","traces","reduction_mean","reduction_min","cost_ratio_max","gated"}.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Tier } from '@shardcast/contracts';
+import { ForecastWorkerPool } from '@shardcast/forecasting';
+import { capacityPlotSvg, latencyMatrix, progressBar, replayTrace, ReplayResult } from './proactive-replay';
+import { csvFiles, loadCsv } from './trace-files';
+
+const ROOT = resolve(__dirname, '..');
+const DEFAULT_DATA = join(ROOT, 'data', 'series');
+/** In the default folder only: a CPU gauge is not a request count. */
+const NOT_REQUEST_SERIES = new Set(['ec2_cpu_utilization_825cc2.csv']);
+
+const { values: args } = parseArgs({
+  options: {
+    data: { type: 'string', default: DEFAULT_DATA },
+    delay: { type: 'string', default: '10' },
+    replan: { type: 'string', default: '15' },
+    days: { type: 'string', default: '7' },
+    out: { type: 'string' },
+    workers: { type: 'string' },
+    /** The simulated domain's tier (its quantile and headroom, TierPolicy). */
+    tier: { type: 'string', default: 'pro' },
+    /** JSON overrides of the allocator's policy, e.g. '{"scaleInDelayMs":300000}' (experiments). */
+    'allocation-policy': { type: 'string' },
+  },
+});
+
+const fmt = (x: number | null, d = 2) => (x === null || !Number.isFinite(x) ? '—' : x.toFixed(d));
+
+async function main(): Promise<void> {
+  const dataDir = resolve(args.data!);
+  const files = csvFiles(dataDir).filter((f) => dataDir !== DEFAULT_DATA || !NOT_REQUEST_SERIES.has(basename(f)));
+  if (files.length === 0) throw new Error(`no CSV files in ${dataDir}`);
+  const pool = new ForecastWorkerPool({ size: args.workers ? Number(args.workers) : undefined });
+  const latency = latencyMatrix();
+  const results: ReplayResult[] = [];
+  const started = performance.now();
+  try {
+    for (const file of files) {
+      const name = basename(file, '.csv');
+      const r = await replayTrace(name, loadCsv(file), {
+        provisioningDelayMinutes: Number(args.delay),
+        replanMinutes: Number(args.replan),
+        days: Number(args.days),
+        latency,
+        pool,
+        onProgress: progressBar(name),
+        tier: args.tier as Tier,
+        allocationPolicy: args['allocation-policy'] ? JSON.parse(args['allocation-policy']) : undefined,
+      });
+      if (!r) {
+        console.log(`skip ${name}: not a sub-daily series long enough to simulate a day`);
+        continue;
+      }
+      results.push(r);
+      if (args.out) {
+        mkdirSync(args.out, { recursive: true });
+        writeFileSync(join(args.out, `${name}.svg`), capacityPlotSvg(r));
+      }
+      const p = r.proactive!;
+      console.log(`\n${name}: ${(r.minutes / 1440).toFixed(1)} days at ${r.stepMinutes}-minute steps, unit ${fmt(r.unitRps, 3)} req/s, model ${r.selection.model} (MASE ${fmt(r.selection.mase, 3)}, seasonal naive ${fmt(r.selection.baselineMase, 3)}${r.selection.forecastOnly ? ', gated: reactive' : ''})`);
+      console.log('| policy | under-provisioned minutes | unit-hours |');
+      console.log('|---|---|---|');
+      console.log(`| shardcast | ${p.underMinutes} | ${fmt(p.unitHours, 1)} |`);
+      for (const c of r.curve) console.log(`| reactive ${Math.round(c.target * 100)} % | ${c.underMinutes} | ${fmt(c.unitHours, 1)} |`);
+      console.log(`reactive at shardcast's cost: ${fmt(r.reactiveUnderAtCost, 1)} minutes short → reduction ${fmt(r.reduction, 3)}; cost ÷ reactive 70 %: ${fmt(r.costRatio, 3)}; shardcast minutes by reason: ${JSON.stringify(p.reasons)}`);
+    }
+  } finally {
+    await pool.close();
+  }
+  const reductions = results.map((r) => r.reduction).filter((x): x is number => x !== null);
+  const summary = {
+    bench: 'proactive',
+    traces: results.length,
+    reduction_mean: reductions.length ? Number((reductions.reduce((a, b) => a + b, 0) / reductions.length).toFixed(4)) : null,
+    reduction_min: reductions.length ? Number(Math.min(...reductions).toFixed(4)) : null,
+    cost_ratio_max: results.length ? Number(Math.max(...results.map((r) => r.costRatio!)).toFixed(4)) : null,
+    gated: results.filter((r) => r.selection.forecastOnly).length,
+    unbracketed: results.length - reductions.length,
+    tier: args.tier,
+    delay_minutes: Number(args.delay),
+    replan_minutes: Number(args.replan),
+    seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
+  };
+  console.log(`\ntargets: cost_ratio_max ≤ 1.0, reduction_min ≥ −0.05, reduction_mean ≥ 0.5`);
+  console.log(JSON.stringify(summary));
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

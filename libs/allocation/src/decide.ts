@@ -1,0 +1,364 @@
+import { CapacityPlan, DemandForecast, forecastRate, forecastStepStartMs, QuantileLevel, RequestCost, ResourceNeed, resourcesForRate, Tier, TierPolicy } from '@shardcast/contracts';
+import { LatencyMatrix } from './latency';
+import { addNeed, costPerHour, needsEqual, RegionPool, subtractNeed, tierAvailable, unitsThatFit, ZERO } from './pools';
+
+/** Why a region holds what it holds (capacity.plan.v1). */
+export type ReservationReason = 'proactive' | 'prior' | 'reactive' | 'spill' | 'limit';
+
+/** The allocator's knobs; `DefaultAllocationPolicy` documents each default. */
+export interface AllocationPolicy {
+  /** Reactive target utilisation (the HPA's): capacity = observed ÷ this, when no forecast can be used. */
+  targetUtilisation: number;
+  /** Never below observed demand × (1 + margin) on a forecast alone. */
+  observedMargin: number;
+  /** An observation older than this no longer sets the floor (ms). */
+  observedTtlMs: number;
+  /** How often each domain is re-decided at the latest (ms; the service ticks every domain this often): a reservation covers demand until the next decision's capacity is up. */
+  decisionIntervalMs: number;
+  /** Scale in only when the target is this fraction below what is held… */
+  scaleInBand: number;
+  /** …for this long (ms)… */
+  scaleInDelayMs: number;
+  /** …and then by at most this fraction of what is held per step. */
+  maxScaleInStep: number;
+  /** Spill only to regions within this round trip of the demand's origin (ms). */
+  maxSpillRttMs: number;
+  /** A forecast at least this much prior is labelled `prior` (acted on like any other). */
+  priorLabelWeight: number;
+  /** Width of a block in the published schedule (ms). */
+  scheduleBlockMs: number;
+}
+
+export const DefaultAllocationPolicy: AllocationPolicy = {
+  targetUtilisation: 0.7, // Kubernetes HPA users' common target; the simulator's baseline uses the same
+  observedMargin: 0.2,
+  observedTtlMs: 10 * 60_000, // two missed minutes of telemetry are noise, ten are an outage of the feed
+  decisionIntervalMs: 60_000, // telemetry arrives per minute; so do the service's ticks
+  scaleInBand: 0.1,
+  scaleInDelayMs: 5 * 60_000, // the HPA's scale-down stabilisation
+  maxScaleInStep: 0.5, // halve at most per step: full to a quarter takes two steps, ten minutes
+  maxSpillRttMs: 150, // about one continent away: beyond it a spill hurts more than queueing
+  priorLabelWeight: 0.5,
+  scheduleBlockMs: 60 * 60_000,
+};
+
+/** What the allocator knows of one origin region's demand for one domain. */
+export interface OriginDemand {
+  forecast: DemandForecast | null;
+  forecastEventId: string | null;
+  /** Latest observed requests per second and when (ms). */
+  observed: { ratePerSecond: number; atMs: number } | null;
+  /** Request rate currently held for this origin (after hysteresis), and since when it has been above target. */
+  heldRate: number;
+  belowSinceMs: number | null;
+  heldReason: ReservationReason;
+  heldQuantile: QuantileLevel | null;
+}
+
+/** One domain's allocation state: everything `decide` needs of it, persisted by the service between events. */
+export interface DomainAllocationState {
+  domain: string;
+  tier: Tier;
+  /** Version of the last plan published (0: none yet). */
+  version: number;
+  requestCost: RequestCost | null;
+  origins: Record<string, OriginDemand>;
+  /** What is reserved per serving region now (the ledger's rows for this domain). */
+  reserved: Record<string, ResourceNeed>;
+  deregistered: boolean;
+}
+
+/** Pools and what every domain has committed in each (the ledger's totals, this domain included). */
+export interface PoolsView {
+  pools: ReadonlyMap<string, RegionPool>;
+  committed: ReadonlyMap<string, ResourceNeed>;
+}
+
+export type AllocationInput =
+  | { kind: 'forecast'; atMs: number; eventId: string; forecast: DemandForecast }
+  | { kind: 'observed'; atMs: number; region: string; ratePerSecond: number }
+  | { kind: 'deregistered'; atMs: number; eventId: string }
+  | { kind: 'tick'; atMs: number };
+
+export interface PlannedRegion {
+  region: string;
+  reason: ReservationReason;
+  /** The forecast quantile the reservation follows (null: reactive or spill-only). */
+  quantile: QuantileLevel | null;
+  reserved: ResourceNeed;
+  /** Requests per second the reservation serves. */
+  requestsPerSecond: number;
+  /** Demand this region's pool could not take (its origin's, after spilling), requests per second. */
+  shortRequestsPerSecond: number;
+  /** What the domain's tier may still commit in this pool after this plan. */
+  poolHeadroom: ResourceNeed;
+  endpoints: RegionPool['endpoints'];
+  costPerHour: number;
+  servedByOrigin: Array<{ origin: string; requestsPerSecond: number; forecastEventId: string | null }>;
+  schedule: Array<{ fromMs: number; untilMs: number; reserved: ResourceNeed }>;
+}
+
+export interface AllocationPlan {
+  domain: string;
+  tier: Tier;
+  version: number;
+  validFromMs: number;
+  validUntilMs: number;
+  regions: PlannedRegion[];
+  /** Demand no pool within reach could take, per origin region (requests per second). */
+  shortByOrigin: Array<{ origin: string; requestsPerSecond: number }>;
+}
+
+export interface Decision {
+  state: DomainAllocationState;
+  /** Per region, how the domain's reservation changes (new − old, per dimension; may be negative). */
+  ledger: Array<{ region: string; from: ResourceNeed; to: ResourceNeed }>;
+  /** A plan to publish, or null when nothing a consumer sees changed. */
+  plan: AllocationPlan | null;
+}
+
+export function newDomainState(domain: string, tier: Tier): DomainAllocationState {
+  return { domain, tier, version: 0, requestCost: null, origins: {}, reserved: {}, deregistered: false };
+}
+
+const emptyOrigin = (): OriginDemand => ({ forecast: null, forecastEventId: null, observed: null, heldRate: 0, belowSinceMs: null, heldReason: 'reactive', heldQuantile: null });
+
+/** Largest rate a forecast asks for in [fromMs, untilMs) at the tier's quantile with its headroom; null if the window is past its horizon. */
+export function forecastWindowRate(f: DemandForecast, fromMs: number, untilMs: number): number | null {
+  const stepMs = f.stepSeconds * 1000;
+  let best: number | null = null;
+  for (let s = 0; s < f.steps; s++) {
+    const start = forecastStepStartMs(f, s);
+    if (start + stepMs <= fromMs || start >= untilMs) continue;
+    const rate = forecastRate(f, s) * TierPolicy[f.tier].headroom;
+    best = best === null ? rate : Math.max(best, rate);
+  }
+  return best;
+}
+
+interface OriginTarget {
+  rate: number;
+  reason: ReservationReason;
+  quantile: QuantileLevel | null;
+}
+
+/**
+ * The rate an origin should hold now. Capacity asked for now is up after the provisioning delay and
+ * must last until the next decision's capacity is up, and a cut takes effect at once: so the target
+ * is the forecast's peak over [now, now + delay + decision interval]. A forecast marked `forecastOnly`
+ * (worse than seasonal naive in backtest) or past its horizon is not used: the reactive policy
+ * holds instead. Observed demand plus a margin is a floor under any forecast.
+ */
+export function originTarget(o: OriginDemand, nowMs: number, delayMs: number, policy: AllocationPolicy): OriginTarget {
+  const observed = o.observed && nowMs - o.observed.atMs <= policy.observedTtlMs ? o.observed.ratePerSecond : null;
+  const floor = observed === null ? 0 : observed * (1 + policy.observedMargin);
+  const usable = o.forecast && !o.forecast.forecastOnly ? o.forecast : null;
+  const fc = usable ? forecastWindowRate(usable, nowMs, nowMs + delayMs + policy.decisionIntervalMs) : null;
+  if (usable && fc !== null) {
+    const reason: ReservationReason = usable.priorWeight >= policy.priorLabelWeight ? 'prior' : 'proactive';
+    if (fc >= floor) return { rate: fc, reason, quantile: usable.provisionQuantile };
+    return { rate: floor, reason: 'reactive', quantile: null };
+  }
+  return { rate: observed === null ? 0 : observed / policy.targetUtilisation, reason: 'reactive', quantile: null };
+}
+
+/**
+ * Hysteresis: up at once; down only after the target stayed more than the band below what is
+ * held for the scale-in delay, then by at most one step, and the clock starts again.
+ */
+export function holdRate(held: number, belowSinceMs: number | null, target: number, nowMs: number, policy: AllocationPolicy): { rate: number; belowSinceMs: number | null } {
+  if (target >= held) return { rate: target, belowSinceMs: null };
+  if (target >= held * (1 - policy.scaleInBand)) return { rate: held, belowSinceMs: null };
+  if (belowSinceMs === null) return { rate: held, belowSinceMs: nowMs };
+  if (nowMs - belowSinceMs < policy.scaleInDelayMs) return { rate: held, belowSinceMs };
+  const stepped = Math.max(target, held * (1 - policy.maxScaleInStep));
+  return { rate: stepped, belowSinceMs: stepped > target ? nowMs : null };
+}
+
+function applyInput(state: DomainAllocationState, input: AllocationInput): DomainAllocationState {
+  const origins = { ...state.origins };
+  switch (input.kind) {
+    case 'forecast': {
+      const f = input.forecast;
+      const prev = origins[f.region] ?? emptyOrigin();
+      // A forecast generated before the one held is stale (redelivery, reordering): keep the newer.
+      if (prev.forecast && Date.parse(prev.forecast.generatedAt) > Date.parse(f.generatedAt)) return state;
+      origins[f.region] = { ...prev, forecast: f, forecastEventId: input.eventId };
+      return { ...state, tier: f.tier, requestCost: f.requestCost as RequestCost, origins, deregistered: false };
+    }
+    case 'observed': {
+      const prev = origins[input.region] ?? emptyOrigin();
+      if (prev.observed && prev.observed.atMs > input.atMs) return state;
+      origins[input.region] = { ...prev, observed: { ratePerSecond: Math.max(0, input.ratePerSecond), atMs: input.atMs } };
+      return { ...state, origins };
+    }
+    case 'deregistered':
+      return { ...state, origins: {}, deregistered: true };
+    case 'tick':
+      return state;
+  }
+}
+
+/**
+ * One decision for one domain: fold the input into its state, set each origin's held rate, place
+ * it in the origin's pool and spill what does not fit to the next-closest pools, and say what the
+ * ledger and the published plan become. Pure: the service and the simulator both call it.
+ *
+ * Placement never commits past a pool's ceiling for the domain's tier (given `pools.committed`,
+ * which includes this domain's own current reservations): the invariant the property test holds.
+ */
+export function decide(
+  previous: DomainAllocationState,
+  input: AllocationInput,
+  pools: PoolsView,
+  latency: LatencyMatrix,
+  fallbackCost: RequestCost,
+  policy: AllocationPolicy = DefaultAllocationPolicy,
+): Decision {
+  const nowMs = input.atMs;
+  const state = applyInput(previous, input);
+  const cost = state.requestCost ?? fallbackCost;
+  const perRate = resourcesForRate(1, cost);
+
+  // 1. Each origin's held rate.
+  const origins: Record<string, OriginDemand> = {};
+  for (const [region, o] of Object.entries(state.origins)) {
+    const delayMs = (pools.pools.get(region)?.provisioningDelaySeconds ?? 0) * 1000;
+    const target = originTarget(o, nowMs, delayMs, policy);
+    const held = holdRate(o.heldRate, o.belowSinceMs, target.rate, nowMs, policy);
+    const keepsReason = held.rate > target.rate; // holding above target: the earlier reason still explains it
+    origins[region] = {
+      ...o,
+      heldRate: held.rate,
+      belowSinceMs: held.belowSinceMs,
+      heldReason: keepsReason ? o.heldReason : target.reason,
+      heldQuantile: keepsReason ? o.heldQuantile : target.quantile,
+    };
+  }
+
+  // 2. Placement: largest origin first (ties by id), home pool first, then the closest pools within reach.
+  const available = new Map<string, ResourceNeed>();
+  for (const [region, pool] of pools.pools) {
+    const others = subtractNeed(pools.committed.get(region) ?? ZERO, previous.reserved[region] ?? ZERO);
+    available.set(region, tierAvailable(pool, others, state.tier));
+  }
+  const served = new Map<string, Array<{ origin: string; rate: number }>>();
+  const short = new Map<string, number>();
+  const order = Object.keys(origins).sort((a, b) => origins[b].heldRate - origins[a].heldRate || (a < b ? -1 : 1));
+  for (const origin of order) {
+    let remaining = state.deregistered ? 0 : origins[origin].heldRate;
+    if (remaining <= 0) continue;
+    const candidates = [...(pools.pools.has(origin) ? [origin] : []), ...latency.spillOrder(origin, pools.pools.keys(), policy.maxSpillRttMs)];
+    for (const region of candidates) {
+      if (remaining <= 0) break;
+      const room = available.get(region)!;
+      const rate = Math.min(remaining, unitsThatFit(room, perRate));
+      if (rate <= 0) continue;
+      const need = resourcesForRate(rate, cost);
+      available.set(region, subtractNeed(room, need));
+      served.set(region, [...(served.get(region) ?? []), { origin, rate }]);
+      remaining -= rate;
+    }
+    if (remaining > 1e-9) short.set(origin, remaining);
+  }
+
+  // 3. The reservations, the ledger's changes and the plan.
+  const reserved: Record<string, ResourceNeed> = {};
+  for (const [region, pieces] of served) reserved[region] = resourcesForRate(pieces.reduce((s, p) => s + p.rate, 0), cost);
+  const ledger: Decision['ledger'] = [];
+  for (const region of new Set([...Object.keys(previous.reserved), ...Object.keys(reserved)])) {
+    const from = previous.reserved[region] ?? ZERO;
+    const to = reserved[region] ?? ZERO;
+    if (!needsEqual(from, to)) ledger.push({ region, from, to });
+  }
+  const regions: PlannedRegion[] = [];
+  const regionIds = new Set([...served.keys(), ...[...short.keys()].filter((o) => pools.pools.has(o))]);
+  for (const region of [...regionIds].sort()) {
+    const pool = pools.pools.get(region)!;
+    const pieces = served.get(region) ?? [];
+    const home = origins[region];
+    const servesHome = pieces.some((p) => p.origin === region);
+    const reason: ReservationReason = short.has(region) ? 'limit' : servesHome && home ? home.heldReason : 'spill';
+    const rate = pieces.reduce((s, p) => s + p.rate, 0);
+    regions.push({
+      region,
+      reason,
+      quantile: servesHome && home ? home.heldQuantile : null,
+      reserved: reserved[region] ?? ZERO,
+      requestsPerSecond: rate,
+      shortRequestsPerSecond: short.get(region) ?? 0,
+      poolHeadroom: available.get(region)!,
+      endpoints: pool.endpoints,
+      costPerHour: costPerHour(pool, reserved[region] ?? ZERO),
+      servedByOrigin: pieces.map((p) => ({ origin: p.origin, requestsPerSecond: p.rate, forecastEventId: origins[p.origin]?.forecastEventId ?? null })),
+      schedule: schedule(pieces, origins, pools, cost, nowMs, policy),
+    });
+  }
+  const changed = ledger.length > 0 || previous.version === 0 || input.kind === 'deregistered' || reasonsChanged(previous, origins);
+  const next: DomainAllocationState = { ...state, origins: state.deregistered ? {} : origins, reserved, version: changed ? previous.version + 1 : previous.version };
+  const horizonEnd = Math.max(nowMs + policy.decisionIntervalMs, ...Object.values(origins).map((o) => (o.forecast ? forecastStepStartMs(o.forecast, o.forecast.steps) : 0)));
+  const plan: AllocationPlan | null = changed ? { domain: state.domain, tier: state.tier, version: next.version, validFromMs: nowMs, validUntilMs: horizonEnd, regions, shortByOrigin: [...short].sort(([a], [b]) => (a < b ? -1 : 1)).map(([origin, requestsPerSecond]) => ({ origin, requestsPerSecond })) } : null;
+  return { state: next, ledger, plan };
+}
+
+function reasonsChanged(previous: DomainAllocationState, origins: Record<string, OriginDemand>): boolean {
+  return Object.entries(origins).some(([r, o]) => previous.origins[r]?.heldReason !== o.heldReason || previous.origins[r]?.heldQuantile !== o.heldQuantile);
+}
+
+/**
+ * What the region is planned to hold over the forecast horizon, per block: each origin's forecast
+ * peak over the block (and the provisioning delay after it), in the share of that origin the region
+ * serves now. Informational (the shard-assigner adds
+ * a region before a peak from it); the ledger holds only the present.
+ */
+function schedule(
+  pieces: Array<{ origin: string; rate: number }>,
+  origins: Record<string, OriginDemand>,
+  pools: PoolsView,
+  cost: RequestCost,
+  nowMs: number,
+  policy: AllocationPolicy,
+): PlannedRegion['schedule'] {
+  const blocks: PlannedRegion['schedule'] = [];
+  const horizon = Math.max(0, ...pieces.map((p) => (origins[p.origin]?.forecast ? forecastStepStartMs(origins[p.origin].forecast!, origins[p.origin].forecast!.steps) : 0)));
+  for (let from = nowMs; from < horizon; from += policy.scheduleBlockMs) {
+    const until = Math.min(horizon, from + policy.scheduleBlockMs);
+    let rate = 0;
+    for (const p of pieces) {
+      const o = origins[p.origin];
+      if (!o?.forecast || o.heldRate <= 0) continue;
+      const delayMs = (pools.pools.get(p.origin)?.provisioningDelaySeconds ?? 0) * 1000;
+      const peak = forecastWindowRate(o.forecast, from, until + delayMs) ?? 0;
+      rate += peak * (p.rate / o.heldRate);
+    }
+    blocks.push({ fromMs: from, untilMs: until, reserved: resourcesForRate(rate, cost) });
+  }
+  return blocks;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The `capacity.plan.v1` payload of a plan (the service publishes it; `planId` names this decision). */
+export function toCapacityPlan(plan: AllocationPlan, planId: string): CapacityPlan {
+  return {
+    domain: plan.domain,
+    tier: plan.tier,
+    version: plan.version,
+    planId,
+    validFrom: iso(plan.validFromMs),
+    validUntil: iso(Math.max(plan.validUntilMs, plan.validFromMs + 1)),
+    regions: plan.regions.map((r) => ({
+      region: r.region,
+      reason: r.reason,
+      quantile: r.quantile,
+      reserved: r.reserved,
+      requestsPerSecond: r.requestsPerSecond,
+      shortRequestsPerSecond: r.shortRequestsPerSecond,
+      poolHeadroom: r.poolHeadroom,
+      endpoints: r.endpoints,
+      servedByOrigin: r.servedByOrigin,
+      schedule: r.schedule.map((b) => ({ from: iso(b.fromMs), until: iso(b.untilMs), reserved: b.reserved })),
+    })),
+    shortByOrigin: plan.shortByOrigin,
+  };
+}

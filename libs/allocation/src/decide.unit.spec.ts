@@ -1,0 +1,234 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import fc from 'fast-check';
+import { CapacityPlanSchema, DemandForecast, QuantileLevels, RequestCost, ResourceNeed, resourcesForRate, Tier, Tiers, TierPolicy } from '@shardcast/contracts';
+import { parseRegionTable } from '@shardcast/geo';
+import { AllocationInput, decide, DefaultAllocationPolicy, DomainAllocationState, newDomainState, PoolsView, toCapacityPlan } from './decide';
+import { LatencyMatrix } from './latency';
+import { addNeed, fitsWithin, RegionPool, scaleNeed, subtractNeed, TierPoolCeiling, ZERO } from './pools';
+
+const ROOT = resolve(__dirname, '../../..');
+const latency = new LatencyMatrix(
+  JSON.parse(readFileSync(resolve(ROOT, 'data/latency/aws-ping-p50-1y.json'), 'utf8')),
+  parseRegionTable(readFileSync(resolve(ROOT, 'data/regions/awsData.js'), 'utf8')),
+);
+const COST: RequestCost = { cpuMs: 10, memoryMbPerConcurrent: 50, bytesOut: 10_000, latencyMs: 100 };
+const T0 = Date.parse('2026-12-01T00:00:00Z');
+const MIN = 60_000;
+
+function pool(region: string, cpuCores: number, delaySeconds = 600): RegionPool {
+  return {
+    region,
+    capacity: { cpuCores, memoryGiB: cpuCores * 4, egressMbps: cpuCores * 100 },
+    provisioningDelaySeconds: delaySeconds,
+    costPerHour: { cpuCore: 0.04, memoryGiB: 0.005, egressMbps: 0.001 },
+    endpoints: { ipv4: ['192.0.2.1'], ipv6: [] },
+  };
+}
+
+function view(pools: RegionPool[], committed: Record<string, ResourceNeed> = {}): PoolsView {
+  return { pools: new Map(pools.map((p) => [p.region, p])), committed: new Map(Object.entries(committed)) };
+}
+
+/** A 48 h forecast at 5-minute steps: `ratePerSecond(stepStartMs)` at p90, p50 at 80 % of it, p99 at 130 %. */
+function forecast(region: string, ratePerSecond: (ms: number) => number, extra: Partial<DemandForecast> = {}, tier: Tier = 'pro'): DemandForecast {
+  const steps = 576;
+  const p90 = Array.from({ length: steps }, (_, i) => Math.round(ratePerSecond(T0 + i * 300_000) * 300));
+  const at = (k: number) => p90.map((v) => Math.round(v * k));
+  return {
+    kind: 'forecast',
+    domain: 'app.example.com',
+    region,
+    generatedAt: new Date(T0).toISOString(),
+    startAt: new Date(T0).toISOString(),
+    stepSeconds: 300,
+    steps,
+    unit: 1,
+    requests: { p05: at(0.6), p10: at(0.7), p50: at(0.8), p90, p95: at(1.1), p99: at(1.3) },
+    model: { name: 'prior', selected: 'prior', mase: null, baselineMase: null, selectedAt: null },
+    confidence: 'low',
+    forecastOnly: false,
+    priorWeight: 1,
+    tier,
+    provisionQuantile: TierPolicy[tier].quantile,
+    requestCost: COST,
+    reason: 'registered',
+    ...extra,
+  } as DemandForecast;
+}
+
+const constant = (rps: number) => () => rps;
+const cpuFor = (rps: number) => resourcesForRate(rps, COST).cpuCores;
+const run = (state: DomainAllocationState, input: AllocationInput, pools: PoolsView) => decide(state, input, pools, latency, COST);
+
+describe('decide: what each (domain, region) holds', () => {
+  it('a registration prior places capacity before the first request, at the tier quantile with its headroom', () => {
+    const d = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f1', forecast: forecast('us-east-1', constant(100)) }, view([pool('us-east-1', 100)]));
+    expect(d.plan!.regions).toHaveLength(1);
+    const r = d.plan!.regions[0];
+    expect(r).toMatchObject({ region: 'us-east-1', reason: 'prior', quantile: 'p90', shortRequestsPerSecond: 0 });
+    expect(r.requestsPerSecond).toBeCloseTo(100 * TierPolicy.pro.headroom, 9);
+    expect(r.reserved.cpuCores).toBeCloseTo(cpuFor(120), 9);
+    expect(r.servedByOrigin).toEqual([{ origin: 'us-east-1', requestsPerSecond: r.requestsPerSecond, forecastEventId: 'f1' }]);
+    expect(d.ledger).toEqual([{ region: 'us-east-1', from: ZERO, to: r.reserved }]);
+    expect(d.plan!.version).toBe(1);
+  });
+
+  it('a forecast mostly from data is proactive; one marked forecastOnly falls back to the reactive policy', () => {
+    const pools = view([pool('us-east-1', 100)]);
+    const fitted = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f1', forecast: forecast('us-east-1', constant(100), { priorWeight: 0.1 }) }, pools);
+    expect(fitted.plan!.regions[0].reason).toBe('proactive');
+
+    let s = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f1', forecast: forecast('us-east-1', constant(500), { priorWeight: 0, forecastOnly: true }) }, pools);
+    expect(s.plan!.regions).toEqual([]); // nothing observed yet: the reactive policy holds nothing
+    s = run(s.state, { kind: 'observed', atMs: T0 + MIN, region: 'us-east-1', ratePerSecond: 70 }, pools);
+    expect(s.plan!.regions[0]).toMatchObject({ reason: 'reactive', quantile: null });
+    expect(s.plan!.regions[0].requestsPerSecond).toBeCloseTo(70 / DefaultAllocationPolicy.targetUtilisation, 9);
+  });
+
+  it('reserves for the peak that arrives within the provisioning delay and the decision interval, not for one after it', () => {
+    const pools = view([pool('us-east-1', 1000, 600)]);
+    const peakAt = (startMin: number) => (ms: number) => (ms >= T0 + startMin * MIN && ms < T0 + (startMin + 10) * MIN ? 400 : 100);
+    const soon = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'a', forecast: forecast('us-east-1', peakAt(8)) }, pools);
+    expect(soon.plan!.regions[0].requestsPerSecond).toBeCloseTo(400 * 1.2, 9); // 8 min < 10 min delay + 1 min decision interval
+    const later = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'b', forecast: forecast('us-east-1', peakAt(15)) }, pools);
+    expect(later.plan!.regions[0].requestsPerSecond).toBeCloseTo(100 * 1.2, 9);
+    // The published schedule still shows the later peak, ahead of it by the provisioning delay.
+    const block = later.plan!.regions[0].schedule[0];
+    expect(block.reserved.cpuCores).toBeCloseTo(cpuFor(480), 9);
+  });
+
+  it('never scales below observed demand plus the margin on a forecast alone (the reactive net)', () => {
+    const pools = view([pool('us-east-1', 1000)]);
+    let d = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(10), { priorWeight: 0 }) }, pools);
+    d = run(d.state, { kind: 'observed', atMs: T0 + MIN, region: 'us-east-1', ratePerSecond: 200 }, pools);
+    expect(d.plan!.regions[0]).toMatchObject({ reason: 'reactive' });
+    expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(200 * 1.2, 9);
+  });
+
+  it('scales in only after the target stayed below the band for the delay, one step at a time; small dips hold', () => {
+    const pools = view([pool('us-east-1', 1000)]);
+    let d = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(100)) }, pools);
+    const held = d.plan!.regions[0].requestsPerSecond;
+    const f = (rps: number, id: string, at: number) => ({ kind: 'forecast' as const, atMs: at, eventId: id, forecast: forecast('us-east-1', constant(rps), { generatedAt: new Date(at).toISOString() }) });
+    d = run(d.state, f(95, 'dip', T0 + MIN), pools);
+    expect(d.ledger).toEqual([]); // within the 10 % band: nothing moves
+    expect(d.plan).toBeNull();
+    d = run(d.state, f(20, 'drop', T0 + 2 * MIN), pools);
+    expect(d.ledger).toEqual([]); // the clock starts
+    const { scaleInDelayMs, maxScaleInStep } = DefaultAllocationPolicy;
+    d = run(d.state, { kind: 'tick', atMs: T0 + 2 * MIN + scaleInDelayMs - 1 }, pools);
+    expect(d.ledger).toEqual([]);
+    d = run(d.state, { kind: 'tick', atMs: T0 + 2 * MIN + scaleInDelayMs }, pools);
+    expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(held * (1 - maxScaleInStep), 9); // one step
+    d = run(d.state, { kind: 'tick', atMs: T0 + 3 * MIN + scaleInDelayMs }, pools);
+    expect(d.ledger).toEqual([]); // and the clock starts again
+    d = run(d.state, { kind: 'tick', atMs: T0 + 2 * MIN + 2 * scaleInDelayMs }, pools);
+    expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(Math.max(24, held * (1 - maxScaleInStep) ** 2), 9);
+    d = run(d.state, f(300, 'surge', T0 + 34 * MIN), pools);
+    expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(360, 9); // up at once
+  });
+
+  it('spills what the home pool cannot take to the next-closest pool within reach, and says what is left short', () => {
+    const pools = view([pool('us-east-1', cpuFor(50)), pool('us-east-2', cpuFor(60)), pool('eu-west-1', 1000), pool('ap-southeast-2', 1000)]);
+    const d = run(newDomainState('app.example.com', 'enterprise'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(100), {}, 'enterprise') }, pools);
+    const by = Object.fromEntries(d.plan!.regions.map((r) => [r.region, r]));
+    const want = 100 * 1.3 * TierPolicy.enterprise.headroom; // enterprise provisions p99: 130 % of p90 in the fixture
+    expect(by['us-east-1'].requestsPerSecond).toBeCloseTo(50, 6);
+    expect(by['us-east-2']).toMatchObject({ reason: 'spill', quantile: null });
+    expect(by['us-east-2'].requestsPerSecond).toBeCloseTo(60, 6); // the closest (Ohio) fills first
+    expect(by['eu-west-1'].requestsPerSecond).toBeCloseTo(want - 110, 6); // then Ireland (about 70 ms)
+    expect(by['eu-west-1'].servedByOrigin).toEqual([{ origin: 'us-east-1', requestsPerSecond: by['eu-west-1'].requestsPerSecond, forecastEventId: 'f' }]);
+    expect(by['ap-southeast-2']).toBeUndefined(); // beyond the spill round trip
+    expect(by['us-east-1']).toMatchObject({ reason: 'prior', quantile: 'p99' });
+
+    const tight = view([pool('us-east-1', cpuFor(50)), pool('ap-southeast-2', 1000)]);
+    const short = run(newDomainState('app.example.com', 'enterprise'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(100), {}, 'enterprise') }, tight);
+    expect(short.plan!.regions).toHaveLength(1);
+    expect(short.plan!.regions[0]).toMatchObject({ region: 'us-east-1', reason: 'limit' });
+    expect(short.plan!.regions[0].shortRequestsPerSecond).toBeCloseTo(want - 50, 6);
+    expect(short.plan!.shortByOrigin).toEqual([{ origin: 'us-east-1', requestsPerSecond: short.plan!.regions[0].shortRequestsPerSecond }]);
+  });
+
+  it('priority by tier: a free domain stops at its ceiling, the rest of the pool stays for paying tiers', () => {
+    const p = pool('us-east-1', cpuFor(100));
+    const full = { 'us-east-1': scaleNeed(p.capacity, 0.75) };
+    const free = run(newDomainState('a.example.com', 'free'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(50), {}, 'free') }, view([p], full));
+    expect(free.plan!.regions[0].requestsPerSecond).toBeCloseTo(5, 6); // 80 % − 75 % of a 100 req/s pool
+    expect(free.plan!.regions[0].reason).toBe('limit');
+    const ent = run(newDomainState('b.example.com', 'enterprise'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(50), {}, 'enterprise') }, view([p], full));
+    expect(ent.plan!.regions[0].requestsPerSecond).toBeCloseTo(25, 6); // up to 100 %
+  });
+
+  it('a deregistered domain releases everything and publishes a final, empty plan', () => {
+    const pools = view([pool('us-east-1', 100), pool('eu-west-1', 100)]);
+    let d = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f1', forecast: forecast('us-east-1', constant(100)) }, pools);
+    d = run(d.state, { kind: 'forecast', atMs: T0, eventId: 'f2', forecast: forecast('eu-west-1', constant(100)) }, pools);
+    const before = d.state.version;
+    d = run(d.state, { kind: 'deregistered', atMs: T0 + MIN, eventId: 'gone' }, pools);
+    expect(d.plan).toMatchObject({ version: before + 1, regions: [] });
+    expect(d.ledger.map((l) => [l.region, l.to])).toEqual(expect.arrayContaining([['us-east-1', ZERO], ['eu-west-1', ZERO]]));
+    expect(d.state.reserved).toEqual({});
+  });
+
+  it('the same forecast delivered twice changes nothing the second time; an older one is ignored', () => {
+    const pools = view([pool('us-east-1', 100)]);
+    const first = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f1', forecast: forecast('us-east-1', constant(100)) }, pools);
+    const again = run(first.state, { kind: 'forecast', atMs: T0, eventId: 'f1', forecast: forecast('us-east-1', constant(100)) }, pools);
+    expect(again.ledger).toEqual([]);
+    expect(again.plan).toBeNull();
+    const older = run(first.state, { kind: 'forecast', atMs: T0 + MIN, eventId: 'f0', forecast: forecast('us-east-1', constant(900), { generatedAt: new Date(T0 - MIN).toISOString() }) }, pools);
+    expect(older.ledger).toEqual([]);
+  });
+});
+
+describe('decide: property', () => {
+  const REGIONS = ['us-east-1', 'us-east-2', 'eu-west-1', 'eu-central-1'];
+  const input = fc.oneof(
+    fc.record({ kind: fc.constant('forecast' as const), domain: fc.integer({ min: 0, max: 5 }), region: fc.constantFrom(...REGIONS), rps: fc.double({ min: 0, max: 2000, noNaN: true }), forecastOnly: fc.boolean(), priorWeight: fc.double({ min: 0, max: 1, noNaN: true }) }),
+    fc.record({ kind: fc.constant('observed' as const), domain: fc.integer({ min: 0, max: 5 }), region: fc.constantFrom(...REGIONS), rps: fc.double({ min: 0, max: 3000, noNaN: true }) }),
+    fc.record({ kind: fc.constant('deregistered' as const), domain: fc.integer({ min: 0, max: 5 }) }),
+    fc.record({ kind: fc.constant('tick' as const), domain: fc.integer({ min: 0, max: 5 }) }),
+  );
+
+  it('whatever arrives, no pool is ever committed past its capacity, nor past the ceiling of a tier that raised it', () => {
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: 1, max: 80, noNaN: true }), { minLength: 4, maxLength: 4 }), fc.array(input, { minLength: 1, maxLength: 60 }), (cores, inputs) => {
+        const pools = REGIONS.map((r, i) => pool(r, cores[i]));
+        const committed = new Map<string, ResourceNeed>(REGIONS.map((r) => [r, ZERO]));
+        const states = new Map<number, DomainAllocationState>();
+        const tierOf = (d: number): Tier => Tiers[d % 3];
+        let now = T0;
+        for (const x of inputs) {
+          now += 3 * MIN;
+          const state = states.get(x.domain) ?? newDomainState(`d${x.domain}.example.com`, tierOf(x.domain));
+          const v: PoolsView = { pools: new Map(pools.map((p) => [p.region, p])), committed };
+          const inputAt: AllocationInput =
+            x.kind === 'forecast'
+              ? { kind: 'forecast', atMs: now, eventId: `e${now}`, forecast: forecast(x.region, constant(x.rps), { forecastOnly: x.forecastOnly, priorWeight: x.priorWeight, generatedAt: new Date(now).toISOString(), startAt: new Date(now).toISOString(), domain: `d${x.domain}.example.com` }, tierOf(x.domain)) }
+              : x.kind === 'observed'
+                ? { kind: 'observed', atMs: now, region: x.region, ratePerSecond: x.rps }
+                : { kind: x.kind, atMs: now, eventId: `e${now}` } as AllocationInput;
+          const d = decide(state, inputAt, v, latency, COST);
+          for (const l of d.ledger) {
+            const total = addNeed(subtractNeed(committed.get(l.region)!, l.from), l.to);
+            committed.set(l.region, total);
+            const p = pools.find((q) => q.region === l.region)!;
+            expect(fitsWithin(total, p.capacity)).toBe(true);
+            if (l.to.cpuCores > l.from.cpuCores) expect(fitsWithin(total, scaleNeed(p.capacity, TierPoolCeiling[state.tier]))).toBe(true);
+          }
+          // The plan says what the ledger holds, and is a valid capacity.plan.v1 with a version that only grows.
+          if (d.plan) {
+            for (const r of d.plan.regions) expect(r.reserved).toEqual(d.state.reserved[r.region] ?? ZERO);
+            expect(CapacityPlanSchema.safeParse(toCapacityPlan(d.plan, `plan-${now}`)).error).toBeUndefined();
+            expect(d.plan.version).toBe(state.version + 1);
+          }
+          states.set(x.domain, d.state);
+        }
+        // Quantiles are published for every level a tier may ask (a sanity check of the fixture).
+        expect(QuantileLevels).toContain(TierPolicy.pro.quantile);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

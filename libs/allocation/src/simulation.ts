@@ -1,0 +1,206 @@
+import { DemandForecast, RequestCost } from '@shardcast/contracts';
+import { AllocationInput, AllocationPolicy, decide, DefaultAllocationPolicy, DomainAllocationState, newDomainState, PoolsView } from './decide';
+import { LatencyMatrix } from './latency';
+import { RegionPool } from './pools';
+
+const MINUTE_MS = 60_000;
+
+/**
+ * Demand at 1-minute resolution (requests per second in each minute) and the capacity model both
+ * policies share: one unit of capacity serves `unitRps` requests per second; capacity ordered at
+ * minute m is ready at m + delay; capacity removed is gone at once; spend is ready unit-minutes.
+ */
+export interface SimulatedTrace {
+  startMs: number;
+  /** Requests per second, one value per minute. */
+  demand: Float64Array;
+  unitRps: number;
+  provisioningDelayMinutes: number;
+}
+
+export interface CapacityOutcome {
+  /** Units ready in each minute. */
+  ready: Float64Array;
+  /** Minutes in which demand exceeded ready capacity (only minutes from `scoreFrom`). */
+  underMinutes: number;
+  /** Requests per second short, summed over those minutes (the depth of the shortfall). */
+  shortRequestMinutes: number;
+  /** Ready capacity, unit-hours (from `scoreFrom`). */
+  unitHours: number;
+}
+
+/** Capacity that comes up after a delay and goes at once: the one model both policies are scored in. */
+class Provisioner {
+  private readonly arrivals: number[] = [];
+  ready = 0;
+
+  constructor(private readonly delayMinutes: number) {}
+
+  /** Minute m begins: what was ordered delay minutes ago is up. */
+  advance(m: number): void {
+    this.ready += this.arrivals[m] ?? 0;
+    this.arrivals[m] = 0;
+  }
+
+  pending(m: number): number {
+    let sum = 0;
+    for (let k = m + 1; k <= m + this.delayMinutes; k++) sum += this.arrivals[k] ?? 0;
+    return sum;
+  }
+
+  /** Aim for `units` in all (ready + on the way): order the difference, or cancel and remove at once. */
+  target(m: number, units: number): void {
+    let excess = this.ready + this.pending(m) - units;
+    if (excess < 0) {
+      if (this.delayMinutes === 0) this.ready += -excess;
+      else this.arrivals[m + this.delayMinutes] = (this.arrivals[m + this.delayMinutes] ?? 0) - excess;
+      return;
+    }
+    // Cancel the latest orders first, then take ready units down.
+    for (let k = m + this.delayMinutes; k > m && excess > 0; k--) {
+      const cut = Math.min(excess, this.arrivals[k] ?? 0);
+      if (cut > 0) {
+        this.arrivals[k] -= cut;
+        excess -= cut;
+      }
+    }
+    this.ready = Math.max(0, this.ready - excess);
+  }
+}
+
+function score(trace: SimulatedTrace, ready: Float64Array, scoreFrom: number): CapacityOutcome {
+  let underMinutes = 0;
+  let shortRequestMinutes = 0;
+  let unitMinutes = 0;
+  for (let m = scoreFrom; m < trace.demand.length; m++) {
+    const capacity = ready[m] * trace.unitRps;
+    if (trace.demand[m] > capacity * (1 + 1e-12)) {
+      underMinutes++;
+      shortRequestMinutes += trace.demand[m] - capacity;
+    }
+    unitMinutes += ready[m];
+  }
+  return { ready, underMinutes, shortRequestMinutes, unitHours: unitMinutes / 60 };
+}
+
+export interface ReactiveOptions {
+  /** The HPA's target utilisation (0–1). */
+  targetUtilisation: number;
+  /** Scale-down stabilisation: the highest recommendation of this many minutes wins (the HPA's default is 5). */
+  stabilisationMinutes?: number;
+  /** Minutes before `scoreFrom` are warm-up: simulated, not scored. */
+  scoreFrom?: number;
+}
+
+/**
+ * The reactive baseline, as the Kubernetes HPA does it once a minute: desired =
+ * ceil(current × utilisation / target) = ceil(demand of the last minute / (unit × target)),
+ * scale-down only to the highest desired of the stabilisation window, new units ready after the
+ * provisioning delay.
+ */
+export function simulateReactive(trace: SimulatedTrace, options: ReactiveOptions): CapacityOutcome {
+  const window = options.stabilisationMinutes ?? 5;
+  const p = new Provisioner(trace.provisioningDelayMinutes);
+  const ready = new Float64Array(trace.demand.length);
+  const recent: number[] = [];
+  for (let m = 0; m < trace.demand.length; m++) {
+    p.advance(m);
+    if (m === 0) p.ready = Math.ceil(trace.demand[0] / (trace.unitRps * options.targetUtilisation));
+    ready[m] = p.ready;
+    // The metric is last minute's demand (the HPA acts on what it measured, never on what is coming).
+    const desired = Math.ceil(trace.demand[m] / (trace.unitRps * options.targetUtilisation));
+    recent.push(desired);
+    if (recent.length > window) recent.shift();
+    const stabilised = Math.max(...recent);
+    const total = p.ready + p.pending(m);
+    if (desired > total) p.target(m, desired);
+    else if (stabilised < total) p.target(m, stabilised);
+  }
+  return score(trace, ready, options.scoreFrom ?? 0);
+}
+
+export interface ProactiveOptions {
+  /** Minutes between re-forecasts (the forecaster's interval); `decide` runs every minute. */
+  replanMinutes: number;
+  scoreFrom?: number;
+  policy?: AllocationPolicy;
+  tier?: DomainAllocationState['tier'];
+  requestCost: RequestCost;
+  latency: LatencyMatrix;
+  /** Called at each re-plan with the minute index: the forecast from history before it (null: none). */
+  forecastAt: (minute: number) => Promise<DemandForecast | null>;
+  /** Called once a minute (progress bars). */
+  onMinute?: (minute: number) => void;
+}
+
+/**
+ * shardcast's policy on the same trace: a forecast every `replanMinutes`, observed demand every
+ * minute (the reactive net), each through the allocator's own `decide`; the plan's requests per
+ * second become units of capacity ordered through the same provisioner as the baseline.
+ */
+export async function simulateProactive(trace: SimulatedTrace, options: ProactiveOptions): Promise<CapacityOutcome & { reasons: Record<string, number> }> {
+  const region = 'sim-1';
+  const pool: RegionPool = {
+    region,
+    // Unbounded in the simulation: the comparison is of policies, not of pool limits.
+    capacity: { cpuCores: Number.MAX_SAFE_INTEGER, memoryGiB: Number.MAX_SAFE_INTEGER, egressMbps: Number.MAX_SAFE_INTEGER },
+    provisioningDelaySeconds: trace.provisioningDelayMinutes * 60,
+    costPerHour: { cpuCore: 0, memoryGiB: 0, egressMbps: 0 },
+    endpoints: { ipv4: [], ipv6: [] },
+  };
+  const pools: PoolsView = { pools: new Map([[region, pool]]), committed: new Map() };
+  const policy = { ...DefaultAllocationPolicy, ...options.policy };
+  let state = newDomainState('simulated.example', options.tier ?? 'pro');
+  const p = new Provisioner(trace.provisioningDelayMinutes);
+  const ready = new Float64Array(trace.demand.length);
+  const reasons: Record<string, number> = {};
+  let rate = 0;
+  const step = (input: AllocationInput) => {
+    const d = decide(state, input, pools, options.latency, options.requestCost, policy);
+    state = d.state;
+    if (d.plan) rate = d.plan.regions.find((x) => x.region === region)?.requestsPerSecond ?? 0;
+  };
+  for (let m = 0; m < trace.demand.length; m++) {
+    const atMs = trace.startMs + m * MINUTE_MS;
+    p.advance(m);
+    if (m % options.replanMinutes === 0) {
+      const f = await options.forecastAt(m);
+      if (f) step({ kind: 'forecast', atMs, eventId: `sim-${m}`, forecast: { ...f, region, domain: state.domain } });
+    }
+    // The last full minute measured; at the start, the first (the baseline starts warm too).
+    step({ kind: 'observed', atMs, region, ratePerSecond: trace.demand[Math.max(0, m - 1)] });
+    if (m === 0) p.ready = Math.ceil(rate / trace.unitRps - 1e-9);
+    p.target(m, Math.ceil(rate / trace.unitRps - 1e-9));
+    ready[m] = p.ready;
+    const reason = state.origins[region]?.heldReason ?? 'none';
+    reasons[reason] = (reasons[reason] ?? 0) + 1;
+    options.onMinute?.(m);
+  }
+  return { ...score(trace, ready, options.scoreFrom ?? 0), reasons };
+}
+
+/**
+ * The reactive policy's under-provisioned minutes at a given cost, by linear interpolation on
+ * its curve (cost ascending); null when the curve does not bracket the cost.
+ */
+export function underAtCost(curve: ReadonlyArray<{ unitHours: number; underMinutes: number }>, unitHours: number): number | null {
+  const sorted = [...curve].sort((a, b) => a.unitHours - b.unitHours);
+  for (let i = 1; i < sorted.length; i++) {
+    const a = sorted[i - 1];
+    const b = sorted[i];
+    if (unitHours >= a.unitHours && unitHours <= b.unitHours) {
+      if (b.unitHours === a.unitHours) return Math.min(a.underMinutes, b.underMinutes);
+      return a.underMinutes + ((unitHours - a.unitHours) / (b.unitHours - a.unitHours)) * (b.underMinutes - a.underMinutes);
+    }
+  }
+  return null;
+}
+
+/**
+ * 1 − under(shardcast) / under(reactive at equal cost); 0 when both are 0. The denominator is at
+ * least one minute, so a reactive policy that is never short gives −(shardcast's minutes), not −∞.
+ */
+export function shortfallReduction(proactiveUnder: number, reactiveUnderAtCost: number): number {
+  if (reactiveUnderAtCost === 0 && proactiveUnder === 0) return 0;
+  return 1 - proactiveUnder / Math.max(1, reactiveUnderAtCost);
+}

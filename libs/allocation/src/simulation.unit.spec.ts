@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { DemandForecast, RequestCost, TierPolicy } from '@shardcast/contracts';
+import { parseRegionTable } from '@shardcast/geo';
+import { LatencyMatrix } from './latency';
+import { shortfallReduction, simulateProactive, simulateReactive, SimulatedTrace, underAtCost } from './simulation';
+
+const ROOT = resolve(__dirname, '../../..');
+const latency = new LatencyMatrix(JSON.parse(readFileSync(resolve(ROOT, 'data/latency/aws-ping-p50-1y.json'), 'utf8')), parseRegionTable(readFileSync(resolve(ROOT, 'data/regions/awsData.js'), 'utf8')));
+const COST: RequestCost = { cpuMs: 10, memoryMbPerConcurrent: 50, bytesOut: 10_000, latencyMs: 100 };
+const T0 = Date.parse('2026-12-01T00:00:00Z');
+
+function trace(rates: number[], delay = 5): SimulatedTrace {
+  return { startMs: T0, demand: Float64Array.from(rates), unitRps: 10, provisioningDelayMinutes: delay };
+}
+const steps = (...parts: Array<[number, number]>) => parts.flatMap(([minutes, rate]) => new Array<number>(minutes).fill(rate));
+
+/** A forecast that knows the future exactly: every quantile is the truth, 5-minute steps. */
+function oracle(t: SimulatedTrace, minute: number): DemandForecast {
+  const n = Math.floor((t.demand.length - minute) / 5);
+  const counts = Array.from({ length: n }, (_, i) => {
+    let max = 0;
+    for (let k = 0; k < 5; k++) max = Math.max(max, t.demand[minute + 5 * i + k]);
+    return Math.round(max * 300); // the step's peak minute, as a rate over the step
+  });
+  return {
+    kind: 'forecast', domain: 'x.example', region: 'sim-1', generatedAt: new Date(t.startMs + minute * 60_000).toISOString(), startAt: new Date(t.startMs + minute * 60_000).toISOString(),
+    stepSeconds: 300, steps: n, unit: 1, requests: { p05: counts, p10: counts, p50: counts, p90: counts, p95: counts, p99: counts },
+    model: { name: 'oracle', selected: 'oracle', mase: 0.1, baselineMase: 1, selectedAt: null }, confidence: 'high', forecastOnly: false, priorWeight: 0,
+    tier: 'pro', provisionQuantile: TierPolicy.pro.quantile, requestCost: COST, reason: 'scheduled',
+  };
+}
+
+describe('simulateReactive (the HPA baseline)', () => {
+  it('is short from a jump until the capacity it orders is up, the provisioning delay later', () => {
+    const out = simulateReactive(trace(steps([30, 10], [30, 50])), { targetUtilisation: 1 });
+    expect(out.underMinutes).toBe(5);
+    expect(Array.from(out.ready.slice(28, 37))).toEqual([1, 1, 1, 1, 1, 1, 1, 5, 5]);
+    expect(out.shortRequestMinutes).toBeCloseTo(5 * 40, 9);
+  });
+
+  it('scales down only after the stabilisation window, and at once then', () => {
+    const out = simulateReactive(trace(steps([20, 50], [20, 10]), 0), { targetUtilisation: 1, stabilisationMinutes: 5 });
+    expect(Array.from(out.ready.slice(19, 26))).toEqual([5, 5, 5, 5, 5, 5, 1]);
+    expect(out.underMinutes).toBe(0);
+  });
+
+  it('a lower target buys fewer shortfalls for more unit-hours', () => {
+    const wavy = trace(Array.from({ length: 600 }, (_, m) => 50 + 40 * Math.sin((2 * Math.PI * m) / 120)));
+    const tight = simulateReactive(wavy, { targetUtilisation: 0.9 });
+    const loose = simulateReactive(wavy, { targetUtilisation: 0.5 });
+    expect(loose.unitHours).toBeGreaterThan(tight.unitHours);
+    expect(loose.underMinutes).toBeLessThan(tight.underMinutes);
+  });
+});
+
+describe('simulateProactive (shardcast: forecast → decide → provisioner)', () => {
+  it('with a forecast that knows the future, capacity is up before a jump the reactive policy misses', async () => {
+    const t = trace(steps([60, 10], [60, 50], [60, 20]), 10);
+    const proactive = await simulateProactive(t, { replanMinutes: 15, requestCost: COST, latency, forecastAt: async (m) => oracle(t, m) });
+    const reactive = simulateReactive(t, { targetUtilisation: 0.7 });
+    expect(proactive.underMinutes).toBe(0);
+    expect(reactive.underMinutes).toBeGreaterThanOrEqual(10);
+    expect(proactive.reasons.proactive).toBeGreaterThan(0);
+  });
+
+  it('without forecasts it is the reactive net alone: short after a jump, for the delay', async () => {
+    const t = trace(steps([30, 10], [30, 50]), 5);
+    const out = await simulateProactive(t, { replanMinutes: 15, requestCost: COST, latency, forecastAt: async () => null });
+    expect(out.underMinutes).toBeGreaterThanOrEqual(5);
+    expect(out.underMinutes).toBeLessThanOrEqual(6); // a minute to measure, then the delay
+    expect(Object.keys(out.reasons)).toEqual(['reactive']);
+  });
+});
+
+describe('comparing at matched cost', () => {
+  it('interpolates the reactive curve at a cost, and refuses a cost outside it', () => {
+    const curve = [{ unitHours: 10, underMinutes: 100 }, { unitHours: 20, underMinutes: 40 }, { unitHours: 30, underMinutes: 0 }];
+    expect(underAtCost(curve, 15)).toBeCloseTo(70, 9);
+    expect(underAtCost(curve, 30)).toBe(0);
+    expect(underAtCost(curve, 31)).toBeNull();
+    expect(underAtCost(curve, 9)).toBeNull();
+  });
+
+  it('reduction is 1 − ratio, 0 when neither is short, finite when only shardcast is', () => {
+    expect(shortfallReduction(10, 40)).toBeCloseTo(0.75, 9);
+    expect(shortfallReduction(0, 0)).toBe(0);
+    expect(shortfallReduction(3, 0)).toBe(-2);
+  });
+});
