@@ -130,21 +130,25 @@ export async function runProductionBenchmark(options: ProductionOptions): Promis
     const q = db.createQueryRunner();
     await q.connect();
     try {
-      await q.query(`CREATE TEMP TABLE bench_bases (base int, i int, v float8, n int, PRIMARY KEY (base, i))`);
-      await q.query(`CREATE TEMP TABLE bench_copies (domain text, region text, base int, scale float8, shift int)`);
-      for (const [base, b] of bases.entries()) {
-        await q.query(`INSERT INTO bench_bases SELECT $1, i - 1, v, cardinality($2::float8[]) FROM unnest($2::float8[]) WITH ORDINALITY AS u(v, i)`, [base, b.values]);
+      await q.query(`CREATE TEMP TABLE bench_bases (base int PRIMARY KEY, vals float8[], n int)`);
+      await q.query(`CREATE TEMP TABLE bench_copies (copy int PRIMARY KEY, domain text, region text, base int, scale float8, shift int)`);
+      for (const [base, b] of bases.entries()) await q.query(`INSERT INTO bench_bases VALUES ($1, $2, $3)`, [base, b.values, b.values.length]);
+      await q.query(`INSERT INTO bench_copies SELECT * FROM jsonb_to_recordset($1::jsonb) AS c(copy int, domain text, region text, base int, scale float8, shift int)`, [
+        JSON.stringify(copies.map((c, copy) => ({ copy, ...c }))),
+      ]);
+      // In chunks of copies, each rotated by slicing its base's array once, in key order (a sort of
+      // all 40M rows spilled to disk for many minutes). ~5 KB and 40 ms per request, so the profile
+      // the runner learns from history is a plausible one.
+      for (let from = 0; from < copies.length; from += 500) {
+        await q.query(
+          `INSERT INTO "${schema}".observed_demand (domain, region, bucket_start, bucket_seconds, revision, requests, errors, bytes, latency_p50_ms, event_id)
+           SELECT c.domain, c.region, to_timestamp(($1::bigint - (b.n - u.i) * $2::bigint) / 1000.0), $2 / 1000, 1, v.r, 0, v.r * 5000, 40, 'bench'
+           FROM (SELECT * FROM bench_copies WHERE copy >= $3 AND copy < $4 ORDER BY domain, region) c JOIN bench_bases b USING (base),
+                LATERAL unnest(b.vals[c.shift + 1 : b.n] || b.vals[1 : c.shift]) WITH ORDINALITY AS u(v, i),
+                LATERAL (SELECT round(u.v * c.scale)::bigint AS r) v`,
+          [lastBucket, stepMs, from, from + 500],
+        );
       }
-      await q.query(`INSERT INTO bench_copies SELECT * FROM jsonb_to_recordset($1::jsonb) AS c(domain text, region text, base int, scale float8, shift int)`, [JSON.stringify(copies)]);
-      // ~5 KB and 40 ms per request, so the profile the runner learns from history is a plausible one.
-      await q.query(
-        `INSERT INTO "${schema}".observed_demand (domain, region, bucket_start, bucket_seconds, revision, requests, errors, bytes, latency_p50_ms, event_id)
-         SELECT c.domain, c.region, to_timestamp(($1::bigint - (b.n - 1 - b.i) * $2::bigint) / 1000.0), $2 / 1000, 1, v.r, 0, v.r * 5000, 40, 'bench'
-         FROM bench_copies c JOIN bench_bases b ON b.base = c.base JOIN bench_bases shifted ON shifted.base = c.base AND shifted.i = (b.i + c.shift) % b.n,
-              LATERAL (SELECT round(shifted.v * c.scale)::bigint AS r) v
-         ORDER BY c.domain, c.region, b.i`,
-        [lastBucket, stepMs],
-      );
     } finally {
       await q.release();
     }
@@ -173,7 +177,7 @@ export async function runProductionBenchmark(options: ProductionOptions): Promis
     const relay = new OutboxRelay(new EventOutboxTable(db, schema), producer, prefix, logger);
     const markets = new MarketMap(parseRegionTable(readFileSync(config.FORECAST_REGIONS_FILE, 'utf8')), parseCountryCentroids(readFileSync(config.FORECAST_COUNTRIES_FILE, 'utf8')));
     const runner = new ForecastRunner(store, pool, relay, markets, config, logger);
-    const scheduler = new ForecastScheduler(runner, store, config.FORECAST_DEBOUNCE_MS, config.FORECAST_INTERVAL_MS, logger, Number(process.env.LANES ?? 2 * pool.size));
+    const scheduler = new ForecastScheduler(runner, store, config.FORECAST_DEBOUNCE_MS, config.FORECAST_INTERVAL_MS, logger, 2 * pool.size);
 
     const seen = new Set<string>();
     let bytes = 0;

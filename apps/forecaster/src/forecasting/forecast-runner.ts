@@ -106,7 +106,9 @@ export class ForecastRunner {
         if (reason === 'scheduled' && !due) payload.reason = 'moved';
         const event = this.envelope(payload, cause, now);
         await this.store.saveForecastRun(key, { dailyShape, event });
-        this.relay.kick();
+        // A scheduled refresh leaves its events to the relay's next poll (≤ 1 s): one poll per
+        // page of events, not two relay transactions per series; anything asked for goes now.
+        if (reason !== 'scheduled') this.relay.kick();
         if (result.fallbackErrors.length) this.logger.warn({ ...key, errors: result.fallbackErrors }, 'model fell back');
         this.logger.info({ ...key, model: result.model, mase: result.mase, confidence: result.confidence, priorWeight: payload.priorWeight, reason: payload.reason, eventId: event.eventId }, 'forecast published');
         return event;
