@@ -3,6 +3,7 @@
  * seasonal naive and ETS, over every CSV in a folder.
  *
  *   npm run bench:forecast [-- --data DIR] [--workers N] [--test-origins N] [--origins N] [--spacing HORIZONS] [--repeat 3]
+ *                          [--skip-production] [--production-series 10000]
  *
  * Protocol (no look-ahead):
  * - Each CSV becomes one series at its own inferred step, gap-filled on a regular grid.
@@ -34,6 +35,8 @@
  * - series/s: the production path alone (fit the selected model, predict, calibrate) for every
  *   (series, test origin), all submitted at once to the worker pool, median of 3 passes;
  *   selection is timed apart.
+ * - production_series_per_s, bytes_per_event: the service's own scheduled re-forecast of 10,000
+ *   series on the stack (bench/forecast-production.ts); `--skip-production` leaves them out.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -58,6 +61,7 @@ import {
   QuantileLevel,
 } from '@shardcast/forecasting';
 import { ColdStartHours, coldStartProtocol } from './forecast/cold-start';
+import { ProductionFigures, runProductionBenchmark } from './forecast-production';
 
 const { values: args } = parseArgs({
   options: {
@@ -67,6 +71,8 @@ const { values: args } = parseArgs({
     origins: { type: 'string' },
     spacing: { type: 'string' },
     repeat: { type: 'string', default: '3' },
+    'skip-production': { type: 'boolean', default: false },
+    'production-series': { type: 'string', default: '10000' },
   },
 });
 
@@ -308,6 +314,9 @@ async function main(): Promise<void> {
     `selection: ${cases.length} series in ${selectionSeconds.toFixed(1)} s; production path: ${forecasts} forecasts in ${productionSeconds.toFixed(2)} s (median of ${passes} passes: ${passSeconds.map((x) => x.toFixed(2)).join(', ')} s) ` +
       `on ${pool.size} workers (${pool.replaced} replaced); total ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
+  const production: ProductionFigures | null = args['skip-production']
+    ? null
+    : await runProductionBenchmark({ data: args.data!, series: Number(args['production-series']), workers: args.workers ? Number(args.workers) : undefined });
   console.log(
     JSON.stringify({
       bench: 'forecast',
@@ -329,6 +338,7 @@ async function main(): Promise<void> {
       series_per_s: round(forecasts / productionSeconds, 2),
       forecasts,
       selection_s: round(selectionSeconds, 2),
+      ...(production && { bytes_per_event: production.bytes_per_event, production_series_per_s: production.production_series_per_s }),
     }),
   );
 }

@@ -2,3 +2,9 @@
 // Everything else under apps/forecaster is internal (.dependency-cruiser.cjs: outsiders-use-app-entry-points).
 // The service itself runs from dist/src/main.js.
 export { ForecasterConfigSchema } from './forecaster.config';
+export type { ForecasterConfig } from './forecaster.config';
+// bench:forecast's production figure runs the service's own scheduler, runner and store.
+export { ForecasterStore } from './persistence/forecaster-store';
+export { forecasterMigrations } from './persistence/migrations';
+export { ForecastRunner } from './forecasting/forecast-runner';
+export { ForecastScheduler } from './forecasting/forecast-scheduler';

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { Kafka } from 'kafkajs';
 import { Client } from 'pg';
-import { contractTopicSpecs, DOMAIN_REGISTERED, DomainRegisteredEvent, DemandForecastEventSchema, DemandForecastPayload, forecastResources } from '@shardcast/contracts';
+import { contractTopicSpecs, DOMAIN_REGISTERED, DomainRegisteredEvent, DomainRegisteredEventSchema, DemandForecastEventSchema, DemandForecastPayload, forecastResources } from '@shardcast/contracts';
 import { createKafka, ensureTopics } from '@shardcast/platform';
 import { eventually, kcat, ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
 
@@ -42,6 +42,9 @@ describe('registration: forecasts before the first request', () => {
   const consumer = kafka.consumer({ groupId: uniqueName('forecast-reader') });
   const producer = kafka.producer();
   const events: Array<{ payload: DemandForecastPayload; at: number }> = [];
+  const registrations = kafka.consumer({ groupId: uniqueName('registration-reader') });
+  /** domain.registered.v1 as the topic holds it: a null value is a tombstone. */
+  const records: Array<{ key: string; value: string | null }> = [];
   let service: ServiceProcess;
   let base: string;
 
@@ -51,6 +54,9 @@ describe('registration: forecasts before the first request', () => {
     await consumer.connect();
     await consumer.subscribe({ topic: `${prefix}demand.forecast.v1`, fromBeginning: true });
     await consumer.run({ eachMessage: async ({ message }) => void events.push({ payload: DemandForecastEventSchema.parse(JSON.parse(message.value!.toString())).payload, at: Date.now() }) });
+    await registrations.connect();
+    await registrations.subscribe({ topic: `${prefix}domain.registered.v1`, fromBeginning: true });
+    await registrations.run({ eachMessage: async ({ message }) => void records.push({ key: message.key!.toString(), value: message.value?.toString() ?? null }) });
     await producer.connect();
     service = new ServiceProcess(resolve(__dirname, '../dist/src/main.js'), {
       ...env,
@@ -66,6 +72,7 @@ describe('registration: forecasts before the first request', () => {
 
   afterAll(async () => {
     await consumer.disconnect();
+    await registrations.disconnect();
     await producer.disconnect();
     await service?.kill('SIGTERM');
     await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
@@ -134,5 +141,37 @@ describe('registration: forecasts before the first request', () => {
     expect((await del()).status).toBe(200);
     expect((await del()).status).toBe(404);
     expect((await fetch(`${base}/v1/domains/api.example.com/forecasts`, { headers: { 'x-api-key': API_KEY } })).status).toBe(404);
+  });
+
+  it('an API registration reaches domain.registered.v1 keyed by its domain, its echo changes nothing, and DELETE leaves a tombstone', async () => {
+    const domain = 'via-api.example.com';
+    const put = await fetch(`${base}/v1/domains/${domain}`, {
+      method: 'PUT',
+      headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({ appType: 'api', tier: 'pro', userBase: { peakRequestsPerSecond: 50 }, markets: [{ country: 'JP', share: 1 }] }),
+    });
+    expect(put.status).toBe(200);
+    const { registration } = (await put.json()) as { registration: DomainRegisteredEvent['payload'] };
+    const mine = () => records.filter((r) => r.key === domain);
+    const [record] = await eventually(async () => mine(), (rs) => rs.length >= 1, 30_000, 100);
+    expect(record.value).not.toBeNull();
+    const event = DomainRegisteredEventSchema.parse(JSON.parse(record.value!));
+    expect(event).toMatchObject({ type: DOMAIN_REGISTERED, producedBy: 'forecaster', payload: registration });
+
+    // The forecaster reads its own record back: the same registration, so nothing is stored or forecast again.
+    const echo = await service.waitForLog((l) => l.msg === 'registration unchanged' && l.domain === domain, 30_000);
+    expect(echo.changed).toBe(false);
+    const forecastsOf = () => events.filter((e) => e.payload.domain === domain && e.payload.kind === 'forecast');
+    await eventually(async () => forecastsOf(), (es) => es.length >= 1, 10_000, 100);
+    expect(forecastsOf().map((e) => (e.payload.kind === 'forecast' ? e.payload.reason : ''))).toEqual(['registered']);
+
+    expect((await fetch(`${base}/v1/domains/${domain}`, { method: 'DELETE', headers: { 'x-api-key': API_KEY } })).status).toBe(200);
+    const both = await eventually(async () => mine(), (rs) => rs.length >= 2, 30_000, 100);
+    expect(both.map((r) => r.value === null)).toEqual([false, true]);
+    // The tombstone's echo finds the domain deregistered already: one deregistered event, not two.
+    await service.waitForLog((l) => l.msg === 'deregistration unchanged: the domain is not registered' && l.domain === domain, 30_000);
+    const deregistered = () => events.filter((e) => e.payload.domain === domain && e.payload.kind === 'deregistered');
+    await eventually(async () => deregistered(), (es) => es.length >= 1, 10_000, 100);
+    expect(deregistered()).toHaveLength(1);
   });
 });

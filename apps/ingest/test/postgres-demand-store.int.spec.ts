@@ -95,7 +95,7 @@ describe('PostgresDemandStore (real PostgreSQL)', () => {
     const written = results.flatMap((r) => (r.committed ? r.outbox : [])).map((m) => ({ topic: m.topic, key: m.key, payload: m.payload }));
     expect(written.map((m) => JSON.parse(m.payload).payload.bytesExact)).toEqual(['6000000000000001', '11000000000000002', '11000000000000003']);
     // The poll sends the latest revision only, byte for byte as its writer built it.
-    const polled = (await drainAll(outbox)).filter((m) => m.payload.includes('bytes.example.com'));
+    const polled = (await drainAll(outbox)).filter((m) => m.payload?.includes('bytes.example.com'));
     expect(polled).toEqual([written[2]]);
     expect(polled[0].payload).toContain('"bytesExact":"11000000000000003"');
   });

@@ -61,7 +61,7 @@ const TOPIC_DOCS: Record<TopicName, TopicDoc> = {
     topic: Topics.domainRegistered,
     schemaFile: 'domain-registered-event.schema.json',
     key: 'domain',
-    producedBy: 'registrars, control planes (you)',
+    producedBy: "registrars, control planes (you); forecaster (its API's registrations)",
     consumedBy: 'forecaster',
     audience: 'public',
     summary: 'The latest registration of a domain: application type, tier, user base, markets (compacted; a tombstone deregisters).',
@@ -414,7 +414,8 @@ kcat -b 127.0.0.1:9092 -C -t ${deadLetterTopic(Topics.telemetryRequests)} -o beg
 ## Registering a domain
 
 A registrar or control plane registers a domain on \`${Topics.domainRegistered}\` (or through the
-forecaster's \`PUT /v1/domains/{domain}\`), keyed by the domain. Within seconds the forecaster
+forecaster's \`PUT /v1/domains/{domain}\`, which publishes it on the topic too, and \`DELETE\` a
+tombstone, so the topic holds every registration), keyed by the domain. Within seconds the forecaster
 publishes a forecast for every market region on \`${Topics.demandForecast}\`, before the first
 request: \`priorWeight\` says how much of it is the registration's prior. Markets are ISO countries
 (mapped to the nearest region by the rule ingest applies to clients) or region ids, with shares

@@ -1,9 +1,13 @@
 import { DataSource, QueryRunner } from 'typeorm';
 import type { Logger } from './logger';
 
-/** What the outbox relay needs of a producer: kafkajs' Producer has it, and so does ingest-native's LibrdkafkaProducer. */
+/**
+ * What the outbox relay needs of a producer: kafkajs' Producer has it, and so does ingest-native's
+ * LibrdkafkaProducer (a null value is a tombstone; only outboxes that store one send it, and
+ * ingest's does not).
+ */
 export interface EventBatchProducer {
-  sendBatch(batch: { acks?: number; topicMessages: Array<{ topic: string; messages: Array<{ key: string; value: string }> }> }): Promise<unknown>;
+  sendBatch(batch: { acks?: number; topicMessages: Array<{ topic: string; messages: Array<{ key: string; value: string | null }> }> }): Promise<unknown>;
 }
 
 const MAX_PAGE_BYTES = 768 * 1024;
@@ -22,7 +26,8 @@ export interface OutboxEvent {
   /** Unprefixed, as stored. */
   topic: string;
   key: string;
-  payload: string;
+  /** null: a tombstone for `key` (a row stored without payload, on a compacted topic). */
+  payload: string | null;
 }
 
 /**
@@ -172,7 +177,7 @@ export class OutboxRelay {
 
   /** One produce request per page: under the broker's 1 MB batch limit (forecast events are large). */
   private async send(page: readonly OutboxEvent[]): Promise<void> {
-    const byTopic = new Map<string, Array<{ key: string; value: string }>>();
+    const byTopic = new Map<string, Array<{ key: string; value: string | null }>>();
     for (const row of page) {
       const topic = this.topicPrefix + row.topic;
       const list = byTopic.get(topic) ?? [];
@@ -217,7 +222,7 @@ export class EventOutboxTable implements OutboxTable {
     return inPollTransaction(this.db, this.name, async (q) => {
       // payload as text: PostgreSQL renders it once; parsing it here only to stringify it again
       // cost a JSON round trip per event.
-      const rows: Array<{ id: string; topic: string; key: string; payload: string }> = await q.query(
+      const rows: Array<{ id: string; topic: string; key: string; payload: string | null }> = await q.query(
         `SELECT id, topic, key, payload::text AS payload FROM "${this.schema}".outbox
          WHERE published_at IS NULL AND created_at <= now() - make_interval(secs => $2) ORDER BY id LIMIT $1`,
         [limit, graceMs / 1000],
@@ -257,12 +262,12 @@ export async function inPollTransaction(db: DataSource, lockName: string, poll: 
 }
 
 /** Splits messages into pages of at most MAX_PAGE_BYTES of payload (at least one message each), in order. */
-function pages<T>(items: readonly T[], payloadOf: (item: T) => string): T[][] {
+function pages<T>(items: readonly T[], payloadOf: (item: T) => string | null): T[][] {
   const out: T[][] = [];
   let page: T[] = [];
   let bytes = 0;
   for (const item of items) {
-    const size = Buffer.byteLength(payloadOf(item));
+    const size = Buffer.byteLength(payloadOf(item) ?? '');
     if (page.length > 0 && bytes + size > MAX_PAGE_BYTES) {
       out.push(page);
       page = [];

@@ -25,7 +25,7 @@ describe('OutboxRelay (real PostgreSQL and Kafka)', () => {
     await db.destroy();
     const admin = kafka.admin();
     await admin.connect();
-    await admin.deleteTopics({ topics: [prefix + TOPIC, `${prefix}relay.written.v1`] }).catch(() => undefined);
+    await admin.deleteTopics({ topics: [prefix + TOPIC, `${prefix}relay.written.v1`, `${prefix}relay.compacted.v1`] }).catch(() => undefined);
     await admin.disconnect();
   });
 
@@ -78,5 +78,18 @@ describe('OutboxRelay (real PostgreSQL and Kafka)', () => {
       ['k', 'orphan'],
       ['k', 'fresh'],
     ]);
+  });
+
+  it('sends a row without payload as a tombstone for its key, in order after the record it deletes', async () => {
+    const topic = 'relay.compacted.v1';
+    await ensureTopics(kafka, [{ name: topic, compacted: true }], 1, prefix);
+    // A service whose outbox carries tombstones lets the payload be null (the forecaster's migration 1764400000000).
+    await db.query(`ALTER TABLE "${schema}".outbox ALTER COLUMN payload DROP NOT NULL`);
+    await db.query(`INSERT INTO "${schema}".outbox (event_id, topic, key, payload) VALUES ('put', $1, 'a.example.com', '{"v": 1}'), ('delete', $1, 'a.example.com', NULL)`, [topic]);
+    const relay = new OutboxRelay(new EventOutboxTable(db, schema), producer, prefix, createLogger('outbox-relay-test', 'warn'));
+    expect(await relay.drainOnce()).toBe(2);
+    // %S: the value's length, -1 for a null value (a tombstone), 0 for an empty one.
+    const out = await kcat(['-b', env.KAFKA_BROKERS, '-t', prefix + topic, '-C', '-e', '-q', '-o', 'beginning', '-f', '%k\t%S\n']);
+    expect(out.trim().split('\n')).toEqual(['a.example.com\t8', 'a.example.com\t-1']);
   });
 });

@@ -22,14 +22,14 @@ export class ForecasterApiController {
   ) {}
 
   @Put('domains/:domain')
-  @ApiOperation({ summary: 'Register a domain (app type, tier, user base, markets): answers once a forecast for every market region is published' })
+  @ApiOperation({ summary: 'Register a domain (app type, tier, user base, markets), also on domain.registered.v1: answers once a forecast for every market region is published' })
   @ApiBody({ schema: z.toJSONSchema(RegistrationFieldsSchema, { io: 'input' }) as object })
   async register(@Param('domain') rawDomain: string, @Body() body: unknown) {
     const domain = parseDomainParam(rawDomain);
     const fields = parseRequest(RegistrationFieldsSchema, body, 'registration');
     const registration = parseRequest(DomainRegisteredSchema, { ...fields, domain, registeredAt: new Date().toISOString() }, 'registration');
     try {
-      const regions = await this.registry.register(registration, null);
+      const regions = await this.registry.register(registration, null, { publish: true });
       return { domain, registration, regions, forecasts: await this.store.forecasts(domain) };
     } catch (err) {
       if (err instanceof ShardcastError && err.code === ErrorCodes.REQUEST_INVALID) throw new HttpException({ code: err.code, message: err.message }, 400);
@@ -47,10 +47,10 @@ export class ForecasterApiController {
   }
 
   @Delete('domains/:domain')
-  @ApiOperation({ summary: 'Deregister a domain: its forecasts stop and a deregistered event is published' })
+  @ApiOperation({ summary: 'Deregister a domain: its forecasts stop, a deregistered event is published and a tombstone on domain.registered.v1' })
   async deregister(@Param('domain') rawDomain: string) {
     const domain = parseDomainParam(rawDomain);
-    if (!(await this.registry.deregister(domain, null))) throw new HttpException({ code: ErrorCodes.NOT_FOUND, message: `${domain} is not registered or was deregistered already` }, 404);
+    if (!(await this.registry.deregister(domain, null, { publish: true }))) throw new HttpException({ code: ErrorCodes.NOT_FOUND, message: `${domain} is not registered or was deregistered already` }, 404);
     return { domain, deregistered: true };
   }
 

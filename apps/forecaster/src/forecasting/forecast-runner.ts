@@ -2,6 +2,7 @@ import { metrics, trace } from '@opentelemetry/api';
 import { DEMAND_FORECAST, DemandForecast, DemandForecastEvent, deterministicEventId, DomainRegistration, ForecastReasons } from '@shardcast/contracts';
 import {
   combineDailyShapes,
+  DailyShape,
   dailyShapeOf,
   defaultProfile,
   DomainProfile,
@@ -54,18 +55,23 @@ export class ForecastRunner {
     return tracer.startActiveSpan('forecast.run', { attributes: { 'shardcast.domain': key.domain, 'shardcast.region': key.region } }, async (span) => {
       const started = performance.now();
       try {
-        if (await this.store.isDeregistered(key.domain)) return null;
+        const state = await this.store.seriesState(key);
+        const { registration, latestBucketMs: latest, share } = state;
+        if (state.deregistered || (latest === null && share === null)) return null;
         const stepMs = this.config.FORECAST_STEP_MS;
         const horizon = Math.round((this.config.FORECAST_HORIZON_HOURS * 3_600_000) / stepMs);
-        const [registration, latest, share] = await Promise.all([this.store.registration(key.domain), this.store.latestBucketMs(key), this.store.regionShare(key)]);
-        if (latest === null && share === null) return null;
-        const history = latest === null ? null : await this.store.history(key, latest - this.config.FORECAST_HISTORY_DAYS * DAY_MS);
-        const profile = await this.profileOf(key.domain, history ?? { requests: 0, bytes: 0, latencyMs: 0 });
-        const prior = await this.priorOf(key, registration, profile, share);
+        const base = state.profile ?? defaultProfile(this.config.FORECAST_DEFAULT_APP_TYPE, this.config.FORECAST_DEFAULT_TIER);
+        const [history, borrowed] = await Promise.all([
+          latest === null ? null : this.store.history(key, latest - this.config.FORECAST_HISTORY_DAYS * DAY_MS),
+          this.store.borrowableShapes(key, base.appType),
+        ]);
+        const profile = learnedProfile(base, history ?? { requests: 0, bytes: 0, latencyMs: 0 });
+        const prior = this.priorOf(key, registration, profile, share, borrowed);
         const nowStep = Math.ceil(now.getTime() / stepMs) * stepMs;
 
-        let selection = history ? await this.store.selection(key) : null;
+        let selection = history ? state.selection : null;
         let result;
+        let dailyShape: { appType: string; shape: DailyShape; days: number } | undefined;
         if (!history) {
           result = priorForecast(prior, { startMs: nowStep, stepMs, horizon });
         } else {
@@ -82,18 +88,23 @@ export class ForecastRunner {
           }
           result = await forecast(history, selection, this.models, { horizon, prior: { ...prior, startMs: latest! + stepMs } });
           const own = dailyShapeOf(prepareSeries(history, { stepMs }).grid, prior.utcOffsetHours);
-          if (own) await this.store.saveDailyShape(key, profile.appType, own);
+          if (own) dailyShape = { appType: profile.appType, ...own };
         }
         const payload = toForecastPayload(key, result, selection, profile, now, reason);
-        const last = await this.store.lastPublished(key);
+        const last = state.lastPublished;
         const due = !last || now.getTime() - last.publishedAt >= this.config.FORECAST_PUBLISH_MAX_AGE_MS;
         const publish = reason !== 'scheduled' || due || forecastMoved(last.payload, payload, this.config.FORECAST_PUBLISH_THRESHOLD);
         forecastsCounter.add(1, { model: result.model, confidence: result.confidence, published: publish });
-        if (!publish) return null;
+        if (!publish) {
+          await this.store.saveForecastRun(key, { dailyShape });
+          return null;
+        }
         if (reason === 'scheduled' && !due) payload.reason = 'moved';
         const event = this.envelope(payload, cause, now);
-        await this.store.saveForecast(event);
-        this.relay.kick();
+        await this.store.saveForecastRun(key, { dailyShape, event });
+        // A scheduled refresh leaves its events to the relay's next poll (≤ 1 s): one poll per
+        // page of events, not two relay transactions per series; anything asked for goes now.
+        if (reason !== 'scheduled') this.relay.kick();
         if (result.fallbackErrors.length) this.logger.warn({ ...key, errors: result.fallbackErrors }, 'model fell back');
         this.logger.info({ ...key, model: result.model, mase: result.mase, confidence: result.confidence, priorWeight: payload.priorWeight, reason: payload.reason, eventId: event.eventId }, 'forecast published');
         return event;
@@ -109,20 +120,17 @@ export class ForecastRunner {
     return { eventId, type: DEMAND_FORECAST, occurredAt: now.toISOString(), producedBy: 'forecaster', correlationId: cause?.correlationId ?? eventId, causationId: cause?.eventId ?? null, payload };
   }
 
-  /** The prior of a series (`registrationPrior`): the registration's peak × the region's share, local time, borrowed shapes. */
-  private async priorOf(key: SeriesKey, registration: DomainRegistration | null, profile: DomainProfile, share: number | null): Promise<PriorInput> {
-    const borrowed = combineDailyShapes(await this.store.borrowableShapes(key, profile.appType));
-    return registrationPrior({ registration, share, appType: profile.appType, utcOffsetHours: this.markets.utcOffsetHours(key.region), borrowed });
+  /** The prior of a series (`registrationPrior`): the registration's peak × the region's share (an unregistered domain: none, the data's level), local time, borrowed shapes. */
+  private priorOf(key: SeriesKey, registration: DomainRegistration | null, profile: DomainProfile, share: number | null, borrowed: Array<{ shape: DailyShape; days: number }>): PriorInput {
+    return registrationPrior({ registration, share, appType: profile.appType, utcOffsetHours: this.markets.utcOffsetHours(key.region), borrowed: combineDailyShapes(borrowed) });
   }
+}
 
-  /** The registered profile, else the configured default, refined by observed bytes and latency. */
-  private async profileOf(domain: string, observed: { requests: number; bytes: number; latencyMs: number }): Promise<DomainProfile> {
-    const registered = await this.store.profile(domain);
-    const base = registered ?? defaultProfile(this.config.FORECAST_DEFAULT_APP_TYPE, this.config.FORECAST_DEFAULT_TIER);
-    return learnProfile(base, {
-      requests: observed.requests,
-      meanBytesOut: observed.requests > 0 ? observed.bytes / observed.requests : undefined,
-      meanLatencyMs: observed.requests > 0 ? observed.latencyMs : undefined,
-    });
-  }
+/** The registered profile (else the configured default), refined by observed bytes and latency. */
+function learnedProfile(base: DomainProfile, observed: { requests: number; bytes: number; latencyMs: number }): DomainProfile {
+  return learnProfile(base, {
+    requests: observed.requests,
+    meanBytesOut: observed.requests > 0 ? observed.bytes / observed.requests : undefined,
+    meanLatencyMs: observed.requests > 0 ? observed.latencyMs : undefined,
+  });
 }

@@ -1,11 +1,23 @@
 import { DataSource } from 'typeorm';
-import { DemandForecast, DemandForecastEvent, DemandObservedEvent, DomainRegistration, Topics } from '@shardcast/contracts';
+import { DemandForecast, DemandForecastEvent, DemandObservedEvent, DomainRegisteredEvent, DomainRegistration, Topics } from '@shardcast/contracts';
 import type { DailyShape, DemandSeries, DomainProfile, ModelSelection } from '@shardcast/forecasting';
 import type { RegionShare } from '@shardcast/geo';
 
 export interface SeriesKey {
   domain: string;
   region: string;
+}
+
+/** What one forecast of a series reads before its history, in one round trip (ForecasterStore.seriesState). */
+export interface SeriesState {
+  deregistered: boolean;
+  registration: DomainRegistration | null;
+  latestBucketMs: number | null;
+  /** The region's share of a registered domain's users (null: not a registered market region). */
+  share: number | null;
+  profile: DomainProfile | null;
+  selection: ModelSelection | null;
+  lastPublished: { payload: DemandForecast; publishedAt: number } | null;
 }
 
 export interface AccuracyRow extends SeriesKey {
@@ -82,12 +94,31 @@ export class ForecasterStore {
     };
   }
 
-  async latestBucketMs(key: SeriesKey): Promise<number | null> {
+  /**
+   * Everything a forecast of the series reads besides its history and borrowed shapes, in one
+   * query: the scheduler runs thousands of series, and a round trip per item was most of each one's time.
+   */
+  async seriesState(key: SeriesKey): Promise<SeriesState> {
     const [row] = await this.db.query(
-      `SELECT (extract(epoch from max(bucket_start)) * 1000)::bigint AS t FROM ${this.s}.observed_demand WHERE domain = $1 AND region = $2`,
+      `SELECT EXISTS (SELECT 1 FROM ${this.s}.deregistered_domains WHERE domain = $1) AS deregistered,
+         (SELECT registration FROM ${this.s}.registrations WHERE domain = $1) AS registration,
+         (SELECT (extract(epoch from max(bucket_start)) * 1000)::bigint FROM ${this.s}.observed_demand WHERE domain = $1 AND region = $2) AS latest,
+         (SELECT share FROM ${this.s}.registered_regions WHERE domain = $1 AND region = $2) AS share,
+         (SELECT to_jsonb(p) FROM ${this.s}.domain_profiles p WHERE domain = $1) AS profile,
+         (SELECT selection FROM ${this.s}.model_selections WHERE domain = $1 AND region = $2) AS selection,
+         f.payload AS last_payload, f.published_at AS last_published_at
+       FROM (SELECT 1) one LEFT JOIN ${this.s}.forecasts f ON f.domain = $1 AND f.region = $2`,
       [key.domain, key.region],
     );
-    return row?.t === null || row?.t === undefined ? null : Number(row.t);
+    return {
+      deregistered: row.deregistered,
+      registration: row.registration ?? null,
+      latestBucketMs: row.latest === null ? null : Number(row.latest),
+      share: row.share === null ? null : Number(row.share),
+      profile: row.profile ? profileOf(row.profile) : null,
+      selection: row.selection ?? null,
+      lastPublished: row.last_payload ? { payload: row.last_payload as DemandForecast, publishedAt: new Date(row.last_published_at).getTime() } : null,
+    };
   }
 
   /**
@@ -137,10 +168,11 @@ export class ForecasterStore {
 
   /**
    * Stores a registration, its market regions and its profile in one transaction; a domain that
-   * had been deregistered is forecast again. Returns false when the same registration was stored
-   * already (a redelivery, or the topic echoing an API registration).
+   * had been deregistered is forecast again. `published` (an API registration) goes to the
+   * outbox in the same transaction, for domain.registered.v1. Returns false when the same
+   * registration was stored already (a redelivery, or the topic echoing an API registration).
    */
-  async saveRegistration(registration: DomainRegistration, regions: RegionShare[], profile: DomainProfile, eventId: string | null): Promise<boolean> {
+  async saveRegistration(registration: DomainRegistration, regions: RegionShare[], profile: DomainProfile, eventId: string | null, published?: DomainRegisteredEvent): Promise<boolean> {
     return this.db.transaction(async (m) => {
       const [same] = await m.query(`SELECT 1 FROM ${this.s}.registrations WHERE domain = $1 AND registration = $2::jsonb`, [registration.domain, JSON.stringify(registration)]);
       if (same) return false;
@@ -153,6 +185,7 @@ export class ForecasterStore {
       for (const r of regions) await m.query(`INSERT INTO ${this.s}.registered_regions (domain, region, share) VALUES ($1, $2, $3)`, [registration.domain, r.region, r.share]);
       await m.query(`DELETE FROM ${this.s}.deregistered_domains WHERE domain = $1`, [registration.domain]);
       await this.saveProfileWith(m, registration.domain, profile);
+      if (published) await this.addToOutbox(m, published.eventId, Topics.domainRegistered, registration.domain, JSON.stringify(published));
       return true;
     });
   }
@@ -162,22 +195,13 @@ export class ForecasterStore {
     return row ? (row.registration as DomainRegistration) : null;
   }
 
-  async isDeregistered(domain: string): Promise<boolean> {
-    return (await this.db.query(`SELECT 1 FROM ${this.s}.deregistered_domains WHERE domain = $1`, [domain])).length > 0;
-  }
-
-  /** The region's share of a registered domain's users (null: not a registered market region). */
-  async regionShare(key: SeriesKey): Promise<number | null> {
-    const [row] = await this.db.query(`SELECT share FROM ${this.s}.registered_regions WHERE domain = $1 AND region = $2`, [key.domain, key.region]);
-    return row ? Number(row.share) : null;
-  }
-
   /**
    * Deregisters a domain: drops its registration, regions, forecasts, selections and shapes, marks
    * it so no series of it is forecast again until it registers anew, and writes the `deregistered`
-   * event in the same transaction. Returns the regions it had forecasts in (null: nothing to do).
+   * event in the same transaction, with `tombstone` (an API deregistration) a tombstone for the
+   * domain on domain.registered.v1 too. Returns the regions it had forecasts in (null: nothing to do).
    */
-  async deregister(domain: string, event: (regions: string[]) => DemandForecastEvent): Promise<string[] | null> {
+  async deregister(domain: string, event: (regions: string[]) => DemandForecastEvent, tombstone?: { eventId: string }): Promise<string[] | null> {
     return this.db.transaction(async (m) => {
       const known = await m.query(
         `SELECT 1 FROM ${this.s}.registrations WHERE domain = $1 UNION ALL SELECT 1 FROM ${this.s}.forecasts WHERE domain = $1 UNION ALL SELECT 1 FROM ${this.s}.observed_demand WHERE domain = $1 LIMIT 1`,
@@ -189,9 +213,15 @@ export class ForecasterStore {
       for (const t of ['registrations', 'registered_regions', 'forecasts', 'model_selections', 'daily_shapes', 'domain_profiles']) await m.query(`DELETE FROM ${this.s}.${t} WHERE domain = $1`, [domain]);
       await m.query(`INSERT INTO ${this.s}.deregistered_domains (domain, deregistered_at) VALUES ($1, now()) ON CONFLICT (domain) DO NOTHING`, [domain]);
       const e = event(regions);
-      await m.query(`INSERT INTO ${this.s}.outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING`, [e.eventId, Topics.demandForecast, domain, JSON.stringify(e)]);
+      await this.addToOutbox(m, e.eventId, Topics.demandForecast, domain, JSON.stringify(e));
+      if (tombstone) await this.addToOutbox(m, tombstone.eventId, Topics.domainRegistered, domain, null);
       return regions;
     });
+  }
+
+  /** An outbox row in the caller's transaction; a null payload is a tombstone for `key`. */
+  private async addToOutbox(m: { query: DataSource['query'] }, eventId: string, topic: string, key: string, payload: string | null): Promise<void> {
+    await m.query(`INSERT INTO ${this.s}.outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING`, [eventId, topic, key, payload]);
   }
 
   /** Daily shapes a prior may borrow: the domain's other regions first, then domains of the same app type (most history first). */
@@ -205,24 +235,9 @@ export class ForecasterStore {
     return rows.map((r) => ({ shape: r.shape, days: Number(r.days) }));
   }
 
-  async saveDailyShape(key: SeriesKey, appType: string, shape: { shape: DailyShape; days: number }): Promise<void> {
-    await this.db.query(
-      `INSERT INTO ${this.s}.daily_shapes (domain, region, app_type, shape, days) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (domain, region) DO UPDATE SET app_type = excluded.app_type, shape = excluded.shape, days = excluded.days, updated_at = now()`,
-      [key.domain, key.region, appType, JSON.stringify(shape.shape), shape.days],
-    );
-  }
-
-  /** The last published forecast of a series and when it was published. */
-  async lastPublished(key: SeriesKey): Promise<{ payload: DemandForecast; publishedAt: number } | null> {
-    const [row] = await this.db.query(`SELECT payload, published_at FROM ${this.s}.forecasts WHERE domain = $1 AND region = $2`, [key.domain, key.region]);
-    return row ? { payload: row.payload as DemandForecast, publishedAt: (row.published_at as Date).getTime() } : null;
-  }
-
   async profile(domain: string): Promise<DomainProfile | null> {
     const [row] = await this.db.query(`SELECT * FROM ${this.s}.domain_profiles WHERE domain = $1`, [domain]);
-    if (!row) return null;
-    return { appType: row.app_type, tier: row.tier, cpuMs: row.cpu_ms, memoryMbPerConcurrent: row.memory_mb_per_concurrent, bytesOut: row.bytes_out, latencyMs: row.latency_ms };
+    return row ? profileOf(row) : null;
   }
 
   async saveProfile(domain: string, p: DomainProfile): Promise<void> {
@@ -239,11 +254,6 @@ export class ForecasterStore {
     );
   }
 
-  async selection(key: SeriesKey): Promise<ModelSelection | null> {
-    const [row] = await this.db.query(`SELECT selection FROM ${this.s}.model_selections WHERE domain = $1 AND region = $2`, [key.domain, key.region]);
-    return row ? (row.selection as ModelSelection) : null;
-  }
-
   async saveSelection(key: SeriesKey, s: ModelSelection): Promise<void> {
     await this.db.query(
       `INSERT INTO ${this.s}.model_selections (domain, region, model, mase, baseline, baseline_mase, forecast_only, confidence, selected_at, selection)
@@ -255,22 +265,35 @@ export class ForecasterStore {
     );
   }
 
-  /** The latest forecast and its outbox event, in one transaction. */
-  async saveForecast(event: DemandForecastEvent & { payload: DemandForecast }): Promise<void> {
-    const p = event.payload;
-    await this.db.transaction(async (m) => {
-      await m.query(
-        `INSERT INTO ${this.s}.forecasts (domain, region, generated_at, event_id, payload, published_at) VALUES ($1, $2, $3, $4, $5, now())
-         ON CONFLICT (domain, region) DO UPDATE SET generated_at = excluded.generated_at, event_id = excluded.event_id, payload = excluded.payload, published_at = now()`,
-        [p.domain, p.region, p.generatedAt, event.eventId, JSON.stringify(p)],
-      );
-      await m.query(`INSERT INTO ${this.s}.outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING`, [
-        event.eventId,
+  /**
+   * What one forecast run writes: the series' learnt daily shape, and the forecast with its outbox
+   * event when it is published. One statement, so one round trip and one commit per series
+   * (a transaction of three writes took five round trips).
+   */
+  async saveForecastRun(key: SeriesKey, run: { dailyShape?: { appType: string; shape: DailyShape; days: number }; event?: DemandForecastEvent & { payload: DemandForecast } }): Promise<void> {
+    const { dailyShape, event } = run;
+    if (!dailyShape && !event) return;
+    await this.db.query(
+      `WITH shape AS (
+         INSERT INTO ${this.s}.daily_shapes (domain, region, app_type, shape, days) SELECT $1, $2, $3, $4, $5 WHERE $3::text IS NOT NULL
+         ON CONFLICT (domain, region) DO UPDATE SET app_type = excluded.app_type, shape = excluded.shape, days = excluded.days, updated_at = now()),
+       forecast AS (
+         INSERT INTO ${this.s}.forecasts (domain, region, generated_at, event_id, payload, published_at) SELECT $1, $2, $6, $7, $8, now() WHERE $7::text IS NOT NULL
+         ON CONFLICT (domain, region) DO UPDATE SET generated_at = excluded.generated_at, event_id = excluded.event_id, payload = excluded.payload, published_at = now())
+       INSERT INTO ${this.s}.outbox (event_id, topic, key, payload) SELECT $7, $9, $1, $10 WHERE $7::text IS NOT NULL ON CONFLICT (event_id) DO NOTHING`,
+      [
+        key.domain,
+        key.region,
+        dailyShape?.appType ?? null,
+        dailyShape ? JSON.stringify(dailyShape.shape) : null,
+        dailyShape?.days ?? null,
+        event?.payload.generatedAt ?? null,
+        event?.eventId ?? null,
+        event ? JSON.stringify(event.payload) : null,
         Topics.demandForecast,
-        p.domain,
-        JSON.stringify(event),
-      ]);
-    });
+        event ? JSON.stringify(event) : null,
+      ],
+    );
   }
 
   async forecasts(domain: string): Promise<DemandForecast[]> {
@@ -292,6 +315,17 @@ export class ForecasterStore {
       selectedAt: (r.selected_at as Date).toISOString(),
     }));
   }
+}
+
+function profileOf(row: Record<string, unknown>): DomainProfile {
+  return {
+    appType: row.app_type as DomainProfile['appType'],
+    tier: row.tier as DomainProfile['tier'],
+    cpuMs: Number(row.cpu_ms),
+    memoryMbPerConcurrent: Number(row.memory_mb_per_concurrent),
+    bytesOut: Number(row.bytes_out),
+    latencyMs: Number(row.latency_ms),
+  };
 }
 
 function finiteOrNull(v: number | null): number | null {
