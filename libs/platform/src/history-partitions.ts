@@ -32,6 +32,8 @@ export type HistoryRunReport = { skipped: true } | ({ skipped: false } & History
 export interface HistoryPartitionDays {
   /** Creates the minute partitions of these days that are missing (safe to race with other creators). */
   ensureMinuteDays(days: readonly number[]): Promise<void>;
+  /** The same for the hourly table (a copy of hours rolled up elsewhere). */
+  ensureHourlyDays(days: readonly number[]): Promise<void>;
 }
 
 /** Where a history's partitions are changed: the job's steps, and partitions made on demand. */
@@ -165,6 +167,10 @@ export class PostgresHistoryPartitions implements HistoryPartitionStore {
 
   async ensureMinuteDays(days: readonly number[]): Promise<void> {
     if (days.length > 0) await this.inTransaction((q) => this.createPartitions(q, this.tables.minute, days, (d) => this.minutePartition(d)));
+  }
+
+  async ensureHourlyDays(days: readonly number[]): Promise<void> {
+    if (days.length > 0) await this.inTransaction((q) => this.createPartitions(q, this.tables.hourly, days, (d) => this.hourlyPartition(d)));
   }
 
   async detachMinuteDay(day: number, rollingUp: boolean): Promise<void> {
