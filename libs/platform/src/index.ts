@@ -9,7 +9,6 @@ export { DeadLetter, DeadLetterPublisher } from './dead-letter-publisher';
 export { classifyFailure } from './failure-classification';
 export { HistoryJob } from './history-job';
 export { createDayPartitions, daysOf, HistoryPartitionDays, HistoryTables, isMissingPartition, PostgresHistoryPartitions, runHistoryJob } from './history-partitions';
-export { HistoryRetention } from './history-plan';
 export { createKafka, ensureTopics } from './kafka-client';
 export { createLogger, Logger } from './logger';
 export { EventBatchProducer, EventOutboxTable, inPollTransaction, OutboxEvent, OutboxMessage, OutboxRelay, OutboxTable, outboxTableDdl } from './outbox-relay';
