@@ -79,8 +79,6 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
     const partitions = new PostgresHistoryPartitions(this.db, demandHistoryTables(c.INGEST_DB_SCHEMA));
     const retention = { createAheadDays: c.INGEST_HISTORY_CREATE_AHEAD_DAYS, rollUpAfterDays: c.INGEST_HISTORY_ROLLUP_AFTER_DAYS, retainDays: c.INGEST_HISTORY_RETAIN_DAYS };
     this.historyJob = new HistoryJob(partitions, retention, this.logger, `${c.INGEST_DB_SCHEMA}.demand_buckets`);
-    // Before consuming: today's partitions exist before the first commit (else it makes them itself).
-    await this.historyJob.runOnce();
     const store = new PostgresDemandStore(this.db, c.INGEST_DB_SCHEMA, PRODUCED_BY, partitions);
     const groupId = c.INGEST_GROUP_ID ?? `${c.KAFKA_GROUP_PREFIX}-ingest`;
     const deadLetters = new DeadLetterPublisher(this.producer, groupId, this.logger);
@@ -117,7 +115,8 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
       await admin.disconnect();
     });
     this.relay.start(c.INGEST_OUTBOX_POLL_MS);
-    this.historyJob.start(c.INGEST_HISTORY_JOB_INTERVAL_MS, { runNow: false });
+    // Not awaited: a first run may have days to roll up; a commit that finds no partition makes it.
+    this.historyJob.start(c.INGEST_HISTORY_JOB_INTERVAL_MS);
     // A partition that received nothing because the broker could not be reached is not idle: its
     // backlog is waiting, and closing its buckets would make that backlog late. Buckets close only
     // once the broker has answered for the whole idle window (a probe on every tick).

@@ -40,12 +40,12 @@ export class HistoryJob {
     }
   }
 
-  /** Runs every `intervalMs` (and now, unless `runNow` is false: the caller has just run it). */
-  start(intervalMs: number, { runNow = true } = {}): void {
+  /** Runs now, then every `intervalMs` (a run still going when the next is due is not doubled). */
+  start(intervalMs: number): void {
     const tick = () => {
       this.running ??= this.runOnce().finally(() => (this.running = undefined));
     };
-    if (runNow) tick();
+    tick();
     this.timer = setInterval(tick, intervalMs);
     this.timer.unref();
   }
