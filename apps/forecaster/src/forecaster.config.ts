@@ -35,6 +35,14 @@ export const ForecasterConfigSchema = PlatformConfigSchema.extend({
     .string()
     .regex(/^([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)?$/, 'schema.view, lowercase SQL identifiers')
     .default(''),
+  /** Days of observed_demand partitions made ahead of the wall clock (docs/decisions/0023-bounded-demand-history.md). */
+  FORECASTER_HISTORY_CREATE_AHEAD_DAYS: z.coerce.number().int().min(0).max(31).default(2),
+  /** A day of minute buckets becomes hourly rows once it is this many days older than the newest day with data. */
+  FORECASTER_HISTORY_ROLLUP_AFTER_DAYS: z.coerce.number().int().min(1).default(7),
+  /** Days of history kept (minute or hourly), counted the same way; must exceed the roll-up age and FORECAST_HISTORY_DAYS. */
+  FORECASTER_HISTORY_RETAIN_DAYS: z.coerce.number().int().min(2).default(90),
+  /** How often the history job runs (it also runs at start-up). */
+  FORECASTER_HISTORY_JOB_INTERVAL_MS: z.coerce.number().int().min(1_000).default(3_600_000),
   /** Publish a series' forecast when its provisioned quantile moved by more than this share of its peak… */
   FORECAST_PUBLISH_THRESHOLD: z.coerce.number().min(0).max(10).default(0.1),
   /** …or when the last published one is older than this (a re-forecast in between is stored nowhere). */
@@ -45,6 +53,14 @@ export const ForecasterConfigSchema = PlatformConfigSchema.extend({
   /** Profile of a domain nobody registered. */
   FORECAST_DEFAULT_APP_TYPE: z.enum(AppTypes).default('api'),
   FORECAST_DEFAULT_TIER: z.enum(Tiers).default('free'),
-});
+})
+  .refine((c) => c.FORECASTER_HISTORY_RETAIN_DAYS > c.FORECASTER_HISTORY_ROLLUP_AFTER_DAYS, {
+    message: 'FORECASTER_HISTORY_RETAIN_DAYS must exceed FORECASTER_HISTORY_ROLLUP_AFTER_DAYS',
+    path: ['FORECASTER_HISTORY_RETAIN_DAYS'],
+  })
+  .refine((c) => c.FORECASTER_HISTORY_RETAIN_DAYS >= c.FORECAST_HISTORY_DAYS, {
+    message: 'FORECASTER_HISTORY_RETAIN_DAYS must be at least FORECAST_HISTORY_DAYS (the history a forecast reads)',
+    path: ['FORECASTER_HISTORY_RETAIN_DAYS'],
+  });
 
 export type ForecasterConfig = z.infer<typeof ForecasterConfigSchema>;

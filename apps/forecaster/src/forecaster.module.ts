@@ -5,13 +5,14 @@ import { DataSource } from 'typeorm';
 import { Topics } from '@shardcast/contracts';
 import { ForecastWorkerPool } from '@shardcast/forecasting';
 import { MarketMap, parseCountryCentroids, parseRegionTable } from '@shardcast/geo';
-import { deployedTopic, EventOutboxTable, Logger, OutboxRelay, SERVICE_LOGGER, ServiceInfraModule } from '@shardcast/platform';
+import { deployedTopic, EventOutboxTable, HistoryJob, Logger, OutboxRelay, PostgresHistoryPartitions, SERVICE_LOGGER, ServiceInfraModule } from '@shardcast/platform';
 import { ForecasterConfig } from './forecaster.config';
 import { demandObservedHandler } from './handlers/demand-observed.handler';
 import { domainRegisteredHandler } from './handlers/domain-registered.handler';
 import { DomainRegistry } from './registration/domain-registry';
 import { ForecasterStore } from './persistence/forecaster-store';
 import { forecasterMigrations } from './persistence/migrations';
+import { observedDemandTables } from './persistence/observed-demand-tables';
 import { ForecastRunner } from './forecasting/forecast-runner';
 import { ForecastScheduler } from './forecasting/forecast-scheduler';
 import { ForecasterApiController } from './api/forecaster-api.controller';
@@ -46,7 +47,23 @@ export class ForecasterModule implements OnApplicationBootstrap, OnApplicationSh
           },
           inject: [Kafka],
         },
-        { provide: ForecasterStore, useFactory: (db: DataSource) => new ForecasterStore(db, config.FORECASTER_DB_SCHEMA), inject: [DataSource] },
+        { provide: PostgresHistoryPartitions, useFactory: (db: DataSource) => new PostgresHistoryPartitions(db, observedDemandTables(config.FORECASTER_DB_SCHEMA)), inject: [DataSource] },
+        {
+          provide: HistoryJob,
+          useFactory: (partitions: PostgresHistoryPartitions, logger: Logger) =>
+            new HistoryJob(
+              partitions,
+              { createAheadDays: config.FORECASTER_HISTORY_CREATE_AHEAD_DAYS, rollUpAfterDays: config.FORECASTER_HISTORY_ROLLUP_AFTER_DAYS, retainDays: config.FORECASTER_HISTORY_RETAIN_DAYS },
+              logger,
+              `${config.FORECASTER_DB_SCHEMA}.observed_demand`,
+            ),
+          inject: [PostgresHistoryPartitions, SERVICE_LOGGER],
+        },
+        {
+          provide: ForecasterStore,
+          useFactory: (db: DataSource, partitions: PostgresHistoryPartitions) => new ForecasterStore(db, config.FORECASTER_DB_SCHEMA, partitions),
+          inject: [DataSource, PostgresHistoryPartitions],
+        },
         {
           provide: ForecastWorkerPool,
           useFactory: (logger: Logger) => {
@@ -91,11 +108,13 @@ export class ForecasterModule implements OnApplicationBootstrap, OnApplicationSh
     private readonly relay: OutboxRelay,
     private readonly scheduler: ForecastScheduler,
     private readonly store: ForecasterStore,
+    private readonly historyJob: HistoryJob,
     @Inject(CONFIG) private readonly config: ForecasterConfig,
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    this.historyJob.start(this.config.FORECASTER_HISTORY_JOB_INTERVAL_MS);
     this.relay.start(1_000);
     this.scheduler.start();
     if (this.config.FORECASTER_BACKFILL_VIEW) {
@@ -108,6 +127,7 @@ export class ForecasterModule implements OnApplicationBootstrap, OnApplicationSh
   async onApplicationShutdown(): Promise<void> {
     // Nest closes the Kafka transport before this hook, so no handler still needs these.
     await this.scheduler.stop();
+    await this.historyJob.stop();
     await this.relay.stop();
     await this.pool.close();
     await this.producer.disconnect();

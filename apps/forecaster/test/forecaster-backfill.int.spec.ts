@@ -18,11 +18,19 @@ describe('forecaster backfill from ingest contract view', () => {
     await db.connect();
     // The columns ingest documents for its read-only view `demand_history`.
     await db.query(`CREATE SCHEMA "${viewSchema}"`);
-    await db.query(`CREATE TABLE "${viewSchema}".demand_history (domain text, region text, bucket_start timestamptz, requests bigint, errors bigint, bytes bigint, closed boolean)`);
+    await db.query(
+      `CREATE TABLE "${viewSchema}".demand_history (domain text, region text, bucket_start timestamptz, requests bigint, errors bigint, bytes bigint, closed boolean, bucket_seconds integer)`,
+    );
     await db.query(
       `INSERT INTO "${viewSchema}".demand_history
-       SELECT 'backfilled.example.com', 'eu-west-1', t, (100 + 60 * sin(extract(epoch from t) / 86400 * 2 * pi()))::bigint, 0, 1000, true
+       SELECT 'backfilled.example.com', 'eu-west-1', t, (100 + 60 * sin(extract(epoch from t) / 86400 * 2 * pi()))::bigint, 0, 1000, true, 60
        FROM generate_series(timestamptz '2014-04-01', timestamptz '2014-04-04' - interval '1 minute', interval '1 minute') AS t`,
+    );
+    // A week before those, hours ingest had rolled up (docs/decisions/0023-bounded-demand-history.md).
+    await db.query(
+      `INSERT INTO "${viewSchema}".demand_history
+       SELECT 'backfilled.example.com', 'eu-west-1', t, 60 * (100 + 60 * sin(extract(epoch from t) / 86400 * 2 * pi()))::bigint, 0, 60000, true, 3600
+       FROM generate_series(timestamptz '2014-03-25', timestamptz '2014-04-01' - interval '1 hour', interval '1 hour') AS t`,
     );
     await ensureTopics(createKafka(env.KAFKA_BROKERS.split(','), 'bf-test'), contractTopicSpecs(), 3, prefix);
   });
@@ -47,7 +55,10 @@ describe('forecaster backfill from ingest contract view', () => {
       FORECAST_SELECTION_ORIGINS: '2',
     }).start();
     const backfilled = await service.waitForMessage('history backfilled');
-    expect(backfilled.buckets).toBe(3 * 1440);
+    expect(backfilled.buckets).toBe(3 * 1440 + 7 * 24);
+    const [hours] = (await db.query(`SELECT count(*)::int AS n, sum(requests)::bigint AS requests FROM "${schema}".observed_demand_hourly`)).rows;
+    const [sent] = (await db.query(`SELECT sum(requests)::bigint AS requests FROM "${viewSchema}".demand_history WHERE bucket_seconds = 3600`)).rows;
+    expect(hours).toEqual({ n: 7 * 24, requests: sent.requests });
     const published = await service.waitForLog((l) => l.msg === 'forecast published' && l.domain === 'backfilled.example.com', 120_000);
     expect(published.region).toBe('eu-west-1');
     const [row] = (await db.query(`SELECT payload FROM "${schema}".forecasts WHERE domain = 'backfilled.example.com'`)).rows;

@@ -39,6 +39,14 @@ export const IngestConfigSchema = PlatformConfigSchema.extend({
    * this (their writer died or could not send). Events after a crash wait this long.
    */
   INGEST_OUTBOX_WRITER_GRACE_MS: z.coerce.number().int().min(0).default(5_000),
+  /** Days of demand_buckets partitions made ahead of the wall clock (docs/decisions/0023-bounded-demand-history.md). */
+  INGEST_HISTORY_CREATE_AHEAD_DAYS: z.coerce.number().int().min(0).max(31).default(2),
+  /** A day of minute buckets becomes hourly rows once it is this many days older than the newest day with data. */
+  INGEST_HISTORY_ROLLUP_AFTER_DAYS: z.coerce.number().int().min(1).default(7),
+  /** Days of history kept (minute or hourly), counted the same way; must exceed the roll-up age. */
+  INGEST_HISTORY_RETAIN_DAYS: z.coerce.number().int().min(2).default(90),
+  /** How often the history job runs (it also runs at start-up). */
+  INGEST_HISTORY_JOB_INTERVAL_MS: z.coerce.number().int().min(1_000).default(3_600_000),
   REGIONS_FILE: z.string().default(resolve(__dirname, '../../../../data/regions/awsData.js')),
   /** Comma-separated region ids to serve; empty: every region in REGIONS_FILE. */
   REGIONS: z
@@ -57,6 +65,9 @@ export const IngestConfigSchema = PlatformConfigSchema.extend({
         return z.NEVER;
       }
     }),
+}).refine((c) => c.INGEST_HISTORY_RETAIN_DAYS > c.INGEST_HISTORY_ROLLUP_AFTER_DAYS, {
+  message: 'INGEST_HISTORY_RETAIN_DAYS must exceed INGEST_HISTORY_ROLLUP_AFTER_DAYS',
+  path: ['INGEST_HISTORY_RETAIN_DAYS'],
 });
 
 /**

@@ -7,6 +7,8 @@ import {
   createKafka,
   createServiceDataSource,
   DeadLetterPublisher,
+  HistoryJob,
+  PostgresHistoryPartitions,
   PostgresQuarantine,
   deployedTopic,
   ensureTopics,
@@ -27,6 +29,7 @@ import { IngestConfig } from './ingest.config';
 import { TelemetryRequestsHandler } from './handlers/telemetry-requests.handler';
 import { PostgresDemandStore } from './persistence/postgres-demand-store';
 import { DemandOutboxTable } from './persistence/demand-outbox';
+import { demandHistoryTables } from './persistence/demand-history-tables';
 import { ingestMigrations } from './persistence/migrations';
 
 /** The events' producedBy: the writer's and the outbox poll's must match (the poll rebuilds events). */
@@ -43,6 +46,7 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
   /** The relay's producer on librdkafka, when ingest consumes on it (else the kafkajs producer). */
   private relayProducer?: LibrdkafkaProducer;
   private idleTimer?: NodeJS.Timeout;
+  private historyJob?: HistoryJob;
 
   constructor(
     @Inject(SERVICE_CONFIG) private readonly config: IngestConfig,
@@ -72,7 +76,10 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
       writerGraceMs: c.INGEST_OUTBOX_WRITER_GRACE_MS,
     });
     const scanner = this.chooseScanner();
-    const store = new PostgresDemandStore(this.db, c.INGEST_DB_SCHEMA, PRODUCED_BY);
+    const partitions = new PostgresHistoryPartitions(this.db, demandHistoryTables(c.INGEST_DB_SCHEMA));
+    const retention = { createAheadDays: c.INGEST_HISTORY_CREATE_AHEAD_DAYS, rollUpAfterDays: c.INGEST_HISTORY_ROLLUP_AFTER_DAYS, retainDays: c.INGEST_HISTORY_RETAIN_DAYS };
+    this.historyJob = new HistoryJob(partitions, retention, this.logger, `${c.INGEST_DB_SCHEMA}.demand_buckets`);
+    const store = new PostgresDemandStore(this.db, c.INGEST_DB_SCHEMA, PRODUCED_BY, partitions);
     const groupId = c.INGEST_GROUP_ID ?? `${c.KAFKA_GROUP_PREFIX}-ingest`;
     const deadLetters = new DeadLetterPublisher(this.producer, groupId, this.logger);
     deadLetters.useQuarantine(new PostgresQuarantine(this.db, c.INGEST_DB_SCHEMA));
@@ -108,6 +115,8 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
       await admin.disconnect();
     });
     this.relay.start(c.INGEST_OUTBOX_POLL_MS);
+    // Not awaited: a first run may have days to roll up; a commit that finds no partition makes it.
+    this.historyJob.start(c.INGEST_HISTORY_JOB_INTERVAL_MS);
     // A partition that received nothing because the broker could not be reached is not idle: its
     // backlog is waiting, and closing its buckets would make that backlog late. Buckets close only
     // once the broker has answered for the whole idle window (a probe on every tick).
@@ -150,6 +159,7 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.idleTimer);
+    await this.historyJob?.stop();
     await this.consumer?.stop();
     await this.relay?.stop();
     await this.relayProducer?.disconnect();

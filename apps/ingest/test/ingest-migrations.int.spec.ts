@@ -86,4 +86,35 @@ describe('ingest migrations (real PostgreSQL)', () => {
     const [bucket] = await third.query(`SELECT revision, updated_at FROM "${schema}".demand_buckets WHERE bucket_start = $1`, [T]);
     expect([bucket.revision, bucket.updated_at.toISOString()]).toEqual([2, occurredAt(2)]);
   });
+
+  it('partitions demand_buckets by day keeping every row as it was, and the contract view reads it with each row\'s width', async () => {
+    const { DATABASE_URL } = stackEnv();
+    const other = uniqueName('ingest_migr_p');
+    const before = createServiceDataSource({ url: DATABASE_URL, schema: other, migrations: ingestMigrations.slice(0, 4), poolSize: 2 });
+    sources.push(before);
+    await openServiceDatabase(before, other);
+    const starts = ['2014-04-09T23:59:00.000Z', '2014-04-10T00:00:00.000Z', '2014-04-10T12:00:00.000Z', '2026-12-02T08:30:00.000Z'];
+    for (const [i, start] of starts.entries()) {
+      await before.query(
+        `INSERT INTO "${other}".demand_buckets (domain, region, bucket_start, bucket_seconds, revision, requests, errors, bytes, latency_p99_ms, latency_max_ms, latency_sketch, updated_at)
+         VALUES ('a.example.com', 'eu-west-1', $1, 60, $2, $3, 1, $4, 12.5, 40, $5, $6)`,
+        [start, i + 1, 10 + i, (2n ** 62n + BigInt(i)).toString(), serializeLatencySketch(share([10, 20])), `2026-01-0${i + 1}T00:00:00.000Z`],
+      );
+    }
+    const read = (s: DataSource) => s.query(`SELECT *, bytes::text AS bytes FROM "${other}".demand_buckets ORDER BY bucket_start`);
+    const rows = await read(before);
+
+    const after = createServiceDataSource({ url: DATABASE_URL, schema: other, migrations: ingestMigrations, poolSize: 2 });
+    sources.push(after);
+    await openServiceDatabase(after, other);
+    expect(await read(after)).toEqual(rows);
+    const partitions = await after.query(
+      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass AND c.relkind = 'r' ORDER BY 1`,
+      [`"${other}".demand_buckets`],
+    );
+    expect(partitions.map((p: { name: string }) => p.name)).toEqual(['demand_buckets_20140409', 'demand_buckets_20140410', 'demand_buckets_20261202']);
+    const view = await after.query(`SELECT bucket_seconds, requests::int AS requests, bytes::text AS bytes, closed FROM "${other}".demand_history ORDER BY bucket_start`);
+    expect(view).toEqual(starts.map((_, i) => ({ bucket_seconds: 60, requests: 10 + i, bytes: (2n ** 62n + BigInt(i)).toString(), closed: true })));
+    await after.query(`DROP SCHEMA "${other}" CASCADE`);
+  });
 });

@@ -34,6 +34,9 @@ describe.each(['librdkafka', 'kafkajs'])('ingest on %s against the real broker a
     expect(await h.countBy('domain')).toEqual(expected.byDomain);
     expect(await h.countBy('region')).toEqual(expected.byRegion);
     expect([...expected.byRegion.keys()].sort()).toEqual([...new Set(FIXTURE_CITIES.map((c) => c.region))].sort());
+    // The history job runs inside ingest from the start (docs/decisions/0023-bounded-demand-history.md): today's partition and the next ones.
+    const today = new Date().toISOString().slice(0, 10);
+    expect(await ingest.waitForMessage('history job ran')).toMatchObject({ history: `${h.schema}.demand_buckets`, created: expect.arrayContaining([today]) });
 
     const dlq = await eventually(
       () => h.readTopic(`${h.topic}.dlq`, `%h\n`),

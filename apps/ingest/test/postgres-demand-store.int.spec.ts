@@ -1,11 +1,12 @@
 import { DataSource } from 'typeorm';
 import { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
-import { createServiceDataSource, openServiceDatabase } from '@shardcast/platform';
+import { createServiceDataSource, openServiceDatabase, PostgresHistoryPartitions } from '@shardcast/platform';
 import { stackEnv, uniqueName } from '@shardcast/test-stack';
 import { addRequest, emptyDemandBucket, LedgerEntry, LedgerTransition, serializeLatencySketch } from '@shardcast/telemetry';
 import { ingestMigrations } from '../src/persistence/migrations';
 import { PostgresDemandStore } from '../src/persistence/postgres-demand-store';
 import { DemandOutboxTable } from '../src/persistence/demand-outbox';
+import { demandHistoryTables } from '../src/persistence/demand-history-tables';
 import type { OutboxEvent } from '@shardcast/platform';
 
 jest.setTimeout(120_000);
@@ -40,7 +41,7 @@ describe('PostgresDemandStore (real PostgreSQL)', () => {
 
   beforeAll(async () => {
     db = await openServiceDatabase(createServiceDataSource({ url: stackEnv().DATABASE_URL, schema, migrations: ingestMigrations, poolSize: 4 }), schema);
-    store = new PostgresDemandStore(db, schema, 'ingest-test');
+    store = new PostgresDemandStore(db, schema, 'ingest-test', new PostgresHistoryPartitions(db, demandHistoryTables(schema)));
     outbox = new DemandOutboxTable(db, schema, 'ingest-test');
   });
 

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Producer } from 'kafkajs';
 import { DataSource } from 'typeorm';
-import { createKafka, createServiceDataSource, DeadLetterPublisher, createLogger, openServiceDatabase, OutboxRelay, PartitionBatch } from '@shardcast/platform';
+import { createKafka, createServiceDataSource, DeadLetterPublisher, createLogger, openServiceDatabase, OutboxRelay, PartitionBatch, PostgresHistoryPartitions } from '@shardcast/platform';
 import { DemandOutboxTable } from '../src/persistence/demand-outbox';
+import { demandHistoryTables } from '../src/persistence/demand-history-tables';
 import { stackEnv, generateTelemetry, totalsOf, uniqueName, FixtureRecord } from '@shardcast/test-stack';
 import { parseRegionTable, RegionLocator } from '@shardcast/telemetry';
 import { TelemetryRequestsHandler } from '../src/handlers/telemetry-requests.handler';
@@ -81,7 +82,7 @@ describe('TelemetryRequestsHandler, pipelined (real PostgreSQL and Kafka)', () =
 
   it('stores batches handed over before their predecessors are written, each once and in order', async () => {
     const records = generateTelemetry(30_000, { seed: 11 });
-    const store = new FaultyStore(db, schema, 'ingest-test');
+    const store = new FaultyStore(db, schema, 'ingest-test', new PostgresHistoryPartitions(db, demandHistoryTables(schema)));
     const handler = handlerOn(store);
     // No await between them: every batch is prepared while the one before is still being written.
     await Promise.all([0, 5_000, 10_000, 15_000, 20_000, 25_000].map((from) => handler.handleBatch(batchOf(records, from, from + 5_000))));
@@ -92,7 +93,7 @@ describe('TelemetryRequestsHandler, pipelined (real PostgreSQL and Kafka)', () =
 
   it('fails a batch whose predecessor failed without writing it, and starts afresh afterwards', async () => {
     const records = generateTelemetry(9_000, { seed: 12 });
-    const store = new FaultyStore(db, schema, 'ingest-test');
+    const store = new FaultyStore(db, schema, 'ingest-test', new PostgresHistoryPartitions(db, demandHistoryTables(schema)));
     const handler = handlerOn(store);
     await handler.handleBatch(batchOf(records, 0, 3_000));
     store.failCommitAt.add(3_000n);
@@ -112,7 +113,7 @@ describe('TelemetryRequestsHandler, pipelined (real PostgreSQL and Kafka)', () =
 
   it('isolates a message that fails every time, rejects it whole and stores everything around it', async () => {
     const records = generateTelemetry(9_000, { seed: 15 });
-    const store = new FaultyStore(db, schema, 'ingest-test');
+    const store = new FaultyStore(db, schema, 'ingest-test', new PostgresHistoryPartitions(db, demandHistoryTables(schema)));
     store.refuseOffset = 4_321n;
     const handler = handlerOn(store);
     // Handed over at once (pipelined): the second fails, the third waits for it.
@@ -129,9 +130,9 @@ describe('TelemetryRequestsHandler, pipelined (real PostgreSQL and Kafka)', () =
   it('recomputes a batch prepared on a ledger that did not become the stored one', async () => {
     // The last third an hour later: nothing of it is late after the idle close below.
     const records = generateTelemetry(12_000, { seed: 13 }).map((r, i) => (i >= 8_000 ? { ...r, timestamp: r.timestamp + 3_600_000 } : r));
-    const first = new FaultyStore(db, schema, 'ingest-a');
+    const first = new FaultyStore(db, schema, 'ingest-a', new PostgresHistoryPartitions(db, demandHistoryTables(schema)));
     const a = handlerOn(first);
-    const b = handlerOn(new PostgresDemandStore(db, schema, 'ingest-b'));
+    const b = handlerOn(new PostgresDemandStore(db, schema, 'ingest-b', new PostgresHistoryPartitions(db, demandHistoryTables(schema))));
     await a.handleBatch(batchOf(records, 0, 4_000));
     // Another member (after a rebalance a did not see) stores the next batch, then closes the
     // partition's open buckets as idle and publishes them.
@@ -151,9 +152,9 @@ describe('TelemetryRequestsHandler, pipelined (real PostgreSQL and Kafka)', () =
     const records = generateTelemetry(6_000, { seed: 14 });
     const gaps = async () => db.query(`SELECT partition, from_offset::int AS "from", to_offset::int AS "to", count::int AS count FROM "${schema}".offset_gaps`);
     // Nothing stored yet: the first batch starts where Kafka says, no gap is known.
-    await handlerOn(new PostgresDemandStore(db, schema, 'ingest-test')).handleBatch(batchOf(records, 500, 2_000));
+    await handlerOn(new PostgresDemandStore(db, schema, 'ingest-test', new PostgresHistoryPartitions(db, demandHistoryTables(schema)))).handleBatch(batchOf(records, 500, 2_000));
     expect(await gaps()).toEqual([]);
-    const store = new FaultyStore(db, schema, 'ingest-test');
+    const store = new FaultyStore(db, schema, 'ingest-test', new PostgresHistoryPartitions(db, demandHistoryTables(schema)));
     // Offsets 2,000..2,999 are gone (retention): the next batch the consumer gets starts at 3,000.
     await handlerOn(store).handleBatch(batchOf(records, 3_000, 4_500));
     expect(await gaps()).toEqual([{ partition: 0, from: 2_000, to: 2_999, count: 1_000 }]);

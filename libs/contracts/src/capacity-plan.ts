@@ -31,7 +31,7 @@ const ScheduleBlockSchema = z
 
 /**
  * A domain's capacity, per serving region, as the allocator reserved it
- * (docs/decisions/0021-allocation-decisions.md). Internal: revised in place before 1.0 (0011).
+ * (docs/decisions/0024-allocation-decisions.md). Internal: revised in place before 1.0 (0011).
  * The shard-assigner needs nothing else: endpoints, demand by origin and the schedule are here.
  * A deregistered domain's last plan has no regions.
  */

@@ -17,6 +17,8 @@ export type { BacktestOptions, BacktestResult, CandidateBacktest } from './backt
 export { QuantileKeys, QuantileLevel, calibrate, applyCalibration, conformalQuantile, WideRelativeCalibration } from './conformal-calibration';
 export type { QuantileKey, QuantileForecast, Calibration } from './conformal-calibration';
 export { selectModel, prepareSeries } from './select-model';
+export { denseSeriesOfBuckets } from './stored-buckets';
+export type { StoredBucket } from './stored-buckets';
 export type { ModelSelection, SelectionOptions, SeriesOptions, PreparedSeries } from './select-model';
 export { forecast } from './forecast';
 export type { DemandForecast, ForecastOptions } from './forecast';

@@ -7,6 +7,8 @@ export { contractEventHandler } from './contract-event-handler';
 export { createServiceDataSource, openServiceDatabase } from './database';
 export { DeadLetter, DeadLetterPublisher } from './dead-letter-publisher';
 export { classifyFailure } from './failure-classification';
+export { HistoryJob } from './history-job';
+export { createDayPartitions, daysOf, HistoryPartitionDays, HistoryTables, isMissingPartition, PostgresHistoryPartitions, runHistoryJob } from './history-partitions';
 export { createKafka, ensureTopics } from './kafka-client';
 export { createLogger, Logger } from './logger';
 export { EventBatchProducer, EventOutboxTable, inPollTransaction, OutboxEvent, OutboxMessage, OutboxRelay, OutboxTable, outboxTableDdl } from './outbox-relay';

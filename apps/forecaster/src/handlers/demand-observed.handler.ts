@@ -26,8 +26,12 @@ export function demandObservedHandler(topic: string): Type<unknown> {
       await this.gate.consume(DemandObservedEventSchema, context, async (event) => {
         const where = { topic, partition: context.getPartition(), offset: context.getMessage().offset };
         this.logger.debug({ ...where, eventId: event.eventId, correlationId: event.correlationId, domain: event.payload.domain, region: event.payload.region, revision: event.payload.revision }, 'event received');
-        if (await this.store.recordObserved(event)) {
+        const outcome = await this.store.recordObserved(event);
+        if (outcome === 'recorded') {
           this.scheduler.markDirty({ domain: event.payload.domain, region: event.payload.region }, { eventId: event.eventId, correlationId: event.correlationId });
+        } else if (outcome === 'rolled-up') {
+          // Not silently: a revision of a day rolled up already (its hour keeps the total it had).
+          this.logger.warn({ ...where, eventId: event.eventId, domain: event.payload.domain, region: event.payload.region, bucketStart: event.payload.bucketStart, revision: event.payload.revision }, 'demand.observed event for a day already rolled up; not recorded');
         }
       });
     }

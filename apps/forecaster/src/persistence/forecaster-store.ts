@@ -1,6 +1,8 @@
 import { DataSource } from 'typeorm';
 import { DemandForecast, DemandForecastEvent, DemandObservedEvent, DomainRegisteredEvent, DomainRegistration, Topics } from '@shardcast/contracts';
+import { denseSeriesOfBuckets } from '@shardcast/forecasting';
 import type { DailyShape, DemandSeries, DomainProfile, ModelSelection } from '@shardcast/forecasting';
+import { daysOf, HistoryPartitionDays, isMissingPartition } from '@shardcast/platform';
 import type { RegionShare } from '@shardcast/geo';
 
 export interface SeriesKey {
@@ -30,51 +32,81 @@ export interface AccuracyRow extends SeriesKey {
   selectedAt: string;
 }
 
+/**
+ * What recording an observed bucket did: `recorded` (new, or a higher revision), `unchanged` (a
+ * redelivery or an older revision), `rolled-up` (its day was rolled up into hourly rows already:
+ * refused, its hour keeps the total it had).
+ */
+export type RecordOutcome = 'recorded' | 'unchanged' | 'rolled-up';
+
 /** The forecaster's repository: history, profiles, model selections, forecasts and their outbox. */
 export class ForecasterStore {
   constructor(
     private readonly db: DataSource,
     private readonly schema: string,
+    /** observed_demand's day partitions: a bucket whose day has none yet gets it. */
+    private readonly partitions: HistoryPartitionDays,
   ) {}
+
+  /** Runs a write again after making the partitions of `instantsMs`' days, when it found none (it applied nothing). */
+  private async withPartitions<T>(instantsMs: Iterable<number>, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      if (!isMissingPartition(err)) throw err;
+      await this.partitions.ensureMinuteDays(daysOf(instantsMs));
+      return write();
+    }
+  }
+
+  /** The start of the newest day rolled up (history_rollups): buckets before it are hourly rows now. */
+  private get rolledUpBefore(): string {
+    return `coalesce((SELECT rolled_up_before FROM ${this.s}.history_rollups WHERE history = 'observed_demand'), '-infinity'::timestamptz)`;
+  }
 
   private get s(): string {
     return `"${this.schema}"`;
   }
 
   /**
-   * Stores an observed bucket; a redelivery or an older revision changes nothing. Returns whether it
-   * changed. Bytes: the exact decimal `bytesExact` when the producer sent it (`bytes` is rounded past 2^53).
+   * Stores an observed bucket; a redelivery or an older revision changes nothing, and neither does
+   * a bucket of a day rolled up already. Bytes: the exact decimal `bytesExact` when the producer
+   * sent it (`bytes` is rounded past 2^53).
    */
-  async recordObserved(event: DemandObservedEvent): Promise<boolean> {
+  async recordObserved(event: DemandObservedEvent): Promise<RecordOutcome> {
     const p = event.payload;
-    const rows = await this.db.query(
-      `INSERT INTO ${this.s}.observed_demand (domain, region, bucket_start, bucket_seconds, revision, requests, errors, bytes, latency_p50_ms, event_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-       ON CONFLICT (domain, region, bucket_start) DO UPDATE SET
-         revision = excluded.revision, requests = excluded.requests, errors = excluded.errors, bytes = excluded.bytes,
-         latency_p50_ms = excluded.latency_p50_ms, event_id = excluded.event_id
-       WHERE ${this.s}.observed_demand.revision < excluded.revision
-       RETURNING 1`,
-      [p.domain, p.region, p.bucketStart, p.bucketSeconds, p.revision, p.requests, p.errors, p.bytesExact ?? p.bytes, p.latencyMs.p50, event.eventId],
+    const [row]: Array<{ stored: number; rolled_up: boolean }> = await this.withPartitions([Date.parse(p.bucketStart)], () =>
+      this.db.query(
+        `WITH mark AS (SELECT ${this.rolledUpBefore} AS before),
+         stored AS (
+           INSERT INTO ${this.s}.observed_demand (domain, region, bucket_start, bucket_seconds, revision, requests, errors, bytes, latency_p50_ms, event_id)
+           SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM mark WHERE $3::timestamptz >= mark.before
+           ON CONFLICT (domain, region, bucket_start) DO UPDATE SET
+             revision = excluded.revision, requests = excluded.requests, errors = excluded.errors, bytes = excluded.bytes,
+             latency_p50_ms = excluded.latency_p50_ms, event_id = excluded.event_id
+           WHERE ${this.s}.observed_demand.revision < excluded.revision
+           RETURNING 1)
+         SELECT (SELECT count(*) FROM stored)::int AS stored, (SELECT $3::timestamptz < before FROM mark) AS rolled_up`,
+        [p.domain, p.region, p.bucketStart, p.bucketSeconds, p.revision, p.requests, p.errors, p.bytesExact ?? p.bytes, p.latencyMs.p50, event.eventId],
+      ),
     );
-    return rows.length > 0;
+    return row.stored > 0 ? 'recorded' : row.rolled_up ? 'rolled-up' : 'unchanged';
   }
 
   /**
-   * Requests per bucket since `sinceMs`, on a dense grid: ingest writes only buckets that saw
-   * traffic, so an absent bucket between the first and the last means zero requests, not a gap.
+   * Requests per bucket since `sinceMs`, minute and rolled-up hourly buckets on one dense grid
+   * (denseSeriesOfBuckets: an hour spread evenly over its minutes, absent buckets zero); the totals
+   * are the stored ones.
    */
   async history(key: SeriesKey, sinceMs: number): Promise<DemandSeries & { bytes: number; requests: number; latencyMs: number }> {
-    const rows: Array<{ t: string; requests: string; bytes: string; latency: number }> = await this.db.query(
-      `WITH o AS (
-         SELECT bucket_start, bucket_seconds, requests, bytes, latency_p50_ms FROM ${this.s}.observed_demand
-         WHERE domain = $1 AND region = $2 AND bucket_start >= $3),
-       span AS (SELECT min(bucket_start) AS lo, max(bucket_start) AS hi, min(bucket_seconds) AS step FROM o)
-       SELECT (extract(epoch from g.t) * 1000)::bigint AS t, coalesce(o.requests, 0) AS requests, coalesce(o.bytes, 0) AS bytes,
-              coalesce(o.latency_p50_ms, 0) AS latency
-       FROM span, generate_series(span.lo, span.hi, make_interval(secs => span.step)) AS g(t)
-       LEFT JOIN o ON o.bucket_start = g.t
-       ORDER BY g.t`,
+    const rows: Array<{ t: string; seconds: number; requests: string; bytes: string; latency: number }> = await this.db.query(
+      `SELECT (extract(epoch from bucket_start) * 1000)::bigint AS t, seconds, requests, bytes, latency FROM (
+         SELECT bucket_start, bucket_seconds AS seconds, requests, bytes, latency_p50_ms AS latency FROM ${this.s}.observed_demand
+         WHERE domain = $1 AND region = $2 AND bucket_start >= $3
+         UNION ALL
+         SELECT bucket_start, 3600, requests, bytes, latency_p50_ms FROM ${this.s}.observed_demand_hourly
+         WHERE domain = $1 AND region = $2 AND bucket_start >= $3) buckets
+       ORDER BY bucket_start, seconds DESC`,
       [key.domain, key.region, new Date(sinceMs).toISOString()],
     );
     let requests = 0;
@@ -85,13 +117,8 @@ export class ForecasterStore {
       bytes += Number(r.bytes);
       latencyWeighted += Number(r.latency) * Number(r.requests);
     }
-    return {
-      timestamps: rows.map((r) => Number(r.t)),
-      values: rows.map((r) => Number(r.requests)),
-      requests,
-      bytes,
-      latencyMs: requests > 0 ? latencyWeighted / requests : 0,
-    };
+    const series = denseSeriesOfBuckets(rows.map((r) => ({ startMs: Number(r.t), seconds: r.seconds, requests: Number(r.requests) })));
+    return { ...series, requests, bytes, latencyMs: requests > 0 ? latencyWeighted / requests : 0 };
   }
 
   /**
@@ -102,7 +129,9 @@ export class ForecasterStore {
     const [row] = await this.db.query(
       `SELECT EXISTS (SELECT 1 FROM ${this.s}.deregistered_domains WHERE domain = $1) AS deregistered,
          (SELECT registration FROM ${this.s}.registrations WHERE domain = $1) AS registration,
-         (SELECT (extract(epoch from max(bucket_start)) * 1000)::bigint FROM ${this.s}.observed_demand WHERE domain = $1 AND region = $2) AS latest,
+         (SELECT (extract(epoch from max(t)) * 1000)::bigint FROM (
+            SELECT max(bucket_start) AS t FROM ${this.s}.observed_demand WHERE domain = $1 AND region = $2
+            UNION ALL SELECT max(bucket_start) FROM ${this.s}.observed_demand_hourly WHERE domain = $1 AND region = $2) newest) AS latest,
          (SELECT share FROM ${this.s}.registered_regions WHERE domain = $1 AND region = $2) AS share,
          (SELECT to_jsonb(p) FROM ${this.s}.domain_profiles p WHERE domain = $1) AS profile,
          (SELECT selection FROM ${this.s}.model_selections WHERE domain = $1 AND region = $2) AS selection,
@@ -122,21 +151,42 @@ export class ForecasterStore {
   }
 
   /**
-   * Copies buckets from ingest's contract view (domain, region, bucket_start, requests, errors,
-   * bytes) that this store does not have, as revision 0 so any published revision replaces them.
+   * Copies buckets from ingest's contract view (domain, region, bucket_start, bucket_seconds,
+   * requests, errors, bytes) that this store does not have: minute buckets as revision 0 so any
+   * published revision replaces them (not before the roll-up mark), hours ingest rolled up into
+   * the hourly table.
    */
   async backfillFromView(view: string, historyDays: number): Promise<number> {
     const [schema, name] = view.split('.');
-    const rows = await this.db.query(
+    const window = `(SELECT v.*, max(v.bucket_start) OVER (PARTITION BY v.domain, v.region) AS newest FROM "${schema}"."${name}" v) AS h
+       WHERE bucket_start >= newest - make_interval(days => $1)`;
+    const days = Math.ceil(historyDays);
+    const starts: Array<{ t: string }> = await this.db.query(
+      `SELECT DISTINCT (extract(epoch from date_bin('1 day', bucket_start, TIMESTAMPTZ '1970-01-01 00:00:00+00')) * 1000)::bigint AS t FROM ${window} AND bucket_seconds < 3600`,
+      [days],
+    );
+    await this.partitions.ensureMinuteDays(starts.map((r) => Number(r.t)));
+    const minutes = await this.db.query(
       `INSERT INTO ${this.s}.observed_demand (domain, region, bucket_start, bucket_seconds, revision, requests, errors, bytes, latency_p50_ms, event_id)
-       SELECT domain, region, bucket_start, 60, 0, requests, errors, bytes, 0, 'backfill'
-       FROM (SELECT v.*, max(v.bucket_start) OVER (PARTITION BY v.domain, v.region) AS newest FROM "${schema}"."${name}" v) AS h
-       WHERE bucket_start >= newest - make_interval(days => $1)
+       SELECT domain, region, bucket_start, bucket_seconds, 0, requests, errors, bytes, 0, 'backfill'
+       FROM ${window} AND bucket_seconds < 3600 AND bucket_start >= ${this.rolledUpBefore}
        ON CONFLICT (domain, region, bucket_start) DO NOTHING
        RETURNING 1`,
-      [Math.ceil(historyDays)],
+      [days],
     );
-    return rows.length;
+    const hourStarts: Array<{ t: string }> = await this.db.query(
+      `SELECT DISTINCT (extract(epoch from date_bin('1 day', bucket_start, TIMESTAMPTZ '1970-01-01 00:00:00+00')) * 1000)::bigint AS t FROM ${window} AND bucket_seconds >= 3600`,
+      [days],
+    );
+    await this.partitions.ensureHourlyDays(hourStarts.map((r) => Number(r.t)));
+    const hours = await this.db.query(
+      `INSERT INTO ${this.s}.observed_demand_hourly (domain, region, bucket_start, requests, errors, bytes, latency_p50_ms)
+       SELECT domain, region, bucket_start, requests, errors, bytes, 0 FROM ${window} AND bucket_seconds >= 3600
+       ON CONFLICT (domain, region, bucket_start) DO NOTHING
+       RETURNING 1`,
+      [days],
+    );
+    return minutes.length + hours.length;
   }
 
   /**
@@ -159,6 +209,7 @@ export class ForecasterStore {
     return this.db.query(
       `SELECT domain, region FROM (
          SELECT DISTINCT domain, region FROM ${this.s}.observed_demand WHERE $1::text IS NULL OR domain = $1
+         UNION SELECT DISTINCT domain, region FROM ${this.s}.observed_demand_hourly WHERE $1::text IS NULL OR domain = $1
          UNION SELECT domain, region FROM ${this.s}.registered_regions WHERE $1::text IS NULL OR domain = $1) k
        WHERE NOT EXISTS (SELECT 1 FROM ${this.s}.deregistered_domains d WHERE d.domain = k.domain)
        ORDER BY domain, region`,
@@ -204,7 +255,8 @@ export class ForecasterStore {
   async deregister(domain: string, event: (regions: string[]) => DemandForecastEvent, tombstone?: { eventId: string }): Promise<string[] | null> {
     return this.db.transaction(async (m) => {
       const known = await m.query(
-        `SELECT 1 FROM ${this.s}.registrations WHERE domain = $1 UNION ALL SELECT 1 FROM ${this.s}.forecasts WHERE domain = $1 UNION ALL SELECT 1 FROM ${this.s}.observed_demand WHERE domain = $1 LIMIT 1`,
+        `SELECT 1 FROM ${this.s}.registrations WHERE domain = $1 UNION ALL SELECT 1 FROM ${this.s}.forecasts WHERE domain = $1 UNION ALL SELECT 1 FROM ${this.s}.observed_demand WHERE domain = $1
+         UNION ALL SELECT 1 FROM ${this.s}.observed_demand_hourly WHERE domain = $1 LIMIT 1`,
         [domain],
       );
       const already = (await m.query(`SELECT 1 FROM ${this.s}.deregistered_domains WHERE domain = $1`, [domain])).length > 0;

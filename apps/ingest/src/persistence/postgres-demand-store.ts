@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { Topics } from '@shardcast/contracts';
-import type { OutboxMessage } from '@shardcast/platform';
+import { daysOf, isMissingPartition } from '@shardcast/platform';
+import type { HistoryPartitionDays, OutboxMessage } from '@shardcast/platform';
 import {
   bucketId,
   byteTotalOfDecimal,
@@ -93,6 +94,8 @@ export class PostgresDemandStore {
     private readonly db: DataSource,
     private readonly schema: string,
     private readonly producedBy: string,
+    /** demand_buckets' day partitions: a commit whose buckets have none yet (late, early or replayed) makes them. */
+    private readonly partitions: HistoryPartitionDays,
     private readonly outboxTopic: string = Topics.demandObserved,
   ) {
     this.statements = new DemandStatements(schema);
@@ -196,7 +199,21 @@ export class PostgresDemandStore {
     };
   }
 
+  /**
+   * Writes a prepared commit. A statement refused for lack of a partition applied nothing: the
+   * commit's days get their partitions and it is written again, the same.
+   */
   async commitPrepared(prepared: PreparedCommit): Promise<CommitResult> {
+    try {
+      return await this.commitPreparedOnce(prepared);
+    } catch (err) {
+      if (!isMissingPartition(err)) throw err;
+      await this.partitions.ensureMinuteDays(daysOf(prepared.closed.map((e) => e.key.bucketStartMs)));
+      return this.commitPreparedOnce(prepared);
+    }
+  }
+
+  private async commitPreparedOnce(prepared: PreparedCommit): Promise<CommitResult> {
     const id = `${prepared.topic}:${prepared.partition}`;
     const slow = this.transactionalCommits.get(id) ?? 0;
     if (slow > 0) {

@@ -2,6 +2,13 @@ import { CreateIngestTables1764000000000 } from './1764000000000-create-ingest-t
 import { ClosedSharesInDemandBuckets1764200000000 } from './1764200000000-closed-shares-in-demand-buckets';
 import { DemandOutbox1764300000000 } from './1764300000000-demand-outbox';
 import { OffsetGaps1764900000000 } from './1764900000000-offset-gaps';
+import { PartitionedDemandHistory1765000000000 } from './1765000000000-partitioned-demand-history';
 
 /** Listed explicitly: globs break under bundlers and hide ordering. */
-export const ingestMigrations = [CreateIngestTables1764000000000, ClosedSharesInDemandBuckets1764200000000, DemandOutbox1764300000000, OffsetGaps1764900000000];
+export const ingestMigrations = [
+  CreateIngestTables1764000000000,
+  ClosedSharesInDemandBuckets1764200000000,
+  DemandOutbox1764300000000,
+  OffsetGaps1764900000000,
+  PartitionedDemandHistory1765000000000,
+];
