@@ -25,9 +25,9 @@ import { join, resolve } from 'node:path';
 import { contractTopicSpecs, Topics } from '@shardcast/contracts';
 import { DAY_MS, ForecastWorkerPool, HOUR_MS, inferStepMs, ModelSelection, prepareSeries, selectModel } from '@shardcast/forecasting';
 import { MarketMap, parseCountryCentroids, parseRegionTable } from '@shardcast/geo';
-import { createKafka, createLogger, createServiceDataSource, EventOutboxTable, ensureTopics, openServiceDatabase, OutboxRelay } from '@shardcast/platform';
+import { createKafka, createLogger, createServiceDataSource, daysOf, EventOutboxTable, ensureTopics, openServiceDatabase, OutboxRelay, PostgresHistoryPartitions } from '@shardcast/platform';
 import { stackEnv, uniqueName } from '@shardcast/test-stack';
-import { ForecasterConfigSchema, ForecasterStore, forecasterMigrations, ForecastRunner, ForecastScheduler } from '../apps/forecaster/src';
+import { ForecasterConfigSchema, ForecasterStore, forecasterMigrations, ForecastRunner, ForecastScheduler, observedDemandTables } from '../apps/forecaster/src';
 
 export interface ProductionOptions {
   /** Folder of `timestamp,value` CSVs (bench:forecast's `--data`). */
@@ -127,6 +127,10 @@ export async function runProductionBenchmark(options: ProductionOptions): Promis
     }));
 
     let t = performance.now();
+    // observed_demand is partitioned by day (docs/decisions/0023): the copies' days first.
+    const partitions = new PostgresHistoryPartitions(db, observedDemandTables(schema));
+    const longest = Math.max(...bases.map((b) => b.values.length));
+    await partitions.ensureMinuteDays(daysOf(Array.from({ length: Math.ceil((longest * stepMs) / DAY_MS) + 2 }, (_, d) => lastBucket - d * DAY_MS)));
     const q = db.createQueryRunner();
     await q.connect();
     try {
@@ -166,7 +170,7 @@ export async function runProductionBenchmark(options: ProductionOptions): Promis
         ),
       ),
     );
-    const store = new ForecasterStore(db, schema);
+    const store = new ForecasterStore(db, schema, partitions);
     for (const c of copies) {
       const s = selections[c.base];
       const calibrations = Object.fromEntries(Object.entries(s.calibrations).map(([k, cal]) => [k, cal && cal.floor !== undefined ? { ...cal, floor: cal.floor * c.scale } : cal]));

@@ -61,6 +61,7 @@ import {
   QuantileLevel,
 } from '@shardcast/forecasting';
 import { ColdStartHours, coldStartProtocol } from './forecast/cold-start';
+import { csvFiles, cutBefore, loadCsv } from './trace-files';
 import { ProductionFigures, runProductionBenchmark } from './forecast-production';
 
 const { values: args } = parseArgs({
@@ -75,52 +76,6 @@ const { values: args } = parseArgs({
     'production-series': { type: 'string', default: '10000' },
   },
 });
-
-/** Header `timestamp,value`; Wikimedia's `Date,Total,Desktop site,…` uses `Desktop site` (no 2014-09 jump). */
-function loadCsv(path: string): DemandSeries {
-  const lines = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
-  const header = lines[0].split(',').map((h) => h.trim().toLowerCase());
-  const timeCol = Math.max(0, header.findIndex((h) => h === 'timestamp' || h === 'date' || h === 'time'));
-  let valueCol = header.indexOf('value');
-  if (valueCol < 0) valueCol = header.indexOf('desktop site');
-  if (valueCol < 0) valueCol = timeCol === 0 ? 1 : 0;
-  const timestamps: number[] = [];
-  const values: number[] = [];
-  for (const line of lines.slice(1)) {
-    const cells = line.split(',');
-    const raw = cells[timeCol]?.trim() ?? '';
-    const t = /^\d+(\.\d+)?$/.test(raw)
-      ? Number(raw) * (Number(raw) < 1e11 ? 1000 : 1)
-      : Date.parse(/^\d{4}-\d\d-\d\d$/.test(raw) ? `${raw}T00:00:00Z` : `${raw.replace(' ', 'T')}${/[zZ]|[+-]\d\d:?\d\d$/.test(raw) ? '' : 'Z'}`);
-    const v = cells[valueCol]?.trim() === '' ? NaN : Number(cells[valueCol]);
-    if (Number.isFinite(t)) {
-      timestamps.push(t);
-      values.push(v);
-    }
-  }
-  return { timestamps, values };
-}
-
-function csvFiles(dir: string): string[] {
-  return readdirSync(dir)
-    .flatMap((f) => {
-      const p = join(dir, f);
-      return statSync(p).isDirectory() ? csvFiles(p) : f.toLowerCase().endsWith('.csv') ? [p] : [];
-    })
-    .sort();
-}
-
-function cutBefore(series: DemandSeries, t: number): DemandSeries {
-  const timestamps: number[] = [];
-  const values: number[] = [];
-  series.timestamps.forEach((ts, i) => {
-    if (ts < t) {
-      timestamps.push(ts);
-      values.push(series.values[i]);
-    }
-  });
-  return { timestamps, values };
-}
 
 const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 const fmt = (x: number, d = 3): string => (Number.isFinite(x) ? x.toFixed(d) : '—');

@@ -6,5 +6,6 @@ export type { ForecasterConfig } from './forecaster.config';
 // bench:forecast's production figure runs the service's own scheduler, runner and store.
 export { ForecasterStore } from './persistence/forecaster-store';
 export { forecasterMigrations } from './persistence/migrations';
+export { observedDemandTables } from './persistence/observed-demand-tables';
 export { ForecastRunner } from './forecasting/forecast-runner';
 export { ForecastScheduler } from './forecasting/forecast-scheduler';

@@ -66,10 +66,10 @@ describe('ForecasterStore against the real database', () => {
 
   it("offers a prior the daily shapes of the domain's other regions and of other domains of its app type, never its own series' or another type's", async () => {
     const shape = (peakHour: number) => Array.from({ length: 24 }, (_, h) => (h === peakHour ? 2 : 1));
-    await store.saveDailyShape({ domain: 'borrower.example.com', region: 'eu-west-1' }, 'webapp', { shape: shape(1), days: 3 });
-    await store.saveDailyShape({ domain: 'borrower.example.com', region: 'us-east-1' }, 'webapp', { shape: shape(2), days: 2 });
-    await store.saveDailyShape({ domain: 'same-type.example.com', region: 'ap-northeast-1' }, 'webapp', { shape: shape(3), days: 5 });
-    await store.saveDailyShape({ domain: 'other-type.example.com', region: 'eu-west-1' }, 'api', { shape: shape(4), days: 9 });
+    await store.saveForecastRun({ domain: 'borrower.example.com', region: 'eu-west-1' }, { dailyShape: { appType: 'webapp', shape: shape(1), days: 3 } });
+    await store.saveForecastRun({ domain: 'borrower.example.com', region: 'us-east-1' }, { dailyShape: { appType: 'webapp', shape: shape(2), days: 2 } });
+    await store.saveForecastRun({ domain: 'same-type.example.com', region: 'ap-northeast-1' }, { dailyShape: { appType: 'webapp', shape: shape(3), days: 5 } });
+    await store.saveForecastRun({ domain: 'other-type.example.com', region: 'eu-west-1' }, { dailyShape: { appType: 'api', shape: shape(4), days: 9 } });
     const borrowed = await store.borrowableShapes({ domain: 'borrower.example.com', region: 'eu-west-1' }, 'webapp');
     const peaks = borrowed.map((b) => ({ peakHour: b.shape.indexOf(2), days: b.days })).sort((a, b) => a.peakHour - b.peakHour);
     expect(peaks).toEqual([
