@@ -38,8 +38,7 @@
  * - production_series_per_s, bytes_per_event: the service's own scheduled re-forecast of 10,000
  *   series on the stack (bench/forecast-production.ts); `--skip-production` leaves them out.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   CandidateName,
