@@ -26,7 +26,16 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CompressionTypes, Kafka, Message, Producer } from 'kafkajs';
 import { Client } from 'pg';
-import { contractTopicSpecs, DeadLetterHeaders, Topics } from '@shardcast/contracts';
+import {
+  CapacityPlanEventSchema,
+  contractTopicSpecs,
+  DeadLetterHeaders,
+  DemandForecastEventSchema,
+  DemandObservedEventSchema,
+  DomainRegisteredEventSchema,
+  ShardAssignedEventSchema,
+  Topics,
+} from '@shardcast/contracts';
 import { createKafka, ensureTopics } from '@shardcast/platform';
 import { eventually, kcat, ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
 import { generateTelemetry, seededRandom } from '@shardcast/test-stack';
@@ -120,18 +129,31 @@ function internalHostile(compacted: boolean): Array<{ kind: string; message: Mes
 /** A valid event per internal topic, sent last on each partition (its consumers must reach it). */
 function validInternalEvent(topic: string, key: string): Message {
   const at = '2026-11-25T12:00:00.000Z';
-  const need = { cpuCores: 1, memoryGiB: 1, egressMbps: 1 };
   const base = { eventId: uniqueName('valid'), occurredAt: at, producedBy: 'bench', correlationId: 'c', causationId: null };
   const payloads: Record<string, unknown> = {
     [Topics.demandObserved]: { type: 'demand.observed', payload: { domain: key, region: 'eu-west-1', bucketStart: at, bucketSeconds: 60, revision: 1, requests: 1, errors: 0, bytes: 1, latencyMs: { p50: 1, p90: 1, p99: 1, max: 1 }, latencySketch: '' } },
     // The smallest valid forecast event: a deregistration.
     [Topics.demandForecast]: { type: 'demand.forecast', payload: { kind: 'deregistered', domain: key, deregisteredAt: at, regions: ['eu-west-1'] } },
     [Topics.domainRegistered]: { type: 'domain.registered', payload: { domain: key, appType: 'api', tier: 'free', userBase: { peakRequestsPerSecond: 10 }, markets: [{ country: 'DE', share: 1 }], registeredAt: at } },
-    [Topics.capacityPlan]: { type: 'capacity.plan', payload: { domain: key, planId: 'p1', validFrom: at, validUntil: '2026-11-25T13:00:00.000Z', regions: [{ region: 'eu-west-1', reserved: need, reason: 'proactive', coverage: 1 }] } },
+    // The smallest valid plan: a released domain's, with no regions.
+    [Topics.capacityPlan]: { type: 'capacity.plan', payload: { domain: key, tier: 'free', version: 1, planId: 'p1', validFrom: at, validUntil: '2026-11-25T13:00:00.000Z', regions: [], shortByOrigin: [] } },
     [Topics.shardAssigned]: { type: 'shard.assigned', payload: { domain: key, version: 1, shards: [{ region: 'eu-west-1', hostname: `eu-west-1.${key}`, weight: 1, healthy: true }], ring: { algorithm: 'rendezvous-xxh64', seed: 1 } } },
   };
-  return { key, value: json({ ...base, ...(payloads[topic] as object) }) };
+  const event = { ...base, ...(payloads[topic] as object) };
+  // A contract change must update these too: an invalid "valid" event would be dead-lettered and miscounted.
+  const schema = VALID_EVENT_SCHEMAS[topic];
+  if (!schema) throw new Error(`no valid event for ${topic}`);
+  schema.parse(event);
+  return { key, value: json(event) };
 }
+
+const VALID_EVENT_SCHEMAS: Record<string, { parse(value: unknown): unknown }> = {
+  [Topics.demandObserved]: DemandObservedEventSchema,
+  [Topics.demandForecast]: DemandForecastEventSchema,
+  [Topics.domainRegistered]: DomainRegisteredEventSchema,
+  [Topics.capacityPlan]: CapacityPlanEventSchema,
+  [Topics.shardAssigned]: ShardAssignedEventSchema,
+};
 
 /** Who consumes each topic a service reads today, besides ingest (the services' own groups). */
 const INTERNAL_CONSUMERS: Record<string, string[]> = {
