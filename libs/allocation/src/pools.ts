@@ -19,11 +19,6 @@ export const RegionPoolSchema = z
   .strict();
 export type RegionPool = z.infer<typeof RegionPoolSchema>;
 
-export const RegionPoolsFileSchema = z
-  .object({ pools: z.array(RegionPoolSchema).min(1).max(256) })
-  .strict()
-  .refine((f) => new Set(f.pools.map((p) => p.region)).size === f.pools.length, 'each region may have one pool');
-
 export const ZERO: ResourceNeed = Object.freeze({ cpuCores: 0, memoryGiB: 0, egressMbps: 0 });
 const DIMENSIONS = ['cpuCores', 'memoryGiB', 'egressMbps'] as const;
 

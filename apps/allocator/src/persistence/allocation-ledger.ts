@@ -85,19 +85,19 @@ export class AllocationLedger {
         for (const change of [...decision.ledger].sort((a, b) => (a.region < b.region ? -1 : 1))) {
           const d = { cpu: change.to.cpuCores - change.from.cpuCores, memory: change.to.memoryGiB - change.from.memoryGiB, egress: change.to.egressMbps - change.from.egressMbps };
           const ceiling = TierPoolCeiling[decision.state.tier];
-          const updated = await tx.query(
-            `UPDATE ${this.s}.pools SET
+          // Through a CTE: TypeORM answers a bare UPDATE … RETURNING with [rows, count], a SELECT with its rows.
+          const updated: unknown[] = await tx.query(
+            `WITH changed AS (UPDATE ${this.s}.pools SET
                committed_cpu = GREATEST(0, committed_cpu + $2::float8), committed_memory = GREATEST(0, committed_memory + $3::float8),
                committed_egress = GREATEST(0, committed_egress + $4::float8), updated_at = now()
              WHERE region = $1
                AND ($2::float8 <= 0 OR committed_cpu + $2::float8 <= capacity_cpu * $5::float8 * (1 + 1e-9) + 1e-9)
                AND ($3::float8 <= 0 OR committed_memory + $3::float8 <= capacity_memory * $5::float8 * (1 + 1e-9) + 1e-9)
                AND ($4::float8 <= 0 OR committed_egress + $4::float8 <= capacity_egress * $5::float8 * (1 + 1e-9) + 1e-9)
-             RETURNING region`,
+             RETURNING region) SELECT region FROM changed`,
             [change.region, d.cpu, d.memory, d.egress, ceiling],
           );
-          // TypeORM answers an UPDATE … RETURNING with [rows, affected count], not the rows alone.
-          if (updatedRows(updated) === 0) throw new Conflict({ applied: false, conflict: 'pool-full', region: change.region });
+          if (updated.length === 0) throw new Conflict({ applied: false, conflict: 'pool-full', region: change.region });
           if (change.to.cpuCores === 0 && change.to.memoryGiB === 0 && change.to.egressMbps === 0) {
             await tx.query(`DELETE FROM ${this.s}.reservations WHERE domain = $1 AND region = $2`, [domain, change.region]);
           } else {
@@ -116,11 +116,6 @@ export class AllocationLedger {
       throw err;
     }
   }
-}
-
-function updatedRows(result: unknown): number {
-  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[1];
-  return Array.isArray(result) ? result.length : 0;
 }
 
 class Conflict extends Error {
