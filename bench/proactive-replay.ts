@@ -14,11 +14,12 @@
  *   enough that rounding to whole units does not decide the comparison).
  * - The first `replanMinutes` are warm-up, simulated by both policies and not scored.
  */
-import { RequestCost, Tier } from '@shardcast/contracts';
+import { DemandForecast, RequestCost, Tier } from '@shardcast/contracts';
 import { defaultProfile, DemandSeries, forecast, ForecastWorkerPool, ModelSelection, prepareSeries, selectModel, toForecastPayload, DAY_MS } from '@shardcast/forecasting';
 import { AllocationPolicy, CapacityOutcome, DefaultAllocationPolicy, LatencyMatrix, shortfallReduction, simulateProactive, simulateReactive, SimulatedTrace, underAtCost } from '@shardcast/allocation';
 import { parseRegionTable } from '@shardcast/geo';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { cutBefore } from './trace-files';
 
@@ -44,6 +45,12 @@ export interface ReplayOptions {
   onProgress?: (done: number, total: number) => void;
   /** Overrides of the allocator's policy (experiments; the default is the service's). */
   allocationPolicy?: Partial<AllocationPolicy>;
+  /**
+   * A folder where each trace's selection and forecasts are kept between runs (experiments on the
+   * allocation policy: forecasts do not depend on it). Keyed by the trace, the protocol and the
+   * forecasting and contracts sources, so a change to either forecasts afresh.
+   */
+  forecastCache?: string;
 }
 
 export interface ReplayResult {
@@ -76,6 +83,25 @@ function percentile(xs: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
+interface CachedForecasts {
+  selection: ModelSelection;
+  forecasts: Record<number, DemandForecast>;
+}
+
+function sourcesDigest(): string {
+  const hash = createHash('sha256');
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir).sort()) {
+      const path = join(dir, entry);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (path.endsWith('.ts')) hash.update(path).update(readFileSync(path));
+    }
+  };
+  walk(join(ROOT, 'libs/forecasting/src'));
+  walk(join(ROOT, 'libs/contracts/src'));
+  return hash.digest('hex');
+}
+
 export async function replayTrace(name: string, raw: DemandSeries, options: ReplayOptions): Promise<ReplayResult | null> {
   const { grid, stepMs } = prepareSeries(raw);
   if (stepMs >= DAY_MS || stepMs % MINUTE_MS !== 0) return null;
@@ -89,9 +115,14 @@ export async function replayTrace(name: string, raw: DemandSeries, options: Repl
   const trace: SimulatedTrace = { startMs: simStartMs, demand, unitRps, provisioningDelayMinutes: options.provisioningDelayMinutes };
   const scoreFrom = options.replanMinutes;
 
-  const history = cutBefore(raw, simStartMs);
-  const selection = await selectModel(history, { now: new Date(simStartMs) }, options.pool);
   const profile = defaultProfile('webapp', options.tier ?? 'pro');
+  const cacheFile = options.forecastCache
+    ? join(options.forecastCache, `${name}-${createHash('sha256').update(JSON.stringify([Array.from(raw.timestamps), Array.from(raw.values), stepMs, simStartMs, options.replanMinutes, profile])).update(sourcesDigest()).digest('hex').slice(0, 16)}.json`)
+    : null;
+  const cached: CachedForecasts | null = cacheFile && existsSync(cacheFile) ? JSON.parse(readFileSync(cacheFile, 'utf8')) : null;
+  const history = cutBefore(raw, simStartMs);
+  const selection = cached?.selection ?? (await selectModel(history, { now: new Date(simStartMs) }, options.pool));
+  const forecasts: Record<number, DemandForecast> = cached?.forecasts ?? {};
   const requestCost: RequestCost = { cpuMs: profile.cpuMs, memoryMbPerConcurrent: profile.memoryMbPerConcurrent, bytesOut: profile.bytesOut, latencyMs: profile.latencyMs };
   const proactive = options.policy === 'reactive' ? null : await simulateProactive(trace, {
     replanMinutes: options.replanMinutes,
@@ -101,15 +132,20 @@ export async function replayTrace(name: string, raw: DemandSeries, options: Repl
     tier: profile.tier,
     policy: { ...DefaultAllocationPolicy, ...options.allocationPolicy },
     forecastAt: async (minute) => {
+      if (forecasts[minute]) return forecasts[minute];
       const at = simStartMs + minute * MINUTE_MS;
       const f = await forecast(cutBefore(raw, at), selection, options.pool);
-      return toForecastPayload({ domain: 'simulated.example', region: 'sim-1' }, f, selection, profile, new Date(at), 'scheduled');
+      return (forecasts[minute] = toForecastPayload({ domain: 'simulated.example', region: 'sim-1' }, f, selection, profile, new Date(at), 'scheduled'));
     },
     onMinute: (m) => {
       if (m % 60 === 0) options.onProgress?.(m, demand.length);
     },
   });
   options.onProgress?.(demand.length, demand.length);
+  if (cacheFile && !cached && proactive) {
+    mkdirSync(options.forecastCache!, { recursive: true });
+    writeFileSync(cacheFile, JSON.stringify({ selection, forecasts } satisfies CachedForecasts));
+  }
   const cost = proactive?.unitHours ?? 0;
 
   const run = (target: number) => ({ target, ...simulateReactive(trace, { targetUtilisation: target, scoreFrom }) });

@@ -35,6 +35,8 @@ const { values: args } = parseArgs({
     tier: { type: 'string', default: 'pro' },
     /** JSON overrides of the allocator's policy, e.g. '{"scaleInDelayMs":300000}' (experiments). */
     'allocation-policy': { type: 'string' },
+    /** Keep each trace's forecasts in this folder and reuse them (policy experiments: forecasts do not depend on the policy). */
+    'forecast-cache': { type: 'string' },
   },
 });
 
@@ -60,6 +62,7 @@ async function main(): Promise<void> {
         onProgress: progressBar(name),
         tier: args.tier as Tier,
         allocationPolicy: args['allocation-policy'] ? JSON.parse(args['allocation-policy']) : undefined,
+        forecastCache: args['forecast-cache'],
       });
       if (!r) {
         console.log(`skip ${name}: not a sub-daily series long enough to simulate a day`);

@@ -1,4 +1,4 @@
-import { CapacityPlan, DemandForecast, forecastRate, forecastStepStartMs, QuantileLevel, RequestCost, ResourceNeed, resourcesForRate, Tier, TierPolicy } from '@shardcast/contracts';
+import { CapacityPlan, DemandForecast, forecastRate, forecastStepStartMs, QuantileLevel, QuantileLevels, QuantileProbability, RequestCost, ResourceNeed, resourcesForRate, Tier, TierPolicy } from '@shardcast/contracts';
 import { LatencyMatrix } from './latency';
 import { addNeed, costPerHour, needsEqual, RegionPool, subtractNeed, tierAvailable, unitsThatFit, ZERO } from './pools';
 
@@ -15,11 +15,11 @@ export interface AllocationPolicy {
   observedTtlMs: number;
   /** How often each domain is re-decided at the latest (ms; the service ticks every domain this often): a reservation covers demand until the next decision's capacity is up. */
   decisionIntervalMs: number;
-  /** Scale in only when the target is this fraction below what is held… */
+  /** Scale in only when the highest target of the last `scaleInDelayMs` is this fraction below what is held… */
   scaleInBand: number;
-  /** …for this long (ms)… */
+  /** …the stabilisation window (ms)… */
   scaleInDelayMs: number;
-  /** …and then by at most this fraction of what is held per step. */
+  /** …and by at most this fraction of what is held per decision. */
   maxScaleInStep: number;
   /** Spill only to regions within this round trip of the demand's origin (ms). */
   maxSpillRttMs: number;
@@ -27,6 +27,13 @@ export interface AllocationPolicy {
   priorLabelWeight: number;
   /** Width of a block in the published schedule (ms). */
   scheduleBlockMs: number;
+  /**
+   * Spend no more over a forecast's horizon than the reactive policy at this target utilisation
+   * would on the forecast median (null: the tier's quantile and headroom, whatever they cost).
+   * When the tier's quantile costs more, every step is provisioned at the one lower quantile that
+   * fits the budget: capacity moves to where the forecast is uncertain, not away from everywhere.
+   */
+  budgetUtilisation: number | null;
 }
 
 export const DefaultAllocationPolicy: AllocationPolicy = {
@@ -34,12 +41,16 @@ export const DefaultAllocationPolicy: AllocationPolicy = {
   observedMargin: 0.2,
   observedTtlMs: 10 * 60_000, // two missed minutes of telemetry are noise, ten are an outage of the feed
   decisionIntervalMs: 60_000, // telemetry arrives per minute; so do the service's ticks
-  scaleInBand: 0.1,
-  scaleInDelayMs: 5 * 60_000, // the HPA's scale-down stabilisation
-  maxScaleInStep: 0.5, // halve at most per step: full to a quarter takes two steps, ten minutes
+  // The stabilisation window is the hysteresis; a band on top only costs (the gated trace of
+  // bench:proactive: 1.04× the HPA's capacity-hours with a 10 % band, 1.00× without).
+  scaleInBand: 0,
+  scaleInDelayMs: 5 * 60_000, // the HPA's scale-down stabilisation window
+  maxScaleInStep: 0.5, // halve at most per decision: a drop from a spike takes a few minutes, not one
   maxSpillRttMs: 150, // about one continent away: beyond it a spill hurts more than queueing
   priorLabelWeight: 0.5,
   scheduleBlockMs: 60 * 60_000,
+  // What the reactive policy targets: never more than it would spend (bench:proactive, decision 0024).
+  budgetUtilisation: 0.7,
 };
 
 /** What the allocator knows of one origin region's demand for one domain. */
@@ -50,7 +61,8 @@ export interface OriginDemand {
   observed: { ratePerSecond: number; atMs: number } | null;
   /** Request rate currently held for this origin (after hysteresis), and since when it has been above target. */
   heldRate: number;
-  belowSinceMs: number | null;
+  /** This origin's targets over the scale-in window (what scale-in is stabilised on). */
+  recentTargets: Array<{ atMs: number; rate: number }>;
   heldReason: ReservationReason;
   heldQuantile: QuantileLevel | null;
 }
@@ -121,16 +133,105 @@ export function newDomainState(domain: string, tier: Tier): DomainAllocationStat
   return { domain, tier, version: 0, requestCost: null, origins: {}, reserved: {}, deregistered: false };
 }
 
-const emptyOrigin = (): OriginDemand => ({ forecast: null, forecastEventId: null, observed: null, heldRate: 0, belowSinceMs: null, heldReason: 'reactive', heldQuantile: null });
+const emptyOrigin = (): OriginDemand => ({ forecast: null, forecastEventId: null, observed: null, heldRate: 0, recentTargets: [], heldReason: 'reactive', heldQuantile: null });
 
-/** Largest rate a forecast asks for in [fromMs, untilMs) at the tier's quantile with its headroom; null if the window is past its horizon. */
-export function forecastWindowRate(f: DemandForecast, fromMs: number, untilMs: number): number | null {
+/** Standard normal quantile (Acklam's rational approximation; |error| < 1.2e-9), to place levels on one scale. */
+function normalQuantile(p: number): number {
+  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const tail = (q: number) => (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  if (p < 0.02425) return tail(Math.sqrt(-2 * Math.log(p)));
+  if (p > 1 - 0.02425) return -tail(Math.sqrt(-2 * Math.log(1 - p)));
+  const q = p - 0.5;
+  const r = q * q;
+  return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+}
+
+/** The published levels from the median up, on the normal scale. */
+const UPPER_LEVELS = QuantileLevels.filter((l) => QuantileProbability[l] >= 0.5).map((level) => ({ level, z: normalQuantile(QuantileProbability[level]) }));
+
+/** Rate of step `s` at normal score z, linear in z between the published levels (p50 … the tier's). */
+function rateAtZ(f: DemandForecast, s: number, z: number): number {
+  for (let k = 1; k < UPPER_LEVELS.length; k++) {
+    const lo = UPPER_LEVELS[k - 1];
+    const hi = UPPER_LEVELS[k];
+    if (z <= hi.z || k === UPPER_LEVELS.length - 1) {
+      const w = Math.min(1, Math.max(0, (z - lo.z) / (hi.z - lo.z)));
+      return (1 - w) * forecastRate(f, s, lo.level) + w * forecastRate(f, s, hi.level);
+    }
+  }
+  return forecastRate(f, s, 'p50');
+}
+
+/** How a forecast is provisioned: at the tier's quantile with its headroom, or at a lower score that fits the budget. */
+interface ProvisionLevel {
+  /** Normal score of the level provisioned (the tier's quantile's when the budget does not bind). */
+  z: number;
+  multiplier: number;
+  /** The published level at or below it (what the plan reports). */
+  quantile: QuantileLevel;
+}
+
+const provisionLevels = new WeakMap<DemandForecast, Map<number | null, ProvisionLevel>>();
+
+/**
+ * The level a forecast is provisioned at. Without a budget, or when the tier's quantile with its
+ * headroom costs no more than the budget over the horizon, that quantile; otherwise the one score z
+ * (p50 ≤ z < the tier's) whose cost over the horizon equals the budget, found by bisection.
+ * Memoised per forecast object: `decide` asks every minute of the same forecast.
+ */
+export function provisionLevel(f: DemandForecast, budgetUtilisation: number | null): ProvisionLevel {
+  const memo = provisionLevels.get(f) ?? new Map<number | null, ProvisionLevel>();
+  provisionLevels.set(f, memo);
+  const known = memo.get(budgetUtilisation);
+  if (known) return known;
+  const tierZ = normalQuantile(QuantileProbability[f.provisionQuantile]);
+  const headroom = TierPolicy[f.tier].headroom;
+  let level: ProvisionLevel = { z: tierZ, multiplier: headroom, quantile: f.provisionQuantile };
+  if (budgetUtilisation !== null && tierZ > 0) {
+    let median = 0;
+    let atTier = 0;
+    for (let s = 0; s < f.steps; s++) {
+      median += forecastRate(f, s, 'p50');
+      atTier += forecastRate(f, s) * headroom;
+    }
+    const budget = median / budgetUtilisation;
+    if (atTier > budget) {
+      const spend = (z: number) => {
+        let sum = 0;
+        for (let s = 0; s < f.steps; s++) sum += rateAtZ(f, s, z);
+        return sum;
+      };
+      let lo = 0;
+      let hi = tierZ;
+      for (let i = 0; i < 30; i++) {
+        const mid = (lo + hi) / 2;
+        if (spend(mid) > budget) hi = mid;
+        else lo = mid;
+      }
+      const quantile = [...UPPER_LEVELS].reverse().find((u) => u.z <= lo + 1e-9)?.level ?? 'p50';
+      level = { z: lo, multiplier: 1, quantile };
+    }
+  }
+  memo.set(budgetUtilisation, level);
+  return level;
+}
+
+/** Largest rate a forecast asks for in [fromMs, untilMs) at its provisioning level (the tier's quantile and headroom, or the budget's); null if the window is past its horizon. */
+export function forecastWindowRate(f: DemandForecast, fromMs: number, untilMs: number, budgetUtilisation: number | null = null): number | null {
   const stepMs = f.stepSeconds * 1000;
+  const level = provisionLevel(f, budgetUtilisation);
   let best: number | null = null;
-  for (let s = 0; s < f.steps; s++) {
-    const start = forecastStepStartMs(f, s);
+  const t0 = forecastStepStartMs(f, 0);
+  // Only the steps that overlap [fromMs, untilMs): decide asks every minute, the schedule every block.
+  const first = Math.max(0, Math.floor((fromMs - t0) / stepMs));
+  const last = Math.min(f.steps - 1, Math.ceil((untilMs - t0) / stepMs));
+  for (let s = first; s <= last; s++) {
+    const start = t0 + s * stepMs;
     if (start + stepMs <= fromMs || start >= untilMs) continue;
-    const rate = forecastRate(f, s) * TierPolicy[f.tier].headroom;
+    const rate = rateAtZ(f, s, level.z) * level.multiplier;
     best = best === null ? rate : Math.max(best, rate);
   }
   return best;
@@ -153,26 +254,32 @@ export function originTarget(o: OriginDemand, nowMs: number, delayMs: number, po
   const observed = o.observed && nowMs - o.observed.atMs <= policy.observedTtlMs ? o.observed.ratePerSecond : null;
   const floor = observed === null ? 0 : observed * (1 + policy.observedMargin);
   const usable = o.forecast && !o.forecast.forecastOnly ? o.forecast : null;
-  const fc = usable ? forecastWindowRate(usable, nowMs, nowMs + delayMs + policy.decisionIntervalMs) : null;
+  const fc = usable ? forecastWindowRate(usable, nowMs, nowMs + delayMs + policy.decisionIntervalMs, policy.budgetUtilisation) : null;
   if (usable && fc !== null) {
     const reason: ReservationReason = usable.priorWeight >= policy.priorLabelWeight ? 'prior' : 'proactive';
-    if (fc >= floor) return { rate: fc, reason, quantile: usable.provisionQuantile };
+    if (fc >= floor) return { rate: fc, reason, quantile: provisionLevel(usable, policy.budgetUtilisation).quantile };
     return { rate: floor, reason: 'reactive', quantile: null };
   }
   return { rate: observed === null ? 0 : observed / policy.targetUtilisation, reason: 'reactive', quantile: null };
 }
 
 /**
- * Hysteresis: up at once; down only after the target stayed more than the band below what is
- * held for the scale-in delay, then by at most one step, and the clock starts again.
+ * Hysteresis, as the HPA's scale-down stabilisation does it: up at once; down only to the highest
+ * target of the last `scaleInDelayMs`, not while that stays within the band below what is held,
+ * and by at most one step per decision. `recentTargets` holds the targets of that window.
  */
-export function holdRate(held: number, belowSinceMs: number | null, target: number, nowMs: number, policy: AllocationPolicy): { rate: number; belowSinceMs: number | null } {
-  if (target >= held) return { rate: target, belowSinceMs: null };
-  if (target >= held * (1 - policy.scaleInBand)) return { rate: held, belowSinceMs: null };
-  if (belowSinceMs === null) return { rate: held, belowSinceMs: nowMs };
-  if (nowMs - belowSinceMs < policy.scaleInDelayMs) return { rate: held, belowSinceMs };
-  const stepped = Math.max(target, held * (1 - policy.maxScaleInStep));
-  return { rate: stepped, belowSinceMs: stepped > target ? nowMs : null };
+export function holdRate(
+  held: number,
+  recentTargets: ReadonlyArray<{ atMs: number; rate: number }>,
+  target: number,
+  nowMs: number,
+  policy: AllocationPolicy,
+): { rate: number; recentTargets: Array<{ atMs: number; rate: number }> } {
+  const recent = [...recentTargets.filter((t) => t.atMs > nowMs - policy.scaleInDelayMs && t.atMs < nowMs), { atMs: nowMs, rate: target }];
+  const stabilised = Math.max(...recent.map((t) => t.rate));
+  if (stabilised >= held) return { rate: stabilised, recentTargets: recent };
+  if (stabilised >= held * (1 - policy.scaleInBand)) return { rate: held, recentTargets: recent };
+  return { rate: Math.max(stabilised, held * (1 - policy.maxScaleInStep)), recentTargets: recent };
 }
 
 function applyInput(state: DomainAllocationState, input: AllocationInput): DomainAllocationState {
@@ -225,12 +332,12 @@ export function decide(
   for (const [region, o] of Object.entries(state.origins)) {
     const delayMs = (pools.pools.get(region)?.provisioningDelaySeconds ?? 0) * 1000;
     const target = originTarget(o, nowMs, delayMs, policy);
-    const held = holdRate(o.heldRate, o.belowSinceMs, target.rate, nowMs, policy);
+    const held = holdRate(o.heldRate, o.recentTargets ?? [], target.rate, nowMs, policy);
     const keepsReason = held.rate > target.rate; // holding above target: the earlier reason still explains it
     origins[region] = {
       ...o,
       heldRate: held.rate,
-      belowSinceMs: held.belowSinceMs,
+      recentTargets: held.recentTargets,
       heldReason: keepsReason ? o.heldReason : target.reason,
       heldQuantile: keepsReason ? o.heldQuantile : target.quantile,
     };
@@ -328,7 +435,7 @@ function schedule(
       const o = origins[p.origin];
       if (!o?.forecast || o.heldRate <= 0) continue;
       const delayMs = (pools.pools.get(p.origin)?.provisioningDelaySeconds ?? 0) * 1000;
-      const peak = forecastWindowRate(o.forecast, from, until + delayMs) ?? 0;
+      const peak = forecastWindowRate(o.forecast, from, until + delayMs, policy.budgetUtilisation) ?? 0;
       rate += peak * (p.rate / o.heldRate);
     }
     blocks.push({ fromMs: from, untilMs: until, reserved: resourcesForRate(rate, cost) });

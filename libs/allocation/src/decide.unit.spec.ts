@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import fc from 'fast-check';
 import { CapacityPlanSchema, DemandForecast, QuantileLevels, RequestCost, ResourceNeed, resourcesForRate, Tier, Tiers, TierPolicy } from '@shardcast/contracts';
 import { parseRegionTable } from '@shardcast/geo';
-import { AllocationInput, decide, DefaultAllocationPolicy, DomainAllocationState, newDomainState, PoolsView, toCapacityPlan } from './decide';
+import { AllocationInput, decide, DefaultAllocationPolicy, DomainAllocationState, forecastWindowRate, newDomainState, PoolsView, provisionLevel, toCapacityPlan } from './decide';
 import { LatencyMatrix } from './latency';
 import { addNeed, fitsWithin, RegionPool, scaleNeed, subtractNeed, TierPoolCeiling, ZERO } from './pools';
 
@@ -30,7 +30,7 @@ function view(pools: RegionPool[], committed: Record<string, ResourceNeed> = {})
   return { pools: new Map(pools.map((p) => [p.region, p])), committed: new Map(Object.entries(committed)) };
 }
 
-/** A 48 h forecast at 5-minute steps: `ratePerSecond(stepStartMs)` at p90, p50 at 80 % of it, p99 at 130 %. */
+/** A 48 h forecast at 5-minute steps: `ratePerSecond(stepStartMs)` at p90, p50 at 90 % of it, p99 at 130 % (the pro tier's p90 × 1.2 fits the default budget, p50 ÷ 0.7). */
 function forecast(region: string, ratePerSecond: (ms: number) => number, extra: Partial<DemandForecast> = {}, tier: Tier = 'pro'): DemandForecast {
   const steps = 576;
   const p90 = Array.from({ length: steps }, (_, i) => Math.round(ratePerSecond(T0 + i * 300_000) * 300));
@@ -44,7 +44,7 @@ function forecast(region: string, ratePerSecond: (ms: number) => number, extra: 
     stepSeconds: 300,
     steps,
     unit: 1,
-    requests: { p05: at(0.6), p10: at(0.7), p50: at(0.8), p90, p95: at(1.1), p99: at(1.3) },
+    requests: { p05: at(0.6), p10: at(0.7), p50: at(0.9), p90, p95: at(1.1), p99: at(1.3) },
     model: { name: 'prior', selected: 'prior', mase: null, baselineMase: null, selectedAt: null },
     confidence: 'low',
     forecastOnly: false,
@@ -59,7 +59,9 @@ function forecast(region: string, ratePerSecond: (ms: number) => number, extra: 
 
 const constant = (rps: number) => () => rps;
 const cpuFor = (rps: number) => resourcesForRate(rps, COST).cpuCores;
-const run = (state: DomainAllocationState, input: AllocationInput, pools: PoolsView) => decide(state, input, pools, latency, COST);
+const run = (state: DomainAllocationState, input: AllocationInput, pools: PoolsView, policy = DefaultAllocationPolicy) => decide(state, input, pools, latency, COST, policy);
+/** The tier's quantile and headroom whatever they cost. */
+const unbudgeted = { ...DefaultAllocationPolicy, budgetUtilisation: null };
 
 describe('decide: what each (domain, region) holds', () => {
   it('a registration prior places capacity before the first request, at the tier quantile with its headroom', () => {
@@ -106,32 +108,35 @@ describe('decide: what each (domain, region) holds', () => {
     expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(200 * 1.2, 9);
   });
 
-  it('scales in only after the target stayed below the band for the delay, one step at a time; small dips hold', () => {
+  it('scales in only to the highest target of the stabilisation window, one step per decision; small dips hold', () => {
     const pools = view([pool('us-east-1', 1000)]);
     let d = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(100)) }, pools);
     const held = d.plan!.regions[0].requestsPerSecond;
+    expect(held).toBeCloseTo(120, 9);
     const f = (rps: number, id: string, at: number) => ({ kind: 'forecast' as const, atMs: at, eventId: id, forecast: forecast('us-east-1', constant(rps), { generatedAt: new Date(at).toISOString() }) });
     d = run(d.state, f(95, 'dip', T0 + MIN), pools);
-    expect(d.ledger).toEqual([]); // within the 10 % band: nothing moves
+    expect(d.ledger).toEqual([]); // the window holds 120: a dip moves nothing
     expect(d.plan).toBeNull();
     d = run(d.state, f(20, 'drop', T0 + 2 * MIN), pools);
-    expect(d.ledger).toEqual([]); // the clock starts
+    expect(d.ledger).toEqual([]); // the window still holds 120 and 114
     const { scaleInDelayMs, maxScaleInStep } = DefaultAllocationPolicy;
-    d = run(d.state, { kind: 'tick', atMs: T0 + 2 * MIN + scaleInDelayMs - 1 }, pools);
-    expect(d.ledger).toEqual([]);
+    d = run(d.state, { kind: 'tick', atMs: T0 + scaleInDelayMs - 1 }, pools);
+    expect(d.ledger).toEqual([]); // 120 is still in the window
+    d = run(d.state, { kind: 'tick', atMs: T0 + MIN + scaleInDelayMs - 1 }, pools);
+    expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(114, 9); // down to the window's highest: the dip's
+    d = run(d.state, { kind: 'tick', atMs: T0 + MIN + scaleInDelayMs }, pools);
+    expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(114 * (1 - maxScaleInStep), 9); // one step down
     d = run(d.state, { kind: 'tick', atMs: T0 + 2 * MIN + scaleInDelayMs }, pools);
-    expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(held * (1 - maxScaleInStep), 9); // one step
+    expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(Math.max(24, 114 * (1 - maxScaleInStep) ** 2), 9); // and another
     d = run(d.state, { kind: 'tick', atMs: T0 + 3 * MIN + scaleInDelayMs }, pools);
-    expect(d.ledger).toEqual([]); // and the clock starts again
-    d = run(d.state, { kind: 'tick', atMs: T0 + 2 * MIN + 2 * scaleInDelayMs }, pools);
-    expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(Math.max(24, held * (1 - maxScaleInStep) ** 2), 9);
+    expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(24, 9); // never below the target
     d = run(d.state, f(300, 'surge', T0 + 34 * MIN), pools);
     expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(360, 9); // up at once
   });
 
   it('spills what the home pool cannot take to the next-closest pool within reach, and says what is left short', () => {
     const pools = view([pool('us-east-1', cpuFor(50)), pool('us-east-2', cpuFor(60)), pool('eu-west-1', 1000), pool('ap-southeast-2', 1000)]);
-    const d = run(newDomainState('app.example.com', 'enterprise'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(100), {}, 'enterprise') }, pools);
+    const d = run(newDomainState('app.example.com', 'enterprise'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(100), {}, 'enterprise') }, pools, unbudgeted);
     const by = Object.fromEntries(d.plan!.regions.map((r) => [r.region, r]));
     const want = 100 * 1.3 * TierPolicy.enterprise.headroom; // enterprise provisions p99: 130 % of p90 in the fixture
     expect(by['us-east-1'].requestsPerSecond).toBeCloseTo(50, 6);
@@ -143,7 +148,7 @@ describe('decide: what each (domain, region) holds', () => {
     expect(by['us-east-1']).toMatchObject({ reason: 'prior', quantile: 'p99' });
 
     const tight = view([pool('us-east-1', cpuFor(50)), pool('ap-southeast-2', 1000)]);
-    const short = run(newDomainState('app.example.com', 'enterprise'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(100), {}, 'enterprise') }, tight);
+    const short = run(newDomainState('app.example.com', 'enterprise'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(100), {}, 'enterprise') }, tight, unbudgeted);
     expect(short.plan!.regions).toHaveLength(1);
     expect(short.plan!.regions[0]).toMatchObject({ region: 'us-east-1', reason: 'limit' });
     expect(short.plan!.regions[0].shortRequestsPerSecond).toBeCloseTo(want - 50, 6);
@@ -156,7 +161,7 @@ describe('decide: what each (domain, region) holds', () => {
     const free = run(newDomainState('a.example.com', 'free'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(50), {}, 'free') }, view([p], full));
     expect(free.plan!.regions[0].requestsPerSecond).toBeCloseTo(5, 6); // 80 % − 75 % of a 100 req/s pool
     expect(free.plan!.regions[0].reason).toBe('limit');
-    const ent = run(newDomainState('b.example.com', 'enterprise'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(50), {}, 'enterprise') }, view([p], full));
+    const ent = run(newDomainState('b.example.com', 'enterprise'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(50), {}, 'enterprise') }, view([p], full), unbudgeted);
     expect(ent.plan!.regions[0].requestsPerSecond).toBeCloseTo(25, 6); // up to 100 %
   });
 
@@ -230,5 +235,52 @@ describe('decide: property', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('provisionLevel: a budget moves capacity to where the forecast is uncertain', () => {
+  /** p50 constant; the upper quantiles wide in the first half of the horizon, tight in the second. */
+  function uneven(): DemandForecast {
+    const f = forecast('us-east-1', constant(100));
+    const steps = f.steps;
+    const p50 = Array.from({ length: steps }, () => 30_000);
+    const spread = (i: number, k: number) => Math.round(30_000 * (i < steps / 2 ? k : 1 + (k - 1) / 10));
+    return {
+      ...f,
+      requests: {
+        p05: p50.map(() => 20_000),
+        p10: p50.map(() => 22_000),
+        p50,
+        p90: p50.map((_, i) => spread(i, 2)),
+        p95: p50.map((_, i) => spread(i, 2.5)),
+        p99: p50.map((_, i) => spread(i, 3.5)),
+      },
+    };
+  }
+  const total = (f: DemandForecast, budget: number | null) => {
+    let sum = 0;
+    for (let s = 0; s < f.steps; s++) sum += forecastWindowRate(f, T0 + s * 300_000, T0 + s * 300_000 + 1, budget)!;
+    return sum;
+  };
+
+  it('without a budget, or when the tier costs less than the budget, provisions the tier quantile with its headroom', () => {
+    const f = uneven();
+    expect(provisionLevel(f, null)).toEqual(expect.objectContaining({ quantile: 'p90', multiplier: TierPolicy.pro.headroom }));
+    expect(forecastWindowRate(f, T0, T0 + 1, null)).toBeCloseTo(200 * 1.2, 6);
+    const tight = forecast('us-east-1', constant(100)); // p90 × 1.2 = 1.33 × p50 ≤ p50 ÷ 0.7
+    expect(provisionLevel(tight, 0.7)).toEqual(expect.objectContaining({ quantile: 'p90', multiplier: TierPolicy.pro.headroom }));
+  });
+
+  it('over budget, spends the budget at one lower level for every step: more where the forecast is wide', () => {
+    const f = uneven();
+    const budget = (f.steps * 100) / 0.7;
+    const level = provisionLevel(f, 0.7);
+    expect(level.multiplier).toBe(1);
+    expect(level.quantile).toBe('p50');
+    expect(total(f, 0.7)).toBeCloseTo(budget, 0);
+    const wide = forecastWindowRate(f, T0, T0 + 1, 0.7)!;
+    const tight = forecastWindowRate(f, T0 + (f.steps - 1) * 300_000, T0 + (f.steps - 1) * 300_000 + 1, 0.7)!;
+    expect(wide).toBeGreaterThan(tight);
+    expect(tight).toBeGreaterThanOrEqual(100);
   });
 });

@@ -11,6 +11,17 @@ import { scanTelemetryMessage, ScannedTelemetryMessage } from '../src/telemetry-
  * Another implementation of the scanner (the C one), run over message ranges of one buffer as over
  * a packed run: per range, what scanTelemetryMessage would return.
  */
+/**
+ * Runs per property, scaled by SHARDCAST_PROPERTY_RUNS_SCALE (default 1). Each run goes through the
+ * zod slow path, which is slow in Jest's sandbox: these defaults keep the two suites that share the
+ * properties under a minute each; fast-check seeds every run anew, so CI runs add up coverage.
+ */
+function runs(n: number): number {
+  const scale = Number(process.env.SHARDCAST_PROPERTY_RUNS_SCALE ?? 1);
+  if (!(scale > 0)) throw new Error(`SHARDCAST_PROPERTY_RUNS_SCALE=${process.env.SHARDCAST_PROPERTY_RUNS_SCALE}: expected a number > 0`);
+  return Math.max(10, Math.round(n * scale));
+}
+
 export type ScanOfRanges = (buf: Buffer, ranges: Array<[number, number]>) => Array<ScannedTelemetryMessage | undefined>;
 
 /**
@@ -137,12 +148,12 @@ export function describeScannerAgreement(title: string, other?: ScanOfRanges): v
           expect(scanTelemetryMessage(Buffer.from(text))).toBeDefined();
           expectAgreement(text, other);
         }),
-        { numRuns: 500 },
+        { numRuns: runs(250) },
       );
     });
 
     it('agrees with the slow path on hostile records: any key order, whitespace, numbers, domains, extras', () => {
-      fc.assert(fc.property(recordText, (text) => expectAgreement(text, other)), { numRuns: 3000 });
+      fc.assert(fc.property(recordText, (text) => expectAgreement(text, other)), { numRuns: runs(1000) });
     });
 
     it('reads decimals of up to 15 digits exactly as JSON.parse does (the fast path), and longer ones too', () => {
@@ -159,7 +170,7 @@ export function describeScannerAgreement(title: string, other?: ScanOfRanges): v
           expect(fast?.records[0].client).toEqual(parsed.client);
           expectAgreement(text, other);
         }),
-        { numRuns: 3000 },
+        { numRuns: runs(1000) },
       );
     });
 
@@ -168,7 +179,7 @@ export function describeScannerAgreement(title: string, other?: ScanOfRanges): v
         fc.property(fc.array(fc.oneof(recordText, validText), { minLength: 0, maxLength: 4 }), whitespace, fc.constantFrom('', ',"x":1', ',"records":[]'), (texts, w, tail) =>
           expectAgreement(`{${w}"records"${w}:${w}[${texts.join(`${w},`)}]${tail}${w}}`, other),
         ),
-        { numRuns: 1000 },
+        { numRuns: runs(400) },
       );
     });
 
@@ -183,7 +194,7 @@ export function describeScannerAgreement(title: string, other?: ScanOfRanges): v
           else bytes.length = i;
           expectAgreement(Buffer.from(bytes), other);
         }),
-        { numRuns: 3000 },
+        { numRuns: runs(1000) },
       );
     });
 
