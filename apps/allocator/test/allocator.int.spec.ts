@@ -1,0 +1,181 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Kafka, Producer } from 'kafkajs';
+import { Client } from 'pg';
+import { CapacityPlanEvent, CapacityPlanEventSchema, contractTopicSpecs, DEMAND_FORECAST, DEMAND_OBSERVED, DemandForecast, DemandForecastEvent, DemandObservedEvent, RequestCost, TierPolicy } from '@shardcast/contracts';
+import { createKafka, ensureTopics } from '@shardcast/platform';
+import { eventually, readDeadLetters, ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
+
+jest.setTimeout(120_000);
+
+const API_KEY = 'alloc-key-1';
+const COST: RequestCost = { cpuMs: 10, memoryMbPerConcurrent: 1, bytesOut: 100, latencyMs: 10 };
+const pool = (region: string, cpuCores: number, ipv4: string) => ({
+  region,
+  capacity: { cpuCores, memoryGiB: 1000, egressMbps: 100_000 },
+  provisioningDelaySeconds: 600,
+  costPerHour: { cpuCore: 0.04, memoryGiB: 0.005, egressMbps: 0.001 },
+  endpoints: { ipv4: [ipv4], ipv6: [] },
+});
+
+/** An enterprise forecast of `domain` in `region` asking for `cores` CPU cores over the next hour. */
+function forecast(domain: string, region: string, cores: number, priorWeight: number): DemandForecast {
+  const rate = (cores * 1000) / COST.cpuMs / TierPolicy.enterprise.headroom;
+  const counts = new Array<number>(12).fill(Math.round(rate * 300));
+  const now = new Date(Math.floor(Date.now() / 300_000) * 300_000).toISOString();
+  return {
+    kind: 'forecast', domain, region, generatedAt: new Date().toISOString(), startAt: now, stepSeconds: 300, steps: 12, unit: 1,
+    requests: { p05: counts, p10: counts, p50: counts, p90: counts, p95: counts, p99: counts },
+    model: { name: 'prior', selected: 'prior', mase: null, baselineMase: null, selectedAt: null }, confidence: 'low', forecastOnly: false, priorWeight,
+    tier: 'enterprise', provisionQuantile: 'p99', requestCost: COST, reason: priorWeight >= 0.5 ? 'registered' : 'moved',
+  };
+}
+
+function envelope<P>(type: string, payload: P): { eventId: string; type: string; occurredAt: string; producedBy: string; correlationId: string; causationId: null; payload: P } {
+  const eventId = uniqueName('ev');
+  return { eventId, type, occurredAt: new Date().toISOString(), producedBy: 'test', correlationId: `corr-${eventId}`, causationId: null, payload };
+}
+
+describe('allocator service on the real stack', () => {
+  const env = stackEnv();
+  const prefix = `${uniqueName('al')}.`;
+  const schema = uniqueName('allocator_int');
+  const kafka: Kafka = createKafka(env.KAFKA_BROKERS.split(','), 'allocator-int-test');
+  const db = new Client({ connectionString: env.DATABASE_URL });
+  const plans: CapacityPlanEvent[] = [];
+  const planReader = kafka.consumer({ groupId: uniqueName('plan-reader') });
+  let producer: Producer;
+  let service: ServiceProcess;
+  let base: string;
+
+  const send = (topic: string, key: string, value: string) => producer.send({ topic: `${prefix}${topic}`, messages: [{ key, value }] });
+  const sendForecast = (e: DemandForecastEvent) => send('demand.forecast.v1', e.payload.domain, JSON.stringify(e));
+  const planFor = (causationId: string) => eventually(async () => plans.find((p) => p.causationId === causationId), (p) => p !== undefined, 30_000, 100).then((p) => p!);
+  const reservations = async (domain: string) =>
+    Object.fromEntries((await db.query(`SELECT region, cpu FROM "${schema}".reservations WHERE domain = $1`, [domain])).rows.map((r) => [r.region, Number(r.cpu)]));
+  const committedCpu = async (region: string) => Number((await db.query(`SELECT committed_cpu FROM "${schema}".pools WHERE region = $1`, [region])).rows[0].committed_cpu);
+  const api = (path: string, init: RequestInit = {}) => fetch(`${base}${path}`, { ...init, headers: { 'x-api-key': API_KEY, 'content-type': 'application/json', ...(init.headers ?? {}) } });
+
+  beforeAll(async () => {
+    await db.connect();
+    await ensureTopics(kafka, contractTopicSpecs(), 3, prefix);
+    await planReader.connect();
+    await planReader.subscribe({ topic: `${prefix}capacity.plan.v1`, fromBeginning: true });
+    await planReader.run({ eachMessage: async ({ message }) => void plans.push(CapacityPlanEventSchema.parse(JSON.parse(message.value!.toString())) as CapacityPlanEvent) });
+    producer = kafka.producer();
+    await producer.connect();
+    const dir = mkdtempSync(join(tmpdir(), 'allocator-int-'));
+    const poolsFile = join(dir, 'pools.json');
+    writeFileSync(poolsFile, JSON.stringify({ pools: [pool('us-east-1', 20, '192.0.2.1'), pool('us-east-2', 20, '192.0.2.2'), pool('eu-central-1', 100, '192.0.2.3')] }));
+    service = new ServiceProcess(resolve(__dirname, '../dist/src/main.js'), {
+      ...env,
+      HTTP_PORT: '0',
+      KAFKA_TOPIC_PREFIX: prefix,
+      KAFKA_GROUP_PREFIX: uniqueName('alg'),
+      ALLOCATOR_DB_SCHEMA: schema,
+      ALLOCATOR_API_KEYS: API_KEY,
+      ALLOCATOR_POOLS_FILE: poolsFile,
+    }).start();
+    base = `http://127.0.0.1:${(await service.waitForMessage('allocator ready')).port}`;
+  });
+
+  afterAll(async () => {
+    await planReader.disconnect();
+    await producer?.disconnect();
+    await service?.kill('SIGTERM');
+    await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await db.end();
+  });
+
+  it('forecast events → ledger rows and a capacity.plan.v1 per change: prior, then proactive, version by version, with causation', async () => {
+    const domain = 'shop.example.com';
+    const prior = envelope(DEMAND_FORECAST, forecast(domain, 'us-east-1', 4, 1)) as DemandForecastEvent;
+    await sendForecast(prior);
+    const first = await planFor(prior.eventId);
+    expect(first.correlationId).toBe(prior.correlationId);
+    expect(first.payload).toMatchObject({ domain, tier: 'enterprise', version: 1, shortByOrigin: [] });
+    expect(first.payload.regions).toHaveLength(1);
+    expect(first.payload.regions[0]).toMatchObject({ region: 'us-east-1', reason: 'prior', quantile: 'p99', endpoints: { ipv4: ['192.0.2.1'] } });
+    expect(first.payload.regions[0].reserved.cpuCores).toBeCloseTo(4, 1);
+    expect(first.payload.regions[0].servedByOrigin).toEqual([{ origin: 'us-east-1', requestsPerSecond: expect.any(Number), forecastEventId: prior.eventId }]);
+    expect((await reservations(domain))['us-east-1']).toBeCloseTo(4, 1);
+
+    const learnt = envelope(DEMAND_FORECAST, forecast(domain, 'us-east-1', 8, 0)) as DemandForecastEvent;
+    await sendForecast(learnt);
+    const second = await planFor(learnt.eventId);
+    expect(second.payload.version).toBe(2);
+    expect(second.payload.regions[0]).toMatchObject({ region: 'us-east-1', reason: 'proactive' });
+    expect(second.payload.regions[0].reserved.cpuCores).toBeCloseTo(8, 1);
+    expect((await reservations(domain))['us-east-1']).toBeCloseTo(8, 1);
+    expect(await committedCpu('us-east-1')).toBeCloseTo(8, 1);
+  });
+
+  it('a pool too small: the rest spills to the next-closest pool, said in the plan, and no pool is committed past its capacity', async () => {
+    const domain = 'big.example.com';
+    const e = envelope(DEMAND_FORECAST, forecast(domain, 'us-east-1', 20, 0)) as DemandForecastEvent;
+    await sendForecast(e);
+    const plan = await planFor(e.eventId);
+    const byRegion = Object.fromEntries(plan.payload.regions.map((r) => [r.region, r]));
+    expect(byRegion['us-east-1'].reason).toBe('proactive');
+    expect(byRegion['us-east-2']).toMatchObject({ reason: 'spill', servedByOrigin: [expect.objectContaining({ origin: 'us-east-1' })] });
+    expect(byRegion['us-east-1'].reserved.cpuCores + byRegion['us-east-2'].reserved.cpuCores).toBeCloseTo(20, 1);
+    expect(await committedCpu('us-east-1')).toBeLessThanOrEqual(20 * (1 + 1e-9));
+  });
+
+  it('a redelivered event reserves nothing twice and publishes no second plan', async () => {
+    const domain = 'twice.example.com';
+    const e = envelope(DEMAND_FORECAST, forecast(domain, 'eu-central-1', 6, 0)) as DemandForecastEvent;
+    await sendForecast(e);
+    await planFor(e.eventId);
+    await sendForecast(e); // the same event again (a producer retry, a replay)
+    // Then a later event on the same partition (same key): once its plan is out, the duplicate was consumed before it.
+    const later = envelope(DEMAND_FORECAST, { ...forecast(domain, 'eu-central-1', 6, 0), generatedAt: new Date(Date.now() + 1000).toISOString(), reason: 'scheduled' as const }) as DemandForecastEvent;
+    await sendForecast(later);
+    await eventually(async () => (await db.query(`SELECT count(*)::int AS n FROM "${schema}".processed_events WHERE event_id = $1`, [later.eventId])).rows[0].n, (n) => n === 1, 30_000, 100);
+    expect(plans.filter((p) => p.causationId === e.eventId)).toHaveLength(1);
+    expect(plans.filter((p) => p.payload.domain === domain)).toHaveLength(1); // the later one changed nothing a consumer sees
+    expect((await reservations(domain))['eu-central-1']).toBeCloseTo(6, 1);
+    expect(await committedCpu('eu-central-1')).toBeCloseTo(6, 1);
+    await service.waitForLog((l) => l.msg === 'event applied already; skipped' && l.eventId === e.eventId, 5_000);
+  });
+
+  it('a poison event is dead-lettered with its reason and the partition goes on', async () => {
+    const domain = 'poison.example.com';
+    await send('demand.forecast.v1', domain, '{"not": "a forecast"');
+    const bad = envelope(DEMAND_FORECAST, { ...forecast(domain, 'us-east-1', 1, 0), steps: 0 });
+    await send('demand.forecast.v1', domain, JSON.stringify(bad));
+    const good = envelope(DEMAND_FORECAST, forecast(domain, 'eu-central-1', 1, 0)) as DemandForecastEvent;
+    await sendForecast(good);
+    expect((await planFor(good.eventId)).payload.domain).toBe(domain);
+    const dead = await eventually(() => readDeadLetters(env.KAFKA_BROKERS, `${prefix}demand.forecast.v1.dlq`), (d) => d.length >= 2, 30_000);
+    expect(dead.map((d) => d.code)).toEqual(['EVENT_INVALID', 'EVENT_INVALID']);
+    expect(dead[0].value).toBe('{"not": "a forecast"');
+    expect(await reservations(domain)).toEqual({ 'eu-central-1': expect.any(Number) });
+  });
+
+  it('observed demand above what is reserved scales up at once (reactive); a deregistration releases everything and publishes a final empty plan', async () => {
+    const domain = 'shop.example.com'; // holds 8 cores in us-east-1 after the first test
+    const bucketStart = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 60_000).toISOString();
+    // 1,200 req/s at 10 ms each: 12 cores observed; the floor is × 1.2.
+    const observed = envelope(DEMAND_OBSERVED, {
+      domain, region: 'us-east-1', bucketStart, bucketSeconds: 60, revision: 1, requests: 72_000, errors: 0, bytes: 0, latencyMs: { p50: 1, p90: 1, p99: 1, max: 1 }, latencySketch: '',
+    }) as DemandObservedEvent;
+    await send('demand.observed.v1', domain, JSON.stringify(observed));
+    const up = await planFor(observed.eventId);
+    expect(up.payload.version).toBeGreaterThanOrEqual(3);
+    const reasons = Object.fromEntries(up.payload.regions.map((r) => [r.region, r.reason]));
+    expect(reasons['us-east-1']).toBe('reactive');
+    const total = up.payload.regions.reduce((s, r) => s + r.reserved.cpuCores, 0) + up.payload.shortByOrigin.reduce((s, o) => s + (o.requestsPerSecond * COST.cpuMs) / 1000, 0);
+    expect(total).toBeCloseTo(14.4, 1);
+
+    const gone = envelope(DEMAND_FORECAST, { kind: 'deregistered' as const, domain, deregisteredAt: new Date().toISOString(), regions: ['us-east-1'] }) as DemandForecastEvent;
+    const before = await committedCpu('us-east-1');
+    await sendForecast(gone);
+    const last = await planFor(gone.eventId);
+    expect(last.payload).toMatchObject({ domain, regions: [], shortByOrigin: [] });
+    expect(last.payload.version).toBe(up.payload.version + 1);
+    expect(await reservations(domain)).toEqual({});
+    expect(await committedCpu('us-east-1')).toBeCloseTo(before - (up.payload.regions.find((r) => r.region === 'us-east-1')?.reserved.cpuCores ?? 0), 3);
+  });
+});
