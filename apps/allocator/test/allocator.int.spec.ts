@@ -178,4 +178,50 @@ describe('allocator service on the real stack', () => {
     expect(await reservations(domain)).toEqual({});
     expect(await committedCpu('us-east-1')).toBeCloseTo(before - (up.payload.regions.find((r) => r.region === 'us-east-1')?.reserved.cpuCores ?? 0), 3);
   });
+  it('pools API over real HTTP: API key, list and get with what is committed, PUT validated, 409 with a code for a shrink below committed or a delete of a pool in use, OpenAPI', async () => {
+    const denied = await fetch(`${base}/v1/pools`);
+    expect(denied.status).toBe(401);
+    expect(await denied.json()).toMatchObject({ code: 'UNAUTHORIZED' });
+
+    const list = (await (await api('/v1/pools')).json()) as { pools: Array<{ pool: { region: string }; committed: { cpuCores: number } }> };
+    expect(list.pools.map((p) => p.pool.region)).toEqual(['eu-central-1', 'us-east-1', 'us-east-2']);
+    const east = (await (await api('/v1/pools/us-east-1')).json()) as { pool: { capacity: { cpuCores: number } }; committed: { cpuCores: number } };
+    expect(east.pool.capacity.cpuCores).toBe(20);
+    expect(east.committed.cpuCores).toBeCloseTo(await committedCpu('us-east-1'), 6);
+    expect(east.committed.cpuCores).toBeGreaterThan(5);
+    expect((await api('/v1/pools/ap-south-1')).status).toBe(404);
+    const badRegion = await api('/v1/pools/Not_A_Region');
+    expect(badRegion.status).toBe(400);
+    expect(await badRegion.json()).toMatchObject({ code: 'REQUEST_INVALID' });
+
+    const body = (cpuCores: number) => JSON.stringify({ ...pool('x', cpuCores, '192.0.2.9'), region: undefined });
+    const invalid = await api('/v1/pools/ap-south-1', { method: 'PUT', body: JSON.stringify({ capacity: { cpuCores: -1 } }) });
+    expect(invalid.status).toBe(400);
+    const reasons = (await invalid.json()) as { code: string; issues: string[] };
+    expect(reasons.code).toBe('REQUEST_INVALID');
+    expect(reasons.issues.join(' ')).toMatch(/capacity\.cpuCores/);
+    expect(reasons.issues.join(' ')).toMatch(/provisioningDelaySeconds/);
+    const created = await api('/v1/pools/ap-south-1', { method: 'PUT', body: body(64) });
+    expect(created.status).toBe(200);
+    expect(await created.json()).toMatchObject({ pool: { region: 'ap-south-1', capacity: { cpuCores: 64 } }, committed: { cpuCores: 0 } });
+
+    const shrink = await api('/v1/pools/us-east-1', { method: 'PUT', body: body(5) });
+    expect(shrink.status).toBe(409);
+    expect(await shrink.json()).toMatchObject({ code: 'POOL_CAPACITY_EXCEEDED', committed: { cpuCores: expect.any(Number) } });
+    expect(((await (await api('/v1/pools/us-east-1')).json()) as typeof east).pool.capacity.cpuCores).toBe(20);
+    const grow = await api('/v1/pools/us-east-1', { method: 'PUT', body: JSON.stringify({ ...pool('x', 40, '192.0.2.1'), region: undefined }) });
+    expect(grow.status).toBe(200);
+
+    const inUse = await api('/v1/pools/us-east-1', { method: 'DELETE' });
+    expect(inUse.status).toBe(409);
+    expect(await inUse.json()).toMatchObject({ code: 'POOL_IN_USE' });
+    expect((await api('/v1/pools/ap-south-1', { method: 'DELETE' })).status).toBe(200);
+    const again = await api('/v1/pools/ap-south-1', { method: 'DELETE' });
+    expect(again.status).toBe(404);
+    expect(await again.json()).toMatchObject({ code: 'NOT_FOUND' });
+
+    const openapi = (await (await fetch(`${base}/docs/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    expect(Object.keys(openapi.paths['/v1/pools/{region}']).sort()).toEqual(['delete', 'get', 'put']);
+    expect(openapi.paths['/v1/pools']).toHaveProperty('get');
+  });
 });
