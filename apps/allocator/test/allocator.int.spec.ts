@@ -76,6 +76,7 @@ describe('allocator service on the real stack', () => {
       ALLOCATOR_DB_SCHEMA: schema,
       ALLOCATOR_API_KEYS: API_KEY,
       ALLOCATOR_POOLS_FILE: poolsFile,
+      ALLOCATOR_TICK_INTERVAL_MS: '1000', // the tick test waits for one; ticks publish only what changed
     }).start();
     base = `http://127.0.0.1:${(await service.waitForMessage('allocator ready')).port}`;
   });
@@ -138,6 +139,23 @@ describe('allocator service on the real stack', () => {
     expect((await reservations(domain))['eu-central-1']).toBeCloseTo(6, 1);
     expect(await committedCpu('eu-central-1')).toBeCloseTo(6, 1);
     await service.waitForLog((l) => l.msg === 'event applied already; skipped' && l.eventId === e.eventId, 5_000);
+  });
+
+  it('the tick re-decides without new events: a forecast whose demand comes into the reservation window later gets its capacity then', async () => {
+    const domain = 'later.example.com';
+    // Capacity asked for now covers [now, now + delay (600 s) + a minute]: demand starting 5 s past that is not reserved yet.
+    const startMs = Date.now() + (600 + 60 + 5) * 1000;
+    const f = { ...forecast(domain, 'eu-central-1', 2, 0), startAt: new Date(startMs).toISOString() };
+    const e = envelope(DEMAND_FORECAST, f) as DemandForecastEvent;
+    await sendForecast(e);
+    const first = await planFor(e.eventId);
+    expect(first.payload.regions).toEqual([]);
+    const ticked = await eventually(async () => plans.find((p) => p.payload.domain === domain && p.payload.regions.length > 0), (p) => p !== undefined, 30_000, 100);
+    expect(ticked!.causationId).toBeNull();
+    expect(ticked!.payload.version).toBe(first.payload.version + 1);
+    expect(ticked!.payload.regions[0]).toMatchObject({ region: 'eu-central-1', reason: 'proactive', servedByOrigin: [expect.objectContaining({ forecastEventId: e.eventId })] });
+    expect(Date.now()).toBeGreaterThanOrEqual(startMs - 660_000);
+    expect((await reservations(domain))['eu-central-1']).toBeCloseTo(2, 1);
   });
 
   it('a poison event is dead-lettered with its reason and the partition goes on', async () => {
