@@ -25,7 +25,8 @@ const UNKNOWN_DOMAIN_TIER: Tier = 'free';
  * Applies one input to one domain: load its state and the pools, `decide`, and write the decision
  * with its plan (outbox) and the input's processed-event record in one transaction. When another
  * decision got there first (a concurrent instance, a tick) the ledger refuses it: reload, decide
- * again, a bounded number of times. The decision itself is all in `libs/allocation`.
+ * again, a bounded number of times (docs/decisions/0026-allocator-service-applies-each-event-once.md).
+ * The decision itself is all in `libs/allocation`.
  */
 export class DomainAllocator {
   constructor(
