@@ -44,7 +44,10 @@ export class DomainAllocator {
     for (let attempt = 0; attempt <= this.maxConflictRetries; attempt++) {
       if (cause && (await this.ledger.isProcessed(cause.eventId))) return 'duplicate';
       const previous: DomainAllocationState = (await this.ledger.loadDomain(domain)) ?? newDomainState(domain, UNKNOWN_DOMAIN_TIER);
-      const decision = decide(previous, input(this.now()), await this.ledger.poolsView(), this.latency, FALLBACK_REQUEST_COST, this.policy);
+      const next = input(this.now());
+      // A deregistered domain's last plan was its final one: late telemetry does not revive it (a new forecast does).
+      if (previous.deregistered && next.kind === 'observed') return 'unchanged';
+      const decision = decide(previous, next, await this.ledger.poolsView(), this.latency, FALLBACK_REQUEST_COST, this.policy);
       const event = decision.plan ? this.planEvent(decision.plan, cause) : null;
       let outcome: ApplyOutcome;
       try {
