@@ -158,17 +158,23 @@ describe('allocator service on the real stack', () => {
     expect((await reservations(domain))['eu-central-1']).toBeCloseTo(2, 1);
   });
 
-  it('a poison event is dead-lettered with its reason and the partition goes on', async () => {
+  it('poison events are dead-lettered with their reason (invalid at once; failing every time after bounded retries) and the partition goes on', async () => {
     const domain = 'poison.example.com';
     await send('demand.forecast.v1', domain, '{"not": "a forecast"');
     const bad = envelope(DEMAND_FORECAST, { ...forecast(domain, 'us-east-1', 1, 0), steps: 0 });
     await send('demand.forecast.v1', domain, JSON.stringify(bad));
+    // Valid, but no plan can say it: 3 × 10^12 requests/s short is past what capacity.plan.v1 takes. Fails every time: retried, then dead-lettered.
+    const huge = envelope(DEMAND_FORECAST, { ...forecast(domain, 'us-east-1', 1, 0), unit: 1e12, requests: Object.fromEntries(['p05', 'p10', 'p50', 'p90', 'p95', 'p99'].map((q) => [q, new Array(12).fill(1000)])) });
+    await send('demand.forecast.v1', domain, JSON.stringify(huge));
     const good = envelope(DEMAND_FORECAST, forecast(domain, 'eu-central-1', 1, 0)) as DemandForecastEvent;
     await sendForecast(good);
     expect((await planFor(good.eventId)).payload.domain).toBe(domain);
-    const dead = await eventually(() => readDeadLetters(env.KAFKA_BROKERS, `${prefix}demand.forecast.v1.dlq`), (d) => d.length >= 2, 30_000);
-    expect(dead.map((d) => d.code)).toEqual(['EVENT_INVALID', 'EVENT_INVALID']);
+    const dead = await eventually(() => readDeadLetters(env.KAFKA_BROKERS, `${prefix}demand.forecast.v1.dlq`), (d) => d.length >= 3, 30_000);
+    expect(dead.map((d) => d.code)).toEqual(['EVENT_INVALID', 'EVENT_INVALID', 'EVENT_UNPROCESSABLE']);
     expect(dead[0].value).toBe('{"not": "a forecast"');
+    expect(JSON.parse(dead[2].value).eventId).toBe(huge.eventId);
+    const rejected = await service.waitForLog((l) => l.msg === 'event rejected' && l.code === 'EVENT_UNPROCESSABLE', 5_000);
+    expect(String(rejected.reason)).toMatch(/^failed \d+ times: [\s\S]*requestsPerSecond/);
     expect(await reservations(domain)).toEqual({ 'eu-central-1': expect.any(Number) });
   });
 
