@@ -71,7 +71,7 @@ const TOPIC_DOCS: Record<TopicName, TopicDoc> = {
     schemaFile: 'demand-observed-event.schema.json',
     key: 'domain',
     producedBy: 'ingest',
-    consumedBy: 'forecaster, outside systems',
+    consumedBy: 'forecaster, allocator, outside systems',
     audience: 'public',
     summary: 'Demand per (domain, region, minute); a later revision replaces an earlier one and holds all of it. Every revision is sent at least once, except one already replaced by the time a poll sends its outbox row (its writer crashed or could not send).',
   },
