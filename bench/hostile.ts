@@ -158,7 +158,7 @@ const VALID_EVENT_SCHEMAS: Record<string, { parse(value: unknown): unknown }> = 
 /** Who consumes each topic a service reads today, besides ingest (the services' own groups). */
 const INTERNAL_CONSUMERS: Record<string, string[]> = {
   [Topics.domainRegistered]: ['forecaster'],
-  [Topics.demandObserved]: ['forecaster'],
+  [Topics.demandObserved]: ['forecaster', 'allocator'], // the allocator's reactive net
   [Topics.demandForecast]: ['allocator'],
   [Topics.capacityPlan]: ['shard-assigner'],
   [Topics.shardAssigned]: ['dns-publisher', 'monitor'],

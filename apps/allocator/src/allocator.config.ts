@@ -1,9 +1,35 @@
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { PlatformConfigSchema } from '@shardcast/platform';
+
+const ROOT = resolve(__dirname, '../../../..');
 
 export const AllocatorConfigSchema = PlatformConfigSchema.extend({
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(3003),
   ALLOCATOR_DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a lowercase SQL identifier').default('allocator'),
+  /** API keys accepted in the `x-api-key` header, comma-separated. Unset: the pools API answers 401. */
+  ALLOCATOR_API_KEYS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((k) => k.trim()).filter(Boolean)),
+  /** Pools upserted at start-up (RegionPoolsFileSchema). Empty: none (pools come from the API only). */
+  ALLOCATOR_POOLS_FILE: z.string().default(resolve(ROOT, 'deploy/pools/default.json')),
+  /** Every domain is re-decided this often without new events: scale-in, forecasts running out. */
+  ALLOCATOR_TICK_INTERVAL_MS: z.coerce.number().int().min(1_000).default(60_000),
+  /** A decision refused by the ledger (another instance moved first) is reloaded and taken again at most this often. */
+  ALLOCATOR_MAX_CONFLICT_RETRIES: z.coerce.number().int().min(0).max(100).default(5),
+  /** Round trips between regions (cloudping's matrix) and the regions' coordinates for the great-circle fallback. */
+  ALLOCATOR_LATENCY_FILE: z.string().default(resolve(ROOT, 'data/latency/aws-ping-p50-1y.json')),
+  ALLOCATOR_REGIONS_FILE: z.string().default(resolve(ROOT, 'data/regions/awsData.js')),
+  /** Where plans are applied: `simulated` (logs them) or `webhook` (POSTs desired capacity per region). */
+  ALLOCATOR_POOL_DRIVER: z.enum(['simulated', 'webhook']).default('simulated'),
+  ALLOCATOR_WEBHOOK_URL: z.string().url().optional(),
+  ALLOCATOR_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(1).default(5_000),
+  ALLOCATOR_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+  ALLOCATOR_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(0).default(500),
+}).refine((c) => c.ALLOCATOR_POOL_DRIVER !== 'webhook' || c.ALLOCATOR_WEBHOOK_URL !== undefined, {
+  message: 'ALLOCATOR_WEBHOOK_URL is required when ALLOCATOR_POOL_DRIVER=webhook',
+  path: ['ALLOCATOR_WEBHOOK_URL'],
 });
 
 export type AllocatorConfig = z.infer<typeof AllocatorConfigSchema>;

@@ -1,8 +1,8 @@
 /** @shardcast/allocation: pools, inter-region latency and the allocator's one decision function. Pure. */
 export { LatencyMatrix } from './latency';
-export { TierPoolCeiling } from './pools';
+export { RegionPoolSchema, RegionPoolsFileSchema, TierPoolCeiling } from './pools';
 export type { RegionPool } from './pools';
-export { decide, newDomainState, DefaultAllocationPolicy } from './decide';
-export type { AllocationPolicy, Decision, DomainAllocationState, PoolsView } from './decide';
+export { decide, newDomainState, DefaultAllocationPolicy, toCapacityPlan } from './decide';
+export type { AllocationInput, AllocationPlan, AllocationPolicy, Decision, DomainAllocationState, PoolsView } from './decide';
 export { simulateReactive, simulateProactive, underAtCost, shortfallReduction } from './simulation';
 export type { SimulatedTrace, CapacityOutcome } from './simulation';

@@ -19,6 +19,12 @@ export const RegionPoolSchema = z
   .strict();
 export type RegionPool = z.infer<typeof RegionPoolSchema>;
 
+/** The pools seed file the allocator upserts at start (deploy/pools/default.json). */
+export const RegionPoolsFileSchema = z
+  .object({ pools: z.array(RegionPoolSchema).min(1).max(256) })
+  .strict()
+  .refine((f) => new Set(f.pools.map((p) => p.region)).size === f.pools.length, 'each region may have one pool');
+
 export const ZERO: ResourceNeed = Object.freeze({ cpuCores: 0, memoryGiB: 0, egressMbps: 0 });
 const DIMENSIONS = ['cpuCores', 'memoryGiB', 'egressMbps'] as const;
 

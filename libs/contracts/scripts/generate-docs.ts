@@ -71,7 +71,7 @@ const TOPIC_DOCS: Record<TopicName, TopicDoc> = {
     schemaFile: 'demand-observed-event.schema.json',
     key: 'domain',
     producedBy: 'ingest',
-    consumedBy: 'forecaster, outside systems',
+    consumedBy: 'forecaster, allocator, outside systems',
     audience: 'public',
     summary: 'Demand per (domain, region, minute); a later revision replaces an earlier one and holds all of it. Every revision is sent at least once, except one already replaced by the time a poll sends its outbox row (its writer crashed or could not send).',
   },
@@ -135,7 +135,8 @@ const ERROR_CODE_DOCS: Record<ErrorCode, string> = {
   UNSUPPORTED_MEDIA_TYPE: 'An HTTP request body is in an encoding or charset the service does not read (HTTP 415).',
   NOT_READY: 'A dependency of the service (database, broker) does not answer: `/readyz` says which (HTTP 503).',
   INTERNAL_ERROR: 'The service failed on a request it should have handled; the log has the details, the answer never does (HTTP 500).',
-  POOL_CAPACITY_EXCEEDED: "A reservation would take a region pool over its capacity; the plan's coverage shows how much was reserved.",
+  POOL_CAPACITY_EXCEEDED: "A region pool's capacity would drop below what is committed in it: the allocator's `PUT /v1/pools/:region` refuses it (HTTP 409).",
+  POOL_IN_USE: "A region pool still holds reservations: the allocator's `DELETE /v1/pools/:region` refuses it until they are released (HTTP 409).",
 };
 
 /** Type and meaning of each envelope field; keyed by EventEnvelope, so a new field must be documented. */

@@ -24,6 +24,7 @@ export const ErrorCodes = {
   NOT_READY: 'NOT_READY',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
   POOL_CAPACITY_EXCEEDED: 'POOL_CAPACITY_EXCEEDED',
+  POOL_IN_USE: 'POOL_IN_USE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

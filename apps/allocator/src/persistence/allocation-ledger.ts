@@ -3,6 +3,11 @@ import { Decision, DomainAllocationState, PoolsView, RegionPool, TierPoolCeiling
 import { DataSource, EntityManager } from 'typeorm';
 
 /** Why a decision was not applied: someone else changed what it was based on; reload and decide again. */
+export interface PoolWithCommitted {
+  pool: RegionPool;
+  committed: ResourceNeed;
+}
+
 export type ApplyOutcome = { applied: true } | { applied: false; conflict: 'domain-changed' | 'pool-full'; region?: string };
 
 const need = (r: { cpu: number; memory: number; egress: number }): ResourceNeed => ({ cpuCores: Number(r.cpu), memoryGiB: Number(r.memory), egressMbps: Number(r.egress) });
@@ -36,6 +41,61 @@ export class AllocationLedger {
       [pool.region, pool.capacity.cpuCores, pool.capacity.memoryGiB, pool.capacity.egressMbps, JSON.stringify(pool)],
     );
     return rows.length > 0;
+  }
+
+  /** Every pool with what is committed in it, by region. */
+  async pools(): Promise<PoolWithCommitted[]> {
+    const rows: Array<{ pool: RegionPool; committed_cpu: number; committed_memory: number; committed_egress: number }> = await this.db.query(
+      `SELECT pool, committed_cpu, committed_memory, committed_egress FROM ${this.s}.pools ORDER BY region`,
+    );
+    return rows.map((r) => ({ pool: r.pool, committed: need({ cpu: r.committed_cpu, memory: r.committed_memory, egress: r.committed_egress }) }));
+  }
+
+  async pool(region: string): Promise<PoolWithCommitted | null> {
+    return (await this.pools()).find((p) => p.pool.region === region) ?? null;
+  }
+
+  /** Deletes a pool nothing is reserved in: `in-use` while any domain holds a reservation there. */
+  async deletePool(region: string): Promise<'deleted' | 'not-found' | 'in-use'> {
+    return this.db.transaction(async (tx) => {
+      const locked: unknown[] = await tx.query(`SELECT region FROM ${this.s}.pools WHERE region = $1 FOR UPDATE`, [region]);
+      if (locked.length === 0) return 'not-found';
+      const held: unknown[] = await tx.query(`SELECT 1 FROM ${this.s}.reservations WHERE region = $1 LIMIT 1`, [region]);
+      if (held.length > 0) return 'in-use';
+      await tx.query(`DELETE FROM ${this.s}.pools WHERE region = $1`, [region]);
+      return 'deleted';
+    });
+  }
+
+  /** Whether an event was applied already (a redelivery): checked before deciding, and again by `recordProcessed` in the transaction. */
+  async isProcessed(eventId: string): Promise<boolean> {
+    return (await this.db.query(`SELECT 1 FROM ${this.s}.processed_events WHERE event_id = $1`, [eventId])).length > 0;
+  }
+
+  /** Records the event in the decision's transaction; false when another delivery of it got there first. */
+  async recordProcessed(tx: EntityManager, eventId: string, domain: string): Promise<boolean> {
+    const rows: unknown[] = await tx.query(`INSERT INTO ${this.s}.processed_events (event_id, domain) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING RETURNING event_id`, [eventId, domain]);
+    return rows.length > 0;
+  }
+
+  /** An outbox row in the decision's transaction (the relay publishes it). */
+  async addToOutbox(tx: EntityManager, eventId: string, topic: string, key: string, payload: string): Promise<void> {
+    await tx.query(`INSERT INTO ${this.s}.outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING`, [eventId, topic, key, payload]);
+  }
+
+  /** Processed-event records older than this are dropped: a redelivery comes within Kafka's retention, not after. */
+  async pruneProcessed(olderThanMs: number): Promise<number> {
+    const [{ n }]: Array<{ n: number }> = await this.db.query(
+      `WITH gone AS (DELETE FROM ${this.s}.processed_events WHERE processed_at < now() - make_interval(secs => $1) RETURNING 1) SELECT count(*)::int AS n FROM gone`,
+      [olderThanMs / 1000],
+    );
+    return n;
+  }
+
+  /** Domains the periodic tick re-decides: every one not deregistered. */
+  async activeDomains(): Promise<string[]> {
+    const rows: Array<{ domain: string }> = await this.db.query(`SELECT domain FROM ${this.s}.domain_allocations WHERE NOT (state->>'deregistered')::boolean ORDER BY domain`);
+    return rows.map((r) => r.domain);
   }
 
   async poolsView(): Promise<PoolsView> {

@@ -1,0 +1,25 @@
+import { CanActivate, ExecutionContext, HttpException, Inject, Injectable } from '@nestjs/common';
+import { timingSafeEqual } from 'node:crypto';
+import { ErrorCodes } from '@shardcast/contracts';
+
+export const API_KEYS = Symbol('API_KEYS');
+
+/** Accepts a request whose `x-api-key` header is one of the configured keys (the forecaster's guard, with this service's variable). */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(@Inject(API_KEYS) private readonly keys: string[]) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const header = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>().headers['x-api-key'] ?? '';
+    const given = Buffer.from(header);
+    const ok = this.keys.some((key) => {
+      const expected = Buffer.from(key);
+      return expected.length === given.length && timingSafeEqual(expected, given);
+    });
+    if (!ok) {
+      const message = this.keys.length === 0 ? 'the API is disabled: set ALLOCATOR_API_KEYS' : 'missing or unknown x-api-key header';
+      throw new HttpException({ code: ErrorCodes.UNAUTHORIZED, message }, 401);
+    }
+    return true;
+  }
+}
