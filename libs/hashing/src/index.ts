@@ -6,4 +6,4 @@ export { movementPlan } from './movement';
 export type { MovementPlan, Flow } from './movement';
 export { quantiseWeights, DEFAULT_WEIGHT_QUANTISATION } from './hysteresis';
 export type { WeightQuantisation } from './hysteresis';
-export { xxh32, xxh32Utf8 } from './xxh32';
+export { xxh32, xxh32Pair, xxh32Utf8 } from './xxh32';

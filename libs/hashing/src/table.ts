@@ -2,6 +2,7 @@ import { HashLayout, layoutProblem } from './layout';
 import { xxh32, xxh32Pair, xxh32Utf8 } from './xxh32';
 
 const TWO_POW_32 = 4294967296;
+const log = Math.log; // a module constant: a global read is slow in a vm context (Jest)
 // Float scores closer than this (relative) are compared exactly: a libm log may be 1 ulp off (~1e-16).
 const FLOAT_FILTER = 1e-12;
 
@@ -11,8 +12,10 @@ const FLOAT_FILTER = 1e-12;
  * probability w_i / Σw. Compared as ln(u)/w in floating point, and exactly (integers) when the two
  * are too close for floating point to be trusted, so every language gets the same answer.
  */
-function outranks(ha: number, wa: number, sa: number, ida: string, hb: number, wb: number, sb: number, idb: string): boolean {
-  if (Math.abs(sa - sb) > FLOAT_FILTER * Math.max(Math.abs(sa), Math.abs(sb))) return sa > sb;
+export function outranks(ha: number, wa: number, sa: number, ida: string, hb: number, wb: number, sb: number, idb: string): boolean {
+  // Scores are ≤ 0: the larger magnitude is -min. (No Math.* here: see `log`.)
+  const gap = sa > sb ? sa - sb : sb - sa;
+  if (gap > FLOAT_FILTER * (sa < sb ? -sa : -sb)) return sa > sb;
   // u_a^(1/wa) vs u_b^(1/wb)  ⇔  (2ha+1)^wb · 2^(33·wa)  vs  (2hb+1)^wa · 2^(33·wb)
   const left = (2n * BigInt(ha) + 1n) ** BigInt(wb) << BigInt(33 * wa);
   const right = (2n * BigInt(hb) + 1n) ** BigInt(wa) << BigInt(33 * wb);
@@ -22,7 +25,7 @@ function outranks(ha: number, wa: number, sa: number, ida: string, hb: number, w
 
 /** Slot score as a float: ln(u)/w (≤ 0; larger wins). */
 export function slotScore(h: number, weight: number): number {
-  return Math.log((h + 0.5) / TWO_POW_32) / weight;
+  return log((h + 0.5) / TWO_POW_32) / weight;
 }
 
 /**

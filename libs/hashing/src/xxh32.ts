@@ -8,14 +8,16 @@ const P3 = 0xc2b2ae3d | 0;
 const P4 = 0x27d4eb2f | 0;
 const P5 = 0x165667b1 | 0;
 
+// Module constants, not global lookups: in a vm context (Jest) every `Math.imul` would be a slow global read.
+const imul = Math.imul;
 const rotl = (x: number, r: number): number => (x << r) | (x >>> (32 - r));
-const round = (acc: number, lane: number): number => Math.imul(rotl((acc + Math.imul(lane, P2)) | 0, 13), P1);
+const round = (acc: number, lane: number): number => imul(rotl((acc + imul(lane, P2)) | 0, 13), P1);
 
 function avalanche(h: number): number {
   h ^= h >>> 15;
-  h = Math.imul(h, P2);
+  h = imul(h, P2);
   h ^= h >>> 13;
-  h = Math.imul(h, P3);
+  h = imul(h, P3);
   h ^= h >>> 16;
   return h >>> 0;
 }
@@ -41,8 +43,8 @@ function xxh32With(byteAt: (i: number) => number, length: number, seed: number):
     h = (seed + P5) | 0;
   }
   h = (h + length) | 0;
-  for (; i <= length - 4; i += 4) h = Math.imul(rotl((h + Math.imul(lane(i), P3)) | 0, 17), P4);
-  for (; i < length; i++) h = Math.imul(rotl((h + Math.imul(byteAt(i), P5)) | 0, 11), P1);
+  for (; i <= length - 4; i += 4) h = imul(rotl((h + imul(lane(i), P3)) | 0, 17), P4);
+  for (; i < length; i++) h = imul(rotl((h + imul(byteAt(i), P5)) | 0, 11), P1);
   return avalanche(h);
 }
 
@@ -54,8 +56,8 @@ export function xxh32(bytes: Uint8Array, seed: number): number {
 /** XXH32 of two little-endian u32 words (8 bytes): the per-(slot, shard) score of the table. */
 export function xxh32Pair(a: number, b: number, seed: number): number {
   let h = (seed + P5 + 8) | 0;
-  h = Math.imul(rotl((h + Math.imul(a, P3)) | 0, 17), P4);
-  h = Math.imul(rotl((h + Math.imul(b, P3)) | 0, 17), P4);
+  h = imul(rotl((h + imul(a, P3)) | 0, 17), P4);
+  h = imul(rotl((h + imul(b, P3)) | 0, 17), P4);
   return avalanche(h);
 }
 
@@ -101,12 +103,12 @@ export function xxh32Utf8(key: string, seed: number): number {
   for (; i <= length - 4; i += 4) {
     a = key.charCodeAt(i); b = key.charCodeAt(i + 1); c = key.charCodeAt(i + 2); d = key.charCodeAt(i + 3);
     codes |= a | b | c | d;
-    h = Math.imul(rotl((h + Math.imul(a | (b << 8) | (c << 16) | (d << 24), P3)) | 0, 17), P4);
+    h = imul(rotl((h + imul(a | (b << 8) | (c << 16) | (d << 24), P3)) | 0, 17), P4);
   }
   for (; i < length; i++) {
     a = key.charCodeAt(i);
     codes |= a;
-    h = Math.imul(rotl((h + Math.imul(a, P5)) | 0, 11), P1);
+    h = imul(rotl((h + imul(a, P5)) | 0, 11), P1);
   }
   if (codes < 0x80) return avalanche(h);
   if (scratch.length < length * 3) scratch = new Uint8Array(length * 3);
