@@ -201,7 +201,7 @@ function main(): void {
       ['table 2^12, ε = 5 %', tableLookup(12, 50)],
       ['weighted rendezvous per key (O(n))', rendezvousLookup],
       ['Maglev 65,537, weighted', maglevLookup],
-      ['ring: hashring (ketama, 160 points/weight unit share)', (l) => {
+      ['ring: hashring (ketama, 160 points per server on average, by weight)', (l) => {
         const r = ringOf(l);
         return (k) => r.get(k);
       }],
