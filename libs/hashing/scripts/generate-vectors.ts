@@ -8,6 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ALGORITHM, HashLayout, ShardMap, buildTable, movementPlan, xxh32, xxh32Utf8 } from '../src';
+import { outranks, slotScore } from '../src/table';
 
 const OUT = join(__dirname, '..', '..', '..', 'docs', 'contracts', 'hashing-vectors.json');
 const encoder = new TextEncoder();
@@ -40,6 +41,15 @@ const KEYS = [
   'abcdefghijklmnopq', 'Ünïcödé-ключ', '東京/ユーザー/1', '🚀🚀', ...Array.from({ length: 36 }, (_, i) => `key-${i * 7919}`),
 ];
 
+// Slot comparisons at near-ties (w 1 against w 2 at u_b ≈ u_a²), where floating point cannot
+// decide and the exact integer rule does, and an exact tie (the smaller id ranks higher).
+const RANKINGS = [1, 12345, 2 ** 31, 4294967290].flatMap((ha) => {
+  const ua = (2 * ha + 1) / 2 ** 33;
+  const tie = Math.round((ua * ua * 2 ** 33 - 1) / 2);
+  return [tie - 1, tie, tie + 1].filter((hb) => hb >= 0 && hb < 2 ** 32).map((hb) => ({ a: { h: ha, weight: 1, id: 'a' }, b: { h: hb, weight: 2, id: 'b' } }));
+}).concat([{ a: { h: 99, weight: 3, id: 'b' }, b: { h: 99, weight: 3, id: 'a' } }])
+  .map(({ a, b }) => ({ a, b, aRanksHigher: outranks(a.h, a.weight, slotScore(a.h, a.weight), a.id, b.h, b.weight, slotScore(b.h, b.weight), b.id) }));
+
 const layouts = LAYOUTS.map(([name, layout]) => {
   const map = new ShardMap(layout);
   const table = buildTable(layout);
@@ -57,9 +67,10 @@ const vectors = {
   description:
     'Test vectors for docs/contracts/hashing.md. xxh32: XXH32(UTF-8 bytes of input, seed). layouts: for each layout, the shard of each key, ' +
     'the slots each shard holds, and tableXxh32 = XXH32(table bytes, seed 0) where byte s is the index (in layout.shards order) of slot s’s shard. ' +
-    'movements: the exact movement plan between two layouts (fractions of the key space).',
+    'rankings: slot comparisons (h = the slot hash of a shard) at near-ties, decided by the exact rule. movements: the exact movement plan between two layouts (fractions of the key space).',
   algorithm: ALGORITHM,
   xxh32: HASH_INPUTS.map(([input, seed]) => ({ input, seed, hash: xxh32Utf8(input, seed), utf8Hex: Buffer.from(encoder.encode(input)).toString('hex') })),
+  rankings: RANKINGS,
   layouts,
   movements: MOVEMENTS.map(([from, to]) => ({ from, to, ...movementPlan(byName.get(from)!, byName.get(to)!) })),
 };

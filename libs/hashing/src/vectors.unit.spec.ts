@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ALGORITHM, HashLayout } from './layout';
 import { movementPlan } from './movement';
-import { ShardMap, buildTable } from './table';
+import { ShardMap, buildTable, outranks, slotScore } from './table';
 import { xxh32, xxh32Utf8 } from './xxh32';
 
 // The published vectors (docs/contracts/hashing-vectors.json, written once by
@@ -10,6 +10,7 @@ import { xxh32, xxh32Utf8 } from './xxh32';
 interface Vectors {
   algorithm: string;
   xxh32: { input: string; seed: number; hash: number; utf8Hex: string }[];
+  rankings: { a: { h: number; weight: number; id: string }; b: { h: number; weight: number; id: string }; aRanksHigher: boolean }[];
   layouts: { name: string; layout: HashLayout; tableXxh32: number; slotsPerShard: Record<string, number>; keys: Record<string, string> }[];
   movements: { from: string; to: string; moved: number; exact: boolean; flows: { from: string; to: string; fraction: number }[] }[];
 }
@@ -22,6 +23,10 @@ describe('published hashing vectors', () => {
   it.each(vectors.xxh32)('XXH32($input, $seed)', ({ input, seed, hash, utf8Hex }) => {
     expect(Buffer.from(input, 'utf8').toString('hex')).toBe(utf8Hex);
     expect(xxh32Utf8(input, seed)).toBe(hash);
+  });
+
+  it.each(vectors.rankings)('ranking at a near-tie: $a.h/$a.weight against $b.h/$b.weight', ({ a, b, aRanksHigher }) => {
+    expect(outranks(a.h, a.weight, slotScore(a.h, a.weight), a.id, b.h, b.weight, slotScore(b.h, b.weight), b.id)).toBe(aRanksHigher);
   });
 
   it.each(vectors.layouts)('layout $name: every key, the slots per shard and the whole table', ({ layout, keys, slotsPerShard, tableXxh32 }) => {
