@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { Kafka } from 'kafkajs';
 import { Client } from 'pg';
-import { CapacityPlanEvent, CapacityPlanEventSchema, contractTopicSpecs, DOMAIN_REGISTERED, DomainRegisteredEventSchema } from '@shardcast/contracts';
+import { CapacityPlanEvent, CapacityPlanEventSchema, contractTopicSpecs, DOMAIN_REGISTERED, DomainRegisteredEventSchema, QuantileLevel, QuantileProbability, TierPolicy } from '@shardcast/contracts';
 import { createKafka, ensureTopics } from '@shardcast/platform';
 import { eventually, ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
 
@@ -67,7 +67,10 @@ describe('registration → prior forecast → capacity plan', () => {
     expect(plan.payload.tier).toBe('pro');
     expect(plan.payload.shortByOrigin).toEqual([]);
     for (const region of plan.payload.regions) {
-      expect(region).toMatchObject({ reason: 'prior', quantile: 'p90', shortRequestsPerSecond: 0 });
+      expect(region).toMatchObject({ reason: 'prior', shortRequestsPerSecond: 0 });
+      // The pro tier's p90, or the level the budget allows below it (decision 0024): never above.
+      expect(QuantileProbability[region.quantile as QuantileLevel]).toBeGreaterThanOrEqual(0.5);
+      expect(QuantileProbability[region.quantile as QuantileLevel]).toBeLessThanOrEqual(QuantileProbability[TierPolicy.pro.quantile]);
       expect(region.reserved.cpuCores).toBeGreaterThan(0);
       expect(region.servedByOrigin).toEqual([{ origin: region.region, requestsPerSecond: region.requestsPerSecond, forecastEventId: expect.any(String) }]);
       expect(region.schedule.length).toBeGreaterThan(0);
