@@ -109,6 +109,16 @@ describe('rankRegions', () => {
     expect(before.regions[0].requestsPerSecond).toBeCloseTo(2000);
   });
 
+  it('takes a region that holds nothing now but has a peak within the lead time, marked as not reserved now', () => {
+    const p = plan([
+      { region: 'us-east-1', served: { 'us-east-1': 500 } },
+      { region: 'eu-west-1', served: {}, schedule: [[0.5, 800]] },
+    ]);
+    const ranking = rankRegions(p, latency, NOW);
+    expect(ranking.regions.map((r) => [r.region, r.reservedNow])).toEqual([['eu-west-1', false], ['us-east-1', true]]);
+    expect(ids(p, NOW - 2 * HOUR)).toEqual(['us-east-1']);
+  });
+
   it('keeps only regions holding capacity (now or ahead)', () => {
     const p = plan([
       { region: 'us-east-1', served: { 'us-east-1': 500 } },
