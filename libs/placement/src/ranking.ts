@@ -47,6 +47,15 @@ export interface RegionRanking {
   regions: RankedRegion[];
 }
 
+/** Throws a RangeError on a policy no configuration should produce. */
+export function checkRankingPolicy(policy: RankingPolicy): void {
+  for (const [tier, n] of Object.entries(policy.shardCount)) {
+    if (!(Number.isInteger(n) && n >= 0)) throw new RangeError(`shard count of tier ${tier} must be an integer ≥ 0, not ${n}`);
+  }
+  if (!(policy.halfLifeMs > 0 && Number.isFinite(policy.halfLifeMs))) throw new RangeError(`halfLifeMs must be a positive number, not ${policy.halfLifeMs}`);
+  if (!(policy.leadTimeMs >= 0 && Number.isFinite(policy.leadTimeMs))) throw new RangeError(`leadTimeMs must be ≥ 0, not ${policy.leadTimeMs}`);
+}
+
 /** A scalar proportional to the request rate a reservation carries: every component is rate × the domain's per-request cost. */
 function size(need: ResourceNeed): number {
   return need.cpuCores + need.memoryGiB + need.egressMbps;
@@ -63,6 +72,7 @@ const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  * Ties: more demand served, then the region id. Pure and deterministic.
  */
 export function rankRegions(plan: CapacityPlan, latency: RoundTrips, nowMs: number, policy: RankingPolicy = DEFAULT_RANKING_POLICY): RegionRanking {
+  checkRankingPolicy(policy);
   // Requests per second per unit of `size`: one figure per domain (one request cost), for schedule blocks.
   let rate = 0;
   let units = 0;

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { CapacityPlan, CapacityPlanSchema, Tier } from '@shardcast/contracts';
 import { LatencyMatrix } from '@shardcast/allocation';
 import { parseRegionTable } from '@shardcast/geo';
-import { DEFAULT_RANKING_POLICY, rankRegions, RoundTrips, topRegions } from './ranking';
+import { checkRankingPolicy, DEFAULT_RANKING_POLICY, rankRegions, RoundTrips, topRegions } from './ranking';
 import { nextShardSet, servingRegions } from './shard-set';
 
 const ROOT = resolve(__dirname, '../../..');
@@ -144,6 +144,30 @@ describe('rankRegions', () => {
       { region: 'xx-two-1', served: { 'xx-one-1': 1000 } },
     ]);
     expect(rankRegions(p, none, NOW).regions.map((r) => [r.region, r.score])).toEqual([['xx-one-1', 100], ['xx-two-1', 0]]);
+  });
+
+  it('ranks a region no lower when more of its own demand comes to it, and is scale-free (property)', () => {
+    const regionIds = ['us-east-1', 'us-west-2', 'eu-west-1', 'eu-central-1', 'ap-south-1'];
+    const served = fc.tuple(...regionIds.map(() => fc.dictionary(fc.constantFrom(...regionIds), fc.integer({ min: 1, max: 1000 }), { minKeys: 1, maxKeys: 3 })));
+    fc.assert(
+      fc.property(served, fc.integer({ min: 0, max: 4 }), fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 2, max: 100 }), (origins, i, extra, k) => {
+        const specs = regionIds.map((region, j) => ({ region, served: origins[j] }));
+        const before = ids(plan(specs));
+        const target = regionIds[i];
+        const more = specs.map((s) => (s.region === target ? { ...s, served: { ...s.served, [target]: (s.served[target] ?? 0) + extra } } : s));
+        expect(ids(plan(more)).indexOf(target)).toBeLessThanOrEqual(before.indexOf(target));
+        const scaled = specs.map((s) => ({ ...s, served: Object.fromEntries(Object.entries(s.served).map(([o, x]) => [o, x * k])) }));
+        expect(ids(plan(scaled))).toEqual(before);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('refuses a policy no configuration should produce', () => {
+    expect(() => checkRankingPolicy({ ...DEFAULT_RANKING_POLICY, shardCount: { free: 1.5, pro: 3, enterprise: 5 } })).toThrow(RangeError);
+    expect(() => checkRankingPolicy({ ...DEFAULT_RANKING_POLICY, halfLifeMs: 0 })).toThrow(RangeError);
+    expect(() => checkRankingPolicy({ ...DEFAULT_RANKING_POLICY, leadTimeMs: -1 })).toThrow(RangeError);
+    expect(() => checkRankingPolicy(DEFAULT_RANKING_POLICY)).not.toThrow();
   });
 
   it('is deterministic: the order of the plan\'s regions and origins changes nothing', () => {

@@ -38,6 +38,14 @@ export const DEFAULT_SHARD_SET_POLICY: ShardSetPolicy = { margin: 0.2, dwellMs: 
 
 export const EMPTY_SHARD_SET: ShardSet = { members: [], pending: [] };
 
+/** Throws a RangeError on a policy no configuration should produce. */
+export function checkShardSetPolicy(policy: ShardSetPolicy): void {
+  for (const key of ['margin', 'dwellMs', 'warmupMs', 'drainMs'] as const) {
+    const v = policy[key];
+    if (!(v >= 0 && Number.isFinite(v))) throw new RangeError(`${key} must be a number ≥ 0, not ${v}`);
+  }
+}
+
 const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
@@ -51,6 +59,7 @@ const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  * removed ones are `draining` for `drainMs`, then gone. Pure; deterministic for its inputs.
  */
 export function nextShardSet(previous: ShardSet | null, ranking: RegionRanking, nowMs: number, policy: ShardSetPolicy = DEFAULT_SHARD_SET_POLICY): ShardSet {
+  checkShardSetPolicy(policy);
   const prev = previous ?? EMPTY_SHARD_SET;
   const ranked = new Map(ranking.regions.map((r) => [r.region, r]));
   const draining = new Map<string, ShardMember>();
@@ -78,7 +87,7 @@ export function nextShardSet(previous: ShardSet | null, ranking: RegionRanking, 
     return w;
   };
 
-  const target = Math.max(0, ranking.count);
+  const target = Math.max(0, Math.floor(ranking.count));
   for (const r of ranking.regions) {
     if (serving.size >= target) break;
     if (!serving.has(r.region)) add(r);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { RankedRegion, RegionRanking } from './ranking';
-import { DEFAULT_SHARD_SET_POLICY, EMPTY_SHARD_SET, nextShardSet, servingRegions, ShardSet } from './shard-set';
+import { checkShardSetPolicy, DEFAULT_SHARD_SET_POLICY, EMPTY_SHARD_SET, nextShardSet, servingRegions, ShardSet } from './shard-set';
 
 const MIN = 60_000;
 const T0 = Date.parse('2026-12-02T12:00:00Z');
@@ -93,6 +93,12 @@ describe('nextShardSet', () => {
     expect(serving(set)).toEqual([]);
     expect(set.members.every((m) => m.state === 'draining')).toBe(true);
     expect(nextShardSet(set, ranking({}), T0 + MIN + drainMs)).toEqual(EMPTY_SHARD_SET);
+  });
+
+  it('refuses a policy no configuration should produce', () => {
+    expect(() => checkShardSetPolicy({ ...DEFAULT_SHARD_SET_POLICY, margin: -0.1 })).toThrow(RangeError);
+    expect(() => checkShardSetPolicy({ ...DEFAULT_SHARD_SET_POLICY, dwellMs: Number.NaN })).toThrow(RangeError);
+    expect(() => nextShardSet(null, ranking(BASE), T0, { ...DEFAULT_SHARD_SET_POLICY, drainMs: Infinity })).toThrow(RangeError);
   });
 
   it('never changes the set on noise within the margin (property)', () => {
