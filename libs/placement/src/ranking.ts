@@ -73,10 +73,12 @@ const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  */
 export function rankRegions(plan: CapacityPlan, latency: RoundTrips, nowMs: number, policy: RankingPolicy = DEFAULT_RANKING_POLICY): RegionRanking {
   checkRankingPolicy(policy);
+  // In region order, so sums (and their rounding) do not depend on the plan's order.
+  const planned = [...plan.regions].sort((a, b) => byId(a.region, b.region));
   // Requests per second per unit of `size`: one figure per domain (one request cost), for schedule blocks.
   let rate = 0;
   let units = 0;
-  for (const r of plan.regions) {
+  for (const r of planned) {
     if (r.requestsPerSecond > 0 && size(r.reserved) > 0) {
       rate += r.requestsPerSecond;
       units += size(r.reserved);
@@ -86,7 +88,7 @@ export function rankRegions(plan: CapacityPlan, latency: RoundTrips, nowMs: numb
   const horizon = nowMs + policy.leadTimeMs;
 
   const regions: RankedRegion[] = [];
-  for (const r of plan.regions) {
+  for (const r of planned) {
     let upcoming = 0;
     for (const block of r.schedule) {
       if (Date.parse(block.from) < horizon && Date.parse(block.until) > nowMs) upcoming = Math.max(upcoming, size(block.reserved) * ratePerUnit);
@@ -105,7 +107,7 @@ export function rankRegions(plan: CapacityPlan, latency: RoundTrips, nowMs: numb
 /** Demand-weighted mean of 2^(−rtt/halfLife) over the origins; no breakdown: its own demand. */
 function closenessOf(region: string, served: CapacityPlan['regions'][number]['servedByOrigin'], latency: RoundTrips, halfLifeMs: number): number {
   // Summed in origin order, so the result does not depend on the plan's order.
-  const origins = [...served].filter((s) => s.requestsPerSecond > 0).sort((a, b) => byId(a.origin, b.origin));
+  const origins = [...served].filter((s) => s.requestsPerSecond > 0).sort((a, b) => byId(a.origin, b.origin) || a.requestsPerSecond - b.requestsPerSecond);
   const weightOf = (origin: string) => {
     const rtt = latency.rttMs(origin, region);
     if (rtt !== null) return Math.pow(2, -rtt / halfLifeMs);

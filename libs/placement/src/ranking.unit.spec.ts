@@ -173,12 +173,16 @@ describe('rankRegions', () => {
   it('is deterministic: the order of the plan\'s regions and origins changes nothing', () => {
     const regionIds = ['us-east-1', 'us-east-2', 'us-west-2', 'eu-west-1', 'eu-central-1', 'ap-south-1', 'sa-east-1', 'ap-northeast-1'];
     const spec = fc.array(
-      fc.record({ region: fc.constantFrom(...regionIds), origins: fc.dictionary(fc.constantFrom(...regionIds), fc.integer({ min: 0, max: 1000 }), { maxKeys: 4 }) }),
+      fc.record({
+        region: fc.constantFrom(...regionIds),
+        origins: fc.dictionary(fc.constantFrom(...regionIds), fc.integer({ min: 0, max: 1000 }), { maxKeys: 4 }),
+        schedule: fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3000 })), { maxLength: 3 }),
+      }),
       { minLength: 1, maxLength: 8 },
     );
     fc.assert(
       fc.property(spec, fc.integer({ min: 0, max: 1000 }), (raw, seed) => {
-        const unique = [...new Map(raw.map((r) => [r.region, r])).values()].map((r) => ({ region: r.region, served: r.origins }));
+        const unique = [...new Map(raw.map((r) => [r.region, r])).values()].map((r) => ({ region: r.region, served: r.origins, schedule: r.schedule as Array<[number, number]> }));
         const a = rankRegions(plan(unique), latency, NOW);
         const shuffled = [...unique].sort((x, y) => ((x.region.charCodeAt(3) * seed) % 7) - ((y.region.charCodeAt(3) * seed) % 7)).map((r) => ({ ...r, served: Object.fromEntries(Object.entries(r.served).reverse()) }));
         const b = rankRegions(plan(shuffled), latency, NOW);
