@@ -137,7 +137,7 @@ function validInternalEvent(topic: string, key: string): Message {
     [Topics.domainRegistered]: { type: 'domain.registered', payload: { domain: key, appType: 'api', tier: 'free', userBase: { peakRequestsPerSecond: 10 }, markets: [{ country: 'DE', share: 1 }], registeredAt: at } },
     // The smallest valid plan: a released domain's, with no regions.
     [Topics.capacityPlan]: { type: 'capacity.plan', payload: { domain: key, tier: 'free', version: 1, planId: 'p1', validFrom: at, validUntil: '2026-11-25T13:00:00.000Z', regions: [], shortByOrigin: [] } },
-    [Topics.shardAssigned]: { type: 'shard.assigned', payload: { domain: key, version: 1, shards: [{ region: 'eu-west-1', hostname: `eu-west-1.${key}`, weight: 1, healthy: true }], ring: { algorithm: 'rendezvous-xxh64', seed: 1 } } },
+    [Topics.shardAssigned]: { type: 'shard.assigned', payload: { domain: key, version: 1, shards: [{ region: 'eu-west-1', hostname: `eu-west-1.${key}`, state: 'active', weight: 1, endpoints: { ipv4: ['192.0.2.1'], ipv6: [] } }], ring: { algorithm: 'bounded-rendezvous-table-xxh32', seed: 1, tableBits: 16, loadBoundPermille: 50 }, movement: { fromVersion: null, moved: 0, exact: true, flows: [] }, pendingMovement: null, source: null } },
   };
   const event = { ...base, ...(payloads[topic] as object) };
   // A contract change must update these too: an invalid "valid" event would be dead-lettered and miscounted.

@@ -140,8 +140,11 @@ const validEvent: Record<string, () => { eventId: string; correlationId: string 
       envelope('shard.assigned', {
         domain: 'app.example.com',
         version: 1,
-        shards: [{ region: 'eu-central-1', hostname: 'eu-central-1.app.example.com', weight: 1, healthy: true }],
-        ring: { algorithm: 'rendezvous-xxh64', seed: 7 },
+        shards: [{ region: 'eu-central-1', hostname: 'eu-central-1.app.example.com', state: 'active', weight: 1, endpoints: { ipv4: ['192.0.2.10'], ipv6: [] } }],
+        ring: { algorithm: 'bounded-rendezvous-table-xxh32', seed: 7, tableBits: 16, loadBoundPermille: 50 },
+        movement: { fromVersion: null, moved: 0, exact: true, flows: [] },
+        pendingMovement: null,
+        source: { planId: 'plan-1', planVersion: 1 },
       }),
     ),
 };

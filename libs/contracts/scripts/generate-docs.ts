@@ -100,7 +100,7 @@ const TOPIC_DOCS: Record<TopicName, TopicDoc> = {
     producedBy: 'shard-assigner',
     consumedBy: 'dns-publisher, monitor, outside systems',
     audience: 'public',
-    summary: 'The latest shard layout of a domain (compacted: latest state per domain).',
+    summary: 'The latest shard layout of a domain (compacted: latest state per domain); keys map to its active shards as [hashing.md](hashing.md) specifies.',
   },
   [Topics.shardHealth]: {
     topic: Topics.shardHealth,
@@ -480,8 +480,9 @@ function main(): void {
   mkdirSync(dir, { recursive: true });
   const docs = generateContractDocs();
   const wanted = new Set(docs.map((d) => d.file));
-  // Files of a removed schema would otherwise stay behind looking current.
-  for (const file of readdirSync(dir)) if (!wanted.has(file)) unlinkSync(join(dir, file));
+  // Files of a removed schema would otherwise stay behind looking current. Hand-written specs
+  // beside them (hashing.md and its vectors) are not generated and stay.
+  for (const file of readdirSync(dir)) if (!wanted.has(file) && file.endsWith('.schema.json')) unlinkSync(join(dir, file));
   for (const doc of docs) writeFileSync(join(dir, doc.file), doc.content);
   console.log(`wrote ${docs.length} files to ${dir}`);
 }
