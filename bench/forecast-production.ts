@@ -45,6 +45,8 @@ export interface ProductionFigures {
   bytes_per_event: number;
   production_series: number;
   production_s: number;
+  /** Per series, ms: store calls (wall clock, overlapping), worker time per model kind, and CPU of this process (event loop + workers). */
+  stages?: Record<string, number>;
 }
 
 const REPO = resolve(__dirname, '..');
@@ -153,6 +155,8 @@ export async function runProductionBenchmark(options: ProductionOptions): Promis
           [lastBucket, stepMs, from, from + 500],
         );
       }
+      // What recordObserved writes beside a series' first bucket: the series is known.
+      await q.query(`INSERT INTO "${schema}".known_series (domain, region) SELECT DISTINCT domain, region FROM bench_copies ON CONFLICT DO NOTHING`);
     } finally {
       await q.release();
     }
@@ -178,6 +182,7 @@ export async function runProductionBenchmark(options: ProductionOptions): Promis
     }
     log(`production: selected ${selections.map((s, i) => `${bases[i].path.split('/').pop()}→${s.model}`).join(', ')} in ${((performance.now() - t) / 1000).toFixed(1)} s (cached for every copy)`);
 
+    const timings = timeStoreCalls(store, ['seriesKeys', 'seriesState', 'seriesStates', 'history', 'histories', 'borrowableShapes', 'saveForecastRun']);
     const relay = new OutboxRelay(new EventOutboxTable(db, schema), producer, prefix, logger);
     const markets = new MarketMap(parseRegionTable(readFileSync(config.FORECAST_REGIONS_FILE, 'utf8')), parseCountryCentroids(readFileSync(config.FORECAST_COUNTRIES_FILE, 'utf8')));
     const runner = new ForecastRunner(store, pool, relay, markets, config, logger);
@@ -204,10 +209,21 @@ export async function runProductionBenchmark(options: ProductionOptions): Promis
     relay.start(1_000);
     const started = performance.now();
     const statsBefore = JSON.parse(JSON.stringify(pool.stats)) as typeof pool.stats;
+    const cpuBefore = process.cpuUsage();
+    const ticksBefore = cpuTicks();
     await scheduler.refreshAll();
     const forecastSeconds = (performance.now() - started) / 1000;
     await Promise.race([read, new Promise((_, reject) => setTimeout(() => reject(new Error(`only ${seen.size} of ${seriesCount} events reached the topic in 5 min`)), 300_000).unref())]);
     const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    const ticksAfter = cpuTicks();
+    // Per thread: the main thread (tid = pid), the model workers (the busiest other threads), the rest.
+    const byThread = [...ticksAfter.threads].map(([tid, t]) => ({ tid, name: t.name, ms: (t.ticks - (ticksBefore.threads.get(tid)?.ticks ?? 0)) * 10 }));
+    const mainMs = byThread.find((t) => t.tid === String(process.pid))?.ms ?? 0;
+    const others = byThread.filter((t) => t.tid !== String(process.pid)).sort((a, b) => b.ms - a.ms);
+    const workerThreadsMs = others.slice(0, pool.size).reduce((a, t) => a + t.ms, 0);
+    const restMs = others.slice(pool.size).reduce((a, t) => a + t.ms, 0);
+    const postgresMs = (ticksAfter.postgres - ticksBefore.postgres) * 10;
     await scheduler.stop();
     await relay.stop();
 
@@ -220,8 +236,20 @@ export async function runProductionBenchmark(options: ProductionOptions): Promis
       bytes_per_event: Math.round(bytes / seen.size),
       production_series: seriesCount,
       production_s: Number(seconds.toFixed(2)),
+      stages: {
+        ...Object.fromEntries(Object.entries(timings).map(([k, v]) => [`${k}_ms`, Number((k === 'seriesKeys' ? v.ms : v.ms / seriesCount).toFixed(1))])),
+        ...Object.fromEntries(
+          Object.entries(pool.stats).map(([k, v]) => [`${k}_worker_ms`, Number(((v!.workerMs - (statsBefore[k as keyof typeof pool.stats]?.workerMs ?? 0)) / seriesCount).toFixed(1))]),
+        ),
+        process_cpu_ms: Number(((cpu.user + cpu.system) / 1000 / seriesCount).toFixed(1)),
+        main_thread_cpu_ms: Number((mainMs / seriesCount).toFixed(1)),
+        worker_threads_cpu_ms: Number((workerThreadsMs / seriesCount).toFixed(1)),
+        other_threads_cpu_ms: Number((restMs / seriesCount).toFixed(1)),
+        postgres_cpu_ms: Number((postgresMs / seriesCount).toFixed(1)),
+      },
     };
     log(`production: worker time per fit: ${fits.join(', ')}`);
+    log(`production: per series (seriesKeys: total ms): ${JSON.stringify(figures.stages)}`);
     log(
       `production: ${seriesCount} series re-forecast in ${forecastSeconds.toFixed(1)} s, all ${seen.size} events on the topic after ${seconds.toFixed(1)} s ` +
         `on ${pool.size} workers: ${figures.production_series_per_s} series/s; event ${figures.bytes_per_event} bytes mean, ${largest} largest`,
@@ -239,4 +267,67 @@ export async function runProductionBenchmark(options: ProductionOptions): Promis
     await admin.deleteTopics({ topics: mine }).catch(() => undefined);
     await admin.disconnect();
   }
+}
+
+/** CPU ticks (1/100 s) per thread of this process, by thread id, and of every postgres process on the machine (Linux /proc). */
+function cpuTicks(): { threads: Map<string, { name: string; ticks: number }>; postgres: number } {
+  const ticksOf = (stat: string) => {
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  };
+  const threads = new Map<string, { name: string; ticks: number }>();
+  let postgres = 0;
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      threads.set(tid, { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ticks: ticksOf(stat) });
+    }
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        if (stat.includes('(postgres)')) postgres += ticksOf(stat);
+      } catch {
+        // exited meanwhile
+      }
+    }
+  } catch {
+    // not Linux
+  }
+  return { threads, postgres };
+}
+
+/** Store calls timed in wall-clock ms per call (the production path's own store, wrapped, not replaced). */
+export function timeStoreCalls(store: object, names: readonly string[]): Record<string, { calls: number; ms: number }> {
+  const timings: Record<string, { calls: number; ms: number }> = {};
+  for (const name of names) {
+    const method = (store as Record<string, unknown>)[name];
+    if (typeof method !== 'function') continue;
+    const original = (method as (...args: unknown[]) => Promise<unknown>).bind(store);
+    const t = (timings[name] = { calls: 0, ms: 0 });
+    (store as Record<string, unknown>)[name] = async (...args: unknown[]) => {
+      const started = performance.now();
+      try {
+        return await original(...args);
+      } finally {
+        t.calls++;
+        t.ms += performance.now() - started;
+      }
+    };
+  }
+  return timings;
+}
+
+if (require.main === module) {
+  // bash bench/run.sh forecast-production [-- --data DIR] [--series 10000] [--workers N]
+  void (async () => {
+    const { parseArgs } = await import('node:util');
+    const { values: args } = parseArgs({ options: { data: { type: 'string', default: join(REPO, 'data/series') }, series: { type: 'string', default: '10000' }, workers: { type: 'string' } } });
+    const { loadavg } = await import('node:os');
+    const loadBefore = loadavg()[0];
+    const figures = await runProductionBenchmark({ data: args.data!, series: Number(args.series), workers: args.workers ? Number(args.workers) : undefined });
+    console.log(JSON.stringify({ bench: 'forecast-production', ...figures, load_before: Number(loadBefore.toFixed(2)), load_after: Number(loadavg()[0].toFixed(2)) }));
+  })().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
 }
