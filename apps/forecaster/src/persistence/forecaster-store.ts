@@ -381,15 +381,35 @@ export function historyOfBuckets(text: string | null): DemandSeries & { bytes: n
   let requests = 0;
   let bytes = 0;
   let latencyWeighted = 0;
-  if (text) {
-    for (const bucket of text.split(';')) {
-      const [t, seconds, req, b, latency] = bucket.split(':');
-      const r = Number(req);
-      requests += r;
-      bytes += Number(b);
-      latencyWeighted += Number(latency) * r;
-      buckets.push({ startMs: Number(t), seconds: Number(seconds), requests: r });
+  const n = text?.length ?? 0;
+  // Scanned by character code: splitting into strings cost ~8 ms per 4,032 buckets. The integer
+  // fields are digits (requests and bytes are non-negative bigints; t is positive); the latency
+  // is float8 text, read by Number as the driver did.
+  const integer = (): number => {
+    let v = 0;
+    let negative = false;
+    if (text!.charCodeAt(i) === 45) {
+      negative = true;
+      i++;
     }
+    for (let c = text!.charCodeAt(i); c >= 48 && c <= 57; c = text!.charCodeAt(++i)) v = v * 10 + (c - 48);
+    i++; // the separator
+    return negative ? -v : v;
+  };
+  let i = 0;
+  while (i < n) {
+    const t = integer();
+    const seconds = integer();
+    const r = integer();
+    const b = integer();
+    let end = text!.indexOf(';', i);
+    if (end < 0) end = n;
+    const latency = Number(text!.slice(i, end));
+    i = end + 1;
+    requests += r;
+    bytes += b;
+    latencyWeighted += latency * r;
+    buckets.push({ startMs: t, seconds, requests: r });
   }
   const series = denseSeriesOfBuckets(buckets);
   return { ...series, requests, bytes, latencyMs: requests > 0 ? latencyWeighted / requests : 0 };
