@@ -27,7 +27,7 @@ import { DAY_MS, ForecastWorkerPool, HOUR_MS, inferStepMs, ModelSelection, prepa
 import { MarketMap, parseCountryCentroids, parseRegionTable } from '@shardcast/geo';
 import { createKafka, createLogger, createServiceDataSource, daysOf, EventOutboxTable, ensureTopics, openServiceDatabase, OutboxRelay, PostgresHistoryPartitions } from '@shardcast/platform';
 import { stackEnv, uniqueName } from '@shardcast/test-stack';
-import { ForecasterConfigSchema, ForecasterStore, forecasterMigrations, ForecastRunner, ForecastScheduler, observedDemandTables } from '../apps/forecaster/src';
+import { forecastConcurrency, ForecasterConfigSchema, ForecasterStore, forecasterMigrations, ForecastRunner, ForecastScheduler, observedDemandTables } from '../apps/forecaster/src';
 
 export interface ProductionOptions {
   /** Folder of `timestamp,value` CSVs (bench:forecast's `--data`). */
@@ -37,6 +37,8 @@ export interface ProductionOptions {
   /** History kept per series (default 14: the length of the shortest 5-minute series in data/series). */
   days?: number;
   workers?: number;
+  /** FORECAST_CONCURRENCY (default the service's). */
+  concurrency?: number;
   log?: (line: string) => void;
 }
 
@@ -94,6 +96,7 @@ export async function runProductionBenchmark(options: ProductionOptions): Promis
     KAFKA_TOPIC_PREFIX: prefix,
     FORECASTER_DB_SCHEMA: schema,
     ...(options.workers ? { FORECAST_WORKERS: String(options.workers) } : {}),
+    ...(options.concurrency ? { FORECAST_CONCURRENCY: String(options.concurrency) } : {}),
     FORECAST_REGIONS_FILE: join(REPO, 'data/regions/awsData.js'),
     FORECAST_COUNTRIES_FILE: join(REPO, 'data/countries/centroids.csv'),
   });
@@ -186,7 +189,7 @@ export async function runProductionBenchmark(options: ProductionOptions): Promis
     const relay = new OutboxRelay(new EventOutboxTable(db, schema), producer, prefix, logger);
     const markets = new MarketMap(parseRegionTable(readFileSync(config.FORECAST_REGIONS_FILE, 'utf8')), parseCountryCentroids(readFileSync(config.FORECAST_COUNTRIES_FILE, 'utf8')));
     const runner = new ForecastRunner(store, pool, relay, markets, config, logger);
-    const scheduler = new ForecastScheduler(runner, store, config.FORECAST_DEBOUNCE_MS, config.FORECAST_INTERVAL_MS, logger, 2 * pool.size);
+    const scheduler = new ForecastScheduler(runner, store, config.FORECAST_DEBOUNCE_MS, config.FORECAST_INTERVAL_MS, logger, forecastConcurrency(config, pool.size));
 
     const seen = new Set<string>();
     let bytes = 0;
@@ -252,7 +255,7 @@ export async function runProductionBenchmark(options: ProductionOptions): Promis
     log(`production: per series (seriesKeys: total ms): ${JSON.stringify(figures.stages)}`);
     log(
       `production: ${seriesCount} series re-forecast in ${forecastSeconds.toFixed(1)} s, all ${seen.size} events on the topic after ${seconds.toFixed(1)} s ` +
-        `on ${pool.size} workers: ${figures.production_series_per_s} series/s; event ${figures.bytes_per_event} bytes mean, ${largest} largest`,
+        `on ${pool.size} workers, ${forecastConcurrency(config, pool.size)} series at a time: ${figures.production_series_per_s} series/s; event ${figures.bytes_per_event} bytes mean, ${largest} largest`,
     );
     return figures;
   } finally {
@@ -321,10 +324,10 @@ if (require.main === module) {
   // bash bench/run.sh forecast-production [-- --data DIR] [--series 10000] [--workers N]
   void (async () => {
     const { parseArgs } = await import('node:util');
-    const { values: args } = parseArgs({ options: { data: { type: 'string', default: join(REPO, 'data/series') }, series: { type: 'string', default: '10000' }, workers: { type: 'string' } } });
+    const { values: args } = parseArgs({ options: { data: { type: 'string', default: join(REPO, 'data/series') }, series: { type: 'string', default: '10000' }, workers: { type: 'string' }, concurrency: { type: 'string' } } });
     const { loadavg } = await import('node:os');
     const loadBefore = loadavg()[0];
-    const figures = await runProductionBenchmark({ data: args.data!, series: Number(args.series), workers: args.workers ? Number(args.workers) : undefined });
+    const figures = await runProductionBenchmark({ data: args.data!, series: Number(args.series), workers: args.workers ? Number(args.workers) : undefined, concurrency: args.concurrency ? Number(args.concurrency) : undefined });
     console.log(JSON.stringify({ bench: 'forecast-production', ...figures, load_before: Number(loadBefore.toFixed(2)), load_after: Number(loadavg()[0].toFixed(2)) }));
   })().catch((err) => {
     console.error(err);
