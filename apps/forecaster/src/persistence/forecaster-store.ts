@@ -100,11 +100,13 @@ export class ForecasterStore {
    * are the stored ones.
    */
   async history(key: SeriesKey, sinceMs: number): Promise<DemandSeries & { bytes: number; requests: number; latencyMs: number }> {
-    // One row, the buckets as text `t:seconds:requests:bytes:latency;…` in order: a row per bucket
-    // (4,032 for 14 days at 5 minutes) cost the event loop ~20 ms per series in the driver's row
-    // parsing and its garbage; the same values parsed from one string cost ~1 ms.
-    const [row]: Array<{ buckets: string | null }> = await this.db.query(
-      `SELECT string_agg(concat_ws(':', (extract(epoch from bucket_start) * 1000)::bigint, seconds, requests, bytes, latency), ';' ORDER BY bucket_start, seconds DESC) AS buckets FROM (
+    // One row: the buckets as text `t:seconds:requests;…` in order, and the totals. A row per
+    // bucket (4,032 for 14 days at 5 minutes) cost the event loop ~20 ms per series in the
+    // driver's row parsing and its garbage. The totals add up in bucket order as that read did
+    // in JS (float8 products, summed in order; requests and bytes exact).
+    const [row]: Array<{ buckets: string | null; requests: string | null; bytes: string | null; latency_weighted: number | null }> = await this.db.query(
+      `SELECT string_agg(concat_ws(':', (date_part('epoch', bucket_start) * 1000)::bigint, seconds, requests), ';' ORDER BY bucket_start, seconds DESC) AS buckets,
+         sum(requests)::text AS requests, sum(bytes)::text AS bytes, sum(latency * requests ORDER BY bucket_start, seconds DESC) AS latency_weighted FROM (
          SELECT bucket_start, bucket_seconds AS seconds, requests, bytes, latency_p50_ms AS latency FROM ${this.s}.observed_demand
          WHERE domain = $1 AND region = $2 AND bucket_start >= $3
          UNION ALL
@@ -112,7 +114,8 @@ export class ForecasterStore {
          WHERE domain = $1 AND region = $2 AND bucket_start >= $3) buckets`,
       [key.domain, key.region, new Date(sinceMs).toISOString()],
     );
-    return historyOfBuckets(row?.buckets ?? null);
+    const requests = Number(row?.requests ?? 0);
+    return { ...historyOfBuckets(row?.buckets ?? null), requests, bytes: Number(row?.bytes ?? 0), latencyMs: requests > 0 ? Number(row!.latency_weighted) / requests : 0 };
   }
 
   /**
@@ -124,8 +127,10 @@ export class ForecasterStore {
       `SELECT EXISTS (SELECT 1 FROM ${this.s}.deregistered_domains WHERE domain = $1) AS deregistered,
          (SELECT registration FROM ${this.s}.registrations WHERE domain = $1) AS registration,
          (SELECT (extract(epoch from max(t)) * 1000)::bigint FROM (
-            SELECT max(bucket_start) AS t FROM ${this.s}.observed_demand WHERE domain = $1 AND region = $2
-            UNION ALL SELECT max(bucket_start) FROM ${this.s}.observed_demand_hourly WHERE domain = $1 AND region = $2) newest) AS latest,
+            -- ORDER BY … LIMIT 1, not max(): the day partitions are read newest first and the scan
+            -- stops at the first with the series (max() plans and probes every partition).
+            (SELECT bucket_start AS t FROM ${this.s}.observed_demand WHERE domain = $1 AND region = $2 ORDER BY bucket_start DESC LIMIT 1)
+            UNION ALL (SELECT bucket_start FROM ${this.s}.observed_demand_hourly WHERE domain = $1 AND region = $2 ORDER BY bucket_start DESC LIMIT 1)) newest) AS latest,
          (SELECT share FROM ${this.s}.registered_regions WHERE domain = $1 AND region = $2) AS share,
          (SELECT to_jsonb(p) FROM ${this.s}.domain_profiles p WHERE domain = $1) AS profile,
          (SELECT selection FROM ${this.s}.model_selections WHERE domain = $1 AND region = $2) AS selection,
@@ -372,47 +377,26 @@ export class ForecasterStore {
 }
 
 /**
- * A history read as `t:seconds:requests:bytes:latency` fields joined by `;` (ForecasterStore.history):
- * the dense series of its buckets and the totals of requests and bytes with the request-weighted
- * latency, summed in bucket order as the row-per-bucket read did.
+ * A history read as `t:seconds:requests` fields joined by `;` (ForecasterStore.history): the dense
+ * series of its buckets. Scanned by character code (splitting into strings cost ~8 ms per 4,032
+ * buckets); every field is a non-negative integer.
  */
-export function historyOfBuckets(text: string | null): DemandSeries & { bytes: number; requests: number; latencyMs: number } {
+export function historyOfBuckets(text: string | null): DemandSeries {
   const buckets: StoredBucket[] = [];
-  let requests = 0;
-  let bytes = 0;
-  let latencyWeighted = 0;
   const n = text?.length ?? 0;
-  // Scanned by character code: splitting into strings cost ~8 ms per 4,032 buckets. The integer
-  // fields are digits (requests and bytes are non-negative bigints; t is positive); the latency
-  // is float8 text, read by Number as the driver did.
+  let i = 0;
   const integer = (): number => {
     let v = 0;
-    let negative = false;
-    if (text!.charCodeAt(i) === 45) {
-      negative = true;
-      i++;
-    }
     for (let c = text!.charCodeAt(i); c >= 48 && c <= 57; c = text!.charCodeAt(++i)) v = v * 10 + (c - 48);
     i++; // the separator
-    return negative ? -v : v;
+    return v;
   };
-  let i = 0;
   while (i < n) {
-    const t = integer();
+    const startMs = integer();
     const seconds = integer();
-    const r = integer();
-    const b = integer();
-    let end = text!.indexOf(';', i);
-    if (end < 0) end = n;
-    const latency = Number(text!.slice(i, end));
-    i = end + 1;
-    requests += r;
-    bytes += b;
-    latencyWeighted += latency * r;
-    buckets.push({ startMs: t, seconds, requests: r });
+    buckets.push({ startMs, seconds, requests: integer() });
   }
-  const series = denseSeriesOfBuckets(buckets);
-  return { ...series, requests, bytes, latencyMs: requests > 0 ? latencyWeighted / requests : 0 };
+  return denseSeriesOfBuckets(buckets);
 }
 
 function profileOf(row: Record<string, unknown>): DomainProfile {
