@@ -209,17 +209,20 @@ export async function runProductionBenchmark(options: ProductionOptions): Promis
       },
     });
 
+    // This run's backends: the pool's connections (application_name is the schema), opened by now.
+    await Promise.all(Array.from({ length: 12 }, () => db.query('SELECT pg_sleep(0.05)')));
+    const backends: number[] = (await db.query(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [schema])).map((r: { pid: number }) => r.pid);
     relay.start(1_000);
     const started = performance.now();
     const statsBefore = JSON.parse(JSON.stringify(pool.stats)) as typeof pool.stats;
     const cpuBefore = process.cpuUsage();
-    const ticksBefore = cpuTicks();
+    const ticksBefore = cpuTicks(backends);
     await scheduler.refreshAll();
     const forecastSeconds = (performance.now() - started) / 1000;
     await Promise.race([read, new Promise((_, reject) => setTimeout(() => reject(new Error(`only ${seen.size} of ${seriesCount} events reached the topic in 5 min`)), 300_000).unref())]);
     const seconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
-    const ticksAfter = cpuTicks();
+    const ticksAfter = cpuTicks(backends);
     // Per thread: the main thread (tid = pid), the model workers (the busiest other threads), the rest.
     const byThread = [...ticksAfter.threads].map(([tid, t]) => ({ tid, name: t.name, ms: (t.ticks - (ticksBefore.threads.get(tid)?.ticks ?? 0)) * 10 }));
     const mainMs = byThread.find((t) => t.tid === String(process.pid))?.ms ?? 0;
@@ -272,8 +275,8 @@ export async function runProductionBenchmark(options: ProductionOptions): Promis
   }
 }
 
-/** CPU ticks (1/100 s) per thread of this process, by thread id, and of every postgres process on the machine (Linux /proc). */
-function cpuTicks(): { threads: Map<string, { name: string; ticks: number }>; postgres: number } {
+/** CPU ticks (1/100 s) per thread of this process, by thread id, and of the given PostgreSQL backends (Linux /proc). */
+function cpuTicks(postgresPids: readonly number[]): { threads: Map<string, { name: string; ticks: number }>; postgres: number } {
   const ticksOf = (stat: string) => {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return Number(fields[11]) + Number(fields[12]);
@@ -285,10 +288,9 @@ function cpuTicks(): { threads: Map<string, { name: string; ticks: number }>; po
       const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
       threads.set(tid, { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ticks: ticksOf(stat) });
     }
-    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    for (const pid of postgresPids) {
       try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        if (stat.includes('(postgres)')) postgres += ticksOf(stat);
+        postgres += ticksOf(readFileSync(`/proc/${pid}/stat`, 'utf8'));
       } catch {
         // exited meanwhile
       }
