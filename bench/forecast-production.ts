@@ -27,7 +27,7 @@ import { DAY_MS, ForecastWorkerPool, HOUR_MS, inferStepMs, ModelSelection, prepa
 import { MarketMap, parseCountryCentroids, parseRegionTable } from '@shardcast/geo';
 import { createKafka, createLogger, createServiceDataSource, daysOf, EventOutboxTable, ensureTopics, openServiceDatabase, OutboxRelay, PostgresHistoryPartitions } from '@shardcast/platform';
 import { stackEnv, uniqueName } from '@shardcast/test-stack';
-import { ForecasterConfigSchema, ForecasterStore, forecasterMigrations, ForecastRunner, ForecastScheduler, observedDemandTables } from '../apps/forecaster/src';
+import { forecastConcurrency, ForecasterConfigSchema, ForecasterStore, forecasterMigrations, ForecastRunner, ForecastScheduler, observedDemandTables } from '../apps/forecaster/src';
 
 export interface ProductionOptions {
   /** Folder of `timestamp,value` CSVs (bench:forecast's `--data`). */
@@ -37,6 +37,8 @@ export interface ProductionOptions {
   /** History kept per series (default 14: the length of the shortest 5-minute series in data/series). */
   days?: number;
   workers?: number;
+  /** FORECAST_CONCURRENCY (default the service's). */
+  concurrency?: number;
   log?: (line: string) => void;
 }
 
@@ -45,6 +47,8 @@ export interface ProductionFigures {
   bytes_per_event: number;
   production_series: number;
   production_s: number;
+  /** Per series, ms: store calls (wall clock, overlapping), worker time per model kind, and CPU of this process (event loop + workers). */
+  stages?: Record<string, number>;
 }
 
 const REPO = resolve(__dirname, '..');
@@ -92,6 +96,7 @@ export async function runProductionBenchmark(options: ProductionOptions): Promis
     KAFKA_TOPIC_PREFIX: prefix,
     FORECASTER_DB_SCHEMA: schema,
     ...(options.workers ? { FORECAST_WORKERS: String(options.workers) } : {}),
+    ...(options.concurrency ? { FORECAST_CONCURRENCY: String(options.concurrency) } : {}),
     FORECAST_REGIONS_FILE: join(REPO, 'data/regions/awsData.js'),
     FORECAST_COUNTRIES_FILE: join(REPO, 'data/countries/centroids.csv'),
   });
@@ -153,6 +158,8 @@ export async function runProductionBenchmark(options: ProductionOptions): Promis
           [lastBucket, stepMs, from, from + 500],
         );
       }
+      // What recordObserved writes beside a series' first bucket: the series is known.
+      await q.query(`INSERT INTO "${schema}".known_series (domain, region) SELECT DISTINCT domain, region FROM bench_copies ON CONFLICT DO NOTHING`);
     } finally {
       await q.release();
     }
@@ -178,10 +185,11 @@ export async function runProductionBenchmark(options: ProductionOptions): Promis
     }
     log(`production: selected ${selections.map((s, i) => `${bases[i].path.split('/').pop()}→${s.model}`).join(', ')} in ${((performance.now() - t) / 1000).toFixed(1)} s (cached for every copy)`);
 
+    const timings = timeStoreCalls(store, ['seriesKeys', 'seriesState', 'seriesStates', 'history', 'histories', 'borrowableShapes', 'saveForecastRun']);
     const relay = new OutboxRelay(new EventOutboxTable(db, schema), producer, prefix, logger);
     const markets = new MarketMap(parseRegionTable(readFileSync(config.FORECAST_REGIONS_FILE, 'utf8')), parseCountryCentroids(readFileSync(config.FORECAST_COUNTRIES_FILE, 'utf8')));
     const runner = new ForecastRunner(store, pool, relay, markets, config, logger);
-    const scheduler = new ForecastScheduler(runner, store, config.FORECAST_DEBOUNCE_MS, config.FORECAST_INTERVAL_MS, logger, 2 * pool.size);
+    const scheduler = new ForecastScheduler(runner, store, config.FORECAST_DEBOUNCE_MS, config.FORECAST_INTERVAL_MS, logger, forecastConcurrency(config, pool.size));
 
     const seen = new Set<string>();
     let bytes = 0;
@@ -201,13 +209,27 @@ export async function runProductionBenchmark(options: ProductionOptions): Promis
       },
     });
 
+    // This run's backends: the pool's connections (application_name is the schema), opened by now.
+    await Promise.all(Array.from({ length: 12 }, () => db.query('SELECT pg_sleep(0.05)')));
+    const backends: number[] = (await db.query(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [schema])).map((r: { pid: number }) => r.pid);
     relay.start(1_000);
     const started = performance.now();
     const statsBefore = JSON.parse(JSON.stringify(pool.stats)) as typeof pool.stats;
+    const cpuBefore = process.cpuUsage();
+    const ticksBefore = cpuTicks(backends);
     await scheduler.refreshAll();
     const forecastSeconds = (performance.now() - started) / 1000;
     await Promise.race([read, new Promise((_, reject) => setTimeout(() => reject(new Error(`only ${seen.size} of ${seriesCount} events reached the topic in 5 min`)), 300_000).unref())]);
     const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    const ticksAfter = cpuTicks(backends);
+    // Per thread: the main thread (tid = pid), the model workers (the busiest other threads), the rest.
+    const byThread = [...ticksAfter.threads].map(([tid, t]) => ({ tid, name: t.name, ms: (t.ticks - (ticksBefore.threads.get(tid)?.ticks ?? 0)) * 10 }));
+    const mainMs = byThread.find((t) => t.tid === String(process.pid))?.ms ?? 0;
+    const others = byThread.filter((t) => t.tid !== String(process.pid)).sort((a, b) => b.ms - a.ms);
+    const workerThreadsMs = others.slice(0, pool.size).reduce((a, t) => a + t.ms, 0);
+    const restMs = others.slice(pool.size).reduce((a, t) => a + t.ms, 0);
+    const postgresMs = (ticksAfter.postgres - ticksBefore.postgres) * 10;
     await scheduler.stop();
     await relay.stop();
 
@@ -220,11 +242,24 @@ export async function runProductionBenchmark(options: ProductionOptions): Promis
       bytes_per_event: Math.round(bytes / seen.size),
       production_series: seriesCount,
       production_s: Number(seconds.toFixed(2)),
+      stages: {
+        ...Object.fromEntries(Object.entries(timings).map(([k, v]) => [`${k}_ms`, Number((k === 'seriesKeys' ? v.ms : v.ms / seriesCount).toFixed(1))])),
+        ...Object.fromEntries(
+          Object.entries(pool.stats).map(([k, v]) => [`${k}_worker_ms`, Number(((v!.workerMs - (statsBefore[k as keyof typeof pool.stats]?.workerMs ?? 0)) / seriesCount).toFixed(1))]),
+        ),
+        process_cpu_ms: Number(((cpu.user + cpu.system) / 1000 / seriesCount).toFixed(1)),
+        main_thread_cpu_ms: Number((mainMs / seriesCount).toFixed(1)),
+        worker_threads_cpu_ms: Number((workerThreadsMs / seriesCount).toFixed(1)),
+        other_threads_cpu_ms: Number((restMs / seriesCount).toFixed(1)),
+        // The pool replaces idle connections, and an exited backend's CPU is gone from /proc: a floor, left out when it went negative.
+        ...(postgresMs >= 0 ? { postgres_cpu_ms_floor: Number((postgresMs / seriesCount).toFixed(1)) } : {}),
+      },
     };
     log(`production: worker time per fit: ${fits.join(', ')}`);
+    log(`production: per series (seriesKeys: total ms): ${JSON.stringify(figures.stages)}`);
     log(
       `production: ${seriesCount} series re-forecast in ${forecastSeconds.toFixed(1)} s, all ${seen.size} events on the topic after ${seconds.toFixed(1)} s ` +
-        `on ${pool.size} workers: ${figures.production_series_per_s} series/s; event ${figures.bytes_per_event} bytes mean, ${largest} largest`,
+        `on ${pool.size} workers, ${forecastConcurrency(config, pool.size)} series at a time: ${figures.production_series_per_s} series/s; event ${figures.bytes_per_event} bytes mean, ${largest} largest`,
     );
     return figures;
   } finally {
@@ -239,4 +274,66 @@ export async function runProductionBenchmark(options: ProductionOptions): Promis
     await admin.deleteTopics({ topics: mine }).catch(() => undefined);
     await admin.disconnect();
   }
+}
+
+/** CPU ticks (1/100 s) per thread of this process, by thread id, and of the given PostgreSQL backends (Linux /proc). */
+function cpuTicks(postgresPids: readonly number[]): { threads: Map<string, { name: string; ticks: number }>; postgres: number } {
+  const ticksOf = (stat: string) => {
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  };
+  const threads = new Map<string, { name: string; ticks: number }>();
+  let postgres = 0;
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      threads.set(tid, { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ticks: ticksOf(stat) });
+    }
+    for (const pid of postgresPids) {
+      try {
+        postgres += ticksOf(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      } catch {
+        // exited meanwhile
+      }
+    }
+  } catch {
+    // not Linux
+  }
+  return { threads, postgres };
+}
+
+/** Store calls timed in wall-clock ms per call (the production path's own store, wrapped, not replaced). */
+export function timeStoreCalls(store: object, names: readonly string[]): Record<string, { calls: number; ms: number }> {
+  const timings: Record<string, { calls: number; ms: number }> = {};
+  for (const name of names) {
+    const method = (store as Record<string, unknown>)[name];
+    if (typeof method !== 'function') continue;
+    const original = (method as (...args: unknown[]) => Promise<unknown>).bind(store);
+    const t = (timings[name] = { calls: 0, ms: 0 });
+    (store as Record<string, unknown>)[name] = async (...args: unknown[]) => {
+      const started = performance.now();
+      try {
+        return await original(...args);
+      } finally {
+        t.calls++;
+        t.ms += performance.now() - started;
+      }
+    };
+  }
+  return timings;
+}
+
+if (require.main === module) {
+  // bash bench/run.sh forecast-production [-- --data DIR] [--series 10000] [--workers N]
+  void (async () => {
+    const { parseArgs } = await import('node:util');
+    const { values: args } = parseArgs({ options: { data: { type: 'string', default: join(REPO, 'data/series') }, series: { type: 'string', default: '10000' }, workers: { type: 'string' }, concurrency: { type: 'string' } } });
+    const { loadavg } = await import('node:os');
+    const loadBefore = loadavg()[0];
+    const figures = await runProductionBenchmark({ data: args.data!, series: Number(args.series), workers: args.workers ? Number(args.workers) : undefined, concurrency: args.concurrency ? Number(args.concurrency) : undefined });
+    console.log(JSON.stringify({ bench: 'forecast-production', ...figures, load_before: Number(loadBefore.toFixed(2)), load_after: Number(loadavg()[0].toFixed(2)) }));
+  })().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
 }

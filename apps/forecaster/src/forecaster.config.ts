@@ -28,6 +28,12 @@ export const ForecasterConfigSchema = PlatformConfigSchema.extend({
   FORECAST_SELECTION_ORIGINS: z.coerce.number().int().min(1).max(64).default(16),
   FORECAST_WORKERS: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
   /**
+   * Series forecast at once (0: four per worker). A series waits on PostgreSQL about as long as
+   * its model runs, so more series than workers keep the workers busy; each holds at most two
+   * database connections at a time.
+   */
+  FORECAST_CONCURRENCY: z.coerce.number().int().min(0).max(256).default(0),
+  /**
    * Ingest's read-only contract view (e.g. `ingest.demand_history`) to backfill history from at
    * start-up, for a forecaster deployed after ingest has been running. Empty: off.
    */
@@ -64,3 +70,8 @@ export const ForecasterConfigSchema = PlatformConfigSchema.extend({
   });
 
 export type ForecasterConfig = z.infer<typeof ForecasterConfigSchema>;
+
+/** Series the scheduler forecasts at once: FORECAST_CONCURRENCY, or four per model worker. */
+export function forecastConcurrency(config: Pick<ForecasterConfig, 'FORECAST_CONCURRENCY'>, workers: number): number {
+  return config.FORECAST_CONCURRENCY > 0 ? config.FORECAST_CONCURRENCY : 4 * workers;
+}

@@ -6,7 +6,7 @@ import { Topics } from '@shardcast/contracts';
 import { ForecastWorkerPool } from '@shardcast/forecasting';
 import { MarketMap, parseCountryCentroids, parseRegionTable } from '@shardcast/geo';
 import { deployedTopic, EventOutboxTable, HistoryJob, Logger, OutboxRelay, PostgresHistoryPartitions, SERVICE_LOGGER, ServiceInfraModule } from '@shardcast/platform';
-import { ForecasterConfig } from './forecaster.config';
+import { ForecasterConfig, forecastConcurrency } from './forecaster.config';
 import { demandObservedHandler } from './handlers/demand-observed.handler';
 import { domainRegisteredHandler } from './handlers/domain-registered.handler';
 import { DomainRegistry } from './registration/domain-registry';
@@ -88,7 +88,7 @@ export class ForecasterModule implements OnApplicationBootstrap, OnApplicationSh
         {
           provide: ForecastScheduler,
           useFactory: (runner: ForecastRunner, store: ForecasterStore, pool: ForecastWorkerPool, logger: Logger) =>
-            new ForecastScheduler(runner, store, config.FORECAST_DEBOUNCE_MS, config.FORECAST_INTERVAL_MS, logger, 2 * pool.size),
+            new ForecastScheduler(runner, store, config.FORECAST_DEBOUNCE_MS, config.FORECAST_INTERVAL_MS, logger, forecastConcurrency(config, pool.size)),
           inject: [ForecastRunner, ForecasterStore, ForecastWorkerPool, SERVICE_LOGGER],
         },
         {

@@ -1,7 +1,7 @@
 // The forecaster service's public entry point: what code outside it (bench, scripts, e2e) may use.
 // Everything else under apps/forecaster is internal (.dependency-cruiser.cjs: outsiders-use-app-entry-points).
 // The service itself runs from dist/src/main.js.
-export { ForecasterConfigSchema } from './forecaster.config';
+export { forecastConcurrency, ForecasterConfigSchema } from './forecaster.config';
 export type { ForecasterConfig } from './forecaster.config';
 // bench:forecast's production figure runs the service's own scheduler, runner and store.
 export { ForecasterStore } from './persistence/forecaster-store';

@@ -36,5 +36,7 @@ describe('forecaster migrations (real PostgreSQL)', () => {
       [`"${schema}".observed_demand`],
     );
     expect(partitions.map((p: { name: string }) => p.name)).toEqual(['observed_demand_20140409', 'observed_demand_20140410', 'observed_demand_20261202']);
+    // known_series (the scheduler's list of series) is filled from the history already stored.
+    expect(await after.query(`SELECT domain, region FROM "${schema}".known_series`)).toEqual([{ domain: 'a.example.com', region: 'eu-west-1' }]);
   });
 });

@@ -101,6 +101,12 @@ describe('ForecasterStore against the real database', () => {
         expect(await store.recordObserved(event(startMs, 1, requests, 20 + m))).toBe('recorded'); // each day's partition is made on demand
       }
     const before = await store.history(key, D - 30 * DAY);
+    // Totals summed in bucket order, as the row-per-bucket read did in JS.
+    let weighted = 0;
+    for (const b of sent) weighted += (20 + ((b.startMs - D) / 60_000 - 6 * 60 + 10 * 1440) % 1440) * b.requests;
+    expect(before.requests).toBe(sent.reduce((a, b) => a + b.requests, 0));
+    expect(before.bytes).toBe(10 * before.requests);
+    expect(before.latencyMs).toBe(weighted / before.requests);
 
     const partitions = new PostgresHistoryPartitions(db, observedDemandTables(schema));
     const report = await runHistoryJob(partitions, { createAheadDays: 1, rollUpAfterDays: 3, retainDays: 30 }, D + 10 * 3_600_000);

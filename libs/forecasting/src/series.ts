@@ -25,7 +25,16 @@ export type Aggregation = 'sum' | 'mean';
 
 /** The series' native step: the median gap between consecutive distinct timestamps. */
 export function inferStepMs(timestamps: readonly number[]): number {
-  const sorted = [...timestamps].filter(Number.isFinite).sort((a, b) => a - b);
+  // A stored history is finite and in order already, and usually evenly spaced: the same answer
+  // without copying and sorting.
+  let ordered = timestamps.length > 0 && Number.isFinite(timestamps[0]);
+  let even = true;
+  for (let i = 1; ordered && i < timestamps.length; i++) {
+    ordered = Number.isFinite(timestamps[i]) && timestamps[i] > timestamps[i - 1];
+    even &&= timestamps[i] - timestamps[i - 1] === timestamps[1] - timestamps[0];
+  }
+  if (ordered && timestamps.length > 1 && even) return timestamps[1] - timestamps[0];
+  const sorted = ordered ? timestamps : [...timestamps].filter(Number.isFinite).sort((a, b) => a - b);
   const gaps: number[] = [];
   for (let i = 1; i < sorted.length; i++) if (sorted[i] > sorted[i - 1]) gaps.push(sorted[i] - sorted[i - 1]);
   if (gaps.length === 0) return 5 * MINUTE_MS;
@@ -47,24 +56,41 @@ export function regularize(
   stepMs: number,
   options: { aggregation?: Aggregation; nativeStepMs?: number; seasonPeriod?: number; maxGapSteps?: number } = {},
 ): RegularSeries {
-  const pairs: [number, number][] = [];
-  for (let i = 0; i < Math.min(series.timestamps.length, series.values.length); i++) {
+  // The finite points in time order (a stable sort: equal timestamps keep their order, so the sums
+  // below add in the same order either way); a series in order already is not copied into pairs.
+  const length = Math.min(series.timestamps.length, series.values.length);
+  const ts = new Float64Array(length);
+  const vs = new Float64Array(length);
+  let m = 0;
+  let ordered = true;
+  for (let i = 0; i < length; i++) {
     const t = series.timestamps[i];
     const v = series.values[i];
-    if (Number.isFinite(t) && Number.isFinite(v)) pairs.push([t, v]);
+    if (Number.isFinite(t) && Number.isFinite(v)) {
+      if (m > 0 && t < ts[m - 1]) ordered = false;
+      ts[m] = t;
+      vs[m++] = v;
+    }
   }
-  if (pairs.length === 0) return { startMs: NaN, stepMs, values: new Float64Array(0), filled: 0, observed: new Uint8Array(0) };
-  pairs.sort((a, b) => a[0] - b[0]);
-  const startMs = pairs[0][0];
-  const n = Math.floor((pairs[pairs.length - 1][0] - startMs) / stepMs) + 1;
+  if (m === 0) return { startMs: NaN, stepMs, values: new Float64Array(0), filled: 0, observed: new Uint8Array(0) };
+  if (!ordered) {
+    const order = Array.from({ length: m }, (_, i) => i).sort((a, b) => ts[a] - ts[b]);
+    const [t0, v0] = [ts.slice(0, m), vs.slice(0, m)];
+    order.forEach((from, to) => {
+      ts[to] = t0[from];
+      vs[to] = v0[from];
+    });
+  }
+  const startMs = ts[0];
+  const n = Math.floor((ts[m - 1] - startMs) / stepMs) + 1;
   const sums = new Float64Array(n);
   const counts = new Uint32Array(n);
-  for (const [t, v] of pairs) {
-    const i = Math.floor((t - startMs) / stepMs);
-    sums[i] += v;
+  for (let j = 0; j < m; j++) {
+    const i = Math.floor((ts[j] - startMs) / stepMs);
+    sums[i] += vs[j];
     counts[i] += 1;
   }
-  const nativeStepMs = options.nativeStepMs ?? inferStepMs(pairs.map((p) => p[0]));
+  const nativeStepMs = options.nativeStepMs ?? inferStepMs(Array.from(ts.subarray(0, m)));
   const scale = (options.aggregation ?? 'sum') === 'sum' ? Math.max(1, stepMs / nativeStepMs) : 1;
   const values = new Float64Array(n).fill(NaN);
   for (let i = 0; i < n; i++) if (counts[i] > 0) values[i] = (sums[i] / counts[i]) * scale;

@@ -57,3 +57,21 @@ describe('series preparation', () => {
     expect(r[3]).toBeCloseTo(20);
   });
 });
+
+describe('regularize and inferStepMs on series in order (the stored history) and out of order', () => {
+  it('give the same grid whether the points come in time order or shuffled (equal timestamps keep their order)', () => {
+    const t0 = Date.UTC(2026, 0, 1);
+    const ordered = { timestamps: [0, 1, 1, 2, 5, 6, 6, 9].map((i) => t0 + i * 60_000), values: [1, 2, 3, 4, 5, 6, 7, 8] };
+    const order = [3, 0, 7, 1, 5, 2, 4, 6]; // 1 before 2 and 5 before 6: the duplicates' own order
+    const shuffled = { timestamps: order.map((i) => ordered.timestamps[i]), values: order.map((i) => ordered.values[i]) };
+    expect(regularize(shuffled, 120_000, { seasonPeriod: 3 })).toEqual(regularize(ordered, 120_000, { seasonPeriod: 3 }));
+    expect(inferStepMs(shuffled.timestamps)).toBe(inferStepMs(ordered.timestamps));
+  });
+
+  it('infer the step of an evenly spaced series, of an uneven one (median gap) and of one point', () => {
+    expect(inferStepMs([0, 300_000, 600_000, 900_000])).toBe(300_000);
+    expect(inferStepMs([0, 60_000, 120_000, 420_000, 480_000])).toBe(60_000);
+    expect(inferStepMs([0, NaN, 60_000, 120_000])).toBe(60_000);
+    expect(inferStepMs([42])).toBe(300_000);
+  });
+});

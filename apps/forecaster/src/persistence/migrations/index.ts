@@ -3,6 +3,7 @@ import { AddScheduleClaims1764200000000 } from './1764200000000-add-schedule-cla
 import { AddRegistrations1764300000000 } from './1764300000000-add-registrations';
 import { OutboxKeepsTextAndTombstones1764400000000 } from './1764400000000-outbox-keeps-text-and-tombstones';
 import { PartitionedObservedDemand1765000000000 } from './1765000000000-partitioned-observed-demand';
+import { KnownSeries1765100000000 } from './1765100000000-known-series';
 
 /** Listed explicitly: globs break under bundlers and hide ordering. */
 export const forecasterMigrations = [
@@ -11,4 +12,5 @@ export const forecasterMigrations = [
   AddRegistrations1764300000000,
   OutboxKeepsTextAndTombstones1764400000000,
   PartitionedObservedDemand1765000000000,
+  KnownSeries1765100000000,
 ];
