@@ -5,11 +5,10 @@ import { DataSource } from 'typeorm';
 import { Topics } from '@shardcast/contracts';
 import { LatencyMatrix } from '@shardcast/allocation';
 import { parseRegionTable } from '@shardcast/geo';
-import { deployedTopic, EventOutboxTable, Logger, OutboxRelay, SERVICE_LOGGER, ServiceInfraModule } from '@shardcast/platform';
+import { API_KEYS, ApiKeyGuard, deployedTopic, EventOutboxTable, Logger, OutboxRelay, SERVICE_LOGGER, ServiceInfraModule } from '@shardcast/platform';
 import { AllocatorConfig } from './allocator.config';
 import { AllocationTicker } from './allocation/allocation-ticker';
 import { DomainAllocator } from './allocation/domain-allocator';
-import { API_KEYS, ApiKeyGuard } from './api/api-key.guard';
 import { PoolsApiController } from './api/pools-api.controller';
 import { PoolDriver, SimulatedPoolDriver } from './drivers/pool-driver';
 import { WebhookPoolDriver } from './drivers/webhook-pool-driver';
@@ -84,7 +83,7 @@ export class AllocatorModule implements OnApplicationBootstrap, OnApplicationShu
           useFactory: (ledger: AllocationLedger, allocator: DomainAllocator, logger: Logger) => new AllocationTicker(ledger, allocator, logger),
           inject: [AllocationLedger, DomainAllocator, SERVICE_LOGGER],
         },
-        { provide: API_KEYS, useValue: config.ALLOCATOR_API_KEYS },
+        { provide: API_KEYS, useValue: { keys: config.ALLOCATOR_API_KEYS, variable: 'ALLOCATOR_API_KEYS' } },
         ApiKeyGuard,
       ],
     };

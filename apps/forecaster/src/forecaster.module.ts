@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { Topics } from '@shardcast/contracts';
 import { ForecastWorkerPool } from '@shardcast/forecasting';
 import { MarketMap, parseCountryCentroids, parseRegionTable } from '@shardcast/geo';
-import { deployedTopic, EventOutboxTable, HistoryJob, Logger, OutboxRelay, PostgresHistoryPartitions, SERVICE_LOGGER, ServiceInfraModule } from '@shardcast/platform';
+import { API_KEYS, ApiKeyGuard, deployedTopic, EventOutboxTable, HistoryJob, Logger, OutboxRelay, PostgresHistoryPartitions, SERVICE_LOGGER, ServiceInfraModule } from '@shardcast/platform';
 import { ForecasterConfig, forecastConcurrency } from './forecaster.config';
 import { demandObservedHandler } from './handlers/demand-observed.handler';
 import { domainRegisteredHandler } from './handlers/domain-registered.handler';
@@ -16,7 +16,6 @@ import { observedDemandTables } from './persistence/observed-demand-tables';
 import { ForecastRunner } from './forecasting/forecast-runner';
 import { ForecastScheduler } from './forecasting/forecast-scheduler';
 import { ForecasterApiController } from './api/forecaster-api.controller';
-import { API_KEYS, ApiKeyGuard } from './api/api-key.guard';
 
 const CONFIG = Symbol('FORECASTER_CONFIG');
 
@@ -96,7 +95,7 @@ export class ForecasterModule implements OnApplicationBootstrap, OnApplicationSh
           useFactory: (store: ForecasterStore, scheduler: ForecastScheduler, markets: MarketMap, relay: OutboxRelay, logger: Logger) => new DomainRegistry(store, scheduler, markets, relay, logger),
           inject: [ForecasterStore, ForecastScheduler, MarketMap, OutboxRelay, SERVICE_LOGGER],
         },
-        { provide: API_KEYS, useValue: config.FORECASTER_API_KEYS },
+        { provide: API_KEYS, useValue: { keys: config.FORECASTER_API_KEYS, variable: 'FORECASTER_API_KEYS' } },
         ApiKeyGuard,
       ],
     };

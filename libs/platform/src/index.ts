@@ -1,5 +1,6 @@
 // What services, libs and tools use of the platform; anything else stays internal
 // (architecture-rules.unit.spec.ts checks that every name here is used outside this lib).
+export { API_KEYS, ApiKeyGuard } from './api-key.guard';
 export { deployedTopic, PlatformConfigSchema } from './config';
 export { ConsumerFailures } from './consumer-failures';
 export { ContractEventGate, SERVICE_LOGGER } from './contract-event-gate';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Consumer, Kafka } from 'kafkajs';
-import { ShardAssigned, ShardAssignedEventSchema, Topics } from '@shardcast/contracts';
+import { ShardAssigned, Topics } from '@shardcast/contracts';
 import { LayoutOutcome, ShardDirectory, ShardRoute } from './shard-directory';
 
 export interface ShardClientOptions {
@@ -46,16 +46,17 @@ export class ShardClient {
       autoCommit: false,
       eachMessage: async ({ partition, message }) => {
         const domain = message.key?.toString('utf8') ?? '';
+        // A value is an event envelope whose payload the directory validates; null is a tombstone.
         let outcome: LayoutOutcome;
-        if (message.value === null) outcome = client.directory.apply(domain, null); // a tombstone
+        if (message.value === null) outcome = client.directory.apply(domain, null);
         else {
-          let event: ReturnType<typeof ShardAssignedEventSchema.safeParse> | null = null;
+          let payload: unknown;
           try {
-            event = ShardAssignedEventSchema.safeParse(JSON.parse(message.value.toString('utf8')));
+            payload = (JSON.parse(message.value.toString('utf8')) as { payload?: unknown } | null)?.payload;
           } catch {
-            event = null; // not JSON
+            payload = undefined; // not JSON
           }
-          outcome = event?.success ? client.directory.apply(domain, event.data.payload) : 'invalid';
+          outcome = payload === undefined || payload === null ? 'invalid' : client.directory.apply(domain, payload);
         }
         if (outcome === 'invalid') options.onInvalid?.(domain, 'not a shard.assigned.v1 layout for its key');
         else if (outcome !== 'stale') options.onChange?.(domain, client.directory.layout(domain));

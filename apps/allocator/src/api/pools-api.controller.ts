@@ -1,10 +1,10 @@
 import { Body, Controller, Delete, Get, HttpException, Param, Put, UseGuards } from '@nestjs/common';
+import { ApiKeyGuard } from '@shardcast/platform';
 import { ApiBody, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ErrorCodes, RegionIdSchema } from '@shardcast/contracts';
 import { RegionPoolSchema } from '@shardcast/allocation';
 import { AllocationLedger, PoolWithCommitted } from '../persistence/allocation-ledger';
-import { ApiKeyGuard } from './api-key.guard';
 
 /** A pool as PUT takes it: the region comes from the path. */
 const PoolBodySchema = RegionPoolSchema.omit({ region: true });

@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpException, Param, Post, Put, UseGuards } from '@nestjs/common';
+import { ApiKeyGuard } from '@shardcast/platform';
 import { ApiBody, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { DomainRegisteredSchema, ErrorCodes, RegistrationFieldsSchema, ShardcastError } from '@shardcast/contracts';
@@ -6,7 +7,6 @@ import { defaultProfile, DomainProfile } from '@shardcast/forecasting';
 import { ForecasterStore } from '../persistence/forecaster-store';
 import { ForecastScheduler } from '../forecasting/forecast-scheduler';
 import { DomainRegistry } from '../registration/domain-registry';
-import { ApiKeyGuard } from './api-key.guard';
 import { parseDomainParam, parseRequest, ProfileRequestSchema } from './request-validation';
 
 /** Translates HTTP to the store and the scheduler; no logic of its own. */
