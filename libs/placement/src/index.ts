@@ -5,3 +5,5 @@ export { nextShardSet, servingRegions, checkShardSetPolicy, DEFAULT_SHARD_SET_PO
 export type { ShardSet, ShardMember, ShardState, PendingChallenger, ShardSetPolicy } from './shard-set';
 export { checkSlug, regionSlug, checkRegionSlugs, shardHostname, shardName } from './names';
 export type { RegionSlugs, NameResult, ShardNameError, ShardNameErrorCode } from './names';
+export { assignShards, newAssignmentState, layoutSeed, activeHashLayout, canonicalJson, DEFAULT_ASSIGNMENT_POLICY } from './assignment';
+export type { Assignment, AssignmentInput, AssignmentPolicy, AssignmentState, Layout } from './assignment';
