@@ -137,6 +137,7 @@ const ERROR_CODE_DOCS: Record<ErrorCode, string> = {
   INTERNAL_ERROR: 'The service failed on a request it should have handled; the log has the details, the answer never does (HTTP 500).',
   POOL_CAPACITY_EXCEEDED: "A region pool's capacity would drop below what is committed in it: the allocator's `PUT /v1/pools/:region` refuses it (HTTP 409).",
   POOL_IN_USE: "A region pool still holds reservations: the allocator's `DELETE /v1/pools/:region` refuses it until they are released (HTTP 409).",
+  NO_ACTIVE_SHARD: "The shard-assigner's route endpoint: the domain has shards, but none is active yet (every one is warming), so no key maps anywhere (HTTP 409).",
 };
 
 /** Type and meaning of each envelope field; keyed by EventEnvelope, so a new field must be documented. */

@@ -25,6 +25,7 @@ export const ErrorCodes = {
   INTERNAL_ERROR: 'INTERNAL_ERROR',
   POOL_CAPACITY_EXCEEDED: 'POOL_CAPACITY_EXCEEDED',
   POOL_IN_USE: 'POOL_IN_USE',
+  NO_ACTIVE_SHARD: 'NO_ACTIVE_SHARD',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
