@@ -18,8 +18,12 @@
  *    A partition is stalled when its group's committed offset is short of the end at the
  *    timeout; a crash is a service process that exited by itself.
  *
+ * 5. The client SDK of shard.assigned.v1 (@shardcast/shard-client) reads that topic's hostile
+ *    events too: it must skip each invalid one and reach the end of every partition.
+ *
  * Ends with one JSON line: {"bench":"hostile","messages","valid_records","counted_exact",
- * "dead_letters","dead_letters_expected","quarantined","stalled_partitions","crashes",...}.
+ * "dead_letters","dead_letters_expected","quarantined","stalled_partitions","crashes",
+ * "sdk_invalid_skipped","sdk_invalid_expected","sdk_reached_end"}.
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -37,6 +41,7 @@ import {
   Topics,
 } from '@shardcast/contracts';
 import { createKafka, ensureTopics } from '@shardcast/platform';
+import { ShardClient } from '@shardcast/shard-client';
 import { eventually, kcat, ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
 import { generateTelemetry, seededRandom } from '@shardcast/test-stack';
 
@@ -355,6 +360,17 @@ async function main(): Promise<void> {
   }
   for (const schema of schemas.slice(args.clients.split(',').length)) quarantined += await quarantinedIn(db, schema);
 
+  // 4. The client SDK of shard.assigned.v1 (outside systems' consumer: no dead-letter topic of its
+  // own) reads the same hostile events: it must skip each invalid one (onInvalid) and reach the
+  // end of every partition, where the valid layouts are.
+  const sdkExpected = internalHostile(true).reduce((n, h) => n + h.deadLettersPerGroup, 0) * partitions;
+  let sdkInvalid = 0;
+  const sdk = await ShardClient.start({ kafka, topic: prefix + Topics.shardAssigned, onInvalid: () => sdkInvalid++ });
+  const sdkReachedEnd = await Promise.race([sdk.ready.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref())]);
+  const sdkLayout = sdk.layout('app.example.com');
+  await sdk.close();
+  rows.push({ consumer: `shard-client SDK (${Topics.shardAssigned})`, invalid_skipped: sdkInvalid, expected_invalid: sdkExpected, reached_end: sdkReachedEnd, layout_version: sdkLayout?.version ?? null });
+
   const byGroup = await deadLettersByGroup();
   const deadLetters = groups.reduce((n, g) => n + (byGroup.get(g)?.size ?? 0), 0);
   console.table(rows);
@@ -379,8 +395,11 @@ async function main(): Promise<void> {
     quarantined,
     stalled_partitions: stalled,
     crashes: crashed.size,
+    sdk_invalid_skipped: sdkInvalid,
+    sdk_invalid_expected: sdkExpected,
+    sdk_reached_end: sdkReachedEnd,
   };
-  const ok = result.counted_exact && result.dead_letters + result.quarantined === result.dead_letters_expected && result.stalled_partitions === 0 && result.crashes === 0;
+  const ok = result.counted_exact && result.dead_letters + result.quarantined === result.dead_letters_expected && result.stalled_partitions === 0 && result.crashes === 0 && sdkReachedEnd && sdkInvalid === sdkExpected && sdkLayout !== null;
   console.log(ok ? 'every consumer survived every message' : 'FAILED: see the table above');
   console.log(JSON.stringify(result));
   process.exit(ok ? 0 : 1);
