@@ -11,7 +11,7 @@
  * - libs/ingest-native is ingest's: only apps/ingest and bench use it.
  * - test helpers (libs/test-stack, libs/<lib>/testing) stay out of production code.
  */
-const DOMAIN_LIBS = '^libs/(telemetry|forecasting|allocation|placement|dns-plan|health|hashing|geo)/';
+const DOMAIN_LIBS = '^libs/(telemetry|forecasting|allocation|placement|dns|health|hashing|geo)/';
 const IO_PACKAGES = '^node_modules/(@nestjs/|kafkajs/|typeorm/|ioredis/|pg/|pg-[^/]+/|redis/|@opentelemetry/sdk)';
 const SPEC = '\\.spec\\.ts$';
 

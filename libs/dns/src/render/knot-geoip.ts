@@ -1,0 +1,42 @@
+import { ClientSubnet, cidrProblem, subnetsByRegion } from '../client-subnets';
+import { GeoAnswer, GeoRecord, geoProblems } from '../records';
+import { RenderRefused } from './zone-file';
+
+/**
+ * The configuration file of Knot's geoip module in `mode: subnet` for a zone's geo records: per
+ * name, per client subnet, the answer of the subnet's region. A client matching no subnet gets
+ * the zone's static records (the fallback, in the zone file). Knot cannot say "no answer" for one
+ * subnet: a region answered nothing (fail-closed) is left out and its clients get the fallback,
+ * which fail-closed also empties once every shard is down (with `topN` at least the number of
+ * shards, all regions fail together). Everything is validated first; the YAML is written from
+ * validated tokens only, so no quoting is needed and nothing can inject structure.
+ */
+export function renderKnotGeoip(geo: readonly GeoRecord[], map: readonly ClientSubnet[]): string {
+  const problems: string[] = [];
+  for (const g of geo) problems.push(...geoProblems(g));
+  for (const s of map) {
+    const p = cidrProblem(s.cidr);
+    if (p) problems.push(`client subnet ${s.cidr}: ${p}`);
+  }
+  if (problems.length > 0) throw new RenderRefused(problems);
+  const byRegion = subnetsByRegion(map);
+  const lines: string[] = [];
+  for (const g of [...geo].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const entries: string[] = [];
+    for (const [region, cidrs] of byRegion) {
+      const answer: GeoAnswer | undefined = g.byClientRegion[region];
+      if (!answer || answer.kind === 'none') continue;
+      for (const cidr of cidrs) {
+        entries.push(`  - net: ${cidr}`);
+        if (answer.kind === 'cname') entries.push(`    CNAME: ${answer.target}.`);
+        else {
+          if (answer.ipv4.length > 0) entries.push(`    A: [${answer.ipv4.join(', ')}]`);
+          if (answer.ipv6.length > 0) entries.push(`    AAAA: [${answer.ipv6.join(', ')}]`);
+        }
+      }
+    }
+    if (entries.length === 0) continue;
+    lines.push(`${g.name}.:`, ...entries);
+  }
+  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
+}
