@@ -55,3 +55,15 @@ export function subnetsByRegion(map: readonly ClientSubnet[]): Map<string, strin
   }
   return out;
 }
+
+/** `cidr,region` lines (a header first) into a checked map; throws naming the first bad line. */
+export function parseClientSubnets(csv: string): ClientSubnet[] {
+  const lines = csv.split('\n').map((l) => l.trim()).filter(Boolean);
+  if (lines[0] !== 'cidr,region') throw new Error('client subnets: the first line must be the header cidr,region');
+  return lines.slice(1).map((line, i) => {
+    const [cidr, region, ...rest] = line.split(',');
+    const problem = rest.length > 0 ? 'more than two fields' : cidrProblem(cidr ?? '') ?? (/^[a-z0-9-]{1,32}$/.test(region ?? '') ? null : `region ${JSON.stringify(region)} is not a region id`);
+    if (problem) throw new Error(`client subnets line ${i + 2}: ${problem}`);
+    return { cidr, region };
+  });
+}
