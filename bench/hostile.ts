@@ -38,6 +38,7 @@ import {
   DemandObservedEventSchema,
   DomainRegisteredEventSchema,
   ShardAssignedEventSchema,
+  ShardHealthEventSchema,
   Topics,
 } from '@shardcast/contracts';
 import { createKafka, ensureTopics } from '@shardcast/platform';
@@ -142,6 +143,7 @@ function validInternalEvent(topic: string, key: string): Message {
     [Topics.domainRegistered]: { type: 'domain.registered', payload: { domain: key, appType: 'api', tier: 'free', userBase: { peakRequestsPerSecond: 10 }, markets: [{ country: 'DE', share: 1 }], registeredAt: at } },
     // The smallest valid plan: a released domain's, with no regions.
     [Topics.capacityPlan]: { type: 'capacity.plan', payload: { domain: key, tier: 'free', version: 1, planId: 'p1', validFrom: at, validUntil: '2026-11-25T13:00:00.000Z', regions: [], shortByOrigin: [] } },
+    [Topics.shardHealth]: { type: 'shard.health', payload: { domain: key, region: 'eu-west-1', hostname: `eu-west-1.${key}`, windowStart: at, windowSeconds: 60, status: 'healthy', requestsPerSecond: 1, errorRate: 0, latencyMs: { p50: 1, p99: 1 }, utilisation: null } },
     [Topics.shardAssigned]: { type: 'shard.assigned', payload: { domain: key, version: 1, shards: [{ region: 'eu-west-1', hostname: `eu-west-1.${key}`, state: 'active', weight: 1, endpoints: { ipv4: ['192.0.2.1'], ipv6: [] } }], ring: { algorithm: 'bounded-rendezvous-table-xxh32', seed: 1, tableBits: 16, loadBoundPermille: 50 }, movement: { fromVersion: null, moved: 0, exact: true, flows: [] }, pendingMovement: null, source: null } },
   };
   const event = { ...base, ...(payloads[topic] as object) };
@@ -158,6 +160,7 @@ const VALID_EVENT_SCHEMAS: Record<string, { parse(value: unknown): unknown }> = 
   [Topics.domainRegistered]: DomainRegisteredEventSchema,
   [Topics.capacityPlan]: CapacityPlanEventSchema,
   [Topics.shardAssigned]: ShardAssignedEventSchema,
+  [Topics.shardHealth]: ShardHealthEventSchema,
 };
 
 /** Who consumes each topic a service reads today, besides ingest (the services' own groups). */
@@ -167,6 +170,7 @@ const INTERNAL_CONSUMERS: Record<string, string[]> = {
   [Topics.demandForecast]: ['allocator'],
   [Topics.capacityPlan]: ['shard-assigner'],
   [Topics.shardAssigned]: ['dns-publisher', 'monitor'],
+  [Topics.shardHealth]: ['dns-publisher'],
 };
 
 async function sendInOrder(producer: Producer, topic: string, messages: Message[]): Promise<void> {
@@ -333,7 +337,7 @@ async function main(): Promise<void> {
   for (const name of services) {
     const schema = uniqueName(`hostile_${name.replace('-', '_')}`);
     schemas.push(schema);
-    start(name, { [`${name.toUpperCase().replace('-', '_')}_DB_SCHEMA`]: schema, FORECASTER_API_KEYS: 'k' });
+    start(name, { [`${name.toUpperCase().replace('-', '_')}_DB_SCHEMA`]: schema, FORECASTER_API_KEYS: 'k', DNS_DRY_RUN: 'true' }); // dry run: the shared DNS servers keep no zone of this run
   }
   await Promise.all(processes.slice(-services.length).map((p) => p.waitForLog((l) => typeof l.msg === 'string' && l.msg.endsWith(' ready'), 120_000)));
   for (const [topic, consumers] of Object.entries(INTERNAL_CONSUMERS)) {

@@ -1,20 +1,63 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { readFileSync } from 'node:fs';
+import { DataSource } from 'typeorm';
 import { Topics } from '@shardcast/contracts';
-import { deployedTopic, ServiceInfraModule } from '@shardcast/platform';
+import { LatencyMatrix } from '@shardcast/allocation';
+import { DnsPolicy, FailurePolicy, parseClientSubnets, ZoneAuthority } from '@shardcast/dns';
+import { parseRegionTable } from '@shardcast/geo';
+import { API_KEYS, ApiKeyGuard, deployedTopic, Logger, SERVICE_LOGGER, ServiceInfraModule } from '@shardcast/platform';
+import { ClientSubnetMap, DnsApiController } from './api/dns-api.controller';
 import { DnsPublisherConfig } from './dns-publisher.config';
 import { shardAssignedHandler } from './handlers/shard-assigned.handler';
+import { shardHealthHandler } from './handlers/shard-health.handler';
+import { DnsStore } from './persistence/dns-store';
+import { dnsPublisherMigrations } from './persistence/migrations';
+import { DnsProvider, DryRunProvider } from './providers/dns-provider';
+import { PowerDnsProvider } from './providers/powerdns-provider';
+import { DomainPublisher } from './publishing/domain-publisher';
 
-/** Wires the dns-publisher: its database schema, the broker, and the shard.assigned.v1 handler. */
+export function failurePolicyOf(text: string): FailurePolicy {
+  return text === 'open' ? { mode: 'open' } : text === 'closed' ? { mode: 'closed' } : { mode: 'region', region: text.slice('region:'.length) };
+}
+
+/** The zone authority (SOA, NS): its serial is the time in seconds, so every write raises it. */
+function authorityOf(config: DnsPublisherConfig): () => ZoneAuthority {
+  return () => ({ nameservers: config.DNS_NAMESERVERS, hostmaster: config.DNS_HOSTMASTER, serial: Math.floor(Date.now() / 1000), refresh: 3600, retry: 600, expire: 604_800, minimum: config.DNS_TTL });
+}
+
+/** Wires the dns-publisher: layouts and health in, records out to the provider, state and audit in PostgreSQL, the answer API. */
 @Module({})
 export class DnsPublisherModule {
   static register(config: DnsPublisherConfig): DynamicModule {
+    // Read before anything connects: a bad map stops the service at once.
+    const subnets = new ClientSubnetMap(parseClientSubnets(readFileSync(config.DNS_CLIENT_SUBNETS_FILE, 'utf8')));
+    const policy: DnsPolicy = { ttl: config.DNS_TTL, topN: config.DNS_TOP_N, failure: failurePolicyOf(config.DNS_FAILURE_POLICY) };
     return {
       module: DnsPublisherModule,
       imports: [
-        // No tables yet: the migration list starts empty; schema comes from migrations only.
-        ServiceInfraModule.forService({ clientId: 'dns-publisher', brokers: config.KAFKA_BROKERS, databaseUrl: config.DATABASE_URL, schema: config.DNS_PUBLISHER_DB_SCHEMA, migrations: [] }),
+        ServiceInfraModule.forService({ clientId: 'dns-publisher', brokers: config.KAFKA_BROKERS, databaseUrl: config.DATABASE_URL, schema: config.DNS_PUBLISHER_DB_SCHEMA, migrations: dnsPublisherMigrations }),
       ],
-      controllers: [shardAssignedHandler(deployedTopic(config, Topics.shardAssigned))],
+      controllers: [shardAssignedHandler(deployedTopic(config, Topics.shardAssigned)), shardHealthHandler(deployedTopic(config, Topics.shardHealth)), DnsApiController],
+      providers: [
+        { provide: ClientSubnetMap, useValue: subnets },
+        { provide: DnsStore, useFactory: (db: DataSource) => new DnsStore(db, config.DNS_PUBLISHER_DB_SCHEMA), inject: [DataSource] },
+        {
+          provide: LatencyMatrix,
+          useFactory: () => new LatencyMatrix(JSON.parse(readFileSync(config.DNS_LATENCY_FILE, 'utf8')), parseRegionTable(readFileSync(config.DNS_REGIONS_FILE, 'utf8'))),
+        },
+        {
+          provide: DomainPublisher,
+          useFactory: (store: DnsStore, latency: LatencyMatrix, logger: Logger) => {
+            let provider: DnsProvider = new PowerDnsProvider({ apiUrl: config.PDNS_API_URL, apiKey: config.PDNS_API_KEY, serverId: config.PDNS_SERVER_ID }, subnets.subnets);
+            if (config.DNS_DRY_RUN) provider = new DryRunProvider(provider);
+            const clientRegions = [...new Set(subnets.subnets.map((s) => s.region))];
+            return new DomainPublisher(store, provider, latency, clientRegions, authorityOf(config), policy, config.DNS_SYNC_POLICY, logger);
+          },
+          inject: [DnsStore, LatencyMatrix, SERVICE_LOGGER],
+        },
+        { provide: API_KEYS, useValue: { keys: config.DNS_PUBLISHER_API_KEYS, variable: 'DNS_PUBLISHER_API_KEYS' } },
+        ApiKeyGuard,
+      ],
     };
   }
 }

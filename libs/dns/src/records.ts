@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
 import { normalizeDomain } from '@shardcast/contracts';
 
-/** Record types dns-publisher writes. */
-export type RecordType = 'A' | 'AAAA' | 'CNAME' | 'TXT';
+/** Record types dns-publisher writes (LUA: PowerDNS' own, the rendering of a geo record there). */
+export type RecordType = 'A' | 'AAAA' | 'CNAME' | 'TXT' | 'LUA';
 
 /** One RRset: a name (lowercase A-labels, no trailing dot), a type, a TTL and its values in canonical order. */
 export interface RRset {
@@ -45,6 +45,9 @@ export function valueProblem(type: RecordType, value: string): string | null {
       return isIP(value) === 6 && /^[0-9a-f:]+$/.test(value) ? null : `${JSON.stringify(value)} is not an IPv6 address in lowercase hex`;
     case 'CNAME':
       return nameProblem(value);
+    case 'LUA':
+      // Only what renderPdnsLua writes: a type, then view() over quoted CIDRs and addresses.
+      return /^(A|AAAA) "view\(\{[{}'0-9a-f.:/, ]*\}\)"$/.test(value) && value.length <= 65_535 ? null : 'not a view() record shardcast renders';
     case 'TXT':
       // Printable ASCII without quotes or backslashes: nothing any renderer must escape.
       return /^[\x20-\x21\x23-\x5b\x5d-\x7e]{0,255}$/.test(value) ? null : `TXT value ${JSON.stringify(value.slice(0, 40))} has characters outside printable ASCII or quotes/backslashes`;

@@ -40,6 +40,7 @@ export function renderZoneFile(zone: string, authority: ZoneAuthority, rrsets: r
   const inZone = (name: string) => name === zone || name.endsWith(`.${zone}`);
   for (const r of rrsets) {
     problems.push(...rrsetProblems(r));
+    if (r.type === 'LUA') problems.push(`${r.name}: LUA records are PowerDNS' own, not RFC 1035`);
     if (!inZone(r.name)) problems.push(`${r.name} is outside zone ${zone}`);
   }
   for (const g of geo) {

@@ -1,0 +1,42 @@
+import { DomainRecords, Plan, RecordSet, ZoneAuthority } from '@shardcast/dns';
+
+/**
+ * An authoritative DNS server dns-publisher writes to. Each domain is its own zone (delegated to
+ * shardcast's nameservers): the domain's name is the apex, its shards' names are inside it.
+ * A provider turns the records dns-publisher wants into its own form (`desired`: PowerDNS renders
+ * a geo record as LUA records, Knot keeps it for its geoip module), reads what the server holds,
+ * and applies a plan's changes. Implementations: PowerDNS (HTTP API), Knot (files + knotc).
+ */
+export interface DnsProvider {
+  readonly name: string;
+  desired(records: DomainRecords): RecordSet;
+  /** The zone's records as the server holds them (null: no such zone). SOA and NS are the zone's, not records. */
+  read(zone: string): Promise<RecordSet | null>;
+  /** Creates the zone if missing, then applies the changes; idempotent. */
+  apply(zone: string, authority: ZoneAuthority, plan: Plan): Promise<void>;
+  deleteZone(zone: string): Promise<void>;
+}
+
+/** Wraps a provider so that it plans and reports but never writes (`DNS_DRY_RUN`). */
+export class DryRunProvider implements DnsProvider {
+  readonly applied: Array<{ zone: string; plan: Plan }> = [];
+  constructor(private readonly inner: DnsProvider) {}
+
+  get name(): string {
+    return `${this.inner.name} (dry run)`;
+  }
+
+  desired(records: DomainRecords): RecordSet {
+    return this.inner.desired(records);
+  }
+
+  read(zone: string): Promise<RecordSet | null> {
+    return this.inner.read(zone);
+  }
+
+  async apply(zone: string, _authority: ZoneAuthority, plan: Plan): Promise<void> {
+    this.applied.push({ zone, plan });
+  }
+
+  async deleteZone(): Promise<void> {}
+}
