@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Local development / CI stack for shardcast.
 #
-#   bash deploy/local/stack.sh up       # start Kafka, check PostgreSQL/Redis, install kcat, create topics
-#   bash deploy/local/stack.sh down     # stop the Kafka this script started (PostgreSQL/Redis are left alone)
+#   bash deploy/local/stack.sh up       # start Kafka, check PostgreSQL/Redis, install kcat, create topics,
+#                                       # install and start the DNS servers (PowerDNS, Knot)
+#   bash deploy/local/stack.sh down     # stop the Kafka and DNS servers this script started (PostgreSQL/Redis are left alone)
 #   bash deploy/local/stack.sh status   # one line per component; non-zero exit if anything is down
 #
 # Kafka: a single KRaft node (broker+controller) run straight from Maven Central
 # jars (deploy/local/kafka/pom.xml), no Docker, no tarball. PostgreSQL and Redis
 # are the machine's own services; `up` only checks them (and starts them when
 # running as root, because CI machines boot with nothing running).
+#
+# DNS (for dns-publisher): PowerDNS Authoritative (SQLite backend, HTTP API, LUA records) and
+# Knot DNS (zone files, mod-geoip by client subnet), both from Debian packages (installed when
+# missing, as root) and run as this script's own processes with state under $SHARDCAST_STACK_DIR.
 #
 # Environment:
 #   SHARDCAST_STACK_DIR    state dir (Kafka data, logs, pid, classpath cache); default <repo>/.stack
@@ -19,6 +24,12 @@
 #   KAFKA_STOP_TIMEOUT     seconds to wait after SIGTERM before SIGKILL, default 30
 #   DATABASE_URL           postgres://user:pass@host:port/db; default db "shardcast" on 127.0.0.1:5432 as postgres
 #   REDIS_PORT             default 6379
+#   SHARDCAST_STACK_DNS    "off" leaves the DNS servers out of up/down (default on)
+#   PDNS_DNS_PORT          PowerDNS DNS port (UDP+TCP) on 127.0.0.1, default 5300
+#   PDNS_API_PORT          PowerDNS HTTP API/webserver port on 127.0.0.1, default 8081
+#   PDNS_API_KEY           PowerDNS API key (X-API-Key), default shardcast-local-api-key
+#   KNOT_DNS_PORT          Knot DNS port (UDP+TCP) on 127.0.0.1, default 5301
+#   DNS_START_TIMEOUT      seconds to wait for each DNS server to serve, default 20
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -46,6 +57,30 @@ CP_FILE=$KAFKA_DIR/classpath.txt
 CP_STAMP=$KAFKA_DIR/classpath.pom.sha256
 
 REDIS_PORT=${REDIS_PORT:-6379}
+
+DNS_SERVERS=${SHARDCAST_STACK_DNS:-on}
+DNS_HOST=127.0.0.1
+DNS_START_TIMEOUT=${DNS_START_TIMEOUT:-20}
+PDNS_DNS_PORT=${PDNS_DNS_PORT:-5300}
+PDNS_API_PORT=${PDNS_API_PORT:-8081}
+# A fixed default, the same as docker-compose.yml's: the API listens on loopback only, and tests
+# know it without reading files.
+PDNS_API_KEY=${PDNS_API_KEY:-shardcast-local-api-key}
+PDNS_API_URL=http://$DNS_HOST:$PDNS_API_PORT
+PDNS_DIR=$STACK_DIR/pdns
+PDNS_CONF=$PDNS_DIR/pdns.conf
+PDNS_DB=$PDNS_DIR/pdns.sqlite3
+PDNS_PID=$PDNS_DIR/pdns.pid
+PDNS_LOG=$PDNS_DIR/pdns.log
+PDNS_SQLITE_SCHEMA=/usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql
+KNOT_DNS_PORT=${KNOT_DNS_PORT:-5301}
+KNOT_DIR=$STACK_DIR/knot
+KNOT_CONF=$KNOT_DIR/knot.conf
+KNOT_ZONES=$KNOT_DIR/zones
+KNOT_ZONES_CONF_DIR=$KNOT_DIR/zones.d
+KNOT_SOCKET=$KNOT_DIR/knot.sock
+KNOT_PID=$KNOT_DIR/knot.pid
+KNOT_LOG=$KNOT_DIR/knot.log
 ENSURE_TOPICS_JS=$REPO_ROOT/libs/platform/dist/scripts/ensure-topics.js
 
 log() { echo "[stack] $*"; }
@@ -390,6 +425,300 @@ kcat_up() {
 }
 
 # ---------------------------------------------------------------------------
+# Authoritative DNS servers for dns-publisher: PowerDNS and Knot (Debian packages)
+# ---------------------------------------------------------------------------
+#
+# Both run as this script's own processes (as the user running it: ports above 1024 need no
+# root, and the zone files providers write then belong to the same user), with config and data
+# under the stack dir. A system pdns/knot the packages may have started is neither used nor touched.
+
+# Debian package -> why it is here.
+DNS_PACKAGES=(
+  pdns-server          # PowerDNS Authoritative
+  pdns-backend-sqlite3 # its zone store: the HTTP API creates/deletes zones in it
+  sqlite3              # creates that database's schema once
+  knot                 # Knot DNS (knotd, knotc)
+  knot-module-geoip    # per-zone answers by client subnet (mode: subnet)
+  dnsutils             # dig
+  dnsperf              # load tests
+  bind9-utils          # named-checkzone
+)
+
+# Missing packages, one per line (none: empty output).
+dns_missing_packages() {
+  local pkg
+  for pkg in "${DNS_PACKAGES[@]}"; do
+    [[ $(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null) == "install ok installed" ]] || echo "$pkg"
+  done
+}
+
+dns_tools_up() {
+  command -v dpkg-query >/dev/null || { log "dns: not a Debian/Ubuntu machine; install PowerDNS 4.7+, Knot 3.2+ with its geoip module, dig, dnsperf, named-checkzone"; return 1; }
+  local missing
+  mapfile -t missing < <(dns_missing_packages)
+  if ((${#missing[@]} == 0)); then
+    log "dns tools: present (pdns $(pdns_version), knot $(knot_version))"
+    return 0
+  fi
+  if ! is_root; then
+    echo "[stack] dns tools: missing ${missing[*]}; install them with: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    return 1
+  fi
+  log "dns tools: installing ${missing[*]} from apt..."
+  # No daemon starts here (no systemd); where the packages do start system services, on port 53,
+  # they are left alone: ours run on their own ports.
+  if DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 update -qq &&
+     DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -qq "${missing[@]}" >/dev/null 9>&-; then
+    log "dns tools: installed (pdns $(pdns_version), knot $(knot_version))"
+  else
+    echo "[stack] dns tools: apt-get install failed" >&2
+    return 1
+  fi
+}
+
+pdns_version() { pdns_server --version 2>&1 | sed -nE 's/.*PowerDNS Authoritative Server ([^ ]+).*/\1/p' | head -n 1; }
+knot_version() { knotd --version 2>/dev/null | sed -nE 's/.*version ([^ ]+).*/\1/p' | head -n 1; }
+
+# True when a DNS server answers on host:port (any rcode: REFUSED for a zone it lacks is an answer).
+dns_answers() {
+  command -v dig >/dev/null || { port_open "$1" "$2"; return; }
+  dig @"$1" -p "$2" +time=1 +tries=1 +norecurse . SOA 2>/dev/null | grep -q 'status:'
+}
+
+# Prints the pid in pid file $1 if that process is alive and its command line contains $2
+# (the config path, so neither a reused pid nor another stack dir's server is mistaken for ours).
+daemon_pid() {
+  [[ -f $1 ]] || return 1
+  local pid
+  pid=$(<"$1")
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2" || return 1
+  echo "$pid"
+}
+
+# start_daemon PIDFILE LOGFILE COMMAND...: in the foreground of its own session (see kafka_up),
+# so the pid file holds the server's own pid and its output goes to LOGFILE.
+start_daemon() {
+  local pid_file=$1 log_file=$2
+  shift 2
+  rm -f "$pid_file"
+  echo "==== $(date -u +%FT%TZ) stack.sh starting $1 ====" >>"$log_file"
+  # shellcheck disable=SC2016  # $$ is the inner shell's
+  setsid nohup bash -c 'echo $$ >"$0"; exec "$@"' "$pid_file" "$@" >>"$log_file" 2>&1 </dev/null 9>&- &
+  for _ in $(seq 50); do [[ -s $pid_file ]] && break; sleep 0.1; done
+  [[ -s $pid_file ]] || die "$1 launcher did not write $pid_file"
+}
+
+# wait_for NAME PID LOGFILE TIMEOUT CHECK...: until CHECK succeeds; the log tail if it never does.
+wait_for() {
+  local name=$1 pid=$2 log_file=$3 deadline=$((SECONDS + $4))
+  shift 4
+  while ! "$@"; do
+    if ! kill -0 "$pid" 2>/dev/null || ((SECONDS >= deadline)); then
+      echo "[stack] ---- last 30 lines of $log_file ----" >&2
+      tail -n 30 "$log_file" >&2
+      kill -0 "$pid" 2>/dev/null && { log "$name: not serving after ${DNS_START_TIMEOUT}s (pid $pid left running; 'stack.sh down' stops it)"; return 1; }
+      log "$name: exited during startup"
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+# stop_daemon NAME PIDFILE CMDLINE-MARK HOST PORT
+stop_daemon() {
+  local name=$1 pid_file=$2 mark=$3 pid
+  if ! pid=$(daemon_pid "$pid_file" "$mark"); then
+    rm -f "$pid_file"
+    if port_open "$4" "$5"; then
+      log "$name: something serves $4:$5 but this script did not start it; not touching it"
+    else
+      log "$name: not running, nothing to stop"
+    fi
+    return 0
+  fi
+  log "$name: stopping pid $pid..."
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + 15))
+  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "$name: still alive after 15s, sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pid_file"
+  log "$name: stopped"
+}
+
+# --- PowerDNS --------------------------------------------------------------
+
+pdns_api_answers() {
+  curl -sf -m 2 -o /dev/null -H "X-API-Key: $PDNS_API_KEY" "$PDNS_API_URL/api/v1/servers/localhost"
+}
+pdns_serves() { dns_answers "$DNS_HOST" "$PDNS_DNS_PORT" && pdns_api_answers; }
+
+write_pdns_conf() {
+  mkdir -p "$PDNS_DIR/run"
+  # Regenerated on every start so port/key changes apply; the database is what persists.
+  cat >"$PDNS_CONF" <<EOF
+# Generated by deploy/local/stack.sh -- edit the script, not this file.
+# Zones live in SQLite: the HTTP API can create, change and delete them there (the bind
+# backend's zones cannot be created through the API).
+launch=gsqlite3
+gsqlite3-database=$PDNS_DB
+# A local dev store: no fsync per API write.
+gsqlite3-pragma-synchronous=0
+
+local-address=$DNS_HOST:$PDNS_DNS_PORT
+socket-dir=$PDNS_DIR/run
+daemon=no
+guardian=no
+disable-syslog=yes
+log-timestamp=yes
+# No internet here: no security-status query to the outside.
+security-poll-suffix=
+
+api=yes
+api-key=$PDNS_API_KEY
+webserver=yes
+webserver-address=$DNS_HOST
+webserver-port=$PDNS_API_PORT
+webserver-allow-from=127.0.0.1,::1
+
+# LUA records (geo answers by client subnet). 'shared': one Lua state for all records, ~1.7x a
+# static answer's cost here instead of ~36x with a fresh state per query ('yes').
+enable-lua-records=shared
+# Answer by the EDNS Client Subnet a resolver sends, not by the resolver's own address.
+edns-subnet-processing=yes
+EOF
+}
+
+pdns_up() {
+  local pid
+  if pid=$(daemon_pid "$PDNS_PID" "$PDNS_DIR"); then
+    # Started earlier with other ports or another key: it would never answer as asked.
+    if ! grep -qxF "api-key=$PDNS_API_KEY" "$PDNS_CONF" || ! grep -qxF "local-address=$DNS_HOST:$PDNS_DNS_PORT" "$PDNS_CONF" ||
+       ! grep -qxF "webserver-port=$PDNS_API_PORT" "$PDNS_CONF"; then
+      log "pdns: running (pid $pid) with other ports or another API key than asked; 'stack.sh down' then 'up' applies them"
+      return 1
+    fi
+    if pdns_serves; then
+      log "pdns: already running on $DNS_HOST:$PDNS_DNS_PORT, API $PDNS_API_URL (pid $pid), nothing to do"
+      return 0
+    fi
+    log "pdns: pid $pid is running but not serving yet; waiting..."
+    wait_for pdns "$pid" "$PDNS_LOG" "$DNS_START_TIMEOUT" pdns_serves || return 1
+    log "pdns: up on $DNS_HOST:$PDNS_DNS_PORT, API $PDNS_API_URL (pid $pid)"
+    return 0
+  fi
+  if port_open "$DNS_HOST" "$PDNS_DNS_PORT"; then
+    if pdns_serves; then
+      log "pdns: already serving on $DNS_HOST:$PDNS_DNS_PORT with API $PDNS_API_URL (not started by this stack dir), leaving it alone"
+      return 0
+    fi
+    log "pdns: something on $DNS_HOST:$PDNS_DNS_PORT is not PowerDNS with our API key; free the port or set PDNS_DNS_PORT"
+    return 1
+  fi
+  if port_open "$DNS_HOST" "$PDNS_API_PORT"; then
+    log "pdns: API port $DNS_HOST:$PDNS_API_PORT is already in use; set PDNS_API_PORT"
+    return 1
+  fi
+
+  write_pdns_conf
+  if [[ ! -s $PDNS_DB ]]; then
+    # Temp file + mv: a half-created schema never looks like a database.
+    sqlite3 "$PDNS_DB.tmp" <"$PDNS_SQLITE_SCHEMA" || { rm -f "$PDNS_DB.tmp"; log "pdns: could not create $PDNS_DB"; return 1; }
+    mv -f "$PDNS_DB.tmp" "$PDNS_DB"
+    log "pdns: created zone database $PDNS_DB"
+  fi
+  log "pdns: starting on $DNS_HOST:$PDNS_DNS_PORT (UDP+TCP), API $PDNS_API_URL, state $PDNS_DIR..."
+  start_daemon "$PDNS_PID" "$PDNS_LOG" pdns_server --config-dir="$PDNS_DIR"
+  pid=$(<"$PDNS_PID")
+  wait_for pdns "$pid" "$PDNS_LOG" "$DNS_START_TIMEOUT" pdns_serves || return 1
+  log "pdns: up on $DNS_HOST:$PDNS_DNS_PORT, API $PDNS_API_URL (pid $pid; log $PDNS_LOG)"
+}
+
+# --- Knot --------------------------------------------------------------------
+
+knot_serves() { dns_answers "$DNS_HOST" "$KNOT_DNS_PORT" && knotc -s "$KNOT_SOCKET" -t 2 status >/dev/null 2>&1; }
+
+write_knot_conf() {
+  mkdir -p "$KNOT_DIR/run" "$KNOT_DIR/db" "$KNOT_ZONES" "$KNOT_ZONES_CONF_DIR"
+  cat >"$KNOT_CONF" <<EOF
+# Generated by deploy/local/stack.sh -- edit the script, not this file.
+server:
+    rundir: "$KNOT_DIR/run"
+    pidfile: "$KNOT_DIR/run/knotd.pid"
+    listen: $DNS_HOST@$KNOT_DNS_PORT
+    # Answer by the EDNS Client Subnet (mod-geoip matches it in place of the resolver's address).
+    edns-client-subnet: on
+
+database:
+    storage: "$KNOT_DIR/db"
+
+control:
+    listen: "$KNOT_SOCKET"
+
+log:
+  - target: "$KNOT_LOG"
+    any: info
+
+# Zone files are the source of truth: <zone>.zone under zones/, loaded whole on every reload,
+# never rewritten by the server, no journal to replay over them.
+template:
+  - id: default
+    storage: "$KNOT_ZONES"
+    file: "%s.zone"
+    zonefile-sync: -1
+    zonefile-load: whole
+    journal-content: none
+
+# One file per zone (its zone: section, and its mod-geoip: section if it has geo answers),
+# written by the dns-publisher provider; 'knotc reload' applies additions and removals.
+include: "$KNOT_ZONES_CONF_DIR/*.conf"
+EOF
+}
+
+knot_up() {
+  local pid
+  if pid=$(daemon_pid "$KNOT_PID" "$KNOT_CONF"); then
+    if ! grep -qF "listen: $DNS_HOST@$KNOT_DNS_PORT" "$KNOT_CONF"; then
+      log "knot: running (pid $pid) on another port than asked; 'stack.sh down' then 'up' applies it"
+      return 1
+    fi
+    if knot_serves; then
+      log "knot: already running on $DNS_HOST:$KNOT_DNS_PORT (pid $pid), nothing to do"
+      return 0
+    fi
+    log "knot: pid $pid is running but not serving yet; waiting..."
+    wait_for knot "$pid" "$KNOT_LOG" "$DNS_START_TIMEOUT" knot_serves || return 1
+    log "knot: up on $DNS_HOST:$KNOT_DNS_PORT (pid $pid)"
+    return 0
+  fi
+  if port_open "$DNS_HOST" "$KNOT_DNS_PORT"; then
+    if dns_answers "$DNS_HOST" "$KNOT_DNS_PORT"; then
+      log "knot: a DNS server already serves $DNS_HOST:$KNOT_DNS_PORT (not started by this stack dir), leaving it alone"
+      return 0
+    fi
+    log "knot: something on $DNS_HOST:$KNOT_DNS_PORT does not answer DNS; free the port or set KNOT_DNS_PORT"
+    return 1
+  fi
+
+  write_knot_conf
+  local check
+  if ! check=$(knotc -c "$KNOT_CONF" conf-check 2>&1); then
+    echo "$check" >&2
+    log "knot: configuration invalid (a zone file under ${KNOT_ZONES_CONF_DIR#"$STACK_DIR"/}?)"
+    return 1
+  fi
+  log "knot: starting on $DNS_HOST:$KNOT_DNS_PORT (UDP+TCP), control $KNOT_SOCKET, state $KNOT_DIR..."
+  start_daemon "$KNOT_PID" "$KNOT_LOG" knotd -c "$KNOT_CONF"
+  pid=$(<"$KNOT_PID")
+  wait_for knot "$pid" "$KNOT_LOG" "$DNS_START_TIMEOUT" knot_serves || return 1
+  log "knot: up on $DNS_HOST:$KNOT_DNS_PORT (pid $pid; log $KNOT_LOG)"
+}
+
+# ---------------------------------------------------------------------------
 # Topics (owned by the platform lib, not by this script)
 # ---------------------------------------------------------------------------
 
@@ -424,6 +753,14 @@ cmd_up() {
   redis_up || problems+=(redis)
   kafka_up
   ensure_topics
+  if [[ $DNS_SERVERS != off ]]; then
+    if dns_tools_up; then
+      pdns_up || problems+=(pdns)
+      knot_up || problems+=(knot)
+    else
+      problems+=(dns-tools)
+    fi
+  fi
   if ((${#problems[@]})); then
     die "stack is up except: ${problems[*]} (see messages above)"
   fi
@@ -433,6 +770,10 @@ cmd_up() {
 cmd_down() {
   take_lock
   kafka_down
+  if [[ $DNS_SERVERS != off ]]; then
+    stop_daemon pdns "$PDNS_PID" "$PDNS_DIR" "$DNS_HOST" "$PDNS_DNS_PORT"
+    stop_daemon knot "$KNOT_PID" "$KNOT_CONF" "$DNS_HOST" "$KNOT_DNS_PORT"
+  fi
   log "postgres/redis are machine services and were left running"
 }
 
@@ -467,6 +808,29 @@ cmd_status() {
     line kcat up "$(command -v kcat) ($(kcat_version))"
   else
     line kcat down "not installed"; rc=1
+  fi
+
+  [[ $DNS_SERVERS == off ]] && return "$rc"
+  if command -v pdns_server >/dev/null && pdns_serves; then
+    if pid=$(daemon_pid "$PDNS_PID" "$PDNS_DIR"); then detail="pid $pid, started by stack.sh"; else detail="not started by this stack dir"; fi
+    line pdns up "$DNS_HOST:$PDNS_DNS_PORT, API $PDNS_API_URL ($detail)"
+  else
+    line pdns down "$DNS_HOST:$PDNS_DNS_PORT, API $PDNS_API_URL"; rc=1
+  fi
+  if command -v knotc >/dev/null && knot_serves; then
+    if pid=$(daemon_pid "$KNOT_PID" "$KNOT_CONF"); then detail="pid $pid, started by stack.sh"; else detail="not started by this stack dir"; fi
+    line knot up "$DNS_HOST:$KNOT_DNS_PORT, control $KNOT_SOCKET ($detail)"
+  elif dns_answers "$DNS_HOST" "$KNOT_DNS_PORT"; then
+    line knot up "$DNS_HOST:$KNOT_DNS_PORT (not started by this stack dir: no control socket $KNOT_SOCKET)"
+  else
+    line knot down "$DNS_HOST:$KNOT_DNS_PORT"; rc=1
+  fi
+  local missing_tools=''
+  command -v dpkg-query >/dev/null && missing_tools=$(dns_missing_packages | tr '\n' ' ')
+  if [[ -z $missing_tools ]]; then
+    line dns-tools up "dig, dnsperf, named-checkzone, knotc"
+  else
+    line dns-tools down "missing: $missing_tools"; rc=1
   fi
   return "$rc"
 }

@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { StackEnv } from './stack-env';
+import { StackEnv, stackEnv } from './stack-env';
 
 /**
  * A stack of the restart tier's own (`*.restart.spec.ts`): a Kafka broker started by
@@ -208,7 +208,8 @@ export class PrivateStack {
   }
 
   get env(): StackEnv {
-    return { KAFKA_BROKERS: this.kafka.brokers, DATABASE_URL: this.postgres.url(), REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' };
+    // The DNS servers are the shared stack's (stack.sh leaves them alone for a private state dir).
+    return { ...stackEnv(), KAFKA_BROKERS: this.kafka.brokers, DATABASE_URL: this.postgres.url(), REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' };
   }
 
   /** Stops the broker (its state dir removed) and drops the cluster; KEEP_RESTART_STACK=1 keeps both for a look. */
