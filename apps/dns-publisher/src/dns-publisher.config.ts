@@ -46,6 +46,10 @@ export const DnsPublisherConfigSchema = PlatformConfigSchema.extend({
   PDNS_API_URL: z.string().url().default('http://127.0.0.1:8081'),
   PDNS_API_KEY: z.string().default(''),
   PDNS_SERVER_ID: z.string().default('localhost'),
+  /** Knot's state dir (zones/, zones.d/ included by its knot.conf) and control socket: the local stack's by default. */
+  KNOT_DIR: z.string().default(resolve(process.env.SHARDCAST_STACK_DIR ?? resolve(ROOT, '.stack'), 'knot')),
+  /** Empty: `knot.sock` in KNOT_DIR. */
+  KNOT_CONTROL_SOCKET: z.string().default(''),
 });
 
 export type DnsPublisherConfig = z.infer<typeof DnsPublisherConfigSchema>;

@@ -1,18 +1,21 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { DataSource } from 'typeorm';
 import { Topics } from '@shardcast/contracts';
 import { LatencyMatrix } from '@shardcast/allocation';
 import { DnsPolicy, FailurePolicy, parseClientSubnets, ZoneAuthority } from '@shardcast/dns';
 import { parseRegionTable } from '@shardcast/geo';
 import { API_KEYS, ApiKeyGuard, deployedTopic, Logger, SERVICE_LOGGER, ServiceInfraModule } from '@shardcast/platform';
-import { ClientSubnetMap, DnsApiController } from './api/dns-api.controller';
+import { DnsApiController } from './api/dns-api.controller';
+import { ClientSubnetMap } from './publishing/client-subnet-map';
 import { DnsPublisherConfig } from './dns-publisher.config';
 import { shardAssignedHandler } from './handlers/shard-assigned.handler';
 import { shardHealthHandler } from './handlers/shard-health.handler';
 import { DnsStore } from './persistence/dns-store';
 import { dnsPublisherMigrations } from './persistence/migrations';
 import { DnsProvider, DryRunProvider } from './providers/dns-provider';
+import { KnotProvider } from './providers/knot-provider';
 import { PowerDnsProvider } from './providers/powerdns-provider';
 import { DomainPublisher } from './publishing/domain-publisher';
 
@@ -48,7 +51,10 @@ export class DnsPublisherModule {
         {
           provide: DomainPublisher,
           useFactory: (store: DnsStore, latency: LatencyMatrix, logger: Logger) => {
-            let provider: DnsProvider = new PowerDnsProvider({ apiUrl: config.PDNS_API_URL, apiKey: config.PDNS_API_KEY, serverId: config.PDNS_SERVER_ID }, subnets.subnets);
+            let provider: DnsProvider =
+              config.DNS_PROVIDER === 'knot'
+                ? new KnotProvider({ dir: config.KNOT_DIR, controlSocket: config.KNOT_CONTROL_SOCKET || resolve(config.KNOT_DIR, 'knot.sock') }, subnets.subnets)
+                : new PowerDnsProvider({ apiUrl: config.PDNS_API_URL, apiKey: config.PDNS_API_KEY, serverId: config.PDNS_SERVER_ID }, subnets.subnets);
             if (config.DNS_DRY_RUN) provider = new DryRunProvider(provider);
             const clientRegions = [...new Set(subnets.subnets.map((s) => s.region))];
             return new DomainPublisher(store, provider, latency, clientRegions, authorityOf(config), policy, config.DNS_SYNC_POLICY, logger);

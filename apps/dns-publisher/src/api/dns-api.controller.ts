@@ -3,10 +3,11 @@ import { ApiHeader, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ErrorCodes, normalizeDomain, RegionIdSchema } from '@shardcast/contracts';
-import { ClientSubnet, clientRegionOf, impactTable } from '@shardcast/dns';
+import { clientRegionOf, impactTable } from '@shardcast/dns';
 import { ApiKeyGuard } from '@shardcast/platform';
 import { DnsStore } from '../persistence/dns-store';
 import { DomainPublisher } from '../publishing/domain-publisher';
+import { ClientSubnetMap } from '../publishing/client-subnet-map';
 
 
 const FailurePolicyBody = z.union([
@@ -70,11 +71,6 @@ export class DnsApiController {
     const outcome = await this.publisher.publish(domain, { layoutVersion: null, eventId: null });
     return { domain, failure: parsed.data, changes: outcome.plan.changes.length };
   }
-}
-
-/** The client subnet map as an injectable (a class token: Nest injects by type). */
-export class ClientSubnetMap {
-  constructor(readonly subnets: readonly ClientSubnet[]) {}
 }
 
 function bad(message: string): HttpException {

@@ -27,6 +27,7 @@ export function shardAssignedHandler(topic: string): Type<unknown> {
         context,
         async (event) => {
           const layout = event.payload;
+          this.logger.debug({ topic, partition: context.getPartition(), offset: context.getMessage().offset, eventId: event.eventId, correlationId: event.correlationId, domain: layout.domain, version: layout.version }, 'event received');
           const newer = await this.store.withDomainLock(layout.domain, (tx) => this.store.putLayout(tx, layout.domain, layout.version, layout, event.eventId));
           if (!newer) {
             this.logger.debug({ domain: layout.domain, version: layout.version }, 'layout not newer than the one held; skipped');

@@ -24,6 +24,7 @@ export function shardHealthHandler(topic: string): Type<unknown> {
     async handle(@Ctx() context: KafkaContext): Promise<void> {
       await this.gate.consume(ShardHealthEventSchema, context, async (event) => {
         const h = event.payload;
+        this.logger.debug({ topic, partition: context.getPartition(), offset: context.getMessage().offset, eventId: event.eventId, correlationId: event.correlationId, domain: h.domain, hostname: h.hostname, status: h.status }, 'event received');
         const changed = await this.store.withDomainLock(h.domain, async (tx) => {
           const before = (await this.store.health(tx, h.domain)).get(h.hostname) ?? 'up';
           if (!(await this.store.putHealth(tx, h.hostname, h.domain, h.status, h.windowStart, event.eventId))) return false;

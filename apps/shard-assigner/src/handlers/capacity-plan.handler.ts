@@ -23,7 +23,7 @@ export function capacityPlanHandler(topic: string): Type<unknown> {
     async handle(@Ctx() context: KafkaContext): Promise<void> {
       await this.gate.consume(CapacityPlanEventSchema, context, async (event) => {
         const plan = event.payload;
-        this.logger.debug({ topic, partition: context.getPartition(), offset: context.getMessage().offset, eventId: event.eventId, domain: plan.domain, version: plan.version }, 'event received');
+        this.logger.debug({ topic, partition: context.getPartition(), offset: context.getMessage().offset, eventId: event.eventId, correlationId: event.correlationId, domain: plan.domain, version: plan.version }, 'event received');
         const outcome = await this.assigner.assign(plan.domain, { kind: 'plan', plan }, { eventId: event.eventId, correlationId: event.correlationId });
         if (outcome === 'stale') this.logger.info({ topic, eventId: event.eventId, domain: plan.domain, version: plan.version }, 'plan older than the one applied; skipped');
       });

@@ -1,5 +1,8 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
+import { appendFileSync, existsSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { Producer } from 'kafkajs';
 import { Client } from 'pg';
 import { contractTopicSpecs, SHARD_ASSIGNED, SHARD_HEALTH, ShardAssigned, Topics } from '@shardcast/contracts';
@@ -13,19 +16,57 @@ jest.setTimeout(120_000);
 const EUROPE = '81.2.69.0/24';
 const AMERICA = '24.0.0.0/24';
 
+const env = stackEnv();
+const pdns = (path: string, init: RequestInit = {}) => fetch(`${env.PDNS_API_URL}/api/v1/servers/localhost${path}`, { ...init, headers: { 'X-API-Key': env.PDNS_API_KEY, 'content-type': 'application/json' } });
+
+interface ProviderUnderTest {
+  name: 'powerdns' | 'knot';
+  port: string;
+  /** Adds a record dns-publisher did not create (the operator's), as the server's own users would. */
+  addForeign(zone: string, name: string, ip: string): Promise<void>;
+  removeZone(zone: string): Promise<void>;
+  zoneExists(zone: string): Promise<boolean>;
+}
+
+const PROVIDERS: ProviderUnderTest[] = [
+  {
+    name: 'powerdns',
+    port: env.PDNS_DNS_PORT,
+    addForeign: async (zone, name, ip) => {
+      const body = { rrsets: [{ name: `${name}.`, type: 'A', ttl: 300, changetype: 'REPLACE', records: [{ content: ip, disabled: false }] }] };
+      const res = await pdns(`/zones/${zone}.`, { method: 'PATCH', body: JSON.stringify(body) });
+      if (res.status !== 204) throw new Error(`PATCH: ${res.status}`);
+    },
+    removeZone: async (zone) => void (await pdns(`/zones/${zone}.`, { method: 'DELETE' })),
+    zoneExists: async (zone) => (await pdns(`/zones/${zone}.?rrsets=false`)).ok,
+  },
+  {
+    name: 'knot',
+    port: env.KNOT_DNS_PORT,
+    // The operator's file the zone includes; served from the provider's next write.
+    addForeign: async (zone, name, ip) => appendFileSync(join(env.KNOT_DIR, 'zones', `${zone}.local.zone`), `${name}. 300 A ${ip}\n`),
+    removeZone: async (zone) => {
+      const conf = join(env.KNOT_DIR, 'zones.d', `${zone}.conf`);
+      if (!existsSync(conf)) return;
+      rmSync(conf);
+      await promisify(execFile)('knotc', ['-s', env.KNOT_CONTROL_SOCKET, 'reload']);
+      for (const suffix of ['.zone', '.geoip.yaml', '.shardcast.json', '.local.zone']) rmSync(join(env.KNOT_DIR, 'zones', `${zone}${suffix}`), { force: true });
+    },
+    zoneExists: async (zone) => existsSync(join(env.KNOT_DIR, 'zones.d', `${zone}.conf`)),
+  },
+];
+
 /**
- * dns-publisher on the real PowerDNS of the local stack: layouts in → geo answers by client
+ * dns-publisher on each real server of the local stack: layouts in → geo answers by client
  * subnet (dig with ECS), failover on shard.health, foreign records left alone, a restart changes
  * nothing, a release and a tombstone take the records away.
  */
-describe('dns-publisher on PowerDNS', () => {
-  const env = stackEnv();
+describe.each(PROVIDERS)('dns-publisher on $name', (provider) => {
   const prefix = `${uniqueName('dnsp')}.`;
   const schema = uniqueName('dns_publisher_pdns');
   const kafka = createKafka(env.KAFKA_BROKERS.split(','), 'dns-publisher-pdns-test');
   const db = new Client({ connectionString: env.DATABASE_URL });
   const domain = `d${randomBytes(4).toString('hex')}.shardcast-test.example`;
-  const pdns = (path: string, init: RequestInit = {}) => fetch(`${env.PDNS_API_URL}/api/v1/servers/localhost${path}`, { ...init, headers: { 'X-API-Key': env.PDNS_API_KEY, 'content-type': 'application/json' } });
   let producer: Producer;
   let service: ServiceProcess;
   let base: string;
@@ -39,9 +80,7 @@ describe('dns-publisher on PowerDNS', () => {
       KAFKA_GROUP_PREFIX: `${prefix}g`,
       DNS_PUBLISHER_DB_SCHEMA: schema,
       DNS_PUBLISHER_API_KEYS: 'k',
-      DNS_PROVIDER: 'powerdns',
-      PDNS_API_URL: env.PDNS_API_URL,
-      PDNS_API_KEY: env.PDNS_API_KEY,
+      DNS_PROVIDER: provider.name,
     }).start();
     base = `http://127.0.0.1:${(await service.waitForMessage('dns-publisher ready')).port}`;
   };
@@ -69,34 +108,34 @@ describe('dns-publisher on PowerDNS', () => {
   afterAll(async () => {
     await producer?.disconnect();
     await service?.kill('SIGTERM');
-    await pdns(`/zones/${domain}.`, { method: 'DELETE' }).catch(() => undefined);
+    await provider.removeZone(domain).catch(() => undefined);
     await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await db.end();
   });
 
   it('answers a European client the EU shard and a North American client the US shard; shard names resolve to their endpoints', async () => {
     await send(Topics.shardAssigned, envelope(SHARD_ASSIGNED, layout([['us-east-1', '192.0.2.1', 'active'], ['eu-west-1', '192.0.2.2', 'active']])));
-    await eventually(() => dig(env.PDNS_DNS_PORT, domain, 'A', EUROPE), (a) => a.length > 0, 30_000, 200);
-    expect(await dig(env.PDNS_DNS_PORT, domain, 'A', EUROPE)).toEqual(['192.0.2.2']);
-    expect(await dig(env.PDNS_DNS_PORT, domain, 'A', AMERICA)).toEqual(['192.0.2.1']);
-    expect(await dig(env.PDNS_DNS_PORT, `eu-west-1.${domain}`, 'A')).toEqual(['192.0.2.2']);
+    await eventually(() => dig(provider.port, domain, 'A', EUROPE), (a) => a.length > 0, 30_000, 200);
+    expect(await dig(provider.port, domain, 'A', EUROPE)).toEqual(['192.0.2.2']);
+    expect(await dig(provider.port, domain, 'A', AMERICA)).toEqual(['192.0.2.1']);
+    expect(await dig(provider.port, `eu-west-1.${domain}`, 'A')).toEqual(['192.0.2.2']);
     const answer = (await (await fetch(`${base}/v1/domains/${domain}/answer?subnet=${encodeURIComponent(EUROPE)}`, { headers: { 'x-api-key': 'k' } })).json()) as Record<string, unknown>;
     expect(answer).toMatchObject({ clientRegion: expect.stringMatching(/^eu-/), answered: `eu-west-1.${domain}`, reason: 'closest-healthy', order: [`eu-west-1.${domain}`, `us-east-1.${domain}`] });
   });
 
   it('a shard.health event marking the EU shard down sends European clients to the next closest', async () => {
     await send(Topics.shardHealth, envelope(SHARD_HEALTH, { domain, region: 'eu-west-1', hostname: `eu-west-1.${domain}`, windowStart: new Date().toISOString(), windowSeconds: 60, status: 'down', requestsPerSecond: 0, errorRate: 1, latencyMs: { p50: 0, p99: 0 }, utilisation: null }));
-    await eventually(() => dig(env.PDNS_DNS_PORT, domain, 'A', EUROPE), (a) => a[0] === '192.0.2.1', 30_000, 200);
+    await eventually(() => dig(provider.port, domain, 'A', EUROPE), (a) => a[0] === '192.0.2.1', 30_000, 200);
     const answer = (await (await fetch(`${base}/v1/domains/${domain}/answer?subnet=${encodeURIComponent(EUROPE)}`, { headers: { 'x-api-key': 'k' } })).json()) as Record<string, unknown>;
     expect(answer).toMatchObject({ answered: `us-east-1.${domain}`, reason: 'failover' });
   });
 
   it('leaves a record it did not create alone, and a restart re-reads its state and changes nothing', async () => {
-    const foreign = { rrsets: [{ name: `mail.${domain}.`, type: 'A', ttl: 300, changetype: 'REPLACE', records: [{ content: '198.51.100.7', disabled: false }] }] };
-    expect((await pdns(`/zones/${domain}.`, { method: 'PATCH', body: JSON.stringify(foreign) })).status).toBe(204);
+    await provider.addForeign(domain, `mail.${domain}`, '198.51.100.7');
     await send(Topics.shardAssigned, envelope(SHARD_ASSIGNED, layout([['us-east-1', '192.0.2.1', 'active'], ['eu-west-1', '192.0.2.2', 'active'], ['ap-south-1', '192.0.2.3', 'active']])));
-    await eventually(() => dig(env.PDNS_DNS_PORT, `ap-south-1.${domain}`, 'A'), (a) => a.length > 0, 30_000, 200);
-    expect(await dig(env.PDNS_DNS_PORT, `mail.${domain}`, 'A')).toEqual(['198.51.100.7']);
+    await eventually(() => dig(provider.port, `ap-south-1.${domain}`, 'A'), (a) => a.length > 0, 30_000, 200);
+    expect(await dig(provider.port, `mail.${domain}`, 'A')).toEqual(['198.51.100.7']);
+    expect(await dig(provider.port, domain, 'A', EUROPE)).toEqual(['192.0.2.1']); // still failed over: health is held across layouts
     const before = await audit();
     await service.kill('SIGTERM');
     await start();
@@ -107,12 +146,22 @@ describe('dns-publisher on PowerDNS', () => {
 
   it('a release deletes its records; a tombstone leaves the zone it made while a foreign record is in it', async () => {
     await send(Topics.shardAssigned, envelope(SHARD_ASSIGNED, layout([])));
-    await eventually(() => dig(env.PDNS_DNS_PORT, `us-east-1.${domain}`, 'A'), (a) => a.length === 0, 30_000, 200);
-    expect(await dig(env.PDNS_DNS_PORT, domain, 'A', EUROPE)).toEqual([]);
+    await eventually(() => dig(provider.port, `us-east-1.${domain}`, 'A'), (a) => a.length === 0, 30_000, 200);
+    expect(await dig(provider.port, domain, 'A', EUROPE)).toEqual([]);
     await send(Topics.shardAssigned, null);
     await eventually(async () => Number((await db.query(`SELECT count(*)::int AS n FROM "${schema}".layouts WHERE domain = $1`, [domain])).rows[0].n), (n) => n === 0, 30_000, 200);
-    expect(await dig(env.PDNS_DNS_PORT, `mail.${domain}`, 'A')).toEqual(['198.51.100.7']);
+    expect(await dig(provider.port, `mail.${domain}`, 'A')).toEqual(['198.51.100.7']);
     const actions = (await db.query(`SELECT action, key FROM "${schema}".audit WHERE zone = $1 ORDER BY id`, [domain])).rows.map((r) => `${r.action} ${r.key}`);
     expect(actions.filter((a) => a.includes('mail.'))).toEqual([]);
+  });
+
+  it('a tombstone deletes the zone it made when nothing foreign is in it', async () => {
+    const other = `o${randomBytes(4).toString('hex')}.shardcast-test.example`;
+    const l = { ...layout([['us-east-1', '192.0.2.1', 'active']]), domain: other, shards: [{ region: 'us-east-1', hostname: `us-east-1.${other}`, state: 'active' as const, weight: 100, endpoints: { ipv4: ['192.0.2.1'], ipv6: [] } }] };
+    await producer.send({ topic: `${prefix}${Topics.shardAssigned}`, messages: [{ key: other, value: JSON.stringify(envelope(SHARD_ASSIGNED, l)) }] });
+    await eventually(() => dig(provider.port, `us-east-1.${other}`, 'A'), (a) => a.length > 0, 30_000, 200);
+    expect(await provider.zoneExists(other)).toBe(true);
+    await producer.send({ topic: `${prefix}${Topics.shardAssigned}`, messages: [{ key: other, value: null }] });
+    await eventually(() => provider.zoneExists(other), (exists) => !exists, 30_000, 200);
   });
 });
