@@ -44,7 +44,7 @@ export const DnsPublisherConfigSchema = PlatformConfigSchema.extend({
   DNS_REGIONS_FILE: z.string().default(resolve(ROOT, 'data/regions/awsData.js')),
   /** PowerDNS Authoritative's HTTP API and its key (sent as a header, never logged). */
   PDNS_API_URL: z.string().url().default('http://127.0.0.1:8081'),
-  PDNS_API_KEY: z.string().default(''),
+  PDNS_API_KEY: z.string().default('shardcast-local-api-key'),
   PDNS_SERVER_ID: z.string().default('localhost'),
   /** Knot's state dir (zones/, zones.d/ included by its knot.conf) and control socket: the local stack's by default. */
   KNOT_DIR: z.string().default(resolve(process.env.SHARDCAST_STACK_DIR ?? resolve(ROOT, '.stack'), 'knot')),
