@@ -1,4 +1,5 @@
 import { ClientDecision, DnsPolicy, domainRecords, DomainRecords, planChanges, Plan, RecordSet, RoundTrips, SyncPolicy, trafficImpact, TrafficMove, ZoneAuthority } from '@shardcast/dns';
+import { metrics } from '@opentelemetry/api';
 import { Logger } from '@shardcast/platform';
 import { DnsStore } from '../persistence/dns-store';
 import { DnsProvider } from '../providers/dns-provider';
@@ -19,6 +20,10 @@ export interface PublishOutcome {
 }
 
 const EMPTY: RecordSet = { rrsets: [], geo: [] };
+
+const meter = metrics.getMeter('shardcast');
+const recordChanges = meter.createCounter('shardcast.dns.record_changes', { description: 'DNS record changes applied, by provider and action' });
+const answerChanges = meter.createCounter('shardcast.dns.answer_changes', { description: 'Client regions whose answered shard changed, by provider and reason' });
 
 /**
  * Recomputes one domain's DNS from what is stored (latest layout, shard health, failure policy)
@@ -66,6 +71,8 @@ export class DomainPublisher {
       }
       await this.store.recordApplied(tx, this.provider.name, domain, plan.owned, plan.changes, cause);
       if (records) await this.store.setDecisions(tx, domain, records.decisions);
+      for (const c of plan.changes) recordChanges.add(1, { provider: this.provider.name, action: c.action });
+      for (const m of impact) answerChanges.add(1, { provider: this.provider.name, reason: records?.decisions.find((d) => d.clientRegion === m.clientRegion)?.reason ?? 'removed' });
       for (const c of plan.conflicts) this.logger.warn({ domain, key: c.key, reason: c.reason }, 'record left alone: not dns-publisher\'s');
       if (plan.changes.length > 0 || impact.length > 0) {
         this.logger.info(
