@@ -9,6 +9,8 @@ import { DomainRecords, Plan, RecordSet, ZoneAuthority } from '@shardcast/dns';
  */
 export interface DnsProvider {
   readonly name: string;
+  /** True for a dry run: nothing is written, so nothing may be recorded as owned or applied either. */
+  readonly dryRun?: boolean;
   desired(records: DomainRecords): RecordSet;
   /** The zone's records as the server holds them (null: no such zone). SOA and NS are the zone's, not records. */
   read(zone: string): Promise<RecordSet | null>;
@@ -19,6 +21,7 @@ export interface DnsProvider {
 
 /** Wraps a provider so that it plans and reports but never writes (`DNS_DRY_RUN`). */
 export class DryRunProvider implements DnsProvider {
+  readonly dryRun = true;
   readonly applied: Array<{ zone: string; plan: Plan }> = [];
   constructor(private readonly inner: DnsProvider) {}
 

@@ -56,6 +56,10 @@ export class DomainPublisher {
       const { plan, records, zoneExists } = await this.planFor(domain, tx);
       const before = await this.store.decisions(tx, domain);
       const impact = trafficImpact(before, records?.decisions ?? []);
+      if (this.provider.dryRun) {
+        this.logger.info({ domain, provider: this.provider.name, changes: plan.changes.map((c) => `${c.action} ${c.key}`), impact: impact.map((m) => `${m.clientRegion}: ${m.from ?? '-'} → ${m.to ?? '-'}`) }, 'dry run: dns records planned, none applied');
+        return { zone: domain, plan, records, impact };
+      }
       if (plan.changes.length > 0) {
         if (!zoneExists) await this.store.zoneCreated(this.provider.name, domain);
         await this.store.claim(this.provider.name, domain, plan.changes.filter((c) => c.action === 'create').map((c) => c.key));
