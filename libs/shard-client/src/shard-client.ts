@@ -32,8 +32,13 @@ export class ShardClient {
     const admin = options.kafka.admin();
     await admin.connect();
     // Where "caught up" is: the end of each partition now.
-    const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
-    await admin.disconnect();
+    let offsets: Array<{ partition: number; high: string }>;
+    try {
+      offsets = await fetchOffsetsWhenLed(() => admin.fetchTopicOffsets(topic));
+    } finally {
+      await admin.disconnect();
+    }
+    const ends = new Map(offsets.map((p) => [p.partition, BigInt(p.high)]));
     const consumer = options.kafka.consumer({ groupId: `shard-client-${randomUUID()}` });
     let markReady!: () => void;
     const ready = new Promise<void>((resolve) => (markReady = resolve));
@@ -79,5 +84,21 @@ export class ShardClient {
 
   async close(): Promise<void> {
     await this.consumer.disconnect();
+  }
+}
+
+/**
+ * A topic just created has partitions without a leader for a moment: listing their offsets then
+ * fails with a retriable error. Retried with back-off for up to ~15 s; anything else is thrown.
+ */
+async function fetchOffsetsWhenLed<T>(fetch: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetch();
+    } catch (err) {
+      const retriable = (err as { retriable?: boolean }).retriable === true;
+      if (!retriable || attempt >= 30) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(1_000, 50 * 2 ** attempt)));
+    }
   }
 }
