@@ -6,7 +6,7 @@ jest.setTimeout(300_000);
 /** Small fetches: many small transactions, so a kill lands mid-stream and mid-transaction. */
 const SMALL_FETCHES = { INGEST_MAX_BYTES_PER_PARTITION: '16384', INGEST_PARTITIONS_CONCURRENCY: '2', INGEST_MAX_BATCH_MESSAGES: '500', INGEST_SESSION_TIMEOUT_MS: '6000' };
 // Large enough that both kills land mid-stream with a third of the stream still to come.
-const TOTAL_VALID = 40_000;
+const TOTAL_VALID = 30_000;
 const TOTAL_BAD = 400;
 
 async function produceFixture(h: IngestHarness) {
@@ -85,7 +85,7 @@ describe.each(['librdkafka', 'kafkajs'])('ingest on %s stays exact across crashe
     await h.setUp();
     try {
       const expected = await produceFixture(h);
-      const totals = await ingestKilledTwice(h, TOTAL_VALID + TOTAL_BAD, [10_000, 15_000]);
+      const totals = await ingestKilledTwice(h, TOTAL_VALID + TOTAL_BAD, [7_500, 11_000]);
       expect(totals).toMatchObject({ requests: expected.requests, errors: expected.errors, bytes: expected.bytes, accepted: TOTAL_VALID, rejected: TOTAL_BAD });
       expect(await h.countBy('domain')).toEqual(expected.byDomain);
       expect(await h.countBy('region')).toEqual(expected.byRegion);
@@ -132,13 +132,13 @@ describe.each(['librdkafka', 'kafkajs'])('ingest on %s stays exact across crashe
     const h = new IngestHarness();
     await h.setUp();
     try {
-      const { lines, valid, badValues } = streamWithBadRecords(24_000);
+      const { lines, valid, badValues } = streamWithBadRecords(18_000);
       const expected = totalsOf(valid);
       const total = valid.length + badValues.size;
-      expect(badValues.size).toBe(480); // 240 whole bad messages, 120 batches with 2 bad records each
+      expect(badValues.size).toBe(360); // 180 whole bad messages, 90 batches with 2 bad records each
       await h.produceLines(lines, 'lz4', h.topic, ['-X', 'batch.num.messages=100']);
 
-      const totals = await ingestKilledTwice(h, total, [6_000, 8_000]);
+      const totals = await ingestKilledTwice(h, total, [4_500, 6_000]);
       expect(totals).toMatchObject({ requests: expected.requests, errors: expected.errors, bytes: expected.bytes, accepted: valid.length, rejected: badValues.size, late: 0 });
       expect(await h.countBy('domain')).toEqual(expected.byDomain);
       // At-least-once: a dead letter sent before a kill and again after it has the same id.
