@@ -97,6 +97,8 @@ export async function runProductionBenchmark(options: ProductionOptions): Promis
     FORECASTER_DB_SCHEMA: schema,
     ...(options.workers ? { FORECAST_WORKERS: String(options.workers) } : {}),
     ...(options.concurrency ? { FORECAST_CONCURRENCY: String(options.concurrency) } : {}),
+    // Every series in the full tier: this figure is the full path's throughput (bench:scale measures the tiers).
+    FORECAST_FULL_TIER_SERIES: String(seriesCount),
     FORECAST_REGIONS_FILE: join(REPO, 'data/regions/awsData.js'),
     FORECAST_COUNTRIES_FILE: join(REPO, 'data/countries/centroids.csv'),
   });

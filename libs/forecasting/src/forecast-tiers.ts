@@ -129,17 +129,22 @@ export function pooledShapeOf(members: ReadonlyArray<{ grid: Pick<RegularSeries,
   const out = new Float64Array(24);
   let weights = 0;
   for (const { grid, utcOffsetHours } of members) {
-    const { sums, steps } = localHourSums(grid.values, grid.startMs, grid.stepMs, utcOffsetHours);
-    let total = 0;
-    let n = 0;
-    for (let h = 0; h < 24; h++) (total += sums[h]), (n += steps[h]);
-    if (!(total > 0) || steps.some((c) => c === 0)) continue;
-    const w = total / (total + shapeStrength);
-    for (let h = 0; h < 24; h++) out[h] += (w * sums[h]) / steps[h] / (total / n);
-    weights += w;
+    const c = shapeContribution(grid, utcOffsetHours, shapeStrength);
+    if (!c) continue;
+    for (let h = 0; h < 24; h++) out[h] += c.weight * c.factors[h];
+    weights += c.weight;
   }
-  if (!(weights > 0)) return null;
-  return Array.from(out, (v) => v / weights);
+  return weights > 0 ? Array.from(out, (v) => v / weights) : null;
+}
+
+/** A series' own local-hour shape (mean 1) and its weight in a pool; null without traffic in every hour. */
+function shapeContribution(grid: Pick<RegularSeries, 'startMs' | 'stepMs' | 'values'>, utcOffsetHours: number, shapeStrength: number): { factors: Float64Array; weight: number } | null {
+  const { sums, steps } = localHourSums(grid.values, grid.startMs, grid.stepMs, utcOffsetHours);
+  let total = 0;
+  let n = 0;
+  for (let h = 0; h < 24; h++) (total += sums[h]), (n += steps[h]);
+  if (!(total > 0) || steps.some((c) => c === 0)) return null;
+  return { factors: Float64Array.from(sums, (v, h) => v / steps[h] / (total / n)), weight: total / (total + shapeStrength) };
 }
 
 /** One series' holdout for the pooled calibration: the last `horizon` steps forecast from before them. */
@@ -201,17 +206,20 @@ export function pooledFloor(meanPerStep: number): number {
  * fewer than `minHoldouts` (default 20) series is null: its series take a neighbour band's.
  */
 export function pooledCalibrations(holdouts: readonly PooledHoldout[], minHoldouts = 20): PooledCalibrations {
-  const byBand: PooledHoldout[][] = PooledVolumeBands.map(() => []);
-  for (const h of holdouts) byBand[volumeBand(h.meanPerStep)].push(h);
+  const byBand: Float64Array[][] = PooledVolumeBands.map(() => []);
+  for (const h of holdouts) byBand[volumeBand(h.meanPerStep)].push(scaledResiduals(h));
+  return calibrationsOfScaled(byBand, minHoldouts);
+}
+
+/** A holdout's residuals in units of (|point| + its floor): comparable across the series of one band. */
+function scaledResiduals(h: PooledHoldout): Float64Array {
+  const floor = pooledFloor(h.meanPerStep);
+  return Float64Array.from(h.residuals, (r, i) => r / (Math.abs(h.points[i]) + floor));
+}
+
+function calibrationsOfScaled(byBand: readonly Float64Array[][], minHoldouts: number): PooledCalibrations {
   return {
-    bands: byBand.map((group) => {
-      if (group.length < minHoldouts) return null;
-      const scaled = group.map((g) => {
-        const floor = pooledFloor(g.meanPerStep);
-        return Float64Array.from(g.residuals, (r, h) => r / (Math.abs(g.points[h]) + floor));
-      });
-      return calibrate(scaled).buckets;
-    }),
+    bands: byBand.map((group) => (group.length < minHoldouts ? null : calibrate(group).buckets)),
     holdouts: byBand.map((g) => g.length),
   };
 }
@@ -275,4 +283,67 @@ export function pooledForecast(
     priorWeight: 0,
     holdout,
   };
+}
+
+/** What the pooled tier learnt from a pass over its series: shapes per application type and calibrations (JSON, stored). */
+export interface PooledTierState {
+  shapes: Record<string, number[]>;
+  calibrations: PooledCalibrations;
+  /** Series that contributed. */
+  series: number;
+  learntAt: string;
+}
+
+/**
+ * Learns the pooled tier's shared state from the series it forecasts, one at a time as a pass
+ * runs (the forecast reads each history anyway): per application type the pooled daily shape
+ * (pooledShapeOf's weighting), per volume band a uniform sample of at most `perBand` holdouts
+ * (reservoir sampling: memory bounded whatever the number of series), calibrated at the end.
+ */
+export class PooledTierLearner {
+  private readonly shapes = new Map<string, { sum: Float64Array; weight: number }>();
+  private readonly bands: Float64Array[][] = PooledVolumeBands.map(() => []);
+  private readonly seen: number[] = PooledVolumeBands.map(() => 0);
+  private series = 0;
+  private state: number;
+
+  constructor(
+    private readonly perBand = 500,
+    private readonly shapeStrength = DEFAULT_SHAPE_STRENGTH,
+    seed = 1,
+  ) {
+    this.state = seed >>> 0;
+  }
+
+  add(group: string, grid: Pick<RegularSeries, 'startMs' | 'stepMs' | 'values'>, utcOffsetHours: number, holdout: PooledHoldout | null): void {
+    this.series++;
+    const c = shapeContribution(grid, utcOffsetHours, this.shapeStrength);
+    if (c) {
+      const s = this.shapes.get(group) ?? { sum: new Float64Array(24), weight: 0 };
+      for (let h = 0; h < 24; h++) s.sum[h] += c.weight * c.factors[h];
+      s.weight += c.weight;
+      this.shapes.set(group, s);
+    }
+    if (!holdout) return;
+    const b = volumeBand(holdout.meanPerStep);
+    const k = this.seen[b]++;
+    if (this.bands[b].length < this.perBand) this.bands[b].push(scaledResiduals(holdout));
+    else {
+      const j = Math.floor(this.random() * (k + 1));
+      if (j < this.perBand) this.bands[b][j] = scaledResiduals(holdout);
+    }
+  }
+
+  /** The state learnt so far (null before any series). */
+  result(now: Date, minHoldouts = 20): PooledTierState | null {
+    if (this.series === 0) return null;
+    const shapes: Record<string, number[]> = {};
+    for (const [group, s] of this.shapes) if (s.weight > 0) shapes[group] = Array.from(s.sum, (v) => v / s.weight);
+    return { shapes, calibrations: calibrationsOfScaled(this.bands, minHoldouts), series: this.series, learntAt: now.toISOString() };
+  }
+
+  private random(): number {
+    this.state = (Math.imul(this.state, 1664525) + 1013904223) >>> 0;
+    return this.state / 2 ** 32;
+  }
 }

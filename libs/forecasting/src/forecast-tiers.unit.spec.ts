@@ -1,6 +1,6 @@
 import { seededRandom } from '@shardcast/telemetry';
 import { intervalCoverage } from './accuracy';
-import { assignTiers, pooledCalibrationOf, pooledCalibrations, pooledForecast, pooledHoldout, pooledPoint, volumeBand } from './forecast-tiers';
+import { assignTiers, pooledCalibrationOf, pooledCalibrations, pooledForecast, pooledHoldout, pooledPoint, pooledShapeOf, PooledTierLearner, volumeBand } from './forecast-tiers';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from './series';
 
 const STEP = 5 * MINUTE_MS;
@@ -110,5 +110,26 @@ describe('forecast tiers', () => {
     const z = pooledForecast(zeros, 0, SHAPE, null, { horizon: PER_DAY, now: new Date(0) });
     expect(z.mase).toBeNull();
     expect(Math.max(...z.quantiles.p99)).toBe(0);
+  });
+
+  it('learns the pooled state series by series as a pass runs: the same calibration and shape as at once, memory bounded by a sample per band', () => {
+    const random = seededRandom(5);
+    const horizon = 2 * PER_DAY;
+    const series = Array.from({ length: 60 }, (_, i) => ({ grid: countsSeries(random, i % 2 ? 3 : 30, 7, i % 3), utcOffsetHours: i % 3 }));
+    const holdouts = series.map((s) => pooledHoldout(s.grid, s.utcOffsetHours, SHAPE, { horizon })!);
+    const learner = new PooledTierLearner(1000);
+    series.forEach((s, i) => learner.add('api', s.grid, s.utcOffsetHours, holdouts[i]));
+    const state = learner.result(new Date(0))!;
+    expect(state.series).toBe(60);
+    expect(state.calibrations).toEqual(pooledCalibrations(holdouts));
+    const shape = pooledShapeOf(series)!;
+    state.shapes.api.forEach((v, h) => expect(v).toBeCloseTo(shape[h], 9));
+    // The learnt shape is SHAPE in local time, whatever the offsets.
+    expect(state.shapes.api[15] / state.shapes.api[3]).toBeGreaterThan(5);
+    // At most `perBand` holdouts kept per band: 30 series in each of two bands, 10 kept.
+    const bounded = new PooledTierLearner(10);
+    series.forEach((s, i) => bounded.add('api', s.grid, s.utcOffsetHours, holdouts[i]));
+    expect(bounded.result(new Date(0), 5)!.calibrations.holdouts).toEqual([0, 0, 10, 10, 0]);
+    expect(new PooledTierLearner().result(new Date(0))).toBeNull();
   });
 });

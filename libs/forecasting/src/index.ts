@@ -31,5 +31,5 @@ export type { PriorInput, DailyShape } from './prior';
 export { AppTypes, Tiers, DefaultRequestCost, defaultProfile, learnProfile } from './domain-profile';
 export type { AppType, Tier, RequestCost, DomainProfile, ObservedRequestStats } from './domain-profile';
 export { toForecastPayload, forecastMoved, forecastUnit, MAX_FORECAST_COUNT } from './forecast-payload';
-export { assignTiers, pooledShapeOf, pooledPoint, pooledHoldout, pooledCalibrations, pooledCalibrationOf, pooledForecast, pooledFloor, volumeBand, PooledVolumeBands, DEFAULT_SHAPE_STRENGTH, DEFAULT_LEVEL_DAYS } from './forecast-tiers';
-export type { ForecastTier, TierAssignmentOptions, PooledForecastOptions, PooledHoldout, PooledCalibrations } from './forecast-tiers';
+export { assignTiers, pooledShapeOf, pooledPoint, pooledHoldout, pooledCalibrations, pooledCalibrationOf, pooledForecast, pooledFloor, volumeBand, PooledTierLearner, PooledVolumeBands, DEFAULT_SHAPE_STRENGTH, DEFAULT_LEVEL_DAYS } from './forecast-tiers';
+export type { ForecastTier, TierAssignmentOptions, PooledForecastOptions, PooledHoldout, PooledCalibrations, PooledTierState } from './forecast-tiers';

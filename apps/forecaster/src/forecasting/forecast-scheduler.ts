@@ -31,6 +31,8 @@ export class ForecastScheduler {
     private readonly intervalMs: number,
     private readonly logger: Logger,
     private readonly concurrency = 2,
+    /** Pooled series the first pass ever learns from before it forecasts (refreshAll). */
+    private readonly pooledSample = 300,
   ) {}
 
   start(): void {
@@ -61,9 +63,23 @@ export class ForecastScheduler {
     }, this.debounceMs);
   }
 
+  /**
+   * Every series, in the tiers of its current volume (ForecastRunner.assignTiers). The first pass
+   * ever learns the pooled tier's shapes and calibration from a sample of its series first
+   * (`pooledSample`), so even its pooled forecasts are calibrated; later passes learn from the
+   * pass before.
+   */
   async refreshAll(): Promise<void> {
-    for (const key of await this.store.seriesKeys()) this.markDirty(key, null);
+    const keys = await this.store.seriesKeys();
+    const tiers = await this.runner.assignTiers(keys);
+    if (!this.runner.pooledLearnt && tiers.pooled > 0) {
+      const pooled = keys.filter((k) => this.runner.tierOf(k) === 'pooled');
+      const every = Math.max(1, Math.floor(pooled.length / this.pooledSample));
+      await this.runner.learnPooled(pooled.filter((_, i) => i % every === 0).slice(0, this.pooledSample));
+    }
+    for (const key of keys) this.markDirty(key, null);
     await this.drain();
+    await this.runner.finishPass();
   }
 
   /** Forecasts everything marked so far, now, `concurrency` at a time; resolves when done (the API, registrations, tests). */

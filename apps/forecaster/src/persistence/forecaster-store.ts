@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { DemandForecast, DemandForecastEvent, DemandObservedEvent, DomainRegisteredEvent, DomainRegistration, Topics } from '@shardcast/contracts';
 import { denseSeriesOfBuckets } from '@shardcast/forecasting';
-import type { DailyShape, DemandSeries, DomainProfile, ModelSelection, StoredBucket } from '@shardcast/forecasting';
+import type { DailyShape, DemandSeries, DomainProfile, ForecastTier, ModelSelection, PooledTierState, StoredBucket } from '@shardcast/forecasting';
 import { daysOf, HistoryPartitionDays, isMissingPartition } from '@shardcast/platform';
 import type { RegionShare } from '@shardcast/geo';
 
@@ -269,7 +269,7 @@ export class ForecasterStore {
       const already = (await m.query(`SELECT 1 FROM ${this.s}.deregistered_domains WHERE domain = $1`, [domain])).length > 0;
       if (known.length === 0 || already) return null;
       const regions: string[] = (await m.query(`SELECT region FROM ${this.s}.forecasts WHERE domain = $1 ORDER BY region`, [domain])).map((r: { region: string }) => r.region);
-      for (const t of ['registrations', 'registered_regions', 'forecasts', 'model_selections', 'daily_shapes', 'domain_profiles']) await m.query(`DELETE FROM ${this.s}.${t} WHERE domain = $1`, [domain]);
+      for (const t of ['registrations', 'registered_regions', 'forecasts', 'model_selections', 'daily_shapes', 'domain_profiles', 'series_tiers']) await m.query(`DELETE FROM ${this.s}.${t} WHERE domain = $1`, [domain]);
       await m.query(`INSERT INTO ${this.s}.deregistered_domains (domain, deregistered_at) VALUES ($1, now()) ON CONFLICT (domain) DO NOTHING`, [domain]);
       const e = event(regions);
       await this.addToOutbox(m, e.eventId, Topics.demandForecast, domain, JSON.stringify(e));
@@ -329,11 +329,17 @@ export class ForecasterStore {
    * event when it is published. One statement, so one round trip and one commit per series
    * (a transaction of three writes took five round trips).
    */
-  async saveForecastRun(key: SeriesKey, run: { dailyShape?: { appType: string; shape: DailyShape; days: number }; event?: DemandForecastEvent & { payload: DemandForecast } }): Promise<void> {
-    const { dailyShape, event } = run;
-    if (!dailyShape && !event) return;
+  async saveForecastRun(
+    key: SeriesKey,
+    run: { dailyShape?: { appType: string; shape: DailyShape; days: number }; event?: DemandForecastEvent & { payload: DemandForecast }; tier?: { tier: ForecastTier; volume: number } },
+  ): Promise<void> {
+    const { dailyShape, event, tier } = run;
+    if (!dailyShape && !event && !tier) return;
     await this.db.query(
-      `WITH shape AS (
+      `WITH tier AS (
+         INSERT INTO ${this.s}.series_tiers (domain, region, tier, volume) SELECT $1, $2, $11, $12 WHERE $11::text IS NOT NULL
+         ON CONFLICT (domain, region) DO UPDATE SET tier = excluded.tier, volume = excluded.volume, updated_at = now()),
+       shape AS (
          INSERT INTO ${this.s}.daily_shapes (domain, region, app_type, shape, days) SELECT $1, $2, $3, $4, $5 WHERE $3::text IS NOT NULL
          ON CONFLICT (domain, region) DO UPDATE SET app_type = excluded.app_type, shape = excluded.shape, days = excluded.days, updated_at = now()),
        forecast AS (
@@ -351,7 +357,47 @@ export class ForecasterStore {
         event ? JSON.stringify(event.payload) : null,
         Topics.demandForecast,
         event ? JSON.stringify(event) : null,
+        tier?.tier ?? null,
+        tier?.volume ?? null,
       ],
+    );
+  }
+
+  /** Every series' tier and the volume it was last ranked by (series_tiers; a series never forecast has none). */
+  async seriesTiers(): Promise<Array<SeriesKey & { tier: ForecastTier; volume: number }>> {
+    const rows: Array<SeriesKey & { tier: ForecastTier; volume: number }> = await this.db.query(`SELECT domain, region, tier, volume FROM ${this.s}.series_tiers`);
+    return rows.map((r) => ({ ...r, volume: Number(r.volume) }));
+  }
+
+  /**
+   * Requests since `sinceMs` of series that have no ranked volume yet (new series, the first pass
+   * after deploying the tiers): one aggregate over their keys, so they are ranked by their traffic
+   * and not pooled by default.
+   */
+  async recentVolumes(keys: readonly SeriesKey[], sinceMs: number): Promise<Array<SeriesKey & { volume: number }>> {
+    if (keys.length === 0) return [];
+    const rows: Array<SeriesKey & { volume: string }> = await this.db.query(
+      `WITH k AS (SELECT * FROM unnest($1::text[], $2::text[]) AS k(domain, region))
+       SELECT k.domain, k.region, coalesce((
+         SELECT sum(requests) FROM (
+           SELECT requests FROM ${this.s}.observed_demand o WHERE o.domain = k.domain AND o.region = k.region AND o.bucket_start >= $3
+           UNION ALL SELECT requests FROM ${this.s}.observed_demand_hourly h WHERE h.domain = k.domain AND h.region = k.region AND h.bucket_start >= $3) b), 0)::text AS volume
+       FROM k`,
+      [keys.map((k) => k.domain), keys.map((k) => k.region), new Date(sinceMs).toISOString()],
+    );
+    return rows.map((r) => ({ domain: r.domain, region: r.region, volume: Number(r.volume) }));
+  }
+
+  /** The pooled tier's learnt state (one row), or null before its first pass. */
+  async pooledTier(): Promise<PooledTierState | null> {
+    const [row] = await this.db.query(`SELECT state FROM ${this.s}.pooled_tier WHERE name = 'pooled'`);
+    return (row?.state as PooledTierState) ?? null;
+  }
+
+  async savePooledTier(state: PooledTierState): Promise<void> {
+    await this.db.query(
+      `INSERT INTO ${this.s}.pooled_tier (name, state) VALUES ('pooled', $1) ON CONFLICT (name) DO UPDATE SET state = excluded.state, updated_at = now()`,
+      [JSON.stringify(state)],
     );
   }
 
