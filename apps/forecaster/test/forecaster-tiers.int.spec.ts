@@ -31,6 +31,9 @@ describe('forecaster tiers against the real database', () => {
   let store: ForecasterStore;
   let pool: ForecastWorkerPool;
   let scheduler: ForecastScheduler;
+  let runner: ForecastRunner;
+  /** Events the pooled batches handed to the relay, per batch. */
+  const handedOver: number[] = [];
   const lastBucket = Math.floor(Date.now() / STEP_MS) * STEP_MS - STEP_MS;
   const firstBucket = lastBucket - (DAYS * 288 - 1) * STEP_MS;
 
@@ -71,9 +74,9 @@ describe('forecaster tiers against the real database', () => {
     });
     pool = new ForecastWorkerPool({ size: 1 });
     const markets = new MarketMap(parseRegionTable(readFileSync(config.FORECAST_REGIONS_FILE, 'utf8')), parseCountryCentroids(readFileSync(config.FORECAST_COUNTRIES_FILE, 'utf8')));
-    const relay = { kick: () => undefined } as unknown as OutboxRelay;
+    const relay = { kick: () => undefined, publishWritten: (messages: unknown[]) => handedOver.push(messages.length) } as unknown as OutboxRelay;
     const logger = createLogger('forecaster', 'warn');
-    const runner = new ForecastRunner(store, pool, relay, markets, config, logger);
+    runner = new ForecastRunner(store, pool, relay, markets, config, logger);
     scheduler = new ForecastScheduler(runner, store, 60_000, 3_600_000, logger, 4, 300);
     // One heavy series and 30 light ones of one volume band (1–10 requests per step): enough
     // holdouts for the pooled calibration of that band.
@@ -107,6 +110,8 @@ describe('forecaster tiers against the real database', () => {
     const p50 = light.requests.p50.reduce((a, b) => a + b, 0) * light.unit / light.steps;
     expect(p50).toBeGreaterThan(2);
     expect(p50).toBeLessThan(10);
+    // The pooled batch sent its 30 events itself (publishWritten), not left to the poll.
+    expect(handedOver).toEqual([30]);
     const [{ state }] = await db.query(`SELECT state FROM "${schema}".pooled_tier`);
     expect(state.series).toBe(30);
     expect(state.shapes.api).toHaveLength(24);
@@ -120,5 +125,9 @@ describe('forecaster tiers against the real database', () => {
     expect(moved['heavy.example.com']).toBe('pooled');
     expect((await forecastOf('light07.example.com')).model.name).not.toBe('pooled');
     expect((await forecastOf('heavy.example.com')).model.name).toBe('pooled');
+
+    // One series asked for between passes (a refresh) takes its tier's path alone, as a pass's batch does.
+    const event = await runner.run({ domain: 'light03.example.com', region: 'eu-west-1' }, null, 'requested');
+    expect(event?.payload).toMatchObject({ kind: 'forecast', model: { name: 'pooled' }, confidence: 'high', reason: 'requested' });
   });
 });

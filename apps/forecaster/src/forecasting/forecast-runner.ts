@@ -1,10 +1,11 @@
 import { metrics, trace } from '@opentelemetry/api';
-import { DEMAND_FORECAST, DemandForecast, DemandForecastEvent, deterministicEventId, DomainRegistration, ForecastReasons } from '@shardcast/contracts';
+import { DEMAND_FORECAST, DemandForecast, DemandForecastEvent, deterministicEventId, DomainRegistration, ForecastReasons, Topics } from '@shardcast/contracts';
 import {
   assignTiers,
   combineDailyShapes,
   DailyShape,
   dailyShapeOf,
+  DemandSeries,
   defaultProfile,
   DemandForecast as DemandForecastResult,
   DomainProfile,
@@ -29,7 +30,7 @@ import {
 import type { MarketMap } from '@shardcast/geo';
 import type { Logger, OutboxRelay } from '@shardcast/platform';
 import { ForecasterConfig } from '../forecaster.config';
-import { ForecasterStore, SeriesKey, SeriesState } from '../persistence/forecaster-store';
+import { ForecasterStore, ForecastRunWrites, SeriesKey, SeriesState } from '../persistence/forecaster-store';
 
 const DAY_MS = 86_400_000;
 const tracer = trace.getTracer('shardcast-forecaster');
@@ -43,6 +44,9 @@ export interface ForecastCause {
   eventId: string;
   correlationId: string;
 }
+
+/** How long the outbox poll leaves a pooled batch's rows to the batch, which sends them itself (OutboxRelay writerGraceMs). */
+export const POOLED_WRITER_GRACE_MS = 2_000;
 
 /** A series' id in tier maps. */
 export const seriesId = (key: SeriesKey): string => `${key.domain}\u0000${key.region}`;
@@ -139,6 +143,10 @@ export class ForecastRunner {
    */
   private async pooledRun(key: SeriesKey, state: SeriesState, base: DomainProfile, stepMs: number, horizon: number, now: Date) {
     const history = await this.store.history(key, state.latestBucketMs! - this.config.FORECAST_POOLED_HISTORY_DAYS * DAY_MS);
+    return this.pooledForecastOf(key, base, history, stepMs, horizon, now);
+  }
+
+  private pooledForecastOf(key: SeriesKey, base: DomainProfile, history: DemandSeries & { requests: number; bytes: number; latencyMs: number }, stepMs: number, horizon: number, now: Date) {
     const grid = prepareSeries(history, { stepMs }).grid;
     if (!(grid.values.length * stepMs >= DAY_MS)) return null;
     const profile = learnedProfile(base, history);
@@ -150,6 +158,38 @@ export class ForecastRunner {
     return { result, profile, dailyShape: own ? { appType: profile.appType, ...own } : undefined, volume: lastDayVolume(grid) };
   }
 
+  /**
+   * Scheduled forecasts of many pooled-tier series: their state and history in one query, one
+   * statement storing every forecast and event (ForecasterStore.pooledInputs, saveForecastRuns).
+   * Returns the series it did not forecast because they need the per-series path (no history, or
+   * less than a day of it: the prior); a deregistered domain is skipped.
+   */
+  async runPooledBatch(keys: readonly SeriesKey[], now = new Date()): Promise<SeriesKey[]> {
+    const stepMs = this.config.FORECAST_STEP_MS;
+    const horizon = Math.round((this.config.FORECAST_HORIZON_HOURS * 3_600_000) / stepMs);
+    const rest: SeriesKey[] = [];
+    const writes: Array<{ key: SeriesKey } & ForecastRunWrites> = [];
+    for (const input of await this.store.pooledInputs(keys, this.config.FORECAST_POOLED_HISTORY_DAYS)) {
+      if (input.deregistered) continue;
+      const base = input.profile ?? defaultProfile(this.config.FORECAST_DEFAULT_APP_TYPE, this.config.FORECAST_DEFAULT_TIER);
+      const pooled = input.latestBucketMs === null ? null : this.pooledForecastOf(input.key, base, input.history, stepMs, horizon, now);
+      if (!pooled) {
+        rest.push(input.key);
+        continue;
+      }
+      const { writes: w } = this.outcome(input.key, input.lastPublished, pooled.result, null, pooled.profile, { dailyShape: pooled.dailyShape, tier: { tier: 'pooled', volume: pooled.volume } }, null, 'scheduled', now);
+      writes.push({ key: input.key, ...w });
+    }
+    await this.store.saveForecastRuns(writes);
+    // Sent from memory once committed: the poll would read every payload back (~10 kB each).
+    const events = writes.flatMap((w) => (w.event ? [w.event] : []));
+    this.relay.publishWritten(
+      events.map((e) => ({ eventId: e.eventId, topic: Topics.demandForecast, key: e.payload.domain, payload: JSON.stringify(e) })),
+      events.map((e) => e.eventId),
+    );
+    return rest;
+  }
+
   /** Stores the forecast, and its outbox event when it is published (see `run`); returns the event. */
   private async publish(
     key: SeriesKey,
@@ -157,30 +197,42 @@ export class ForecastRunner {
     result: DemandForecastResult,
     selection: ModelSelection | null,
     profile: DomainProfile,
-    run: { dailyShape?: { appType: string; shape: DailyShape; days: number }; tier?: { tier: ForecastTier; volume: number } },
+    run: Omit<ForecastRunWrites, 'event'>,
     cause: ForecastCause | null,
     reason: ForecastReason,
     now: Date,
   ): Promise<DemandForecastEvent | null> {
-    const { dailyShape } = run;
-    const payload = toForecastPayload(key, result, selection, profile, now, reason);
-    const last = state.lastPublished;
-    const due = !last || now.getTime() - last.publishedAt >= this.config.FORECAST_PUBLISH_MAX_AGE_MS;
-    const publish = reason !== 'scheduled' || due || forecastMoved(last.payload, payload, this.config.FORECAST_PUBLISH_THRESHOLD);
-    forecastsCounter.add(1, { model: result.model, confidence: result.confidence, published: publish });
-    if (!publish) {
-      await this.store.saveForecastRun(key, { dailyShape, tier: run.tier });
-      return null;
-    }
-    if (reason === 'scheduled' && !due) payload.reason = 'moved';
-    const event = this.envelope(payload, cause, now);
-    await this.store.saveForecastRun(key, { dailyShape, event, tier: run.tier });
+    const { event, writes } = this.outcome(key, state.lastPublished, result, selection, profile, run, cause, reason, now);
+    await this.store.saveForecastRun(key, writes);
+    if (!event) return null;
     // A scheduled refresh leaves its events to the relay's next poll (≤ 1 s): one poll per
     // page of events, not two relay transactions per series; anything asked for goes now.
     if (reason !== 'scheduled') this.relay.kick();
     if (result.fallbackErrors.length) this.logger.warn({ ...key, errors: result.fallbackErrors }, 'model fell back');
-    this.logger.info({ ...key, model: result.model, mase: result.mase, confidence: result.confidence, priorWeight: payload.priorWeight, reason: payload.reason, eventId: event.eventId }, 'forecast published');
+    this.logger.info({ ...key, model: result.model, mase: result.mase, confidence: result.confidence, priorWeight: event.payload.priorWeight, reason: event.payload.reason, eventId: event.eventId }, 'forecast published');
     return event;
+  }
+
+  /** Whether a forecast is published (when `reason` is not `scheduled`, when it moved, or when the last one is due), and what its run writes. */
+  private outcome(
+    key: SeriesKey,
+    last: SeriesState['lastPublished'],
+    result: DemandForecastResult,
+    selection: ModelSelection | null,
+    profile: DomainProfile,
+    run: Omit<ForecastRunWrites, 'event'>,
+    cause: ForecastCause | null,
+    reason: ForecastReason,
+    now: Date,
+  ): { event: (DemandForecastEvent & { payload: DemandForecast }) | null; writes: ForecastRunWrites } {
+    const payload = toForecastPayload(key, result, selection, profile, now, reason);
+    const due = !last || now.getTime() - last.publishedAt >= this.config.FORECAST_PUBLISH_MAX_AGE_MS;
+    const publish = reason !== 'scheduled' || due || forecastMoved(last.payload, payload, this.config.FORECAST_PUBLISH_THRESHOLD);
+    forecastsCounter.add(1, { model: result.model, confidence: result.confidence, published: publish });
+    if (!publish) return { event: null, writes: run };
+    if (reason === 'scheduled' && !due) payload.reason = 'moved';
+    const event = this.envelope(payload, cause, now);
+    return { event, writes: { ...run, event } };
   }
 
   /**
