@@ -168,7 +168,7 @@ export class ForecastRunner {
     const stepMs = this.config.FORECAST_STEP_MS;
     const horizon = Math.round((this.config.FORECAST_HORIZON_HOURS * 3_600_000) / stepMs);
     const rest: SeriesKey[] = [];
-    const writes: Array<{ key: SeriesKey } & ForecastRunWrites> = [];
+    const writes: Array<{ key: SeriesKey; eventJson?: string } & ForecastRunWrites> = [];
     for (const input of await this.store.pooledInputs(keys, this.config.FORECAST_POOLED_HISTORY_DAYS)) {
       if (input.deregistered) continue;
       const base = input.profile ?? defaultProfile(this.config.FORECAST_DEFAULT_APP_TYPE, this.config.FORECAST_DEFAULT_TIER);
@@ -178,14 +178,14 @@ export class ForecastRunner {
         continue;
       }
       const { writes: w } = this.outcome(input.key, input.lastPublished, pooled.result, null, pooled.profile, { dailyShape: pooled.dailyShape, tier: { tier: 'pooled', volume: pooled.volume } }, null, 'scheduled', now);
-      writes.push({ key: input.key, ...w });
+      writes.push({ key: input.key, ...w, eventJson: w.event ? JSON.stringify(w.event) : undefined });
     }
     await this.store.saveForecastRuns(writes);
     // Sent from memory once committed: the poll would read every payload back (~10 kB each).
-    const events = writes.flatMap((w) => (w.event ? [w.event] : []));
+    const sent = writes.flatMap((w) => (w.event ? [{ eventId: w.event.eventId, topic: Topics.demandForecast, key: w.key.domain, payload: w.eventJson! }] : []));
     this.relay.publishWritten(
-      events.map((e) => ({ eventId: e.eventId, topic: Topics.demandForecast, key: e.payload.domain, payload: JSON.stringify(e) })),
-      events.map((e) => e.eventId),
+      sent,
+      sent.map((m) => m.eventId),
     );
     return rest;
   }

@@ -430,11 +430,15 @@ export class ForecasterStore {
     });
   }
 
-  /** saveForecastRun for many series in one statement (the pooled tier's batches). */
-  async saveForecastRuns(runs: ReadonlyArray<{ key: SeriesKey } & ForecastRunWrites>): Promise<void> {
+  /**
+   * saveForecastRun for many series in one statement (the pooled tier's batches). `eventJson`: each
+   * run's event as JSON (the one text the relay sends too; the stored forecast is its payload), so
+   * a ~10 kB event is serialised once.
+   */
+  async saveForecastRuns(runs: ReadonlyArray<{ key: SeriesKey; eventJson?: string } & ForecastRunWrites>): Promise<void> {
     const rows = runs
       .filter((r) => r.dailyShape || r.event || r.tier)
-      .map(({ key, dailyShape, event, tier }) => ({
+      .map(({ key, dailyShape, event, eventJson, tier }) => ({
         domain: key.domain,
         region: key.region,
         app_type: dailyShape?.appType ?? null,
@@ -442,14 +446,13 @@ export class ForecasterStore {
         days: dailyShape?.days ?? null,
         generated_at: event?.payload.generatedAt ?? null,
         event_id: event?.eventId ?? null,
-        payload: event?.payload ?? null,
-        event: event ? JSON.stringify(event) : null,
+        event: event ? (eventJson ?? JSON.stringify(event)) : null,
         tier: tier?.tier ?? null,
         volume: tier?.volume ?? null,
       }));
     if (rows.length === 0) return;
     await this.db.query(
-      `WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(domain text, region text, app_type text, shape jsonb, days float8, generated_at timestamptz, event_id text, payload jsonb, event text, tier text, volume float8)),
+      `WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(domain text, region text, app_type text, shape jsonb, days float8, generated_at timestamptz, event_id text, event text, tier text, volume float8)),
        tier AS (
          INSERT INTO ${this.s}.series_tiers (domain, region, tier, volume) SELECT domain, region, tier, volume FROM r WHERE tier IS NOT NULL
          ON CONFLICT (domain, region) DO UPDATE SET tier = excluded.tier, volume = excluded.volume, updated_at = now()),
@@ -457,7 +460,7 @@ export class ForecasterStore {
          INSERT INTO ${this.s}.daily_shapes (domain, region, app_type, shape, days) SELECT domain, region, app_type, shape, days FROM r WHERE app_type IS NOT NULL
          ON CONFLICT (domain, region) DO UPDATE SET app_type = excluded.app_type, shape = excluded.shape, days = excluded.days, updated_at = now()),
        forecast AS (
-         INSERT INTO ${this.s}.forecasts (domain, region, generated_at, event_id, payload, published_at) SELECT domain, region, generated_at, event_id, payload, now() FROM r WHERE event_id IS NOT NULL
+         INSERT INTO ${this.s}.forecasts (domain, region, generated_at, event_id, payload, published_at) SELECT domain, region, generated_at, event_id, (event::jsonb)->'payload', now() FROM r WHERE event_id IS NOT NULL
          ON CONFLICT (domain, region) DO UPDATE SET generated_at = excluded.generated_at, event_id = excluded.event_id, payload = excluded.payload, published_at = now())
        INSERT INTO ${this.s}.outbox (event_id, topic, key, payload) SELECT event_id, $2, domain, event::json FROM r WHERE event_id IS NOT NULL ON CONFLICT (event_id) DO NOTHING`,
       [JSON.stringify(rows), Topics.demandForecast],
