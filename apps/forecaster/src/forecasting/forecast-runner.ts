@@ -15,6 +15,7 @@ import {
   learnProfile,
   ModelRunner,
   ModelSelection,
+  onGrid,
   pooledForecast,
   PooledTierLearner,
   PooledTierState,
@@ -147,7 +148,8 @@ export class ForecastRunner {
   }
 
   private pooledForecastOf(key: SeriesKey, base: DomainProfile, history: DemandSeries & { requests: number; bytes: number; latencyMs: number }, stepMs: number, horizon: number, now: Date) {
-    const grid = prepareSeries(history, { stepMs }).grid;
+    // A history of buckets at the forecast's step is on its grid already (onGrid: no copies).
+    const grid = onGrid(history, stepMs) ?? prepareSeries(history, { stepMs }).grid;
     if (!(grid.values.length * stepMs >= DAY_MS)) return null;
     const profile = learnedProfile(base, history);
     const utcOffsetHours = this.markets.utcOffsetHours(key.region);
