@@ -65,16 +65,25 @@ export const DEFAULT_LEVEL_DAYS = 1;
 function localHourSums(values: ArrayLike<number>, startMs: number, stepMs: number, utcOffsetHours: number, from = 0, to = values.length): { sums: Float64Array; steps: Float64Array } {
   const sums = new Float64Array(24);
   const steps = new Float64Array(24);
+  // The time of day advances by one step per value: no modulo of an epoch per value (this runs
+  // several times per pooled series, tens of thousands of series per pass).
+  let t = timeOfDay(startMs + from * stepMs + utcOffsetHours * HOUR_MS + stepMs / 2);
   for (let i = from; i < to; i++) {
-    const local = startMs + i * stepMs + utcOffsetHours * HOUR_MS + stepMs / 2;
-    const h = Math.floor((((local % DAY_MS) + DAY_MS) % DAY_MS) / HOUR_MS);
+    const h = Math.floor(t / HOUR_MS);
     const v = values[i];
     if (Number.isFinite(v)) {
       sums[h] += v;
       steps[h]++;
     }
+    t += stepMs;
+    if (t >= DAY_MS) t = timeOfDay(t);
   }
   return { sums, steps };
+}
+
+/** Milliseconds since midnight of an instant (negative instants too). */
+function timeOfDay(ms: number): number {
+  return ((ms % DAY_MS) + DAY_MS) % DAY_MS;
 }
 
 /**
@@ -111,10 +120,11 @@ function pooledPointBefore(series: Pick<RegularSeries, 'startMs' | 'stepMs' | 'v
   let mean = 0;
   for (let h = 0; h < 24; h++) mean += shape[h] / 24;
   const originMs = startMs + end * stepMs;
+  let t = timeOfDay(originMs + utcOffsetHours * HOUR_MS + stepMs / 2);
   for (let i = 0; i < options.horizon; i++) {
-    const local = originMs + i * stepMs + utcOffsetHours * HOUR_MS + stepMs / 2;
-    const h = Math.floor((((local % DAY_MS) + DAY_MS) % DAY_MS) / HOUR_MS);
-    out[i] = mean > 0 ? (level * shape[h]) / mean : level;
+    out[i] = mean > 0 ? (level * shape[Math.floor(t / HOUR_MS)]) / mean : level;
+    t += stepMs;
+    if (t >= DAY_MS) t = timeOfDay(t);
   }
   return out;
 }
