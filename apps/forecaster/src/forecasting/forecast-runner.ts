@@ -306,12 +306,14 @@ export class ForecastRunner {
    * ever has no earlier pass to learn from, and its pooled forecasts would be uncalibrated.
    */
   async learnPooled(keys: readonly SeriesKey[], now = new Date()): Promise<void> {
-    for (const key of keys) {
-      const state = await this.store.seriesState(key);
-      if (state.latestBucketMs === null) continue;
-      const base = state.profile ?? defaultProfile(this.config.FORECAST_DEFAULT_APP_TYPE, this.config.FORECAST_DEFAULT_TIER);
-      const stepMs = this.config.FORECAST_STEP_MS;
-      await this.pooledRun(key, state, base, stepMs, Math.round((this.config.FORECAST_HORIZON_HOURS * 3_600_000) / stepMs), now);
+    const stepMs = this.config.FORECAST_STEP_MS;
+    const horizon = Math.round((this.config.FORECAST_HORIZON_HOURS * 3_600_000) / stepMs);
+    for (let from = 0; from < keys.length; from += 200) {
+      for (const input of await this.store.pooledInputs(keys.slice(from, from + 200), this.config.FORECAST_POOLED_HISTORY_DAYS)) {
+        if (input.deregistered || input.latestBucketMs === null) continue;
+        const base = input.profile ?? defaultProfile(this.config.FORECAST_DEFAULT_APP_TYPE, this.config.FORECAST_DEFAULT_TIER);
+        this.pooledForecastOf(input.key, base, input.history, stepMs, horizon, now);
+      }
     }
     await this.finishPass(now);
   }
