@@ -207,7 +207,7 @@ export class ForecastRunner {
     const { event, writes } = this.outcome(key, state.lastPublished, result, selection, profile, run, cause, reason, now);
     await this.store.saveForecastRun(key, writes);
     if (!event) return null;
-    // A scheduled refresh leaves its events to the relay's next poll (≤ 1 s): one poll per
+    // A scheduled refresh leaves its events to the relay's next poll (≤ 1 s, once the 2 s writer grace is past): one poll per
     // page of events, not two relay transactions per series; anything asked for goes now.
     if (reason !== 'scheduled') this.relay.kick();
     if (result.fallbackErrors.length) this.logger.warn({ ...key, errors: result.fallbackErrors }, 'model fell back');
