@@ -207,9 +207,12 @@ export class ForecastRunner {
     const { event, writes } = this.outcome(key, state.lastPublished, result, selection, profile, run, cause, reason, now);
     await this.store.saveForecastRun(key, writes);
     if (!event) return null;
-    // A scheduled refresh leaves its events to the relay's next poll (≤ 1 s, once the 2 s writer grace is past): one poll per
-    // page of events, not two relay transactions per series; anything asked for goes now.
-    if (reason !== 'scheduled') this.relay.kick();
+    // A scheduled refresh leaves its events to the relay's next poll (≤ 1 s once the writer grace
+    // is past): one poll per page of events, not two relay transactions per series. Anything asked
+    // for goes now, handed to the relay (the poll would leave it the grace).
+    if (reason !== 'scheduled') {
+      this.relay.publishWritten([{ eventId: event.eventId, topic: Topics.demandForecast, key: key.domain, payload: JSON.stringify(event) }], [event.eventId]);
+    }
     if (result.fallbackErrors.length) this.logger.warn({ ...key, errors: result.fallbackErrors }, 'model fell back');
     this.logger.info({ ...key, model: result.model, mase: result.mase, confidence: result.confidence, priorWeight: event.payload.priorWeight, reason: event.payload.reason, eventId: event.eventId }, 'forecast published');
     return event;
