@@ -54,7 +54,7 @@ export interface ProductionFigures {
 const REPO = resolve(__dirname, '..');
 
 /** A CSV's first time column and its `value` column (else the first other column). */
-function readShape(path: string): { timestamps: number[]; values: number[] } {
+export function readShape(path: string): { timestamps: number[]; values: number[] } {
   const [head, ...rows] = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
   const names = head.split(',').map((h) => h.trim().toLowerCase());
   const time = Math.max(0, names.findIndex((h) => ['timestamp', 'date', 'time'].includes(h)));
@@ -72,14 +72,14 @@ function readShape(path: string): { timestamps: number[]; values: number[] } {
   return { timestamps, values };
 }
 
-function csvPaths(dir: string): string[] {
+export function csvPaths(dir: string): string[] {
   return readdirSync(dir)
     .sort()
     .flatMap((f) => (statSync(join(dir, f)).isDirectory() ? csvPaths(join(dir, f)) : f.toLowerCase().endsWith('.csv') ? [join(dir, f)] : []));
 }
 
 /** Deterministic, so two runs store the same series. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let s = seed >>> 0;
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 }
@@ -97,6 +97,8 @@ export async function runProductionBenchmark(options: ProductionOptions): Promis
     FORECASTER_DB_SCHEMA: schema,
     ...(options.workers ? { FORECAST_WORKERS: String(options.workers) } : {}),
     ...(options.concurrency ? { FORECAST_CONCURRENCY: String(options.concurrency) } : {}),
+    // Every series in the full tier: this figure is the full path's throughput (bench:scale measures the tiers).
+    FORECAST_FULL_TIER_SERIES: String(seriesCount),
     FORECAST_REGIONS_FILE: join(REPO, 'data/regions/awsData.js'),
     FORECAST_COUNTRIES_FILE: join(REPO, 'data/countries/centroids.csv'),
   });
@@ -277,7 +279,7 @@ export async function runProductionBenchmark(options: ProductionOptions): Promis
 }
 
 /** CPU ticks (1/100 s) per thread of this process, by thread id, and of the given PostgreSQL backends (Linux /proc). */
-function cpuTicks(postgresPids: readonly number[]): { threads: Map<string, { name: string; ticks: number }>; postgres: number } {
+export function cpuTicks(postgresPids: readonly number[]): { threads: Map<string, { name: string; ticks: number }>; postgres: number } {
   const ticksOf = (stat: string) => {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return Number(fields[11]) + Number(fields[12]);

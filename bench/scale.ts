@@ -5,6 +5,7 @@
  *   npm run bench:scale [-- --records 1000000] [--domains 100000] [--uniform] [--zipf-s 1]
  *                       [--step-ms 0.1] [--partitions 6] [--runs 1] [--client librdkafka]
  *                       [--ingest-within-s 1800] [--publish-within-s 600] [--idle-close-ms 30000] [--cpu-prof FILE] [--keep]
+ *                       [--forecast-domains 10000] [--full-series 500] [--skip-forecast] [--forecast-only]
  *
  * 1. A fresh topic prefix (all contract topics); `--records` records like generateTelemetry's,
  *    one per Kafka message, keyed by domain, over `--domains` domains whose volumes follow Zipf's
@@ -24,7 +25,11 @@
  *    records late).
  * 4. Figures per record: (domain, region, minute) buckets stored and demand.observed.v1 messages
  *    published (the per-bucket cost the issue is about), ingest's peak RSS (VmHWM).
- * 5. The forecaster pass over 10,000 domains is not built yet: its fields are null.
+ * 5. The forecaster's pass over `--forecast-domains` (10,000) domains, about three regions each,
+ *    seven days of history each, through its own tiers, store and outbox (bench/forecast-scale.ts
+ *    states how the series are built and what is timed): forecast_pass_s. `--full-series` sets
+ *    FORECAST_FULL_TIER_SERIES (default the service's); `--skip-forecast` leaves the pass out
+ *    (its fields null), `--forecast-only` runs the pass alone (the ingest fields null).
  *
  * Ends with one JSON line: {"bench":"scale","domains","records","ingest_rps","kafka_consumer_rps",
  * "ratio","exact","buckets_per_record","events_per_record","peak_rss_mb","forecast_domains",
@@ -36,6 +41,7 @@ import { Kafka } from 'kafkajs';
 import { Client } from 'pg';
 import { consumerPerformanceRuns, partitionCounts, produceTelemetry } from './kafka-bench-tools';
 import { fmt, IngestBench, otherTop, runIngest, threadTop } from './ingest/ingest-run';
+import { ForecastScaleFigures, runForecastScale } from './forecast-scale';
 
 const { values: args } = parseArgs({
   options: {
@@ -52,8 +58,21 @@ const { values: args } = parseArgs({
     'idle-close-ms': { type: 'string', default: '30000' },
     'cpu-prof': { type: 'string' },
     keep: { type: 'boolean', default: false },
+    'forecast-domains': { type: 'string', default: '10000' },
+    'full-series': { type: 'string' },
+    'skip-forecast': { type: 'boolean', default: false },
+    'forecast-only': { type: 'boolean', default: false },
   },
 });
+
+/** The forecaster's pass (bench/forecast-scale.ts), with the target beside its figure. */
+async function forecastPass(): Promise<ForecastScaleFigures> {
+  return runForecastScale({ domains: Number(args['forecast-domains']), fullSeries: args['full-series'] ? Number(args['full-series']) : undefined, log: (line) => console.error(line) });
+}
+
+function describeForecast(f: ForecastScaleFigures): string {
+  return `forecaster pass over ${fmt(f.forecast_domains)} domains: ${fmt(f.series)} series (${fmt(f.full_series)} full, ${fmt(f.pooled_series)} pooled; ${fmt(f.buckets)} buckets) in ${f.forecast_pass_s.toFixed(1)} s (target ≤ 90)`;
+}
 
 const N = Number(args.records);
 const DOMAINS = Number(args.domains);
@@ -76,6 +95,13 @@ function describeSpread(byDomain: Map<string, number>): string {
 }
 
 async function main(kafka: Kafka, db: Client): Promise<void> {
+  if (args['forecast-only']) {
+    const f = await forecastPass();
+    console.log(describeForecast(f));
+    const [load1] = os.loadavg();
+    console.log(JSON.stringify({ bench: 'scale', domains: null, records: null, forecast_domains: f.forecast_domains, series: f.series, forecast_pass_s: f.forecast_pass_s, full_series: f.full_series, pooled_series: f.pooled_series, forecast_stages: f.stages, load_avg_1m: Number(load1.toFixed(2)) }));
+    return;
+  }
   if (!Number.isInteger(N) || N <= 0) throw new Error('--records must be a positive integer');
   if (!Number.isInteger(DOMAINS) || DOMAINS <= 0) throw new Error('--domains must be a positive integer');
   const distribution = ZIPF_S === undefined ? 'uniform' : `Zipf s = ${ZIPF_S}`;
@@ -93,6 +119,7 @@ async function main(kafka: Kafka, db: Client): Promise<void> {
   log(`ingest (${args.client}): ${fmt(ing.rps)} rec/s over ${ing.seconds.toFixed(2)} s (${ing.exact ? 'exact' : `MISMATCH: ${ing.mismatch.join('; ')}`})`);
   if (!ing.exact) log(`ingest's last output:\n  ${ing.stderrTail.join('\n  ')}`);
 
+  const fc = args['skip-forecast'] ? null : await forecastPass();
   const kafkaRps = perf.median.nMsgSec;
   const ratio = ing.rps / kafkaRps;
   const cpu = ing.cpuSeconds;
@@ -114,7 +141,7 @@ async function main(kafka: Kafka, db: Client): Promise<void> {
   out.push(`totals: ${JSON.stringify(ing.totals)}; expected requests ${expected.requests}, errors ${expected.errors}, bytes ${expected.bytes} → ${ing.exact ? 'EXACT' : `MISMATCH: ${ing.mismatch.join('; ')}`}`);
   out.push(`published: ${ing.publishedAfterS === null ? `NOT every bucket within ${args['publish-within-s']} s` : `every bucket closed, published and exact ${ing.publishedAfterS.toFixed(1)} s after t1`} (untimed; idle close ${Number(args['idle-close-ms']) / 1000} s)`);
   out.push(`load average at the end: ${load1.toFixed(2)} / ${load5.toFixed(2)} / ${load15.toFixed(2)} (1 / 5 / 15 min; the machine may be shared)`);
-  out.push('forecaster pass over 10,000 domains: not built yet (forecast_domains, series, forecast_pass_s are null)');
+  out.push(fc ? describeForecast(fc) : 'forecaster pass: skipped (--skip-forecast)');
   console.log(out.join('\n'));
   if (!ing.exact) process.exitCode = 1;
   const r = (x: number, d = 0) => (Number.isFinite(x) ? Number(x.toFixed(d)) : null);
@@ -130,9 +157,11 @@ async function main(kafka: Kafka, db: Client): Promise<void> {
       buckets_per_record: r(ing.buckets / N, 3),
       events_per_record: r(ing.outbox / N, 3),
       peak_rss_mb: ing.peakRssMb,
-      forecast_domains: null,
-      series: null,
-      forecast_pass_s: null,
+      forecast_domains: fc?.forecast_domains ?? null,
+      series: fc?.series ?? null,
+      forecast_pass_s: fc?.forecast_pass_s ?? null,
+      full_series: fc?.full_series ?? null,
+      pooled_series: fc?.pooled_series ?? null,
       distribution: ZIPF_S === undefined ? 'uniform' : 'zipf',
       zipf_s: ZIPF_S ?? null,
       step_ms: Number(args['step-ms']),

@@ -6,10 +6,11 @@ jest.setTimeout(600_000);
 
 /**
  * bench:scale at a tiny size, as a test: the benchmark runs end to end (Zipf domains, Kafka's
- * ConsumerPerformance, ingest, the exactness checks) and its JSON line has the issue's shape.
+ * ConsumerPerformance, ingest, the exactness checks, the forecaster's pass over 50 domains in both
+ * tiers) and its JSON line has the issue's shape.
  */
 it('bench:scale over 500 Zipf domains ends with an exact run and the JSON line of issue #20', async () => {
-  const child = spawn(process.execPath, [require.resolve('tsx/cli'), resolve(__dirname, '../bench/scale.ts'), '--records', '2000', '--domains', '500', '--publish-within-s', '300'], {
+  const child = spawn(process.execPath, [require.resolve('tsx/cli'), resolve(__dirname, '../bench/scale.ts'), '--records', '2000', '--domains', '500', '--publish-within-s', '300', '--forecast-domains', '50', '--full-series', '20'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // The JSON line is stdout's last; the bench logs (clean-up last) to stderr.
@@ -29,12 +30,14 @@ it('bench:scale over 500 Zipf domains ends with an exact run and the JSON line o
       records: 2000,
       exact: true,
       distribution: 'zipf',
-      // Not built yet: null, never a made-up figure.
-      forecast_domains: null,
-      series: null,
-      forecast_pass_s: null,
+      forecast_domains: 50,
+      // 2–4 regions per domain; at most the full tier's 20 × 1.1 selected.
+      series: 149,
+      full_series: 20,
+      pooled_series: 129,
     },
   });
+  expect(result.forecast_pass_s).toBeGreaterThan(0);
   for (const key of ['ingest_rps', 'kafka_consumer_rps', 'ratio', 'peak_rss_mb']) expect(result[key]).toBeGreaterThan(0);
   // Every record lands in a bucket; at most one bucket (and one first event) per record.
   expect(result.buckets_per_record).toBeGreaterThan(0);

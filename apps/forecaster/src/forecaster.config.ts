@@ -49,6 +49,13 @@ export const ForecasterConfigSchema = PlatformConfigSchema.extend({
   FORECASTER_HISTORY_RETAIN_DAYS: z.coerce.number().int().min(2).default(90),
   /** How often the history job runs (it also runs at start-up). */
   FORECASTER_HISTORY_JOB_INTERVAL_MS: z.coerce.number().int().min(1_000).default(3_600_000),
+  /**
+   * Series that get full per-series model selection: the heaviest by requests over the last day
+   * (docs/decisions/0032-forecast-tiers.md); the rest are forecast by the pooled tier. 0: all pooled.
+   */
+  FORECAST_FULL_TIER_SERIES: z.coerce.number().int().min(0).default(500),
+  /** History a pooled-tier series reads: its level and daily shape need a day or two, not the full tier's weeks. */
+  FORECAST_POOLED_HISTORY_DAYS: z.coerce.number().positive().max(365).default(7),
   /** Publish a series' forecast when its provisioned quantile moved by more than this share of its peak… */
   FORECAST_PUBLISH_THRESHOLD: z.coerce.number().min(0).max(10).default(0.1),
   /** …or when the last published one is older than this (a re-forecast in between is stored nowhere). */

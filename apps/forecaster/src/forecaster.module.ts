@@ -13,7 +13,7 @@ import { DomainRegistry } from './registration/domain-registry';
 import { ForecasterStore } from './persistence/forecaster-store';
 import { forecasterMigrations } from './persistence/migrations';
 import { observedDemandTables } from './persistence/observed-demand-tables';
-import { ForecastRunner } from './forecasting/forecast-runner';
+import { ForecastRunner, POOLED_WRITER_GRACE_MS } from './forecasting/forecast-runner';
 import { ForecastScheduler } from './forecasting/forecast-scheduler';
 import { ForecasterApiController } from './api/forecaster-api.controller';
 
@@ -72,7 +72,10 @@ export class ForecasterModule implements OnApplicationBootstrap, OnApplicationSh
         },
         {
           provide: OutboxRelay,
-          useFactory: (db: DataSource, producer: Producer, logger: Logger) => new OutboxRelay(new EventOutboxTable(db, config.FORECASTER_DB_SCHEMA), producer, config.KAFKA_TOPIC_PREFIX, logger),
+          // The pooled tier hands its batches' events over (publishWritten); the poll leaves rows that
+          // young to it, so they are not read back and sent twice. Everything else waits ≤ 3 s.
+          useFactory: (db: DataSource, producer: Producer, logger: Logger) =>
+            new OutboxRelay(new EventOutboxTable(db, config.FORECASTER_DB_SCHEMA), producer, config.KAFKA_TOPIC_PREFIX, logger, { writerGraceMs: POOLED_WRITER_GRACE_MS }),
           inject: [DataSource, 'FORECASTER_PRODUCER', SERVICE_LOGGER],
         },
         {

@@ -7,5 +7,5 @@ export type { ForecasterConfig } from './forecaster.config';
 export { ForecasterStore } from './persistence/forecaster-store';
 export { forecasterMigrations } from './persistence/migrations';
 export { observedDemandTables } from './persistence/observed-demand-tables';
-export { ForecastRunner } from './forecasting/forecast-runner';
+export { ForecastRunner, POOLED_WRITER_GRACE_MS } from './forecasting/forecast-runner';
 export { ForecastScheduler } from './forecasting/forecast-scheduler';

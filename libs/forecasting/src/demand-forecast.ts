@@ -11,9 +11,9 @@ export interface DemandForecast {
   quantiles: QuantileForecast;
   /** The model's own point forecast before calibration (p50 adds the median backtest residual). */
   point: Float64Array;
-  /** The model that produced the point forecast (differs from `selectedModel` after a fallback). */
-  model: CandidateName | 'naive' | 'prior';
-  selectedModel: CandidateName | 'naive' | 'prior';
+  /** The model that produced the point forecast (differs from `selectedModel` after a fallback); `pooled`: the tail tier's (forecast-tiers.ts). */
+  model: CandidateName | 'naive' | 'prior' | 'pooled';
+  selectedModel: CandidateName | 'naive' | 'prior' | 'pooled';
   /** Errors of the models tried before `model`, in order. */
   fallbackErrors: string[];
   mase: number | null;

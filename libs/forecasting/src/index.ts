@@ -3,7 +3,7 @@
  * threads behind `ModelRunner`). Scheduled job: `selectModel`. Production path: `forecast`, then
  * `toForecastPayload`. New domains: `priorForecast`. See README.md.
  */
-export { inferStepMs, regularize, fillGaps, MINUTE_MS, HOUR_MS, DAY_MS, WEEK_MS } from './series';
+export { inferStepMs, regularize, onGrid, fillGaps, MINUTE_MS, HOUR_MS, DAY_MS, WEEK_MS } from './series';
 export type { DemandSeries, RegularSeries, Aggregation } from './series';
 export { seasonPeriods, scalePeriod } from './season-periods';
 export type { SeasonPeriods } from './season-periods';
@@ -31,3 +31,5 @@ export type { PriorInput, DailyShape } from './prior';
 export { AppTypes, Tiers, DefaultRequestCost, defaultProfile, learnProfile } from './domain-profile';
 export type { AppType, Tier, RequestCost, DomainProfile, ObservedRequestStats } from './domain-profile';
 export { toForecastPayload, forecastMoved, forecastUnit, MAX_FORECAST_COUNT } from './forecast-payload';
+export { assignTiers, pooledShapeOf, pooledPoint, pooledHoldout, pooledCalibrations, pooledCalibrationOf, pooledForecast, pooledFloor, volumeBand, PooledTierLearner, PooledVolumeBands, DEFAULT_SHAPE_STRENGTH, DEFAULT_LEVEL_DAYS } from './forecast-tiers';
+export type { ForecastTier, TierAssignmentOptions, PooledForecastOptions, PooledHoldout, PooledCalibrations, PooledTierState } from './forecast-tiers';

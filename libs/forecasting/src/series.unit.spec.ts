@@ -1,4 +1,4 @@
-import { coarsen, fillGaps, HOUR_MS, inferStepMs, MINUTE_MS, refine, regularize } from './series';
+import { coarsen, fillGaps, HOUR_MS, inferStepMs, MINUTE_MS, onGrid, refine, regularize } from './series';
 
 const t0 = Date.UTC(2015, 1, 26, 21, 42, 53);
 const at = (i: number, stepMs = 5 * MINUTE_MS): number => t0 + i * stepMs;
@@ -73,5 +73,17 @@ describe('regularize and inferStepMs on series in order (the stored history) and
     expect(inferStepMs([0, 60_000, 120_000, 420_000, 480_000])).toBe(60_000);
     expect(inferStepMs([0, NaN, 60_000, 120_000])).toBe(60_000);
     expect(inferStepMs([42])).toBe(300_000);
+  });
+
+  it('takes a series already on the grid as it is, the same values regularize gives, and refuses one that is not', () => {
+    const even = { timestamps: [0, 300_000, 600_000, 900_000], values: [1, 0, 2, 5] };
+    const fast = onGrid(even, 300_000)!;
+    const slow = regularize(even, 300_000);
+    expect(Array.from(fast.values)).toEqual(Array.from(slow.values));
+    expect(fast.startMs).toBe(slow.startMs);
+    expect(onGrid({ timestamps: [0, 300_000, 900_000], values: [1, 2, 3] }, 300_000)).toBeNull();
+    expect(onGrid({ timestamps: [0, 60_000], values: [1, 2] }, 300_000)).toBeNull();
+    expect(onGrid({ timestamps: [0, 300_000], values: [1, NaN] }, 300_000)).toBeNull();
+    expect(onGrid({ timestamps: [], values: [] }, 300_000)).toBeNull();
   });
 });

@@ -31,6 +31,10 @@ export class ForecastScheduler {
     private readonly intervalMs: number,
     private readonly logger: Logger,
     private readonly concurrency = 2,
+    /** Pooled series the first pass ever learns from before it forecasts (refreshAll). */
+    private readonly pooledSample = 300,
+    /** Pooled-tier series read and written per query. */
+    private readonly pooledBatch = 200,
   ) {}
 
   start(): void {
@@ -61,9 +65,48 @@ export class ForecastScheduler {
     }, this.debounceMs);
   }
 
+  /**
+   * Every series, in the tiers of its current volume (ForecastRunner.assignTiers). The first pass
+   * ever learns the pooled tier's shapes and calibration from a sample of its series first
+   * (`pooledSample`), so even its pooled forecasts are calibrated; later passes learn from the
+   * pass before.
+   */
   async refreshAll(): Promise<void> {
-    for (const key of await this.store.seriesKeys()) this.markDirty(key, null);
+    const keys = await this.store.seriesKeys();
+    const tiers = await this.runner.assignTiers(keys);
+    if (!this.runner.pooledLearnt && tiers.pooled > 0) {
+      const pooled = keys.filter((k) => this.runner.tierOf(k) === 'pooled');
+      const every = Math.max(1, Math.floor(pooled.length / this.pooledSample));
+      await this.runner.learnPooled(pooled.filter((_, i) => i % every === 0).slice(0, this.pooledSample));
+    }
+    // The full tier one series at a time (its models run on the workers) while the pooled tier
+    // runs in batches on this thread and PostgreSQL; a pooled series that needs the per-series
+    // path (too little history) joins the first.
+    const pooled = keys.filter((k) => this.runner.tierOf(k) === 'pooled');
+    for (const key of keys) if (this.runner.tierOf(key) !== 'pooled') this.markDirty(key, null);
+    const [, rest] = await Promise.all([this.drain(), this.pooledBatches(pooled)]);
+    for (const key of rest) this.markDirty(key, null);
     await this.drain();
+    await this.runner.finishPass();
+  }
+
+  /** Pooled-tier series in batches of `pooledBatch`, `concurrency / 4` batches at a time (at least one); returns those left to the per-series path. */
+  private async pooledBatches(keys: readonly SeriesKey[]): Promise<SeriesKey[]> {
+    const rest: SeriesKey[] = [];
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < keys.length && !this.stopped) {
+        const batch = keys.slice(next, (next += this.pooledBatch));
+        try {
+          rest.push(...(await this.runner.runPooledBatch(batch)));
+        } catch (err) {
+          // As for one series: the batch is retried on the next schedule, the others go on.
+          this.logger.error({ err, series: batch.length, first: batch[0] }, 'pooled forecast batch failed');
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.floor(this.concurrency / 4)) }, lane));
+    return rest;
   }
 
   /** Forecasts everything marked so far, now, `concurrency` at a time; resolves when done (the API, registrations, tests). */

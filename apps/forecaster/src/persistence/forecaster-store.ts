@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { DemandForecast, DemandForecastEvent, DemandObservedEvent, DomainRegisteredEvent, DomainRegistration, Topics } from '@shardcast/contracts';
 import { denseSeriesOfBuckets } from '@shardcast/forecasting';
-import type { DailyShape, DemandSeries, DomainProfile, ModelSelection, StoredBucket } from '@shardcast/forecasting';
+import type { DailyShape, DemandSeries, DomainProfile, ForecastTier, ModelSelection, PooledTierState, StoredBucket } from '@shardcast/forecasting';
 import { daysOf, HistoryPartitionDays, isMissingPartition } from '@shardcast/platform';
 import type { RegionShare } from '@shardcast/geo';
 
@@ -20,6 +20,23 @@ export interface SeriesState {
   profile: DomainProfile | null;
   selection: ModelSelection | null;
   lastPublished: { payload: DemandForecast; publishedAt: number } | null;
+}
+
+/** What the pooled tier reads of one series (ForecasterStore.pooledInputs). */
+export interface PooledInput {
+  key: SeriesKey;
+  deregistered: boolean;
+  profile: DomainProfile | null;
+  lastPublished: { payload: DemandForecast; publishedAt: number } | null;
+  latestBucketMs: number | null;
+  history: DemandSeries & { bytes: number; requests: number; latencyMs: number };
+}
+
+/** What one forecast run writes (saveForecastRun, saveForecastRuns). */
+export interface ForecastRunWrites {
+  dailyShape?: { appType: string; shape: DailyShape; days: number };
+  event?: DemandForecastEvent & { payload: DemandForecast };
+  tier?: { tier: ForecastTier; volume: number };
 }
 
 export interface AccuracyRow extends SeriesKey {
@@ -269,7 +286,7 @@ export class ForecasterStore {
       const already = (await m.query(`SELECT 1 FROM ${this.s}.deregistered_domains WHERE domain = $1`, [domain])).length > 0;
       if (known.length === 0 || already) return null;
       const regions: string[] = (await m.query(`SELECT region FROM ${this.s}.forecasts WHERE domain = $1 ORDER BY region`, [domain])).map((r: { region: string }) => r.region);
-      for (const t of ['registrations', 'registered_regions', 'forecasts', 'model_selections', 'daily_shapes', 'domain_profiles']) await m.query(`DELETE FROM ${this.s}.${t} WHERE domain = $1`, [domain]);
+      for (const t of ['registrations', 'registered_regions', 'forecasts', 'model_selections', 'daily_shapes', 'domain_profiles', 'series_tiers']) await m.query(`DELETE FROM ${this.s}.${t} WHERE domain = $1`, [domain]);
       await m.query(`INSERT INTO ${this.s}.deregistered_domains (domain, deregistered_at) VALUES ($1, now()) ON CONFLICT (domain) DO NOTHING`, [domain]);
       const e = event(regions);
       await this.addToOutbox(m, e.eventId, Topics.demandForecast, domain, JSON.stringify(e));
@@ -329,11 +346,14 @@ export class ForecasterStore {
    * event when it is published. One statement, so one round trip and one commit per series
    * (a transaction of three writes took five round trips).
    */
-  async saveForecastRun(key: SeriesKey, run: { dailyShape?: { appType: string; shape: DailyShape; days: number }; event?: DemandForecastEvent & { payload: DemandForecast } }): Promise<void> {
-    const { dailyShape, event } = run;
-    if (!dailyShape && !event) return;
+  async saveForecastRun(key: SeriesKey, run: ForecastRunWrites): Promise<void> {
+    const { dailyShape, event, tier } = run;
+    if (!dailyShape && !event && !tier) return;
     await this.db.query(
-      `WITH shape AS (
+      `WITH tier AS (
+         INSERT INTO ${this.s}.series_tiers (domain, region, tier, volume) SELECT $1, $2, $11, $12 WHERE $11::text IS NOT NULL
+         ON CONFLICT (domain, region) DO UPDATE SET tier = excluded.tier, volume = excluded.volume, updated_at = now()),
+       shape AS (
          INSERT INTO ${this.s}.daily_shapes (domain, region, app_type, shape, days) SELECT $1, $2, $3, $4, $5 WHERE $3::text IS NOT NULL
          ON CONFLICT (domain, region) DO UPDATE SET app_type = excluded.app_type, shape = excluded.shape, days = excluded.days, updated_at = now()),
        forecast AS (
@@ -351,7 +371,137 @@ export class ForecasterStore {
         event ? JSON.stringify(event.payload) : null,
         Topics.demandForecast,
         event ? JSON.stringify(event) : null,
+        tier?.tier ?? null,
+        tier?.volume ?? null,
       ],
+    );
+  }
+
+  /**
+   * What the pooled tier reads of many series, in one query (it fits no model, so a round trip
+   * per series was most of its cost): per key, in order, whether its domain is deregistered, its
+   * profile, its last published forecast, its newest bucket and its history over the `days` before
+   * that (as `history` reads it). A series without history has `latestBucketMs` null.
+   */
+  async pooledInputs(keys: readonly SeriesKey[], days: number): Promise<PooledInput[]> {
+    if (keys.length === 0) return [];
+    const rows: Array<{
+      deregistered: boolean;
+      profile: Record<string, unknown> | null;
+      last_payload: DemandForecast | null;
+      last_published_at: string | null;
+      latest: string | null;
+      buckets: string | null;
+      requests: string | null;
+      bytes: string | null;
+      latency_weighted: number | null;
+    }> = await this.db.query(
+      `WITH k AS (SELECT * FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(domain, region, i))
+       SELECT EXISTS (SELECT 1 FROM ${this.s}.deregistered_domains d WHERE d.domain = k.domain) AS deregistered,
+         (SELECT to_jsonb(p) FROM ${this.s}.domain_profiles p WHERE p.domain = k.domain) AS profile,
+         f.payload AS last_payload, f.published_at AS last_published_at,
+         (extract(epoch from n.t) * 1000)::bigint AS latest, h.buckets, h.requests::text AS requests, h.bytes::text AS bytes, h.latency_weighted
+       FROM k
+       LEFT JOIN ${this.s}.forecasts f ON f.domain = k.domain AND f.region = k.region
+       LEFT JOIN LATERAL (SELECT max(t) AS t FROM (
+           (SELECT bucket_start AS t FROM ${this.s}.observed_demand o WHERE o.domain = k.domain AND o.region = k.region ORDER BY bucket_start DESC LIMIT 1)
+           UNION ALL (SELECT bucket_start FROM ${this.s}.observed_demand_hourly o WHERE o.domain = k.domain AND o.region = k.region ORDER BY bucket_start DESC LIMIT 1)) x) n ON true
+       LEFT JOIN LATERAL (
+         SELECT string_agg(concat_ws(':', (date_part('epoch', bucket_start) * 1000)::bigint, seconds, requests), ';' ORDER BY bucket_start, seconds DESC) AS buckets,
+           sum(requests) AS requests, sum(bytes) AS bytes, sum(latency * requests ORDER BY bucket_start, seconds DESC) AS latency_weighted FROM (
+           SELECT bucket_start, bucket_seconds AS seconds, requests, bytes, latency_p50_ms AS latency FROM ${this.s}.observed_demand o
+           WHERE o.domain = k.domain AND o.region = k.region AND o.bucket_start >= n.t - make_interval(secs => $3)
+           UNION ALL
+           SELECT bucket_start, 3600, requests, bytes, latency_p50_ms FROM ${this.s}.observed_demand_hourly o
+           WHERE o.domain = k.domain AND o.region = k.region AND o.bucket_start >= n.t - make_interval(secs => $3)) b) h ON n.t IS NOT NULL
+       ORDER BY k.i`,
+      [keys.map((k) => k.domain), keys.map((k) => k.region), days * 86_400],
+    );
+    return rows.map((row, i) => {
+      const requests = Number(row.requests ?? 0);
+      return {
+        key: keys[i],
+        deregistered: row.deregistered,
+        profile: row.profile ? profileOf(row.profile) : null,
+        lastPublished: row.last_payload ? { payload: row.last_payload, publishedAt: new Date(row.last_published_at!).getTime() } : null,
+        latestBucketMs: row.latest === null ? null : Number(row.latest),
+        history: { ...historyOfBuckets(row.buckets), requests, bytes: Number(row.bytes ?? 0), latencyMs: requests > 0 ? Number(row.latency_weighted) / requests : 0 },
+      };
+    });
+  }
+
+  /**
+   * saveForecastRun for many series in one statement (the pooled tier's batches). `eventJson`: each
+   * run's event as JSON (the one text the relay sends too; the stored forecast is its payload), so
+   * a ~10 kB event is serialised once.
+   */
+  async saveForecastRuns(runs: ReadonlyArray<{ key: SeriesKey; eventJson?: string } & ForecastRunWrites>): Promise<void> {
+    const rows = runs
+      .filter((r) => r.dailyShape || r.event || r.tier)
+      .map(({ key, dailyShape, event, eventJson, tier }) => ({
+        domain: key.domain,
+        region: key.region,
+        app_type: dailyShape?.appType ?? null,
+        shape: dailyShape?.shape ?? null,
+        days: dailyShape?.days ?? null,
+        generated_at: event?.payload.generatedAt ?? null,
+        event_id: event?.eventId ?? null,
+        event: event ? (eventJson ?? JSON.stringify(event)) : null,
+        tier: tier?.tier ?? null,
+        volume: tier?.volume ?? null,
+      }));
+    if (rows.length === 0) return;
+    await this.db.query(
+      `WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(domain text, region text, app_type text, shape jsonb, days float8, generated_at timestamptz, event_id text, event text, tier text, volume float8)),
+       tier AS (
+         INSERT INTO ${this.s}.series_tiers (domain, region, tier, volume) SELECT domain, region, tier, volume FROM r WHERE tier IS NOT NULL
+         ON CONFLICT (domain, region) DO UPDATE SET tier = excluded.tier, volume = excluded.volume, updated_at = now()),
+       shape AS (
+         INSERT INTO ${this.s}.daily_shapes (domain, region, app_type, shape, days) SELECT domain, region, app_type, shape, days FROM r WHERE app_type IS NOT NULL
+         ON CONFLICT (domain, region) DO UPDATE SET app_type = excluded.app_type, shape = excluded.shape, days = excluded.days, updated_at = now()),
+       forecast AS (
+         INSERT INTO ${this.s}.forecasts (domain, region, generated_at, event_id, payload, published_at) SELECT domain, region, generated_at, event_id, (event::jsonb)->'payload', now() FROM r WHERE event_id IS NOT NULL
+         ON CONFLICT (domain, region) DO UPDATE SET generated_at = excluded.generated_at, event_id = excluded.event_id, payload = excluded.payload, published_at = now())
+       INSERT INTO ${this.s}.outbox (event_id, topic, key, payload) SELECT event_id, $2, domain, event::json FROM r WHERE event_id IS NOT NULL ON CONFLICT (event_id) DO NOTHING`,
+      [JSON.stringify(rows), Topics.demandForecast],
+    );
+  }
+
+  /** Every series' tier and the volume it was last ranked by (series_tiers; a series never forecast has none). */
+  async seriesTiers(): Promise<Array<SeriesKey & { tier: ForecastTier; volume: number }>> {
+    const rows: Array<SeriesKey & { tier: ForecastTier; volume: number }> = await this.db.query(`SELECT domain, region, tier, volume FROM ${this.s}.series_tiers`);
+    return rows.map((r) => ({ ...r, volume: Number(r.volume) }));
+  }
+
+  /**
+   * Requests since `sinceMs` of series that have no ranked volume yet (new series, the first pass
+   * after deploying the tiers): one aggregate over their keys, so they are ranked by their traffic
+   * and not pooled by default.
+   */
+  async recentVolumes(keys: readonly SeriesKey[], sinceMs: number): Promise<Array<SeriesKey & { volume: number }>> {
+    if (keys.length === 0) return [];
+    const rows: Array<SeriesKey & { volume: string }> = await this.db.query(
+      `WITH k AS (SELECT * FROM unnest($1::text[], $2::text[]) AS k(domain, region))
+       SELECT k.domain, k.region, coalesce((
+         SELECT sum(requests) FROM (
+           SELECT requests FROM ${this.s}.observed_demand o WHERE o.domain = k.domain AND o.region = k.region AND o.bucket_start >= $3
+           UNION ALL SELECT requests FROM ${this.s}.observed_demand_hourly h WHERE h.domain = k.domain AND h.region = k.region AND h.bucket_start >= $3) b), 0)::text AS volume
+       FROM k`,
+      [keys.map((k) => k.domain), keys.map((k) => k.region), new Date(sinceMs).toISOString()],
+    );
+    return rows.map((r) => ({ domain: r.domain, region: r.region, volume: Number(r.volume) }));
+  }
+
+  /** The pooled tier's learnt state (one row), or null before its first pass. */
+  async pooledTier(): Promise<PooledTierState | null> {
+    const [row] = await this.db.query(`SELECT state FROM ${this.s}.pooled_tier WHERE name = 'pooled'`);
+    return (row?.state as PooledTierState) ?? null;
+  }
+
+  async savePooledTier(state: PooledTierState): Promise<void> {
+    await this.db.query(
+      `INSERT INTO ${this.s}.pooled_tier (name, state) VALUES ('pooled', $1) ON CONFLICT (name) DO UPDATE SET state = excluded.state, updated_at = now()`,
+      [JSON.stringify(state)],
     );
   }
 

@@ -4,6 +4,7 @@ import { AddRegistrations1764300000000 } from './1764300000000-add-registrations
 import { OutboxKeepsTextAndTombstones1764400000000 } from './1764400000000-outbox-keeps-text-and-tombstones';
 import { PartitionedObservedDemand1765000000000 } from './1765000000000-partitioned-observed-demand';
 import { KnownSeries1765100000000 } from './1765100000000-known-series';
+import { ForecastTiers1765200000000 } from './1765200000000-forecast-tiers';
 
 /** Listed explicitly: globs break under bundlers and hide ordering. */
 export const forecasterMigrations = [
@@ -13,4 +14,5 @@ export const forecasterMigrations = [
   OutboxKeepsTextAndTombstones1764400000000,
   PartitionedObservedDemand1765000000000,
   KnownSeries1765100000000,
+  ForecastTiers1765200000000,
 ];
