@@ -14,7 +14,7 @@ export interface PowerDnsOptions {
   /**
    * How a geo record is written: `client-map` (default) a LUA record per answered type over the
    * zone's client map record (renderPdnsGeoLua, renderPdnsClientMap); `view` a view() over the
-   * whole subnet map in each record (renderPdnsLua), ~14× slower to answer (bench:dns).
+   * whole subnet map in each record (renderPdnsLua), slower to answer (bench:dns, bench/README.md).
    */
   geo?: 'client-map' | 'view';
 }
