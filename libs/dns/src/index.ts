@@ -12,7 +12,7 @@ export type { TrafficMove } from './impact';
 export { renderZoneFile, RenderRefused } from './render/zone-file';
 export type { ZoneAuthority } from './render/zone-file';
 export { renderKnotGeoip } from './render/knot-geoip';
-export { renderPdnsLua } from './render/pdns-lua';
+export { PDNS_CLIENT_MAP_LABEL, pdnsClientMapGlobal, renderPdnsClientMap, renderPdnsGeoLua, renderPdnsLua } from './render/pdns-lua';
 export type { LuaRecord } from './render/pdns-lua';
 export { COUNTRY_BEGIN, readCountryPrefixes } from './geoip-legacy';
 export type { CountryPrefix } from './geoip-legacy';

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { normalizeDomain } from '@shardcast/contracts';
+import { PDNS_LUA_CONTENT } from './render/pdns-lua-code';
 
 /** Record types dns-publisher writes (LUA: PowerDNS' own, the rendering of a geo record there). */
 export type RecordType = 'A' | 'AAAA' | 'CNAME' | 'TXT' | 'LUA';
@@ -46,8 +47,8 @@ export function valueProblem(type: RecordType, value: string): string | null {
     case 'CNAME':
       return nameProblem(value);
     case 'LUA':
-      // Only what renderPdnsLua writes: a type, then view() over quoted CIDRs and addresses.
-      return /^(A|AAAA) "view\(\{[{}'0-9a-f.:/, ]*\}\)"$/.test(value) && value.length <= 65_535 ? null : 'not a view() record shardcast renders';
+      // Only what the PowerDNS renderers write: view() over quoted CIDRs and addresses, the client map, a geo record over it.
+      return PDNS_LUA_CONTENT.some((form) => form.test(value)) && value.length <= 65_535 ? null : 'not a LUA record shardcast renders';
     case 'TXT':
       // Printable ASCII without quotes or backslashes: nothing any renderer must escape.
       return /^[\x20-\x21\x23-\x5b\x5d-\x7e]{0,255}$/.test(value) ? null : `TXT value ${JSON.stringify(value.slice(0, 40))} has characters outside printable ASCII or quotes/backslashes`;

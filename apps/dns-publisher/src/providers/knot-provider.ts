@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { applyPlan, ClientSubnet, DomainRecords, GeoRecord, nameProblem, Plan, RecordSet, RecordType, renderKnotGeoip, renderZoneFile, RRset, ZoneAuthority } from '@shardcast/dns';
-import { DnsProvider } from './dns-provider';
+import { DnsProvider, ZonePlan } from './dns-provider';
 
 export interface KnotOptions {
   /** Knot's state dir: zones/ (zone files, subnet maps), zones.d/ (one config per zone, included by knot.conf). */
   dir: string;
   controlSocket: string;
-  /** How long to wait for a reloaded zone to serve its new serial. */
+  /** How long to wait for a reloaded zone to serve its new serial (a batch: for all its zones, from the reload). */
   loadTimeoutMs?: number;
 }
 
@@ -30,7 +30,9 @@ const run = promisify(execFile);
  * mod-geoip in `mode: subnet`), `zones.d/<zone>.conf` (the zone and its module), then `knotc
  * reload`, and wait until the zone serves the new serial. Records dns-publisher does not own live
  * in `zones/<zone>.local.zone`, which the zone file includes and the provider creates empty once
- * and never writes again: the operator's own records survive every rewrite.
+ * and never writes again: the operator's own records survive every rewrite. A batch (applyMany,
+ * deleteZones) writes every zone's files first, then reloads once and waits for all serials: a
+ * reload re-reads the whole configuration, so one per zone would make a full publish quadratic.
  */
 export class KnotProvider implements DnsProvider {
   readonly name = 'knot';
@@ -77,8 +79,31 @@ export class KnotProvider implements DnsProvider {
     return { rrsets: [...byKey.values()], geo: sidecar?.geo ?? [] };
   }
 
+  async readMany(zones: readonly string[]): Promise<Array<RecordSet | null>> {
+    const out: Array<RecordSet | null> = [];
+    // A zone without its conf is not read at all (no knotc call): a first publish costs nothing here.
+    for (const zone of zones) out.push(await this.read(zone));
+    return out;
+  }
+
   async apply(zone: string, authority: ZoneAuthority, plan: Plan): Promise<void> {
-    if (plan.changes.length === 0) return;
+    await this.applyMany([{ zone, authority, plan }]);
+  }
+
+  async applyMany(batch: readonly ZonePlan[]): Promise<void> {
+    const serials = new Map<string, number>();
+    for (const { zone, authority, plan } of batch) {
+      const serial = await this.writeZone(zone, authority, plan);
+      if (serial !== null) serials.set(zone, serial);
+    }
+    if (serials.size === 0) return;
+    await this.knotc(['reload'], this.batchTimeoutMs());
+    await this.waitForSerials(serials);
+  }
+
+  /** Writes a zone's files for a plan; returns the serial written (null: nothing to change). */
+  private async writeZone(zone: string, authority: ZoneAuthority, plan: Plan): Promise<number | null> {
+    if (plan.changes.length === 0) return null;
     const current = (await this.read(zone)) ?? { rrsets: [], geo: [] };
     const next = applyPlan(current, plan);
     const owned = new Set(plan.owned);
@@ -102,17 +127,20 @@ export class KnotProvider implements DnsProvider {
         ? ['mod-geoip:', `  - id: ${zone}`, `    config-file: "${geoPath}"`, '    mode: subnet', `    ttl: ${mine.geo[0]?.ttl ?? authority.minimum}`, 'zone:', `  - domain: ${zone}`, `    module: mod-geoip/${zone}`, '']
         : ['zone:', `  - domain: ${zone}`, ''];
     this.write(this.path(zone, '.conf', 'zones.d'), conf.join('\n'));
-    await this.knotc(['reload']);
-    await this.waitForSerial(zone, serial);
+    return serial;
   }
 
   async deleteZone(zone: string): Promise<void> {
-    const conf = this.path(zone, '.conf', 'zones.d');
-    if (!existsSync(conf)) return;
-    // The config first, applied, then the files: a reload must never find a file its config names missing.
-    rmSync(conf);
-    await this.knotc(['reload']);
-    for (const suffix of ['.zone', '.geoip.yaml', '.shardcast.json', '.local.zone']) rmSync(this.path(zone, suffix), { force: true });
+    await this.deleteZones([zone]);
+  }
+
+  async deleteZones(zones: readonly string[]): Promise<void> {
+    const present = zones.filter((zone) => existsSync(this.path(zone, '.conf', 'zones.d')));
+    if (present.length === 0) return;
+    // The configs first, applied, then the files: a reload must never find a file its config names missing.
+    for (const zone of present) rmSync(this.path(zone, '.conf', 'zones.d'));
+    await this.knotc(['reload'], this.batchTimeoutMs());
+    for (const zone of present) for (const suffix of ['.zone', '.geoip.yaml', '.shardcast.json', '.local.zone']) rmSync(this.path(zone, suffix), { force: true });
   }
 
   private sidecar(zone: string): Sidecar | null {
@@ -126,18 +154,36 @@ export class KnotProvider implements DnsProvider {
     renameSync(`${path}.tmp`, path);
   }
 
-  private knotc(args: string[]) {
-    return run('knotc', ['-s', this.options.controlSocket, ...args], { timeout: 30_000 });
+  private batchTimeoutMs(): number {
+    return Math.max(30_000, this.options.loadTimeoutMs ?? 15_000);
   }
 
-  /** The reload returns once the configuration is read; the zone loads in the background. */
-  private async waitForSerial(zone: string, serial: number): Promise<void> {
-    const deadline = Date.now() + (this.options.loadTimeoutMs ?? 15_000);
+  private knotc(args: string[], timeoutMs = 30_000) {
+    // zone-status of every zone prints a line per zone: 10,000 zones pass Node's 1 MiB default buffer.
+    return run('knotc', ['-s', this.options.controlSocket, '-t', String(Math.ceil(timeoutMs / 1000)), ...args], { timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024 });
+  }
+
+  /**
+   * The reload returns once the configuration is read; the zones load in the background. One zone
+   * is asked by name; a batch asks for every zone's status at once, so waiting costs a call per poll, not per zone.
+   */
+  private async waitForSerials(serials: ReadonlyMap<string, number>): Promise<void> {
+    const deadline = Date.now() + (serials.size === 1 ? (this.options.loadTimeoutMs ?? 15_000) : this.batchTimeoutMs());
+    const waiting = new Map(serials);
     for (;;) {
-      const { stdout } = await this.knotc(['zone-status', zone]).catch(() => ({ stdout: '' }));
-      const m = /serial: ([0-9]+)/.exec(stdout);
-      if (m && Number(m[1]) >= serial) return;
-      if (Date.now() > deadline) throw new Error(`knot: zone ${zone} did not load serial ${serial} within the timeout (status: ${stdout.trim() || 'none'})`);
+      const only = waiting.size === 1 ? [...waiting.keys()][0] : null;
+      const { stdout } = await this.knotc(only === null ? ['zone-status'] : ['zone-status', only]).catch(() => ({ stdout: '' }));
+      for (const line of stdout.split('\n')) {
+        // [zone.] role: master | serial: N | ...
+        const m = /^\[([^\]]+)\.\].*\bserial: ([0-9]+)/.exec(line.trim());
+        if (m && waiting.has(m[1]) && Number(m[2]) >= waiting.get(m[1])!) waiting.delete(m[1]);
+      }
+      if (waiting.size === 0) return;
+      if (Date.now() > deadline) {
+        const [zone, serial] = [...waiting][0];
+        const status = stdout.split('\n').find((l) => l.includes(`[${zone}.]`))?.trim() ?? 'none';
+        throw new Error(`knot: zone ${zone} did not load serial ${serial} within the timeout (status: ${status}; ${waiting.size - 1} more zones waiting)`);
+      }
       await sleep(50);
     }
   }

@@ -2,6 +2,22 @@ import { ClientSubnet, cidrProblem, subnetsByRegion } from '../client-subnets';
 import { GeoAnswer, GeoRecord, geoProblems } from '../records';
 import { RenderRefused } from './zone-file';
 
+// A map is the same for every zone: checked and grouped once per map (array identity), not per zone.
+const checked = new WeakMap<readonly ClientSubnet[], { byRegion: Map<string, string[]>; problems: string[] }>();
+
+function checkedMap(map: readonly ClientSubnet[]): { byRegion: Map<string, string[]>; problems: string[] } {
+  const hit = checked.get(map);
+  if (hit) return hit;
+  const problems: string[] = [];
+  for (const s of map) {
+    const p = cidrProblem(s.cidr);
+    if (p) problems.push(`client subnet ${s.cidr}: ${p}`);
+  }
+  const out = { byRegion: subnetsByRegion(map), problems };
+  checked.set(map, out);
+  return out;
+}
+
 /**
  * The configuration file of Knot's geoip module in `mode: subnet` for a zone's geo records: per
  * name, per client subnet, the answer of the subnet's region. A client matching no subnet gets
@@ -12,14 +28,11 @@ import { RenderRefused } from './zone-file';
  * validated tokens only, so no quoting is needed and nothing can inject structure.
  */
 export function renderKnotGeoip(geo: readonly GeoRecord[], map: readonly ClientSubnet[]): string {
+  const { byRegion, problems: mapProblems } = checkedMap(map);
   const problems: string[] = [];
   for (const g of geo) problems.push(...geoProblems(g));
-  for (const s of map) {
-    const p = cidrProblem(s.cidr);
-    if (p) problems.push(`client subnet ${s.cidr}: ${p}`);
-  }
+  problems.push(...mapProblems);
   if (problems.length > 0) throw new RenderRefused(problems);
-  const byRegion = subnetsByRegion(map);
   const lines: string[] = [];
   for (const g of [...geo].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const entries: string[] = [];

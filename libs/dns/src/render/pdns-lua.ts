@@ -1,5 +1,7 @@
-import { ClientSubnet, cidrProblem, subnetsByRegion } from '../client-subnets';
-import { GeoRecord, geoProblems } from '../records';
+import { createHash } from 'node:crypto';
+import { ClientSubnet, cidrProblem, ipv4ToNumber, subnetsByRegion } from '../client-subnets';
+import { GeoRecord, geoProblems, nameProblem } from '../records';
+import { MAP_BODY, MAP_HEAD } from './pdns-lua-code';
 import { RenderRefused } from './zone-file';
 
 /** A PowerDNS LUA record's content: the type it answers and the Lua expression. */
@@ -43,6 +45,103 @@ export function renderPdnsLua(geo: GeoRecord, map: readonly ClientSubnet[]): Lua
     const anyAnswer = fallback.length > 0 || Object.values(geo.byClientRegion).some((a) => pick(a).length > 0);
     if (!anyAnswer) continue;
     out.push({ name: geo.name, ttl: geo.ttl, content: `${type} "view({${views.join(', ')}})"` });
+  }
+  return out;
+}
+
+/** The name, inside each zone, of the LUA record holding the client subnet map's code (see renderPdnsClientMap). */
+export const PDNS_CLIENT_MAP_LABEL = 'shardcast-client-map';
+
+interface CompiledMap {
+  global: string;
+  regions: string[];
+  /** The map record's content (null: the map was refused, `problems` says why). */
+  content: string | null;
+  problems: string[];
+}
+
+// A map is the same for every zone and every publish: compiled once per map (array identity), not per record.
+const compiled = new WeakMap<readonly ClientSubnet[], CompiledMap>();
+
+function compile(map: readonly ClientSubnet[]): CompiledMap {
+  const hit = compiled.get(map);
+  if (hit) return hit;
+  const text = [...map].map((s) => `${s.cidr},${s.region}`).sort().join('\n');
+  const global = `SC_${createHash('sha256').update(text).digest('hex').slice(0, 8)}`;
+  const regions = [...subnetsByRegion(map).keys()];
+  const problems: string[] = [];
+  for (const s of map) {
+    const p = cidrProblem(s.cidr);
+    if (p) problems.push(`client subnet ${s.cidr}: ${p}`);
+  }
+  let content: string | null = null;
+  if (problems.length === 0) {
+    const index = new Map(regions.map((r, i) => [r, i + 1]));
+    const v4 = new Map<number, string[]>();
+    const v6: string[] = [];
+    for (const s of map) {
+      const [address, bits] = s.cidr.split('/');
+      if (address.includes(':')) v6.push(`{'${s.cidr}', ${index.get(s.region)}}`);
+      else {
+        const length = Number(bits);
+        const network = Math.floor(ipv4ToNumber(address) / 2 ** (32 - length));
+        v4.set(length, [...(v4.get(length) ?? []), `[${network}] = ${index.get(s.region)}`]);
+      }
+    }
+    const lengths = [...v4.keys()].sort((a, b) => b - a);
+    const tables = `local v4 = {${lengths.map((l) => `[${l}] = {${v4.get(l)!.join(', ')}}`).join(', ')}} local lengths = {${lengths.join(', ')}} local v6 = {${v6.join(', ')}}`;
+    content = `TXT "${tables} ${global}${MAP_HEAD}${global}${MAP_BODY}"`;
+  }
+  const out = { global, regions, content, problems };
+  compiled.set(map, out);
+  return out;
+}
+
+/** The function a zone's geo records call: a Lua global named after the map's digest, so a new map never meets an old definition. */
+export function pdnsClientMapGlobal(map: readonly ClientSubnet[]): string {
+  return compile(map).global;
+}
+
+/**
+ * The LUA record (TXT, never asked for; code without the leading ';', as include() runs it raw) whose code defines the zone's client map lookup; geo
+ * records `include()` it once per PowerDNS Lua state (with `enable-lua-records=shared` the state
+ * lives on, so the map is built once per server thread, not per query). `view()` over the full
+ * map rebuilt ~400 netmasks from a ~7 kB record on every query (bench:dns: geo at 0.07× a static
+ * answer); this answers a query with a few table lookups and a record of one answer per region.
+ */
+export function renderPdnsClientMap(zone: string, map: readonly ClientSubnet[]): LuaRecord {
+  const { content, problems } = compile(map);
+  if (content === null) throw new RenderRefused(problems);
+  const zp = nameProblem(zone);
+  if (zp) throw new RenderRefused([`zone ${zone}: ${zp}`]);
+  return { name: `${PDNS_CLIENT_MAP_LABEL}.${zone}`, ttl: 3600, content };
+}
+
+/**
+ * PowerDNS LUA records for a geo record over the client map record (renderPdnsClientMap): one per
+ * answered type, the answer of every map region in the map's region order (0: the region has no
+ * decision, it gets the fallback; {}: it is answered nothing of this type), then the fallback.
+ * Unlike view(), which answers one address of the view at random, every address is answered, as Knot does.
+ */
+export function renderPdnsGeoLua(geo: GeoRecord, map: readonly ClientSubnet[]): LuaRecord[] {
+  const problems = geoProblems(geo);
+  if (problems.length > 0) throw new RenderRefused(problems);
+  const { global, regions } = compile(map);
+  const out: LuaRecord[] = [];
+  for (const type of ['A', 'AAAA'] as const) {
+    const pick = (a: GeoRecord['fallback']) => (a.kind === 'addresses' ? (type === 'A' ? a.ipv4 : a.ipv6) : []);
+    const answers = regions.map((region) => {
+      const answer = geo.byClientRegion[region];
+      return answer ? quote(pick(answer)) : '0';
+    });
+    const fallback = pick(geo.fallback);
+    const anyAnswer = fallback.length > 0 || Object.values(geo.byClientRegion).some((a) => pick(a).length > 0);
+    if (!anyAnswer) continue;
+    out.push({
+      name: geo.name,
+      ttl: geo.ttl,
+      content: `${type} ";if not ${global} then include('${PDNS_CLIENT_MAP_LABEL}') end return ${global}(bestwho, {${answers.join(', ')}}, ${quote(fallback)})"`,
+    });
   }
   return out;
 }

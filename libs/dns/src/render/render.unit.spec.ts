@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { GeoRecord, RRset } from '../records';
+import { GeoRecord, RRset, valueProblem } from '../records';
 import { ClientSubnet } from '../client-subnets';
 import { renderKnotGeoip } from './knot-geoip';
-import { renderPdnsLua } from './pdns-lua';
+import { pdnsClientMapGlobal, renderPdnsClientMap, renderPdnsGeoLua, renderPdnsLua } from './pdns-lua';
 import { renderZoneFile, RenderRefused, ZoneAuthority } from './zone-file';
 
 const AUTHORITY: ZoneAuthority = { nameservers: ['ns1.shardcast.example.net', 'ns2.shardcast.example.net'], hostmaster: 'hostmaster.shardcast.example.net', serial: 7, refresh: 3600, retry: 600, expire: 604800, minimum: 30 };
@@ -123,6 +123,51 @@ describe('renderPdnsLua', () => {
           return;
         }
         for (const r of out) expect(r.content).toMatch(/^(A|AAAA) "view\(\{[{}'0-9a-f.:/, ]*\}\)"$/);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('renderPdnsClientMap and renderPdnsGeoLua', () => {
+  const global = pdnsClientMapGlobal(MAP);
+
+  it('writes the map once per zone as tables of region indexes (longest prefix first), and geo records of one answer per map region', () => {
+    const map = renderPdnsClientMap('app.example.com', MAP);
+    expect(map.name).toBe('shardcast-client-map.app.example.com');
+    // Regions in order: eu-west-1 = 1, us-east-1 = 2; 2.0.0.0/8 is network 2 at /8.
+    expect(map.content).toContain(`TXT "local v4 = {[8] = {[2] = 1, [3] = 2, [5] = 1}} local lengths = {8} local v6 = {{'2001:db8::/32', 1}} ${global} = ${global} or (function()`);
+    expect(renderPdnsGeoLua(GEO, MAP)).toEqual([
+      { name: 'app.example.com', ttl: 30, content: `A ";if not ${global} then include('shardcast-client-map') end return ${global}(bestwho, {{'192.0.2.2'}, {'192.0.2.1'}}, {'192.0.2.1'})"` },
+      { name: 'app.example.com', ttl: 30, content: `AAAA ";if not ${global} then include('shardcast-client-map') end return ${global}(bestwho, {{'2001:db8::2'}, {}}, {})"` },
+    ]);
+  });
+
+  it('names the map after its content: a changed map is a new Lua global, never an old definition', () => {
+    expect(pdnsClientMapGlobal([...MAP].reverse())).toBe(global);
+    expect(pdnsClientMapGlobal([...MAP, { cidr: '6.0.0.0/8', region: 'us-east-1' }])).not.toBe(global);
+  });
+
+  it('a region with no decision gets the fallback (0), and what renders passes the LUA check', () => {
+    const out = renderPdnsGeoLua({ ...GEO, byClientRegion: { 'us-east-1': GEO.byClientRegion['us-east-1'] } }, MAP);
+    expect(out[0].content).toContain('(bestwho, {0, {\'192.0.2.1\'}}, {\'192.0.2.1\'})');
+    for (const r of [...out, renderPdnsClientMap('app.example.com', MAP)]) expect(valueProblem('LUA', r.content)).toBeNull();
+    expect(valueProblem('LUA', `A ";if not ${global} then os.execute('x') end return ${global}(bestwho, {}, {})"`)).not.toBeNull();
+  });
+
+  it('fuzz: an address or subnet that could close a Lua string is refused; what renders passes the LUA check', () => {
+    const token = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom("1.2.3.4'}}, os.execute('x') --", '192.0.2.9', '10.0.0.0/8', '2001:db8::/32', "'", '"', ']]'));
+    fc.assert(
+      fc.property(token, token, (ip, cidr) => {
+        let out;
+        try {
+          const map = [{ cidr, region: 'eu-west-1' }];
+          out = [...renderPdnsGeoLua({ ...GEO, fallback: { kind: 'addresses', ipv4: [ip], ipv6: [] } }, map), renderPdnsClientMap('app.example.com', map)];
+        } catch (err) {
+          expect(err).toBeInstanceOf(RenderRefused);
+          return;
+        }
+        for (const r of out) expect(valueProblem('LUA', r.content)).toBeNull();
       }),
       { numRuns: 2000 },
     );
