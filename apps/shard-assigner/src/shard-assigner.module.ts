@@ -11,9 +11,9 @@ import { API_KEYS, ApiKeyGuard, createRedis, deployedTopic, EventOutboxTable, Lo
 import { ShardAssignerConfig } from './shard-assigner.config';
 import { capacityPlanHandler } from './handlers/capacity-plan.handler';
 import { ShardsApiController } from './api/shards-api.controller';
-import { AssignmentTicker, rebuildLayoutCache } from './assignment/assignment-ticker';
+import { AssignmentTicker } from './assignment/assignment-ticker';
 import { DomainAssigner } from './assignment/domain-assigner';
-import { LayoutCache } from './cache/layout-cache';
+import { LayoutCache, rebuildLayoutCache } from './cache/layout-cache';
 import { AssignmentStore } from './persistence/assignment-store';
 import { shardAssignerMigrations } from './persistence/migrations';
 

@@ -7,6 +7,7 @@ export { ContractEventGate, SERVICE_LOGGER } from './contract-event-gate';
 export { contractEventHandler } from './contract-event-handler';
 export { createServiceDataSource, openServiceDatabase } from './database';
 export { DeadLetter, DeadLetterPublisher } from './dead-letter-publisher';
+export { DomainTicker } from './domain-ticker';
 export { classifyFailure } from './failure-classification';
 export { HistoryJob } from './history-job';
 export { createDayPartitions, daysOf, HistoryPartitionDays, HistoryTables, isMissingPartition, PostgresHistoryPartitions, runHistoryJob } from './history-partitions';

@@ -1,5 +1,7 @@
 import Redis from 'ioredis';
 import { ShardAssigned } from '@shardcast/contracts';
+import { Logger } from '@shardcast/platform';
+import { AssignmentStore } from '../persistence/assignment-store';
 
 /** Sets the layout only if it is newer than the one held: writers racing (instances, a rebuild) never move it back. */
 const PUT_IF_NEWER = `
@@ -34,4 +36,17 @@ export class LayoutCache {
     const raw = await this.redis.hget(this.key(domain), 'version');
     return raw === null ? null : Number(raw);
   }
+}
+
+/** Puts every domain's latest layout from PostgreSQL into Redis (where Redis holds an older one, or none). */
+export async function rebuildLayoutCache(store: AssignmentStore, cache: LayoutCache, logger: Logger): Promise<void> {
+  let seen = 0;
+  let written = 0;
+  for await (const page of store.latestLayouts()) {
+    for (const layout of page) {
+      seen++;
+      if (await cache.put(layout)) written++;
+    }
+  }
+  logger.info({ layouts: seen, written }, 'layout cache rebuilt from PostgreSQL');
 }
