@@ -168,7 +168,7 @@ const INTERNAL_CONSUMERS: Record<string, string[]> = {
   [Topics.domainRegistered]: ['forecaster'],
   [Topics.demandObserved]: ['forecaster', 'allocator'], // the allocator's reactive net
   [Topics.demandForecast]: ['allocator'],
-  [Topics.capacityPlan]: ['shard-assigner'],
+  [Topics.capacityPlan]: ['shard-assigner', 'dns-publisher'],
   [Topics.shardAssigned]: ['dns-publisher', 'monitor'],
   [Topics.shardHealth]: ['dns-publisher'],
 };

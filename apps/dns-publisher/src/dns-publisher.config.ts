@@ -30,6 +30,8 @@ export const DnsPublisherConfigSchema = PlatformConfigSchema.extend({
   DNS_TTL: z.coerce.number().int().min(1).max(86_400).default(30),
   /** Shards in each client region's failover order. */
   DNS_TOP_N: z.coerce.number().int().min(1).max(16).default(3),
+  /** Split client regions between shards as the allocator's capacity plans route their demand (capacity.plan.v1); false: always the closest healthy shard. */
+  DNS_CAPACITY_AWARE: flag('true'),
   /** When no shard of a domain is healthy (a domain's own, set through the API, overrides it): `open`, `closed` or `region:<id>`. */
   DNS_FAILURE_POLICY: z
     .string()

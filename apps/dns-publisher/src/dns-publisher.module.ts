@@ -12,6 +12,7 @@ import { ClientSubnetMap } from './publishing/client-subnet-map';
 import { DnsPublisherConfig } from './dns-publisher.config';
 import { shardAssignedHandler } from './handlers/shard-assigned.handler';
 import { shardHealthHandler } from './handlers/shard-health.handler';
+import { capacityPlanHandler } from './handlers/capacity-plan.handler';
 import { DnsStore } from './persistence/dns-store';
 import { dnsPublisherMigrations } from './persistence/migrations';
 import { DnsProvider, DryRunProvider } from './providers/dns-provider';
@@ -28,7 +29,7 @@ function authorityOf(config: DnsPublisherConfig): () => ZoneAuthority {
   return () => ({ nameservers: config.DNS_NAMESERVERS, hostmaster: config.DNS_HOSTMASTER, serial: Math.floor(Date.now() / 1000), refresh: 3600, retry: 600, expire: 604_800, minimum: config.DNS_TTL });
 }
 
-/** Wires the dns-publisher: layouts and health in, records out to the provider, state and audit in PostgreSQL, the answer API. */
+/** Wires the dns-publisher: layouts, health and capacity plans in, records out to the provider, state and audit in PostgreSQL, the answer API. */
 @Module({})
 export class DnsPublisherModule {
   static register(config: DnsPublisherConfig): DynamicModule {
@@ -40,7 +41,12 @@ export class DnsPublisherModule {
       imports: [
         ServiceInfraModule.forService({ clientId: 'dns-publisher', brokers: config.KAFKA_BROKERS, databaseUrl: config.DATABASE_URL, schema: config.DNS_PUBLISHER_DB_SCHEMA, migrations: dnsPublisherMigrations }),
       ],
-      controllers: [shardAssignedHandler(deployedTopic(config, Topics.shardAssigned)), shardHealthHandler(deployedTopic(config, Topics.shardHealth)), DnsApiController],
+      controllers: [
+        shardAssignedHandler(deployedTopic(config, Topics.shardAssigned)),
+        shardHealthHandler(deployedTopic(config, Topics.shardHealth)),
+        capacityPlanHandler(deployedTopic(config, Topics.capacityPlan)),
+        DnsApiController,
+      ],
       providers: [
         { provide: ClientSubnetMap, useValue: subnets },
         { provide: DnsStore, useFactory: (db: DataSource) => new DnsStore(db, config.DNS_PUBLISHER_DB_SCHEMA), inject: [DataSource] },
@@ -57,7 +63,7 @@ export class DnsPublisherModule {
                 : new PowerDnsProvider({ apiUrl: config.PDNS_API_URL, apiKey: config.PDNS_API_KEY, serverId: config.PDNS_SERVER_ID }, subnets.subnets);
             if (config.DNS_DRY_RUN) provider = new DryRunProvider(provider);
             const clientRegions = [...new Set(subnets.subnets.map((s) => s.region))];
-            return new DomainPublisher(store, provider, latency, clientRegions, authorityOf(config), policy, config.DNS_SYNC_POLICY, logger);
+            return new DomainPublisher(store, provider, latency, clientRegions, authorityOf(config), policy, config.DNS_SYNC_POLICY, logger, config.DNS_CAPACITY_AWARE ? subnets.subnets : null);
           },
           inject: [DnsStore, LatencyMatrix, SERVICE_LOGGER],
         },

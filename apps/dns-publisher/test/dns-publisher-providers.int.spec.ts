@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Producer } from 'kafkajs';
 import { Client } from 'pg';
-import { contractTopicSpecs, SHARD_ASSIGNED, SHARD_HEALTH, ShardAssigned, Topics } from '@shardcast/contracts';
+import { CAPACITY_PLAN, CapacityPlan, contractTopicSpecs, SHARD_ASSIGNED, SHARD_HEALTH, ShardAssigned, Topics } from '@shardcast/contracts';
 import { createKafka, ensureTopics } from '@shardcast/platform';
 import { eventually, ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
 import { dig } from './dig';
@@ -15,6 +15,10 @@ jest.setTimeout(120_000);
 /** Client subnets of the shipped map (data/client-subnets/ipv4.csv): a UK network, a North American one. */
 const EUROPE = '81.2.69.0/24';
 const AMERICA = '24.0.0.0/24';
+/** The map's eu-west-1 client subnets, as a resolver would send them (the first /24 of each): a capacity split divides these. */
+const EU_WEST_CLIENTS = ['25.0.0.0/8', '31.64.0.0/10', '51.0.0.0/10', '77.64.0.0/10', '79.64.0.0/10', '81.64.0.0/10', '81.128.0.0/10', '82.0.0.0/10', '86.0.0.0/10', '86.128.0.0/10', '87.64.0.0/10', '90.192.0.0/10', '92.0.0.0/10', '94.0.0.0/10', '109.128.0.0/10', '178.64.0.0/10', '212.128.0.0/10', '217.128.0.0/10'].map(
+  (cidr) => `${cidr.split('/')[0]}/24`,
+);
 
 const env = stackEnv();
 const pdns = (path: string, init: RequestInit = {}) => fetch(`${env.PDNS_API_URL}/api/v1/servers/localhost${path}`, { ...init, headers: { 'X-API-Key': env.PDNS_API_KEY, 'content-type': 'application/json' } });
@@ -95,6 +99,31 @@ describe.each(PROVIDERS)('dns-publisher on $name', (provider) => {
     pendingMovement: null,
     source: null,
   });
+  /** A capacity plan as the allocator publishes it: per serving region, the demand it serves by origin. */
+  const capacityPlan = (planVersion: number, d: string, served: Array<[region: string, ip: string, byOrigin: Record<string, number>]>): CapacityPlan => ({
+    domain: d,
+    tier: 'pro',
+    version: planVersion,
+    planId: `p${planVersion}`,
+    validFrom: new Date().toISOString(),
+    validUntil: new Date(Date.now() + 3_600_000).toISOString(),
+    regions: served.map(([region, ip, byOrigin]) => {
+      const rate = Object.values(byOrigin).reduce((a, b) => a + b, 0);
+      return {
+        region,
+        reason: 'proactive' as const,
+        quantile: 'p90' as const,
+        reserved: { cpuCores: rate / 100, memoryGiB: rate / 200, egressMbps: rate / 10 },
+        requestsPerSecond: rate,
+        shortRequestsPerSecond: 0,
+        poolHeadroom: { cpuCores: 1, memoryGiB: 1, egressMbps: 1 },
+        endpoints: { ipv4: [ip], ipv6: [] },
+        servedByOrigin: Object.entries(byOrigin).map(([origin, requestsPerSecond]) => ({ origin, requestsPerSecond, forecastEventId: null })),
+        schedule: [],
+      };
+    }),
+    shortByOrigin: [],
+  });
   const audit = async () => Number((await db.query(`SELECT count(*)::int AS n FROM "${schema}".audit WHERE zone = $1`, [domain])).rows[0].n);
 
   beforeAll(async () => {
@@ -163,5 +192,47 @@ describe.each(PROVIDERS)('dns-publisher on $name', (provider) => {
     expect(await provider.zoneExists(other)).toBe(true);
     await producer.send({ topic: `${prefix}${Topics.shardAssigned}`, messages: [{ key: other, value: null }] });
     await eventually(() => provider.zoneExists(other), (exists) => !exists, 30_000, 200);
+  });
+
+  it('capacity plans split a client region between shards (the API and the server agree per subnet), then bring it back', async () => {
+    const c = `c${randomBytes(4).toString('hex')}.shardcast-test.example`;
+    const sendFor = (topic: string, type: string, payload: unknown) => producer.send({ topic: `${prefix}${topic}`, messages: [{ key: c, value: JSON.stringify(envelope(type, payload)) }] });
+    const shards: Array<[string, string]> = [['us-east-1', '192.0.2.1'], ['eu-west-1', '192.0.2.2'], ['eu-central-1', '192.0.2.4']];
+    await sendFor(Topics.shardAssigned, SHARD_ASSIGNED, { ...layout([]), domain: c, version: 1, shards: shards.map(([region, ip]) => ({ region, hostname: `${region}.${c}`, state: 'active', weight: 100, endpoints: { ipv4: [ip], ipv6: [] } })) });
+    const answerOf = async (subnet: string) => (await (await fetch(`${base}/v1/domains/${c}/answer?subnet=${encodeURIComponent(subnet)}`, { headers: { 'x-api-key': 'k' } })).json()) as { answered: string; reason: string; split: { parts: Array<{ hostname: string; target: number; share: number }> } | null };
+    await eventually(() => dig(provider.port, c, 'A', EU_WEST_CLIENTS[0]), (a) => a[0] === '192.0.2.2', 30_000, 200);
+
+    // Ahead of a peak the allocator serves 40 % of eu-west-1's demand in eu-central-1.
+    await sendFor(Topics.capacityPlan, CAPACITY_PLAN, capacityPlan(1, c, [['eu-west-1', '192.0.2.2', { 'eu-west-1': 60 }], ['eu-central-1', '192.0.2.4', { 'eu-west-1': 40 }]]));
+    await eventually(() => answerOf(EU_WEST_CLIENTS[0]), (a) => a.split !== null, 30_000, 200);
+    const answered = new Map<string, string>();
+    for (const subnet of EU_WEST_CLIENTS) {
+      const a = await answerOf(subnet);
+      expect(a.reason).toBe('capacity-split');
+      answered.set(subnet, a.answered);
+    }
+    const split = (await answerOf(EU_WEST_CLIENTS[0])).split!;
+    expect(split.parts.map((p) => [p.hostname, p.target])).toEqual([[`eu-west-1.${c}`, 0.6], [`eu-central-1.${c}`, 0.4]]);
+    const spilled = [...answered].filter(([, h]) => h === `eu-central-1.${c}`).map(([subnet]) => subnet);
+    const home = [...answered].filter(([, h]) => h === `eu-west-1.${c}`).map(([subnet]) => subnet);
+    expect(spilled.length).toBeGreaterThan(0);
+    expect(home.length).toBeGreaterThan(0);
+    // The server answers each subnet as the API says.
+    await eventually(() => dig(provider.port, c, 'A', spilled[0]), (a) => a[0] === '192.0.2.4', 30_000, 200);
+    for (const subnet of spilled) expect(await dig(provider.port, c, 'A', subnet)).toEqual(['192.0.2.4']);
+    for (const subnet of home) expect(await dig(provider.port, c, 'A', subnet)).toEqual(['192.0.2.2']);
+    // Other regions' clients are untouched.
+    expect(await dig(provider.port, c, 'A', AMERICA)).toEqual(['192.0.2.1']);
+    const plan = (await (await fetch(`${base}/v1/domains/${c}/plan`, { headers: { 'x-api-key': 'k' } })).json()) as { changes: unknown[] };
+    expect(plan.changes).toEqual([]);
+
+    // After the peak the next plan serves eu-west-1 at home again.
+    await sendFor(Topics.capacityPlan, CAPACITY_PLAN, capacityPlan(2, c, [['eu-west-1', '192.0.2.2', { 'eu-west-1': 100 }]]));
+    await eventually(() => dig(provider.port, c, 'A', spilled[0]), (a) => a[0] === '192.0.2.2', 30_000, 200);
+    for (const subnet of EU_WEST_CLIENTS) expect(await dig(provider.port, c, 'A', subnet)).toEqual(['192.0.2.2']);
+    expect((await answerOf(spilled[0])).reason).toBe('closest-healthy');
+    await sendFor(Topics.shardAssigned, SHARD_ASSIGNED, { ...layout([]), domain: c, version: 2 });
+    await eventually(() => dig(provider.port, `eu-west-1.${c}`, 'A'), (a) => a.length === 0, 30_000, 200);
+    await provider.removeZone(c).catch(() => undefined);
   });
 });

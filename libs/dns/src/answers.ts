@@ -1,4 +1,6 @@
 import type { RegionEndpoints, ShardAssigned } from '@shardcast/contracts';
+import { PlannedRouting, roundedShares, splitSubnets } from './capacity';
+import { ClientSubnet } from './client-subnets';
 import { GeoAnswer, GeoRecord, RRset } from './records';
 
 /** Round trips between regions (`LatencyMatrix` from @shardcast/allocation fits); null: unknown. */
@@ -34,7 +36,27 @@ export interface ClientDecision {
   /** The shard answered (null: all of them under fail-open, or none). */
   answered: string | null;
   answer: GeoAnswer;
-  reason: 'closest-healthy' | 'failover' | 'fail-open' | 'fail-closed' | 'fail-to-region' | 'no-shard';
+  reason: 'closest-healthy' | 'failover' | 'capacity' | 'capacity-split' | 'fail-open' | 'fail-closed' | 'fail-to-region' | 'no-shard';
+  /**
+   * Set when the allocator serves this origin's demand in more than one region and the client
+   * region's subnets are split between their shards by the planned shares (reason
+   * `capacity-split`): `answered` is the part with the most addresses, the others answer their subnets.
+   */
+  split?: SplitPart[];
+}
+
+/** One shard's part of a split client region: the share asked for (the plan's, rounded), the share of addresses given, its subnets. */
+export interface SplitPart {
+  hostname: string;
+  target: number;
+  share: number;
+  subnets: string[];
+}
+
+/** What capacity-aware answers need: the allocator's routing of the domain's demand, and the client subnet map to split regions by. */
+export interface CapacityRouting {
+  routing: PlannedRouting;
+  subnets: readonly ClientSubnet[];
 }
 
 /** A domain's DNS as dns-publisher wants it: the shards' own names, and the domain's geo record. */
@@ -69,6 +91,18 @@ function unionAnswer(answers: GeoAnswer[]): GeoAnswer {
 
 const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+// A map is the same for every domain: grouped by region once per map (array identity).
+const groupedMaps = new WeakMap<readonly ClientSubnet[], Map<string, ClientSubnet[]>>();
+function subnetsOf(map: readonly ClientSubnet[]): Map<string, ClientSubnet[]> {
+  let out = groupedMaps.get(map);
+  if (!out) {
+    out = new Map();
+    for (const s of map) out.set(s.region, [...(out.get(s.region) ?? []), s]);
+    groupedMaps.set(map, out);
+  }
+  return out;
+}
+
 /**
  * A domain's records from its latest layout and the shards' health, pure. Each client region gets
  * the domain's shards in failover order — active ones by round trip from the client region, then
@@ -78,7 +112,14 @@ const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  * needs no client data). The domain's own name is its zone's apex, where a CNAME is not allowed:
  * a shard reached only through a CNAME target keeps its own name but is not in the geo answers.
  */
-export function domainRecords(layout: ShardAssigned, health: ReadonlyMap<string, ShardHealth>, clientRegions: readonly string[], latency: RoundTrips, policy: DnsPolicy = DEFAULT_DNS_POLICY): DomainRecords {
+export function domainRecords(
+  layout: ShardAssigned,
+  health: ReadonlyMap<string, ShardHealth>,
+  clientRegions: readonly string[],
+  latency: RoundTrips,
+  policy: DnsPolicy = DEFAULT_DNS_POLICY,
+  capacity: CapacityRouting | null = null,
+): DomainRecords {
   const rrsets = layout.shards.flatMap((s) => shardRRsets(s.hostname, s.endpoints, policy.ttl));
   const serving = layout.shards.filter((s) => s.state !== 'warming' && s.endpoints.cname === undefined);
   if (serving.length === 0) return { domain: layout.domain, rrsets, geo: null, decisions: [] };
@@ -86,9 +127,46 @@ export function domainRecords(layout: ShardAssigned, health: ReadonlyMap<string,
   const up = (hostname: string) => health.get(hostname) !== 'down';
   const rtt = (client: string, region: string) => latency.rttMs(client, region) ?? Number.POSITIVE_INFINITY;
 
+  const servingIn = new Map<string, string>();
+  for (const s of [...serving].sort((a, b) => Number(a.state === 'draining') - Number(b.state === 'draining'))) if (!servingIn.has(s.region)) servingIn.set(s.region, s.hostname);
+  const regionOf = new Map(serving.map((s) => [s.hostname, s.region]));
+
+  /**
+   * Capacity-aware answers: the client region's demand goes where the allocator planned to serve
+   * it (its own region first, the overflow to the closest pools with room, ahead of a forecast
+   * peak), each planned region's share to its shard, or to the first healthy shard of the order
+   * when that region has no healthy serving shard. Null: no plan for this origin.
+   */
+  const routed = (clientRegion: string, order: string[], healthy: string): ClientDecision | null => {
+    const routes = capacity?.routing.get(clientRegion);
+    if (!capacity || !routes || routes.size === 0) return null;
+    const weights = new Map<string, number>();
+    for (const [region, rate] of routes) {
+      const hostname = servingIn.get(region);
+      const target = hostname !== undefined && up(hostname) ? hostname : healthy;
+      weights.set(target, (weights.get(target) ?? 0) + rate);
+    }
+    const closestFirst = [...weights.keys()].sort((a, b) => rtt(clientRegion, regionOf.get(a)!) - rtt(clientRegion, regionOf.get(b)!) || byId(a, b));
+    const shares = roundedShares(closestFirst.map((key) => ({ key, weight: weights.get(key)! })));
+    if (shares.length === 0) return null;
+    const single = (hostname: string): ClientDecision => ({
+      clientRegion,
+      order,
+      answered: hostname,
+      answer: answerOf.get(hostname)!,
+      reason: hostname !== healthy ? 'capacity' : hostname === order[0] ? 'closest-healthy' : 'failover',
+    });
+    if (shares.length === 1) return single(shares[0].key);
+    const parts = splitSubnets(layout.domain, subnetsOf(capacity.subnets).get(clientRegion) ?? [], shares);
+    const given = parts.filter((p) => p.subnets.length > 0);
+    if (given.length <= 1) return single(given[0]?.key ?? shares[0].key);
+    const main = given.reduce((best, p) => (p.share > best.share ? p : best));
+    return { ...single(main.key), reason: 'capacity-split', split: parts.map((p) => ({ hostname: p.key, target: p.target, share: p.share, subnets: p.subnets })) };
+  };
+
   const decide = (clientRegion: string, order: string[]): ClientDecision => {
     const healthy = order.find(up);
-    if (healthy !== undefined) return { clientRegion, order, answered: healthy, answer: answerOf.get(healthy)!, reason: healthy === order[0] ? 'closest-healthy' : 'failover' };
+    if (healthy !== undefined) return routed(clientRegion, order, healthy) ?? { clientRegion, order, answered: healthy, answer: answerOf.get(healthy)!, reason: healthy === order[0] ? 'closest-healthy' : 'failover' };
     const failure = policy.failure;
     if (failure.mode === 'closed') return { clientRegion, order, answered: null, answer: { kind: 'none' }, reason: 'fail-closed' };
     if (failure.mode === 'region') {
@@ -107,10 +185,13 @@ export function domainRecords(layout: ShardAssigned, health: ReadonlyMap<string,
   };
   const decisions = [...new Set(clientRegions)].sort(byId).map((client) => decide(client, orderFor(client)));
   const fallback = decide('(unknown)', orderFor(null));
+  const bySubnet: Record<string, GeoAnswer> = {};
+  for (const d of decisions) for (const p of d.split ?? []) if (p.hostname !== d.answered) for (const cidr of p.subnets) bySubnet[cidr] = answerOf.get(p.hostname)!;
   const geo: GeoRecord = {
     name: layout.domain,
     ttl: policy.ttl,
     byClientRegion: Object.fromEntries(decisions.map((d) => [d.clientRegion, d.answer])),
+    ...(Object.keys(bySubnet).length > 0 ? { bySubnet } : {}),
     fallback: fallback.answer,
   };
   return { domain: layout.domain, rrsets, geo, decisions };

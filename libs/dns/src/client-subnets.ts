@@ -32,17 +32,26 @@ export function numberToIpv4(n: number): string {
 
 /** The region of an IPv4 client: the longest matching prefix (null: none). Linear: for answer explanations, not the data path. */
 export function clientRegionOf(map: readonly ClientSubnet[], ip: string): string | null {
+  return clientSubnetEntry(map, ip)?.region ?? null;
+}
+
+/** The map subnet (CIDR) of an IPv4 client: the longest matching prefix (null: none). */
+export function clientSubnetOf(map: readonly ClientSubnet[], ip: string): string | null {
+  return clientSubnetEntry(map, ip)?.cidr ?? null;
+}
+
+function clientSubnetEntry(map: readonly ClientSubnet[], ip: string): ClientSubnet | null {
   if (isIP(ip) !== 4) return null;
   const n = ipv4ToNumber(ip);
-  let best: { bits: number; region: string } | null = null;
+  let best: { bits: number; entry: ClientSubnet } | null = null;
   for (const { cidr, region } of map) {
     const [net, b] = cidr.split('/');
     if (isIP(net) !== 4) continue;
     const bits = Number(b);
     const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-    if (((n & mask) >>> 0) === ipv4ToNumber(net) && (best === null || bits > best.bits)) best = { bits, region };
+    if (((n & mask) >>> 0) === ipv4ToNumber(net) && (best === null || bits > best.bits)) best = { bits, entry: { cidr, region } };
   }
-  return best?.region ?? null;
+  return best?.entry ?? null;
 }
 
 /** The map grouped by region, regions and subnets in order: what the renderers write. */

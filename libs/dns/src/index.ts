@@ -2,10 +2,12 @@
 export { canonicalRRset, geoProblems, MAX_TTL, nameProblem, recordKey, rrsetProblems, valueProblem } from './records';
 export type { GeoAnswer, GeoRecord, RecordType, RRset } from './records';
 export { DEFAULT_DNS_POLICY, domainRecords } from './answers';
-export type { ClientDecision, DnsPolicy, DomainRecords, FailurePolicy, RoundTrips, ShardHealth } from './answers';
+export type { CapacityRouting, ClientDecision, DnsPolicy, DomainRecords, FailurePolicy, RoundTrips, ShardHealth, SplitPart } from './answers';
+export { plannedRouting, roundedShares, ROUTING_SHARE_STEP, routingKey, splitSubnets } from './capacity';
+export type { PlannedRouting, SubnetSplitPart } from './capacity';
 export { applyPlan, planChanges, recordKeyOf } from './plan';
 export type { Change, DnsRecord, Plan, RecordSet, SyncPolicy } from './plan';
-export { cidrProblem, clientRegionOf, ipv4ToNumber, numberToIpv4, parseClientSubnets, subnetsByRegion } from './client-subnets';
+export { cidrProblem, clientRegionOf, clientSubnetOf, ipv4ToNumber, numberToIpv4, parseClientSubnets, subnetsByRegion } from './client-subnets';
 export type { ClientSubnet } from './client-subnets';
 export { impactTable, trafficImpact } from './impact';
 export type { TrafficMove } from './impact';

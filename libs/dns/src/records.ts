@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { normalizeDomain } from '@shardcast/contracts';
+import { cidrProblem } from './client-subnets';
 import { PDNS_LUA_CONTENT } from './render/pdns-lua-code';
 
 /** Record types dns-publisher writes (LUA: PowerDNS' own, the rendering of a geo record there). */
@@ -25,6 +26,8 @@ export interface GeoRecord {
   readonly name: string;
   readonly ttl: number;
   readonly byClientRegion: Readonly<Record<string, GeoAnswer>>;
+  /** Subnets of the client map answered otherwise than their region (a capacity split): these win over `byClientRegion`. */
+  readonly bySubnet?: Readonly<Record<string, GeoAnswer>>;
   readonly fallback: GeoAnswer;
 }
 
@@ -88,6 +91,11 @@ export function geoProblems(g: GeoRecord): string[] {
   for (const [region, a] of Object.entries(g.byClientRegion)) {
     if (!/^[a-z0-9-]{1,32}$/.test(region)) problems.push(`${g.name} geo: client region ${JSON.stringify(region.slice(0, 40))} is not a region id`);
     check(region, a);
+  }
+  for (const [cidr, a] of Object.entries(g.bySubnet ?? {})) {
+    const p = cidrProblem(cidr);
+    if (p) problems.push(`${g.name} geo: subnet ${JSON.stringify(cidr.slice(0, 60))}: ${p}`);
+    else check(cidr, a);
   }
   check('fallback', g.fallback);
   return problems;

@@ -3,7 +3,7 @@ import { ApiHeader, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ErrorCodes, normalizeDomain, RegionIdSchema } from '@shardcast/contracts';
-import { clientRegionOf, impactTable } from '@shardcast/dns';
+import { clientRegionOf, clientSubnetOf, impactTable } from '@shardcast/dns';
 import { ApiKeyGuard } from '@shardcast/platform';
 import { DnsStore } from '../persistence/dns-store';
 import { DomainPublisher } from '../publishing/domain-publisher';
@@ -40,15 +40,21 @@ export class DnsApiController {
     if (!preview.records || !preview.records.geo) throw new HttpException({ code: ErrorCodes.NOT_FOUND, message: `${domain} has no shard to answer with (no layout, released, or every shard warming)` }, 404);
     const clientRegion = clientRegionOf(this.subnets.subnets, address);
     const decision = preview.records.decisions.find((d) => d.clientRegion === clientRegion) ?? null;
+    // In a capacity split the client's own subnet decides which part answers it.
+    const cidr = clientSubnetOf(this.subnets.subnets, address);
+    const part = decision?.split?.find((p) => cidr !== null && p.subnets.includes(cidr)) ?? null;
+    const answered = part ? part.hostname : (decision?.answered ?? null);
     return {
       domain,
       subnet,
       clientRegion,
       // A client in no mapped region gets the fallback answer (static servers' answer too).
       order: decision?.order ?? null,
-      answered: decision?.answered ?? null,
+      answered,
       reason: decision?.reason ?? 'fallback',
-      answer: decision?.answer ?? preview.records.geo.fallback,
+      answer: (cidr !== null ? preview.records.geo.bySubnet?.[cidr] : undefined) ?? decision?.answer ?? preview.records.geo.fallback,
+      // The allocator's split of the client region (capacity-aware answers): each shard's planned and given share, and the client's subnet.
+      split: decision?.split ? { clientSubnet: cidr, parts: decision.split.map((p) => ({ hostname: p.hostname, target: p.target, share: p.share, subnets: p.subnets.length })) } : null,
       ttl: preview.records.geo.ttl,
     };
   }

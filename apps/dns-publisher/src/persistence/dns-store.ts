@@ -1,6 +1,6 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { ShardAssigned } from '@shardcast/contracts';
-import { Change, ClientDecision, FailurePolicy, ShardHealth } from '@shardcast/dns';
+import { Change, ClientDecision, FailurePolicy, PlannedRouting, ShardHealth } from '@shardcast/dns';
 
 /**
  * dns-publisher's PostgreSQL: latest layouts and health (what the records are computed from), the
@@ -44,6 +44,23 @@ export class DnsStore {
   async layout(tx: EntityManager | DataSource, domain: string): Promise<{ version: number; layout: ShardAssigned | null; eventId: string } | null> {
     const rows: Array<{ version: number; layout: ShardAssigned | null; event_id: string }> = await tx.query(`SELECT version, layout, event_id FROM ${this.s}.layouts WHERE domain = $1`, [domain]);
     return rows[0] ? { version: rows[0].version, layout: rows[0].layout, eventId: rows[0].event_id } : null;
+  }
+
+  /** Stores a plan's routing if its version is newer than the one held; returns the routing held before (null: none), or false when not newer. */
+  async putRouting(tx: EntityManager, domain: string, version: number, routing: PlannedRouting, eventId: string): Promise<PlannedRouting | null | false> {
+    const before = await this.routing(tx, domain);
+    const rows: unknown[] = await tx.query(
+      `INSERT INTO ${this.s}.plan_routing (domain, version, routing, event_id) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (domain) DO UPDATE SET version = excluded.version, routing = excluded.routing, event_id = excluded.event_id, updated_at = now()
+       WHERE ${this.s}.plan_routing.version < excluded.version RETURNING domain`,
+      [domain, version, JSON.stringify(Object.fromEntries([...routing].map(([origin, byRegion]) => [origin, Object.fromEntries(byRegion)]))), eventId],
+    );
+    return rows.length > 0 ? before : false;
+  }
+
+  async routing(tx: EntityManager | DataSource, domain: string): Promise<PlannedRouting | null> {
+    const rows: Array<{ routing: Record<string, Record<string, number>> }> = await tx.query(`SELECT routing FROM ${this.s}.plan_routing WHERE domain = $1`, [domain]);
+    return rows[0] ? new Map(Object.entries(rows[0].routing).map(([origin, byRegion]) => [origin, new Map(Object.entries(byRegion))])) : null;
   }
 
   /** Stores a shard's health if its window is newer than the one held; false otherwise. */

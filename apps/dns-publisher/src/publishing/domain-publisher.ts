@@ -1,4 +1,4 @@
-import { ClientDecision, DnsPolicy, domainRecords, DomainRecords, planChanges, Plan, RecordSet, RoundTrips, SyncPolicy, trafficImpact, TrafficMove, ZoneAuthority } from '@shardcast/dns';
+import { ClientDecision, ClientSubnet, DnsPolicy, domainRecords, DomainRecords, planChanges, Plan, RecordSet, RoundTrips, SyncPolicy, trafficImpact, TrafficMove, ZoneAuthority } from '@shardcast/dns';
 import { metrics } from '@opentelemetry/api';
 import { Logger } from '@shardcast/platform';
 import { DnsStore } from '../persistence/dns-store';
@@ -26,7 +26,8 @@ const recordChanges = meter.createCounter('shardcast.dns.record_changes', { desc
 const answerChanges = meter.createCounter('shardcast.dns.answer_changes', { description: 'Client regions whose answered shard changed, by provider and reason' });
 
 /**
- * Recomputes one domain's DNS from what is stored (latest layout, shard health, failure policy)
+ * Recomputes one domain's DNS from what is stored (latest layout, shard health, failure policy,
+ * the latest capacity plan's routing)
  * and brings its zone on the provider there: plan against what the server holds, touching only
  * owned records, apply, then record ownership and the audit. Serialised per domain by an advisory
  * lock. Keys a plan creates are claimed before the write, so a crash after it leaves them owned.
@@ -41,6 +42,8 @@ export class DomainPublisher {
     private readonly defaults: DnsPolicy,
     private readonly sync: SyncPolicy,
     private readonly logger: Logger,
+    /** The client subnet map, for capacity-aware answers (null: off, every client region gets its closest healthy shard). */
+    private readonly capacitySubnets: readonly ClientSubnet[] | null = null,
   ) {}
 
   /** What the domain's records would be now, and the plan to get there, without writing anything. */
@@ -94,7 +97,9 @@ export class DomainPublisher {
     let desired = EMPTY;
     if (held?.layout) {
       const failure = (await this.store.failurePolicy(tx, domain)) ?? this.defaults.failure;
-      records = domainRecords(held.layout, await this.store.health(tx, domain), this.clientRegions, this.latency, { ...this.defaults, failure });
+      const routing = this.capacitySubnets ? await this.store.routing(tx, domain) : null;
+      const capacity = routing && this.capacitySubnets ? { routing, subnets: this.capacitySubnets } : null;
+      records = domainRecords(held.layout, await this.store.health(tx, domain), this.clientRegions, this.latency, { ...this.defaults, failure }, capacity);
       desired = this.provider.desired(records);
     }
     const current = await this.provider.read(domain);

@@ -20,7 +20,7 @@ function checkedMap(map: readonly ClientSubnet[]): { byRegion: Map<string, strin
 
 /**
  * The configuration file of Knot's geoip module in `mode: subnet` for a zone's geo records: per
- * name, per client subnet, the answer of the subnet's region. A client matching no subnet gets
+ * name, per client subnet, the answer of the subnet's region (or the subnet's own, in a capacity split). A client matching no subnet gets
  * the zone's static records (the fallback, in the zone file). Knot cannot say "no answer" for one
  * subnet: a region answered nothing (fail-closed) is left out and its clients get the fallback,
  * which fail-closed also empties once every shard is down (with `topN` at least the number of
@@ -37,9 +37,9 @@ export function renderKnotGeoip(geo: readonly GeoRecord[], map: readonly ClientS
   for (const g of [...geo].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const entries: string[] = [];
     for (const [region, cidrs] of byRegion) {
-      const answer: GeoAnswer | undefined = g.byClientRegion[region];
-      if (!answer || answer.kind === 'none') continue;
       for (const cidr of cidrs) {
+        const answer: GeoAnswer | undefined = g.bySubnet?.[cidr] ?? g.byClientRegion[region];
+        if (!answer || answer.kind === 'none') continue;
         entries.push(`  - net: ${cidr}`);
         if (answer.kind === 'cname') entries.push(`    CNAME: ${answer.target}.`);
         else {

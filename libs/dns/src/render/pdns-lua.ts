@@ -34,6 +34,13 @@ export function renderPdnsLua(geo: GeoRecord, map: readonly ClientSubnet[]): Lua
   for (const type of ['A', 'AAAA'] as const) {
     const pick = (a: GeoRecord['fallback']) => (a.kind === 'addresses' ? (type === 'A' ? a.ipv4 : a.ipv6) : []);
     const views: string[] = [];
+    // A capacity split's subnets first: view() answers the first entry that matches.
+    const overrides = new Map<string, string[]>();
+    for (const [cidr, answer] of Object.entries(geo.bySubnet ?? {})) {
+      const key = quote(pick(answer));
+      overrides.set(key, [...(overrides.get(key) ?? []), cidr]);
+    }
+    for (const [answers, cidrs] of overrides) views.push(`{${quote(cidrs.sort())}, ${answers}}`);
     for (const [region, cidrs] of byRegion) {
       const answer = geo.byClientRegion[region];
       if (!answer) continue;
@@ -42,7 +49,7 @@ export function renderPdnsLua(geo: GeoRecord, map: readonly ClientSubnet[]): Lua
     }
     const fallback = pick(geo.fallback);
     views.push(`{${quote(['0.0.0.0/0', '::/0'])}, ${quote(fallback)}}`);
-    const anyAnswer = fallback.length > 0 || Object.values(geo.byClientRegion).some((a) => pick(a).length > 0);
+    const anyAnswer = fallback.length > 0 || [...Object.values(geo.byClientRegion), ...Object.values(geo.bySubnet ?? {})].some((a) => pick(a).length > 0);
     if (!anyAnswer) continue;
     out.push({ name: geo.name, ttl: geo.ttl, content: `${type} "view({${views.join(', ')}})"` });
   }
@@ -55,6 +62,8 @@ export const PDNS_CLIENT_MAP_LABEL = 'shardcast-client-map';
 interface CompiledMap {
   global: string;
   regions: string[];
+  /** Each subnet's index in the map's Lua tables (1-based). */
+  subnetIndex: Map<string, number>;
   /** The map record's content (null: the map was refused, `problems` says why). */
   content: string | null;
   problems: string[];
@@ -66,9 +75,12 @@ const compiled = new WeakMap<readonly ClientSubnet[], CompiledMap>();
 function compile(map: readonly ClientSubnet[]): CompiledMap {
   const hit = compiled.get(map);
   if (hit) return hit;
-  const text = [...map].map((s) => `${s.cidr},${s.region}`).sort().join('\n');
-  const global = `SC_${createHash('sha256').update(text).digest('hex').slice(0, 8)}`;
+  const ordered = [...map].sort((a, b) => (a.cidr < b.cidr ? -1 : a.cidr > b.cidr ? 1 : 0));
+  const text = ordered.map((s) => `${s.cidr},${s.region}`).join('\n');
+  // The code is in the digest too: a server whose Lua state holds an older definition never meets a newer caller.
+  const global = `SC_${createHash('sha256').update(`${text}\n${MAP_BODY}`).digest('hex').slice(0, 8)}`;
   const regions = [...subnetsByRegion(map).keys()];
+  const subnetIndex = new Map(ordered.map((s, i) => [s.cidr, i + 1]));
   const problems: string[] = [];
   for (const s of map) {
     const p = cidrProblem(s.cidr);
@@ -79,20 +91,21 @@ function compile(map: readonly ClientSubnet[]): CompiledMap {
     const index = new Map(regions.map((r, i) => [r, i + 1]));
     const v4 = new Map<number, string[]>();
     const v6: string[] = [];
-    for (const s of map) {
+    for (const s of ordered) {
       const [address, bits] = s.cidr.split('/');
-      if (address.includes(':')) v6.push(`{'${s.cidr}', ${index.get(s.region)}}`);
+      if (address.includes(':')) v6.push(`{'${s.cidr}', ${subnetIndex.get(s.cidr)}}`);
       else {
         const length = Number(bits);
         const network = Math.floor(ipv4ToNumber(address) / 2 ** (32 - length));
-        v4.set(length, [...(v4.get(length) ?? []), `[${network}] = ${index.get(s.region)}`]);
+        v4.set(length, [...(v4.get(length) ?? []), `[${network}] = ${subnetIndex.get(s.cidr)}`]);
       }
     }
     const lengths = [...v4.keys()].sort((a, b) => b - a);
-    const tables = `local v4 = {${lengths.map((l) => `[${l}] = {${v4.get(l)!.join(', ')}}`).join(', ')}} local lengths = {${lengths.join(', ')}} local v6 = {${v6.join(', ')}}`;
+    const reg = ordered.map((s) => index.get(s.region)).join(', ');
+    const tables = `local v4 = {${lengths.map((l) => `[${l}] = {${v4.get(l)!.join(', ')}}`).join(', ')}} local lengths = {${lengths.join(', ')}} local v6 = {${v6.join(', ')}} local reg = {${reg}}`;
     content = `TXT "${tables} ${global}${MAP_HEAD}${global}${MAP_BODY}"`;
   }
-  const out = { global, regions, content, problems };
+  const out = { global, regions, subnetIndex, content, problems };
   compiled.set(map, out);
   return out;
 }
@@ -120,13 +133,16 @@ export function renderPdnsClientMap(zone: string, map: readonly ClientSubnet[]):
 /**
  * PowerDNS LUA records for a geo record over the client map record (renderPdnsClientMap): one per
  * answered type, the answer of every map region in the map's region order (0: the region has no
- * decision, it gets the fallback; {}: it is answered nothing of this type), then the fallback.
+ * decision, it gets the fallback; {}: it is answered nothing of this type), then the fallback, then
+ * for a capacity split the answers of the split subnets by their index in the map.
  * Unlike view(), which answers one address of the view at random, every address is answered, as Knot does.
  */
 export function renderPdnsGeoLua(geo: GeoRecord, map: readonly ClientSubnet[]): LuaRecord[] {
   const problems = geoProblems(geo);
   if (problems.length > 0) throw new RenderRefused(problems);
-  const { global, regions } = compile(map);
+  const { global, regions, subnetIndex, problems: mapProblems } = compile(map);
+  const unknown = Object.keys(geo.bySubnet ?? {}).filter((cidr) => !subnetIndex.has(cidr));
+  if (mapProblems.length > 0 || unknown.length > 0) throw new RenderRefused([...mapProblems, ...unknown.map((cidr) => `${geo.name} geo: subnet ${cidr} is not in the client map`)]);
   const out: LuaRecord[] = [];
   for (const type of ['A', 'AAAA'] as const) {
     const pick = (a: GeoRecord['fallback']) => (a.kind === 'addresses' ? (type === 'A' ? a.ipv4 : a.ipv6) : []);
@@ -135,12 +151,16 @@ export function renderPdnsGeoLua(geo: GeoRecord, map: readonly ClientSubnet[]): 
       return answer ? quote(pick(answer)) : '0';
     });
     const fallback = pick(geo.fallback);
-    const anyAnswer = fallback.length > 0 || Object.values(geo.byClientRegion).some((a) => pick(a).length > 0);
+    const split = Object.entries(geo.bySubnet ?? {})
+      .map(([cidr, answer]) => ({ index: subnetIndex.get(cidr)!, answer }))
+      .sort((a, b) => a.index - b.index);
+    const anyAnswer = fallback.length > 0 || [...Object.values(geo.byClientRegion), ...split.map((s) => s.answer)].some((a) => pick(a).length > 0);
     if (!anyAnswer) continue;
+    const subnets = split.length > 0 ? `, {${split.map((s) => `[${s.index}] = ${quote(pick(s.answer))}`).join(', ')}}` : '';
     out.push({
       name: geo.name,
       ttl: geo.ttl,
-      content: `${type} ";if not ${global} then include('${PDNS_CLIENT_MAP_LABEL}') end return ${global}(bestwho, {${answers.join(', ')}}, ${quote(fallback)})"`,
+      content: `${type} ";if not ${global} then include('${PDNS_CLIENT_MAP_LABEL}') end return ${global}(bestwho, {${answers.join(', ')}}, ${quote(fallback)}${subnets})"`,
     });
   }
   return out;

@@ -135,8 +135,8 @@ describe('renderPdnsClientMap and renderPdnsGeoLua', () => {
   it('writes the map once per zone as tables of region indexes (longest prefix first), and geo records of one answer per map region', () => {
     const map = renderPdnsClientMap('app.example.com', MAP);
     expect(map.name).toBe('shardcast-client-map.app.example.com');
-    // Regions in order: eu-west-1 = 1, us-east-1 = 2; 2.0.0.0/8 is network 2 at /8.
-    expect(map.content).toContain(`TXT "local v4 = {[8] = {[2] = 1, [3] = 2, [5] = 1}} local lengths = {8} local v6 = {{'2001:db8::/32', 1}} ${global} = ${global} or (function()`);
+    // Subnets in CIDR order (2.0.0.0/8 = 1, 2001:db8::/32 = 2, 3.0.0.0/8 = 3, 5.0.0.0/8 = 4; 2.0.0.0/8 is network 2 at /8), regions in order: eu-west-1 = 1, us-east-1 = 2.
+    expect(map.content).toContain(`TXT "local v4 = {[8] = {[2] = 1, [3] = 3, [5] = 4}} local lengths = {8} local v6 = {{'2001:db8::/32', 2}} local reg = {1, 1, 2, 1} ${global} = ${global} or (function()`);
     expect(renderPdnsGeoLua(GEO, MAP)).toEqual([
       { name: 'app.example.com', ttl: 30, content: `A ";if not ${global} then include('shardcast-client-map') end return ${global}(bestwho, {{'192.0.2.2'}, {'192.0.2.1'}}, {'192.0.2.1'})"` },
       { name: 'app.example.com', ttl: 30, content: `AAAA ";if not ${global} then include('shardcast-client-map') end return ${global}(bestwho, {{'2001:db8::2'}, {}}, {})"` },
