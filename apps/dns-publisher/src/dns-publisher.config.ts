@@ -30,6 +30,8 @@ export const DnsPublisherConfigSchema = PlatformConfigSchema.extend({
   DNS_TTL: z.coerce.number().int().min(1).max(86_400).default(30),
   /** Shards in each client region's failover order. */
   DNS_TOP_N: z.coerce.number().int().min(1).max(16).default(3),
+  /** How often every domain's zone is compared with what is wanted and drift repaired (also once at start-up); 0: never. */
+  DNS_RESYNC_INTERVAL_MS: z.coerce.number().int().min(0).default(600_000),
   /** Split client regions between shards as the allocator's capacity plans route their demand (capacity.plan.v1); false: always the closest healthy shard. */
   DNS_CAPACITY_AWARE: flag('true'),
   /** When no shard of a domain is healthy (a domain's own, set through the API, overrides it): `open`, `closed` or `region:<id>`. */

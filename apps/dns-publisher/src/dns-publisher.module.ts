@@ -19,6 +19,7 @@ import { DnsProvider, DryRunProvider } from './providers/dns-provider';
 import { KnotProvider } from './providers/knot-provider';
 import { PowerDnsProvider } from './providers/powerdns-provider';
 import { DomainPublisher } from './publishing/domain-publisher';
+import { ResyncTicker } from './publishing/resync-ticker';
 
 export function failurePolicyOf(text: string): FailurePolicy {
   return text === 'open' ? { mode: 'open' } : text === 'closed' ? { mode: 'closed' } : { mode: 'region', region: text.slice('region:'.length) };
@@ -67,9 +68,24 @@ export class DnsPublisherModule {
           },
           inject: [DnsStore, LatencyMatrix, SERVICE_LOGGER],
         },
+        {
+          provide: ResyncTicker,
+          useFactory: (store: DnsStore, publisher: DomainPublisher, logger: Logger) => new ResyncTicker(store, publisher, logger, config.DNS_RESYNC_INTERVAL_MS),
+          inject: [DnsStore, DomainPublisher, SERVICE_LOGGER],
+        },
         { provide: API_KEYS, useValue: { keys: config.DNS_PUBLISHER_API_KEYS, variable: 'DNS_PUBLISHER_API_KEYS' } },
         ApiKeyGuard,
       ],
     };
+  }
+
+  constructor(private readonly resync: ResyncTicker) {}
+
+  onApplicationBootstrap(): void {
+    this.resync.begin();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.resync.stop();
   }
 }

@@ -30,6 +30,8 @@ interface ProviderUnderTest {
   addForeign(zone: string, name: string, ip: string): Promise<void>;
   removeZone(zone: string): Promise<void>;
   zoneExists(zone: string): Promise<boolean>;
+  /** Drift behind dns-publisher's back: PowerDNS loses one record; Knot loses the whole zone. */
+  drift(zone: string, name: string): Promise<void>;
 }
 
 const PROVIDERS: ProviderUnderTest[] = [
@@ -43,6 +45,10 @@ const PROVIDERS: ProviderUnderTest[] = [
     },
     removeZone: async (zone) => void (await pdns(`/zones/${zone}.`, { method: 'DELETE' })),
     zoneExists: async (zone) => (await pdns(`/zones/${zone}.?rrsets=false`)).ok,
+    drift: async (zone, name) => {
+      const res = await pdns(`/zones/${zone}.`, { method: 'PATCH', body: JSON.stringify({ rrsets: [{ name: `${name}.`, type: 'A', changetype: 'DELETE' }] }) });
+      if (res.status !== 204) throw new Error(`PATCH: ${res.status}`);
+    },
   },
   {
     name: 'knot',
@@ -57,6 +63,10 @@ const PROVIDERS: ProviderUnderTest[] = [
       for (const suffix of ['.zone', '.geoip.yaml', '.shardcast.json', '.local.zone']) rmSync(join(env.KNOT_DIR, 'zones', `${zone}${suffix}`), { force: true });
     },
     zoneExists: async (zone) => existsSync(join(env.KNOT_DIR, 'zones.d', `${zone}.conf`)),
+    drift: async (zone) => {
+      rmSync(join(env.KNOT_DIR, 'zones.d', `${zone}.conf`));
+      await promisify(execFile)('knotc', ['-s', env.KNOT_CONTROL_SOCKET, 'reload']);
+    },
   },
 ];
 
@@ -85,6 +95,7 @@ describe.each(PROVIDERS)('dns-publisher on $name', (provider) => {
       DNS_PUBLISHER_DB_SCHEMA: schema,
       DNS_PUBLISHER_API_KEYS: 'k',
       DNS_PROVIDER: provider.name,
+      DNS_RESYNC_INTERVAL_MS: '1000',
     }).start();
     base = `http://127.0.0.1:${(await service.waitForMessage('dns-publisher ready')).port}`;
   };
@@ -159,6 +170,14 @@ describe.each(PROVIDERS)('dns-publisher on $name', (provider) => {
     expect(answer).toMatchObject({ answered: `us-east-1.${domain}`, reason: 'failover' });
   });
 
+  it('a resync repairs drift on the server: a record lost behind its back comes back', async () => {
+    expect(await dig(provider.port, `us-east-1.${domain}`, 'A')).toEqual(['192.0.2.1']);
+    await provider.drift(domain, `us-east-1.${domain}`);
+    await eventually(() => dig(provider.port, `us-east-1.${domain}`, 'A'), (a) => a.length === 0 || a[0] === 'REFUSED', 30_000, 100);
+    await eventually(() => dig(provider.port, `us-east-1.${domain}`, 'A'), (a) => a[0] === '192.0.2.1', 30_000, 200);
+    expect(await dig(provider.port, domain, 'A', EUROPE)).toEqual(['192.0.2.1']);
+  });
+
   it('leaves a record it did not create alone, and a restart re-reads its state and changes nothing', async () => {
     await provider.addForeign(domain, `mail.${domain}`, '198.51.100.7');
     await send(Topics.shardAssigned, envelope(SHARD_ASSIGNED, layout([['us-east-1', '192.0.2.1', 'active'], ['eu-west-1', '192.0.2.2', 'active'], ['ap-south-1', '192.0.2.3', 'active']])));
@@ -188,6 +207,8 @@ describe.each(PROVIDERS)('dns-publisher on $name', (provider) => {
     const other = `o${randomBytes(4).toString('hex')}.shardcast-test.example`;
     const l = { ...layout([['us-east-1', '192.0.2.1', 'active']]), domain: other, shards: [{ region: 'us-east-1', hostname: `us-east-1.${other}`, state: 'active' as const, weight: 100, endpoints: { ipv4: ['192.0.2.1'], ipv6: [] } }] };
     await producer.send({ topic: `${prefix}${Topics.shardAssigned}`, messages: [{ key: other, value: JSON.stringify(envelope(SHARD_ASSIGNED, l)) }] });
+    // Asked before its zone exists, PowerDNS would cache the refusal for its query-cache TTL (20 s).
+    await eventually(() => provider.zoneExists(other), (e) => e, 30_000, 50);
     await eventually(() => dig(provider.port, `us-east-1.${other}`, 'A'), (a) => a.length > 0, 30_000, 200);
     expect(await provider.zoneExists(other)).toBe(true);
     await producer.send({ topic: `${prefix}${Topics.shardAssigned}`, messages: [{ key: other, value: null }] });
@@ -199,6 +220,7 @@ describe.each(PROVIDERS)('dns-publisher on $name', (provider) => {
     const sendFor = (topic: string, type: string, payload: unknown) => producer.send({ topic: `${prefix}${topic}`, messages: [{ key: c, value: JSON.stringify(envelope(type, payload)) }] });
     const shards: Array<[string, string]> = [['us-east-1', '192.0.2.1'], ['eu-west-1', '192.0.2.2'], ['eu-central-1', '192.0.2.4']];
     await sendFor(Topics.shardAssigned, SHARD_ASSIGNED, { ...layout([]), domain: c, version: 1, shards: shards.map(([region, ip]) => ({ region, hostname: `${region}.${c}`, state: 'active', weight: 100, endpoints: { ipv4: [ip], ipv6: [] } })) });
+    await eventually(() => provider.zoneExists(c), (e) => e, 30_000, 50);
     const answerOf = async (subnet: string) => (await (await fetch(`${base}/v1/domains/${c}/answer?subnet=${encodeURIComponent(subnet)}`, { headers: { 'x-api-key': 'k' } })).json()) as { answered: string; reason: string; split: { parts: Array<{ hostname: string; target: number; share: number }> } | null };
     await eventually(() => dig(provider.port, c, 'A', EU_WEST_CLIENTS[0]), (a) => a[0] === '192.0.2.2', 30_000, 200);
 

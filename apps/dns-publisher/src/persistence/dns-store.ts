@@ -36,6 +36,12 @@ export class DnsStore {
     return rows.length > 0;
   }
 
+  /** Every domain with a layout held (what a resync visits). */
+  async domains(): Promise<string[]> {
+    const rows: Array<{ domain: string }> = await this.db.query(`SELECT domain FROM ${this.s}.layouts ORDER BY domain`);
+    return rows.map((r) => r.domain);
+  }
+
   /** A tombstone: the domain's layout is gone, whatever its version. */
   async deleteLayout(tx: EntityManager, domain: string): Promise<void> {
     await tx.query(`DELETE FROM ${this.s}.layouts WHERE domain = $1`, [domain]);
