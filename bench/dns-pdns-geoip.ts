@@ -270,6 +270,7 @@ async function main(): Promise<void> {
     const euSubnet = subnets.find((s) => s.region.startsWith('eu-'))!;
     const naSubnet = subnets.find((s) => s.region.startsWith('us-'))!;
     const both = all.findIndex((l) => l.shards.some((s) => s.region === euSubnet.region) && l.shards.some((s) => s.region === naSubnet.region));
+    if (both < 0) throw new Error(`no layout has shards in both ${euSubnet.region} and ${naSubnet.region}: run with more --domains`);
     const eu24 = pickSubnets([euSubnet], 1)[0].cidr;
     const na24 = pickSubnets([naSubnet], 1)[0].cidr;
     const euShard = all[both].shards.find((s) => s.region === euSubnet.region)!;
