@@ -22,17 +22,15 @@
  * shared), and any left by an earlier run at the start.
  * Ends with one JSON line: {"bench":"dns","providers":{"powerdns":{"static_qps","geo_qps","ratio"},"knot":{…}},"ratio","ratio_best","apply_10k_domains_s"}.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
-import { LatencyMatrix } from '@shardcast/allocation';
-import { SHARD_HASH_ALGORITHM, ShardAssigned, ShardAssignedSchema } from '@shardcast/contracts';
-import { ClientSubnet, DEFAULT_DNS_POLICY, domainRecords, parseClientSubnets, planChanges, RecordSet, ZoneAuthority } from '@shardcast/dns';
-import { parseRegionTable } from '@shardcast/geo';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ShardAssigned } from '@shardcast/contracts';
+import { DEFAULT_DNS_POLICY, domainRecords, planChanges, RecordSet } from '@shardcast/dns';
 import { stackEnv } from '@shardcast/test-stack';
 import { DnsProvider, KnotProvider, PowerDnsProvider, ZonePlan } from '../apps/dns-publisher/src';
+import { benchAuthority as authority, benchDnsInputs, benchLayouts, BENCH_DNS_SUFFIX as SUFFIX, dig, dnsperf as dnsperfRun, ecsHex, pickSubnets, PerfRun, queryLines } from './dns-bench-tools';
 
 const { values: args } = parseArgs({
   options: {
@@ -51,59 +49,11 @@ const SECONDS = Number(args.seconds);
 const CONCURRENCY = Number(args.concurrency);
 const PDNS_GEO = args['pdns-geo'] === 'view' ? 'view' : 'client-map';
 const QUERY_DOMAINS = Math.min(DOMAINS, Number(args['query-domains']));
-const SUFFIX = 'shardcast-bench-dns.example';
-const ROOT = resolve(__dirname, '..');
-const run = promisify(execFile);
 
 const env = stackEnv();
-const subnets = parseClientSubnets(readFileSync(join(ROOT, 'data/client-subnets/ipv4.csv'), 'utf8'));
-const latencyData = JSON.parse(readFileSync(join(ROOT, 'data/latency/aws-ping-p50-1y.json'), 'utf8')) as { data: Record<string, Record<string, number>> };
-const latency = new LatencyMatrix(latencyData, parseRegionTable(readFileSync(join(ROOT, 'data/regions/awsData.js'), 'utf8')));
-const clientRegions = [...new Set(subnets.map((s) => s.region))];
-const shardRegions = Object.keys(latencyData.data).sort();
-const authority = (): ZoneAuthority => ({ nameservers: ['ns1.shardcast.example.net', 'ns2.shardcast.example.net'], hostmaster: 'hostmaster.shardcast.example.net', serial: Math.floor(Date.now() / 1000), refresh: 3600, retry: 600, expire: 604_800, minimum: 30 });
+const { subnets, latency, clientRegions, shardRegions } = benchDnsInputs();
 const EMPTY: RecordSet = { rrsets: [], geo: [] };
-
-/** A small deterministic PRNG (mulberry32): the same layouts every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
-const DOC_NETS = ['192.0.2', '198.51.100', '203.0.113'];
-const domainName = (i: number) => `d${String(i).padStart(5, '0')}.${SUFFIX}`;
-
-function layouts(n: number): ShardAssigned[] {
-  const random = prng(18);
-  const out: ShardAssigned[] = [];
-  for (let i = 0; i < n; i++) {
-    const domain = domainName(i);
-    const regions = [...shardRegions].sort(() => random() - 0.5).slice(0, 1 + Math.floor(random() * 5));
-    const shards = regions.map((region) => {
-      const addresses = 1 + Math.floor(random() * 2);
-      const ipv4 = Array.from({ length: addresses }, () => `${DOC_NETS[Math.floor(random() * 3)]}.${1 + Math.floor(random() * 254)}`);
-      return { region, hostname: `${region}.${domain}`, state: 'active' as const, weight: 100 * (1 + Math.floor(random() * 10)), endpoints: { ipv4: [...new Set(ipv4)], ipv6: [] } };
-    });
-    out.push(
-      ShardAssignedSchema.parse({
-        domain,
-        version: 1,
-        shards,
-        ring: { algorithm: SHARD_HASH_ALGORITHM, seed: i, tableBits: 16, loadBoundPermille: 50 },
-        movement: { fromVersion: null, moved: 0, exact: true, flows: [] },
-        pendingMovement: null,
-        source: { planId: 'bench-dns', planVersion: 1 },
-      }),
-    );
-  }
-  return out;
-}
+const layouts = (n: number): ShardAssigned[] => benchLayouts(n, shardRegions);
 
 /** Plans every domain against what the provider holds and applies the lot: the first full publish. */
 async function publishAll(provider: DnsProvider, all: readonly ShardAssigned[]): Promise<number> {
@@ -128,56 +78,7 @@ async function leftovers(provider: 'powerdns' | 'knot'): Promise<string[]> {
   return zones.map((z) => z.name.replace(/\.$/, '')).filter((z) => z.endsWith(`.${SUFFIX}`));
 }
 
-/** The ECS option's payload (RFC 7871): family 1, source /24, scope 0, the address' first three bytes. */
-function ecsHex(cidr: string): string {
-  const bytes = cidr.split('/')[0].split('.').slice(0, 3).map(Number);
-  return ['0001', '18', '00', ...bytes.map((b) => b.toString(16).padStart(2, '0'))].join('');
-}
-
-/** `count` subnets round robin over the map's regions (largest first), each as its first /24. */
-function pickSubnets(map: readonly ClientSubnet[], count: number): ClientSubnet[] {
-  const byRegion = new Map<string, ClientSubnet[]>();
-  for (const s of map) byRegion.set(s.region, [...(byRegion.get(s.region) ?? []), s]);
-  const queues = [...byRegion.values()].sort((a, b) => b.length - a.length);
-  const out: ClientSubnet[] = [];
-  for (let round = 0; out.length < count; round++) {
-    let any = false;
-    for (const q of queues) {
-      if (round < q.length && out.length < count) {
-        const base = q[round].cidr.split('/')[0].split('.').slice(0, 3).join('.');
-        out.push({ cidr: `${base}.0/24`, region: q[round].region });
-        any = true;
-      }
-    }
-    if (!any) break;
-  }
-  return out;
-}
-
-interface PerfRun {
-  completed: number;
-  seconds: number;
-}
-
-async function dnsperf(port: string, file: string, ecs: string): Promise<PerfRun> {
-  const { stdout } = await run('dnsperf', ['-s', '127.0.0.1', '-p', port, '-d', file, '-l', String(SECONDS), '-c', '4', '-q', '200', '-t', '2', '-E', `8:${ecs}`], { timeout: (SECONDS + 30) * 1000 });
-  const figure = (label: string) => {
-    const m = new RegExp(`${label}:\\s+([0-9.]+)`).exec(stdout);
-    if (!m) throw new Error(`dnsperf printed no "${label}":\n${stdout}`);
-    return Number(m[1]);
-  };
-  const completed = figure('Queries completed');
-  const sent = figure('Queries sent');
-  const noerror = /NOERROR ([0-9]+)/.exec(stdout);
-  // A server that drops or refuses queries would look fast: its figure is refused instead.
-  if (completed < 0.99 * sent || !noerror || Number(noerror[1]) < 0.99 * completed) throw new Error(`dnsperf on port ${port}: lost queries or errors:\n${stdout}`);
-  return { completed, seconds: figure('Run time \\(s\\)') };
-}
-
-async function dig(port: string, name: string, subnet: string): Promise<string[]> {
-  const { stdout } = await run('dig', ['@127.0.0.1', '-p', port, name, 'A', '+short', '+tries=1', '+time=2', `+subnet=${subnet}`]);
-  return stdout.split('\n').filter((l) => l.trim() !== '').sort();
-}
+const dnsperf = (port: string, file: string, ecs: string): Promise<PerfRun> => dnsperfRun(port, file, ecs, SECONDS);
 
 async function main(): Promise<void> {
   const pdns = new PowerDnsProvider({ apiUrl: env.PDNS_API_URL, apiKey: env.PDNS_API_KEY, concurrency: CONCURRENCY, timeoutMs: 60_000, geo: PDNS_GEO }, subnets);
@@ -226,12 +127,11 @@ async function main(): Promise<void> {
     console.log(`geo answers follow the client subnet on both servers (dig +subnet, 3 domains × ${probes.length} subnets)`);
 
     // Bounded query files: the same domains for both kinds, in a shuffled order.
-    const random = prng(64);
-    const picked = [...all].sort(() => random() - 0.5).slice(0, QUERY_DOMAINS);
+    const lines = queryLines(all, QUERY_DOMAINS);
     const staticFile = join(work, 'static.txt');
     const geoFile = join(work, 'geo.txt');
-    writeFileSync(staticFile, picked.map((l) => `${l.shards[0].hostname} A`).join('\n') + '\n');
-    writeFileSync(geoFile, picked.map((l) => `${l.domain} A`).join('\n') + '\n');
+    writeFileSync(staticFile, lines.static);
+    writeFileSync(geoFile, lines.geo);
 
     const clients = pickSubnets(subnets, SUBNETS);
     const totals = new Map(providers.map((p) => [p.name, { static: { completed: 0, seconds: 0 }, geo: { completed: 0, seconds: 0 } }]));

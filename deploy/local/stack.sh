@@ -436,6 +436,8 @@ kcat_up() {
 DNS_PACKAGES=(
   pdns-server          # PowerDNS Authoritative
   pdns-backend-sqlite3 # its zone store: the HTTP API creates/deletes zones in it
+  pdns-backend-geoip   # its GeoIP backend (YAML zones, MaxMind DB): bench/dns-pdns-geoip.ts measures it as the geo mechanism
+  mmdb-bin             # mmdblookup: checks the MaxMind DB that bench writes from our client subnet map
   sqlite3              # creates that database's schema once
   knot                 # Knot DNS (knotd, knotc)
   knot-module-geoip    # per-zone answers by client subnet (mode: subnet)
