@@ -30,7 +30,9 @@ fi
 mkdir -p .stack
 # With paths or patterns given, one of the two runs may find none of them.
 some=(); (($#)) && some=(--passWithNoTests)
-npx jest --ci --selectProjects unit int e2e "${some[@]}" --json --outputFile=.stack/jest-results.json "$@" || status=$?
+# Two workers on CI's two cores: the int and e2e tests mostly wait on the broker, the database and the
+# DNS servers (measured: 14.4 min against 18.5 serial, all green at load 9).
+npx jest --ci --selectProjects unit int e2e --maxWorkers=2 "${some[@]}" --json --outputFile=.stack/jest-results.json "$@" || status=$?
 # Last and alone: the restart tier stops a broker and restarts a PostgreSQL cluster (its own, as
 # root: docs/testing.md), one test at a time.
 echo "[test] restart tier (its own broker and PostgreSQL cluster, serially)"
