@@ -168,7 +168,7 @@ export async function runForecastScale(options: ForecastScaleOptions = {}): Prom
     }
     log(`forecast pass: selections cached for the ${heaviest.length} heaviest series in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
-    const timings = timeStoreCalls(store, ['seriesKeys', 'seriesTiers', 'recentVolumes', 'seriesState', 'history', 'borrowableShapes', 'saveForecastRun', 'savePooledTier']);
+    const timings = timeStoreCalls(store, ['seriesKeys', 'seriesTiers', 'recentVolumes', 'seriesState', 'history', 'borrowableShapes', 'saveForecastRun', 'pooledInputs', 'saveForecastRuns', 'savePooledTier']);
     const relay = new OutboxRelay(new EventOutboxTable(db, schema), producer, prefix, logger, { writerGraceMs: POOLED_WRITER_GRACE_MS });
     const markets = new MarketMap(parseRegionTable(readFileSync(config.FORECAST_REGIONS_FILE, 'utf8')), parseCountryCentroids(readFileSync(config.FORECAST_COUNTRIES_FILE, 'utf8')));
     const runner = new ForecastRunner(store, pool, relay, markets, config, logger);

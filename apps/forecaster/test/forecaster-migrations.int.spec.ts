@@ -11,7 +11,7 @@ describe('forecaster migrations (real PostgreSQL)', () => {
     await Promise.all(sources.map((s) => (s.isInitialized ? s.destroy() : undefined)));
   });
 
-  it('partitions observed_demand by day keeping every row as it was', async () => {
+  it('partitions observed_demand by day keeping every row as it was, and keeps stored forecasts as json', async () => {
     const { DATABASE_URL } = stackEnv();
     const before = createServiceDataSource({ url: DATABASE_URL, schema, migrations: forecasterMigrations.slice(0, 3), poolSize: 2 });
     sources.push(before);
@@ -26,6 +26,8 @@ describe('forecaster migrations (real PostgreSQL)', () => {
     }
     const read = (s: DataSource) => s.query(`SELECT *, bytes::text AS bytes FROM "${schema}".observed_demand ORDER BY bucket_start`);
     const rows = await read(before);
+    const payload = { kind: 'forecast', steps: 2, requests: { p50: [1, 20] }, unit: 0.01 };
+    await before.query(`INSERT INTO "${schema}".forecasts (domain, region, generated_at, event_id, payload) VALUES ('a.example.com', 'eu-west-1', now(), 'f1', $1)`, [JSON.stringify(payload)]);
 
     const after = createServiceDataSource({ url: DATABASE_URL, schema, migrations: forecasterMigrations, poolSize: 2 });
     sources.push(after);
@@ -36,6 +38,8 @@ describe('forecaster migrations (real PostgreSQL)', () => {
       [`"${schema}".observed_demand`],
     );
     expect(partitions.map((p: { name: string }) => p.name)).toEqual(['observed_demand_20140409', 'observed_demand_20140410', 'observed_demand_20261202']);
+    // A stored forecast's payload is json now (stored as written, not parsed into jsonb), the same object.
+    expect(await after.query(`SELECT payload, pg_typeof(payload)::text AS type FROM "${schema}".forecasts`)).toEqual([{ payload, type: 'json' }]);
     // known_series (the scheduler's list of series) is filled from the history already stored.
     expect(await after.query(`SELECT domain, region FROM "${schema}".known_series`)).toEqual([{ domain: 'a.example.com', region: 'eu-west-1' }]);
   });

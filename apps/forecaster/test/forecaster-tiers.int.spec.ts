@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { DemandForecast } from '@shardcast/contracts';
 import { ForecastWorkerPool, QuantileKeys } from '@shardcast/forecasting';
 import { MarketMap, parseCountryCentroids, parseRegionTable } from '@shardcast/geo';
-import { createLogger, createServiceDataSource, daysOf, openServiceDatabase, OutboxRelay, PostgresHistoryPartitions } from '@shardcast/platform';
+import { createLogger, createServiceDataSource, daysOf, openServiceDatabase, OutboxMessage, OutboxRelay, PostgresHistoryPartitions } from '@shardcast/platform';
 import { stackEnv, uniqueName } from '@shardcast/test-stack';
 import { DataSource } from 'typeorm';
 import { ForecasterConfigSchema } from '../src/forecaster.config';
@@ -32,8 +32,9 @@ describe('forecaster tiers against the real database', () => {
   let pool: ForecastWorkerPool;
   let scheduler: ForecastScheduler;
   let runner: ForecastRunner;
-  /** Events the pooled batches handed to the relay, per batch. */
+  /** Events the pooled batches handed to the relay, per batch, and the events themselves. */
   const handedOver: number[] = [];
+  const sent: OutboxMessage[] = [];
   const lastBucket = Math.floor(Date.now() / STEP_MS) * STEP_MS - STEP_MS;
   const firstBucket = lastBucket - (DAYS * 288 - 1) * STEP_MS;
 
@@ -74,7 +75,13 @@ describe('forecaster tiers against the real database', () => {
     });
     pool = new ForecastWorkerPool({ size: 1 });
     const markets = new MarketMap(parseRegionTable(readFileSync(config.FORECAST_REGIONS_FILE, 'utf8')), parseCountryCentroids(readFileSync(config.FORECAST_COUNTRIES_FILE, 'utf8')));
-    const relay = { kick: () => undefined, publishWritten: (messages: unknown[]) => handedOver.push(messages.length) } as unknown as OutboxRelay;
+    const relay = {
+      kick: () => undefined,
+      publishWritten: (messages: OutboxMessage[]) => {
+        handedOver.push(messages.length);
+        sent.push(...messages);
+      },
+    } as unknown as OutboxRelay;
     const logger = createLogger('forecaster', 'warn');
     runner = new ForecastRunner(store, pool, relay, markets, config, logger);
     scheduler = new ForecastScheduler(runner, store, 60_000, 3_600_000, logger, 4, 300);
@@ -112,6 +119,8 @@ describe('forecaster tiers against the real database', () => {
     expect(p50).toBeLessThan(10);
     // The pooled batch sent its 30 events itself (publishWritten), not left to the poll.
     expect(handedOver).toEqual([30]);
+    // What it stored is the payload of the event it sent (cut from the event's text).
+    expect(light).toEqual(JSON.parse(sent.find((m) => m.key === 'light03.example.com')!.payload).payload);
     const [{ state }] = await db.query(`SELECT state FROM "${schema}".pooled_tier`);
     expect(state.series).toBe(30);
     expect(state.shapes.api).toHaveLength(24);

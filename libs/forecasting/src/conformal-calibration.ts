@@ -90,8 +90,16 @@ export function applyCalibration(point: ArrayLike<number>, calibration: Calibrat
   const out = Object.fromEntries(QuantileKeys.map((k) => [k, new Float64Array(horizon)])) as QuantileForecast;
   let b = 0;
   const buckets = calibration.buckets;
+  const levels = QuantileKeys.map((k) => out[k]);
   for (let h = 0; h < horizon; h++) {
+    const bucketBefore = b;
     while (b < buckets.length - 1 && h >= buckets[b].toStep) b++;
+    // A step like the one before (same point, same bucket) has its quantiles: the pooled tier's
+    // points are constant over each local hour, so most of its steps are copies.
+    if (h > 0 && b === bucketBefore && (point[h] === point[h - 1] || (Number.isNaN(point[h]) && Number.isNaN(point[h - 1])))) {
+      for (const level of levels) level[h] = level[h - 1];
+      continue;
+    }
     const offsets = buckets[b].offsets;
     const base = Math.max(0, Number.isFinite(point[h]) ? point[h] : 0);
     let floor = 0;

@@ -16,6 +16,24 @@ describe('conformal calibration', () => {
     expect(conformalQuantile([], 0.9)).toBe(0);
   });
 
+  it('gives a repeated point the offsets of its own bucket', () => {
+    // Steps that repeat the point before them reuse its quantiles, but not across a bucket boundary.
+    const calibration: Calibration = {
+      mode: 'scaled',
+      floor: 1,
+      buckets: [
+        { fromStep: 0, toStep: 3, residuals: 40, offsets: { p05: -0.5, p10: -0.4, p50: 0, p90: 0.4, p95: 0.5, p99: 1 } },
+        { fromStep: 3, toStep: 6, residuals: 40, offsets: { p05: -0.8, p10: -0.6, p50: 0, p90: 0.6, p95: 0.8, p99: 2 } },
+      ],
+    };
+    const point = [10, 10, 10, 10, 10, 4, 4];
+    const q = applyCalibration(point, calibration);
+    point.forEach((p, h) => {
+      const offsets = calibration.buckets[h < 3 ? 0 : 1].offsets;
+      for (const k of QuantileKeys) expect(q[k][h]).toBeCloseTo(Math.max(0, p + offsets[k] * (p + 1)), 12);
+    });
+  });
+
   it('reaches nominal coverage on residuals of a known distribution', () => {
     const normal = seededNormal(42);
     const residuals = Array.from({ length: 16 }, () => Float64Array.from({ length: 48 }, (_, h) => normal() * (1 + h / 24)));

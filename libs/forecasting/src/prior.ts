@@ -108,18 +108,27 @@ export function dailyShapeOf(grid: Pick<RegularSeries, 'startMs' | 'stepMs' | 'v
   if (days < 1 || grid.stepMs > HOUR_MS) return null;
   const sums = new Array<number>(24).fill(0);
   const counts = new Array<number>(24).fill(0);
+  // The time of day advances by one step per value: no modulo of an epoch per value (the pooled
+  // tier takes every series' shape, tens of thousands per pass).
+  let t = timeOfDay(grid.startMs + utcOffsetHours * HOUR_MS + grid.stepMs / 2);
   for (let i = 0; i < grid.values.length; i++) {
-    const local = grid.startMs + i * grid.stepMs + utcOffsetHours * HOUR_MS + grid.stepMs / 2;
-    const h = Math.floor((((local % DAY_MS) + DAY_MS) % DAY_MS) / HOUR_MS);
+    const h = Math.floor(t / HOUR_MS);
     if (Number.isFinite(grid.values[i])) {
       sums[h] += grid.values[i];
       counts[h]++;
     }
+    t += grid.stepMs;
+    if (t >= DAY_MS) t = timeOfDay(t);
   }
   if (counts.some((c) => c === 0)) return null;
   const means = sums.map((s, h) => s / counts[h]);
   if (!(means.reduce((a, b) => a + b, 0) > 0)) return null;
   return { shape: normalise(means), days };
+}
+
+/** Milliseconds since midnight of an instant (negative instants too). */
+function timeOfDay(ms: number): number {
+  return ((ms % DAY_MS) + DAY_MS) % DAY_MS;
 }
 
 /** Day-weighted mean of daily shapes (the ones a prior borrows), or null when there are none. */

@@ -330,6 +330,7 @@ export class ForecastRunner {
     await this.store.savePooledTier(state);
   }
 
+  /** The payload is the envelope's last key: ForecasterStore.saveForecastRuns cuts the stored payload from the event's JSON. */
   private envelope(payload: DemandForecast, cause: ForecastCause | null, now: Date): DemandForecastEvent & { payload: DemandForecast } {
     const eventId = deterministicEventId(DEMAND_FORECAST, payload.domain, payload.region, payload.generatedAt, payload.startAt);
     return { eventId, type: DEMAND_FORECAST, occurredAt: now.toISOString(), producedBy: 'forecaster', correlationId: cause?.correlationId ?? eventId, causationId: cause?.eventId ?? null, payload };

@@ -433,7 +433,9 @@ export class ForecasterStore {
   /**
    * saveForecastRun for many series in one statement (the pooled tier's batches). `eventJson`: each
    * run's event as JSON (the one text the relay sends too; the stored forecast is its payload), so
-   * a ~10 kB event is serialised once.
+   * a ~10 kB event is serialised once. The stored payload is cut from that text, not parsed out of
+   * it: the envelope's last key is its payload (ForecastRunner.envelope), and a JSON text cannot
+   * hold `"payload":` inside a string (a quote in a string is escaped), so the first one is the key.
    */
   async saveForecastRuns(runs: ReadonlyArray<{ key: SeriesKey; eventJson?: string } & ForecastRunWrites>): Promise<void> {
     const rows = runs
@@ -460,7 +462,8 @@ export class ForecasterStore {
          INSERT INTO ${this.s}.daily_shapes (domain, region, app_type, shape, days) SELECT domain, region, app_type, shape, days FROM r WHERE app_type IS NOT NULL
          ON CONFLICT (domain, region) DO UPDATE SET app_type = excluded.app_type, shape = excluded.shape, days = excluded.days, updated_at = now()),
        forecast AS (
-         INSERT INTO ${this.s}.forecasts (domain, region, generated_at, event_id, payload, published_at) SELECT domain, region, generated_at, event_id, (event::jsonb)->'payload', now() FROM r WHERE event_id IS NOT NULL
+         INSERT INTO ${this.s}.forecasts (domain, region, generated_at, event_id, payload, published_at) SELECT domain, region, generated_at, event_id,
+           substr(event, strpos(event, '"payload":') + 10, length(event) - strpos(event, '"payload":') - 10)::json, now() FROM r WHERE event_id IS NOT NULL
          ON CONFLICT (domain, region) DO UPDATE SET generated_at = excluded.generated_at, event_id = excluded.event_id, payload = excluded.payload, published_at = now())
        INSERT INTO ${this.s}.outbox (event_id, topic, key, payload) SELECT event_id, $2, domain, event::json FROM r WHERE event_id IS NOT NULL ON CONFLICT (event_id) DO NOTHING`,
       [JSON.stringify(rows), Topics.demandForecast],

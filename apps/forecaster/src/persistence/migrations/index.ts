@@ -5,6 +5,7 @@ import { OutboxKeepsTextAndTombstones1764400000000 } from './1764400000000-outbo
 import { PartitionedObservedDemand1765000000000 } from './1765000000000-partitioned-observed-demand';
 import { KnownSeries1765100000000 } from './1765100000000-known-series';
 import { ForecastTiers1765200000000 } from './1765200000000-forecast-tiers';
+import { ForecastPayloadJson1765300000000 } from './1765300000000-forecast-payload-json';
 
 /** Listed explicitly: globs break under bundlers and hide ordering. */
 export const forecasterMigrations = [
@@ -15,4 +16,5 @@ export const forecasterMigrations = [
   PartitionedObservedDemand1765000000000,
   KnownSeries1765100000000,
   ForecastTiers1765200000000,
+  ForecastPayloadJson1765300000000,
 ];
