@@ -1,4 +1,4 @@
-import { DEMAND_OBSERVED, DemandObservedEvent, deterministicEventId } from '@shardcast/contracts';
+import { DEMAND_OBSERVED, DemandObserved, DemandObservedEvent, deterministicEventId, EventEnvelope } from '@shardcast/contracts';
 import { bytesDecimal, DemandBucket, latencySummary, mergeDemandBuckets, serializeLatencySketch } from './demand-bucket';
 import { BucketKey, BUCKET_MS } from './partition-aggregator';
 
@@ -89,8 +89,8 @@ export function demandObservedEvent(
 
 /** A character JSON.stringify would escape (quote, backslash, control) or a surrogate (it escapes lone ones). */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
-const jsonString = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
-const jsonNumber = (n: number): string => (Number.isFinite(n) ? String(n) : 'null');
+export const jsonString = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
+export const jsonNumber = (n: number): string => (Number.isFinite(n) ? String(n) : 'null');
 
 /**
  * JSON.stringify(event), written out field by field: one event per closed bucket made this a
@@ -98,15 +98,25 @@ const jsonNumber = (n: number): string => (Number.isFinite(n) ? String(n) : 'nul
  * to JSON.stringify, so a field added to the event without adding it here fails.
  */
 export function serializeDemandObservedEvent(e: DemandObservedEvent): string {
-  const p = e.payload;
-  const l = p.latencyMs;
+  return `${envelopeJsonHead(e)}${serializeDemandObservedPayload(e.payload)}}`;
+}
+
+/** An envelope as JSON up to its payload: `{"eventId":…,"causationId":…,"payload":`. */
+export function envelopeJsonHead(e: Omit<EventEnvelope<string, unknown>, 'payload'>): string {
   return (
     `{"eventId":${jsonString(e.eventId)},"type":${jsonString(e.type)},"occurredAt":${jsonString(e.occurredAt)},"producedBy":${jsonString(e.producedBy)},` +
-    `"correlationId":${jsonString(e.correlationId)},"causationId":${e.causationId === null ? 'null' : jsonString(e.causationId)},` +
-    `"payload":{"domain":${jsonString(p.domain)},"region":${jsonString(p.region)},"bucketStart":${jsonString(p.bucketStart)},` +
+    `"correlationId":${jsonString(e.correlationId)},"causationId":${e.causationId === null ? 'null' : jsonString(e.causationId)},"payload":`
+  );
+}
+
+/** JSON.stringify of one bucket's payload: a v1 event's, and each entry of a v2 event's `buckets`. */
+export function serializeDemandObservedPayload(p: DemandObserved): string {
+  const l = p.latencyMs;
+  return (
+    `{"domain":${jsonString(p.domain)},"region":${jsonString(p.region)},"bucketStart":${jsonString(p.bucketStart)},` +
     `"bucketSeconds":${jsonNumber(p.bucketSeconds)},"revision":${jsonNumber(p.revision)},"requests":${jsonNumber(p.requests)},` +
     `"errors":${jsonNumber(p.errors)},"bytes":${jsonNumber(p.bytes)},${p.bytesExact === undefined ? '' : `"bytesExact":${jsonString(p.bytesExact)},`}` +
     `"latencyMs":{"p50":${jsonNumber(l.p50)},"p90":${jsonNumber(l.p90)},"p99":${jsonNumber(l.p99)},"max":${jsonNumber(l.max)}},` +
-    `"latencySketch":${jsonString(p.latencySketch)}}}`
+    `"latencySketch":${jsonString(p.latencySketch)}}`
   );
 }
