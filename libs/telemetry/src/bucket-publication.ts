@@ -22,7 +22,10 @@ export interface BucketPublication {
   readonly bucket: Readonly<DemandBucket>;
   latency: { p50: number; p90: number; p99: number; max: number };
   sketch: Buffer;
-  event: DemandObservedEvent;
+  /** The revision as a bucket payload: a v2 entry, and the payload of `event`. */
+  payload: DemandObserved;
+  /** Its `demand.observed.v1` event, made on first read (its id is a SHA-256: with v1 off, never). */
+  readonly event: DemandObservedEvent;
 }
 
 /**
@@ -43,7 +46,19 @@ export function nextBucketRevision(
   const revision = (stored?.revision ?? 0) + 1;
   const latency = latencySummary(bucket);
   const sketch = serializeLatencySketch(bucket);
-  return { key, revision, bucket, latency, sketch, event: demandObservedEvent(key, revision, { requests: bucket.requests, errors: bucket.errors, bytesExact: bytesDecimal(bucket) }, latency, sketch, producedBy, occurredAt.toISOString()) };
+  const payload = demandObservedPayload(key, revision, { requests: bucket.requests, errors: bucket.errors, bytesExact: bytesDecimal(bucket) }, latency, sketch);
+  let event: DemandObservedEvent | undefined;
+  return {
+    key,
+    revision,
+    bucket,
+    latency,
+    sketch,
+    payload,
+    get event() {
+      return (event ??= demandObservedEventOf(key, payload, producedBy, occurredAt.toISOString()));
+    },
+  };
 }
 
 /**
@@ -62,29 +77,36 @@ export function demandObservedEvent(
   producedBy: string,
   occurredAt: string,
 ): DemandObservedEvent {
-  const bucketStart = new Date(key.bucketStartMs).toISOString();
-  const eventId = deterministicEventId(DEMAND_OBSERVED, key.domain, key.region, bucketStart, revision);
+  return demandObservedEventOf(key, demandObservedPayload(key, revision, totals, latency, sketch), producedBy, occurredAt);
+}
+
+/** A bucket revision's payload: what a v1 event carries, and a v2 event per bucket. */
+export function demandObservedPayload(
+  key: BucketKey,
+  revision: number,
+  totals: { requests: number; errors: number; bytesExact: string },
+  latency: { p50: number; p90: number; p99: number; max: number },
+  sketch: Buffer,
+): DemandObserved {
   return {
-    eventId,
-    type: DEMAND_OBSERVED,
-    occurredAt,
-    producedBy,
-    correlationId: eventId,
-    causationId: null,
-    payload: {
-      domain: key.domain,
-      region: key.region,
-      bucketStart,
-      bucketSeconds: BUCKET_MS / 1000,
-      revision,
-      requests: totals.requests,
-      errors: totals.errors,
-      bytes: Number(totals.bytesExact),
-      bytesExact: totals.bytesExact,
-      latencyMs: latency,
-      latencySketch: sketch.toString('base64'),
-    },
+    domain: key.domain,
+    region: key.region,
+    bucketStart: new Date(key.bucketStartMs).toISOString(),
+    bucketSeconds: BUCKET_MS / 1000,
+    revision,
+    requests: totals.requests,
+    errors: totals.errors,
+    bytes: Number(totals.bytesExact),
+    bytesExact: totals.bytesExact,
+    latencyMs: latency,
+    latencySketch: sketch.toString('base64'),
   };
+}
+
+/** The v1 envelope around a payload; its id is a function of (domain, region, bucket start, revision). */
+function demandObservedEventOf(key: BucketKey, payload: DemandObserved, producedBy: string, occurredAt: string): DemandObservedEvent {
+  const eventId = deterministicEventId(DEMAND_OBSERVED, key.domain, key.region, payload.bucketStart, payload.revision);
+  return { eventId, type: DEMAND_OBSERVED, occurredAt, producedBy, correlationId: eventId, causationId: null, payload };
 }
 
 /** A character JSON.stringify would escape (quote, backslash, control) or a surrogate (it escapes lone ones). */

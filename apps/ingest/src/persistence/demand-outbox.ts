@@ -1,7 +1,7 @@
 import { DataSource, QueryRunner } from 'typeorm';
 import { Topics } from '@shardcast/contracts';
 import { inPollTransaction, OutboxEvent, OutboxTable } from '@shardcast/platform';
-import { demandObservedEvent, ObservedCommit, observedBatchMessages, serializeDemandObservedEvent, serializeDemandObservedPayload } from '@shardcast/telemetry';
+import { demandObservedEvent, demandObservedPayload, ObservedCommit, observedBatchMessages, serializeDemandObservedEvent, serializeDemandObservedPayload } from '@shardcast/telemetry';
 import { DemandObservedTopics } from './demand-observed-topics';
 
 /** A demand_buckets row as the outbox poll reads it, with its outbox row and position in that row's list. */
@@ -120,8 +120,8 @@ export class DemandOutboxTable implements OutboxTable {
     for (const commit of commits) {
       const start = next;
       while (next < rows.length && rows[next].outbox_id === commit.id) next++;
-      const revisions = rows.slice(start, next).map((row) => ({ row, event: this.v1EventOf(row) }));
-      if (this.observed.v1) for (const { row, event } of revisions) events.push({ topic: Topics.demandObserved, key: row.domain, payload: serializeDemandObservedEvent(event) });
+      const revisions = rows.slice(start, next);
+      if (this.observed.v1) for (const row of revisions) events.push({ topic: Topics.demandObserved, key: row.domain, payload: serializeDemandObservedEvent(this.v1EventOf(row)) });
       if (this.observed.v2 && revisions.length > 0 && commit.commit_offset !== null && commit.chunk_ends !== null) {
         const source: ObservedCommit = {
           topic: commit.source_topic!,
@@ -129,9 +129,9 @@ export class DemandOutboxTable implements OutboxTable {
           fromOffset: commit.from_offset === '-1' ? null : commit.from_offset,
           commitOffset: commit.commit_offset,
         };
-        const entries = revisions.map(({ row, event }) => ({ position: Number(row.position) - 1, json: serializeDemandObservedPayload(event.payload) }));
+        const entries = revisions.map((row) => ({ position: Number(row.position) - 1, json: serializeDemandObservedPayload(demandObservedPayload(...revisionOf(row))) }));
         // Every revision a row lists was written by its commit at one time, the writer's occurredAt.
-        for (const m of observedBatchMessages(source, commit.chunk_ends, entries, this.producedBy, revisions[0].row.occurred_at.toISOString())) {
+        for (const m of observedBatchMessages(source, commit.chunk_ends, entries, this.producedBy, revisions[0].occurred_at.toISOString())) {
           events.push({ topic: Topics.demandObservedV2, key: m.key, payload: m.payload });
         }
       }
@@ -140,9 +140,14 @@ export class DemandOutboxTable implements OutboxTable {
   }
 
   private v1EventOf(row: StoredRevisionRow) {
-    const key = { domain: row.domain, region: row.region, bucketStartMs: Number(row.start_ms) };
-    const totals = { requests: Number(row.requests), errors: Number(row.errors), bytesExact: row.bytes };
-    const latency = { p50: row.latency_p50_ms, p90: row.latency_p90_ms, p99: row.latency_p99_ms, max: row.latency_max_ms };
-    return demandObservedEvent(key, row.revision, totals, latency, row.latency_sketch, this.producedBy, row.occurred_at.toISOString());
+    return demandObservedEvent(...revisionOf(row), this.producedBy, row.occurred_at.toISOString());
   }
+}
+
+/** A stored revision as demandObservedPayload (and demandObservedEvent) take it. */
+function revisionOf(row: StoredRevisionRow): Parameters<typeof demandObservedPayload> {
+  const key = { domain: row.domain, region: row.region, bucketStartMs: Number(row.start_ms) };
+  const totals = { requests: Number(row.requests), errors: Number(row.errors), bytesExact: row.bytes };
+  const latency = { p50: row.latency_p50_ms, p90: row.latency_p90_ms, p99: row.latency_p99_ms, max: row.latency_max_ms };
+  return [key, row.revision, totals, latency, row.latency_sketch];
 }

@@ -329,7 +329,7 @@ export class PostgresDemandStore {
   /** The commit's `demand.observed.v2` events (one per chunk), when v2 is on: what the outbox poll rebuilds from its row. */
   private v2Messages(commit: ObservedCommit, publications: readonly BucketPublication[], chunkEnds: readonly number[], at: Date): OutboxMessage[] {
     if (!this.observed.v2 || publications.length === 0) return [];
-    const entries = publications.map((p, position) => ({ position, json: serializeDemandObservedPayload(p.event.payload) }));
+    const entries = publications.map((p, position) => ({ position, json: serializeDemandObservedPayload(p.payload) }));
     return observedBatchMessages(commit, chunkEnds, entries, this.producedBy, at.toISOString()).map((m) => ({ ...m, topic: Topics.demandObservedV2 }));
   }
 
