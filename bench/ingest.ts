@@ -6,6 +6,7 @@
  *                        [--domains 12] [--step-ms 20] [--compression none|gzip|lz4|snappy|zstd] [--concurrency N]
  *                        [--instances N] [--produce-after-join] [--ingest-entry PATH] [--node-options="..." (default: as deployed)] [--cpu-prof FILE]
  *                        [--clients librdkafka,kafkajs] [--skip-kafkajs] [--skip-kafka-perf] [--keep]
+ *                        [--observed-topics v1|v2|v1,v2]
  *
  * Protocol:
  * 1. A fresh topic prefix (all contract topics, 6 partitions, via the platform's ensureTopics);
@@ -72,6 +73,8 @@ const { values: args } = parseArgs({
     'node-options': { type: 'string' },
     'cpu-prof': { type: 'string' },
     'skip-kafkajs': { type: 'boolean', default: false },
+    /** INGEST_DEMAND_OBSERVED_TOPICS; the events counted are demand.observed.v2's when v2 is on. */
+    'observed-topics': { type: 'string', default: 'v1' },
     clients: { type: 'string', default: 'librdkafka,kafkajs' },
     'skip-kafka-perf': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
@@ -224,6 +227,7 @@ async function main(kafka: Kafka, db: Client): Promise<void> {
         nodeOptions: args['node-options'],
         cpuProf: args['cpu-prof'],
         produceAfterJoin: args['produce-after-join'] ? produce : undefined,
+        observedTopics: args['observed-topics'],
       });
       byClient.get(client)!.push(r);
       log(`ingest (${client}) ${i + 1}: ${fmt(r.rps)} rec/s over ${r.seconds.toFixed(2)} s (${r.exact ? 'exact' : `MISMATCH: ${r.mismatch.join('; ')}`})`);
@@ -266,7 +270,7 @@ async function main(kafka: Kafka, db: Client): Promise<void> {
   for (const [c, rs] of byClient) rs.forEach((r, i) => !r.exact && r !== ing && out.push(`ingest (${c}) run ${i + 1} not exact: ${r.mismatch.join('; ')}`));
   out.push(`published: every bucket closed with a revision and outbox event, merged totals exact, ${everyRun.map((r) => (r.publishedAfterS === null ? 'NOT within 60 s' : `${r.publishedAfterS.toFixed(1)} s`)).join(' / ')} after t1 (untimed; idle close 10 s)`);
   if (args['produce-after-join']) out.push(`production (kcat, inside the window): ${ingRuns.map((r) => `${r.productionS?.toFixed(2)} s`).join(' / ')} — a run whose production takes most of its window measures kcat, not ingest`);
-  out.push(`ingest stored ${fmt(ing.buckets)} (domain, region, minute) buckets, ${fmt(ing.outbox)} demand.observed.v1 events (${ing.duplicateEvents === null ? 'repeats not counted' : `${fmt(ing.duplicateEvents)} of them repeats: at-least-once`}); peak RSS ${ing.peakRssMb ?? '?'} MB${Number(args.instances) > 1 ? ` (sum of ${args.instances} instances)` : ''}`);
+  out.push(`ingest stored ${fmt(ing.buckets)} (domain, region, minute) buckets, ${fmt(ing.outbox)} ${ing.eventsTopic} events (${ing.duplicateEvents === null ? 'repeats not counted' : `${fmt(ing.duplicateEvents)} of them repeats: at-least-once`}); peak RSS ${ing.peakRssMb ?? '?'} MB${Number(args.instances) > 1 ? ` (sum of ${args.instances} instances)` : ''}`);
   if (perf) out.push(`ConsumerPerformance output (median run):\n  ${perf.header}\n  ${perf.line}`);
   if (eb) out.push(`ingest / kafkajs eachBatch ceiling = ${(ing.rps / eb.rps).toFixed(3)}`);
   out.push(`ratio (ingest on ${headline} / ConsumerPerformance nMsg.sec) = ${ratio.toFixed(3)} (target ≥ 0.5)${perf ? `; vs fetch.nMsg.sec = ${(ing.rps / perfFetch).toFixed(3)}` : ''}`);

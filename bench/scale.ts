@@ -6,6 +6,7 @@
  *                       [--step-ms 0.1] [--partitions 6] [--runs 1] [--client librdkafka]
  *                       [--ingest-within-s 1800] [--publish-within-s 600] [--idle-close-ms 30000] [--cpu-prof FILE] [--keep]
  *                       [--forecast-domains 10000] [--full-series 500] [--skip-forecast] [--forecast-only]
+ *                       [--observed-topics v1|v2|v1,v2]
  *
  * 1. A fresh topic prefix (all contract topics); `--records` records like generateTelemetry's,
  *    one per Kafka message, keyed by domain, over `--domains` domains whose volumes follow Zipf's
@@ -23,8 +24,11 @@
  *    INGEST_IDLE_CLOSE_MS = `--idle-close-ms` (30 s, not bench:ingest's 10 s: on a busy machine a
  *    partition can get no batch for 10 s mid-run, and an idle close then makes its remaining
  *    records late).
- * 4. Figures per record: (domain, region, minute) buckets stored and demand.observed.v1 messages
- *    published (the per-bucket cost the issue is about), ingest's peak RSS (VmHWM).
+ * 4. Figures per record: (domain, region, minute) buckets stored and demand.observed messages
+ *    published (the per-bucket cost the issue is about), ingest's peak RSS (VmHWM). Ingest
+ *    publishes on the topics `--observed-topics` names (INGEST_DEMAND_OBSERVED_TOPICS, default
+ *    `v1`); the messages counted are demand.observed.v2's when v2 is on (an event per commit and
+ *    chunk), else v1's (an event per bucket revision).
  * 5. The forecaster's pass over `--forecast-domains` (10,000) domains, about three regions each,
  *    seven days of history each, through its own tiers, store and outbox (bench/forecast-scale.ts
  *    states how the series are built and what is timed): forecast_pass_s. `--full-series` sets
@@ -62,6 +66,7 @@ const { values: args } = parseArgs({
     'full-series': { type: 'string' },
     'skip-forecast': { type: 'boolean', default: false },
     'forecast-only': { type: 'boolean', default: false },
+    'observed-topics': { type: 'string', default: 'v1' },
   },
 });
 
@@ -115,7 +120,7 @@ async function main(kafka: Kafka, db: Client): Promise<void> {
   log(`produced in ${((performance.now() - tp) / 1000).toFixed(1)} s; per partition ${perPartition.join(', ')}`);
 
   const perf = await consumerPerformanceRuns(env.KAFKA_BROKERS, topic, N, Math.max(1, Number(args.runs)), () => bench.freshGroup('kperf'), log);
-  const ing = await runIngest(bench, db, kafka, expected, { client: args.client!, cpuProf: args['cpu-prof'], ingestWithinS: Number(args['ingest-within-s']), publishWithinS: Number(args['publish-within-s']), idleCloseMs: Number(args['idle-close-ms']) });
+  const ing = await runIngest(bench, db, kafka, expected, { client: args.client!, cpuProf: args['cpu-prof'], ingestWithinS: Number(args['ingest-within-s']), publishWithinS: Number(args['publish-within-s']), idleCloseMs: Number(args['idle-close-ms']), observedTopics: args['observed-topics'] });
   log(`ingest (${args.client}): ${fmt(ing.rps)} rec/s over ${ing.seconds.toFixed(2)} s (${ing.exact ? 'exact' : `MISMATCH: ${ing.mismatch.join('; ')}`})`);
   if (!ing.exact) log(`ingest's last output:\n  ${ing.stderrTail.join('\n  ')}`);
 
@@ -134,7 +139,7 @@ async function main(kafka: Kafka, db: Client): Promise<void> {
   out.push(`ratio ingest / ConsumerPerformance nMsg.sec = ${ratio.toFixed(3)} (target on the Zipf run ≥ 0.2)`);
   out.push('-'.repeat(100));
   out.push(`buckets: ${fmt(ing.buckets)} (domain, region, minute) rows, ${(ing.buckets / N).toFixed(3)} per record`);
-  out.push(`events: ${fmt(ing.outbox)} demand.observed.v1 messages, ${(ing.outbox / N).toFixed(3)} per record (target ≤ 0.1); ${ing.duplicateEvents === null ? 'repeats not counted (not all published)' : `${fmt(ing.duplicateEvents)} of them repeat an event already sent (same eventId: the outbox is at-least-once)`}`);
+  out.push(`events: ${fmt(ing.outbox)} ${ing.eventsTopic} messages (ingest publishing ${args['observed-topics']}), ${(ing.outbox / N).toFixed(3)} per record (target ≤ 0.1); ${ing.duplicateEvents === null ? 'repeats not counted (not all published)' : `${fmt(ing.duplicateEvents)} of them repeat an event already sent (same eventId: the outbox is at-least-once)`}`);
   out.push(`peak RSS of ingest: ${ing.peakRssMb ?? '?'} MB (target ≤ 1,536)`);
   out.push(`CPU seconds in the ingest window (${ing.seconds.toFixed(2)} s wall, ${os.cpus().length} CPUs): ingest ${cpu.ingest}, Kafka broker ${cpu.kafka_broker}, PostgreSQL ${cpu.postgres}, this bench ${cpu.bench}, other ${cpu.other}${otherTop(cpu)}`);
   if (threadTop(cpu)) out.push(`ingest CPU seconds by thread: ${threadTop(cpu)}`);
@@ -167,6 +172,8 @@ async function main(kafka: Kafka, db: Client): Promise<void> {
       step_ms: Number(args['step-ms']),
       buckets: ing.buckets,
       events: ing.outbox,
+      events_topic: ing.eventsTopic,
+      observed_topics: args['observed-topics'],
       duplicate_events: ing.duplicateEvents,
       seconds: r(ing.seconds, 2),
       ingest_cpu_s: cpu.ingest,

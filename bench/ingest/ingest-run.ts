@@ -151,6 +151,11 @@ export interface IngestRunOptions {
    * records may close mid-run; a longer one only delays the untimed publication check.
    */
   idleCloseMs?: number;
+  /**
+   * INGEST_DEMAND_OBSERVED_TOPICS (default `v1`). The counted topic (`outbox`, `duplicateEvents`,
+   * `eventsTopic`) is demand.observed.v2 when v2 is on, else v1.
+   */
+  observedTopics?: string;
 }
 
 export interface IngestResult {
@@ -165,6 +170,9 @@ export interface IngestResult {
   /** Why the run is not exact, by name (late and rejected records per partition, totals that differ); empty when exact. */
   mismatch: string[];
   buckets: number;
+  /** The demand.observed topic whose messages `outbox` counts (unprefixed). */
+  eventsTopic: string;
+  /** Messages this run added to `eventsTopic`. */
   outbox: number;
   /** Of `outbox`, messages that repeat an event already sent (same eventId: at-least-once); null when not counted (not all published). */
   duplicateEvents: number | null;
@@ -192,11 +200,15 @@ export async function runIngest(bench: IngestBench, db: Client, kafka: Kafka, ex
   }
   const schema = uniqueName('ingest_bench');
   bench.schemas.push(schema);
-  // Runs on one prefix share its demand.observed.v1 topic: this run's events are what it adds.
-  const eventsTopic = `${runPrefix}${Topics.demandObserved}`;
-  const eventsFrom = await partitionEndOffsets(kafka, eventsTopic);
-  const eventsBefore = eventsFrom.reduce((a, b) => a + b, 0);
-  const extra: Record<string, string> = { INGEST_KAFKA_CLIENT: options.client };
+  // Runs on one prefix share its demand.observed topics: this run's events are what it adds.
+  const observed = (options.observedTopics ?? 'v1').split(',').map((t) => t.trim());
+  const [v1On, v2On] = [observed.includes('v1'), observed.includes('v2')];
+  const v1Topic = `${runPrefix}${Topics.demandObserved}`;
+  const v1From = await partitionEndOffsets(kafka, v1Topic);
+  const v1Before = v1From.reduce((a, b) => a + b, 0);
+  const v2Topic = `${runPrefix}${Topics.demandObservedV2}`;
+  const v2From = await partitionEndOffsets(kafka, v2Topic);
+  const extra: Record<string, string> = { INGEST_KAFKA_CLIENT: options.client, INGEST_DEMAND_OBSERVED_TOPICS: observed.join(',') };
   if (options.concurrency) extra.INGEST_PARTITIONS_CONCURRENCY = options.concurrency;
   // As deployed (docker-compose.yml); `--node-options=` (empty) measures Node's defaults.
   extra.NODE_OPTIONS = options.nodeOptions ?? INGEST_NODE_OPTIONS;
@@ -322,22 +334,31 @@ export async function runIngest(bench: IngestBench, db: Client, kafka: Kafka, ex
         )
       ).rows;
       // Every revision's event in Kafka (the relay deletes what it has sent).
-      published = (await partitionEndOffsets(kafka, eventsTopic)).reduce((a, b) => a + b, 0) - eventsBefore;
+      published = v1On ? (await partitionEndOffsets(kafka, v1Topic)).reduce((a, b) => a + b, 0) - v1Before : 0;
       const revisions = Number(pub.revisions);
-      if (Number(pub.requests) !== expected.requests || Number(pub.errors) !== expected.errors || Number(pub.bytes) !== expected.bytes || Number(pub.unpublished) !== 0 || Number(pub.unsent) !== 0 || published < revisions) continue;
-      if (published > revisions && published !== distinctCountedAt) {
+      if (Number(pub.requests) !== expected.requests || Number(pub.errors) !== expected.errors || Number(pub.bytes) !== expected.bytes || Number(pub.unpublished) !== 0 || Number(pub.unsent) !== 0) continue;
+      // v1: an event per revision. (v2 carries a commit's revisions in a few events: sent once no
+      // outbox row is left, as a row goes only once all its events are acknowledged.)
+      if (v1On && published < revisions) continue;
+      if (v1On && published > revisions && published !== distinctCountedAt) {
         // More messages than revisions: the outbox is at-least-once (a relay poll may send a row
         // its writer is still sending). Exact when the distinct event ids are the revisions.
-        const events = await countDistinctEvents(bench.env.KAFKA_BROKERS, eventsTopic, eventsFrom);
+        const events = await countDistinctEvents(bench.env.KAFKA_BROKERS, v1Topic, v1From);
         distinctCountedAt = published;
         duplicateEvents = events.messages - events.distinct;
         // kcat read to the end later than the offsets were looked up: its count is the newer.
         published = events.messages;
         if (events.distinct !== revisions) continue;
-      } else if (published > revisions) continue;
-      if (published === revisions) duplicateEvents = 0;
+      } else if (v1On && published > revisions) continue;
+      if (v1On && published === revisions) duplicateEvents = 0;
       publishedAfterS = (performance.now() - t1) / 1000;
       break;
+    }
+    if (v2On) {
+      // The counted topic: its messages and how many repeat an event id (after publication, or whatever arrived).
+      const events = await countDistinctEvents(bench.env.KAFKA_BROKERS, v2Topic, v2From);
+      published = events.messages;
+      duplicateEvents = publishedAfterS === null ? null : events.messages - events.distinct;
     }
     // VmHWM after publication: sending the last buckets' events can take more memory than the window did.
     const rss = procs.map((p) => readPeakRssMb(p.pid));
@@ -356,6 +377,7 @@ export async function runIngest(bench: IngestBench, db: Client, kafka: Kafka, ex
       exact,
       mismatch,
       buckets: Number(sums.buckets),
+      eventsTopic: v2On ? Topics.demandObservedV2 : Topics.demandObserved,
       outbox: published,
       duplicateEvents,
       publishedAfterS,

@@ -35,6 +35,23 @@ export const IngestConfigSchema = PlatformConfigSchema.extend({
   INGEST_IDLE_CLOSE_MS: z.coerce.number().int().min(100).default(60_000),
   INGEST_OUTBOX_POLL_MS: z.coerce.number().int().min(50).default(1_000),
   /**
+   * Which topics observed demand goes to, comma-separated: `v1` (demand.observed.v1, an event per
+   * bucket revision: what the forecaster and allocator read today), `v2` (demand.observed.v2, an
+   * event per commit of a source partition, its revisions in chunks; decision 0022), or both.
+   */
+  INGEST_DEMAND_OBSERVED_TOPICS: z
+    .string()
+    .default('v1')
+    .transform((s, ctx) => {
+      const names = s.split(',').map((t) => t.trim()).filter(Boolean);
+      const unknown = names.filter((t) => t !== 'v1' && t !== 'v2');
+      if (names.length === 0 || unknown.length > 0) {
+        ctx.addIssue({ code: 'custom', message: `must be v1, v2 or v1,v2${unknown.length > 0 ? ` (not ${unknown.join(', ')})` : ''}` });
+        return z.NEVER;
+      }
+      return { v1: names.includes('v1'), v2: names.includes('v2') };
+    }),
+  /**
    * Ingest sends the events of each commit itself; the outbox poll sends only rows older than
    * this (their writer died or could not send). Events after a crash wait this long.
    */

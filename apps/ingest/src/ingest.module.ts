@@ -71,7 +71,7 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
     const client = this.chooseClient();
     // demand.observed.v1 carries an event per closed bucket: kafkajs would encode them on the event loop.
     if (client === 'librdkafka') this.relayProducer = new LibrdkafkaProducer({ brokers: c.KAFKA_BROKERS, clientId: 'shardcast-ingest-outbox' });
-    const outbox = new DemandOutboxTable(this.db, c.INGEST_DB_SCHEMA, PRODUCED_BY);
+    const outbox = new DemandOutboxTable(this.db, c.INGEST_DB_SCHEMA, PRODUCED_BY, c.INGEST_DEMAND_OBSERVED_TOPICS);
     this.relay = new OutboxRelay(outbox, this.relayProducer ?? this.producer, c.KAFKA_TOPIC_PREFIX, this.logger, {
       writerGraceMs: c.INGEST_OUTBOX_WRITER_GRACE_MS,
     });
@@ -79,7 +79,7 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
     const partitions = new PostgresHistoryPartitions(this.db, demandHistoryTables(c.INGEST_DB_SCHEMA));
     const retention = { createAheadDays: c.INGEST_HISTORY_CREATE_AHEAD_DAYS, rollUpAfterDays: c.INGEST_HISTORY_ROLLUP_AFTER_DAYS, retainDays: c.INGEST_HISTORY_RETAIN_DAYS };
     this.historyJob = new HistoryJob(partitions, retention, this.logger, `${c.INGEST_DB_SCHEMA}.demand_buckets`);
-    const store = new PostgresDemandStore(this.db, c.INGEST_DB_SCHEMA, PRODUCED_BY, partitions);
+    const store = new PostgresDemandStore(this.db, c.INGEST_DB_SCHEMA, PRODUCED_BY, partitions, c.INGEST_DEMAND_OBSERVED_TOPICS);
     const groupId = c.INGEST_GROUP_ID ?? `${c.KAFKA_GROUP_PREFIX}-ingest`;
     const deadLetters = new DeadLetterPublisher(this.producer, groupId, this.logger);
     deadLetters.useQuarantine(new PostgresQuarantine(this.db, c.INGEST_DB_SCHEMA));

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DomainRegisteredEventSchema, Topics, deadLetterTopic } from '@shardcast/contracts';
+import { DemandObservedBatchEventSchema, DomainRegisteredEventSchema, Topics, deadLetterTopic } from '@shardcast/contracts';
 import { eventually } from '@shardcast/test-stack';
 import { INGEST_NODE_OPTIONS } from '../src/ingest.config';
 import { IngestHarness } from './ingest-harness';
@@ -63,7 +63,7 @@ describe('the documented examples', () => {
   let rejectedValue = '';
 
   const expected: Outcome[] = [
-    { kind: 'start-ingest', env: { POPS: '{"fra1":{"lat":50.11,"lon":8.68}}' } },
+    { kind: 'start-ingest', env: { POPS: '{"fra1":{"lat":50.11,"lon":8.68}}', INGEST_DEMAND_OBSERVED_TOPICS: 'v1,v2' } },
     { kind: 'produce', accepted: 1, rejected: 0, buckets: afterRecord },
     { kind: 'produce', accepted: 3, rejected: 0, buckets: afterBatch },
     { kind: 'produce', accepted: 3, rejected: 1, buckets: afterBatch },
@@ -80,6 +80,28 @@ describe('the documented examples', () => {
         expect(events.every((e) => e.key === e.at.split('|')[0] && e.revision === 1)).toBe(true);
         expect(Object.fromEntries(events.map((e) => [e.at, { requests: e.requests, errors: e.errors }]))).toEqual(afterBatch);
         expect(events).toHaveLength(3);
+      },
+    },
+    {
+      kind: 'consume',
+      topic: Topics.demandObservedV2,
+      // One event per commit that closed buckets: one, or two if the partition went idle between the messages.
+      done: (lines) => lines.flatMap((line) => JSON.parse(line.slice(line.indexOf(' ') + 1)).payload.buckets).length >= 3,
+      check: (lines) => {
+        const events = lines.map((line) => {
+          const [key, ...json] = line.split(' ');
+          return { key, event: DemandObservedBatchEventSchema.parse(JSON.parse(json.join(' '))) };
+        });
+        expect(events.length).toBeGreaterThanOrEqual(1);
+        expect(events.length).toBeLessThanOrEqual(2);
+        for (const { key, event } of events) {
+          expect(key).toBe(`${event.payload.source.topic}:${event.payload.source.partition}`);
+          expect(event.payload.source.topic).toBe(`${h.prefix}${Topics.telemetryRequests}`);
+        }
+        const buckets = events.flatMap((e) => e.event.payload.buckets);
+        expect(buckets.every((b) => b.revision === 1 && b.bucketSeconds === 60)).toBe(true);
+        expect(Object.fromEntries(buckets.map((b) => [`${b.domain}|${b.region}|${Date.parse(b.bucketStart)}`, { requests: b.requests, errors: b.errors }]))).toEqual(afterBatch);
+        expect(buckets).toHaveLength(3);
       },
     },
     { kind: 'consume', topic: Topics.shardAssigned, done: () => true, check: (lines) => expect(lines).toEqual([]) },

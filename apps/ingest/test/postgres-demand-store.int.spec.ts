@@ -211,3 +211,70 @@ describe('PostgresDemandStore (real PostgreSQL)', () => {
     expect(await drainAll(outbox)).toEqual(next.outbox.map((m) => ({ topic: m.topic, key: m.key, payload: m.payload })));
   });
 });
+
+describe('PostgresDemandStore publishing demand.observed.v1 and v2 (real PostgreSQL)', () => {
+  const schema = uniqueName('ingest_store_v2');
+  let db: DataSource;
+  let store: PostgresDemandStore;
+  let outbox: DemandOutboxTable;
+  const both = { v1: true, v2: true };
+  const sentAs = (outboxMessages: Array<{ topic: string; key: string; payload: string }>) => outboxMessages.map((m) => ({ topic: m.topic, key: m.key, payload: m.payload }));
+  const v2Of = (messages: Array<{ topic: string; payload: string | null }>) => messages.filter((m) => m.topic === 'demand.observed.v2').map((m) => JSON.parse(m.payload!));
+
+  beforeAll(async () => {
+    db = await openServiceDatabase(createServiceDataSource({ url: stackEnv().DATABASE_URL, schema, migrations: ingestMigrations, poolSize: 4 }), schema);
+    store = new PostgresDemandStore(db, schema, 'ingest-test', new PostgresHistoryPartitions(db, demandHistoryTables(schema)), both);
+    outbox = new DemandOutboxTable(db, schema, 'ingest-test', both);
+  });
+
+  afterAll(async () => {
+    await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await db.destroy();
+  });
+
+  it('a commit of 1,200 buckets: 1,200 v1 events and 3 v2 chunks, and a poll rebuilds them all byte for byte', async () => {
+    const closed = Array.from({ length: 1_200 }, (_, i) => entry(`d${i}.example.com`, 'us-east-1', T0, [5, i]));
+    const result = await store.commit('t', 0, -1n, closing(closed, 1_300n), { accepted: 2_400, rejected: 0, late: 0 });
+    if (!result.committed) throw new Error('not committed');
+    const v2 = v2Of(result.outbox);
+    expect(result.outbox).toHaveLength(1_203);
+    expect(v2.map((e) => [e.payload.source, e.payload.buckets.length])).toEqual([0, 1, 2].map((chunk) => [{ topic: 't', partition: 0, fromOffset: null, commitOffset: '1300', chunk, chunks: 3 }, chunk < 2 ? 500 : 200]));
+    expect(result.outbox.filter((m) => m.topic === 'demand.observed.v2').map((m) => m.key)).toEqual(['t:0', 't:0', 't:0']);
+    expect(await drainAll(outbox)).toEqual(sentAs(result.outbox));
+  });
+
+  it('merged revisions (another partition closed the bucket first) are in the writer\'s v2 event and in the poll\'s, alike; a close at an unchanged offset has its own ids', async () => {
+    const first = await store.commit('t', 1, -1n, closing([entry('m.example.com', 'eu-west-1', T0, [10])], 5n), { accepted: 1, rejected: 0, late: 0 });
+    const merged = await store.commit('t', 2, -1n, closing([entry('m.example.com', 'eu-west-1', T0, [20, 30]), entry('n.example.com', 'eu-west-1', T0, [1])], 9n), { accepted: 3, rejected: 0, late: 0 });
+    if (!first.committed || !merged.committed) throw new Error('not committed');
+    const [event] = v2Of(merged.outbox);
+    expect(event.payload.buckets.map((b: { domain: string; revision: number; requests: number }) => [b.domain, b.revision, b.requests])).toEqual([
+      ['m.example.com', 2, 3],
+      ['n.example.com', 1, 1],
+    ]);
+    // The next commit of partition 2 closes at the offset the last one left (an idle close).
+    const idle = await store.commit('t', 2, 9n, closing([entry('o.example.com', 'eu-west-1', T0, [1])], 9n), { accepted: 0, rejected: 0, late: 0 });
+    if (!idle.committed) throw new Error('not committed');
+    const [idleEvent] = v2Of(idle.outbox);
+    expect(idleEvent.payload.source).toEqual({ topic: 't', partition: 2, fromOffset: '9', commitOffset: '9', chunk: 0, chunks: 1 });
+    expect(idleEvent.eventId).not.toBe(event.eventId);
+    // The first commit's only revision was replaced: a poll sends nothing of it (its one chunk left empty).
+    expect(await drainAll(outbox)).toEqual(sentAs([...merged.outbox, ...idle.outbox]));
+  });
+
+  it('a poll leaves out a revision replaced since its commit, under the same event id', async () => {
+    const a = await store.commit('t', 3, -1n, closing([entry('r.example.com', 'eu-west-1', T0 + 60_000, [10]), entry('s.example.com', 'eu-west-1', T0 + 60_000, [10])], 4n), { accepted: 2, rejected: 0, late: 0 });
+    const b = await store.commit('t', 4, -1n, closing([entry('r.example.com', 'eu-west-1', T0 + 60_000, [20])], 4n), { accepted: 1, rejected: 0, late: 0 });
+    if (!a.committed || !b.committed) throw new Error('not committed');
+    const polled = v2Of(await drainAll(outbox));
+    const [written] = v2Of(a.outbox);
+    expect(polled.map((e) => e.eventId)).toEqual([written.eventId, v2Of(b.outbox)[0].eventId]);
+    expect(polled[0]).toEqual({ ...written, payload: { ...written.payload, buckets: written.payload.buckets.filter((x: { domain: string }) => x.domain === 's.example.com') } });
+  });
+
+  it('sends rows written before their commit was recorded on v1 only', async () => {
+    await store.commit('t', 5, -1n, closing([entry('legacy.example.com', 'eu-west-1', T0, [10])], 2n), { accepted: 1, rejected: 0, late: 0 });
+    await db.query(`UPDATE "${schema}".demand_outbox SET source_topic = NULL, source_partition = NULL, from_offset = NULL, commit_offset = NULL, chunk_ends = NULL`);
+    expect((await drainAll(outbox)).map((m) => m.topic)).toEqual(['demand.observed.v1']);
+  });
+});

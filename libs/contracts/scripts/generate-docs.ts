@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { CapacityPlanEventSchema } from '../src/capacity-plan';
 import { DemandForecastEventSchema } from '../src/demand-forecast';
 import { DemandObservedEventSchema } from '../src/demand-observed';
+import { DemandObservedBatchEventSchema, MAX_OBSERVED_BATCH_BUCKET_BYTES, MAX_OBSERVED_BATCH_BUCKETS } from '../src/demand-observed-v2';
 import { DOMAIN_REGISTERED, DomainRegisteredEvent, DomainRegisteredEventSchema, MAX_REGISTERED_DOMAIN_LENGTH } from '../src/domain-registered';
 import { MAX_REGION_SLUG_LENGTH, TierPolicy } from '../src/domain-policy';
 import { EventEnvelope } from '../src/envelope';
@@ -74,6 +75,15 @@ const TOPIC_DOCS: Record<TopicName, TopicDoc> = {
     consumedBy: 'forecaster, allocator, outside systems',
     audience: 'public',
     summary: 'Demand per (domain, region, minute); a later revision replaces an earlier one and holds all of it. Every revision is sent at least once, except one already replaced by the time a poll sends its outbox row (its writer crashed or could not send).',
+  },
+  [Topics.demandObservedV2]: {
+    topic: Topics.demandObservedV2,
+    schemaFile: 'demand-observed-v2-event.schema.json',
+    key: 'source partition, `<telemetry topic>:<partition>`',
+    producedBy: 'ingest (when `INGEST_DEMAND_OBSERVED_TOPICS` includes `v2`)',
+    consumedBy: 'outside systems (the forecaster and allocator still read v1)',
+    audience: 'public',
+    summary: `The same bucket revisions as \`${Topics.demandObserved}\`, many per event: one event per ingest commit of a source partition, holding the revisions it closed, cut into chunks of at most ${MAX_OBSERVED_BATCH_BUCKETS} buckets (and ${thousands(MAX_OBSERVED_BATCH_BUCKET_BYTES)} bytes of them). A redelivery or a resend from the outbox repeats the event id; a revision already replaced when the outbox resends is left out, as in v1.`,
   },
   [Topics.demandForecast]: {
     topic: Topics.demandForecast,
@@ -143,7 +153,7 @@ const ERROR_CODE_DOCS: Record<ErrorCode, string> = {
 /** Type and meaning of each envelope field; keyed by EventEnvelope, so a new field must be documented. */
 const ENVELOPE_FIELD_DOCS: Record<keyof EventEnvelope<string, unknown>, [string, string]> = {
   eventId: ['string (1–128)', 'Unique id of the event; a redelivery carries the same id.'],
-  type: ['string', 'The payload type, e.g. `shard.assigned` (the topic name without `.v1`).'],
+  type: ['string', 'The payload type, e.g. `shard.assigned` (the topic name without its version, `.v1`).'],
   occurredAt: ['ISO-8601 with zone', 'When the event happened.'],
   producedBy: ['string (1–64)', 'The producing service.'],
   correlationId: ['string (1–128)', 'Follows one demand change end to end.'],
@@ -201,6 +211,7 @@ function schemaDocs(): ContractDoc[] {
   const events: Array<[string, z.ZodType, string, string]> = [
     ['domain-registered-event.schema.json', DomainRegisteredEventSchema, `${Topics.domainRegistered} event`, TOPIC_DOCS[Topics.domainRegistered].summary],
     ['demand-observed-event.schema.json', DemandObservedEventSchema, `${Topics.demandObserved} event`, TOPIC_DOCS[Topics.demandObserved].summary],
+    ['demand-observed-v2-event.schema.json', DemandObservedBatchEventSchema, `${Topics.demandObservedV2} event`, TOPIC_DOCS[Topics.demandObservedV2].summary],
     ['demand-forecast-event.schema.json', DemandForecastEventSchema, `${Topics.demandForecast} event`, TOPIC_DOCS[Topics.demandForecast].summary],
     ['capacity-plan-event.schema.json', CapacityPlanEventSchema, `${Topics.capacityPlan} event`, TOPIC_DOCS[Topics.capacityPlan].summary],
     ['shard-assigned-event.schema.json', ShardAssignedEventSchema, `${Topics.shardAssigned} event`, TOPIC_DOCS[Topics.shardAssigned].summary],
@@ -278,7 +289,9 @@ schemas below do not forbid unknown fields in events; tightening validation is n
 ## Topics
 
 Events are keyed by their **domain** (the normalised host name, UTF-8), so each domain's events
-stay in order on one partition. The partition count is configurable per deployment
+stay in order on one partition; \`${Topics.demandObservedV2}\`, whose events carry many domains, is
+keyed by the telemetry partition they come from, which keeps a domain's events in order as long as
+telemetry is keyed by domain. The partition count is configurable per deployment
 (\`KAFKA_TOPIC_PARTITIONS\`, default 6, used when the topics are created), and so is a name prefix
 (\`KAFKA_TOPIC_PREFIX\`, default empty: a prefix \`test-1.\` gives \`test-1.${Topics.telemetryRequests}\`).
 
@@ -355,11 +368,13 @@ Run them in this order against the local stack (\`npm run stack:up\`, broker \`1
 fresh ingest (new database schema and consumer group); add your \`KAFKA_TOPIC_PREFIX\` to topic names
 if you set one. A test runs every block below in order and checks what this section says they do.
 
-Start ingest (after \`npm run build\`) with the edge POP that the batch below uses; with the
-default \`POPS\` (\`{}\`) that record is dead-lettered as \`TELEMETRY_UNKNOWN_POP\`:
+Start ingest (after \`npm run build\`) with the edge POP that the batch below uses (with the
+default \`POPS\`, \`{}\`, that record is dead-lettered as \`TELEMETRY_UNKNOWN_POP\`), publishing
+observed demand on both \`${Topics.demandObserved}\` and \`${Topics.demandObservedV2}\` (the default is
+\`v1\` alone):
 
 \`\`\`sh
-POPS='${JSON.stringify(examplePops)}' npm run start:ingest
+POPS='${JSON.stringify(examplePops)}' INGEST_DEMAND_OBSERVED_TOPICS='v1,v2' npm run start:ingest
 \`\`\`
 
 Produce one telemetry record, keyed by domain. Ingest counts one request for \`app.example.com\` in
@@ -397,6 +412,18 @@ request and 1 error:
 
 \`\`\`sh
 kcat -b 127.0.0.1:9092 -C -t ${Topics.demandObserved} -o beginning -f '%k %s\\n'
+\`\`\`
+
+Consume the same revisions on \`${Topics.demandObservedV2}\`: one event per ingest commit that closed
+buckets, keyed by its source partition (\`${Topics.telemetryRequests}:<partition>\`), its
+\`payload.source\` naming the commit (partition, offsets, chunk) and \`payload.buckets\` holding
+one \`${Topics.demandObserved}\` payload per bucket. Here the three buckets above, revision 1 each,
+in one event (or two, if the partition went idle between the two messages and its first minute
+was closed on its own). Exact totals per key are the sum of the latest revision of each
+(\`domain\`, \`region\`, \`bucketStart\`, \`bucketSeconds\`):
+
+\`\`\`sh
+kcat -b 127.0.0.1:9092 -C -t ${Topics.demandObservedV2} -o beginning -f '%k %s\\n'
 \`\`\`
 
 Consume shard layouts (compacted: the latest layout per domain, then every change). Nothing is

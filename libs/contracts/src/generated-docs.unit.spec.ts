@@ -36,6 +36,7 @@ describe('docs/contracts', () => {
         'capacity-plan-event.schema.json',
         'demand-forecast-event.schema.json',
         'demand-observed-event.schema.json',
+        'demand-observed-v2-event.schema.json',
         'domain-registered-event.schema.json',
         'shard-assigned-event.schema.json',
         'shard-health-event.schema.json',
@@ -77,7 +78,8 @@ describe('docs/contracts', () => {
       ['app.example.com', Topics.domainRegistered, true],
     ]);
     expect(readme).toContain(`echo 'app.example.com|' | kcat -b 127.0.0.1:9092 -P -t ${Topics.domainRegistered} -K '|' -Z`);
-    expect(readme).toContain(`kcat -b 127.0.0.1:9092 -C -t ${Topics.demandObserved}`);
+    expect(readme).toContain(`kcat -b 127.0.0.1:9092 -C -t ${Topics.demandObserved} `);
+    expect(readme).toContain(`kcat -b 127.0.0.1:9092 -C -t ${Topics.demandObservedV2} `);
     expect(readme).toContain(`kcat -b 127.0.0.1:9092 -C -t ${Topics.shardAssigned}`);
     expect(readme).toContain(`-t ${deadLetterTopic(Topics.telemetryRequests)} -o beginning -e -f '%h %s\\n'`);
   });

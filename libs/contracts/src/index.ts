@@ -7,6 +7,7 @@ export * from './domain-policy';
 export * from './country-codes';
 export * from './telemetry-request';
 export * from './demand-observed';
+export * from './demand-observed-v2';
 export * from './domain-registered';
 export * from './demand-forecast';
 export * from './forecast-resources';

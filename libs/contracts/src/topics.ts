@@ -1,11 +1,13 @@
 /**
  * Kafka topics are shardcast's public contract: versioned, keyed by domain so each domain's
- * events stay in order. A new incompatible payload gets a new topic (`.v2`), never an edit.
+ * events stay in order (`demand.observed.v2`, whose events carry many domains, by source
+ * partition). A new incompatible payload gets a new topic (`.v2`), never an edit.
  */
 export const Topics = {
   telemetryRequests: 'telemetry.requests.v1',
   domainRegistered: 'domain.registered.v1',
   demandObserved: 'demand.observed.v1',
+  demandObservedV2: 'demand.observed.v2',
   demandForecast: 'demand.forecast.v1',
   capacityPlan: 'capacity.plan.v1',
   shardAssigned: 'shard.assigned.v1',

@@ -1,4 +1,4 @@
-import { DEMAND_OBSERVED, DemandObservedEvent, deterministicEventId } from '@shardcast/contracts';
+import { DEMAND_OBSERVED, DemandObserved, DemandObservedEvent, deterministicEventId, EventEnvelope } from '@shardcast/contracts';
 import { bytesDecimal, DemandBucket, latencySummary, mergeDemandBuckets, serializeLatencySketch } from './demand-bucket';
 import { BucketKey, BUCKET_MS } from './partition-aggregator';
 
@@ -22,7 +22,10 @@ export interface BucketPublication {
   readonly bucket: Readonly<DemandBucket>;
   latency: { p50: number; p90: number; p99: number; max: number };
   sketch: Buffer;
-  event: DemandObservedEvent;
+  /** The revision as a bucket payload: a v2 entry, and the payload of `event`. */
+  payload: DemandObserved;
+  /** Its `demand.observed.v1` event, made on first read (its id is a SHA-256: with v1 off, never). */
+  readonly event: DemandObservedEvent;
 }
 
 /**
@@ -43,7 +46,19 @@ export function nextBucketRevision(
   const revision = (stored?.revision ?? 0) + 1;
   const latency = latencySummary(bucket);
   const sketch = serializeLatencySketch(bucket);
-  return { key, revision, bucket, latency, sketch, event: demandObservedEvent(key, revision, { requests: bucket.requests, errors: bucket.errors, bytesExact: bytesDecimal(bucket) }, latency, sketch, producedBy, occurredAt.toISOString()) };
+  const payload = demandObservedPayload(key, revision, { requests: bucket.requests, errors: bucket.errors, bytesExact: bytesDecimal(bucket) }, latency, sketch);
+  let event: DemandObservedEvent | undefined;
+  return {
+    key,
+    revision,
+    bucket,
+    latency,
+    sketch,
+    payload,
+    get event() {
+      return (event ??= demandObservedEventOf(key, payload, producedBy, occurredAt.toISOString()));
+    },
+  };
 }
 
 /**
@@ -62,35 +77,42 @@ export function demandObservedEvent(
   producedBy: string,
   occurredAt: string,
 ): DemandObservedEvent {
-  const bucketStart = new Date(key.bucketStartMs).toISOString();
-  const eventId = deterministicEventId(DEMAND_OBSERVED, key.domain, key.region, bucketStart, revision);
+  return demandObservedEventOf(key, demandObservedPayload(key, revision, totals, latency, sketch), producedBy, occurredAt);
+}
+
+/** A bucket revision's payload: what a v1 event carries, and a v2 event per bucket. */
+export function demandObservedPayload(
+  key: BucketKey,
+  revision: number,
+  totals: { requests: number; errors: number; bytesExact: string },
+  latency: { p50: number; p90: number; p99: number; max: number },
+  sketch: Buffer,
+): DemandObserved {
   return {
-    eventId,
-    type: DEMAND_OBSERVED,
-    occurredAt,
-    producedBy,
-    correlationId: eventId,
-    causationId: null,
-    payload: {
-      domain: key.domain,
-      region: key.region,
-      bucketStart,
-      bucketSeconds: BUCKET_MS / 1000,
-      revision,
-      requests: totals.requests,
-      errors: totals.errors,
-      bytes: Number(totals.bytesExact),
-      bytesExact: totals.bytesExact,
-      latencyMs: latency,
-      latencySketch: sketch.toString('base64'),
-    },
+    domain: key.domain,
+    region: key.region,
+    bucketStart: new Date(key.bucketStartMs).toISOString(),
+    bucketSeconds: BUCKET_MS / 1000,
+    revision,
+    requests: totals.requests,
+    errors: totals.errors,
+    bytes: Number(totals.bytesExact),
+    bytesExact: totals.bytesExact,
+    latencyMs: latency,
+    latencySketch: sketch.toString('base64'),
   };
+}
+
+/** The v1 envelope around a payload; its id is a function of (domain, region, bucket start, revision). */
+function demandObservedEventOf(key: BucketKey, payload: DemandObserved, producedBy: string, occurredAt: string): DemandObservedEvent {
+  const eventId = deterministicEventId(DEMAND_OBSERVED, key.domain, key.region, payload.bucketStart, payload.revision);
+  return { eventId, type: DEMAND_OBSERVED, occurredAt, producedBy, correlationId: eventId, causationId: null, payload };
 }
 
 /** A character JSON.stringify would escape (quote, backslash, control) or a surrogate (it escapes lone ones). */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
-const jsonString = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
-const jsonNumber = (n: number): string => (Number.isFinite(n) ? String(n) : 'null');
+export const jsonString = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
+export const jsonNumber = (n: number): string => (Number.isFinite(n) ? String(n) : 'null');
 
 /**
  * JSON.stringify(event), written out field by field: one event per closed bucket made this a
@@ -98,15 +120,25 @@ const jsonNumber = (n: number): string => (Number.isFinite(n) ? String(n) : 'nul
  * to JSON.stringify, so a field added to the event without adding it here fails.
  */
 export function serializeDemandObservedEvent(e: DemandObservedEvent): string {
-  const p = e.payload;
-  const l = p.latencyMs;
+  return `${envelopeJsonHead(e)}${serializeDemandObservedPayload(e.payload)}}`;
+}
+
+/** An envelope as JSON up to its payload: `{"eventId":…,"causationId":…,"payload":`. */
+export function envelopeJsonHead(e: Omit<EventEnvelope<string, unknown>, 'payload'>): string {
   return (
     `{"eventId":${jsonString(e.eventId)},"type":${jsonString(e.type)},"occurredAt":${jsonString(e.occurredAt)},"producedBy":${jsonString(e.producedBy)},` +
-    `"correlationId":${jsonString(e.correlationId)},"causationId":${e.causationId === null ? 'null' : jsonString(e.causationId)},` +
-    `"payload":{"domain":${jsonString(p.domain)},"region":${jsonString(p.region)},"bucketStart":${jsonString(p.bucketStart)},` +
+    `"correlationId":${jsonString(e.correlationId)},"causationId":${e.causationId === null ? 'null' : jsonString(e.causationId)},"payload":`
+  );
+}
+
+/** JSON.stringify of one bucket's payload: a v1 event's, and each entry of a v2 event's `buckets`. */
+export function serializeDemandObservedPayload(p: DemandObserved): string {
+  const l = p.latencyMs;
+  return (
+    `{"domain":${jsonString(p.domain)},"region":${jsonString(p.region)},"bucketStart":${jsonString(p.bucketStart)},` +
     `"bucketSeconds":${jsonNumber(p.bucketSeconds)},"revision":${jsonNumber(p.revision)},"requests":${jsonNumber(p.requests)},` +
     `"errors":${jsonNumber(p.errors)},"bytes":${jsonNumber(p.bytes)},${p.bytesExact === undefined ? '' : `"bytesExact":${jsonString(p.bytesExact)},`}` +
     `"latencyMs":{"p50":${jsonNumber(l.p50)},"p90":${jsonNumber(l.p90)},"p99":${jsonNumber(l.p99)},"max":${jsonNumber(l.max)}},` +
-    `"latencySketch":${jsonString(p.latencySketch)}}}`
+    `"latencySketch":${jsonString(p.latencySketch)}}`
   );
 }

@@ -1,6 +1,6 @@
 import { DemandObservedEventSchema, MAX_RECORD_BYTES } from '@shardcast/contracts';
 import fc from 'fast-check';
-import { demandObservedEvent, nextBucketRevision, serializeDemandObservedEvent } from './bucket-publication';
+import { demandObservedEvent, nextBucketRevision, serializeDemandObservedEvent, serializeDemandObservedPayload } from './bucket-publication';
 import { addRequest, deserializeLatencySketch, emptyDemandBucket } from './demand-bucket';
 
 const key = { domain: 'app.example.com', region: 'eu-west-1', bucketStartMs: Date.UTC(2014, 3, 10, 12, 0) };
@@ -38,6 +38,14 @@ describe('nextBucketRevision', () => {
     expect(pub.event.payload.bytes).toBe(Number(10000000000001000n));
     expect(DemandObservedEventSchema.safeParse(pub.event).success).toBe(true);
     expect(JSON.parse(serializeDemandObservedEvent(pub.event))).toEqual(pub.event);
+  });
+
+  it('carries the payload a v2 entry takes, the same its v1 event carries (made once, when read)', () => {
+    const pub = nextBucketRevision(key, share([5, 9]), undefined, 'ingest', new Date(0));
+    expect(Object.getOwnPropertyDescriptor(pub, 'event')?.get).toBeDefined();
+    expect(pub.event.payload).toBe(pub.payload);
+    expect(pub.event).toBe(pub.event);
+    expect(serializeDemandObservedPayload(pub.payload)).toBe(JSON.stringify(pub.event.payload));
   });
 
   it('gives a replay the same event id, and another revision another id', () => {

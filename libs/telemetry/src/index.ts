@@ -1,6 +1,7 @@
 // What services, libs and tools use of the telemetry domain; anything else stays internal
 // (architecture-rules.unit.spec.ts checks that every name here is used outside this lib).
-export { bucketId, BucketPublication, demandObservedEvent, nextBucketRevision, serializeDemandObservedEvent, StoredBucketRevision } from './bucket-publication';
+export { bucketId, BucketPublication, demandObservedEvent, demandObservedPayload, nextBucketRevision, serializeDemandObservedEvent, serializeDemandObservedPayload, StoredBucketRevision } from './bucket-publication';
+export { ObservedCommit, observedBatchChunkEnds, observedBatchMessages, observedBucketJsonBound } from './observed-batch';
 export { normalizedDomainOf } from './common-record';
 export { addRequest, byteTotalOfDecimal, bytesDecimal, deserializeLatencySketch, emptyDemandBucket, latencySummary, mergeDemandBuckets, serializeLatencySketch } from './demand-bucket';
 export { NativeScan, PACKED_SCAN_LAYOUT, PackedPositions, PackedScan, PackedTelemetryScanner, PackedValue } from './packed-telemetry-scanner';

@@ -176,6 +176,8 @@ export interface CommitWrite {
   firstRevisions: EncodedRows;
   /** When the revisions were made (demand_buckets.updated_at, their events' occurredAt). */
   revisionsAt: string;
+  /** Where the closed buckets' list is cut into `demand.observed.v2` chunks (exclusive ends), kept in the outbox row. */
+  chunkEnds: number[];
 }
 
 /** A commit's partition: the key of its partition_progress row and of its partition_buckets rows. */
@@ -195,6 +197,9 @@ const progressColumns: Array<Column<CommitWrite> & { adds?: true }> = [
 
 /** One row's values as scalar params, by column. */
 type BoundRow = Record<string, string>;
+
+/** The params of an outbox row's commit columns. */
+type OutboxSource = Record<'topic' | 'partition' | 'from_offset' | 'commit_offset' | 'chunk_ends', string>;
 
 function bindRow<Row>(p: StatementParams, columns: ReadonlyArray<Column<Row>>, row: Row): BoundRow {
   const refs: BoundRow = {};
@@ -250,7 +255,7 @@ export class DemandStatements {
        ), open_shares AS (${this.openSharesUpsert(partition, unnestRows(p, w.openShares), MOVED)}
        ), closed_shares AS (${this.closedSharesDelete(partition, p.bind(w.closedUpTo, 'timestamptz'), MOVED)}
        ), published AS (${this.firstRevisionsInsert(p, w, revisions, MOVED)}
-       ), events AS (${this.outboxRowInsert(revisions.arrays, (domains) => `array_fill(1, ARRAY[cardinality(${domains})])`, MOVED)}
+       ), events AS (${this.outboxRowInsert(revisions.arrays, (domains) => `array_fill(1, ARRAY[cardinality(${domains})])`, { topic: partition.topic, partition: partition.partition, from_offset: expectedOffset, commit_offset: progress.next_offset, chunk_ends: p.bind(w.chunkEnds, 'int[]') }, MOVED)}
        )
        SELECT (SELECT count(*) FROM moved)::int AS committed,
               (SELECT next_offset FROM ${this.s}.partition_progress WHERE ${matching(partition)})::text AS stored,
@@ -331,9 +336,17 @@ export class DemandStatements {
     });
   }
 
-  /** Transaction: the outbox row naming the revisions published (`revisions`, in w.firstRevisions order); returns its `id`. */
-  insertOutboxRow(w: CommitWrite, revisions: number[]): Statement {
-    return statement((p) => this.outboxRowInsert(bindArrays(p, w.firstRevisions, BUCKET_KEY), () => p.bind(revisions, 'int[]'), UNGATED));
+  /**
+   * Transaction: the outbox row naming the revisions published (`revisions`, in w.firstRevisions
+   * order) and cut at `chunkEnds` (merged revisions are larger than the first ones); returns its `id`.
+   */
+  insertOutboxRow(w: CommitWrite, revisions: number[], chunkEnds: number[]): Statement {
+    return statement((p) => {
+      const keys = bindArrays(p, w.firstRevisions, BUCKET_KEY);
+      const { topic, partition } = bindRow(p, partitionColumns, w);
+      const source = { topic, partition, from_offset: p.bind(w.expectedOffset, 'bigint'), commit_offset: p.bind(w.nextOffset, 'bigint'), chunk_ends: p.bind(chunkEnds, 'int[]') };
+      return this.outboxRowInsert(keys, () => p.bind(revisions, 'int[]'), source, UNGATED);
+    });
   }
 
   /** Moves the progress by compare-and-set on the expected offset (in the transaction it holds: the row is locked and was checked). */
@@ -375,11 +388,14 @@ export class DemandStatements {
          ORDER BY t.ordinal`;
   }
 
-  /** One demand_outbox row naming the commit's revisions by key arrays (none when it published nothing). */
-  private outboxRowInsert(keys: BoundRow, revisionsOf: (domains: string) => string, gate: string): string {
+  /**
+   * One demand_outbox row naming the commit's revisions by key arrays (none when it published
+   * nothing), and the commit itself (`source`: its partition, offsets and chunk ends).
+   */
+  private outboxRowInsert(keys: BoundRow, revisionsOf: (domains: string) => string, source: OutboxSource, gate: string): string {
     return `
-         INSERT INTO ${this.s}.demand_outbox (domains, regions, bucket_starts, revisions)
-         SELECT ${keys.domain}, ${keys.region}, ${keys.bucket_start}, ${revisionsOf(keys.domain)}
+         INSERT INTO ${this.s}.demand_outbox (domains, regions, bucket_starts, revisions, source_topic, source_partition, from_offset, commit_offset, chunk_ends)
+         SELECT ${keys.domain}, ${keys.region}, ${keys.bucket_start}, ${revisionsOf(keys.domain)}, ${source.topic}, ${source.partition}, ${source.from_offset}, ${source.commit_offset}, ${source.chunk_ends}
          WHERE cardinality(${keys.domain}) > 0 AND ${gate}
          RETURNING id::text AS id`;
   }

@@ -38,6 +38,7 @@ const write: CommitWrite = {
   closedUpTo: new Date(T0 + 60_000).toISOString(),
   firstRevisions: encodeRows(revisionColumns, firstRevisions),
   revisionsAt: AT.toISOString(),
+  chunkEnds: [2],
 };
 
 const statements = new DemandStatements('ingest');
@@ -53,7 +54,7 @@ const everyStatement: Record<string, Statement> = {
   insertFirstRevisions: statements.insertFirstRevisions(write),
   lockStoredRevisions: statements.lockStoredRevisions(encodeBucketKeys(closed)),
   updateRevisions: statements.updateRevisions(encodeRows(mergedRevisionColumns, firstRevisions), AT.toISOString()),
-  insertOutboxRow: statements.insertOutboxRow(write, [1, 2]),
+  insertOutboxRow: statements.insertOutboxRow(write, [1, 2], [2]),
 };
 
 /** Each `$n::type` of a statement's text: position and type. */
@@ -121,15 +122,17 @@ describe('DemandStatements', () => {
     }
   });
 
-  it('binds the one-statement commit in 34 params: each array once, the outbox row reusing the revisions key arrays', () => {
+  it('binds the one-statement commit in 35 params: each array once, the outbox row reusing the revisions key arrays and the partition and offsets', () => {
     const { text, values } = everyStatement.commitInOneStatement;
-    expect(values).toHaveLength(34);
+    expect(values).toHaveLength(35);
     const arrays = values.filter((v) => Array.isArray(v));
     expect(new Set(arrays).size).toBe(arrays.length);
     expect(values.slice(0, 8)).toEqual(['telemetry.requests.v1', 3, '41', '57', T0 + 150_000, 14, 1, 1]);
     const outboxRow = text.slice(text.indexOf('INSERT INTO "ingest".demand_outbox'));
     const published = text.slice(text.indexOf('INSERT INTO "ingest".demand_buckets'), text.indexOf('INSERT INTO "ingest".demand_outbox'));
     for (const keys of outboxRow.match(/\$\d+::(text|timestamptz)\[\]/g)!) expect(published).toContain(keys);
+    expect(outboxRow).toContain('$1::text, $2::int, $3::bigint, $4::bigint, $35::int[]'); // its commit: topic, partition, offsets before and after, chunk ends
+    expect(values[34]).toEqual([2]);
     expect(values.filter((v) => Buffer.isBuffer(v))).toEqual([write.firstRevisions.columns[10].values, write.openShares.columns[7].values].map((v) => (v as { bytes: Buffer }).bytes));
   });
 

@@ -11,10 +11,16 @@ import {
   LedgerEntry,
   LedgerTransition,
   nextBucketRevision,
+  ObservedCommit,
+  observedBatchChunkEnds,
+  observedBatchMessages,
+  observedBucketJsonBound,
   PartitionLedger,
   serializeDemandObservedEvent,
+  serializeDemandObservedPayload,
   StoredBucketRevision,
 } from '@shardcast/telemetry';
+import { DemandObservedTopics } from './demand-observed-topics';
 import { CommitWrite, DemandStatements, encodeBucketKeys, encodeRows, mergedRevisionColumns, openShareColumns, revisionColumns, Statement } from './demand-statements';
 
 export interface StoredPartitionCounts {
@@ -56,13 +62,16 @@ export interface PreparedCommit {
   expectedOffset: bigint;
   /** Recorded in offset_gaps by the same commit. */
   gap?: OffsetGap;
+  /** Buckets the commit closed. */
   events: number;
-  /** The events of the closed buckets (revision 1 of each), held by one demand_outbox row. */
+  /** The commit's events, held by one demand_outbox row: `demand.observed.v1` (one per closed bucket, revision 1 of each) and `.v2` (one per chunk), as enabled. */
   outbox: OutboxMessage[];
   /** The closed shares in key order, and revision 1 of each. */
   closed: LedgerEntry[];
   firstRevisions: BucketPublication[];
   revisionsAt: Date;
+  /** The commit as its v2 events name it. */
+  commit: ObservedCommit;
   /** What the commit's statements bind, encoded once for whichever path writes it. */
   write: CommitWrite;
 }
@@ -96,7 +105,8 @@ export class PostgresDemandStore {
     private readonly producedBy: string,
     /** demand_buckets' day partitions: a commit whose buckets have none yet (late, early or replayed) makes them. */
     private readonly partitions: HistoryPartitionDays,
-    private readonly outboxTopic: string = Topics.demandObserved,
+    /** Which `demand.observed` topics the commits' events go to (the outbox row is the same either way). */
+    private readonly observed: DemandObservedTopics = { v1: true, v2: false },
   ) {
     this.statements = new DemandStatements(schema);
   }
@@ -172,13 +182,16 @@ export class PostgresDemandStore {
     const firstRevisions = closed.map((e) => nextBucketRevision(e.key, e.bucket, undefined, this.producedBy, at));
     const lastClosedStart = latestBucketStart(closed);
     const { progress } = transition.next;
+    const commit: ObservedCommit = { topic, partition, fromOffset: expectedOffset < 0n ? null : expectedOffset.toString(), commitOffset: progress.nextOffset.toString() };
+    const chunkEnds = chunkEndsOf(firstRevisions);
     return {
       topic,
       partition,
       expectedOffset,
       gap,
       events: closed.length,
-      outbox: this.outboxMessages(firstRevisions),
+      outbox: [...this.v1Messages(firstRevisions), ...this.v2Messages(commit, firstRevisions, chunkEnds, at)],
+      commit,
       closed,
       firstRevisions,
       revisionsAt: at,
@@ -195,6 +208,7 @@ export class PostgresDemandStore {
         closedUpTo: Number.isFinite(lastClosedStart) ? new Date(lastClosedStart).toISOString() : null,
         firstRevisions: encodeRows(revisionColumns, firstRevisions),
         revisionsAt: at.toISOString(),
+        chunkEnds,
       },
     };
   }
@@ -268,7 +282,7 @@ export class PostgresDemandStore {
       if (prepared.gap) await run(this.statements.insertOffsetGap(write, prepared.gap.fromOffset.toString(), prepared.gap.toOffset.toString()));
       const { outbox, outboxRows } = await this.publishClosedBuckets(run, prepared);
       await q.commitTransaction();
-      return { committed: true, events: outbox.length, outbox, outboxRows };
+      return { committed: true, events: prepared.events, outbox, outboxRows };
     } catch (err) {
       if (q.isTransactionActive) await q.rollbackTransaction().catch(() => undefined);
       throw err;
@@ -288,24 +302,35 @@ export class PostgresDemandStore {
     const { closed, write } = prepared;
     if (closed.length === 0) return { outbox: [], outboxRows: [] };
     const conflicting: Array<{ ordinal: string }> = await run(this.statements.insertFirstRevisions(write));
-    const revisions = prepared.firstRevisions.map((p) => p.revision);
-    const outbox = prepared.outbox.slice(); // the prepared commit stays as prepared
-    if (conflicting.length > 0) {
-      const indexes = conflicting.map((c) => Number(c.ordinal) - 1);
-      const merged = await this.mergeIntoStored(
-        run,
-        indexes.map((i) => closed[i]),
-        prepared.revisionsAt,
-      );
-      const messages = this.outboxMessages(merged);
-      for (const [k, i] of indexes.entries()) [revisions[i], outbox[i]] = [merged[k].revision, messages[k]];
+    if (conflicting.length === 0) {
+      const [{ id }] = await run(this.statements.insertOutboxRow(write, prepared.firstRevisions.map((p) => p.revision), write.chunkEnds));
+      return { outbox: prepared.outbox, outboxRows: [id] };
     }
-    const [{ id }] = await run(this.statements.insertOutboxRow(write, revisions));
-    return { outbox, outboxRows: [id] };
+    const indexes = conflicting.map((c) => Number(c.ordinal) - 1);
+    const merged = await this.mergeIntoStored(
+      run,
+      indexes.map((i) => closed[i]),
+      prepared.revisionsAt,
+    );
+    const published = prepared.firstRevisions.slice(); // the prepared commit stays as prepared
+    for (const [k, i] of indexes.entries()) published[i] = merged[k];
+    // Merged revisions are larger: the chunks are cut again, and the row keeps that cut.
+    const chunkEnds = chunkEndsOf(published);
+    const [{ id }] = await run(this.statements.insertOutboxRow(write, published.map((p) => p.revision), chunkEnds));
+    return { outbox: [...this.v1Messages(published), ...this.v2Messages(prepared.commit, published, chunkEnds, prepared.revisionsAt)], outboxRows: [id] };
   }
 
-  private outboxMessages(publications: readonly BucketPublication[]): OutboxMessage[] {
-    return publications.map((p) => ({ eventId: p.event.eventId, topic: this.outboxTopic, key: p.key.domain, payload: serializeDemandObservedEvent(p.event) }));
+  /** One `demand.observed.v1` event per revision, when v1 is on. */
+  private v1Messages(publications: readonly BucketPublication[]): OutboxMessage[] {
+    if (!this.observed.v1) return [];
+    return publications.map((p) => ({ eventId: p.event.eventId, topic: Topics.demandObserved, key: p.key.domain, payload: serializeDemandObservedEvent(p.event) }));
+  }
+
+  /** The commit's `demand.observed.v2` events (one per chunk), when v2 is on: what the outbox poll rebuilds from its row. */
+  private v2Messages(commit: ObservedCommit, publications: readonly BucketPublication[], chunkEnds: readonly number[], at: Date): OutboxMessage[] {
+    if (!this.observed.v2 || publications.length === 0) return [];
+    const entries = publications.map((p, position) => ({ position, json: serializeDemandObservedPayload(p.payload) }));
+    return observedBatchMessages(commit, chunkEnds, entries, this.producedBy, at.toISOString()).map((m) => ({ ...m, topic: Topics.demandObservedV2 }));
   }
 
   /** The next revision of buckets other partitions have closed before (stored shares + this one), in `entries` order. */
@@ -334,6 +359,11 @@ export class PostgresDemandStore {
     await run(this.statements.updateRevisions(encodeRows(mergedRevisionColumns, merged), at.toISOString()));
     return merged;
   }
+}
+
+/** Where a commit's revisions are cut into v2 chunks, from bounds on their entries' sizes (nothing serialised). */
+function chunkEndsOf(publications: readonly BucketPublication[]): number[] {
+  return observedBatchChunkEnds(publications.map((p) => observedBucketJsonBound(p.key.domain, p.key.region, p.sketch.length)));
 }
 
 /** The latest bucket start of `entries` (-Infinity for none). */

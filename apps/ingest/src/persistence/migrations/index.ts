@@ -3,6 +3,7 @@ import { ClosedSharesInDemandBuckets1764200000000 } from './1764200000000-closed
 import { DemandOutbox1764300000000 } from './1764300000000-demand-outbox';
 import { OffsetGaps1764900000000 } from './1764900000000-offset-gaps';
 import { PartitionedDemandHistory1765000000000 } from './1765000000000-partitioned-demand-history';
+import { DemandOutboxSource1765100000000 } from './1765100000000-demand-outbox-source';
 
 /** Listed explicitly: globs break under bundlers and hide ordering. */
 export const ingestMigrations = [
@@ -11,4 +12,5 @@ export const ingestMigrations = [
   DemandOutbox1764300000000,
   OffsetGaps1764900000000,
   PartitionedDemandHistory1765000000000,
+  DemandOutboxSource1765100000000,
 ];
