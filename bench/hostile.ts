@@ -35,6 +35,7 @@ import {
   contractTopicSpecs,
   DeadLetterHeaders,
   DemandForecastEventSchema,
+  DemandObservedBatchEventSchema,
   DemandObservedEventSchema,
   DomainRegisteredEventSchema,
   ShardAssignedEventSchema,
@@ -138,6 +139,13 @@ function validInternalEvent(topic: string, key: string): Message {
   const base = { eventId: uniqueName('valid'), occurredAt: at, producedBy: 'bench', correlationId: 'c', causationId: null };
   const payloads: Record<string, unknown> = {
     [Topics.demandObserved]: { type: 'demand.observed', payload: { domain: key, region: 'eu-west-1', bucketStart: at, bucketSeconds: 60, revision: 1, requests: 1, errors: 0, bytes: 1, latencyMs: { p50: 1, p90: 1, p99: 1, max: 1 }, latencySketch: '' } },
+    [Topics.demandObservedV2]: {
+      type: 'demand.observed',
+      payload: {
+        source: { topic: 'telemetry.requests.v1', partition: 0, fromOffset: null, commitOffset: '1', chunk: 0, chunks: 1 },
+        buckets: [{ domain: key, region: 'eu-west-1', bucketStart: at, bucketSeconds: 60, revision: 1, requests: 1, errors: 0, bytes: 1, latencyMs: { p50: 1, p90: 1, p99: 1, max: 1 }, latencySketch: '' }],
+      },
+    },
     // The smallest valid forecast event: a deregistration.
     [Topics.demandForecast]: { type: 'demand.forecast', payload: { kind: 'deregistered', domain: key, deregisteredAt: at, regions: ['eu-west-1'] } },
     [Topics.domainRegistered]: { type: 'domain.registered', payload: { domain: key, appType: 'api', tier: 'free', userBase: { peakRequestsPerSecond: 10 }, markets: [{ country: 'DE', share: 1 }], registeredAt: at } },
@@ -156,6 +164,7 @@ function validInternalEvent(topic: string, key: string): Message {
 
 const VALID_EVENT_SCHEMAS: Record<string, { parse(value: unknown): unknown }> = {
   [Topics.demandObserved]: DemandObservedEventSchema,
+  [Topics.demandObservedV2]: DemandObservedBatchEventSchema,
   [Topics.demandForecast]: DemandForecastEventSchema,
   [Topics.domainRegistered]: DomainRegisteredEventSchema,
   [Topics.capacityPlan]: CapacityPlanEventSchema,
@@ -167,6 +176,7 @@ const VALID_EVENT_SCHEMAS: Record<string, { parse(value: unknown): unknown }> = 
 const INTERNAL_CONSUMERS: Record<string, string[]> = {
   [Topics.domainRegistered]: ['forecaster'],
   [Topics.demandObserved]: ['forecaster', 'allocator'], // the allocator's reactive net
+  [Topics.demandObservedV2]: ['forecaster', 'allocator'],
   [Topics.demandForecast]: ['allocator'],
   [Topics.capacityPlan]: ['shard-assigner', 'dns-publisher'],
   [Topics.shardAssigned]: ['dns-publisher', 'monitor'],

@@ -13,7 +13,7 @@ import { PoolsApiController } from './api/pools-api.controller';
 import { PoolDriver, SimulatedPoolDriver } from './drivers/pool-driver';
 import { WebhookPoolDriver } from './drivers/webhook-pool-driver';
 import { demandForecastHandler } from './handlers/demand-forecast.handler';
-import { demandObservedHandler } from './handlers/demand-observed.handler';
+import { demandObservedBatchHandler, demandObservedHandler } from './handlers/demand-observed.handler';
 import { AllocationLedger } from './persistence/allocation-ledger';
 import { allocatorMigrations } from './persistence/migrations';
 import { readPoolsFile, seedPools } from './pools/pools-seed';
@@ -33,7 +33,11 @@ export class AllocatorModule implements OnApplicationBootstrap, OnApplicationShu
       imports: [
         ServiceInfraModule.forService({ clientId: 'allocator', brokers: config.KAFKA_BROKERS, databaseUrl: config.DATABASE_URL, schema: config.ALLOCATOR_DB_SCHEMA, migrations: allocatorMigrations }),
       ],
-      controllers: [demandForecastHandler(deployedTopic(config, Topics.demandForecast)), demandObservedHandler(deployedTopic(config, Topics.demandObserved)), PoolsApiController],
+      controllers: [demandForecastHandler(deployedTopic(config, Topics.demandForecast)), demandObservedHandler(deployedTopic(config, Topics.demandObserved)),
+        // Both topics: ingest's INGEST_DEMAND_OBSERVED_TOPICS decides which carries the buckets (decision 0022).
+        demandObservedBatchHandler(deployedTopic(config, Topics.demandObservedV2)),
+        PoolsApiController,
+      ],
       providers: [
         { provide: CONFIG, useValue: config },
         {

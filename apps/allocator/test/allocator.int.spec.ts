@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Kafka, Producer } from 'kafkajs';
 import { Client } from 'pg';
-import { CapacityPlanEvent, CapacityPlanEventSchema, contractTopicSpecs, DEMAND_FORECAST, DEMAND_OBSERVED, DemandForecast, DemandForecastEvent, DemandObservedEvent, RequestCost, TierPolicy } from '@shardcast/contracts';
+import { CapacityPlanEvent, CapacityPlanEventSchema, contractTopicSpecs, DEMAND_FORECAST, DEMAND_OBSERVED, DemandForecast, DemandForecastEvent, DemandObservedEvent, deterministicEventId, RequestCost, TierPolicy } from '@shardcast/contracts';
 import { createKafka, ensureTopics } from '@shardcast/platform';
 import { eventually, readDeadLetters, ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
 
@@ -185,8 +185,12 @@ describe('allocator service on the real stack', () => {
     const observed = envelope(DEMAND_OBSERVED, {
       domain, region: 'us-east-1', bucketStart, bucketSeconds: 60, revision: 1, requests: 72_000, errors: 0, bytes: 0, latencyMs: { p50: 1, p90: 1, p99: 1, max: 1 }, latencySketch: '',
     }) as DemandObservedEvent;
-    await send('demand.observed.v1', domain, JSON.stringify(observed));
-    const up = await planFor(observed.eventId);
+    // On demand.observed.v2, with an earlier, smaller minute of the same series in the same event: the net acts on the latest bucket, under its v1 id.
+    const earlier = { ...observed.payload, bucketStart: new Date(Date.parse(bucketStart) - 60_000).toISOString(), requests: 600 };
+    const batch = envelope(DEMAND_OBSERVED, { source: { topic: 'telemetry.requests.v1', partition: 0, fromOffset: '0', commitOffset: '2', chunk: 0, chunks: 1 }, buckets: [earlier, observed.payload] });
+    await send('demand.observed.v2', 'telemetry.requests.v1:0', JSON.stringify(batch));
+    const up = await planFor(deterministicEventId(DEMAND_OBSERVED, domain, 'us-east-1', bucketStart, 1));
+    expect(plans.some((p) => p.causationId === deterministicEventId(DEMAND_OBSERVED, domain, 'us-east-1', earlier.bucketStart, 1))).toBe(false);
     expect(up.payload.version).toBeGreaterThanOrEqual(3);
     const reasons = Object.fromEntries(up.payload.regions.map((r) => [r.region, r.reason]));
     expect(reasons['us-east-1']).toBe('reactive');

@@ -7,7 +7,8 @@ import { ForecastWorkerPool } from '@shardcast/forecasting';
 import { MarketMap, parseCountryCentroids, parseRegionTable } from '@shardcast/geo';
 import { API_KEYS, ApiKeyGuard, deployedTopic, EventOutboxTable, HistoryJob, Logger, OutboxRelay, PostgresHistoryPartitions, SERVICE_LOGGER, ServiceInfraModule } from '@shardcast/platform';
 import { ForecasterConfig, forecastConcurrency } from './forecaster.config';
-import { demandObservedHandler } from './handlers/demand-observed.handler';
+import { demandObservedBatchHandler, demandObservedHandler } from './handlers/demand-observed.handler';
+import { ObservedDemandRecorder } from './handlers/observed-demand-recorder';
 import { domainRegisteredHandler } from './handlers/domain-registered.handler';
 import { DomainRegistry } from './registration/domain-registry';
 import { ForecasterStore } from './persistence/forecaster-store';
@@ -34,9 +35,20 @@ export class ForecasterModule implements OnApplicationBootstrap, OnApplicationSh
           migrations: forecasterMigrations,
         }),
       ],
-      controllers: [demandObservedHandler(deployedTopic(config, Topics.demandObserved)), domainRegisteredHandler(deployedTopic(config, Topics.domainRegistered)), ForecasterApiController],
+      controllers: [
+        demandObservedHandler(deployedTopic(config, Topics.demandObserved)),
+        // Both topics: ingest's INGEST_DEMAND_OBSERVED_TOPICS decides which carries the buckets (decision 0022).
+        demandObservedBatchHandler(deployedTopic(config, Topics.demandObservedV2)),
+        domainRegisteredHandler(deployedTopic(config, Topics.domainRegistered)),
+        ForecasterApiController,
+      ],
       providers: [
         { provide: CONFIG, useValue: config },
+        {
+          provide: ObservedDemandRecorder,
+          useFactory: (store: ForecasterStore, scheduler: ForecastScheduler, logger: Logger) => new ObservedDemandRecorder(store, scheduler, logger),
+          inject: [ForecasterStore, ForecastScheduler, SERVICE_LOGGER],
+        },
         {
           provide: 'FORECASTER_PRODUCER',
           useFactory: async (kafka: Kafka) => {

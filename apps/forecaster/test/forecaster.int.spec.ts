@@ -82,8 +82,9 @@ describe('forecaster against the real broker and database', () => {
 
     const events: DemandObservedEvent[] = [];
     for (const p of elb) events.push(observed('shop.example.com', 'eu-west-1', p.timestampMs, p.count));
-    // The same series with six hours missing.
-    for (const p of elb) if (p.timestampMs < gapStart || p.timestampMs >= gapStart + 6 * 3_600_000) events.push(observed('gappy.example.com', 'us-east-1', p.timestampMs, p.count));
+    // The same series with six hours missing, on demand.observed.v2 (many buckets per event, as ingest's commits carry them).
+    const gappy: DemandObservedEvent[] = [];
+    for (const p of elb) if (p.timestampMs < gapStart || p.timestampMs >= gapStart + 6 * 3_600_000) gappy.push(observed('gappy.example.com', 'us-east-1', p.timestampMs, p.count));
     events.push(observed('lonely.example.com', 'ap-south-1', lastElb, 17));
     // Oldest first: a forecast starting after lastElb then saw the whole series (one partition, in order).
     for (let i = 2 * 288 - 1; i >= 0; i--) events.push(observed('quiet.example.com', 'sa-east-1', lastElb - i * STEP_MS, 0));
@@ -94,6 +95,12 @@ describe('forecaster against the real broker and database', () => {
         topic: `${prefix}demand.observed.v1`,
         messages: events.slice(i, i + 500).map((e) => ({ key: e.payload.domain, value: JSON.stringify(e) })),
       });
+    }
+    for (let i = 0; i < gappy.length; i += 400) {
+      const buckets = gappy.slice(i, i + 400).map((e) => e.payload);
+      const source = { topic: 'telemetry.requests.v1', partition: 0, fromOffset: String(i), commitOffset: String(i + buckets.length), chunk: 0, chunks: 1 };
+      const batch = { ...observed('x.example.com', 'us-east-1', 0, 0), eventId: uniqueName('v2'), payload: { source, buckets } };
+      await producer.send({ topic: `${prefix}demand.observed.v2`, messages: [{ key: `${source.topic}:${source.partition}`, value: JSON.stringify(batch) }] });
     }
     // Not an event at all, and an event of the wrong shape: logged and skipped, never fatal.
     await producer.send({ topic: `${prefix}demand.observed.v1`, messages: [{ key: 'x', value: '{"nope":true}' }, { key: 'x', value: 'garbage' }] });
@@ -129,6 +136,11 @@ describe('forecaster against the real broker and database', () => {
 
     const stored = await db.query(`SELECT domain, region FROM "${schema}".forecasts ORDER BY 1`);
     expect(stored.rows.map((r) => r.domain)).toEqual(['gappy.example.com', 'lonely.example.com', 'quiet.example.com', 'shop.example.com']);
+    // Every bucket of the v2 events is in the history, under the id its v1 event would have had.
+    const sent = elb.filter((p) => p.timestampMs < gapStart || p.timestampMs >= gapStart + 6 * 3_600_000);
+    const history = await db.query(`SELECT bucket_start, event_id FROM "${schema}".observed_demand WHERE domain = 'gappy.example.com' ORDER BY bucket_start`);
+    expect(history.rows).toHaveLength(sent.length);
+    expect(history.rows[0].event_id).toBe(deterministicEventId(DEMAND_OBSERVED, 'gappy.example.com', 'us-east-1', new Date(sent[0].timestampMs).toISOString(), 1));
   });
 
   it('forecasts through a gap, marks a one-point series low-confidence, and keeps a flat zero series at zero', async () => {

@@ -1,9 +1,8 @@
 import { Controller, Inject, Type } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext } from '@nestjs/microservices';
-import { DemandObservedEventSchema } from '@shardcast/contracts';
+import { DEMAND_OBSERVED, DemandObservedBatchEventSchema, DemandObservedEventSchema, deterministicEventId } from '@shardcast/contracts';
 import { ContractEventGate, Logger, SERVICE_LOGGER } from '@shardcast/platform';
-import { ForecasterStore } from '../persistence/forecaster-store';
-import { ForecastScheduler } from '../forecasting/forecast-scheduler';
+import { ObservedDemandRecorder } from './observed-demand-recorder';
 
 /**
  * Consumes demand.observed.v1: the demand history it builds its forecasts from. A factory,
@@ -16,8 +15,7 @@ export function demandObservedHandler(topic: string): Type<unknown> {
     constructor(
       @Inject(SERVICE_LOGGER) private readonly logger: Logger,
       private readonly gate: ContractEventGate,
-      private readonly store: ForecasterStore,
-      private readonly scheduler: ForecastScheduler,
+      private readonly recorder: ObservedDemandRecorder,
     ) {}
 
     /** The gate dead-letters an invalid event, retries a failing one under the platform's failure policy. */
@@ -26,15 +24,38 @@ export function demandObservedHandler(topic: string): Type<unknown> {
       await this.gate.consume(DemandObservedEventSchema, context, async (event) => {
         const where = { topic, partition: context.getPartition(), offset: context.getMessage().offset };
         this.logger.debug({ ...where, eventId: event.eventId, correlationId: event.correlationId, domain: event.payload.domain, region: event.payload.region, revision: event.payload.revision }, 'event received');
-        const outcome = await this.store.recordObserved(event);
-        if (outcome === 'recorded') {
-          this.scheduler.markDirty({ domain: event.payload.domain, region: event.payload.region }, { eventId: event.eventId, correlationId: event.correlationId });
-        } else if (outcome === 'rolled-up') {
-          // Not silently: a revision of a day rolled up already (its hour keeps the total it had).
-          this.logger.warn({ ...where, eventId: event.eventId, domain: event.payload.domain, region: event.payload.region, bucketStart: event.payload.bucketStart, revision: event.payload.revision }, 'demand.observed event for a day already rolled up; not recorded');
-        }
+        await this.recorder.record(event.payload, event, where);
       });
     }
   }
   return DemandObservedHandler;
+}
+
+/**
+ * Consumes demand.observed.v2: the same buckets, many per event (one event per ingest commit of a
+ * source partition). Each bucket is recorded as its v1 event would be; a retry of the event
+ * re-records buckets already stored, which their revision makes a no-op.
+ */
+export function demandObservedBatchHandler(topic: string): Type<unknown> {
+  @Controller()
+  class DemandObservedBatchHandler {
+    constructor(
+      @Inject(SERVICE_LOGGER) private readonly logger: Logger,
+      private readonly gate: ContractEventGate,
+      private readonly recorder: ObservedDemandRecorder,
+    ) {}
+
+    @EventPattern(topic)
+    async handle(@Ctx() context: KafkaContext): Promise<void> {
+      await this.gate.consume(DemandObservedBatchEventSchema, context, async (event) => {
+        const where = { topic, partition: context.getPartition(), offset: context.getMessage().offset };
+        this.logger.debug({ ...where, eventId: event.eventId, correlationId: event.correlationId, buckets: event.payload.buckets.length }, 'event received');
+        for (const bucket of event.payload.buckets) {
+          const eventId = deterministicEventId(DEMAND_OBSERVED, bucket.domain, bucket.region, bucket.bucketStart, bucket.revision);
+          await this.recorder.record(bucket, { eventId, correlationId: event.correlationId }, where);
+        }
+      });
+    }
+  }
+  return DemandObservedBatchHandler;
 }

@@ -90,7 +90,7 @@ export class ForecasterStore {
    * a bucket of a day rolled up already. Bytes: the exact decimal `bytesExact` when the producer
    * sent it (`bytes` is rounded past 2^53).
    */
-  async recordObserved(event: DemandObservedEvent): Promise<RecordOutcome> {
+  async recordObserved(event: Pick<DemandObservedEvent, 'eventId' | 'payload'>): Promise<RecordOutcome> {
     const p = event.payload;
     const [row]: Array<{ stored: number; rolled_up: boolean }> = await this.withPartitions([Date.parse(p.bucketStart)], () =>
       this.db.query(
