@@ -11,6 +11,8 @@ import { LatencyMatrix } from '@shardcast/allocation';
 import { SHARD_HASH_ALGORITHM, ShardAssigned, ShardAssignedSchema } from '@shardcast/contracts';
 import { ClientSubnet, parseClientSubnets, ZoneAuthority } from '@shardcast/dns';
 import { parseRegionTable } from '@shardcast/geo';
+// The same layouts every run (mulberry32).
+import { seededRandom } from '@shardcast/telemetry';
 
 export const BENCH_DNS_SUFFIX = 'shardcast-bench-dns.example';
 const ROOT = resolve(__dirname, '..');
@@ -26,24 +28,12 @@ export function benchDnsInputs(): { subnets: ClientSubnet[]; latency: LatencyMat
 
 export const benchAuthority = (): ZoneAuthority => ({ nameservers: ['ns1.shardcast.example.net', 'ns2.shardcast.example.net'], hostmaster: 'hostmaster.shardcast.example.net', serial: Math.floor(Date.now() / 1000), refresh: 3600, retry: 600, expire: 604_800, minimum: 30 });
 
-/** A small deterministic PRNG (mulberry32): the same layouts every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 const DOC_NETS = ['192.0.2', '198.51.100', '203.0.113'];
 export const benchDomainName = (i: number) => `d${String(i).padStart(5, '0')}.${BENCH_DNS_SUFFIX}`;
 
 /** `n` layouts of 1–5 active shards over `shardRegions`, endpoints in the documentation ranges. */
 export function benchLayouts(n: number, shardRegions: readonly string[]): ShardAssigned[] {
-  const random = prng(18);
+  const random = seededRandom(18);
   const out: ShardAssigned[] = [];
   for (let i = 0; i < n; i++) {
     const domain = benchDomainName(i);
@@ -96,7 +86,7 @@ export function pickSubnets(map: readonly ClientSubnet[], count: number): Client
 
 /** Query files over the same `count` domains in one shuffled order: a shard's own A record (static), the apex (geo). */
 export function queryLines(all: readonly ShardAssigned[], count: number): { static: string; geo: string } {
-  const random = prng(64);
+  const random = seededRandom(64);
   const picked = [...all].sort(() => random() - 0.5).slice(0, count);
   return { static: picked.map((l) => `${l.shards[0].hostname} A`).join('\n') + '\n', geo: picked.map((l) => `${l.domain} A`).join('\n') + '\n' };
 }

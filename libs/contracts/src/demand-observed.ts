@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envelopeSchema, EventEnvelope } from './envelope';
+import { deterministicEventId, envelopeSchema, EventEnvelope } from './envelope';
 import { CountSchema, DecimalCountSchema, DomainFieldSchema, LargeCountSchema, PositiveInt32Schema, RegionIdSchema, TimestampSchema } from './fields';
 
 export const DEMAND_OBSERVED = 'demand.observed';
@@ -33,3 +33,12 @@ export const DemandObservedSchema = z.object({
 export const DemandObservedEventSchema = envelopeSchema(DEMAND_OBSERVED, DemandObservedSchema);
 export type DemandObserved = z.infer<typeof DemandObservedSchema>;
 export type DemandObservedEvent = EventEnvelope<typeof DEMAND_OBSERVED, DemandObserved>;
+
+/**
+ * The id of a bucket revision's `demand.observed.v1` event: a function of domain, region, bucket
+ * and revision, so a replay publishes the same id, and a consumer of v2 (many buckets per event)
+ * records each bucket under the id its v1 event has.
+ */
+export function observedBucketEventId(bucket: Pick<DemandObserved, 'domain' | 'region' | 'bucketStart' | 'revision'>): string {
+  return deterministicEventId(DEMAND_OBSERVED, bucket.domain, bucket.region, bucket.bucketStart, bucket.revision);
+}

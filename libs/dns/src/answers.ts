@@ -1,6 +1,6 @@
 import type { RegionEndpoints, ShardAssigned } from '@shardcast/contracts';
 import { PlannedRouting, roundedShares, splitSubnets } from './capacity';
-import { ClientSubnet } from './client-subnets';
+import { ClientSubnet, subnetsByRegion } from './client-subnets';
 import { GeoAnswer, GeoRecord, RRset } from './records';
 
 /** Round trips between regions (`LatencyMatrix` from @shardcast/allocation fits); null: unknown. */
@@ -91,18 +91,6 @@ function unionAnswer(answers: GeoAnswer[]): GeoAnswer {
 
 const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-// A map is the same for every domain: grouped by region once per map (array identity).
-const groupedMaps = new WeakMap<readonly ClientSubnet[], Map<string, ClientSubnet[]>>();
-function subnetsOf(map: readonly ClientSubnet[]): Map<string, ClientSubnet[]> {
-  let out = groupedMaps.get(map);
-  if (!out) {
-    out = new Map();
-    for (const s of map) out.set(s.region, [...(out.get(s.region) ?? []), s]);
-    groupedMaps.set(map, out);
-  }
-  return out;
-}
-
 /**
  * A domain's records from its latest layout and the shards' health, pure. Each client region gets
  * the domain's shards in failover order — active ones by round trip from the client region, then
@@ -157,7 +145,7 @@ export function domainRecords(
       reason: hostname !== healthy ? 'capacity' : hostname === order[0] ? 'closest-healthy' : 'failover',
     });
     if (shares.length === 1) return single(shares[0].key);
-    const parts = splitSubnets(layout.domain, subnetsOf(capacity.subnets).get(clientRegion) ?? [], shares);
+    const parts = splitSubnets(layout.domain, subnetsByRegion(capacity.subnets).get(clientRegion) ?? [], shares);
     const given = parts.filter((p) => p.subnets.length > 0);
     if (given.length <= 1) return single(given[0]?.key ?? shares[0].key);
     const main = given.reduce((best, p) => (p.share > best.share ? p : best));

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { CapacityPlan } from '@shardcast/contracts';
-import { ClientSubnet } from './client-subnets';
 
 /**
  * Where the allocator placed each origin region's demand (capacity.plan.v1 `servedByOrigin`):
@@ -71,15 +70,15 @@ export interface SubnetSplitPart<K> {
  * address midpoint falls in. A small change of shares moves only the subnets at the boundaries.
  * IPv4 and IPv6 are split apart (their sizes do not compare).
  */
-export function splitSubnets<K>(domain: string, subnets: readonly ClientSubnet[], parts: ReadonlyArray<{ key: K; share: number }>): Array<SubnetSplitPart<K>> {
+export function splitSubnets<K>(domain: string, cidrs: readonly string[], parts: ReadonlyArray<{ key: K; share: number }>): Array<SubnetSplitPart<K>> {
   const out = parts.map((p) => ({ key: p.key, target: p.share, share: 0, subnets: [] as string[] }));
   if (out.length === 0) return out;
   const total = { v4: 0, v6: 0 };
   const given = out.map(() => ({ v4: 0, v6: 0 }));
   for (const family of ['v4', 'v6'] as const) {
-    const mine = subnets
-      .filter((s) => s.cidr.includes(':') === (family === 'v6'))
-      .map((s) => ({ cidr: s.cidr, size: subnetSize(s.cidr), order: createHash('sha256').update(`${domain} ${s.cidr}`).digest('hex') }))
+    const mine = cidrs
+      .filter((cidr) => cidr.includes(':') === (family === 'v6'))
+      .map((cidr) => ({ cidr, size: subnetSize(cidr), order: createHash('sha256').update(`${domain} ${cidr}`).digest('hex') }))
       .sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
     const sum = mine.reduce((s, x) => s + x.size, 0);
     total[family] = sum;

@@ -32,15 +32,11 @@ export function numberToIpv4(n: number): string {
 
 /** The region of an IPv4 client: the longest matching prefix (null: none). Linear: for answer explanations, not the data path. */
 export function clientRegionOf(map: readonly ClientSubnet[], ip: string): string | null {
-  return clientSubnetEntry(map, ip)?.region ?? null;
+  return clientSubnetOf(map, ip)?.region ?? null;
 }
 
-/** The map subnet (CIDR) of an IPv4 client: the longest matching prefix (null: none). */
-export function clientSubnetOf(map: readonly ClientSubnet[], ip: string): string | null {
-  return clientSubnetEntry(map, ip)?.cidr ?? null;
-}
-
-function clientSubnetEntry(map: readonly ClientSubnet[], ip: string): ClientSubnet | null {
+/** The map entry (subnet and region) of an IPv4 client: the longest matching prefix (null: none). */
+export function clientSubnetOf(map: readonly ClientSubnet[], ip: string): ClientSubnet | null {
   if (isIP(ip) !== 4) return null;
   const n = ipv4ToNumber(ip);
   let best: { bits: number; entry: ClientSubnet } | null = null;
@@ -54,14 +50,20 @@ function clientSubnetEntry(map: readonly ClientSubnet[], ip: string): ClientSubn
   return best?.entry ?? null;
 }
 
-/** The map grouped by region, regions and subnets in order: what the renderers write. */
-export function subnetsByRegion(map: readonly ClientSubnet[]): Map<string, string[]> {
+// A map is the same for every zone and every publish: grouped once per map (array identity).
+const grouped = new WeakMap<readonly ClientSubnet[], ReadonlyMap<string, readonly string[]>>();
+
+/** The map grouped by region, regions and subnets in order: what the renderers write and capacity splits divide. */
+export function subnetsByRegion(map: readonly ClientSubnet[]): ReadonlyMap<string, readonly string[]> {
+  const hit = grouped.get(map);
+  if (hit) return hit;
   const out = new Map<string, string[]>();
   for (const { cidr, region } of [...map].sort((a, b) => (a.region < b.region ? -1 : a.region > b.region ? 1 : a.cidr < b.cidr ? -1 : 1))) {
     const list = out.get(region) ?? [];
     list.push(cidr);
     out.set(region, list);
   }
+  grouped.set(map, out);
   return out;
 }
 

@@ -1,4 +1,4 @@
-import { DEMAND_OBSERVED, DemandObserved, DemandObservedEvent, deterministicEventId, EventEnvelope } from '@shardcast/contracts';
+import { DEMAND_OBSERVED, DemandObserved, DemandObservedEvent, EventEnvelope, observedBucketEventId } from '@shardcast/contracts';
 import { bytesDecimal, DemandBucket, latencySummary, mergeDemandBuckets, serializeLatencySketch } from './demand-bucket';
 import { BucketKey, BUCKET_MS } from './partition-aggregator';
 
@@ -105,7 +105,7 @@ export function demandObservedPayload(
 
 /** The v1 envelope around a payload; its id is a function of (domain, region, bucket start, revision). */
 function demandObservedEventOf(key: BucketKey, payload: DemandObserved, producedBy: string, occurredAt: string): DemandObservedEvent {
-  const eventId = deterministicEventId(DEMAND_OBSERVED, key.domain, key.region, payload.bucketStart, payload.revision);
+  const eventId = observedBucketEventId(payload);
   return { eventId, type: DEMAND_OBSERVED, occurredAt, producedBy, correlationId: eventId, causationId: null, payload };
 }
 

@@ -1,6 +1,7 @@
 import { Controller, Inject, Type } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext } from '@nestjs/microservices';
-import { DEMAND_OBSERVED, DemandObserved, DemandObservedBatchEventSchema, DemandObservedEventSchema, deterministicEventId } from '@shardcast/contracts';
+import { z } from 'zod';
+import { DemandObserved, DemandObservedBatchEventSchema, DemandObservedEventSchema, observedBucketEventId } from '@shardcast/contracts';
 import { DefaultAllocationPolicy } from '@shardcast/allocation';
 import { ContractEventGate, Logger, SERVICE_LOGGER } from '@shardcast/platform';
 import { DomainAllocator } from '../allocation/domain-allocator';
@@ -17,14 +18,20 @@ export function actionableBuckets(buckets: readonly DemandObserved[], nowMs: num
 }
 
 /**
- * Consumes demand.observed.v1, the reactive net: demand above what is reserved scales up at once,
- * within pool limits (`decide` holds observed × (1 + margin) as a floor under any forecast).
- * A bucket older than the observation's time-to-live (a replay, a backlog) sets no floor any more
- * and is skipped.
+ * The reactive net: demand above what is reserved scales up at once, within pool limits
+ * (`decide` holds observed × (1 + margin) as a floor under any forecast), once per (domain,
+ * region) per event, on its latest bucket. A bucket older than the observation's time-to-live (a
+ * replay, a backlog) sets no floor any more and is skipped. Each bucket is applied under an id
+ * (processed events are keyed by id): the same bucket from either topic is the same input.
  */
-export function demandObservedHandler(topic: string): Type<unknown> {
+function observedDemandHandler<E extends { eventId: string; correlationId: string }>(
+  topic: string,
+  schema: z.ZodType<E>,
+  buckets: (event: E) => DemandObserved[],
+  idOf: (event: E, bucket: DemandObserved) => string,
+): Type<unknown> {
   @Controller()
-  class DemandObservedHandler {
+  class ObservedDemandHandler {
     constructor(
       @Inject(SERVICE_LOGGER) private readonly logger: Logger,
       private readonly gate: ContractEventGate,
@@ -33,49 +40,24 @@ export function demandObservedHandler(topic: string): Type<unknown> {
 
     @EventPattern(topic)
     async handle(@Ctx() context: KafkaContext): Promise<void> {
-      await this.gate.consume(DemandObservedEventSchema, context, async (event) => {
-        const p = event.payload;
-        this.logger.debug({ topic, partition: context.getPartition(), offset: context.getMessage().offset, eventId: event.eventId, correlationId: event.correlationId, domain: p.domain, region: p.region }, 'event received');
-        if (actionableBuckets([p], Date.now()).length === 0) {
-          this.logger.debug({ topic, eventId: event.eventId, domain: p.domain, region: p.region, bucketStart: p.bucketStart }, 'observed demand too old to act on; skipped');
-          return;
-        }
-        await observe(this.allocator, p, event);
-      });
-    }
-  }
-  return DemandObservedHandler;
-}
-
-/**
- * Consumes demand.observed.v2 (many buckets per event): the same net, acting once per (domain,
- * region) on the event's latest bucket.
- */
-export function demandObservedBatchHandler(topic: string): Type<unknown> {
-  @Controller()
-  class DemandObservedBatchHandler {
-    constructor(
-      @Inject(SERVICE_LOGGER) private readonly logger: Logger,
-      private readonly gate: ContractEventGate,
-      private readonly allocator: DomainAllocator,
-    ) {}
-
-    @EventPattern(topic)
-    async handle(@Ctx() context: KafkaContext): Promise<void> {
-      await this.gate.consume(DemandObservedBatchEventSchema, context, async (event) => {
-        this.logger.debug({ topic, partition: context.getPartition(), offset: context.getMessage().offset, eventId: event.eventId, correlationId: event.correlationId, buckets: event.payload.buckets.length }, 'event received');
-        // Each bucket is applied once under its v1 event id (processed events are keyed by id): the
-        // same bucket from either topic is the same input.
-        for (const p of actionableBuckets(event.payload.buckets, Date.now())) {
-          await observe(this.allocator, p, { eventId: deterministicEventId(DEMAND_OBSERVED, p.domain, p.region, p.bucketStart, p.revision), correlationId: event.correlationId });
+      await this.gate.consume(schema, context, async (event) => {
+        const carried = buckets(event);
+        this.logger.debug({ topic, partition: context.getPartition(), offset: context.getMessage().offset, eventId: event.eventId, correlationId: event.correlationId, buckets: carried.length }, 'event received');
+        const actionable = actionableBuckets(carried, Date.now());
+        if (actionable.length === 0) this.logger.debug({ topic, eventId: event.eventId }, 'observed demand too old to act on; skipped');
+        for (const p of actionable) {
+          const ratePerSecond = p.requests / p.bucketSeconds;
+          await this.allocator.allocate(p.domain, (atMs) => ({ kind: 'observed', atMs, region: p.region, ratePerSecond }), { eventId: idOf(event, p), correlationId: event.correlationId });
         }
       });
     }
   }
-  return DemandObservedBatchHandler;
+  return ObservedDemandHandler;
 }
 
-function observe(allocator: DomainAllocator, p: DemandObserved, cause: { eventId: string; correlationId: string }): Promise<unknown> {
-  const ratePerSecond = p.requests / p.bucketSeconds;
-  return allocator.allocate(p.domain, (atMs) => ({ kind: 'observed', atMs, region: p.region, ratePerSecond }), { eventId: cause.eventId, correlationId: cause.correlationId });
-}
+/** demand.observed.v1: one bucket per event, under the event's id. */
+export const demandObservedHandler = (topic: string): Type<unknown> => observedDemandHandler(topic, DemandObservedEventSchema, (e) => [e.payload], (e) => e.eventId);
+
+/** demand.observed.v2: many buckets per event, each under the id its v1 event has. */
+export const demandObservedBatchHandler = (topic: string): Type<unknown> =>
+  observedDemandHandler(topic, DemandObservedBatchEventSchema, (e) => e.payload.buckets, (_e, bucket) => observedBucketEventId(bucket));

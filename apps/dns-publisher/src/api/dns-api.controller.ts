@@ -3,7 +3,7 @@ import { ApiHeader, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ErrorCodes, normalizeDomain, RegionIdSchema } from '@shardcast/contracts';
-import { clientRegionOf, clientSubnetOf, impactTable } from '@shardcast/dns';
+import { clientSubnetOf, impactTable } from '@shardcast/dns';
 import { ApiKeyGuard } from '@shardcast/platform';
 import { DnsStore } from '../persistence/dns-store';
 import { DomainPublisher } from '../publishing/domain-publisher';
@@ -38,10 +38,11 @@ export class DnsApiController {
     if (isIP(address) === 0) throw bad(`subnet ${JSON.stringify(subnet)} is not an IP address or subnet`);
     const preview = await this.publisher.preview(domain);
     if (!preview.records || !preview.records.geo) throw new HttpException({ code: ErrorCodes.NOT_FOUND, message: `${domain} has no shard to answer with (no layout, released, or every shard warming)` }, 404);
-    const clientRegion = clientRegionOf(this.subnets.subnets, address);
+    const entry = clientSubnetOf(this.subnets.subnets, address);
+    const clientRegion = entry?.region ?? null;
     const decision = preview.records.decisions.find((d) => d.clientRegion === clientRegion) ?? null;
     // In a capacity split the client's own subnet decides which part answers it.
-    const cidr = clientSubnetOf(this.subnets.subnets, address);
+    const cidr = entry?.cidr ?? null;
     const part = decision?.split?.find((p) => cidr !== null && p.subnets.includes(cidr)) ?? null;
     const answered = part ? part.hostname : (decision?.answered ?? null);
     return {

@@ -3,9 +3,9 @@ import { GeoAnswer, GeoRecord, geoProblems } from '../records';
 import { RenderRefused } from './zone-file';
 
 // A map is the same for every zone: checked and grouped once per map (array identity), not per zone.
-const checked = new WeakMap<readonly ClientSubnet[], { byRegion: Map<string, string[]>; problems: string[] }>();
+const checked = new WeakMap<readonly ClientSubnet[], { byRegion: ReadonlyMap<string, readonly string[]>; problems: string[] }>();
 
-function checkedMap(map: readonly ClientSubnet[]): { byRegion: Map<string, string[]>; problems: string[] } {
+function checkedMap(map: readonly ClientSubnet[]): { byRegion: ReadonlyMap<string, readonly string[]>; problems: string[] } {
   const hit = checked.get(map);
   if (hit) return hit;
   const problems: string[] = [];
