@@ -61,6 +61,7 @@ const { values: args } = parseArgs({
     'publish-within-s': { type: 'string', default: '600' },
     'idle-close-ms': { type: 'string', default: '30000' },
     'cpu-prof': { type: 'string' },
+    'node-options': { type: 'string' },
     keep: { type: 'boolean', default: false },
     'forecast-domains': { type: 'string', default: '10000' },
     'full-series': { type: 'string' },
@@ -120,7 +121,7 @@ async function main(kafka: Kafka, db: Client): Promise<void> {
   log(`produced in ${((performance.now() - tp) / 1000).toFixed(1)} s; per partition ${perPartition.join(', ')}`);
 
   const perf = await consumerPerformanceRuns(env.KAFKA_BROKERS, topic, N, Math.max(1, Number(args.runs)), () => bench.freshGroup('kperf'), log);
-  const ing = await runIngest(bench, db, kafka, expected, { client: args.client!, cpuProf: args['cpu-prof'], ingestWithinS: Number(args['ingest-within-s']), publishWithinS: Number(args['publish-within-s']), idleCloseMs: Number(args['idle-close-ms']), observedTopics: args['observed-topics'] });
+  const ing = await runIngest(bench, db, kafka, expected, { client: args.client!, cpuProf: args['cpu-prof'], nodeOptions: args['node-options'], ingestWithinS: Number(args['ingest-within-s']), publishWithinS: Number(args['publish-within-s']), idleCloseMs: Number(args['idle-close-ms']), observedTopics: args['observed-topics'] });
   log(`ingest (${args.client}): ${fmt(ing.rps)} rec/s over ${ing.seconds.toFixed(2)} s (${ing.exact ? 'exact' : `MISMATCH: ${ing.mismatch.join('; ')}`})`);
   if (!ing.exact) log(`ingest's last output:\n  ${ing.stderrTail.join('\n  ')}`);
 

@@ -33,6 +33,15 @@ export const IngestConfigSchema = PlatformConfigSchema.extend({
   INGEST_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(30_000),
   /** A partition with open buckets and no new batch for this long has them closed and published. */
   INGEST_IDLE_CLOSE_MS: z.coerce.number().int().min(100).default(60_000),
+  /**
+   * Open (domain, region, minute) buckets a partition holds at most: past it, its least recently
+   * touched are closed early as a revision (counts stay exact; a later record of one opens a new
+   * share, published as the bucket's next revision). Bounds memory by configuration, whatever the
+   * number of domains: about partitions owned × this × 1–3 kB, which V8's old space
+   * (`--max-old-space-size`, INGEST_NODE_OPTIONS) must hold (decision 0022, item 4). An evicted
+   * bucket touched again costs a merge, so size it above what an allowed-lateness window holds.
+   */
+  INGEST_MAX_OPEN_BUCKETS: z.coerce.number().int().min(1).default(50_000),
   INGEST_OUTBOX_POLL_MS: z.coerce.number().int().min(50).default(1_000),
   /**
    * Which topics observed demand goes to, comma-separated: `v1` (demand.observed.v1, an event per
@@ -97,6 +106,6 @@ export const IngestConfigSchema = PlatformConfigSchema.extend({
  * record; each about as much alone; bench:ingest, see bench/README.md). On a host with more cores to
  * itself, raise --v8-pool-size towards half of them.
  */
-export const INGEST_NODE_OPTIONS = '--max-semi-space-size=64 --v8-pool-size=1';
+export const INGEST_NODE_OPTIONS = '--max-semi-space-size=64 --v8-pool-size=1 --max-old-space-size=1024';
 
 export type IngestConfig = z.infer<typeof IngestConfigSchema>;

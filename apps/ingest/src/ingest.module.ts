@@ -88,7 +88,7 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
       deadLetters,
       this.relay,
       locator,
-      { allowedLatenessMs: c.INGEST_ALLOWED_LATENESS_MS, maxFutureSkewMs: c.INGEST_MAX_FUTURE_SKEW_MS },
+      { allowedLatenessMs: c.INGEST_ALLOWED_LATENESS_MS, maxFutureSkewMs: c.INGEST_MAX_FUTURE_SKEW_MS, maxOpenBuckets: c.INGEST_MAX_OPEN_BUCKETS },
       this.logger,
       scanner,
       this.failures,

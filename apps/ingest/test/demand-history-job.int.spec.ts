@@ -119,7 +119,7 @@ describe('demand history job (real PostgreSQL, ingest tables)', () => {
     for (let i = 0; i < 3; i++) addRequest(bucket, 200, 10, 1000);
     const entry: LedgerEntry = { key: { domain: 'a.example.com', region: 'eu-west-1', bucketStartMs: late }, bucket };
     const store = new PostgresDemandStore(db, schema, 'ingest-test', partitions);
-    const result = await store.commit('t', 0, -1n, { next: { progress: { nextOffset: 1n, maxEventTimeMs: late }, open: new Map() }, changed: [entry], closed: [entry] }, { accepted: 3, rejected: 0, late: 0 });
+    const result = await store.commit('t', 0, -1n, { next: { progress: { nextOffset: 1n, maxEventTimeMs: late }, open: new Map() }, changed: [entry], closed: [entry], evicted: [] }, { accepted: 3, rejected: 0, late: 0 });
     expect(result).toMatchObject({ committed: true, events: 1 });
 
     const before = await hourlyRows();

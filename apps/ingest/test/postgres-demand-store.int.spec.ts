@@ -21,7 +21,7 @@ function entry(domain: string, region: string, bucketStartMs: number, latencies:
 
 /** A transition that closes `closed` and moves the partition to `nextOffset`. */
 function closing(closed: LedgerEntry[], nextOffset: bigint): LedgerTransition {
-  return { next: { progress: { nextOffset, maxEventTimeMs: T0 + 3_600_000 }, open: new Map() }, changed: closed, closed };
+  return { next: { progress: { nextOffset, maxEventTimeMs: T0 + 3_600_000 }, open: new Map() }, changed: closed, closed, evicted: [] };
 }
 
 /** Everything an outbox poll sends (no writer grace), in order. */
@@ -120,6 +120,7 @@ describe('PostgresDemandStore (real PostgreSQL)', () => {
       next: { progress: { nextOffset: 4n, maxEventTimeMs: T0 + 120_000 }, open: new Map(open.map((e) => [e.key.domain + e.key.region, e])) },
       changed: [...open, ...closed],
       closed,
+      evicted: [],
     };
     const result = await store.commit('t', 4, -1n, transition, { accepted: 13, rejected: 0, late: 0 });
     expect(result).toMatchObject({ committed: true, events: 2 });
@@ -144,7 +145,7 @@ describe('PostgresDemandStore (real PostgreSQL)', () => {
     const transitionOf = (domain: string): LedgerTransition => {
       const open = [entry(domain, 'eu-west-1', T0 + 180_000, [3, 30]), entry(domain, 'us-east-1', T0 + 180_000, [4])];
       const closed = [entry(domain, 'eu-west-1', T0 + 60_000, [5, 50, 500]), entry(domain, 'us-east-1', T0 + 120_000, [6])];
-      return { next: { progress: { nextOffset: 9n, maxEventTimeMs: T0 + 180_000 }, open: new Map() }, changed: [...open, ...closed], closed };
+      return { next: { progress: { nextOffset: 9n, maxEventTimeMs: T0 + 180_000 }, open: new Map() }, changed: [...open, ...closed], closed, evicted: [] };
     };
     // Both partitions hold an open share of a bucket that this commit closes.
     for (const [partition, domain] of [[8, 'i.example.com'], [9, 'j.example.com']] as const) {
@@ -188,6 +189,44 @@ describe('PostgresDemandStore (real PostgreSQL)', () => {
       db.query(`SELECT cardinality(domains) AS n, revisions FROM "${schema}".demand_outbox WHERE id = ANY($1::bigint[])`, [rows]);
     expect(await listed(viaTransaction.outboxRows)).toEqual([{ n: 2, revisions: [1, 1] }]);
     expect(await listed(viaStatement.outboxRows)).toEqual(await listed(viaTransaction.outboxRows));
+    await drainAll(outbox);
+  });
+
+  it('deletes a share evicted by the open-bucket limit by key (on both paths), and closes its later share as the next revision', async () => {
+    const one = { accepted: 1, rejected: 0, late: 0 };
+    const start = T0 + 600_000;
+    const [x1, y, z] = [entry('x.example.com', 'eu-west-1', start, [10]), entry('y.example.com', 'eu-west-1', start, [20]), entry('z.example.com', 'eu-west-1', start, [30])];
+    const progress = (nextOffset: bigint) => ({ nextOffset, maxEventTimeMs: start + 30_000 });
+    const stored = async () =>
+      (await db.query(`SELECT domain FROM "${schema}".partition_buckets WHERE topic = 'e' AND partition = 0 ORDER BY domain`)).map((r: { domain: string }) => r.domain);
+    const revision = async (domain: string) =>
+      db.query(`SELECT revision, requests::int AS requests FROM "${schema}".demand_buckets WHERE domain = $1 AND bucket_start = $2`, [domain, new Date(start).toISOString()]);
+    const transactions = jest.spyOn(PostgresQueryRunner.prototype, 'startTransaction');
+
+    // Three open shares of one minute; then x is evicted (the watermark has not passed it).
+    await store.commit('e', 0, -1n, { next: { progress: progress(1n), open: new Map() }, changed: [x1, y, z], closed: [], evicted: [] }, one);
+    const evictX = await store.commit('e', 0, 1n, { next: { progress: progress(2n), open: new Map() }, changed: [], closed: [x1], evicted: [x1] }, one);
+    expect(evictX).toMatchObject({ committed: true, events: 1 });
+    expect(transactions).not.toHaveBeenCalled(); // the one statement
+    expect(await stored()).toEqual(['y.example.com', 'z.example.com']); // the same minute's other shares stay
+    expect(await revision('x.example.com')).toEqual([{ revision: 1, requests: 1 }]);
+    expect([...(await store.loadLedger('e', 0)).open.values()].map((e) => e.key.domain).sort()).toEqual(['y.example.com', 'z.example.com']);
+
+    // A later record of x opens a new share; evicted again, it merges as revision 2 (a conflict: the transaction).
+    const x2 = entry('x.example.com', 'eu-west-1', start, [11, 12]);
+    await store.commit('e', 0, 2n, { next: { progress: progress(3n), open: new Map() }, changed: [x2], closed: [], evicted: [] }, one);
+    const evictAgain = await store.commit('e', 0, 3n, { next: { progress: progress(4n), open: new Map() }, changed: [], closed: [x2], evicted: [x2] }, one);
+    expect(evictAgain).toMatchObject({ committed: true, events: 1 });
+    expect(await revision('x.example.com')).toEqual([{ revision: 2, requests: 3 }]);
+    expect(await stored()).toEqual(['y.example.com', 'z.example.com']);
+
+    // The partition now commits through the transaction for a while: an eviction there deletes by key too.
+    const calls = transactions.mock.calls.length;
+    await store.commit('e', 0, 4n, { next: { progress: progress(5n), open: new Map() }, changed: [], closed: [y], evicted: [y] }, one);
+    expect(transactions.mock.calls.length).toBe(calls + 1);
+    transactions.mockRestore();
+    expect(await stored()).toEqual(['z.example.com']);
+    expect(await revision('y.example.com')).toEqual([{ revision: 1, requests: 1 }]);
     await drainAll(outbox);
   });
 

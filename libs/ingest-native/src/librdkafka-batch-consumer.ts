@@ -189,7 +189,7 @@ export class LibrdkafkaBatchConsumer implements BatchConsumer {
       'max.partition.fetch.bytes': o.maxBytesPerPartition ?? 4 * MB,
       'fetch.max.bytes': 32 * MB,
       // Enough pre-fetched to fill the next batch while this one is being stored.
-      'queued.max.messages.kbytes': 128 * 1024,
+      'queued.max.messages.kbytes': 48 * 1024, // about three consume batches of small records (memory: decision 0022)
       // librdkafka counts this over the consumer queue every partition forwards to: at the default
       // (100k) a consume batch's worth of queued messages stopped every partition's fetching, and
       // some versions then back off for fetch.error.backoff.ms (500 ms). The byte limit above is

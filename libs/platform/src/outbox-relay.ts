@@ -43,9 +43,10 @@ export interface OutboxTable {
    * Publishes, with `send`, the events of some rows older than `graceMs`, oldest first, and
    * deletes those rows in the same transaction once sent; at most about `limit` events. Returns
    * how many events were sent, or rows cleared when none of theirs was; 0 only when no row was
-   * due. One poll per table at a time (an advisory lock).
+   * due. One poll per table at a time (an advisory lock). Rows named in `skip` are left alone:
+   * their writer is still sending them (a catch-up commit can take it longer than the grace).
    */
-  drainOnce(send: (events: OutboxEvent[]) => Promise<void>, limit: number, graceMs: number): Promise<number>;
+  drainOnce(send: (events: OutboxEvent[]) => Promise<void>, limit: number, graceMs: number, skip?: readonly string[]): Promise<number>;
   /** Deletes rows whose events have all been sent (handed over by their writer). */
   deleteRows(rows: readonly string[]): Promise<void>;
 }
@@ -84,6 +85,8 @@ export class OutboxRelay {
   private timer?: NodeJS.Timeout;
   /** Handed over by publishWritten and not yet sent. */
   private written: WrittenUnit[] = [];
+  /** Rows handed over whose sends are not settled: this instance's poll leaves them to the writer. */
+  private readonly handedOver = new Set<string>();
   private sendingWritten: Promise<void> | null = null;
 
   constructor(
@@ -125,6 +128,7 @@ export class OutboxRelay {
   publishWritten(messages: readonly OutboxMessage[], rows: readonly string[]): void {
     if (this.stopped || (messages.length === 0 && rows.length === 0)) return;
     this.written.push({ messages, rows });
+    for (const row of rows) this.handedOver.add(row);
     this.startSending();
   }
 
@@ -166,11 +170,13 @@ export class OutboxRelay {
         if (end > sent) break;
         for (const row of unit.rows) done.push(row); // not spread: a catch-up commit holds ~10^5
       }
-      if (done.length === 0) continue;
       try {
-        await this.table.deleteRows(done);
+        if (done.length > 0) await this.table.deleteRows(done);
       } catch (err) {
         this.logger.warn({ err, rows: done.length, outbox: this.table.name }, 'deleting sent outbox rows failed; the poll sends them again (consumers deduplicate by eventId)');
+      } finally {
+        // Sent and deleted, or left to the poll: either way no longer this writer's.
+        for (const unit of units) for (const row of unit.rows) this.handedOver.delete(row);
       }
     }
   }
@@ -195,7 +201,7 @@ export class OutboxRelay {
   drainOnce(limit = 1000): Promise<number> {
     return this.table.drainOnce(async (events) => {
       for (const page of pages(events, (e) => e.payload)) await this.send(page);
-    }, limit, this.options.writerGraceMs ?? 0);
+    }, limit, this.options.writerGraceMs ?? 0, [...this.handedOver]);
   }
 }
 
@@ -218,14 +224,14 @@ export class EventOutboxTable implements OutboxTable {
     await this.db.query(`DELETE FROM "${this.schema}".outbox WHERE event_id = ANY(string_to_array($1, E'\n'))`, [eventIds.join('\n')]);
   }
 
-  async drainOnce(send: (events: OutboxEvent[]) => Promise<void>, limit: number, graceMs: number): Promise<number> {
+  async drainOnce(send: (events: OutboxEvent[]) => Promise<void>, limit: number, graceMs: number, skip: readonly string[] = []): Promise<number> {
     return inPollTransaction(this.db, this.name, async (q) => {
       // payload as text: PostgreSQL renders it once; parsing it here only to stringify it again
       // cost a JSON round trip per event.
       const rows: Array<{ id: string; topic: string; key: string; payload: string | null }> = await q.query(
         `SELECT id, topic, key, payload::text AS payload FROM "${this.schema}".outbox
-         WHERE published_at IS NULL AND created_at <= now() - make_interval(secs => $2) ORDER BY id LIMIT $1`,
-        [limit, graceMs / 1000],
+         WHERE published_at IS NULL AND created_at <= now() - make_interval(secs => $2) AND NOT (event_id = ANY($3::text[])) ORDER BY id LIMIT $1`,
+        [limit, graceMs / 1000, skip],
       );
       if (rows.length === 0) return 0;
       // The rest waits for the next poll.

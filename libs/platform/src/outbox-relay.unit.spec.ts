@@ -5,7 +5,10 @@ import { OutboxEvent, OutboxMessage, OutboxRelay, OutboxTable } from './outbox-r
 class RecordingTable implements OutboxTable {
   readonly name = 'test.outbox';
   readonly deleted: string[][] = [];
-  async drainOnce(_send: (events: OutboxEvent[]) => Promise<void>): Promise<number> {
+  /** The rows each poll was told to skip. */
+  readonly skipped: string[][] = [];
+  async drainOnce(_send: (events: OutboxEvent[]) => Promise<void>, _limit: number, _graceMs: number, skip: readonly string[] = []): Promise<number> {
+    this.skipped.push([...skip]);
     return 0;
   }
   async deleteRows(rows: readonly string[]): Promise<void> {
@@ -67,4 +70,34 @@ describe('OutboxRelay.publishWritten', () => {
     expect(table.deleted).toEqual([['row-x'], ['row-a']]);
   });
 
+
+  it('has its poll skip the rows it is still sending, and take them back once their sends have settled (sent or failed)', async () => {
+    const table = new RecordingTable();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let calls = 0;
+    let secondSend!: () => void;
+    const secondSent = new Promise<void>((resolve) => (secondSend = resolve));
+    const kafka = {
+      async sendBatch() {
+        calls++;
+        if (calls === 1) await held; // the first unit's send is slow (a catch-up commit)
+        if (calls === 2) {
+          secondSend();
+          throw new Error('broker unavailable');
+        }
+      },
+    };
+    const relay = new OutboxRelay(table, kafka, '', logger);
+    relay.publishWritten([message('a1')], ['row-a']);
+    relay.publishWritten([message('b1')], ['row-b']);
+    await relay.drainOnce();
+    expect(table.skipped.at(-1)!.sort()).toEqual(['row-a', 'row-b']);
+    release();
+    await secondSent;
+    await relay.stop(); // waits for the send in progress: a1 sent (row deleted), b1 failed (its row left to the poll)
+    expect(table.deleted).toEqual([['row-a']]);
+    await relay.drainOnce();
+    expect(table.skipped.at(-1)).toEqual([]);
+  });
 });

@@ -16,15 +16,31 @@ export interface LedgerTransition {
   next: PartitionLedger;
   /** Open entries whose totals changed: to be stored. */
   changed: LedgerEntry[];
-  /** Entries the watermark has passed: final for this partition, to be merged across partitions. */
+  /**
+   * Entries closed by this transition: the ones the watermark has passed (final for this
+   * partition) and the ones evicted early; all to be merged across partitions as revisions.
+   */
   closed: LedgerEntry[];
+  /**
+   * The subset of `closed` evicted before the watermark passed them (the open-bucket limit):
+   * their stored shares are removed by key, the rest by time. A later record of such a bucket
+   * opens a new share, closed later as the bucket's next revision, as another partition's share is.
+   */
+  evicted: LedgerEntry[];
+}
+
+/** A bound on a partition's open buckets (0022, item 4); unbounded when absent. */
+export interface OpenBucketLimit {
+  maxOpenBuckets?: number;
 }
 
 /**
  * Applies a delta to a partition's ledger and closes the buckets its watermark has passed.
  * Does not mutate `ledger`'s buckets, so a failed store leaves the in-memory ledger usable.
  */
-export function applyPartitionDelta(ledger: PartitionLedger, delta: PartitionDelta, policy: AggregationPolicy): LedgerTransition {
+export function applyPartitionDelta(ledger: PartitionLedger, delta: PartitionDelta, policy: AggregationPolicy & OpenBucketLimit): LedgerTransition {
+  // `open` is kept in order of last touch (a touched entry is moved to the end), so the least
+  // recently touched come first when the limit evicts.
   const open = new Map(ledger.open);
   const changed = new Map<string, LedgerEntry>();
   for (const [id, entry] of delta.buckets) {
@@ -32,6 +48,7 @@ export function applyPartitionDelta(ledger: PartitionLedger, delta: PartitionDel
     const merged: LedgerEntry = current
       ? { key: current.key, bucket: mergeDemandBuckets(cloneBucket(current.bucket), entry.bucket) }
       : { key: entry.key, bucket: entry.bucket };
+    if (current) open.delete(id);
     open.set(id, merged);
     changed.set(id, merged);
   }
@@ -43,7 +60,17 @@ export function applyPartitionDelta(ledger: PartitionLedger, delta: PartitionDel
       open.delete(id);
     }
   }
-  return { next: { progress: delta.progress, open }, changed: [...changed.values()], closed };
+  const evicted: LedgerEntry[] = [];
+  const limit = policy.maxOpenBuckets;
+  if (limit !== undefined && open.size > limit) {
+    for (const [id, entry] of open) {
+      if (open.size <= limit) break;
+      evicted.push(entry);
+      closed.push(entry);
+      open.delete(id);
+    }
+  }
+  return { next: { progress: delta.progress, open }, changed: [...changed.values()], closed, evicted };
 }
 
 function cloneBucket(bucket: DemandBucket): DemandBucket {

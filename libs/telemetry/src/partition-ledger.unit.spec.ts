@@ -153,4 +153,63 @@ describe('applyPartitionDelta', () => {
     expect(t.next.open.get(id)!.bucket.requests).toBe(2);
     expect(ledger.open.get(id)!.bucket).toBe(bucket);
   });
+
+  describe('with an open-bucket limit', () => {
+    const idOf = (e: LedgerEntry) => `${e.key.domain}\u0000${e.key.region}\u0000${e.key.bucketStartMs}`;
+
+    /** The stream of feed(), with a limit, keeping every transition's evicted entries. */
+    function feedLimited(runs: number[][], maxOpenBuckets: number) {
+      let ledger = emptyLedger();
+      const closed: LedgerEntry[] = [];
+      const evicted: LedgerEntry[] = [];
+      for (const run of runs) {
+        const delta = aggregatePartitionMessages(ledger.progress, messagesOf(run, ledger.progress.nextOffset), locator(), POLICY, NOW);
+        const t = applyPartitionDelta(ledger, delta, { ...POLICY, maxOpenBuckets });
+        expect(t.next.open.size).toBeLessThanOrEqual(maxOpenBuckets);
+        for (const e of t.evicted) expect(t.closed).toContain(e);
+        closed.push(...t.closed);
+        evicted.push(...t.evicted);
+        ledger = t.next;
+      }
+      return { ledger, closed, evicted };
+    }
+
+    it('evicts the least recently touched open buckets first, before the watermark passes them', () => {
+      // Three buckets of one minute each, then bucket A touched again: B is the least recently touched.
+      const [a, b, c] = [T0 + 1_000, T0 + 60_000 + 1_000, T0 + 120_000 + 1_000];
+      const first = feedLimited([[a], [b], [c]], 3);
+      expect(first.evicted).toEqual([]);
+      let ledger = first.ledger;
+      const touchA = aggregatePartitionMessages(ledger.progress, messagesOf([a + 1], ledger.progress.nextOffset), locator(), POLICY, NOW);
+      ledger = applyPartitionDelta(ledger, touchA, { ...POLICY, maxOpenBuckets: 3 }).next;
+      const newD = aggregatePartitionMessages(ledger.progress, messagesOf([T0 + 150_000], ledger.progress.nextOffset), locator(), POLICY, NOW);
+      const t = applyPartitionDelta(ledger, newD, { ...POLICY, maxOpenBuckets: 3 });
+      expect(t.evicted.map((e) => e.key.bucketStartMs)).toEqual([T0 + 60_000]);
+      expect(t.closed).toEqual(t.evicted); // nothing else passed the watermark (10:02:30 − 2 min)
+      expect(watermarkOf(t.next.progress, POLICY)).toBeLessThan(T0 + 60_000 + BUCKET_MS);
+      expect([...t.next.open.values()].map((e) => e.key.bucketStartMs).sort()).toEqual([T0, T0 + 120_000, T0 + 120_000]);
+    });
+
+    it('property: counts stay exact under any limit: per bucket, the shares closed (evicted or not) and open sum to the unlimited stream', () => {
+      let evictions = 0;
+      fc.assert(
+        fc.property(runsArb, fc.integer({ min: 1, max: 6 }), (runs, limit) => {
+          const limited = feedLimited(runs, limit);
+          const unlimited = feed(emptyLedger(), runs);
+          evictions += limited.evicted.length;
+          const sumByBucket = (entries: LedgerEntry[]) => {
+            const m = new Map<string, [number, number, number]>();
+            for (const e of entries) {
+              const t = m.get(idOf(e)) ?? [0, 0, 0];
+              m.set(idOf(e), [t[0] + e.bucket.requests, t[1] + e.bucket.errors, t[2] + e.bucket.bytes]);
+            }
+            return [...m].sort();
+          };
+          expect(sumByBucket([...limited.closed, ...limited.ledger.open.values()])).toEqual(sumByBucket([...unlimited.closed, ...unlimited.ledger.open.values()]));
+        }),
+        { numRuns: 200 },
+      );
+      expect(evictions).toBeGreaterThan(50); // the limit did bind
+    });
+  });
 });

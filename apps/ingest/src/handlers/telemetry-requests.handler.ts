@@ -7,6 +7,7 @@ import {
   PackedScan,
   PackedTelemetryScanner,
   applyPartitionDelta,
+  OpenBucketLimit,
   BUCKET_MS,
   PartitionDelta,
   MessageRejection,
@@ -176,7 +177,7 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
     private readonly deadLetters: DeadLetterPublisher,
     private readonly relay: OutboxRelay,
     private readonly locator: RegionLocator,
-    private readonly policy: AggregationPolicy,
+    private readonly policy: AggregationPolicy & OpenBucketLimit,
     private readonly logger: Logger,
     private readonly scanner?: PackedTelemetryScanner,
     /** The service's failure policy (its readiness check and stuck-partition gauge); its own when not given. */

@@ -63,12 +63,12 @@ export class DemandOutboxTable implements OutboxTable {
     await (q ?? this.db).query(`DELETE FROM "${this.schema}".demand_outbox WHERE id = ANY($1::bigint[])`, [rows]);
   }
 
-  async drainOnce(send: (events: OutboxEvent[]) => Promise<void>, limit: number, graceMs: number): Promise<number> {
+  async drainOnce(send: (events: OutboxEvent[]) => Promise<void>, limit: number, graceMs: number, skip: readonly string[] = []): Promise<number> {
     return inPollTransaction(this.db, this.name, async (q) => {
       const due: Array<{ id: string; n: number }> = await q.query(
         `SELECT id::text AS id, cardinality(domains) AS n FROM "${this.schema}".demand_outbox
-         WHERE created_at <= now() - make_interval(secs => $2) ORDER BY id LIMIT $1`,
-        [limit, graceMs / 1000],
+         WHERE created_at <= now() - make_interval(secs => $2) AND NOT (id = ANY($3::bigint[])) ORDER BY id LIMIT $1`,
+        [limit, graceMs / 1000, skip],
       );
       // Whole rows up to `limit` events (at least one row: a catch-up commit may hold 10^5).
       const ids: string[] = [];

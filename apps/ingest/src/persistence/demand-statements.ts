@@ -170,8 +170,10 @@ export interface CommitWrite {
   rejected: number;
   late: number;
   openShares: EncodedRows;
-  /** The latest start of the closed buckets (ISO), null when none closed. */
+  /** The latest start of the buckets the watermark closed (ISO), null when none. */
   closedUpTo: string | null;
+  /** Keys (encodeBucketKeys) of the shares closed early by the open-bucket limit: deleted by key. */
+  evictedShares: EncodedRows;
   /** Revision 1 of each closed bucket, in key order. */
   firstRevisions: EncodedRows;
   /** When the revisions were made (demand_buckets.updated_at, their events' occurredAt). */
@@ -207,10 +209,10 @@ function bindRow<Row>(p: StatementParams, columns: ReadonlyArray<Column<Row>>, r
   return refs;
 }
 
-/** `column = value AND …` over a bound row. */
-const matching = (row: BoundRow) =>
+/** `column = value AND …` over a bound row (columns of table `alias` when given). */
+const matching = (row: BoundRow, alias?: string) =>
   Object.entries(row)
-    .map(([column, value]) => `${column} = ${value}`)
+    .map(([column, value]) => `${alias ? `${alias}.` : ''}${column} = ${value}`)
     .join(' AND ');
 
 /** The condition every change of the one-statement commit is gated on; the transaction checks the offset before. */
@@ -254,7 +256,8 @@ export class DemandStatements {
          SELECT 1 FROM inserted_progress UNION ALL SELECT 1 FROM updated_progress
        ), open_shares AS (${this.openSharesUpsert(partition, unnestRows(p, w.openShares), MOVED)}
        ), closed_shares AS (${this.closedSharesDelete(partition, p.bind(w.closedUpTo, 'timestamptz'), MOVED)}
-       ), published AS (${this.firstRevisionsInsert(p, w, revisions, MOVED)}
+       )${w.evictedShares.count > 0 ? `, evicted_shares AS (${this.evictedSharesDelete(partition, unnestRows(p, w.evictedShares), MOVED)}
+       )` : ''}, published AS (${this.firstRevisionsInsert(p, w, revisions, MOVED)}
        ), events AS (${this.outboxRowInsert(revisions.arrays, (domains) => `array_fill(1, ARRAY[cardinality(${domains})])`, { topic: partition.topic, partition: partition.partition, from_offset: expectedOffset, commit_offset: progress.next_offset, chunk_ends: p.bind(w.chunkEnds, 'int[]') }, MOVED)}
        )
        SELECT (SELECT count(*) FROM moved)::int AS committed,
@@ -298,6 +301,11 @@ export class DemandStatements {
 
   deleteClosedShares(w: CommitWrite): Statement {
     return statement((p) => this.closedSharesDelete(bindRow(p, partitionColumns, w), p.bind(w.closedUpTo, 'timestamptz'), UNGATED));
+  }
+
+  /** Transaction: the shares evicted by the open-bucket limit (only when there are some). */
+  deleteEvictedShares(w: CommitWrite): Statement {
+    return statement((p) => this.evictedSharesDelete(bindRow(p, partitionColumns, w), unnestRows(p, w.evictedShares), UNGATED));
   }
 
   /**
@@ -376,6 +384,16 @@ export class DemandStatements {
     return `
          DELETE FROM ${this.s}.partition_buckets
          WHERE ${matching(partition)} AND bucket_start <= ${closedUpTo} AND ${gate}`;
+  }
+
+  /**
+   * The partition's shares closed early by the open-bucket limit: they start after the
+   * watermark, among shares still open, so they go by key.
+   */
+  private evictedSharesDelete(partition: BoundRow, keys: UnnestedRows, gate: string): string {
+    return `
+         DELETE FROM ${this.s}.partition_buckets pb USING ${keys.from}
+         WHERE ${matching(partition, 'pb')} AND ${keysMatch('pb', 't')} AND ${gate}`;
   }
 
   /** Revision 1 of the closed buckets, inserted in key order so concurrent writers cannot deadlock. */

@@ -36,10 +36,15 @@ const write: CommitWrite = {
   late: 1,
   openShares: encodeRows(openShareColumns, open),
   closedUpTo: new Date(T0 + 60_000).toISOString(),
+  evictedShares: encodeBucketKeys([]),
   firstRevisions: encodeRows(revisionColumns, firstRevisions),
   revisionsAt: AT.toISOString(),
   chunkEnds: [2],
 };
+
+/** The same commit with a share closed early by the open-bucket limit (deleted by key). */
+const evicted = [entry('d.example.com', T0 + 120_000, [5])];
+const writeWithEvicted: CommitWrite = { ...write, evictedShares: encodeBucketKeys(evicted) };
 
 const statements = new DemandStatements('ingest');
 
@@ -55,6 +60,8 @@ const everyStatement: Record<string, Statement> = {
   lockStoredRevisions: statements.lockStoredRevisions(encodeBucketKeys(closed)),
   updateRevisions: statements.updateRevisions(encodeRows(mergedRevisionColumns, firstRevisions), AT.toISOString()),
   insertOutboxRow: statements.insertOutboxRow(write, [1, 2], [2]),
+  commitInOneStatementWithEvicted: statements.commitInOneStatement(writeWithEvicted),
+  deleteEvictedShares: statements.deleteEvictedShares(writeWithEvicted),
 };
 
 /** Each `$n::type` of a statement's text: position and type. */
@@ -142,6 +149,12 @@ describe('DemandStatements', () => {
       const body = text.slice(text.indexOf(`${cte} AS (`), text.indexOf('\n       )', text.indexOf(`${cte} AS (`)));
       expect(body).toContain('EXISTS (SELECT 1 FROM moved)');
     }
+    expect(text).not.toContain('evicted_shares');
+    const withEvicted = everyStatement.commitInOneStatementWithEvicted.text;
+    const evictedCte = withEvicted.slice(withEvicted.indexOf('evicted_shares AS ('), withEvicted.indexOf('\n       )', withEvicted.indexOf('evicted_shares AS (')));
+    expect(evictedCte).toContain('DELETE FROM "ingest".partition_buckets pb USING unnest(');
+    expect(evictedCte).toContain('pb.topic = $1::text AND pb.partition = $2::int AND pb.domain = t.domain AND pb.region = t.region AND pb.bucket_start = t.bucket_start');
+    expect(evictedCte).toContain('EXISTS (SELECT 1 FROM moved)');
     expect(text).toMatch(/WHERE topic = \$1::text AND partition = \$2::int AND next_offset = \$3::bigint\s+RETURNING 1/);
   });
 
@@ -150,6 +163,8 @@ describe('DemandStatements', () => {
     for (const name of ['updateProgress', 'upsertOpenShares', 'deleteClosedShares'] as const) {
       expect(oneStatement).toContain(unnumbered(everyStatement[name].text).trim());
     }
+    const withEvicted = unnumbered(everyStatement.commitInOneStatementWithEvicted.text).replaceAll('EXISTS (SELECT 1 FROM moved)', 'true');
+    expect(withEvicted).toContain(unnumbered(everyStatement.deleteEvictedShares.text).trim());
     const insert = unnumbered(everyStatement.insertFirstRevisions.text);
     expect(oneStatement).toContain(insert.slice(insert.indexOf('INSERT'), insert.indexOf('ORDER BY t.ordinal')));
     const outboxRow = unnumbered(everyStatement.insertOutboxRow.text);

@@ -180,7 +180,8 @@ export class PostgresDemandStore {
     const closed = sortedByKey(transition.closed);
     const at = new Date();
     const firstRevisions = closed.map((e) => nextBucketRevision(e.key, e.bucket, undefined, this.producedBy, at));
-    const lastClosedStart = latestBucketStart(closed);
+    const evicted = new Set(transition.evicted);
+    const lastClosedStart = latestBucketStart(closed.filter((e) => !evicted.has(e)));
     const { progress } = transition.next;
     const commit: ObservedCommit = { topic, partition, fromOffset: expectedOffset < 0n ? null : expectedOffset.toString(), commitOffset: progress.nextOffset.toString() };
     const chunkEnds = chunkEndsOf(firstRevisions);
@@ -206,6 +207,7 @@ export class PostgresDemandStore {
         late: counts.late,
         openShares: encodeRows(openShareColumns, transition.changed.filter((e) => !closing.has(e))),
         closedUpTo: Number.isFinite(lastClosedStart) ? new Date(lastClosedStart).toISOString() : null,
+        evictedShares: encodeBucketKeys(transition.evicted),
         firstRevisions: encodeRows(revisionColumns, firstRevisions),
         revisionsAt: at.toISOString(),
         chunkEnds,
@@ -278,6 +280,7 @@ export class PostgresDemandStore {
       }
       if (write.openShares.count > 0) await run(this.statements.upsertOpenShares(write));
       if (write.closedUpTo !== null) await run(this.statements.deleteClosedShares(write));
+      if (write.evictedShares.count > 0) await run(this.statements.deleteEvictedShares(write));
       await run(this.statements.updateProgress(write));
       if (prepared.gap) await run(this.statements.insertOffsetGap(write, prepared.gap.fromOffset.toString(), prepared.gap.toOffset.toString()));
       const { outbox, outboxRows } = await this.publishClosedBuckets(run, prepared);
