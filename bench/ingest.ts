@@ -74,7 +74,7 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'string' },
     'skip-kafkajs': { type: 'boolean', default: false },
     /** INGEST_DEMAND_OBSERVED_TOPICS; the events counted are demand.observed.v2's when v2 is on. */
-    'observed-topics': { type: 'string', default: 'v1' },
+    'observed-topics': { type: 'string', default: 'v2' },
     clients: { type: 'string', default: 'librdkafka,kafkajs' },
     'skip-kafka-perf': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },

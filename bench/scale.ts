@@ -67,7 +67,7 @@ const { values: args } = parseArgs({
     'full-series': { type: 'string' },
     'skip-forecast': { type: 'boolean', default: false },
     'forecast-only': { type: 'boolean', default: false },
-    'observed-topics': { type: 'string', default: 'v1' },
+    'observed-topics': { type: 'string', default: 'v2' },
   },
 });
 

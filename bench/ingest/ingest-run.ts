@@ -201,7 +201,7 @@ export async function runIngest(bench: IngestBench, db: Client, kafka: Kafka, ex
   const schema = uniqueName('ingest_bench');
   bench.schemas.push(schema);
   // Runs on one prefix share its demand.observed topics: this run's events are what it adds.
-  const observed = (options.observedTopics ?? 'v1').split(',').map((t) => t.trim());
+  const observed = (options.observedTopics ?? 'v2').split(',').map((t) => t.trim());
   const [v1On, v2On] = [observed.includes('v1'), observed.includes('v2')];
   const v1Topic = `${runPrefix}${Topics.demandObserved}`;
   const v1From = await partitionEndOffsets(kafka, v1Topic);

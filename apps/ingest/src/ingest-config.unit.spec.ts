@@ -13,9 +13,10 @@ describe("ingest's configuration", () => {
     expect([...documented].sort()).toEqual(read.sort());
   });
 
-  it('publishes observed demand on v1 by default, on v2 or both when asked, and refuses anything else', () => {
+  it('publishes observed demand on v2 by default, on v1 or both when asked, and refuses anything else', () => {
     const topics = (value?: string) => IngestConfigSchema.safeParse({ ...base, ...(value === undefined ? {} : { INGEST_DEMAND_OBSERVED_TOPICS: value }) });
-    expect(topics().data?.INGEST_DEMAND_OBSERVED_TOPICS).toEqual({ v1: true, v2: false });
+    expect(topics().data?.INGEST_DEMAND_OBSERVED_TOPICS).toEqual({ v1: false, v2: true });
+    expect(topics('v1').data?.INGEST_DEMAND_OBSERVED_TOPICS).toEqual({ v1: true, v2: false });
     expect(topics('v2').data?.INGEST_DEMAND_OBSERVED_TOPICS).toEqual({ v1: false, v2: true });
     expect(topics('v1, v2').data?.INGEST_DEMAND_OBSERVED_TOPICS).toEqual({ v1: true, v2: true });
     expect(topics('v2,v1').data?.INGEST_DEMAND_OBSERVED_TOPICS).toEqual({ v1: true, v2: true });

@@ -44,13 +44,14 @@ export const IngestConfigSchema = PlatformConfigSchema.extend({
   INGEST_MAX_OPEN_BUCKETS: z.coerce.number().int().min(1).default(50_000),
   INGEST_OUTBOX_POLL_MS: z.coerce.number().int().min(50).default(1_000),
   /**
-   * Which topics observed demand goes to, comma-separated: `v1` (demand.observed.v1, an event per
-   * bucket revision: what the forecaster and allocator read today), `v2` (demand.observed.v2, an
-   * event per commit of a source partition, its revisions in chunks; decision 0022), or both.
+   * Which topics observed demand goes to, comma-separated: `v2` (the default: demand.observed.v2,
+   * an event per commit of a source partition, its revisions in chunks; decision 0022), `v1`
+   * (demand.observed.v1, an event per bucket revision: off by default since 2026-12-03, its topic
+   * kept for consumers that have not moved), or both. The forecaster and allocator read both.
    */
   INGEST_DEMAND_OBSERVED_TOPICS: z
     .string()
-    .default('v1')
+    .default('v2')
     .transform((s, ctx) => {
       const names = s.split(',').map((t) => t.trim()).filter(Boolean);
       const unknown = names.filter((t) => t !== 'v1' && t !== 'v2');

@@ -36,7 +36,7 @@ describe.each(['librdkafka', 'kafkajs'])('ingest on %s keeps byte totals exact p
   it('stores 100,000 maximum-size records in one bucket exactly and publishes the exact total in bytesExact', async () => {
     expect(MAX_RECORD_BYTES).toBe(1e11);
     // 95,000 records of 1e11 and 3 of 1 byte: 9500000000000003, past 2^53, still open (no idle close).
-    const first = h.startIngest({ INGEST_KAFKA_CLIENT: client, INGEST_IDLE_CLOSE_MS: '600000' });
+    const first = h.startIngest({ INGEST_KAFKA_CLIENT: client, INGEST_IDLE_CLOSE_MS: '600000', INGEST_DEMAND_OBSERVED_TOPICS: 'v1' });
     await first.waitForLog((l) => l.msg === 'ingest consuming' && l.kafkaClient === client);
     await h.produceLines([...lines(0, 95_000, MAX_RECORD_BYTES), `${DOMAIN}\t${JSON.stringify({ records: [record(1, 1), record(2, 1), record(3, 1)] })}`]);
     const open = await eventually(bytesOfView, (rows) => rows.length === 1 && rows[0].requests === 95_003);
@@ -46,7 +46,7 @@ describe.each(['librdkafka', 'kafkajs'])('ingest on %s keeps byte totals exact p
     // The rest, then a new instance: it reads the open share back from partition_buckets (as text),
     // adds 5,000 records, closes the bucket when the partition goes quiet and publishes it.
     await h.produceLines(lines(95_000, 5_000, MAX_RECORD_BYTES));
-    h.startIngest({ INGEST_KAFKA_CLIENT: client, INGEST_IDLE_CLOSE_MS: '2000' });
+    h.startIngest({ INGEST_KAFKA_CLIENT: client, INGEST_IDLE_CLOSE_MS: '2000', INGEST_DEMAND_OBSERVED_TOPICS: 'v1' });
     const closed = await eventually(bytesOfView, (rows) => rows.length === 1 && rows[0].closed);
     expect(closed).toEqual([{ bytes: '10000000000000003', requests: 100_003, closed: true }]);
     const stored = await h.db.query(`SELECT bytes::text AS bytes FROM "${h.schema}".demand_buckets WHERE domain = $1 ORDER BY revision DESC LIMIT 1`, [DOMAIN]);

@@ -19,7 +19,7 @@ describe.each(['librdkafka', 'kafkajs'])('ingest on %s against the real broker a
     // Spread the bad messages through the stream, as a broken edge would send them.
     bad.forEach((b, i) => lines.splice(i * 99 + 50, 0, `broken.example.com\t${b.value}`));
 
-    const ingest = h.startIngest({ INGEST_KAFKA_CLIENT: client });
+    const ingest = h.startIngest({ INGEST_KAFKA_CLIENT: client, INGEST_DEMAND_OBSERVED_TOPICS: 'v1' }); // v1's own tests (v2's: ingest-observed-v2)
     await ingest.waitForLog((l) => l.msg === 'ingest consuming' && l.kafkaClient === client);
     // One producer per codec: kafkajs decodes only gzip by itself (docs/decisions/0010-versions-on-node-20.md);
     // librdkafka decodes all four natively.
@@ -86,7 +86,7 @@ describe('ingest merges a bucket fed by several partitions', () => {
     const expected = totalsOf(records);
     const lines: string[] = [];
     for (let i = 0; i < records.length; i += 50) lines.push(`edge-${(i / 50) % 11}\t${JSON.stringify({ records: records.slice(i, i + 50) })}`);
-    h.startIngest({ INGEST_IDLE_CLOSE_MS: '1500' });
+    h.startIngest({ INGEST_IDLE_CLOSE_MS: '1500', INGEST_DEMAND_OBSERVED_TOPICS: 'v1' });
     await h.produceLines(lines, 'snappy');
 
     await eventually(() => h.totals(), (t) => t.accepted >= records.length);
