@@ -107,6 +107,6 @@ export const IngestConfigSchema = PlatformConfigSchema.extend({
  * record; each about as much alone; bench:ingest, see bench/README.md). On a host with more cores to
  * itself, raise --v8-pool-size towards half of them.
  */
-export const INGEST_NODE_OPTIONS = '--max-semi-space-size=64 --v8-pool-size=1 --max-old-space-size=1024';
+export const INGEST_NODE_OPTIONS = '--max-semi-space-size=64 --v8-pool-size=1 --max-old-space-size=1280';
 
 export type IngestConfig = z.infer<typeof IngestConfigSchema>;
