@@ -180,8 +180,9 @@ export class PostgresDemandStore {
     const closed = sortedByKey(transition.closed);
     const at = new Date();
     const firstRevisions = closed.map((e) => nextBucketRevision(e.key, e.bucket, undefined, this.producedBy, at));
-    const evicted = new Set(transition.evicted);
-    const lastClosedStart = latestBucketStart(closed.filter((e) => !evicted.has(e)));
+    // Shares the watermark closed go by time; evicted ones (rare: the open-bucket limit) by key.
+    const evicted = transition.evicted.length > 0 ? new Set(transition.evicted) : undefined;
+    const lastClosedStart = latestBucketStart(evicted ? closed.filter((e) => !evicted.has(e)) : closed);
     const { progress } = transition.next;
     const commit: ObservedCommit = { topic, partition, fromOffset: expectedOffset < 0n ? null : expectedOffset.toString(), commitOffset: progress.nextOffset.toString() };
     const chunkEnds = chunkEndsOf(firstRevisions);
