@@ -17,6 +17,7 @@ import {
   scanTelemetryMessage,
   emptyDemandBucket,
   parseRegionTable,
+  PartitionLedger,
   RegionLocator,
   serializeLatencySketch,
 } from '@shardcast/telemetry';
@@ -83,7 +84,7 @@ let changedTotal = 0;
 let closedTotal = 0;
 let both = 0;
 time('applyPartitionDelta + serialize changed + closed sketches', () => {
-  let ledger = { progress: { nextOffset: -1n, maxEventTimeMs: -Infinity }, open: new Map() };
+  let ledger: PartitionLedger = { progress: { nextOffset: -1n, maxEventTimeMs: -Infinity }, open: new Map() };
   changedTotal = closedTotal = both = 0;
   for (let i = 0; i < messages.length; i += BATCH) {
     const delta = aggregatePartitionMessages(ledger.progress, messages.slice(i, i + BATCH), locator, policy, Date.now());

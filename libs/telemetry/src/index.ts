@@ -14,7 +14,7 @@ export {
   PartitionMessage,
   PartitionProgress,
 } from './partition-aggregator';
-export { applyPartitionDelta, LedgerEntry, LedgerTransition, OpenBucketLimit, PartitionLedger } from './partition-ledger';
+export { applyPartitionDelta, isLedgerCurrent, LedgerEntry, LedgerTransition, OpenBucketLimit, PartitionLedger } from './partition-ledger';
 export { parseRegionTable, selectRegions } from './region-catalog';
 export { RegionLocator } from './region-locator';
 export { decodeTelemetryMessage, decodeTelemetryMessageSlowly } from './telemetry-decoder';

@@ -9,7 +9,7 @@ export interface LedgerEntry {
 /** One partition's still-open share of each bucket, plus its stored progress. */
 export interface PartitionLedger {
   progress: PartitionProgress;
-  open: Map<string, LedgerEntry>;
+  open: ReadonlyMap<string, LedgerEntry>;
 }
 
 export interface LedgerTransition {
@@ -35,40 +35,126 @@ export interface OpenBucketLimit {
 }
 
 /**
+ * A partition's open entries in order of last touch (a touched entry moves to the end, so the
+ * least recently touched come first when the limit evicts), indexed by bucket start so that the
+ * watermark closes a minute's entries without scanning the others.
+ */
+class OpenBuckets implements ReadonlyMap<string, LedgerEntry> {
+  private readonly byId = new Map<string, LedgerEntry>();
+  private readonly byStart = new Map<number, Set<string>>();
+
+  static of(source: ReadonlyMap<string, LedgerEntry>): OpenBuckets {
+    const open = new OpenBuckets();
+    for (const [id, entry] of source) open.touch(id, entry);
+    return open;
+  }
+
+  /** Sets `id` to `entry` as the most recently touched. */
+  touch(id: string, entry: LedgerEntry): void {
+    if (this.byId.delete(id)) this.byId.set(id, entry);
+    else {
+      this.byId.set(id, entry);
+      const start = entry.key.bucketStartMs;
+      const ids = this.byStart.get(start);
+      if (ids) ids.add(id);
+      else this.byStart.set(start, new Set([id]));
+    }
+  }
+
+  /** Removes and returns the entries of every bucket that ends at or before `watermark`. */
+  closeUpTo(watermark: number, closed: LedgerEntry[]): void {
+    for (const [start, ids] of this.byStart) {
+      if (start + BUCKET_MS > watermark) continue;
+      for (const id of ids) {
+        closed.push(this.byId.get(id)!);
+        this.byId.delete(id);
+      }
+      this.byStart.delete(start);
+    }
+  }
+
+  /** Removes and returns the least recently touched entries until at most `limit` remain. */
+  evictDownTo(limit: number, evicted: LedgerEntry[]): void {
+    for (const [id, entry] of this.byId) {
+      if (this.byId.size <= limit) break;
+      evicted.push(entry);
+      this.byId.delete(id);
+      const ids = this.byStart.get(entry.key.bucketStartMs)!;
+      ids.delete(id);
+      if (ids.size === 0) this.byStart.delete(entry.key.bucketStartMs);
+    }
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+  get(id: string): LedgerEntry | undefined {
+    return this.byId.get(id);
+  }
+  has(id: string): boolean {
+    return this.byId.has(id);
+  }
+  forEach(fn: (value: LedgerEntry, key: string, map: ReadonlyMap<string, LedgerEntry>) => void): void {
+    for (const [id, entry] of this.byId) fn(entry, id, this);
+  }
+  keys(): MapIterator<string> {
+    return this.byId.keys();
+  }
+  values(): MapIterator<LedgerEntry> {
+    return this.byId.values();
+  }
+  entries(): MapIterator<[string, LedgerEntry]> {
+    return this.byId.entries();
+  }
+  [Symbol.iterator](): MapIterator<[string, LedgerEntry]> {
+    return this.byId[Symbol.iterator]();
+  }
+}
+
+/**
+ * Ledgers whose open map a later transition took over: not to be applied to again (their contents
+ * are the later ledger's now). Only the stored state can stand in for them: reload it.
+ */
+const superseded = new WeakSet<PartitionLedger>();
+
+/** Whether `ledger` can still be applied to: false once a transition was made from it. */
+export function isLedgerCurrent(ledger: PartitionLedger): boolean {
+  return !superseded.has(ledger);
+}
+
+/**
  * Applies a delta to a partition's ledger and closes the buckets its watermark has passed.
- * Does not mutate `ledger`'s buckets, so a failed store leaves the in-memory ledger usable.
+ * Entries are never mutated (a merge makes a new one), so a transition's lists stay valid, but the
+ * open map is taken over, not copied (copying up to the limit of entries per batch cost more than
+ * the rest of the step): `ledger` is superseded by `next` (`isLedgerCurrent` turns false), and
+ * after a failed store the caller reloads the stored ledger instead of reusing it. A ledger built
+ * elsewhere (loaded, or a plain Map) is copied once and stays usable.
  */
 export function applyPartitionDelta(ledger: PartitionLedger, delta: PartitionDelta, policy: AggregationPolicy & OpenBucketLimit): LedgerTransition {
-  // `open` is kept in order of last touch (a touched entry is moved to the end), so the least
-  // recently touched come first when the limit evicts.
-  const open = new Map(ledger.open);
+  if (superseded.has(ledger)) throw new Error('applyPartitionDelta: the ledger was superseded by a later transition; reload the stored ledger');
+  let open: OpenBuckets;
+  if (ledger.open instanceof OpenBuckets) {
+    open = ledger.open;
+    superseded.add(ledger);
+  } else {
+    open = OpenBuckets.of(ledger.open);
+  }
   const changed = new Map<string, LedgerEntry>();
   for (const [id, entry] of delta.buckets) {
     const current = open.get(id);
     const merged: LedgerEntry = current
       ? { key: current.key, bucket: mergeDemandBuckets(cloneBucket(current.bucket), entry.bucket) }
       : { key: entry.key, bucket: entry.bucket };
-    if (current) open.delete(id);
-    open.set(id, merged);
+    open.touch(id, merged);
     changed.set(id, merged);
   }
-  const watermark = watermarkOf(delta.progress, policy);
   const closed: LedgerEntry[] = [];
-  for (const [id, entry] of open) {
-    if (entry.key.bucketStartMs + BUCKET_MS <= watermark) {
-      closed.push(entry);
-      open.delete(id);
-    }
-  }
+  open.closeUpTo(watermarkOf(delta.progress, policy), closed);
   const evicted: LedgerEntry[] = [];
   const limit = policy.maxOpenBuckets;
   if (limit !== undefined && open.size > limit) {
-    for (const [id, entry] of open) {
-      if (open.size <= limit) break;
-      evicted.push(entry);
-      closed.push(entry);
-      open.delete(id);
-    }
+    open.evictDownTo(limit, evicted);
+    for (const e of evicted) closed.push(e); // a loop: spreading many entries overflows the stack
   }
   return { next: { progress: delta.progress, open }, changed: [...changed.values()], closed, evicted };
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { addRequest, emptyDemandBucket } from './demand-bucket';
 import { aggregatePartitionMessages, AggregationPolicy, BUCKET_MS, PartitionDelta, PartitionMessage, PartitionProgress, watermarkOf } from './partition-aggregator';
-import { applyPartitionDelta, LedgerEntry, PartitionLedger } from './partition-ledger';
+import { applyPartitionDelta, isLedgerCurrent, LedgerEntry, PartitionLedger } from './partition-ledger';
 import { RegionLocator } from './region-locator';
 
 const locator = () =>
@@ -69,26 +69,31 @@ describe('applyPartitionDelta', () => {
     expect(t.closed).toEqual([]);
   });
 
-  it('property: conserves requests, closes exactly the passed buckets and never mutates the input ledger', () => {
+  it('property: conserves requests, closes exactly the passed buckets and never mutates an entry; the input ledger is superseded', () => {
     let nonTrivialRuns = 0;
     fc.assert(
       fc.property(runsArb, timestampsArb, (history, next) => {
         const { ledger } = feed(emptyLedger(), history);
         const before = fingerprint(ledger);
         const openBefore = new Map(ledger.open);
+        const builtElsewhere = history.length === 0; // a plain Map, as a test or a reload builds it
         const progressBefore: PartitionProgress = { ...ledger.progress };
 
         const delta: PartitionDelta = aggregatePartitionMessages(ledger.progress, messagesOf(next, ledger.progress.nextOffset), locator(), POLICY, NOW);
         const t = applyPartitionDelta(ledger, delta, POLICY);
-        if (t.closed.length > 0 && t.next.open.size > 0 && ledger.open.size > 0) nonTrivialRuns += 1;
+        if (t.closed.length > 0 && t.next.open.size > 0 && openBefore.size > 0) nonTrivialRuns += 1;
 
-        // Input ledger untouched: same entries, same bucket contents, same progress.
-        expect(fingerprint(ledger)).toEqual(before);
-        expect([...ledger.open]).toEqual([...openBefore]);
+        // Entries untouched (same bucket contents), progress too. A ledger a transition made is
+        // superseded (its open map moved on); one built elsewhere is copied and stays as it was.
+        expect(fingerprint({ progress: ledger.progress, open: openBefore })).toEqual(before);
         expect(ledger.progress).toEqual(progressBefore);
+        expect(isLedgerCurrent(ledger)).toBe(builtElsewhere);
+        if (builtElsewhere) expect([...ledger.open]).toEqual([...openBefore]);
+        else expect(() => applyPartitionDelta(ledger, delta, POLICY)).toThrow(/superseded/);
+        expect(isLedgerCurrent(t.next)).toBe(true);
 
         // Conservation: what was open plus what arrived is what is open now plus what closed.
-        expect(requestsOf(t.next.open.values()) + requestsOf(t.closed)).toBe(requestsOf(ledger.open.values()) + requestsOf(delta.buckets.values()));
+        expect(requestsOf(t.next.open.values()) + requestsOf(t.closed)).toBe(requestsOf(openBefore.values()) + requestsOf(delta.buckets.values()));
 
         // Exactly the passed buckets closed.
         const watermark = watermarkOf(delta.progress, POLICY);
@@ -102,9 +107,9 @@ describe('applyPartitionDelta', () => {
         expect(t.changed.length).toBe(delta.buckets.size);
         for (const e of t.changed) {
           const id = `${e.key.domain}\u0000${e.key.region}\u0000${e.key.bucketStartMs}`;
-          expect(e.bucket.requests).toBe((ledger.open.get(id)?.bucket.requests ?? 0) + delta.buckets.get(id)!.bucket.requests);
+          expect(e.bucket.requests).toBe((openBefore.get(id)?.bucket.requests ?? 0) + delta.buckets.get(id)!.bucket.requests);
         }
-        expect(requestsOf(t.changed)).toBe(requestsOf(delta.buckets.values()) + requestsOf([...delta.buckets.keys()].flatMap((id) => (ledger.open.has(id) ? [ledger.open.get(id)!] : []))));
+        expect(requestsOf(t.changed)).toBe(requestsOf(delta.buckets.values()) + requestsOf([...delta.buckets.keys()].flatMap((id) => (openBefore.has(id) ? [openBefore.get(id)!] : []))));
       }),
       { numRuns: 300 },
     );

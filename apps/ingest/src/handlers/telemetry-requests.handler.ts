@@ -7,6 +7,7 @@ import {
   PackedScan,
   PackedTelemetryScanner,
   applyPartitionDelta,
+  isLedgerCurrent,
   OpenBucketLimit,
   BUCKET_MS,
   PartitionDelta,
@@ -198,7 +199,7 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
     const previous = this.livePipeline(id);
     const prepared = (previous?.prepared ?? Promise.resolve(null)).then(async (before) => {
       const native = await scan;
-      const base = before?.next ?? this.ledgers.get(id) ?? (await this.loadLedger(id, batch));
+      const base = await this.usableLedger(id, batch, before?.next);
       return this.prepare(batch, base, native);
     });
     // A write waits for its predecessor's and fails with it (never stored on top of a gap).
@@ -309,6 +310,17 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
     this.pipelines.set(id, pipeline);
   }
 
+  /**
+   * The ledger to prepare on: `candidate`, else the one in memory, while it is current; else the
+   * stored one. A ledger a transition was made from is superseded (its open map moved on with
+   * it), which after a failed or refused write leaves only the stored state to start from.
+   */
+  private async usableLedger(id: string, batch: PartitionBatch, candidate?: PartitionLedger): Promise<PartitionLedger> {
+    if (candidate && isLedgerCurrent(candidate)) return candidate;
+    const inMemory = this.ledgers.get(id);
+    return inMemory && isLedgerCurrent(inMemory) ? inMemory : this.loadLedger(id, batch);
+  }
+
   private async loadLedger(id: string, batch: PartitionBatch): Promise<PartitionLedger> {
     const ledger = await this.store.loadLedger(batch.topic, batch.partition);
     this.ledgers.set(id, ledger);
@@ -344,7 +356,7 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
       const previous = this.livePipeline(id);
       const closing = (previous?.stored ?? Promise.resolve()).then(async () => {
         const current = this.ledgers.get(id);
-        if (!current || current.open.size === 0) return;
+        if (!current || current.open.size === 0 || !isLedgerCurrent(current)) return; // a batch is already being prepared on it
         let newestEnd = -Infinity; // a loop: spreading many entries into Math.max overflows the stack
         for (const e of current.open.values()) newestEnd = Math.max(newestEnd, e.key.bucketStartMs + BUCKET_MS);
         const progress = { ...current.progress, maxEventTimeMs: Math.max(current.progress.maxEventTimeMs, newestEnd + this.policy.allowedLatenessMs) };
@@ -376,7 +388,7 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
     let step = ready;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const current = this.ledgers.get(id);
-      if (!step || step.base !== current) step = await prepare(current ?? (await this.loadLedger(id, batch)));
+      if (!step || step.base !== current) step = await prepare(await this.usableLedger(id, batch));
       const { delta, commit } = step;
       if (!commit) return; // everything in this batch was stored before (replay)
       await this.deadLetters.publish(deadLettersFor(batch, delta.rejections));
