@@ -16,7 +16,7 @@
  */
 import { DemandForecast, RequestCost, Tier } from '@shardcast/contracts';
 import { defaultProfile, DemandSeries, forecast, ForecastWorkerPool, ModelSelection, prepareSeries, selectModel, toForecastPayload, DAY_MS } from '@shardcast/forecasting';
-import { AllocationPolicy, CapacityOutcome, DefaultAllocationPolicy, LatencyMatrix, shortfallReduction, simulateProactive, simulateReactive, SimulatedTrace, underAtCost } from '@shardcast/allocation';
+import { AllocationPolicy, CapacityOutcome, comparePolicies, DefaultAllocationPolicy, GateVerdict, LatencyMatrix, proactiveGate, ProactiveOptions, simulateReactive, SimulatedTrace } from '@shardcast/allocation';
 import { parseRegionTable } from '@shardcast/geo';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -51,6 +51,12 @@ export interface ReplayOptions {
    * forecasting and contracts sources, so a change to either forecasts afresh.
    */
   forecastCache?: string;
+  /**
+   * Days of history before the simulated ones on which the proactive gate (decision 0034) replays
+   * the policy against the reactive sweep; where forecasts did not pay there, the simulated days
+   * run `forecastOnly` (the reactive policy). 0: no gate, as the service runs today.
+   */
+  gateDays?: number;
 }
 
 export interface ReplayResult {
@@ -68,6 +74,8 @@ export interface ReplayResult {
   reactiveUnderAtCost: number | null;
   reduction: number | null;
   costRatio: number | null;
+  /** The gate's verdict on the days before (null: no gate, or too little history for its window). */
+  gate: GateVerdict | null;
 }
 
 /** Demand per minute (requests per second) from a regular grid of requests per step. */
@@ -124,37 +132,56 @@ export async function replayTrace(name: string, raw: DemandSeries, options: Repl
   const selection = cached?.selection ?? (await selectModel(history, { now: new Date(simStartMs) }, options.pool));
   const forecasts: Record<number, DemandForecast> = cached?.forecasts ?? {};
   const requestCost: RequestCost = { cpuMs: profile.cpuMs, memoryMbPerConcurrent: profile.memoryMbPerConcurrent, bytesOut: profile.bytesOut, latencyMs: profile.latencyMs };
-  const proactive = options.policy === 'reactive' ? null : await simulateProactive(trace, {
+  let computed = false; // a forecast the cache did not hold (the gate's, on a cache made without it)
+  const forecastAt = async (minute: number): Promise<DemandForecast> => {
+    if (forecasts[minute]) return forecasts[minute];
+    computed = true;
+    const at = simStartMs + minute * MINUTE_MS;
+    const f = await forecast(cutBefore(raw, at), selection, options.pool);
+    return (forecasts[minute] = toForecastPayload({ domain: 'simulated.example', region: 'sim-1' }, f, selection, profile, new Date(at), 'scheduled'));
+  };
+  const common: Omit<ProactiveOptions, 'forecastAt'> = {
     replanMinutes: options.replanMinutes,
     scoreFrom,
     requestCost,
     latency: options.latency,
     tier: profile.tier,
     policy: { ...DefaultAllocationPolicy, ...options.allocationPolicy },
-    forecastAt: async (minute) => {
-      if (forecasts[minute]) return forecasts[minute];
-      const at = simStartMs + minute * MINUTE_MS;
-      const f = await forecast(cutBefore(raw, at), selection, options.pool);
-      return (forecasts[minute] = toForecastPayload({ domain: 'simulated.example', region: 'sim-1' }, f, selection, profile, new Date(at), 'scheduled'));
-    },
-    onMinute: (m) => {
-      if (m % 60 === 0) options.onProgress?.(m, demand.length);
-    },
-  });
+  };
+
+  // The gate: the same replay on the days before, with forecasts from the data before each
+  // re-plan there (minutes before the simulated start are negative), its own capacity unit.
+  let gate: GateVerdict | null = null;
+  const gateSteps = Math.round(((options.gateDays ?? 0) * DAY_MS) / stepMs);
+  if (options.policy !== 'reactive' && gateSteps > 0 && simStartIndex - gateSteps >= stepsPerDay) {
+    const windowDemand = minuteDemand(grid.values.subarray(simStartIndex - gateSteps, simStartIndex), stepMs);
+    const window: SimulatedTrace = { startMs: simStartMs - windowDemand.length * MINUTE_MS, demand: windowDemand, unitRps: Math.max(percentile(windowDemand, 0.95) / 20, 1e-9), provisioningDelayMinutes: options.provisioningDelayMinutes };
+    gate = await proactiveGate(window, { ...common, forecastAt: (m) => forecastAt(m - windowDemand.length) });
+  }
+  const gated = gate !== null && !gate.proactive;
+
+  const comparison =
+    options.policy === 'reactive'
+      ? null
+      : await comparePolicies(trace, {
+          ...common,
+          forecastAt: async (m) => {
+            const f = await forecastAt(m);
+            return gated ? { ...f, forecastOnly: true } : f;
+          },
+          onMinute: (m) => {
+            if (m % 60 === 0) options.onProgress?.(m, demand.length);
+          },
+        });
   options.onProgress?.(demand.length, demand.length);
-  if (cacheFile && !cached && proactive) {
+  if (cacheFile && computed && comparison) {
     mkdirSync(options.forecastCache!, { recursive: true });
     writeFileSync(cacheFile, JSON.stringify({ selection, forecasts } satisfies CachedForecasts));
   }
-  const cost = proactive?.unitHours ?? 0;
-
-  const run = (target: number) => ({ target, ...simulateReactive(trace, { targetUtilisation: target, scoreFrom }) });
-  const curve = [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9].map(run);
-  // Widen until the sweep brackets shardcast's cost (a fair comparison is at equal cost).
-  for (let t = 0.45; proactive && t >= 0.05 && Math.max(...curve.map((c) => c.unitHours)) < cost; t -= 0.05) curve.push(run(Number(t.toFixed(2))));
-  for (const t of [0.93, 0.96, 0.99]) if (proactive && Math.min(...curve.map((c) => c.unitHours)) > cost) curve.push(run(t));
-  const reactive70 = curve.find((c) => c.target === 0.7)!;
-  const reactiveUnderAtCost = proactive ? underAtCost(curve, cost) : null;
+  // Reactive only (`simulate --policy reactive`): the sweep without a cost to compare at.
+  const sweep = comparison ? null : [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9].map((target) => ({ target, ...simulateReactive(trace, { targetUtilisation: target, scoreFrom }) }));
+  const curve = comparison?.curve ?? sweep!;
+  const reactive70 = comparison?.reactive70 ?? sweep!.find((c) => c.target === 0.7)!;
   return {
     name,
     stepMinutes: stepMs / MINUTE_MS,
@@ -163,12 +190,13 @@ export async function replayTrace(name: string, raw: DemandSeries, options: Repl
     selection: { model: selection.model, mase: selection.mase, baselineMase: selection.baselineMase, forecastOnly: selection.forecastOnly },
     trace,
     scoreFrom,
-    proactive,
+    proactive: comparison?.proactive ?? null,
     reactive70,
-    curve: curve.map((c) => ({ target: c.target, unitHours: c.unitHours, underMinutes: c.underMinutes })).sort((a, b) => a.target - b.target),
-    reactiveUnderAtCost,
-    reduction: reactiveUnderAtCost === null || !proactive ? null : shortfallReduction(proactive.underMinutes, reactiveUnderAtCost),
-    costRatio: proactive ? proactive.unitHours / reactive70.unitHours : null,
+    curve: curve.map((c) => ({ target: c.target, unitHours: c.unitHours, underMinutes: c.underMinutes })),
+    reactiveUnderAtCost: comparison?.reactiveUnderAtCost ?? null,
+    reduction: comparison?.reduction ?? null,
+    costRatio: comparison?.costRatio ?? null,
+    gate,
   };
 }
 

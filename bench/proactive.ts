@@ -37,6 +37,8 @@ const { values: args } = parseArgs({
     'allocation-policy': { type: 'string' },
     /** Keep each trace's forecasts in this folder and reuse them (policy experiments: forecasts do not depend on the policy). */
     'forecast-cache': { type: 'string' },
+    /** Days of history before the simulated ones the proactive gate replays (decision 0034; 0: off, as the service runs today). */
+    'gate-days': { type: 'string', default: '0' },
   },
 });
 
@@ -63,6 +65,7 @@ async function main(): Promise<void> {
         tier: args.tier as Tier,
         allocationPolicy: args['allocation-policy'] ? JSON.parse(args['allocation-policy']) : undefined,
         forecastCache: args['forecast-cache'],
+        gateDays: Number(args['gate-days']),
       });
       if (!r) {
         console.log(`skip ${name}: not a sub-daily series long enough to simulate a day`);
@@ -74,7 +77,7 @@ async function main(): Promise<void> {
         writeFileSync(join(args.out, `${name}.svg`), capacityPlotSvg(r));
       }
       const p = r.proactive!;
-      console.log(`\n${name}: ${(r.minutes / 1440).toFixed(1)} days at ${r.stepMinutes}-minute steps, unit ${fmt(r.unitRps, 3)} req/s, model ${r.selection.model} (MASE ${fmt(r.selection.mase, 3)}, seasonal naive ${fmt(r.selection.baselineMase, 3)}${r.selection.forecastOnly ? ', gated: reactive' : ''})`);
+      console.log(`\n${name}: ${(r.minutes / 1440).toFixed(1)} days at ${r.stepMinutes}-minute steps, unit ${fmt(r.unitRps, 3)} req/s, model ${r.selection.model} (MASE ${fmt(r.selection.mase, 3)}, seasonal naive ${fmt(r.selection.baselineMase, 3)}${r.selection.forecastOnly ? ', gated: reactive' : ''})${r.gate ? `; gate on the ${args['gate-days']} days before: ${r.gate.proactive ? 'proactive' : `reactive (${r.gate.reason})`}, reduction ${fmt(r.gate.reduction, 3)} @ cost ÷ reactive 70 % ${fmt(r.gate.costRatio, 3)}` : ''}`);
       console.log('| policy | under-provisioned minutes | unit-hours |');
       console.log('|---|---|---|');
       console.log(`| shardcast | ${p.underMinutes} | ${fmt(p.unitHours, 1)} |`);
@@ -91,7 +94,7 @@ async function main(): Promise<void> {
     reduction_mean: reductions.length ? Number((reductions.reduce((a, b) => a + b, 0) / reductions.length).toFixed(4)) : null,
     reduction_min: reductions.length ? Number(Math.min(...reductions).toFixed(4)) : null,
     cost_ratio_max: results.length ? Number(Math.max(...results.map((r) => r.costRatio!)).toFixed(4)) : null,
-    gated: results.filter((r) => r.selection.forecastOnly).length,
+    gated: results.filter((r) => r.selection.forecastOnly || (r.gate !== null && !r.gate.proactive)).length,
     unbracketed: results.length - reductions.length,
     tier: args.tier,
     delay_minutes: Number(args.delay),

@@ -204,3 +204,66 @@ export function shortfallReduction(proactiveUnder: number, reactiveUnderAtCost: 
   if (reactiveUnderAtCost === 0 && proactiveUnder === 0) return 0;
   return 1 - proactiveUnder / Math.max(1, reactiveUnderAtCost);
 }
+
+/** shardcast's policy and the reactive policy's curve on one trace, compared at shardcast's cost. */
+export interface PolicyComparison {
+  proactive: CapacityOutcome & { reasons: Record<string, number> };
+  reactive70: CapacityOutcome;
+  /** The reactive policy's (cost, shortfall) at each target utilisation swept, target ascending. */
+  curve: Array<{ target: number; unitHours: number; underMinutes: number }>;
+  reactiveUnderAtCost: number | null;
+  /** 1 − under(shardcast) / under(reactive at shardcast's cost); null when the sweep does not bracket it. */
+  reduction: number | null;
+  /** shardcast's capacity-hours ÷ the reactive policy's at 70 %. */
+  costRatio: number;
+}
+
+/**
+ * Runs shardcast's policy on a trace, then sweeps the reactive policy over target utilisation
+ * (50–90 %, widened until it brackets shardcast's cost) and compares at matched cost: spending
+ * more always buys fewer shortfalls, so only equal cost is a fair comparison.
+ */
+export async function comparePolicies(trace: SimulatedTrace, options: ProactiveOptions): Promise<PolicyComparison> {
+  const proactive = await simulateProactive(trace, options);
+  const cost = proactive.unitHours;
+  const run = (target: number) => ({ target, ...simulateReactive(trace, { targetUtilisation: target, scoreFrom: options.scoreFrom }) });
+  const curve = [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9].map(run);
+  for (let t = 0.45; t >= 0.05 && Math.max(...curve.map((c) => c.unitHours)) < cost; t -= 0.05) curve.push(run(Number(t.toFixed(2))));
+  for (const t of [0.93, 0.96, 0.99]) if (Math.min(...curve.map((c) => c.unitHours)) > cost) curve.push(run(t));
+  const reactive70 = curve.find((c) => c.target === 0.7)!;
+  const reactiveUnderAtCost = underAtCost(curve, cost);
+  return {
+    proactive,
+    reactive70,
+    curve: curve.map((c) => ({ target: c.target, unitHours: c.unitHours, underMinutes: c.underMinutes })).sort((a, b) => a.target - b.target),
+    reactiveUnderAtCost,
+    reduction: reactiveUnderAtCost === null ? null : shortfallReduction(proactive.underMinutes, reactiveUnderAtCost),
+    costRatio: proactive.unitHours / reactive70.unitHours,
+  };
+}
+
+/** Whether a series' forecasts should drive its capacity, and why (decision 0034). */
+export interface GateVerdict {
+  proactive: boolean;
+  /** `pays`: cheaper than the reactive policy at 70 % and short less often at equal cost; else what failed. */
+  reason: 'pays' | 'costlier' | 'no-gain' | 'unbracketed';
+  reduction: number | null;
+  costRatio: number;
+}
+
+/** The gate's rule on a comparison over recent history: open only where forecasts paid, at no more cost. */
+export function gateVerdict(c: Pick<PolicyComparison, 'reduction' | 'costRatio'>): GateVerdict {
+  const reason = c.costRatio > 1 ? 'costlier' : c.reduction === null ? 'unbracketed' : c.reduction <= 0 ? 'no-gain' : 'pays';
+  return { proactive: reason === 'pays', reason, reduction: c.reduction, costRatio: c.costRatio };
+}
+
+/**
+ * The proactive gate (decision 0034): replays the policy on a window of a series' recent history
+ * (forecasts made, as at the time, from the data before each re-plan) against the reactive sweep
+ * there. Where forecasts did not pay, the series is to be published `forecastOnly`, which the
+ * allocator turns into the reactive policy.
+ */
+export async function proactiveGate(window: SimulatedTrace, options: ProactiveOptions): Promise<GateVerdict & { comparison: PolicyComparison }> {
+  const comparison = await comparePolicies(window, options);
+  return { ...gateVerdict(comparison), comparison };
+}

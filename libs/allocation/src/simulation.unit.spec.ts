@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { DemandForecast, RequestCost, TierPolicy } from '@shardcast/contracts';
 import { parseRegionTable } from '@shardcast/geo';
 import { LatencyMatrix } from './latency';
-import { shortfallReduction, simulateProactive, simulateReactive, SimulatedTrace, underAtCost } from './simulation';
+import { comparePolicies, gateVerdict, proactiveGate, shortfallReduction, simulateProactive, simulateReactive, SimulatedTrace, underAtCost } from './simulation';
 
 const ROOT = resolve(__dirname, '../../..');
 const latency = new LatencyMatrix(JSON.parse(readFileSync(resolve(ROOT, 'data/latency/aws-ping-p50-1y.json'), 'utf8')), parseRegionTable(readFileSync(resolve(ROOT, 'data/regions/awsData.js'), 'utf8')));
@@ -86,5 +86,48 @@ describe('comparing at matched cost', () => {
     expect(shortfallReduction(10, 40)).toBeCloseTo(0.75, 9);
     expect(shortfallReduction(0, 0)).toBe(0);
     expect(shortfallReduction(3, 0)).toBe(-2);
+  });
+});
+
+describe('the proactive gate (decision 0034)', () => {
+  it('opens only where forecasts were short less often at no more cost than the reactive policy at 70 %', () => {
+    expect(gateVerdict({ reduction: 0.4, costRatio: 0.9 })).toEqual({ proactive: true, reason: 'pays', reduction: 0.4, costRatio: 0.9 });
+    expect(gateVerdict({ reduction: 0.4, costRatio: 1.01 })).toMatchObject({ proactive: false, reason: 'costlier' });
+    expect(gateVerdict({ reduction: 0, costRatio: 0.8 })).toMatchObject({ proactive: false, reason: 'no-gain' });
+    expect(gateVerdict({ reduction: -0.3, costRatio: 0.8 })).toMatchObject({ proactive: false, reason: 'no-gain' });
+    expect(gateVerdict({ reduction: null, costRatio: 0.8 })).toMatchObject({ proactive: false, reason: 'unbracketed' });
+  });
+
+  // Daily-like waves with jumps the reactive policy meets late.
+  const waves = () => trace(Array.from({ length: 720 }, (_, m) => (Math.floor(m / 90) % 2 === 0 ? 10 : 60) + 5 * Math.sin(m / 7)), 10);
+
+  it('a forecast that knows the future pays on a trace the reactive policy is late on: the gate opens', async () => {
+    const t = waves();
+    const gate = await proactiveGate(t, { replanMinutes: 15, scoreFrom: 15, requestCost: COST, latency, forecastAt: async (m) => oracle(t, m) });
+    expect(gate.comparison.proactive.underMinutes).toBeLessThan(gate.comparison.reactive70.underMinutes);
+    expect(gate).toMatchObject({ proactive: true, reason: 'pays' });
+    expect(gate.costRatio).toBeLessThanOrEqual(1);
+  });
+
+  it('a forecast far above demand costs more than the reactive policy: the gate closes', async () => {
+    const t = waves();
+    const inflated = (m: number): DemandForecast => {
+      const f = oracle(t, m);
+      const times = (xs: number[]) => xs.map((x) => x * 4);
+      return { ...f, requests: { p05: times(f.requests.p05), p10: times(f.requests.p10), p50: times(f.requests.p50), p90: times(f.requests.p90), p95: times(f.requests.p95), p99: times(f.requests.p99) } };
+    };
+    const gate = await proactiveGate(t, { replanMinutes: 15, scoreFrom: 15, requestCost: COST, latency, tier: 'pro', forecastAt: async (m) => inflated(m) });
+    expect(gate).toMatchObject({ proactive: false, reason: 'costlier' });
+    expect(gate.costRatio).toBeGreaterThan(1);
+  });
+
+  it('compares at shardcast\'s own cost: the reactive sweep brackets it', async () => {
+    const t = waves();
+    const c = await comparePolicies(t, { replanMinutes: 15, scoreFrom: 15, requestCost: COST, latency, forecastAt: async (m) => oracle(t, m) });
+    const costs = c.curve.map((x) => x.unitHours);
+    expect(Math.min(...costs)).toBeLessThanOrEqual(c.proactive.unitHours);
+    expect(Math.max(...costs)).toBeGreaterThanOrEqual(c.proactive.unitHours);
+    expect(c.reactiveUnderAtCost).not.toBeNull();
+    expect(c.reduction).toBeCloseTo(shortfallReduction(c.proactive.underMinutes, c.reactiveUnderAtCost!), 12);
   });
 });
