@@ -16,7 +16,7 @@
  */
 import { DemandForecast, RequestCost, Tier } from '@shardcast/contracts';
 import { defaultProfile, DemandSeries, forecast, ForecastWorkerPool, ModelSelection, prepareSeries, selectModel, toForecastPayload, DAY_MS } from '@shardcast/forecasting';
-import { AllocationPolicy, CapacityOutcome, comparePolicies, DefaultAllocationPolicy, GateVerdict, LatencyMatrix, proactiveGate, ProactiveOptions, simulateReactive, SimulatedTrace } from '@shardcast/allocation';
+import { AllocationPolicy, CapacityOutcome, comparePolicies, DefaultAllocationPolicy, GateVerdict, LatencyMatrix, proactiveGate, ProactiveOptions, simulatedTraceOf, simulateReactive, SimulatedTrace } from '@shardcast/allocation';
 import { parseRegionTable } from '@shardcast/geo';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -154,9 +154,9 @@ export async function replayTrace(name: string, raw: DemandSeries, options: Repl
   let gate: GateVerdict | null = null;
   const gateSteps = Math.round(((options.gateDays ?? 0) * DAY_MS) / stepMs);
   if (options.policy !== 'reactive' && gateSteps > 0 && simStartIndex - gateSteps >= stepsPerDay) {
-    const windowDemand = minuteDemand(grid.values.subarray(simStartIndex - gateSteps, simStartIndex), stepMs);
-    const window: SimulatedTrace = { startMs: simStartMs - windowDemand.length * MINUTE_MS, demand: windowDemand, unitRps: Math.max(percentile(windowDemand, 0.95) / 20, 1e-9), provisioningDelayMinutes: options.provisioningDelayMinutes };
-    gate = await proactiveGate(window, { ...common, forecastAt: (m) => forecastAt(m - windowDemand.length) });
+    // As the forecaster runs it (FORECAST_GATE_DAYS): the same library calls on the window.
+    const window = simulatedTraceOf(grid.values.subarray(simStartIndex - gateSteps, simStartIndex), simStartMs - gateSteps * stepMs, stepMs, options.provisioningDelayMinutes);
+    gate = await proactiveGate(window, { ...common, forecastAt: (m) => forecastAt(m - window.demand.length) });
   }
   const gated = gate !== null && !gate.proactive;
 

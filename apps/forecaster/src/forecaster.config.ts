@@ -26,6 +26,15 @@ export const ForecasterConfigSchema = PlatformConfigSchema.extend({
   /** Model selection (the rolling-origin backtest) is refreshed when older than this. */
   FORECAST_SELECTION_MAX_AGE_MS: z.coerce.number().int().min(MINUTE).default(24 * 60 * MINUTE),
   FORECAST_SELECTION_ORIGINS: z.coerce.number().int().min(1).max(64).default(16),
+  /**
+   * The proactive gate (docs/decisions/0034-proactive-gate-in-the-selection-job.md): at each model
+   * selection, replay the allocation policy on this many days of the series' history against the
+   * reactive policy, and publish the series `forecastOnly` where forecasts did not pay. 0: off
+   * (the default until its cost, ~96 forecasts per day replayed per selection, is measured at scale).
+   */
+  FORECAST_GATE_DAYS: z.coerce.number().min(0).max(14).default(0),
+  /** The provisioning delay the gate's replay assumes (minutes): capacity ordered is up this much later. */
+  FORECAST_GATE_DELAY_MINUTES: z.coerce.number().int().min(0).max(240).default(10),
   FORECAST_WORKERS: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
   /**
    * Series forecast at once (0: four per worker). A series waits on PostgreSQL about as long as

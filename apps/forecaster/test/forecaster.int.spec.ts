@@ -5,6 +5,7 @@ import { Client } from 'pg';
 import { contractTopicSpecs, DEMAND_OBSERVED, DemandForecast, DemandForecastEventSchema, DemandObservedEvent, deterministicEventId, forecastResources, QuantileLevels } from '@shardcast/contracts';
 import { createKafka, ensureTopics } from '@shardcast/platform';
 import { parseCountCsv } from '@shardcast/telemetry';
+import { ModelSelection } from '@shardcast/forecasting';
 import { eventually, kcat, ServiceProcess, stackEnv, uniqueName } from '@shardcast/test-stack';
 
 jest.setTimeout(240_000);
@@ -77,6 +78,8 @@ describe('forecaster against the real broker and database', () => {
       FORECAST_WORKERS: '2',
       // Every re-forecast is published (not only one that moved), so the last one saw the whole series.
       FORECAST_PUBLISH_MAX_AGE_MS: '0',
+      // The proactive gate on: the 6-day series have the 2 days and a day before them.
+      FORECAST_GATE_DAYS: '2',
     }).start();
     base = `http://127.0.0.1:${(await service.waitForMessage('forecaster ready')).port}`;
 
@@ -141,6 +144,21 @@ describe('forecaster against the real broker and database', () => {
     const history = await db.query(`SELECT bucket_start, event_id FROM "${schema}".observed_demand WHERE domain = 'gappy.example.com' ORDER BY bucket_start`);
     expect(history.rows).toHaveLength(sent.length);
     expect(history.rows[0].event_id).toBe(deterministicEventId(DEMAND_OBSERVED, 'gappy.example.com', 'us-east-1', new Date(sent[0].timestampMs).toISOString(), 1));
+  });
+
+  it('runs the proactive gate once history covers its window: the verdict is stored with the selection and decides forecastOnly', async () => {
+    const selectionOf = async (domain: string) => (await db.query(`SELECT forecast_only, selection FROM "${schema}".model_selections WHERE domain = $1`, [domain])).rows[0] as { forecast_only: boolean; selection: ModelSelection } | undefined;
+    const shop = await eventually(() => selectionOf('shop.example.com'), (row) => row?.selection.gate !== undefined, 180_000);
+    const gate = shop!.selection.gate!;
+    expect(gate.days).toBe(2);
+    expect(['pays', 'costlier', 'no-gain', 'unbracketed']).toContain(gate.reason);
+    expect(gate.costRatio).toBeGreaterThan(0);
+    expect(shop!.forecast_only).toBe(!gate.proactive);
+    expect(shop!.selection.forecastOnly).toBe(!gate.proactive);
+    // What is published follows the verdict (the run that gated publishes with it).
+    await eventually(async () => forecasts.get('shop.example.com|eu-west-1')?.payload, (p) => p !== undefined && p.forecastOnly === !gate.proactive && p.model.selectedAt === shop!.selection.selectedAt);
+    // A series with a point of history is never gated.
+    expect((await selectionOf('lonely.example.com'))?.selection.gate).toBeUndefined();
   });
 
   it('forecasts through a gap, marks a one-point series low-confidence, and keeps a flat zero series at zero', async () => {

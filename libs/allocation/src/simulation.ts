@@ -126,7 +126,8 @@ export interface ProactiveOptions {
   policy?: AllocationPolicy;
   tier?: DomainAllocationState['tier'];
   requestCost: RequestCost;
-  latency: LatencyMatrix;
+  /** For spills; the simulation's one pool is unbounded, so nothing spills (default: an empty matrix). */
+  latency?: LatencyMatrix;
   /** Called at each re-plan with the minute index: the forecast from history before it (null: none). */
   forecastAt: (minute: number) => Promise<DemandForecast | null>;
   /** Called once a minute (progress bars). */
@@ -150,13 +151,14 @@ export async function simulateProactive(trace: SimulatedTrace, options: Proactiv
   };
   const pools: PoolsView = { pools: new Map([[region, pool]]), committed: new Map() };
   const policy = { ...DefaultAllocationPolicy, ...options.policy };
+  const latency = options.latency ?? new LatencyMatrix({ data: {} }, []);
   let state = newDomainState('simulated.example', options.tier ?? 'pro');
   const p = new Provisioner(trace.provisioningDelayMinutes);
   const ready = new Float64Array(trace.demand.length);
   const reasons: Record<string, number> = {};
   let rate = 0;
   const step = (input: AllocationInput) => {
-    const d = decide(state, input, pools, options.latency, options.requestCost, policy);
+    const d = decide(state, input, pools, latency, options.requestCost, policy);
     state = d.state;
     if (d.plan) rate = d.plan.regions.find((x) => x.region === region)?.requestsPerSecond ?? 0;
   };
@@ -266,4 +268,18 @@ export function gateVerdict(c: Pick<PolicyComparison, 'reduction' | 'costRatio'>
 export async function proactiveGate(window: SimulatedTrace, options: ProactiveOptions): Promise<GateVerdict & { comparison: PolicyComparison }> {
   const comparison = await comparePolicies(window, options);
   return { ...gateVerdict(comparison), comparison };
+}
+
+/**
+ * A trace of requests per step on a regular grid, as the simulator takes it: demand per minute
+ * (the step's rate held through the step), and a capacity unit of the 95th-percentile rate ÷ 20
+ * (about 20 units at peak: fine enough that rounding to whole units does not decide a comparison).
+ */
+export function simulatedTraceOf(values: ArrayLike<number>, startMs: number, stepMs: number, provisioningDelayMinutes: number): SimulatedTrace {
+  const perStep = Math.max(1, Math.round(stepMs / 60_000));
+  const demand = new Float64Array(values.length * perStep);
+  for (let i = 0; i < values.length; i++) demand.fill(Math.max(0, values[i] || 0) / (stepMs / 1000), i * perStep, (i + 1) * perStep);
+  const sorted = Float64Array.from(demand).sort();
+  const p95 = sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(0.95 * sorted.length))] : 0;
+  return { startMs, demand, unitRps: Math.max(p95 / 20, 1e-9), provisioningDelayMinutes };
 }

@@ -39,8 +39,13 @@ export interface ModelSelection {
   /** The seasonal-naive baseline picked by the same backtest, and its MASE. */
   baseline: 'snaive-daily' | 'snaive-weekly' | 'naive';
   baselineMase: number | null;
-  /** Accuracy gate: worse than seasonal naive (or no backtest): publish for information only. */
+  /** Accuracy gate: worse than seasonal naive (or no backtest), or the proactive gate closed (`gate`): publish for information only. */
   forecastOnly: boolean;
+  /**
+   * The proactive gate's verdict when the forecaster ran it (decision 0034): the allocation policy
+   * replayed on the last `days` of history against the reactive policy; closed → `forecastOnly`.
+   */
+  gate?: { days: number; proactive: boolean; reason: string; reduction: number | null; costRatio: number };
   confidence: 'high' | 'low';
   /** ISO-8601 time of selection. */
   selectedAt: string;
