@@ -43,7 +43,7 @@ export const DemandForecastSchema = z
       selectedAt: TimestampSchema.nullable(),
     }),
     confidence: z.enum(['high', 'low']),
-    /** The selected model proved worse than seasonal naive in backtest: for information, allocation may fall back. Never set on a prior. */
+    /** For information only, allocation falls back to its reactive policy: the selected model proved worse than seasonal naive in backtest, or the proactive gate (FORECAST_GATE_DAYS) found that forecasts did not pay on the series. Never set on a prior. */
     forecastOnly: z.boolean(),
     /** How much of the forecast is the registration's prior (1: no data yet; 0: data only). */
     priorWeight: z.number().min(0).max(1),
