@@ -128,14 +128,17 @@ export class ForecasterModule implements OnApplicationBootstrap, OnApplicationSh
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.historyJob.start(this.config.FORECASTER_HISTORY_JOB_INTERVAL_MS);
     this.relay.start(1_000);
-    this.scheduler.start();
+    // The backfill before the history job: a job run that sized its retention before the copy
+    // (no data yet: today as its reference day) dropped the day partitions the copy had just made.
+    let copied = 0;
     if (this.config.FORECASTER_BACKFILL_VIEW) {
-      const copied = await this.store.backfillFromView(this.config.FORECASTER_BACKFILL_VIEW, this.config.FORECAST_HISTORY_DAYS);
+      copied = await this.store.backfillFromView(this.config.FORECASTER_BACKFILL_VIEW, this.config.FORECAST_HISTORY_DAYS);
       this.logger.info({ view: this.config.FORECASTER_BACKFILL_VIEW, buckets: copied }, 'history backfilled');
-      if (copied > 0) await this.scheduler.refreshAll();
     }
+    this.historyJob.start(this.config.FORECASTER_HISTORY_JOB_INTERVAL_MS);
+    this.scheduler.start();
+    if (copied > 0) await this.scheduler.refreshAll();
   }
 
   async onApplicationShutdown(): Promise<void> {
