@@ -72,8 +72,10 @@ export async function startPrivateKafkaBroker(startTimeoutMs = 90_000): Promise<
     ].join('\n'),
   );
   const java = ['-Xms256m', '-Xmx512m', '-XX:+UseSerialGC', `-Dlog4j2.configurationFile=${join(REPO, 'deploy/local/kafka/log4j2-tools.properties')}`, '-cp', classpath];
-  // A Kafka cluster id is 16 random bytes in URL-safe base64 (what StorageTool random-uuid prints).
-  const clusterId = randomBytes(16).toString('base64url');
+  // A Kafka cluster id is 16 random bytes in URL-safe base64 (what StorageTool random-uuid prints),
+  // never starting with '-' (as Kafka's own ids): the tool would read one as an option (1 run in 64).
+  let clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
   execFileSync('java', [...java, 'kafka.tools.StorageTool', 'format', '--standalone', '--cluster-id', clusterId, '--config', config], { stdio: 'pipe' });
   const log = openSync(join(dir, 'kafka.out'), 'a');
   const child = spawn('java', [...java, 'kafka.Kafka', config], { stdio: ['ignore', log, log] });
