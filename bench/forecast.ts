@@ -56,11 +56,12 @@ import {
   scalePeriod,
   seasonPeriods,
   selectModel,
+  seriesBefore,
   DAY_MS,
   QuantileLevel,
 } from '@shardcast/forecasting';
 import { ColdStartHours, coldStartProtocol } from './forecast/cold-start';
-import { csvFiles, cutBefore, loadCsv } from './trace-files';
+import { csvFiles, loadCsv } from './trace-files';
 import { ProductionFigures, runProductionBenchmark } from './forecast-production';
 
 const { values: args } = parseArgs({
@@ -129,7 +130,7 @@ async function main(): Promise<void> {
   const selStart = performance.now();
   await Promise.all(
     cases.map(async (c) => {
-      const history = cutBefore(c.raw, c.gridStart + c.testOrigins[0] * c.stepMs);
+      const history = seriesBefore(c.raw, c.gridStart + c.testOrigins[0] * c.stepMs);
       c.selection = await selectModel(
         history,
         { horizon: c.horizon, origins: args.origins ? Number(args.origins) : undefined, originSpacing: args.spacing ? Math.round(Number(args.spacing) * c.horizon) : undefined, now },
@@ -140,7 +141,7 @@ async function main(): Promise<void> {
   const selectionSeconds = (performance.now() - selStart) / 1000;
 
   // Production path, timed: the selected model fitted, predicted and calibrated at every test origin.
-  const jobs = cases.flatMap((c) => c.testOrigins.map((o) => ({ c, o, history: cutBefore(c.raw, c.gridStart + o * c.stepMs) })));
+  const jobs = cases.flatMap((c) => c.testOrigins.map((o) => ({ c, o, history: seriesBefore(c.raw, c.gridStart + o * c.stepMs) })));
   const statsBefore = JSON.parse(JSON.stringify(pool.stats));
   // Repeated to steady a sub-second measurement; the median pass counts.
   let produced: Awaited<ReturnType<typeof forecast>>[] = [];

@@ -15,13 +15,12 @@
  * - The first `replanMinutes` are warm-up, simulated by both policies and not scored.
  */
 import { DemandForecast, RequestCost, Tier } from '@shardcast/contracts';
-import { defaultProfile, DemandSeries, forecast, ForecastWorkerPool, ModelSelection, prepareSeries, selectModel, toForecastPayload, DAY_MS } from '@shardcast/forecasting';
+import { defaultProfile, DemandSeries, forecast, ForecastWorkerPool, ModelSelection, prepareSeries, selectModel, seriesBefore, toForecastPayload, DAY_MS } from '@shardcast/forecasting';
 import { AllocationPolicy, CapacityOutcome, comparePolicies, DefaultAllocationPolicy, GateVerdict, LatencyMatrix, proactiveGate, ProactiveOptions, simulatedTraceOf, simulateReactive, SimulatedTrace } from '@shardcast/allocation';
 import { parseRegionTable } from '@shardcast/geo';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { cutBefore } from './trace-files';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -78,19 +77,6 @@ export interface ReplayResult {
   gate: GateVerdict | null;
 }
 
-/** Demand per minute (requests per second) from a regular grid of requests per step. */
-export function minuteDemand(values: ArrayLike<number>, stepMs: number): Float64Array {
-  const perStep = Math.round(stepMs / MINUTE_MS);
-  const out = new Float64Array(values.length * perStep);
-  for (let i = 0; i < values.length; i++) out.fill(Math.max(0, values[i] || 0) / (stepMs / 1000), i * perStep, (i + 1) * perStep);
-  return out;
-}
-
-function percentile(xs: Float64Array, q: number): number {
-  const sorted = Float64Array.from(xs).sort();
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
-
 interface CachedForecasts {
   selection: ModelSelection;
   forecasts: Record<number, DemandForecast>;
@@ -118,9 +104,8 @@ export async function replayTrace(name: string, raw: DemandSeries, options: Repl
   if (simSteps < stepsPerDay) return null;
   const simStartIndex = grid.values.length - simSteps;
   const simStartMs = grid.startMs + simStartIndex * stepMs;
-  const demand = minuteDemand(grid.values.subarray(simStartIndex), stepMs);
-  const unitRps = Math.max(percentile(demand, 0.95) / 20, 1e-9);
-  const trace: SimulatedTrace = { startMs: simStartMs, demand, unitRps, provisioningDelayMinutes: options.provisioningDelayMinutes };
+  const trace = simulatedTraceOf(grid.values.subarray(simStartIndex), simStartMs, stepMs, options.provisioningDelayMinutes);
+  const { demand, unitRps } = trace;
   const scoreFrom = options.replanMinutes;
 
   const profile = defaultProfile('webapp', options.tier ?? 'pro');
@@ -128,7 +113,7 @@ export async function replayTrace(name: string, raw: DemandSeries, options: Repl
     ? join(options.forecastCache, `${name}-${createHash('sha256').update(JSON.stringify([Array.from(raw.timestamps), Array.from(raw.values), stepMs, simStartMs, options.replanMinutes, profile])).update(sourcesDigest()).digest('hex').slice(0, 16)}.json`)
     : null;
   const cached: CachedForecasts | null = cacheFile && existsSync(cacheFile) ? JSON.parse(readFileSync(cacheFile, 'utf8')) : null;
-  const history = cutBefore(raw, simStartMs);
+  const history = seriesBefore(raw, simStartMs);
   const selection = cached?.selection ?? (await selectModel(history, { now: new Date(simStartMs) }, options.pool));
   const forecasts: Record<number, DemandForecast> = cached?.forecasts ?? {};
   const requestCost: RequestCost = { cpuMs: profile.cpuMs, memoryMbPerConcurrent: profile.memoryMbPerConcurrent, bytesOut: profile.bytesOut, latencyMs: profile.latencyMs };
@@ -137,7 +122,7 @@ export async function replayTrace(name: string, raw: DemandSeries, options: Repl
     if (forecasts[minute]) return forecasts[minute];
     computed = true;
     const at = simStartMs + minute * MINUTE_MS;
-    const f = await forecast(cutBefore(raw, at), selection, options.pool);
+    const f = await forecast(seriesBefore(raw, at), selection, options.pool);
     return (forecasts[minute] = toForecastPayload({ domain: 'simulated.example', region: 'sim-1' }, f, selection, profile, new Date(at), 'scheduled'));
   };
   const common: Omit<ProactiveOptions, 'forecastAt'> = {

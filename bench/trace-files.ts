@@ -39,16 +39,3 @@ export function csvFiles(dir: string): string[] {
     })
     .sort();
 }
-
-/** The part of a series before `t`. */
-export function cutBefore(series: DemandSeries, t: number): DemandSeries {
-  const timestamps: number[] = [];
-  const values: number[] = [];
-  series.timestamps.forEach((ts, i) => {
-    if (ts < t) {
-      timestamps.push(ts);
-      values.push(series.values[i]);
-    }
-  });
-  return { timestamps, values };
-}

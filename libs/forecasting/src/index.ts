@@ -3,7 +3,7 @@
  * threads behind `ModelRunner`). Scheduled job: `selectModel`. Production path: `forecast`, then
  * `toForecastPayload`. New domains: `priorForecast`. See README.md.
  */
-export { inferStepMs, regularize, onGrid, fillGaps, MINUTE_MS, HOUR_MS, DAY_MS, WEEK_MS } from './series';
+export { inferStepMs, regularize, onGrid, fillGaps, seriesBefore, MINUTE_MS, HOUR_MS, DAY_MS, WEEK_MS } from './series';
 export type { DemandSeries, RegularSeries, Aggregation } from './series';
 export { seasonPeriods, scalePeriod } from './season-periods';
 export type { SeasonPeriods } from './season-periods';

@@ -4,6 +4,19 @@ export interface DemandSeries {
   values: readonly number[];
 }
 
+/** The part of a series before `t` (what was known at `t`: backtests, replays). */
+export function seriesBefore(series: DemandSeries, t: number): DemandSeries {
+  const timestamps: number[] = [];
+  const values: number[] = [];
+  for (let i = 0; i < series.timestamps.length; i++) {
+    if (series.timestamps[i] < t) {
+      timestamps.push(series.timestamps[i]);
+      values.push(series.values[i]);
+    }
+  }
+  return { timestamps, values };
+}
+
 /** A series on a regular grid with no gaps: value i is at `startMs + i * stepMs`. */
 export interface RegularSeries {
   startMs: number;

@@ -26,6 +26,7 @@ import {
   RegularSeries,
   registrationPrior,
   selectModel,
+  seriesBefore,
   toForecastPayload,
 } from '@shardcast/forecasting';
 import { proactiveGate, simulatedTraceOf } from '@shardcast/allocation';
@@ -35,15 +36,6 @@ import { ForecasterConfig } from '../forecaster.config';
 import { ForecasterStore, ForecastRunWrites, SeriesKey, SeriesState } from '../persistence/forecaster-store';
 
 const DAY_MS = 86_400_000;
-
-const spanMs = (series: DemandSeries): number => (series.timestamps.length ? series.timestamps[series.timestamps.length - 1] - series.timestamps[0] : 0);
-
-/** The points of a series before `t` (it is in time order). */
-function seriesBefore(series: DemandSeries, t: number): DemandSeries {
-  let n = 0;
-  while (n < series.timestamps.length && series.timestamps[n] < t) n++;
-  return { timestamps: series.timestamps.slice(0, n), values: series.values.slice(0, n) };
-}
 const tracer = trace.getTracer('shardcast-forecaster');
 const meter = metrics.getMeter('shardcast-forecaster');
 const forecastsCounter = meter.createCounter('forecaster.forecasts', { description: 'forecasts made, by model, confidence and whether they were published' });
@@ -122,24 +114,25 @@ export class ForecastRunner {
           result = priorForecast(prior, { startMs: nowStep, stepMs, horizon });
         } else {
           if (!selection || selection.mase === null || now.getTime() - Date.parse(selection.selectedAt) > this.config.FORECAST_SELECTION_MAX_AGE_MS) {
-            const fresh: ModelSelection = await tracer.startActiveSpan('forecast.select', async (s) => {
+            const fresh = await tracer.startActiveSpan('forecast.select', async (s) => {
               try {
                 return await selectModel(history, { now, stepMs, horizon, origins: this.config.FORECAST_SELECTION_ORIGINS }, this.models);
               } finally {
                 s.end();
               }
             });
+            await this.store.saveSelection(key, fresh);
             selection = fresh;
-            await this.store.saveSelection(key, selection);
           }
+          const grid = prepareSeries(history, { stepMs }).grid;
           // A selection not gated yet is gated once its history covers the window and a day before it
           // (also one made before the gate was turned on).
-          if (this.config.FORECAST_GATE_DAYS > 0 && !selection.gate && !selection.forecastOnly && spanMs(history) >= (this.config.FORECAST_GATE_DAYS + 1) * DAY_MS) {
-            selection = await this.gated(key, history, selection, profile, stepMs, horizon);
+          const gateSteps = Math.round((this.config.FORECAST_GATE_DAYS * DAY_MS) / stepMs);
+          if (gateSteps > 0 && !selection.gate && !selection.forecastOnly && grid.values.length - gateSteps >= DAY_MS / stepMs) {
+            selection = await this.gated(key, history, grid, gateSteps, selection, profile, horizon);
             await this.store.saveSelection(key, selection);
           }
           result = await forecast(history, selection, this.models, { horizon, prior: { ...prior, startMs: latest! + stepMs } });
-          const grid = prepareSeries(history, { stepMs }).grid;
           const own = dailyShapeOf(grid, prior.utcOffsetHours);
           if (own) dailyShape = { appType: profile.appType, ...own };
           volume = lastDayVolume(grid);
@@ -153,19 +146,15 @@ export class ForecastRunner {
   }
 
   /**
-   * The proactive gate (decision 0034) on a fresh selection: the allocator's policy replayed on the
-   * last FORECAST_GATE_DAYS of history (the selected model forecasting, every FORECAST_INTERVAL_MS,
+   * The proactive gate (decision 0034) on a selection: the allocator's policy replayed on the last
+   * `gateSteps` of the series' grid (the selected model forecasting, every FORECAST_INTERVAL_MS,
    * from the data before that time) against the reactive policy's sweep. Closed → the selection is
-   * `forecastOnly`, which the allocator serves with its reactive policy. A series with less than a
-   * day of history before the window is not gated.
+   * `forecastOnly`, which the allocator serves with its reactive policy.
    */
-  private async gated(key: SeriesKey, history: DemandSeries, selection: ModelSelection, profile: DomainProfile, stepMs: number, horizon: number): Promise<ModelSelection> {
+  private async gated(key: SeriesKey, history: DemandSeries, grid: RegularSeries, gateSteps: number, selection: ModelSelection, profile: DomainProfile, horizon: number): Promise<ModelSelection> {
     const days = this.config.FORECAST_GATE_DAYS;
-    const grid = prepareSeries(history, { stepMs }).grid;
-    const windowSteps = Math.round((days * DAY_MS) / stepMs);
-    if (grid.values.length - windowSteps < DAY_MS / stepMs) return selection;
-    const from = grid.values.length - windowSteps;
-    const window = simulatedTraceOf(grid.values.subarray(from), grid.startMs + from * stepMs, stepMs, this.config.FORECAST_GATE_DELAY_MINUTES);
+    const from = grid.values.length - gateSteps;
+    const window = simulatedTraceOf(grid.values.subarray(from), grid.startMs + from * grid.stepMs, grid.stepMs, this.config.FORECAST_GATE_DELAY_MINUTES);
     const replanMinutes = Math.max(1, Math.round(this.config.FORECAST_INTERVAL_MS / 60_000));
     const gate = await tracer.startActiveSpan('forecast.gate', async (span) => {
       try {
