@@ -30,17 +30,37 @@ export function createKafka(brokers: string[], clientId: string, logger?: Logger
 /**
  * Creates missing topics (existing ones are left as they are). Safe to race with other services.
  * A broker that has just restarted answers "does not host this topic-partition" while it loads
- * its logs: retriable errors are retried for up to `timeoutMs`.
+ * its logs: retriable errors are retried for up to `timeoutMs`. Returns only once the broker's
+ * metadata serves every topic asked for with a leader per partition: kafkajs' `waitForLeaders`
+ * retries only "leader not available", and a KRaft broker can still answer "unknown topic" for a
+ * moment after creating it, which failed a consumer's subscribe right after this returned.
  */
 export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], partitions: number, prefix = '', timeoutMs = 60_000): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
+  let created: string[] | undefined;
   for (;;) {
     try {
-      return await createMissingTopics(kafka, specs, partitions, prefix);
+      created ??= await createMissingTopics(kafka, specs, partitions, prefix);
+      if (await topicsServed(kafka, specs.map((s) => prefix + s.name))) return created;
+      if (Date.now() > deadline) throw new Error(`topics not served with leaders within ${timeoutMs} ms`);
     } catch (err) {
       if (!(err as { retriable?: boolean }).retriable || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 500));
     }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function topicsServed(kafka: Kafka, topics: string[]): Promise<boolean> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
+    return topics.every((name) => {
+      const topic = metadata.find((t) => t.name === name);
+      return topic !== undefined && topic.partitions.length > 0 && topic.partitions.every((p) => p.leader >= 0);
+    });
+  } finally {
+    await admin.disconnect();
   }
 }
 
