@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Kafka, Producer } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { Topics } from '@shardcast/contracts';
-import { LatencyMatrix } from '@shardcast/allocation';
+import { DefaultAllocationPolicy, LatencyMatrix } from '@shardcast/allocation';
 import { parseRegionTable } from '@shardcast/geo';
 import { API_KEYS, ApiKeyGuard, deployedTopic, EventOutboxTable, Logger, OutboxRelay, SERVICE_LOGGER, ServiceInfraModule } from '@shardcast/platform';
 import { AllocatorConfig } from './allocator.config';
@@ -79,7 +79,7 @@ export class AllocatorModule implements OnApplicationBootstrap, OnApplicationShu
         {
           provide: DomainAllocator,
           useFactory: (ledger: AllocationLedger, latency: LatencyMatrix, relay: OutboxRelay, driver: PoolDriver, logger: Logger) =>
-            new DomainAllocator(ledger, latency, relay, driver, logger, config.ALLOCATOR_MAX_CONFLICT_RETRIES),
+            new DomainAllocator(ledger, latency, relay, driver, logger, config.ALLOCATOR_MAX_CONFLICT_RETRIES, { ...DefaultAllocationPolicy, budgetUtilisation: config.ALLOCATOR_BUDGET_UTILISATION }),
           inject: [AllocationLedger, LatencyMatrix, OutboxRelay, POOL_DRIVER, SERVICE_LOGGER],
         },
         {

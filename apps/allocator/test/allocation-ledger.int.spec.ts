@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DemandForecast, RequestCost, TierPolicy } from '@shardcast/contracts';
-import { decide, LatencyMatrix, newDomainState, RegionPool } from '@shardcast/allocation';
+import { decide, DefaultAllocationPolicy, LatencyMatrix, newDomainState, RegionPool } from '@shardcast/allocation';
 import { parseRegionTable } from '@shardcast/geo';
 import { createServiceDataSource, openServiceDatabase } from '@shardcast/platform';
 import { stackEnv, uniqueName } from '@shardcast/test-stack';
@@ -13,6 +13,8 @@ const ROOT = resolve(__dirname, '../../..');
 const latency = new LatencyMatrix(JSON.parse(readFileSync(resolve(ROOT, 'data/latency/aws-ping-p50-1y.json'), 'utf8')), parseRegionTable(readFileSync(resolve(ROOT, 'data/regions/awsData.js'), 'utf8')));
 const COST: RequestCost = { cpuMs: 10, memoryMbPerConcurrent: 1, bytesOut: 100, latencyMs: 10 };
 const T0 = Date.parse('2026-12-01T00:00:00Z');
+/** The sizes below are the tier's quantile × headroom: the budget (unit-tested) would cut them. */
+const POLICY = { ...DefaultAllocationPolicy, budgetUtilisation: null };
 
 const pool: RegionPool = {
   region: 'us-east-1',
@@ -54,7 +56,7 @@ describe('AllocationLedger against the real database', () => {
     const ledgers = [new AllocationLedger(instanceA, schema), new AllocationLedger(instanceB, schema)];
     const view = await ledgers[0].poolsView(); // both instances read it before anyone applies
     const domains = Array.from({ length: 12 }, (_, i) => `d${i}.example.com`);
-    const decisions = domains.map((domain) => decide(newDomainState(domain, 'enterprise'), { kind: 'forecast', atMs: T0, eventId: `f-${domain}`, forecast: forecastFor(domain, 2) }, view, latency, COST));
+    const decisions = domains.map((domain) => decide(newDomainState(domain, 'enterprise'), { kind: 'forecast', atMs: T0, eventId: `f-${domain}`, forecast: forecastFor(domain, 2) }, view, latency, COST, POLICY));
     for (const d of decisions) expect(d.ledger[0].to.cpuCores).toBeCloseTo(2, 4); // each, alone, fits
     const outcomes = await Promise.all(decisions.map((d, i) => ledgers[i % 2].apply(newDomainState(domains[i], 'enterprise'), d)));
     expect(outcomes.filter((o) => o.applied)).toHaveLength(5); // 10 cores ÷ 2
@@ -67,7 +69,7 @@ describe('AllocationLedger against the real database', () => {
 
     // A loser reloads and decides again: it takes what is left (crumbs), its plan says `limit`.
     const loser = domains[outcomes.findIndex((o) => !o.applied)];
-    const again = decide(newDomainState(loser, 'enterprise'), { kind: 'forecast', atMs: T0, eventId: `f-${loser}`, forecast: forecastFor(loser, 2) }, await ledgers[1].poolsView(), latency, COST);
+    const again = decide(newDomainState(loser, 'enterprise'), { kind: 'forecast', atMs: T0, eventId: `f-${loser}`, forecast: forecastFor(loser, 2) }, await ledgers[1].poolsView(), latency, COST, POLICY);
     expect(again.plan!.regions[0]).toMatchObject({ region: 'us-east-1', reason: 'limit' });
     expect(again.plan!.regions[0].reserved.cpuCores).toBeLessThan(0.01);
     expect(await ledgers[1].apply(newDomainState(loser, 'enterprise'), again)).toEqual({ applied: true });
@@ -82,8 +84,8 @@ describe('AllocationLedger against the real database', () => {
     const [{ committed_cpu: committedBefore }] = await instanceA.query(`SELECT committed_cpu FROM "${schema}".pools WHERE region = 'us-east-1'`);
     const before = (await ledger.loadDomain(domain))!;
     const view = await ledger.poolsView();
-    const release = decide(before, { kind: 'deregistered', atMs: T0 + 60_000, eventId: 'gone' }, view, latency, COST);
-    const stale = decide(before, { kind: 'tick', atMs: T0 + 60_000 }, view, latency, COST);
+    const release = decide(before, { kind: 'deregistered', atMs: T0 + 60_000, eventId: 'gone' }, view, latency, COST, POLICY);
+    const stale = decide(before, { kind: 'tick', atMs: T0 + 60_000 }, view, latency, COST, POLICY);
     expect(await ledger.apply(before, release)).toEqual({ applied: true });
     const reservedAfterRelease = await ledger.reservations(domain);
     expect(reservedAfterRelease).toEqual({});

@@ -75,7 +75,7 @@ describe('two allocator instances on one pool', () => {
     writeFileSync(poolsFile, JSON.stringify({
       pools: [{ region: 'us-east-1', capacity: { cpuCores: CAPACITY, memoryGiB: 1000, egressMbps: 100_000 }, provisioningDelaySeconds: 600, costPerHour: { cpuCore: 0.04, memoryGiB: 0.005, egressMbps: 0.001 }, endpoints: { ipv4: ['192.0.2.1'], ipv6: [] } }],
     }));
-    instanceEnv = { ...env, HTTP_PORT: '0', KAFKA_TOPIC_PREFIX: prefix, KAFKA_GROUP_PREFIX: uniqueName('alr'), ALLOCATOR_DB_SCHEMA: schema, ALLOCATOR_POOLS_FILE: poolsFile };
+    instanceEnv = { ...env, HTTP_PORT: '0', KAFKA_TOPIC_PREFIX: prefix, KAFKA_GROUP_PREFIX: uniqueName('alr'), ALLOCATOR_DB_SCHEMA: schema, ALLOCATOR_POOLS_FILE: poolsFile, ALLOCATOR_BUDGET_UTILISATION: 'off' }; // sizes are the tier's quantile × headroom
     // One first, so the schema is migrated once; the second joins its consumer group.
     await start();
     await start();

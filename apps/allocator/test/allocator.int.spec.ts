@@ -77,6 +77,7 @@ describe('allocator service on the real stack', () => {
       ALLOCATOR_API_KEYS: API_KEY,
       ALLOCATOR_POOLS_FILE: poolsFile,
       ALLOCATOR_TICK_INTERVAL_MS: '1000', // the tick test waits for one; ticks publish only what changed
+      ALLOCATOR_BUDGET_UTILISATION: 'off', // the sizes below are the tier's quantile × headroom (the budget is unit-tested)
     }).start();
     base = `http://127.0.0.1:${(await service.waitForMessage('allocator ready')).port}`;
   });

@@ -30,7 +30,7 @@ function view(pools: RegionPool[], committed: Record<string, ResourceNeed> = {})
   return { pools: new Map(pools.map((p) => [p.region, p])), committed: new Map(Object.entries(committed)) };
 }
 
-/** A 48 h forecast at 5-minute steps: `ratePerSecond(stepStartMs)` at p90, p50 at 90 % of it, p99 at 130 % (the pro tier's p90 × 1.2 fits the default budget, p50 ÷ 0.7). */
+/** A 48 h forecast at 5-minute steps: `ratePerSecond(stepStartMs)` at p90, p50 at 90 % of it, p99 at 130 % (the pro tier's p90 × 1.2 is over the default budget, p50 ÷ 0.85: tests of the tier's own quantile run `unbudgeted`). */
 function forecast(region: string, ratePerSecond: (ms: number) => number, extra: Partial<DemandForecast> = {}, tier: Tier = 'pro'): DemandForecast {
   const steps = 576;
   const p90 = Array.from({ length: steps }, (_, i) => Math.round(ratePerSecond(T0 + i * 300_000) * 300));
@@ -65,7 +65,7 @@ const unbudgeted = { ...DefaultAllocationPolicy, budgetUtilisation: null };
 
 describe('decide: what each (domain, region) holds', () => {
   it('a registration prior places capacity before the first request, at the tier quantile with its headroom', () => {
-    const d = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f1', forecast: forecast('us-east-1', constant(100)) }, view([pool('us-east-1', 100)]));
+    const d = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f1', forecast: forecast('us-east-1', constant(100)) }, view([pool('us-east-1', 100)]), unbudgeted);
     expect(d.plan!.regions).toHaveLength(1);
     const r = d.plan!.regions[0];
     expect(r).toMatchObject({ region: 'us-east-1', reason: 'prior', quantile: 'p90', shortRequestsPerSecond: 0 });
@@ -91,9 +91,9 @@ describe('decide: what each (domain, region) holds', () => {
   it('reserves for the peak that arrives within the provisioning delay and the decision interval, not for one after it', () => {
     const pools = view([pool('us-east-1', 1000, 600)]);
     const peakAt = (startMin: number) => (ms: number) => (ms >= T0 + startMin * MIN && ms < T0 + (startMin + 10) * MIN ? 400 : 100);
-    const soon = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'a', forecast: forecast('us-east-1', peakAt(8)) }, pools);
+    const soon = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'a', forecast: forecast('us-east-1', peakAt(8)) }, pools, unbudgeted);
     expect(soon.plan!.regions[0].requestsPerSecond).toBeCloseTo(400 * 1.2, 9); // 8 min < 10 min delay + 1 min decision interval
-    const later = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'b', forecast: forecast('us-east-1', peakAt(15)) }, pools);
+    const later = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'b', forecast: forecast('us-east-1', peakAt(15)) }, pools, unbudgeted);
     expect(later.plan!.regions[0].requestsPerSecond).toBeCloseTo(100 * 1.2, 9);
     // The published schedule still shows the later peak, ahead of it by the provisioning delay.
     const block = later.plan!.regions[0].schedule[0];
@@ -102,36 +102,50 @@ describe('decide: what each (domain, region) holds', () => {
 
   it('never scales below observed demand plus the margin on a forecast alone (the reactive net)', () => {
     const pools = view([pool('us-east-1', 1000)]);
-    let d = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(10), { priorWeight: 0 }) }, pools);
-    d = run(d.state, { kind: 'observed', atMs: T0 + MIN, region: 'us-east-1', ratePerSecond: 200 }, pools);
+    let d = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(10), { priorWeight: 0 }) }, pools, unbudgeted);
+    d = run(d.state, { kind: 'observed', atMs: T0 + MIN, region: 'us-east-1', ratePerSecond: 200 }, pools, unbudgeted);
     expect(d.plan!.regions[0]).toMatchObject({ reason: 'reactive' });
     expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(200 * 1.2, 9);
   });
 
   it('scales in only to the highest target of the stabilisation window, one step per decision; small dips hold', () => {
     const pools = view([pool('us-east-1', 1000)]);
-    let d = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(100)) }, pools);
+    let d = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(100)) }, pools, unbudgeted);
     const held = d.plan!.regions[0].requestsPerSecond;
     expect(held).toBeCloseTo(120, 9);
     const f = (rps: number, id: string, at: number) => ({ kind: 'forecast' as const, atMs: at, eventId: id, forecast: forecast('us-east-1', constant(rps), { generatedAt: new Date(at).toISOString() }) });
-    d = run(d.state, f(95, 'dip', T0 + MIN), pools);
+    d = run(d.state, f(95, 'dip', T0 + MIN), pools, unbudgeted);
     expect(d.ledger).toEqual([]); // the window holds 120: a dip moves nothing
     expect(d.plan).toBeNull();
-    d = run(d.state, f(20, 'drop', T0 + 2 * MIN), pools);
+    d = run(d.state, f(20, 'drop', T0 + 2 * MIN), pools, unbudgeted);
     expect(d.ledger).toEqual([]); // the window still holds 120 and 114
     const { scaleInDelayMs, maxScaleInStep } = DefaultAllocationPolicy;
-    d = run(d.state, { kind: 'tick', atMs: T0 + scaleInDelayMs - 1 }, pools);
+    d = run(d.state, { kind: 'tick', atMs: T0 + scaleInDelayMs - 1 }, pools, unbudgeted);
     expect(d.ledger).toEqual([]); // 120 is still in the window
-    d = run(d.state, { kind: 'tick', atMs: T0 + MIN + scaleInDelayMs - 1 }, pools);
+    d = run(d.state, { kind: 'tick', atMs: T0 + MIN + scaleInDelayMs - 1 }, pools, unbudgeted);
     expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(114, 9); // down to the window's highest: the dip's
-    d = run(d.state, { kind: 'tick', atMs: T0 + MIN + scaleInDelayMs }, pools);
+    d = run(d.state, { kind: 'tick', atMs: T0 + MIN + scaleInDelayMs }, pools, unbudgeted);
     expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(114 * (1 - maxScaleInStep), 9); // one step down
-    d = run(d.state, { kind: 'tick', atMs: T0 + 2 * MIN + scaleInDelayMs }, pools);
+    d = run(d.state, { kind: 'tick', atMs: T0 + 2 * MIN + scaleInDelayMs }, pools, unbudgeted);
     expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(Math.max(24, 114 * (1 - maxScaleInStep) ** 2), 9); // and another
-    d = run(d.state, { kind: 'tick', atMs: T0 + 3 * MIN + scaleInDelayMs }, pools);
+    d = run(d.state, { kind: 'tick', atMs: T0 + 3 * MIN + scaleInDelayMs }, pools, unbudgeted);
     expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(24, 9); // never below the target
-    d = run(d.state, f(300, 'surge', T0 + 34 * MIN), pools);
+    d = run(d.state, f(300, 'surge', T0 + 34 * MIN), pools, unbudgeted);
     expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(360, 9); // up at once
+  });
+
+  it('on the reactive policy (a forecastOnly series) scales in as the HPA does: after the window, to its highest at once', () => {
+    const pools = view([pool('us-east-1', 1000)]);
+    const { scaleInDelayMs, targetUtilisation, reactiveMaxScaleInStep } = DefaultAllocationPolicy;
+    expect(reactiveMaxScaleInStep).toBe(1);
+    const observed = (rps: number, at: number): AllocationInput => ({ kind: 'observed', atMs: at, region: 'us-east-1', ratePerSecond: rps });
+    let d = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(500), { priorWeight: 0, forecastOnly: true }) }, pools);
+    d = run(d.state, observed(140, T0), pools);
+    expect(d.plan!.regions[0]).toMatchObject({ reason: 'reactive', requestsPerSecond: expect.closeTo(140 / targetUtilisation, 9) });
+    d = run(d.state, observed(14, T0 + MIN), pools);
+    expect(d.plan).toBeNull(); // 200 is still the window's highest
+    d = run(d.state, { kind: 'tick', atMs: T0 + MIN + scaleInDelayMs }, pools);
+    expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(14 / targetUtilisation, 9); // one decision, not halving steps
   });
 
   it('spills what the home pool cannot take to the next-closest pool within reach, and says what is left short', () => {
