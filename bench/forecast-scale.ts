@@ -46,6 +46,8 @@ export interface ForecastScaleFigures {
   full_series: number;
   pooled_series: number;
   buckets: number;
+  /** Proactive-gate replays the pass ran (FORECAST_GATES_PER_PASS at most: the cached selections have none yet). */
+  gate_replays: number;
   /** Per series, ms: store calls (wall clock, overlapping) and CPU of this process and of PostgreSQL. */
   stages: Record<string, number>;
 }
@@ -208,6 +210,7 @@ export async function runForecastScale(options: ForecastScaleOptions = {}): Prom
     await relay.stop();
     const tiers: Array<{ tier: string; n: number }> = await db.query(`SELECT tier, count(*)::int AS n FROM "${schema}".series_tiers GROUP BY tier`);
     const count = (tier: string) => tiers.find((r) => r.tier === tier)?.n ?? 0;
+    const [{ gated }] = await db.query(`SELECT count(*)::int AS gated FROM "${schema}".model_selections WHERE selection ? 'gate'`);
     const stages: Record<string, number> = {
       ...Object.fromEntries(Object.entries(timings).map(([k, v]) => [`${k}_ms`, Number((['seriesKeys', 'seriesTiers', 'recentVolumes', 'savePooledTier'].includes(k) ? v.ms : v.ms / expected).toFixed(2))])),
       process_cpu_ms: Number(((cpu.user + cpu.system) / 1000 / expected).toFixed(2)),
@@ -217,9 +220,9 @@ export async function runForecastScale(options: ForecastScaleOptions = {}): Prom
     log(`forecast pass: events by tier/confidence: ${JSON.stringify(Object.fromEntries(models))}`);
     log(
       `forecast pass: ${expected} series of ${domains} domains (${count('full')} full, ${count('pooled')} pooled) re-forecast in ${forecastSeconds.toFixed(1)} s, ` +
-        `all ${seen.size} events on the topic after ${seconds.toFixed(1)} s on ${pool.size} workers: ${(expected / seconds).toFixed(0)} series/s`,
+        `all ${seen.size} events on the topic after ${seconds.toFixed(1)} s on ${pool.size} workers: ${(expected / seconds).toFixed(0)} series/s; ${gated} proactive-gate replays`,
     );
-    return { forecast_domains: domains, series: expected, forecast_pass_s: Number(seconds.toFixed(2)), full_series: count('full'), pooled_series: count('pooled'), buckets: Number(rows), stages };
+    return { forecast_domains: domains, series: expected, forecast_pass_s: Number(seconds.toFixed(2)), full_series: count('full'), pooled_series: count('pooled'), buckets: Number(rows), gate_replays: gated, stages };
   } finally {
     await consumer.disconnect().catch(() => undefined);
     await producer.disconnect().catch(() => undefined);

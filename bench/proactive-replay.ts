@@ -56,6 +56,8 @@ export interface ReplayOptions {
    * run `forecastOnly` (the reactive policy). 0: no gate, as the service runs today.
    */
   gateDays?: number;
+  /** Minutes between the gate replay's re-forecasts (default: `replanMinutes`, as the service re-plans). */
+  gateReplanMinutes?: number;
 }
 
 export interface ReplayResult {
@@ -141,7 +143,7 @@ export async function replayTrace(name: string, raw: DemandSeries, options: Repl
   if (options.policy !== 'reactive' && gateSteps > 0 && simStartIndex - gateSteps >= stepsPerDay) {
     // As the forecaster runs it (FORECAST_GATE_DAYS): the same library calls on the window.
     const window = simulatedTraceOf(grid.values.subarray(simStartIndex - gateSteps, simStartIndex), simStartMs - gateSteps * stepMs, stepMs, options.provisioningDelayMinutes);
-    gate = await proactiveGate(window, { ...common, forecastAt: (m) => forecastAt(m - window.demand.length) });
+    gate = await proactiveGate(window, { ...common, replanMinutes: options.gateReplanMinutes ?? options.replanMinutes, forecastAt: (m) => forecastAt(m - window.demand.length) });
   }
   const gated = gate !== null && !gate.proactive;
 

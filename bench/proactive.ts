@@ -17,6 +17,11 @@ import { Tier } from '@shardcast/contracts';
 import { ForecastWorkerPool } from '@shardcast/forecasting';
 import { capacityPlotSvg, latencyMatrix, progressBar, replayTrace, ReplayResult } from './proactive-replay';
 import { csvFiles, loadCsv } from './trace-files';
+import { ForecasterConfigSchema } from '../apps/forecaster/src';
+
+// The gate as the forecaster runs it by default (decision 0034): the benchmark measures what is deployed.
+const GATE_DAYS = ForecasterConfigSchema.shape.FORECAST_GATE_DAYS.parse(undefined);
+const GATE_REPLAN_MINUTES = ForecasterConfigSchema.shape.FORECAST_GATE_REPLAN_MINUTES.parse(undefined);
 
 const ROOT = resolve(__dirname, '..');
 const DEFAULT_DATA = join(ROOT, 'data', 'series');
@@ -37,8 +42,10 @@ const { values: args } = parseArgs({
     'allocation-policy': { type: 'string' },
     /** Keep each trace's forecasts in this folder and reuse them (policy experiments: forecasts do not depend on the policy). */
     'forecast-cache': { type: 'string' },
-    /** Days of history before the simulated ones the proactive gate replays (decision 0034; 0: off, as the service runs today). */
-    'gate-days': { type: 'string', default: '0' },
+    /** Days of history before the simulated ones the proactive gate replays (decision 0034; 0: off; default: the forecaster's FORECAST_GATE_DAYS). */
+    'gate-days': { type: 'string', default: String(GATE_DAYS) },
+    /** Minutes between the gate replay's re-forecasts (0: --replan; default: the forecaster's FORECAST_GATE_REPLAN_MINUTES). */
+    'gate-replan': { type: 'string', default: String(GATE_REPLAN_MINUTES) },
   },
 });
 
@@ -66,6 +73,7 @@ async function main(): Promise<void> {
         allocationPolicy: args['allocation-policy'] ? JSON.parse(args['allocation-policy']) : undefined,
         forecastCache: args['forecast-cache'],
         gateDays: Number(args['gate-days']),
+        gateReplanMinutes: Number(args['gate-replan']) || undefined,
       });
       if (!r) {
         console.log(`skip ${name}: not a sub-daily series long enough to simulate a day`);
@@ -99,6 +107,8 @@ async function main(): Promise<void> {
     tier: args.tier,
     delay_minutes: Number(args.delay),
     replan_minutes: Number(args.replan),
+    gate_days: Number(args['gate-days']),
+    gate_replan_minutes: Number(args['gate-replan']) || Number(args.replan),
     seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
   };
   console.log(`\ntargets: cost_ratio_max ≤ 1.0, reduction_min ≥ −0.05, reduction_mean ≥ 0.5`);

@@ -105,7 +105,7 @@ async function main(kafka: Kafka, db: Client): Promise<void> {
     const f = await forecastPass();
     console.log(describeForecast(f));
     const [load1] = os.loadavg();
-    console.log(JSON.stringify({ bench: 'scale', domains: null, records: null, forecast_domains: f.forecast_domains, series: f.series, forecast_pass_s: f.forecast_pass_s, full_series: f.full_series, pooled_series: f.pooled_series, forecast_stages: f.stages, load_avg_1m: Number(load1.toFixed(2)) }));
+    console.log(JSON.stringify({ bench: 'scale', domains: null, records: null, forecast_domains: f.forecast_domains, series: f.series, forecast_pass_s: f.forecast_pass_s, full_series: f.full_series, pooled_series: f.pooled_series, forecast_gate_replays: f.gate_replays, forecast_stages: f.stages, load_avg_1m: Number(load1.toFixed(2)) }));
     return;
   }
   if (!Number.isInteger(N) || N <= 0) throw new Error('--records must be a positive integer');
@@ -168,6 +168,7 @@ async function main(kafka: Kafka, db: Client): Promise<void> {
       forecast_pass_s: fc?.forecast_pass_s ?? null,
       full_series: fc?.full_series ?? null,
       pooled_series: fc?.pooled_series ?? null,
+      forecast_gate_replays: fc?.gate_replays ?? null,
       distribution: ZIPF_S === undefined ? 'uniform' : 'zipf',
       zipf_s: ZIPF_S ?? null,
       step_ms: Number(args['step-ms']),

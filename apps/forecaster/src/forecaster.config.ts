@@ -29,12 +29,15 @@ export const ForecasterConfigSchema = PlatformConfigSchema.extend({
   /**
    * The proactive gate (docs/decisions/0034-proactive-gate-in-the-selection-job.md): at each model
    * selection, replay the allocation policy on this many days of the series' history against the
-   * reactive policy, and publish the series `forecastOnly` where forecasts did not pay. 0: off
-   * (the default until its cost, ~96 forecasts per day replayed per selection, is measured at scale).
+   * reactive policy, and publish the series `forecastOnly` where forecasts did not pay. 0: off.
    */
-  FORECAST_GATE_DAYS: z.coerce.number().min(0).max(14).default(0),
+  FORECAST_GATE_DAYS: z.coerce.number().min(0).max(14).default(2),
   /** The provisioning delay the gate's replay assumes (minutes): capacity ordered is up this much later. */
   FORECAST_GATE_DELAY_MINUTES: z.coerce.number().int().min(0).max(240).default(10),
+  /** Minutes between the gate replay's re-forecasts (0: FORECAST_INTERVAL_MS's, as the service re-plans; coarser is cheaper). */
+  FORECAST_GATE_REPLAN_MINUTES: z.coerce.number().int().min(0).max(1440).default(60),
+  /** Gate replays per forecast pass at most (each ~1 s of a worker at the defaults); the other due ones wait for the next passes. */
+  FORECAST_GATES_PER_PASS: z.coerce.number().int().min(0).default(8),
   FORECAST_WORKERS: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
   /**
    * Series forecast at once (0: four per worker). A series waits on PostgreSQL about as long as

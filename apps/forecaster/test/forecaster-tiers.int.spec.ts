@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DemandForecast } from '@shardcast/contracts';
-import { ForecastWorkerPool, QuantileKeys } from '@shardcast/forecasting';
+import { ForecastWorkerPool, ModelSelection, QuantileKeys } from '@shardcast/forecasting';
 import { MarketMap, parseCountryCentroids, parseRegionTable } from '@shardcast/geo';
 import { createLogger, createServiceDataSource, daysOf, openServiceDatabase, OutboxMessage, OutboxRelay, PostgresHistoryPartitions } from '@shardcast/platform';
 import { stackEnv, uniqueName } from '@shardcast/test-stack';
 import { DataSource } from 'typeorm';
-import { ForecasterConfigSchema } from '../src/forecaster.config';
+import { ForecasterConfig, ForecasterConfigSchema } from '../src/forecaster.config';
 import { ForecastRunner } from '../src/forecasting/forecast-runner';
 import { ForecastScheduler } from '../src/forecasting/forecast-scheduler';
 import { ForecasterStore } from '../src/persistence/forecaster-store';
@@ -32,6 +32,8 @@ describe('forecaster tiers against the real database', () => {
   let pool: ForecastWorkerPool;
   let scheduler: ForecastScheduler;
   let runner: ForecastRunner;
+  /** Another runner over the same store, with no proactive-gate replays left in any pass. */
+  let noReplays: ForecastRunner;
   /** Events the pooled batches handed to the relay, per batch, and the events themselves. */
   const handedOver: number[] = [];
   const sent: OutboxMessage[] = [];
@@ -84,6 +86,7 @@ describe('forecaster tiers against the real database', () => {
     } as unknown as OutboxRelay;
     const logger = createLogger('forecaster', 'warn');
     runner = new ForecastRunner(store, pool, relay, markets, config, logger);
+    noReplays = new ForecastRunner(store, pool, relay, markets, { ...config, FORECAST_GATES_PER_PASS: 0 } satisfies ForecasterConfig, logger);
     scheduler = new ForecastScheduler(runner, store, 60_000, 3_600_000, logger, 4, 300);
     // One heavy series and 30 light ones of one volume band (1–10 requests per step): enough
     // holdouts for the pooled calibration of that band.
@@ -138,5 +141,29 @@ describe('forecaster tiers against the real database', () => {
     // One series asked for between passes (a refresh) takes its tier's path alone, as a pass's batch does.
     const event = await runner.run({ domain: 'light03.example.com', region: 'eu-west-1' }, null, 'requested');
     expect(event?.payload).toMatchObject({ kind: 'forecast', model: { name: 'pooled' }, confidence: 'high', reason: 'requested' });
+  });
+
+  it('replays the proactive gate within FORECAST_GATES_PER_PASS; a re-selection runs on the verdict before it until its own replay is stored', async () => {
+    const key = { domain: 'light07.example.com', region: 'eu-west-1' };
+    const selectionOf = async (): Promise<ModelSelection> => (await db.query(`SELECT selection FROM "${schema}".model_selections WHERE domain = $1 AND region = $2`, [key.domain, key.region]))[0].selection;
+    // Full since the passes above, with three days of history: its selection was replayed on the last two.
+    const gated = await selectionOf();
+    expect(gated.gate).toMatchObject({ days: 2, of: gated.selectedAt });
+    expect(gated.forecastOnly).toBe(!gated.gate!.proactive);
+
+    // Its selection falls due; a pass with no replays left re-selects and keeps the verdict it had.
+    const dayAgo = new Date(Date.now() - 25 * 3_600_000).toISOString();
+    await db.query(`UPDATE "${schema}".model_selections SET selection = jsonb_set(selection, '{selectedAt}', to_jsonb($3::text)) WHERE domain = $1 AND region = $2`, [key.domain, key.region, dayAgo]);
+    const event = await noReplays.run(key, null, 'requested');
+    const reselected = await selectionOf();
+    expect(Date.parse(reselected.selectedAt)).toBeGreaterThan(Date.parse(dayAgo));
+    expect(reselected.gate).toEqual(gated.gate); // `of` names the earlier selection
+    expect(event?.payload).toMatchObject({ kind: 'forecast', forecastOnly: reselected.forecastOnly, model: { selectedAt: reselected.selectedAt } });
+
+    // The next pass has replays left: the new selection gets its own verdict.
+    await scheduler.refreshAll();
+    const regated = await selectionOf();
+    expect(regated.selectedAt).toBe(reselected.selectedAt);
+    expect(regated.gate?.of).toBe(reselected.selectedAt);
   });
 });

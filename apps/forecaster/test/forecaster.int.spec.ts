@@ -78,7 +78,7 @@ describe('forecaster against the real broker and database', () => {
       FORECAST_WORKERS: '2',
       // Every re-forecast is published (not only one that moved), so the last one saw the whole series.
       FORECAST_PUBLISH_MAX_AGE_MS: '0',
-      // The proactive gate on: the 6-day series have the 2 days and a day before them.
+      // The proactive gate's default, said here: the 6-day series have the 2 days and a day before them.
       FORECAST_GATE_DAYS: '2',
     }).start();
     base = `http://127.0.0.1:${(await service.waitForMessage('forecaster ready')).port}`;
@@ -151,6 +151,7 @@ describe('forecaster against the real broker and database', () => {
     const shop = await eventually(() => selectionOf('shop.example.com'), (row) => row?.selection.gate !== undefined, 180_000);
     const gate = shop!.selection.gate!;
     expect(gate.days).toBe(2);
+    expect(gate.of).toBe(shop!.selection.selectedAt);
     expect(['pays', 'costlier', 'no-gain', 'unbracketed']).toContain(gate.reason);
     expect(gate.costRatio).toBeGreaterThan(0);
     expect(shop!.forecast_only).toBe(!gate.proactive);

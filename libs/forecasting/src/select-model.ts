@@ -30,6 +30,33 @@ export interface SelectionOptions extends SeriesOptions {
   now: Date;
 }
 
+/** The proactive gate's verdict on a selection (decision 0034). */
+export interface ProactiveGateVerdict {
+  days: number;
+  proactive: boolean;
+  reason: string;
+  reduction: number | null;
+  costRatio: number;
+  /**
+   * `selectedAt` of the selection the replay ran on. A re-selection keeps its predecessor's verdict
+   * until its own replay is stored (then this is older than its `selectedAt`); absent on verdicts
+   * stored before it was recorded, which are replayed again.
+   */
+  of?: string;
+}
+
+/** The accuracy gate alone: the selected model did worse than seasonal naive in backtest (MASE > 1, or above the baseline's). */
+export function worseThanSeasonalNaive(selection: Pick<ModelSelection, 'mase' | 'baselineMase'>): boolean {
+  const { mase, baselineMase } = selection;
+  // MASE > 1: out of sample worse than seasonal naive is in sample (the scale's own yardstick).
+  return mase !== null && (mase > 1 || (baselineMase !== null && mase > baselineMase));
+}
+
+/** The selection with a proactive gate's verdict: `forecastOnly` when either gate is closed. */
+export function withProactiveGate(selection: ModelSelection, gate: ProactiveGateVerdict): ModelSelection {
+  return { ...selection, gate, forecastOnly: worseThanSeasonalNaive(selection) || !gate.proactive };
+}
+
 /** The outcome of the scheduled model-selection job for one series; the service stores it. */
 export interface ModelSelection {
   /** The model the production path fits. */
@@ -45,7 +72,7 @@ export interface ModelSelection {
    * The proactive gate's verdict when the forecaster ran it (decision 0034): the allocation policy
    * replayed on the last `days` of history against the reactive policy; closed → `forecastOnly`.
    */
-  gate?: { days: number; proactive: boolean; reason: string; reduction: number | null; costRatio: number };
+  gate?: ProactiveGateVerdict;
   confidence: 'high' | 'low';
   /** ISO-8601 time of selection. */
   selectedAt: string;
@@ -139,8 +166,7 @@ export async function selectModel(series: DemandSeries, options: SelectionOption
     mase: best.mase,
     baseline,
     baselineMase,
-    // MASE > 1: out of sample worse than seasonal naive is in sample (the scale's own yardstick).
-    forecastOnly: best.mase > 1 || (baselineMase !== null && best.mase > baselineMase),
+    forecastOnly: worseThanSeasonalNaive({ mase: best.mase, baselineMase }),
     confidence: result.origins.length >= 3 ? 'high' : 'low',
     selectedAt,
     stepMs,

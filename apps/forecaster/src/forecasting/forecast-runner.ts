@@ -26,6 +26,8 @@ import {
   RegularSeries,
   registrationPrior,
   selectModel,
+  withProactiveGate,
+  worseThanSeasonalNaive,
   seriesBefore,
   toForecastPayload,
 } from '@shardcast/forecasting';
@@ -72,6 +74,8 @@ export class ForecastRunner {
   private pooled: PooledTierState | null = null;
   private pooledLoaded = false;
   private learner = new PooledTierLearner();
+  /** Proactive-gate replays run since the current pass began (at most FORECAST_GATES_PER_PASS). */
+  private gatesThisPass = 0;
 
   constructor(
     private readonly store: ForecasterStore,
@@ -114,22 +118,22 @@ export class ForecastRunner {
           result = priorForecast(prior, { startMs: nowStep, stepMs, horizon });
         } else {
           if (!selection || selection.mase === null || now.getTime() - Date.parse(selection.selectedAt) > this.config.FORECAST_SELECTION_MAX_AGE_MS) {
-            const fresh = await tracer.startActiveSpan('forecast.select', async (s) => {
+            let fresh = await tracer.startActiveSpan('forecast.select', async (s) => {
               try {
                 return await selectModel(history, { now, stepMs, horizon, origins: this.config.FORECAST_SELECTION_ORIGINS }, this.models);
               } finally {
                 s.end();
               }
             });
+            // The previous verdict stands until this selection's own replay is stored (decision 0034).
+            if (selection?.gate) fresh = withProactiveGate(fresh, selection.gate);
             await this.store.saveSelection(key, fresh);
             selection = fresh;
           }
           const grid = prepareSeries(history, { stepMs }).grid;
-          // A selection not gated yet is gated once its history covers the window and a day before it
-          // (also one made before the gate was turned on).
-          const gateSteps = Math.round((this.config.FORECAST_GATE_DAYS * DAY_MS) / stepMs);
-          if (gateSteps > 0 && !selection.gate && !selection.forecastOnly && grid.values.length - gateSteps >= DAY_MS / stepMs) {
-            selection = await this.gated(key, history, grid, gateSteps, selection, profile, horizon);
+          if (this.gateDue(selection, grid)) {
+            this.gatesThisPass++;
+            selection = await this.gated(key, history, grid, selection, profile, horizon);
             await this.store.saveSelection(key, selection);
           }
           result = await forecast(history, selection, this.models, { horizon, prior: { ...prior, startMs: latest! + stepMs } });
@@ -146,16 +150,34 @@ export class ForecastRunner {
   }
 
   /**
-   * The proactive gate (decision 0034) on a selection: the allocator's policy replayed on the last
-   * `gateSteps` of the series' grid (the selected model forecasting, every FORECAST_INTERVAL_MS,
-   * from the data before that time) against the reactive policy's sweep. Closed → the selection is
-   * `forecastOnly`, which the allocator serves with its reactive policy.
+   * Whether a selection's proactive gate is to be replayed now: the gate is on, the series' history
+   * covers its window and a day before it, the model passed the accuracy gate, no verdict was
+   * stored for this selection yet (one made before the gate was turned on, or carried over from
+   * the previous selection), and this pass has replays left (FORECAST_GATES_PER_PASS keeps their
+   * cost out of the pass's critical path: the others run on their current verdict meanwhile).
    */
-  private async gated(key: SeriesKey, history: DemandSeries, grid: RegularSeries, gateSteps: number, selection: ModelSelection, profile: DomainProfile, horizon: number): Promise<ModelSelection> {
+  private gateDue(selection: ModelSelection, grid: RegularSeries): boolean {
+    const gateSteps = Math.round((this.config.FORECAST_GATE_DAYS * DAY_MS) / grid.stepMs);
+    return (
+      gateSteps > 0 &&
+      grid.values.length - gateSteps >= DAY_MS / grid.stepMs &&
+      !worseThanSeasonalNaive(selection) &&
+      selection.gate?.of !== selection.selectedAt &&
+      this.gatesThisPass < this.config.FORECAST_GATES_PER_PASS
+    );
+  }
+
+  /**
+   * The proactive gate (decision 0034) on a selection: the allocator's policy replayed on the last
+   * FORECAST_GATE_DAYS of the series' grid (the selected model forecasting, every
+   * FORECAST_GATE_REPLAN_MINUTES, from the data before that time) against the reactive policy's
+   * sweep. Closed → the selection is `forecastOnly`, which the allocator serves with its reactive policy.
+   */
+  private async gated(key: SeriesKey, history: DemandSeries, grid: RegularSeries, selection: ModelSelection, profile: DomainProfile, horizon: number): Promise<ModelSelection> {
     const days = this.config.FORECAST_GATE_DAYS;
-    const from = grid.values.length - gateSteps;
+    const from = grid.values.length - Math.round((days * DAY_MS) / grid.stepMs);
     const window = simulatedTraceOf(grid.values.subarray(from), grid.startMs + from * grid.stepMs, grid.stepMs, this.config.FORECAST_GATE_DELAY_MINUTES);
-    const replanMinutes = Math.max(1, Math.round(this.config.FORECAST_INTERVAL_MS / 60_000));
+    const replanMinutes = this.config.FORECAST_GATE_REPLAN_MINUTES || Math.max(1, Math.round(this.config.FORECAST_INTERVAL_MS / 60_000));
     const gate = await tracer.startActiveSpan('forecast.gate', async (span) => {
       try {
         return await proactiveGate(window, {
@@ -174,9 +196,9 @@ export class ForecastRunner {
         span.end();
       }
     });
-    const verdict = { days, proactive: gate.proactive, reason: gate.reason, reduction: gate.reduction, costRatio: gate.costRatio };
+    const verdict = { days, proactive: gate.proactive, reason: gate.reason, reduction: gate.reduction, costRatio: gate.costRatio, of: selection.selectedAt };
     this.logger.info({ domain: key.domain, region: key.region, ...verdict }, gate.proactive ? 'proactive gate open' : 'proactive gate closed: forecasts published for information only');
-    return { ...selection, forecastOnly: !gate.proactive, gate: verdict };
+    return withProactiveGate(selection, verdict);
   }
 
   /**
@@ -289,6 +311,7 @@ export class ForecastRunner {
    * pooled tier's stored state once. Returns how many series are in each tier.
    */
   async assignTiers(keys: readonly SeriesKey[], now = new Date()): Promise<Record<ForecastTier, number>> {
+    this.gatesThisPass = 0; // a pass begins here
     const stored = new Map((await this.store.seriesTiers()).map((r) => [seriesId(r), r]));
     const volumes = new Map<string, number>();
     const previous = new Map<string, ForecastTier>();
