@@ -94,7 +94,7 @@ export interface ReactiveOptions {
 
 /**
  * The reactive baseline, as the Kubernetes HPA does it once a minute: desired =
- * ceil(current × utilisation / target) = ceil(demand of the last minute / (unit × target)),
+ * ceil(current × utilisation / target) = ceil(demand of the last full minute / (unit × target)),
  * scale-down only to the highest desired of the stabilisation window, new units ready after the
  * provisioning delay.
  */
@@ -107,8 +107,9 @@ export function simulateReactive(trace: SimulatedTrace, options: ReactiveOptions
     p.advance(m);
     if (m === 0) p.ready = Math.ceil(trace.demand[0] / (trace.unitRps * options.targetUtilisation));
     ready[m] = p.ready;
-    // The metric is last minute's demand (the HPA acts on what it measured, never on what is coming).
-    const desired = Math.ceil(trace.demand[m] / (trace.unitRps * options.targetUtilisation));
+    // The metric is the last full minute's demand, as shardcast's reactive net sees it at the same
+    // moment (the HPA acts on what it measured, never on the minute still under way).
+    const desired = Math.ceil(trace.demand[Math.max(0, m - 1)] / (trace.unitRps * options.targetUtilisation));
     recent.push(desired);
     if (recent.length > window) recent.shift();
     const stabilised = Math.max(...recent);
