@@ -141,6 +141,15 @@ export class OutboxRelay {
     });
   }
 
+  /**
+   * Resolves once everything handed over (publishWritten) has been sent, or left to the poll after
+   * a failed send. A writer about to commit a large batch waits here first, so the messages of one
+   * such batch at a time are in memory (ingest's idle close of 10^5 buckets per partition).
+   */
+  async writtenSettled(): Promise<void> {
+    while (this.sendingWritten) await this.sendingWritten;
+  }
+
   /** Stops polling and waits for the sends in progress; nothing starts after them (the producer may close next). */
   async stop(): Promise<void> {
     this.stopped = true;

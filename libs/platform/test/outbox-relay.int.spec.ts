@@ -51,7 +51,7 @@ describe('OutboxRelay (real PostgreSQL and Kafka)', () => {
     expect(received).toEqual(events.map((e) => ({ key: 'same-key', value: e })));
   });
 
-  it("sends what a writer hands over from memory and deletes its rows; the poll sends only rows past the writer grace", async () => {
+  it("sends what a writer hands over from memory and deletes its rows (writtenSettled waits for both); the poll sends only rows past the writer grace", async () => {
     const topic = 'relay.written.v1';
     await ensureTopics(kafka, [{ name: topic, compacted: false }], 1, prefix);
     const insert = (eventId: string, ageSeconds: number) =>
@@ -70,8 +70,9 @@ describe('OutboxRelay (real PostgreSQL and Kafka)', () => {
     expect(await left()).toEqual(['fresh']);
 
     relay.publishWritten([{ eventId: 'fresh', topic, key: 'k', payload: JSON.stringify({ eventId: 'fresh' }) }], ['fresh']);
-    await relay.stop(); // waits for the send and the delete
+    await relay.writtenSettled(); // the send and the delete are done
     expect(await left()).toEqual([]);
+    await relay.stop();
     const out = await kcat(['-b', env.KAFKA_BROKERS, '-t', prefix + topic, '-C', '-e', '-q', '-o', 'beginning', '-f', '%k\t%s\n']);
     const sent = out.trim().split('\n').map((line) => [line.split('\t')[0], JSON.parse(line.split('\t')[1]).eventId]);
     expect(sent).toEqual([

@@ -355,6 +355,10 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
       const [topic, partition] = [id.slice(0, id.lastIndexOf(':')), Number(id.slice(id.lastIndexOf(':') + 1))];
       const previous = this.livePipeline(id);
       const closing = (previous?.stored ?? Promise.resolve()).then(async () => {
+        // One partition's close in memory at a time: all partitions going idle together (the end of
+        // a replay) closed 10^5 buckets each, and their events, built and waiting for the broker at
+        // once, pushed the heap to its cap (a bench:scale run stalled in garbage collection).
+        await this.relay.writtenSettled();
         const current = this.ledgers.get(id);
         if (!current || current.open.size === 0 || !isLedgerCurrent(current)) return; // a batch is already being prepared on it
         let newestEnd = -Infinity; // a loop: spreading many entries into Math.max overflows the stack
