@@ -102,15 +102,23 @@ export class IngestBench {
     const admin = kafka.admin();
     try {
       await admin.connect();
-      // Listed or not (metadata can lag a failed ensureTopics), every contract topic of the prefix.
+      // Listed or not (metadata can lag a failed ensureTopics), every contract topic of the prefix;
+      // one not listed is tried once: kafkajs retries "unknown topic" for a minute, and the forecast
+      // pass deletes its own topics, which kept the bench from exiting for 16 minutes.
       const listed = (await admin.listTopics()).filter((t) => prefixes.some((p) => t.startsWith(p)));
-      const topics = [...new Set([...listed, ...prefixes.flatMap((p) => contractTopicSpecs().map((spec) => p + spec.name))])];
+      const unlisted = prefixes.flatMap((p) => contractTopicSpecs().map((spec) => p + spec.name)).filter((t) => !listed.includes(t));
+      const once = kafka.admin({ retry: { retries: 0 } });
+      await once.connect();
       let deleted = 0;
-      for (const t of topics) {
-        await admin
-          .deleteTopics({ topics: [t], timeout: 30_000 })
-          .then(() => deleted++)
-          .catch(() => undefined); // never created
+      try {
+        for (const [client, t] of [...listed.map((t) => [admin, t] as const), ...unlisted.map((t) => [once, t] as const)]) {
+          await client
+            .deleteTopics({ topics: [t], timeout: 30_000 })
+            .then(() => deleted++)
+            .catch(() => undefined); // never created
+        }
+      } finally {
+        await once.disconnect().catch(() => undefined);
       }
       const groupsDeleted = await deleteExistingGroups(admin, groups.flatMap((g) => [g, `${g}-ingest-control`]), log);
       log(`cleaned up: schemas ${schemas.join(', ')}, ${deleted} topics, ${groupsDeleted} groups`);
