@@ -14,8 +14,8 @@
  *   enough that rounding to whole units does not decide the comparison).
  * - The first `replanMinutes` are warm-up, simulated by both policies and not scored.
  */
-import { DemandForecast, RequestCost, Tier } from '@shardcast/contracts';
-import { defaultProfile, DemandSeries, forecast, ForecastWorkerPool, ModelSelection, prepareSeries, selectModel, seriesBefore, toForecastPayload, DAY_MS } from '@shardcast/forecasting';
+import { DemandForecast, Tier } from '@shardcast/contracts';
+import { defaultProfile, DemandSeries, forecast, ForecastWorkerPool, ModelSelection, prepareSeries, requestCostOf, selectModel, seriesBefore, toForecastPayload, DAY_MS } from '@shardcast/forecasting';
 import { AllocationPolicy, CapacityOutcome, comparePolicies, DefaultAllocationPolicy, GateVerdict, LatencyMatrix, proactiveGate, ProactiveOptions, simulatedTraceOf, simulateReactive, SimulatedTrace } from '@shardcast/allocation';
 import { parseRegionTable } from '@shardcast/geo';
 import { createHash } from 'node:crypto';
@@ -53,7 +53,7 @@ export interface ReplayOptions {
   /**
    * Days of history before the simulated ones on which the proactive gate (decision 0034) replays
    * the policy against the reactive sweep; where forecasts did not pay there, the simulated days
-   * run `forecastOnly` (the reactive policy). 0: no gate, as the service runs today.
+   * run `forecastOnly` (the reactive policy). 0: no gate.
    */
   gateDays?: number;
   /** Minutes between the gate replay's re-forecasts (default: `replanMinutes`, as the service re-plans). */
@@ -118,7 +118,7 @@ export async function replayTrace(name: string, raw: DemandSeries, options: Repl
   const history = seriesBefore(raw, simStartMs);
   const selection = cached?.selection ?? (await selectModel(history, { now: new Date(simStartMs) }, options.pool));
   const forecasts: Record<number, DemandForecast> = cached?.forecasts ?? {};
-  const requestCost: RequestCost = { cpuMs: profile.cpuMs, memoryMbPerConcurrent: profile.memoryMbPerConcurrent, bytesOut: profile.bytesOut, latencyMs: profile.latencyMs };
+  const requestCost = requestCostOf(profile);
   let computed = false; // a forecast the cache did not hold (the gate's, on a cache made without it)
   const forecastAt = async (minute: number): Promise<DemandForecast> => {
     if (forecasts[minute]) return forecasts[minute];

@@ -17,7 +17,6 @@ export const AllocatorConfigSchema = PlatformConfigSchema.extend({
   ALLOCATOR_POOLS_FILE: z.string().default(resolve(ROOT, 'deploy/pools/default.json')),
   /** Every domain is re-decided this often without new events: scale-in, forecasts running out. */
   ALLOCATOR_TICK_INTERVAL_MS: z.coerce.number().int().min(1_000).default(60_000),
-  /** A decision refused by the ledger (another instance moved first) is reloaded and taken again at most this often. */
   /**
    * Spend no more on a forecast than Σ p50 ÷ this over its horizon (AllocationPolicy.budgetUtilisation,
    * decision 0024); `off`: the tier's quantile and headroom whatever they cost.
@@ -26,6 +25,7 @@ export const AllocatorConfigSchema = PlatformConfigSchema.extend({
     .union([z.literal('off'), z.coerce.number().gt(0).max(1)])
     .default(DefaultAllocationPolicy.budgetUtilisation ?? 'off')
     .transform((v) => (v === 'off' ? null : v)),
+  /** A decision refused by the ledger (another instance moved first) is reloaded and taken again at most this often. */
   ALLOCATOR_MAX_CONFLICT_RETRIES: z.coerce.number().int().min(0).max(100).default(5),
   /** Round trips between regions (cloudping's matrix) and the regions' coordinates for the great-circle fallback. */
   ALLOCATOR_LATENCY_FILE: z.string().default(resolve(ROOT, 'data/latency/aws-ping-p50-1y.json')),

@@ -32,6 +32,11 @@ export interface ObservedRequestStats {
   meanCpuMs?: number;
 }
 
+/** The per-request cost part of a profile (what a forecast event carries and the allocator sizes by). */
+export function requestCostOf(profile: DomainProfile): RequestCost {
+  return { cpuMs: profile.cpuMs, memoryMbPerConcurrent: profile.memoryMbPerConcurrent, bytesOut: profile.bytesOut, latencyMs: profile.latencyMs };
+}
+
 export function defaultProfile(appType: AppType, tier: Tier): DomainProfile {
   return { appType, tier, ...DefaultRequestCost[appType] };
 }

@@ -1,6 +1,6 @@
 import { DemandForecast as DemandForecastPayload, ForecastReasons, QuantileLevels, TierPolicy } from '@shardcast/contracts';
 import { DemandForecast } from './demand-forecast';
-import { DomainProfile } from './domain-profile';
+import { DomainProfile, requestCostOf } from './domain-profile';
 import type { ModelSelection } from './select-model';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -70,7 +70,7 @@ export function toForecastPayload(
     priorWeight: Math.round(forecast.priorWeight * 1000) / 1000,
     tier: profile.tier,
     provisionQuantile: TierPolicy[profile.tier].quantile,
-    requestCost: { cpuMs: profile.cpuMs, memoryMbPerConcurrent: profile.memoryMbPerConcurrent, bytesOut: profile.bytesOut, latencyMs: profile.latencyMs },
+    requestCost: requestCostOf(profile),
     reason,
   };
 }

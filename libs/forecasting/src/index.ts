@@ -28,7 +28,7 @@ export { priorForecast, dailyShapeOf, combineDailyShapes, PriorShapes, DefaultMa
 export { registrationPrior } from './prior';
 export { peakHourlyRate, coldStartOrigins, wallClockToUtc } from './cold-start';
 export type { PriorInput, DailyShape } from './prior';
-export { AppTypes, Tiers, DefaultRequestCost, defaultProfile, learnProfile } from './domain-profile';
+export { AppTypes, Tiers, DefaultRequestCost, defaultProfile, learnProfile, requestCostOf } from './domain-profile';
 export type { AppType, Tier, RequestCost, DomainProfile, ObservedRequestStats } from './domain-profile';
 export { toForecastPayload, forecastMoved, forecastUnit, MAX_FORECAST_COUNT } from './forecast-payload';
 export { assignTiers, pooledShapeOf, pooledPoint, pooledHoldout, pooledCalibrations, pooledCalibrationOf, pooledForecast, pooledFloor, volumeBand, PooledTierLearner, PooledVolumeBands, DEFAULT_SHAPE_STRENGTH, DEFAULT_LEVEL_DAYS } from './forecast-tiers';

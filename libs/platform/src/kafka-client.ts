@@ -1,4 +1,4 @@
-import { Kafka, logLevel, LogEntry } from 'kafkajs';
+import { Admin, Kafka, logLevel, LogEntry } from 'kafkajs';
 import { TopicSpec } from '@shardcast/contracts';
 import { registerCompressionCodecs } from './compression-codecs';
 import type { Logger } from './logger';
@@ -39,53 +39,45 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], partitions:
   const deadline = Date.now() + timeoutMs;
   let created: string[] | undefined;
   for (;;) {
+    const admin = kafka.admin();
     try {
-      created ??= await createMissingTopics(kafka, specs, partitions, prefix);
-      if (await topicsServed(kafka, specs.map((s) => prefix + s.name))) return created;
+      await admin.connect();
+      created ??= await createMissingTopics(admin, specs, partitions, prefix);
+      if (await topicsServed(admin, specs.map((s) => prefix + s.name))) return created;
       if (Date.now() > deadline) throw new Error(`topics not served with leaders within ${timeoutMs} ms`);
     } catch (err) {
       if (!(err as { retriable?: boolean }).retriable || Date.now() > deadline) throw err;
+    } finally {
+      await admin.disconnect();
     }
     await new Promise((r) => setTimeout(r, 200));
   }
 }
 
-async function topicsServed(kafka: Kafka, topics: string[]): Promise<boolean> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
-    return topics.every((name) => {
-      const topic = metadata.find((t) => t.name === name);
-      return topic !== undefined && topic.partitions.length > 0 && topic.partitions.every((p) => p.leader >= 0);
-    });
-  } finally {
-    await admin.disconnect();
-  }
+async function topicsServed(admin: Admin, topics: string[]): Promise<boolean> {
+  const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
+  return topics.every((name) => {
+    const topic = metadata.find((t) => t.name === name);
+    return topic !== undefined && topic.partitions.length > 0 && topic.partitions.every((p) => p.leader >= 0);
+  });
 }
 
-async function createMissingTopics(kafka: Kafka, specs: TopicSpec[], partitions: number, prefix: string): Promise<string[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const existing = new Set(await admin.listTopics());
-    const missing = specs.filter((s) => !existing.has(prefix + s.name));
-    if (missing.length === 0) return [];
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((s) => ({
-        topic: prefix + s.name,
-        numPartitions: partitions,
-        replicationFactor: -1,
-        configEntries: [
-          ...(s.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
-          ...(s.retentionMs !== undefined ? [{ name: 'retention.ms', value: String(s.retentionMs) }] : []),
-          ...(s.maxMessageBytes !== undefined ? [{ name: 'max.message.bytes', value: String(s.maxMessageBytes) }] : []),
-        ],
-      })),
-    });
-    return missing.map((s) => prefix + s.name);
-  } finally {
-    await admin.disconnect();
-  }
+async function createMissingTopics(admin: Admin, specs: TopicSpec[], partitions: number, prefix: string): Promise<string[]> {
+  const existing = new Set(await admin.listTopics());
+  const missing = specs.filter((s) => !existing.has(prefix + s.name));
+  if (missing.length === 0) return [];
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: missing.map((s) => ({
+      topic: prefix + s.name,
+      numPartitions: partitions,
+      replicationFactor: -1,
+      configEntries: [
+        ...(s.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
+        ...(s.retentionMs !== undefined ? [{ name: 'retention.ms', value: String(s.retentionMs) }] : []),
+        ...(s.maxMessageBytes !== undefined ? [{ name: 'max.message.bytes', value: String(s.maxMessageBytes) }] : []),
+      ],
+    })),
+  });
+  return missing.map((s) => prefix + s.name);
 }

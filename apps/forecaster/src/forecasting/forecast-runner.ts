@@ -25,6 +25,7 @@ import {
   PriorShapes,
   RegularSeries,
   registrationPrior,
+  requestCostOf,
   selectModel,
   withProactiveGate,
   worseThanSeasonalNaive,
@@ -157,7 +158,7 @@ export class ForecastRunner {
    * cost out of the pass's critical path: the others run on their current verdict meanwhile).
    */
   private gateDue(selection: ModelSelection, grid: RegularSeries): boolean {
-    const gateSteps = Math.round((this.config.FORECAST_GATE_DAYS * DAY_MS) / grid.stepMs);
+    const gateSteps = this.gateSteps(grid);
     return (
       gateSteps > 0 &&
       grid.values.length - gateSteps >= DAY_MS / grid.stepMs &&
@@ -165,6 +166,11 @@ export class ForecastRunner {
       selection.gate?.of !== selection.selectedAt &&
       this.gatesThisPass < this.config.FORECAST_GATES_PER_PASS
     );
+  }
+
+  /** Steps of the grid the gate replays (FORECAST_GATE_DAYS). */
+  private gateSteps(grid: RegularSeries): number {
+    return Math.round((this.config.FORECAST_GATE_DAYS * DAY_MS) / grid.stepMs);
   }
 
   /**
@@ -175,7 +181,7 @@ export class ForecastRunner {
    */
   private async gated(key: SeriesKey, history: DemandSeries, grid: RegularSeries, selection: ModelSelection, profile: DomainProfile, horizon: number): Promise<ModelSelection> {
     const days = this.config.FORECAST_GATE_DAYS;
-    const from = grid.values.length - Math.round((days * DAY_MS) / grid.stepMs);
+    const from = grid.values.length - this.gateSteps(grid);
     const window = simulatedTraceOf(grid.values.subarray(from), grid.startMs + from * grid.stepMs, grid.stepMs, this.config.FORECAST_GATE_DELAY_MINUTES);
     const replanMinutes = this.config.FORECAST_GATE_REPLAN_MINUTES || Math.max(1, Math.round(this.config.FORECAST_INTERVAL_MS / 60_000));
     const gate = await tracer.startActiveSpan('forecast.gate', async (span) => {
@@ -184,7 +190,7 @@ export class ForecastRunner {
           replanMinutes,
           scoreFrom: replanMinutes,
           tier: profile.tier,
-          requestCost: { cpuMs: profile.cpuMs, memoryMbPerConcurrent: profile.memoryMbPerConcurrent, bytesOut: profile.bytesOut, latencyMs: profile.latencyMs },
+          requestCost: requestCostOf(profile),
           forecastAt: async (minute) => {
             const at = window.startMs + minute * 60_000;
             const before = seriesBefore(history, at);
