@@ -6,6 +6,7 @@ import { addRequest, emptyDemandBucket, LedgerEntry, LedgerTransition, serialize
 import { ingestMigrations } from '../src/persistence/migrations';
 import { PostgresDemandStore } from '../src/persistence/postgres-demand-store';
 import { DemandOutboxTable } from '../src/persistence/demand-outbox';
+import { ArrayParam } from '../src/persistence/demand-statements';
 import { demandHistoryTables } from '../src/persistence/demand-history-tables';
 import type { OutboxEvent } from '@shardcast/platform';
 
@@ -48,6 +49,18 @@ describe('PostgresDemandStore (real PostgreSQL)', () => {
   afterAll(async () => {
     await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await db.destroy();
+  });
+
+  it('reads an ArrayParam literal back as PostgreSQL reads node-postgres\' own array encoding of the same values', async () => {
+    const texts = ['a.example.com', 'say "hi"', 'back\\slash', '', 'NULL', 'x,y {z} ', 'ünï'];
+    const floats = [0, -0, 0.1, 1e-7, 1e21, -2.5, 123456.789, Number.MAX_VALUE, Number.MIN_VALUE, Number.NaN, Infinity];
+    const bigints = [0, 9007199254740991, -5, 9223372036854775807n, 41];
+    const times = [new Date(T0).toISOString(), new Date(T0 + 60_000).toISOString()];
+    const sql = 'SELECT $1::text[] AS t, $2::float8[]::text AS f, $3::bigint[]::text AS b, $4::timestamptz[] AS ts';
+    const theirs = await db.query(sql, [texts, floats, bigints, times]);
+    const ours = await db.query(sql, [texts, floats, bigints, times].map((v) => new ArrayParam(v)));
+    expect(ours).toEqual(theirs);
+    expect(ours[0].t).toEqual(texts);
   });
 
   it('adds the shares two partitions close at once as revisions 1 and 2 of one bucket, each with its event', async () => {

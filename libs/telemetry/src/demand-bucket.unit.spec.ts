@@ -15,6 +15,7 @@ import {
   latencySummary,
   mergeDemandBuckets,
   newLatencySketch,
+  packLatencySketches,
   serializeLatencySketch,
 } from './demand-bucket';
 import { DDSketch } from '@datadog/sketches-js';
@@ -245,6 +246,18 @@ describe('DemandBucket', () => {
     );
   });
 
+  it('shares one empty negative store: a negative latency throws, and a sketch read with negative values gets its own', () => {
+    expect(() => newLatencySketch().accept(-1)).toThrow(/no negative values/);
+    const library = new DDSketch({ relativeAccuracy: LATENCY_SKETCH_ACCURACY });
+    for (const v of [-40, -3, 0, 7, 90]) library.accept(v);
+    const read = deserializeLatencySketch(serializeLatencySketch({ ...emptyDemandBucket(), latency: library }));
+    for (const q of [0, 0.3, 0.5, 1]) expect(read.getValueAtQuantile(q)).toBeCloseTo(library.getValueAtQuantile(q), 9);
+    const fresh = newLatencySketch();
+    fresh.accept(5);
+    expect(fresh.getValueAtQuantile(0)).toBeGreaterThan(0); // the other sketch's negatives are not shared
+    expect(() => fresh.merge(read)).not.toThrow();
+  });
+
   it('property: the hand-written protobuf holds the same bins, zero count and mapping as the library\'s own encoding', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const Proto = require('@datadog/sketches-js/dist/ddsketch/proto/compiled').DDSketch;
@@ -257,7 +270,9 @@ describe('DemandBucket', () => {
     };
     fc.assert(
       fc.property(fc.array(fc.oneof(fc.double({ min: -1e9, max: 1e9, noNaN: true }), fc.constant(0), fc.double({ min: 1e-6, max: 1e-3, noNaN: true })), { maxLength: 300 }), (values) => {
-        const bucket = emptyDemandBucket();
+        // A sketch read from elsewhere may hold negative values (ingest's own never do): the
+        // encoding is checked on the library's sketch with both stores in use.
+        const bucket: DemandBucket = { ...emptyDemandBucket(), latency: new DDSketch({ relativeAccuracy: LATENCY_SKETCH_ACCURACY }) };
         for (const v of values) bucket.latency.accept(v);
         const ours = Proto.decode(serializeLatencySketch(bucket));
         const library = Proto.decode(bucket.latency.toProto());
@@ -330,5 +345,21 @@ describe('byte totals past 2^53', () => {
     );
     expect(byteTotalOfHighLow(2 ** 21 - 1, 2 ** 32 - 1)).toEqual({ bytes: Number.MAX_SAFE_INTEGER, bytesBig: undefined });
     expect(byteTotalOfHighLow(2 ** 21, 0)).toEqual({ bytes: 2 ** 53, bytesBig: 2n ** 53n });
+  });
+});
+
+describe('packLatencySketches', () => {
+  it('packs the same bytes serializeLatencySketch makes, one after another, with 1-based starts and lengths', () => {
+    const buckets = [[1, 2, 3], [], [250, 0, 0.5, 4000], Array.from({ length: 3000 }, (_, i) => i * 7.3)].map((latencies) => {
+      const bucket = emptyDemandBucket();
+      for (const l of latencies) addRequest(bucket, 200, l, 1);
+      return bucket;
+    });
+    const packed = packLatencySketches(buckets);
+    const each = buckets.map(serializeLatencySketch);
+    expect(packed.bytes).toEqual(Buffer.concat(each));
+    expect(packed.lengths).toEqual(each.map((b) => b.length));
+    expect(packed.starts).toEqual([1, 1 + each[0].length, 1 + each[0].length + each[1].length, 1 + each[0].length + each[1].length + each[2].length]);
+    expect(packLatencySketches([]).bytes.length).toBe(0);
   });
 });

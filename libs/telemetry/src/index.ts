@@ -3,7 +3,7 @@
 export { bucketId, BucketPublication, demandObservedEvent, demandObservedPayload, nextBucketRevision, serializeDemandObservedEvent, serializeDemandObservedPayload, StoredBucketRevision } from './bucket-publication';
 export { ObservedCommit, observedBatchChunkEnds, observedBatchMessages, observedBucketJsonBound } from './observed-batch';
 export { normalizedDomainOf } from './common-record';
-export { addRequest, byteTotalOfDecimal, bytesDecimal, deserializeLatencySketch, emptyDemandBucket, latencySummary, mergeDemandBuckets, serializeLatencySketch } from './demand-bucket';
+export { addRequest, byteTotalOfDecimal, bytesDecimal, deserializeLatencySketch, emptyDemandBucket, latencySummary, mergeDemandBuckets, packLatencySketches, serializeLatencySketch } from './demand-bucket';
 export { NativeScan, PACKED_SCAN_LAYOUT, PackedPositions, PackedScan, PackedTelemetryScanner, PackedValue } from './packed-telemetry-scanner';
 export {
   aggregatePartitionMessages,

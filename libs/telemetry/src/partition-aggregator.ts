@@ -109,7 +109,7 @@ export function aggregatePartitionMessages(
         while (m + (stretchEnd - i) < messages.count && native.scanIndex[m + (stretchEnd - i)] === stretchEnd) stretchEnd++;
       }
       // Counted in C up to the first message it cannot take whole, which is decoded below.
-      const taken = aggregateNatively(delta, index, native, i, stretchEnd, messages, locator, policy, nowMs);
+      const taken = aggregateNatively(delta, native, i, stretchEnd, messages, locator, policy, nowMs);
       m += taken;
       if (taken === stretchEnd - i) continue;
     }
@@ -136,7 +136,6 @@ export function aggregatePartitionMessages(
  */
 function aggregateNatively(
   delta: PartitionDelta,
-  index: BucketIndex,
   scan: PackedScan,
   from: number,
   to: number,
@@ -165,8 +164,15 @@ function aggregateNatively(
       { requests: groups[g + 3], errors: groups[g + 4], bytes, bytesBig, latencyMaxMs: groups[g + 6] },
       { zeroCount: groups[g + 7], min: groups[g + 8], max: groups[g + 9], sum: groups[g + 10], minKey: groups[g + 11], bins: bins.subarray(binStart, binStart + groups[g + 12]) },
     );
-    const entry = entryFor(delta, index, run.domainNames[groups[g]], locator.regions[groups[g + 1]].id, groups[g + 2], bucket);
-    if (entry.bucket !== bucket) mergeDemandBuckets(entry.bucket, bucket); // counted before this call
+    // Groups are distinct within a call: looked up by id, without the per-record path's index
+    // (two maps per domain per batch, most of them for one group over 100,000 domains).
+    const domain = run.domainNames[groups[g]];
+    const region = locator.regions[groups[g + 1]].id;
+    const bucketStartMs = groups[g + 2];
+    const id = `${domain}\u0000${region}\u0000${bucketStartMs}`;
+    const entry = delta.buckets.get(id);
+    if (entry) mergeDemandBuckets(entry.bucket, bucket); // counted before this call
+    else delta.buckets.set(id, { key: { domain, region, bucketStartMs }, bucket });
   }
   const rejected = run.rejections;
   let i = from; // the scanned message holding record r: rejections come in record order
@@ -195,17 +201,21 @@ const late = (bucketStartMs: number, watermark: number): Omit<RecordRejection, '
   reason: `bucket ${new Date(bucketStartMs).toISOString()} closed at watermark ${new Date(watermark).toISOString()}`,
 });
 
-/** The delta's entry for a bucket, created with `fresh` (or empty) if new. */
-function entryFor(delta: PartitionDelta, index: BucketIndex, domain: string, region: string, bucketStartMs: number, fresh?: DemandBucket): { key: BucketKey; bucket: DemandBucket } {
+/**
+ * The delta's entry for a bucket (created empty if new), for the per-record path: `index` finds
+ * it without building its id per record. An entry the native path made is found by id, once.
+ */
+function entryFor(delta: PartitionDelta, index: BucketIndex, domain: string, region: string, bucketStartMs: number): { key: BucketKey; bucket: DemandBucket } {
   let byRegion = index.get(domain);
   if (!byRegion) index.set(domain, (byRegion = new Map()));
   let byStart = byRegion.get(region);
   if (!byStart) byRegion.set(region, (byStart = new Map()));
   let entry = byStart.get(bucketStartMs);
   if (!entry) {
-    entry = { key: { domain, region, bucketStartMs }, bucket: fresh ?? emptyDemandBucket() };
+    const id = `${domain}\u0000${region}\u0000${bucketStartMs}`;
+    entry = delta.buckets.get(id);
+    if (!entry) delta.buckets.set(id, (entry = { key: { domain, region, bucketStartMs }, bucket: emptyDemandBucket() }));
     byStart.set(bucketStartMs, entry);
-    delta.buckets.set(`${domain}\u0000${region}\u0000${bucketStartMs}`, entry);
   }
   return entry;
 }

@@ -1,4 +1,4 @@
-import { DemandBucket, emptyDemandBucket, mergeDemandBuckets } from './demand-bucket';
+import { DemandBucket, mergeDemandBuckets } from './demand-bucket';
 import { AggregationPolicy, BucketKey, BUCKET_MS, PartitionDelta, PartitionProgress, watermarkOf } from './partition-aggregator';
 
 export interface LedgerEntry {
@@ -124,8 +124,8 @@ export function isLedgerCurrent(ledger: PartitionLedger): boolean {
 
 /**
  * Applies a delta to a partition's ledger and closes the buckets its watermark has passed.
- * Entries are never mutated (a merge makes a new one), so a transition's lists stay valid, but the
- * open map is taken over, not copied (copying up to the limit of entries per batch cost more than
+ * Entries are never mutated (a merge goes into the delta's own bucket, so a delta is applied once),
+ * so a transition's lists stay valid, but the open map is taken over, not copied (copying up to the limit of entries per batch cost more than
  * the rest of the step): `ledger` is superseded by `next` (`isLedgerCurrent` turns false), and
  * after a failed store the caller reloads the stored ledger instead of reusing it. A ledger built
  * elsewhere (loaded, or a plain Map) is copied once and stays usable.
@@ -139,14 +139,14 @@ export function applyPartitionDelta(ledger: PartitionLedger, delta: PartitionDel
   } else {
     open = OpenBuckets.of(ledger.open);
   }
-  const changed = new Map<string, LedgerEntry>();
+  const changed: LedgerEntry[] = []; // one per delta bucket: the delta's ids are distinct
   for (const [id, entry] of delta.buckets) {
     const current = open.get(id);
-    const merged: LedgerEntry = current
-      ? { key: current.key, bucket: mergeDemandBuckets(cloneBucket(current.bucket), entry.bucket) }
-      : { key: entry.key, bucket: entry.bucket };
+    // The delta's bucket is this transition's own (a delta is applied once): the open share is
+    // merged into it, so the share a previous transition listed stays as it was, without a copy.
+    const merged: LedgerEntry = current ? { key: current.key, bucket: mergeDemandBuckets(entry.bucket, current.bucket) } : { key: entry.key, bucket: entry.bucket };
     open.touch(id, merged);
-    changed.set(id, merged);
+    changed.push(merged);
   }
   const closed: LedgerEntry[] = [];
   open.closeUpTo(watermarkOf(delta.progress, policy), closed);
@@ -156,9 +156,5 @@ export function applyPartitionDelta(ledger: PartitionLedger, delta: PartitionDel
     open.evictDownTo(limit, evicted);
     for (const e of evicted) closed.push(e); // a loop: spreading many entries overflows the stack
   }
-  return { next: { progress: delta.progress, open }, changed: [...changed.values()], closed, evicted };
-}
-
-function cloneBucket(bucket: DemandBucket): DemandBucket {
-  return mergeDemandBuckets(emptyDemandBucket(), bucket);
+  return { next: { progress: delta.progress, open }, changed, closed, evicted };
 }

@@ -1,5 +1,6 @@
 import { addRequest, emptyDemandBucket, LedgerEntry, nextBucketRevision, serializeLatencySketch } from '@shardcast/telemetry';
 import {
+  ArrayParam,
   CommitWrite,
   DemandStatements,
   encodeBucketKeys,
@@ -13,6 +14,8 @@ import {
 } from './demand-statements';
 
 const T0 = Date.UTC(2014, 3, 10, 12, 0);
+/** A bound array param's elements (bind wraps arrays it encodes itself). */
+const arrayOf = (v: unknown) => (v instanceof ArrayParam ? [...v.values] : v);
 const AT = new Date(T0 + 300_000);
 
 function entry(domain: string, bucketStartMs: number, latencies: number[]): LedgerEntry {
@@ -76,7 +79,19 @@ describe('StatementParams', () => {
   it('numbers params in the order they are bound, with their casts', () => {
     const p = new StatementParams();
     expect([p.bind('t', 'text'), p.bind(3, 'int'), p.bind([1, 2], 'bigint[]')]).toEqual(['$1::text', '$2::int', '$3::bigint[]']);
-    expect(p.values).toEqual(['t', 3, [1, 2]]);
+    expect(p.values.map(arrayOf)).toEqual(['t', 3, [1, 2]]);
+  });
+});
+
+describe('ArrayParam', () => {
+  it('writes numbers, bigints and strings as PostgreSQL array literals, escaping quotes and backslashes only where present', () => {
+    expect(new ArrayParam([1, -2.5, 1e21, 9007199254740993n]).toPostgres()).toBe('{1,-2.5,1e+21,9007199254740993}');
+    expect(new ArrayParam(['a.example.com', '2014-04-10T12:00:00.000Z']).toPostgres()).toBe('{"a.example.com","2014-04-10T12:00:00.000Z"}');
+    expect(new ArrayParam(['say "hi"', 'a\\b', '', 'NULL', 'x,y {z}']).toPostgres()).toBe('{"say \\"hi\\"","a\\\\b","","NULL","x,y {z}"}');
+    expect(new ArrayParam([]).toPostgres()).toBe('{}');
+    expect(ArrayParam.takes([1, 'a', 2n])).toBe(true);
+    expect(ArrayParam.takes([1, null])).toBe(false); // left to node-postgres
+    expect(new StatementParams().bind([Buffer.from('x')], 'bytea[]')).toBe('$1::bytea[]');
   });
 });
 
@@ -101,7 +116,7 @@ describe('encodeRows and unnestRows', () => {
       bytes: '$6::bigint[]',
       latency_max_ms: '$7::float8[]',
     });
-    expect(p.values).toEqual([
+    expect(p.values.map(arrayOf)).toEqual([
       ['a.example.com', 'b.example.com'],
       ['eu-west-1', 'eu-west-1'],
       [new Date(T0 + 120_000).toISOString(), new Date(T0 + 120_000).toISOString()],
@@ -125,7 +140,7 @@ describe('DemandStatements', () => {
       const value = values[n - 1];
       expect(new Set(used.filter((u) => u.n === n).map((u) => u.sqlType))).toEqual(new Set([sqlType]));
       if (sqlType === 'bytea') expect(Buffer.isBuffer(value)).toBe(true);
-      else expect(Array.isArray(value)).toBe(sqlType.endsWith('[]'));
+      else expect(value instanceof ArrayParam).toBe(sqlType.endsWith('[]'));
     }
   });
 
@@ -139,7 +154,7 @@ describe('DemandStatements', () => {
     const published = text.slice(text.indexOf('INSERT INTO "ingest".demand_buckets'), text.indexOf('INSERT INTO "ingest".demand_outbox'));
     for (const keys of outboxRow.match(/\$\d+::(text|timestamptz)\[\]/g)!) expect(published).toContain(keys);
     expect(outboxRow).toContain('$1::text, $2::int, $3::bigint, $4::bigint, $35::int[]'); // its commit: topic, partition, offsets before and after, chunk ends
-    expect(values[34]).toEqual([2]);
+    expect(arrayOf(values[34])).toEqual([2]);
     expect(values.filter((v) => Buffer.isBuffer(v))).toEqual([write.firstRevisions.columns[10].values, write.openShares.columns[7].values].map((v) => (v as { bytes: Buffer }).bytes));
   });
 
