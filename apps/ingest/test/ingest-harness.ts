@@ -105,9 +105,13 @@ export class IngestHarness {
     }
   }
 
+  /** Ends the harness's connection even when a process had died: left open, a later test's PostgreSQL restart would fail that test. */
   async tearDown(): Promise<void> {
-    await Promise.all(this.processes.map((p) => p.kill('SIGTERM')));
-    if (!process.env.KEEP_TEST_SCHEMA) await this.db.query(`DROP SCHEMA IF EXISTS "${this.schema}" CASCADE`).catch(() => undefined);
-    await this.db.end();
+    try {
+      await Promise.all(this.processes.map((p) => p.kill('SIGTERM')));
+    } finally {
+      if (!process.env.KEEP_TEST_SCHEMA) await this.db.query(`DROP SCHEMA IF EXISTS "${this.schema}" CASCADE`).catch(() => undefined);
+      await this.db.end().catch(() => undefined);
+    }
   }
 }

@@ -1,3 +1,4 @@
+import { Client, ClientConfig } from 'pg';
 import { DataSource, MixedList } from 'typeorm';
 import type { Logger } from './logger';
 import { CreateQuarantine1764800000000 } from './migrations/1764800000000-create-quarantine';
@@ -18,6 +19,26 @@ export interface ServiceDatabaseOptions {
 }
 
 /**
+ * The pool's client class: one that always listens for its own 'error'. pg-pool stops listening
+ * when it hands a client out, and TypeORM starts a microtask later; a new connection whose first
+ * read holds both its ReadyForQuery and PostgreSQL's "terminating connection" (57P01, a restart
+ * at that moment) emits the error in between, to nobody, and that crashes the process. Listening
+ * here only keeps the process up: the client is marked unusable, its next query fails, and the
+ * pool drops it when released (docs/decisions/0035-database-connection-errors.md).
+ */
+export class ListeningClient extends Client {
+  /** Errors nobody else heard: counted, so a test can see them (and a metric could). */
+  static unheardErrors = 0;
+
+  constructor(config?: string | ClientConfig) {
+    super(config);
+    this.on('error', () => {
+      if (this.listenerCount('error') === 1) ListeningClient.unheardErrors++;
+    });
+  }
+}
+
+/**
  * A service's TypeORM data source. The schema comes from migrations, listed explicitly (globs
  * break under bundlers), never from `synchronize`.
  */
@@ -31,7 +52,7 @@ export function createServiceDataSource(options: ServiceDatabaseOptions): DataSo
     migrationsTableName: `${options.schema}_migrations`,
     migrationsRun: false,
     synchronize: false,
-    extra: { max: options.poolSize ?? 10, application_name: options.schema },
+    extra: { max: options.poolSize ?? 10, application_name: options.schema, Client: ListeningClient },
   });
 }
 

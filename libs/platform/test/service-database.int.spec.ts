@@ -1,7 +1,8 @@
 import { Client } from 'pg';
 import { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import { stackEnv, uniqueName } from '@shardcast/test-stack';
-import { createServiceDataSource, openServiceDatabase } from '@shardcast/platform';
+import type { Pool, PoolClient } from 'pg';
+import { createServiceDataSource, ListeningClient, openServiceDatabase } from '@shardcast/platform';
 
 const schema = uniqueName('platform_db_test');
 
@@ -57,4 +58,28 @@ describe('openServiceDatabase (real PostgreSQL)', () => {
       await holder.end();
     }
   }, 30_000); // the first 'waiting' line comes after 5 s
+
+  it('survives PostgreSQL cutting a connection that is checked out with nobody listening: the client is dropped, the pool goes on', async () => {
+    const { DATABASE_URL } = stackEnv();
+    const source = createServiceDataSource({ url: DATABASE_URL, schema: uniqueName('platform_db_cut'), migrations: [], poolSize: 2 });
+    sources.push(source);
+    await source.initialize();
+    // Checked out straight from the pool: the state TypeORM's client is in for a microtask, between
+    // pg-pool's handing it out and TypeORM's listening. With pg's own Client this crashes the process.
+    const pool = (source.driver as unknown as { master: Pool }).master;
+    const client: PoolClient = await pool.connect();
+    try {
+      expect(client).toBeInstanceOf(ListeningClient);
+      const [{ pid }] = (await client.query('SELECT pg_backend_pid() AS pid')).rows;
+      const unheard = ListeningClient.unheardErrors;
+      const ended = new Promise<void>((resolve) => client.once('end', resolve));
+      await source.query('SELECT pg_terminate_backend($1)', [pid]); // PostgreSQL sends 57P01 and closes
+      await ended;
+      expect(ListeningClient.unheardErrors).toBeGreaterThan(unheard);
+      await expect(client.query('SELECT 1')).rejects.toThrow();
+    } finally {
+      client.release(new Error('cut')); // never back into the pool
+    }
+    expect(await source.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+  });
 });
