@@ -5,7 +5,7 @@ export { deployedTopic, PlatformConfigSchema } from './config';
 export { ConsumerFailures } from './consumer-failures';
 export { ContractEventGate, SERVICE_LOGGER } from './contract-event-gate';
 export { contractEventHandler } from './contract-event-handler';
-export { createServiceDataSource, ListeningClient, openServiceDatabase } from './database';
+export { createServiceDataSource, openServiceDatabase } from './database';
 export { DeadLetter, DeadLetterPublisher } from './dead-letter-publisher';
 export { DomainTicker } from './domain-ticker';
 export { classifyFailure } from './failure-classification';

@@ -2,7 +2,8 @@ import { Client } from 'pg';
 import { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import { stackEnv, uniqueName } from '@shardcast/test-stack';
 import type { Pool, PoolClient } from 'pg';
-import { createServiceDataSource, ListeningClient, openServiceDatabase } from '@shardcast/platform';
+import { createServiceDataSource, openServiceDatabase } from '@shardcast/platform';
+import { ListeningClient } from '../src/database';
 
 const schema = uniqueName('platform_db_test');
 
