@@ -1,7 +1,6 @@
-import { Client } from 'pg';
+import { Client, Pool, PoolClient } from 'pg';
 import { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import { stackEnv, uniqueName } from '@shardcast/test-stack';
-import type { Pool, PoolClient } from 'pg';
 import { createServiceDataSource, openServiceDatabase } from '@shardcast/platform';
 import { ListeningClient } from '../src/database';
 
