@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { IngestConfigSchema } from './ingest.config';
+import { idleClosePolicyOf, IngestConfigSchema } from './ingest.config';
 
 const base = { DATABASE_URL: 'postgres://localhost/x', KAFKA_BROKERS: '127.0.0.1:9092' };
 
@@ -25,5 +25,14 @@ describe("ingest's configuration", () => {
       expect(parsed.success).toBe(false);
       expect(parsed.error?.issues[0].path).toEqual(['INGEST_DEMAND_OBSERVED_TOPICS']);
     }
+  });
+
+  it('holds an idle partition behind the end for ten idle windows by default, and refuses a shorter backlog window', () => {
+    const parse = (extra: Record<string, string>) => IngestConfigSchema.safeParse({ ...base, ...extra });
+    expect(idleClosePolicyOf(parse({}).data!)).toEqual({ idleMs: 60_000, backlogIdleMs: 600_000 });
+    expect(idleClosePolicyOf(parse({ INGEST_IDLE_CLOSE_MS: '2000', INGEST_IDLE_CLOSE_BACKLOG_MS: '5000' }).data!)).toEqual({ idleMs: 2_000, backlogIdleMs: 5_000 });
+    const short = parse({ INGEST_IDLE_CLOSE_MS: '2000', INGEST_IDLE_CLOSE_BACKLOG_MS: '1000' });
+    expect(short.success).toBe(false);
+    expect(short.error?.issues[0].path).toEqual(['INGEST_IDLE_CLOSE_BACKLOG_MS']);
   });
 });

@@ -34,6 +34,13 @@ export const IngestConfigSchema = PlatformConfigSchema.extend({
   /** A partition with open buckets and no new batch for this long has them closed and published. */
   INGEST_IDLE_CLOSE_MS: z.coerce.number().int().min(100).default(60_000),
   /**
+   * A quiet partition closes only once it has read up to the broker's end offset (a starved
+   * process's backlog would turn late), or when that end has not moved for this long (offsets
+   * never delivered, such as a transactional producer's commit markers). 0: ten times
+   * INGEST_IDLE_CLOSE_MS. See idle-close.ts in libs/telemetry.
+   */
+  INGEST_IDLE_CLOSE_BACKLOG_MS: z.coerce.number().int().min(0).default(0),
+  /**
    * Open (domain, region, minute) buckets a partition holds at most: past it, its least recently
    * touched are closed early as a revision (counts stay exact; a later record of one opens a new
    * share, published as the bucket's next revision). Bounds memory by configuration, whatever the
@@ -92,10 +99,20 @@ export const IngestConfigSchema = PlatformConfigSchema.extend({
         return z.NEVER;
       }
     }),
-}).refine((c) => c.INGEST_HISTORY_RETAIN_DAYS > c.INGEST_HISTORY_ROLLUP_AFTER_DAYS, {
-  message: 'INGEST_HISTORY_RETAIN_DAYS must exceed INGEST_HISTORY_ROLLUP_AFTER_DAYS',
-  path: ['INGEST_HISTORY_RETAIN_DAYS'],
-});
+})
+  .refine((c) => c.INGEST_HISTORY_RETAIN_DAYS > c.INGEST_HISTORY_ROLLUP_AFTER_DAYS, {
+    message: 'INGEST_HISTORY_RETAIN_DAYS must exceed INGEST_HISTORY_ROLLUP_AFTER_DAYS',
+    path: ['INGEST_HISTORY_RETAIN_DAYS'],
+  })
+  .refine((c) => c.INGEST_IDLE_CLOSE_BACKLOG_MS === 0 || c.INGEST_IDLE_CLOSE_BACKLOG_MS >= c.INGEST_IDLE_CLOSE_MS, {
+    message: 'INGEST_IDLE_CLOSE_BACKLOG_MS must be 0 (ten times INGEST_IDLE_CLOSE_MS) or at least INGEST_IDLE_CLOSE_MS',
+    path: ['INGEST_IDLE_CLOSE_BACKLOG_MS'],
+  });
+
+/** The idle close's policy from the configuration (INGEST_IDLE_CLOSE_BACKLOG_MS 0: ten idle windows). */
+export function idleClosePolicyOf(c: Pick<IngestConfig, 'INGEST_IDLE_CLOSE_MS' | 'INGEST_IDLE_CLOSE_BACKLOG_MS'>): { idleMs: number; backlogIdleMs: number } {
+  return { idleMs: c.INGEST_IDLE_CLOSE_MS, backlogIdleMs: c.INGEST_IDLE_CLOSE_BACKLOG_MS || 10 * c.INGEST_IDLE_CLOSE_MS };
+}
 
 /**
  * Node flags ingest runs with (docker-compose.yml sets them as NODE_OPTIONS; the demo and the

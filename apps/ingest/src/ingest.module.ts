@@ -24,8 +24,8 @@ import {
   SERVICE_LOGGER,
 } from '@shardcast/platform';
 import { LibrdkafkaBatchConsumer, LibrdkafkaProducer, loadLibrdkafkaConsumer, loadNativeTelemetryScanner } from '@shardcast/ingest-native';
-import { PackedTelemetryScanner, parseRegionTable, RegionLocator, selectRegions } from '@shardcast/telemetry';
-import { IngestConfig } from './ingest.config';
+import { EndOffsetWatch, idleCloseVerdict, PackedTelemetryScanner, parseRegionTable, RegionLocator, selectRegions } from '@shardcast/telemetry';
+import { idleClosePolicyOf, IngestConfig } from './ingest.config';
 import { TelemetryRequestsHandler } from './handlers/telemetry-requests.handler';
 import { PostgresDemandStore } from './persistence/postgres-demand-store';
 import { DemandOutboxTable } from './persistence/demand-outbox';
@@ -119,17 +119,27 @@ export class IngestModule implements OnApplicationBootstrap, OnApplicationShutdo
     this.historyJob.start(c.INGEST_HISTORY_JOB_INTERVAL_MS);
     // A partition that received nothing because the broker could not be reached is not idle: its
     // backlog is waiting, and closing its buckets would make that backlog late. Buckets close only
-    // once the broker has answered for the whole idle window (a probe on every tick).
+    // once the broker has answered for the whole idle window (a probe on every tick), and only on
+    // partitions that have read up to the end offset the probe read (a starved process is not
+    // idle either: idle-close.ts in libs/telemetry).
     const kafka = this.kafka;
+    const ends = new EndOffsetWatch();
+    const idlePolicy = idleClosePolicyOf(c);
     const broker = new Reachability(async () => {
       const admin = kafka.admin({ retry: { retries: 0 } });
       await admin.connect();
-      await admin.disconnect();
+      try {
+        const read = await admin.fetchTopicOffsets(topic);
+        ends.observe(new Map(read.map((p) => [`${topic}:${p.partition}`, BigInt(p.high)])), Date.now());
+      } finally {
+        await admin.disconnect();
+      }
     });
     this.idleTimer = setInterval(() => {
       (async () => {
         if (!(await broker.check()) || broker.reachableForMs() < c.INGEST_IDLE_CLOSE_MS) return;
-        await handler.closeIdlePartitions(c.INGEST_IDLE_CLOSE_MS);
+        const now = Date.now();
+        await handler.closeIdlePartitions(c.INGEST_IDLE_CLOSE_MS, now, (p) => idleCloseVerdict({ idleForMs: p.idleForMs, nextOffset: p.nextOffset, ...ends.endOf(p.id, now) }, idlePolicy));
       })().catch((err) => this.logger.warn({ err }, 'idle close failed; will retry'));
     }, Math.max(100, Math.min(5_000, Math.floor(c.INGEST_IDLE_CLOSE_MS / 2))));
     this.idleTimer.unref();

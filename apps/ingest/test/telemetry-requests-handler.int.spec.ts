@@ -6,7 +6,7 @@ import { createKafka, createServiceDataSource, DeadLetterPublisher, createLogger
 import { DemandOutboxTable } from '../src/persistence/demand-outbox';
 import { demandHistoryTables } from '../src/persistence/demand-history-tables';
 import { stackEnv, generateTelemetry, totalsOf, uniqueName, FixtureRecord } from '@shardcast/test-stack';
-import { parseRegionTable, RegionLocator } from '@shardcast/telemetry';
+import { idleCloseVerdict, parseRegionTable, RegionLocator } from '@shardcast/telemetry';
 import { TelemetryRequestsHandler } from '../src/handlers/telemetry-requests.handler';
 import { ingestMigrations } from '../src/persistence/migrations';
 import { CommitResult, PostgresDemandStore, PreparedCommit } from '../src/persistence/postgres-demand-store';
@@ -146,6 +146,34 @@ describe('TelemetryRequestsHandler, pipelined (real PostgreSQL and Kafka)', () =
     expect(first.commits).toEqual([-1n, 4_000n, 8_000n]);
     const t = totalsOf(records);
     expect(await storedTotals()).toEqual({ requests: t.requests, errors: t.errors, bytes: t.bytes, nextOffset: 12_000, accepted: 12_000 });
+  });
+
+  it('keeps a quiet partition open while the broker holds records for it, so they are not made late', async () => {
+    const records = generateTelemetry(2_000, { seed: 16 });
+    const newStore = () => new PostgresDemandStore(db, schema, 'ingest-test', new PostgresHistoryPartitions(db, demandHistoryTables(schema)));
+    const idle = { idleMs: 0, backlogIdleMs: 600_000 };
+    const late = async () => Number((await db.query(`SELECT late_records FROM "${schema}".partition_progress WHERE topic = $1 AND partition = 0`, [TOPIC]))[0].late_records);
+    // As before the end offset was checked: quiet is enough, and the rest of the stream (delayed,
+    // say by a starved process) arrives after its buckets were closed.
+    const before = handlerOn(newStore());
+    await before.handleBatch(batchOf(records, 0, 1_000));
+    expect(await before.closeIdlePartitions(0)).toBeGreaterThan(0);
+    await before.handleBatch(batchOf(records, 1_000, 2_000));
+    expect(await late()).toBeGreaterThan(0);
+
+    await db.query(`TRUNCATE "${schema}".partition_progress, "${schema}".partition_buckets, "${schema}".demand_buckets, "${schema}".demand_outbox`);
+    const handler = handlerOn(newStore());
+    await handler.handleBatch(batchOf(records, 0, 1_000));
+    // The broker's end is at 8,000: the partition is quiet, not done.
+    const behind = (end: bigint) => (p: { nextOffset: bigint; idleForMs: number }) => idleCloseVerdict({ ...p, endOffset: end, endUnchangedForMs: 0 }, idle);
+    expect(await handler.closeIdlePartitions(0, Date.now(), behind(2_000n))).toBe(0);
+    await handler.handleBatch(batchOf(records, 1_000, 2_000));
+    expect(await late()).toBe(0);
+    // Caught up: now it closes, and every record is counted.
+    expect(await handler.closeIdlePartitions(0, Date.now(), behind(2_000n))).toBeGreaterThan(0);
+    const t = totalsOf(records);
+    expect(await storedTotals()).toEqual({ requests: t.requests, errors: t.errors, bytes: t.bytes, nextOffset: 2_000, accepted: 2_000 });
+    expect(Number((await db.query(`SELECT count(*) FROM "${schema}".partition_buckets`))[0].count)).toBe(0);
   });
 
   it('records the offsets a batch skipped (deleted before they were read) with that batch, once', async () => {

@@ -4,6 +4,7 @@ export { bucketId, BucketPublication, demandObservedEvent, demandObservedPayload
 export { ObservedCommit, observedBatchChunkEnds, observedBatchMessages, observedBucketJsonBound } from './observed-batch';
 export { normalizedDomainOf } from './common-record';
 export { addRequest, byteTotalOfDecimal, bytesDecimal, deserializeLatencySketch, emptyDemandBucket, latencySummary, mergeDemandBuckets, packLatencySketches, serializeLatencySketch } from './demand-bucket';
+export { EndOffsetWatch, idleCloseVerdict, IdleCloseVerdict } from './idle-close';
 export { NativeScan, PACKED_SCAN_LAYOUT, PackedPositions, PackedScan, PackedTelemetryScanner, PackedValue } from './packed-telemetry-scanner';
 export {
   aggregatePartitionMessages,

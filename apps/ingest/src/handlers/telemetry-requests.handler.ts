@@ -7,6 +7,7 @@ import {
   PackedScan,
   PackedTelemetryScanner,
   applyPartitionDelta,
+  IdleCloseVerdict,
   isLedgerCurrent,
   OpenBucketLimit,
   BUCKET_MS,
@@ -145,6 +146,15 @@ interface PreparedBatch {
 /** A write refused MAX_ATTEMPTS times because other members kept moving the partition: a race lost, transient (SQLSTATE 40001). */
 class PartitionContended extends Error {
   readonly code = '40001';
+}
+
+/** A quiet partition the idle close may close: its id (`topic:partition`), stored next offset and quiet time. */
+export interface IdleCandidate {
+  id: string;
+  topic: string;
+  partition: number;
+  nextOffset: bigint;
+  idleForMs: number;
 }
 
 /** A partition's last batch (or idle close) in the pipeline: its preparation and its write. */
@@ -347,9 +357,13 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
    * minutes of a quiet partition (or of a finished replay) would never be published. The
    * partition's watermark moves just past its newest open bucket, as if event time had advanced
    * by the allowed lateness, and that move is stored with the offset like any other.
+   *
+   * `mayClose` has the last word on a quiet partition (idleCloseVerdict: quiet is not enough, it
+   * must also have read what the broker holds); without it, quiet is enough.
    */
-  async closeIdlePartitions(idleMs: number, now = Date.now()): Promise<number> {
+  async closeIdlePartitions(idleMs: number, now = Date.now(), mayClose: (partition: IdleCandidate) => IdleCloseVerdict = () => ({ close: true, reason: 'caught-up' })): Promise<number> {
     let closed = 0;
+    const held: Array<{ partition: string; nextOffset: string; reason: string }> = [];
     for (const [id, ledger] of [...this.ledgers]) {
       if (ledger.open.size === 0 || now - (this.lastBatchAt.get(id) ?? now) < idleMs) continue;
       const [topic, partition] = [id.slice(0, id.lastIndexOf(':')), Number(id.slice(id.lastIndexOf(':') + 1))];
@@ -361,6 +375,12 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
         await this.relay.writtenSettled();
         const current = this.ledgers.get(id);
         if (!current || current.open.size === 0 || !isLedgerCurrent(current)) return; // a batch is already being prepared on it
+        const idleForMs = now - (this.lastBatchAt.get(id) ?? now);
+        const verdict = mayClose({ id, topic, partition, nextOffset: current.progress.nextOffset, idleForMs });
+        if (!verdict.close) {
+          if (verdict.reason !== 'active') held.push({ partition: id, nextOffset: String(current.progress.nextOffset), reason: verdict.reason });
+          return;
+        }
         let newestEnd = -Infinity; // a loop: spreading many entries into Math.max overflows the stack
         for (const e of current.open.values()) newestEnd = Math.max(newestEnd, e.key.bucketStartMs + BUCKET_MS);
         const progress = { ...current.progress, maxEventTimeMs: Math.max(current.progress.maxEventTimeMs, newestEnd + this.policy.allowedLatenessMs) };
@@ -380,6 +400,8 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
       await closing;
     }
     if (closed > 0) this.logger.info({ buckets: closed }, 'closed buckets of idle partitions');
+    // Quiet but behind the broker's end: records are on their way (or the process is starved).
+    if (held.length > 0) this.logger.info({ partitions: held }, 'idle partitions kept open: not caught up with the broker');
     return closed;
   }
 
