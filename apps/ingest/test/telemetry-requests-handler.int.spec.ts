@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Producer } from 'kafkajs';
+import pino from 'pino';
 import { DataSource } from 'typeorm';
 import { createKafka, createServiceDataSource, DeadLetterPublisher, createLogger, openServiceDatabase, OutboxRelay, PartitionBatch, PostgresHistoryPartitions } from '@shardcast/platform';
 import { DemandOutboxTable } from '../src/persistence/demand-outbox';
@@ -73,6 +74,16 @@ describe('TelemetryRequestsHandler, pipelined (real PostgreSQL and Kafka)', () =
   });
 
   const handlerOn = (store: PostgresDemandStore) => new TelemetryRequestsHandler(store, new DeadLetterPublisher(producer, 'handler-test'), relay, locator, policy, logger);
+  /** A handler whose log is kept: `held()` lists what each 'kept open' line named. */
+  const loggedHandlerOn = (store: PostgresDemandStore) => {
+    const lines: Array<{ msg: string; partitions?: unknown }> = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const handler = new TelemetryRequestsHandler(store, new DeadLetterPublisher(producer, 'handler-test'), relay, locator, policy, log);
+    return { handler, held: () => lines.filter((l) => l.msg === 'idle partitions kept open: not caught up with the broker').map((l) => l.partitions) };
+  };
+  /** The idle close's verdict with the broker's end at `end` (just read: it has not stood still). */
+  const endAt = (end: bigint, idle: { idleMs: number; backlogIdleMs: number }) => (p: { nextOffset: bigint; idleForMs: number }) =>
+    idleCloseVerdict({ ...p, endOffset: end, endUnchangedForMs: 0 }, idle);
 
   async function storedTotals() {
     const [sums] = await db.query(`SELECT coalesce(sum(requests),0)::bigint AS requests, coalesce(sum(errors),0)::bigint AS errors, coalesce(sum(bytes),0)::bigint AS bytes FROM "${schema}".demand_history`);
@@ -162,18 +173,38 @@ describe('TelemetryRequestsHandler, pipelined (real PostgreSQL and Kafka)', () =
     expect(await late()).toBeGreaterThan(0);
 
     await db.query(`TRUNCATE "${schema}".partition_progress, "${schema}".partition_buckets, "${schema}".demand_buckets, "${schema}".demand_outbox`);
-    const handler = handlerOn(newStore());
+    const { handler, held } = loggedHandlerOn(newStore());
     await handler.handleBatch(batchOf(records, 0, 1_000));
-    // The broker's end is at 8,000: the partition is quiet, not done.
-    const behind = (end: bigint) => (p: { nextOffset: bigint; idleForMs: number }) => idleCloseVerdict({ ...p, endOffset: end, endUnchangedForMs: 0 }, idle);
-    expect(await handler.closeIdlePartitions(0, Date.now(), behind(2_000n))).toBe(0);
+    // The broker's end is at 2,000: the partition is quiet, not done (said once, however many ticks).
+    expect(await handler.closeIdlePartitions(0, Date.now(), endAt(2_000n, idle))).toBe(0);
+    expect(await handler.closeIdlePartitions(0, Date.now(), endAt(2_000n, idle))).toBe(0);
+    expect(held()).toEqual([[{ partition: `${TOPIC}:0`, nextOffset: '1000', reason: 'behind-end' }]]);
     await handler.handleBatch(batchOf(records, 1_000, 2_000));
     expect(await late()).toBe(0);
     // Caught up: now it closes, and every record is counted.
-    expect(await handler.closeIdlePartitions(0, Date.now(), behind(2_000n))).toBeGreaterThan(0);
+    expect(await handler.closeIdlePartitions(0, Date.now(), endAt(2_000n, idle))).toBeGreaterThan(0);
     const t = totalsOf(records);
     expect(await storedTotals()).toEqual({ requests: t.requests, errors: t.errors, bytes: t.bytes, nextOffset: 2_000, accepted: 2_000 });
     expect(Number((await db.query(`SELECT count(*) FROM "${schema}".partition_buckets`))[0].count)).toBe(0);
+  });
+
+  it('drops, rather than holds, a quiet partition another member has taken over and moved on', async () => {
+    const records = generateTelemetry(2_000, { seed: 17 });
+    const newStore = () => new PostgresDemandStore(db, schema, 'ingest-test', new PostgresHistoryPartitions(db, demandHistoryTables(schema)));
+    const idle = { idleMs: 0, backlogIdleMs: 600_000 };
+    const a = loggedHandlerOn(newStore());
+    await a.handler.handleBatch(batchOf(records, 0, 1_000));
+    // A rebalance a never heard of: b owns the partition now, stores the rest and is caught up.
+    const b = handlerOn(newStore());
+    await b.handleBatch(batchOf(records, 1_000, 2_000));
+    // a's ledger sits at 1,000, behind the end, for good: it is stale, not waiting for records.
+    expect(await a.handler.closeIdlePartitions(0, Date.now(), endAt(2_000n, idle))).toBe(0);
+    expect(a.held()).toEqual([]);
+    // Gone, not held: nothing of a's is tried again, even once the end would let it close.
+    expect(await a.handler.closeIdlePartitions(0, Date.now(), endAt(1_000n, idle))).toBe(0);
+    expect(await b.closeIdlePartitions(0, Date.now(), endAt(2_000n, idle))).toBeGreaterThan(0);
+    const t = totalsOf(records);
+    expect(await storedTotals()).toEqual({ requests: t.requests, errors: t.errors, bytes: t.bytes, nextOffset: 2_000, accepted: 2_000 });
   });
 
   it('records the offsets a batch skipped (deleted before they were read) with that batch, once', async () => {

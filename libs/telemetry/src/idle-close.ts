@@ -23,7 +23,10 @@ export interface IdlePartition {
   idleForMs: number;
   /** The next offset the partition's stored progress expects. */
   nextOffset: bigint;
-  /** The broker's end offset (high watermark) for the partition; undefined when not known. */
+  /**
+   * The broker's end offset for the partition as a read_committed consumer sees it (ListOffsets'
+   * latest: the last stable offset, so an open transaction does not count); undefined when not known.
+   */
   endOffset: bigint | undefined;
   /** How long the broker's end offset has been what it is now (0 when not known). */
   endUnchangedForMs: number;

@@ -181,6 +181,8 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
   private readonly ledgers = new Map<string, PartitionLedger>();
   /** Wall-clock time of each partition's last batch, for closing the buckets of idle partitions. */
   private readonly lastBatchAt = new Map<string, number>();
+  /** Quiet partitions the idle close keeps open (behind the broker's end), so each is logged once. */
+  private readonly heldIdle = new Set<string>();
   private readonly pipelines = new Map<string, PartitionPipeline>();
 
   constructor(
@@ -202,6 +204,7 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
   handleBatch(batch: PartitionBatch): Promise<void> {
     const id = `${batch.topic}:${batch.partition}`;
     this.lastBatchAt.set(id, Date.now());
+    this.heldIdle.delete(id);
     // The C scan runs on the thread pool from now on, also while this partition's previous batch
     // is still being stored; if it fails the messages are decoded in TypeScript.
     const count = batch.packed?.count ?? batch.messages.length;
@@ -378,9 +381,19 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
         const idleForMs = now - (this.lastBatchAt.get(id) ?? now);
         const verdict = mayClose({ id, topic, partition, nextOffset: current.progress.nextOffset, idleForMs });
         if (!verdict.close) {
-          if (verdict.reason !== 'active') held.push({ partition: id, nextOffset: String(current.progress.nextOffset), reason: verdict.reason });
+          if (verdict.reason === 'active') return;
+          // Behind the end because another member took the partition over (nothing tells the
+          // handler of a revocation) and moved it on: the ledger is stale, drop it rather than hold it.
+          const stored = await this.store.storedOffset(topic, partition);
+          if (stored !== current.progress.nextOffset) {
+            if (this.ledgers.get(id) === current) this.ledgers.delete(id);
+            this.heldIdle.delete(id);
+            return;
+          }
+          held.push({ partition: id, nextOffset: String(current.progress.nextOffset), reason: verdict.reason });
           return;
         }
+        this.heldIdle.delete(id);
         let newestEnd = -Infinity; // a loop: spreading many entries into Math.max overflows the stack
         for (const e of current.open.values()) newestEnd = Math.max(newestEnd, e.key.bucketStartMs + BUCKET_MS);
         const progress = { ...current.progress, maxEventTimeMs: Math.max(current.progress.maxEventTimeMs, newestEnd + this.policy.allowedLatenessMs) };
@@ -401,7 +414,10 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
     }
     if (closed > 0) this.logger.info({ buckets: closed }, 'closed buckets of idle partitions');
     // Quiet but behind the broker's end: records are on their way (or the process is starved).
-    if (held.length > 0) this.logger.info({ partitions: held }, 'idle partitions kept open: not caught up with the broker');
+    // Said once when a partition starts being held, not on every tick it stays so.
+    const newlyHeld = held.filter((h) => !this.heldIdle.has(h.partition));
+    for (const h of newlyHeld) this.heldIdle.add(h.partition);
+    if (newlyHeld.length > 0) this.logger.info({ partitions: newlyHeld }, 'idle partitions kept open: not caught up with the broker');
     return closed;
   }
 
