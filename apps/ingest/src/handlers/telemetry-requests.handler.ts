@@ -151,8 +151,6 @@ class PartitionContended extends Error {
 /** A quiet partition the idle close may close: its id (`topic:partition`), stored next offset and quiet time. */
 export interface IdleCandidate {
   id: string;
-  topic: string;
-  partition: number;
   nextOffset: bigint;
   idleForMs: number;
 }
@@ -379,7 +377,7 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
         const current = this.ledgers.get(id);
         if (!current || current.open.size === 0 || !isLedgerCurrent(current)) return; // a batch is already being prepared on it
         const idleForMs = now - (this.lastBatchAt.get(id) ?? now);
-        const verdict = mayClose({ id, topic, partition, nextOffset: current.progress.nextOffset, idleForMs });
+        const verdict = mayClose({ id, nextOffset: current.progress.nextOffset, idleForMs });
         if (!verdict.close) {
           if (verdict.reason === 'active') return;
           // Behind the end because another member took the partition over (nothing tells the
