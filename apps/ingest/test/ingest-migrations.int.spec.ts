@@ -3,6 +3,7 @@ import { createServiceDataSource, openServiceDatabase } from '@shardcast/platfor
 import { stackEnv, uniqueName } from '@shardcast/test-stack';
 import { addRequest, deserializeLatencySketch, emptyDemandBucket, latencySummary, serializeLatencySketch } from '@shardcast/telemetry';
 import { ingestMigrations } from '../src/persistence/migrations';
+import { PostgresDemandStore } from '../src/persistence/postgres-demand-store';
 
 const schema = uniqueName('ingest_migr_t');
 const T = '2014-04-10T12:00:00.000Z';
@@ -115,6 +116,53 @@ describe('ingest migrations (real PostgreSQL)', () => {
     expect(partitions.map((p: { name: string }) => p.name)).toEqual(['demand_buckets_20140409', 'demand_buckets_20140410', 'demand_buckets_20261202']);
     const view = await after.query(`SELECT bucket_seconds, requests::int AS requests, bytes::text AS bytes, closed FROM "${other}".demand_history ORDER BY bucket_start`);
     expect(view).toEqual(starts.map((_, i) => ({ bucket_seconds: 60, requests: 10 + i, bytes: (2n ** 62n + BigInt(i)).toString(), closed: true })));
+    await after.query(`DROP SCHEMA "${other}" CASCADE`);
+  });
+  it('turns open shares into one delta per partition: the ledger loads them as before, and down brings the table back', async () => {
+    const { DATABASE_URL } = stackEnv();
+    const other = uniqueName('ingest_migr_d');
+    const before = createServiceDataSource({ url: DATABASE_URL, schema: other, migrations: ingestMigrations.slice(0, 6), poolSize: 2 });
+    sources.push(before);
+    await openServiceDatabase(before, other);
+    const shares = [
+      { partition: 0, domain: 'a.example.com', start: T, latencies: [10, 20, 30] },
+      { partition: 0, domain: 'b.example.com', start: '2014-04-10T12:01:00.000Z', latencies: [7] },
+      { partition: 1, domain: 'a.example.com', start: T, latencies: [500] },
+    ];
+    for (const { partition, domain, start, latencies } of shares) {
+      await before.query(
+        `INSERT INTO "${other}".partition_buckets (domain, region, bucket_start, topic, partition, requests, errors, bytes, latency_max_ms, latency_sketch)
+         VALUES ($1, 'eu-west-1', $2, 't', $3, $4, 0, $5, $6, $7)`,
+        [domain, start, partition, latencies.length, (2n ** 60n).toString(), Math.max(...latencies), serializeLatencySketch(share(latencies))],
+      );
+    }
+    await before.query(`INSERT INTO "${other}".partition_progress (topic, partition, next_offset) VALUES ('t', 0, 5), ('t', 1, 9)`);
+    const read = (s: DataSource) =>
+      s.query(`SELECT *, bytes::text AS bytes, encode(latency_sketch, 'hex') AS latency_sketch FROM "${other}".partition_buckets ORDER BY partition, bucket_start, domain`);
+    const rows = await read(before);
+
+    const after = createServiceDataSource({ url: DATABASE_URL, schema: other, migrations: ingestMigrations, poolSize: 2 });
+    sources.push(after);
+    await openServiceDatabase(after, other);
+    expect(await after.query(`SELECT partition, cardinality(domains) AS n FROM "${other}".partition_open_deltas ORDER BY partition`)).toEqual([
+      { partition: 0, n: 2 },
+      { partition: 1, n: 1 },
+    ]);
+    expect(await read(after)).toEqual(rows);
+    const ledger = await new PostgresDemandStore(after, other, 'ingest-test', { ensureMinuteDays: async () => undefined, ensureHourlyDays: async () => undefined }).loadLedger('t', 0);
+    expect([...ledger.open.values()].map((e) => [e.key.domain, e.bucket.requests, e.bucket.bytesBig ?? e.bucket.bytes, e.bucket.latency.count]).sort()).toEqual([
+      ['a.example.com', 3, 2n ** 60n, 3],
+      ['b.example.com', 1, 2n ** 60n, 1],
+    ]);
+    const history = await after.query(`SELECT requests::int AS n, closed FROM "${other}".demand_history ORDER BY bucket_start`);
+    expect(history).toEqual([
+      { n: 4, closed: false },
+      { n: 1, closed: false },
+    ]);
+
+    await after.undoLastMigration();
+    expect(await read(after)).toEqual(rows);
+    expect(await after.query(`SELECT relkind FROM pg_class WHERE oid = $1::regclass`, [`"${other}".partition_buckets`])).toEqual([{ relkind: 'r' }]);
     await after.query(`DROP SCHEMA "${other}" CASCADE`);
   });
 });

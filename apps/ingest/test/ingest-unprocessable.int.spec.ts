@@ -14,8 +14,10 @@ jest.setTimeout(300_000);
 const REFUSED_DOMAIN = 'refused.example.com';
 
 async function refuseDomain(h: IngestHarness, domain: string): Promise<void> {
-  for (const table of ['partition_buckets', 'demand_buckets']) {
-    await h.db.query(`ALTER TABLE "${h.schema}".${table} ADD CONSTRAINT test_refuses_domain CHECK (domain <> '${domain}')`);
+  // Open shares go as arrays, one row per commit (decision 0037); closed ones a row per bucket.
+  const refusing = { partition_open_deltas: `NOT ('${domain}' = ANY (domains))`, demand_buckets: `domain <> '${domain}'` };
+  for (const [table, check] of Object.entries(refusing)) {
+    await h.db.query(`ALTER TABLE "${h.schema}".${table} ADD CONSTRAINT test_refuses_domain CHECK (${check})`);
   }
 }
 

@@ -148,6 +148,44 @@ describe('PostgresDemandStore (real PostgreSQL)', () => {
     expect(rows.map((r) => r.latency_sketch.toString('hex'))).toEqual(closed.map((e) => serializeLatencySketch(e.bucket).toString('hex')));
   });
 
+  it('stores open shares as one delta per commit: a closed minute drops the deltas it covers, an eviction is a tombstone, and every few commits one delta replaces the rest', async () => {
+    const compacting = new PostgresDemandStore(db, schema, 'ingest-test', new PostgresHistoryPartitions(db, demandHistoryTables(schema)), undefined, 4);
+    const one = { accepted: 1, rejected: 0, late: 0 };
+    const far = entry('far.example.com', 'eu-west-1', T0 + 3_600_000, [1]); // a minute far ahead pins its delta
+    const [a1, a2] = [entry('a.example.com', 'eu-west-1', T0 + 120_000, [2]), entry('a.example.com', 'eu-west-1', T0 + 120_000, [2, 3])];
+    const [b1, b2] = [entry('b.example.com', 'eu-west-1', T0 + 180_000, [4]), entry('b.example.com', 'eu-west-1', T0 + 180_000, [4, 5, 6])];
+    const commit = (expected: bigint, changed: LedgerEntry[], open: LedgerEntry[], closed: LedgerEntry[] = [], evicted: LedgerEntry[] = []) =>
+      compacting.commit('c', 0, expected, { next: { progress: { nextOffset: expected < 0n ? 1n : expected + 1n, maxEventTimeMs: T0 + 200_000 }, open: new Map(open.map((e) => [`${e.key.domain}|${e.key.bucketStartMs}`, e])) }, changed, closed, evicted }, one);
+    const deltas = async () => (await db.query(`SELECT cardinality(domains) AS shares, cardinality(evicted_domains) AS evicted FROM "${schema}".partition_open_deltas WHERE topic = 'c' ORDER BY seq`)) as Array<{ shares: number; evicted: number }>;
+    const openShares = async () =>
+      (await db.query(`SELECT domain, requests::int AS requests FROM "${schema}".partition_buckets WHERE topic = 'c' ORDER BY domain`)) as Array<{ domain: string; requests: number }>;
+    const loaded = async () => [...(await compacting.loadLedger('c', 0)).open.values()].map((e) => ({ domain: e.key.domain, requests: e.bucket.requests })).sort((x, y) => x.domain.localeCompare(y.domain));
+
+    expect(await commit(-1n, [far, a1], [far, a1])).toMatchObject({ committed: true });
+    expect(await commit(1n, [a2], [far, a2])).toMatchObject({ committed: true });
+    expect(await deltas()).toEqual([{ shares: 2, evicted: 0 }, { shares: 1, evicted: 0 }]);
+    expect(await openShares()).toEqual([{ domain: 'a.example.com', requests: 2 }, { domain: 'far.example.com', requests: 1 }]); // the latest share of a
+
+    // a's minute closes: the delta of a alone goes; the first (it holds far) stays, its a no longer open.
+    expect(await commit(2n, [b1], [far, b1], [a2])).toMatchObject({ committed: true, events: 1 });
+    expect(await deltas()).toEqual([{ shares: 2, evicted: 0 }, { shares: 1, evicted: 0 }]);
+    expect(await openShares()).toEqual([{ domain: 'b.example.com', requests: 1 }, { domain: 'far.example.com', requests: 1 }]);
+
+    // The fourth delta holds every open share and replaces the others.
+    expect(await commit(3n, [b2], [far, b2])).toMatchObject({ committed: true });
+    expect(await deltas()).toEqual([{ shares: 2, evicted: 0 }]);
+    expect(await openShares()).toEqual([{ domain: 'b.example.com', requests: 3 }, { domain: 'far.example.com', requests: 1 }]);
+    expect(await loaded()).toEqual(await openShares());
+
+    // far is evicted by the open-bucket limit: a tombstone, and it is no longer open.
+    expect(await commit(4n, [], [b2], [far], [far])).toMatchObject({ committed: true, events: 1 });
+    expect(await deltas()).toEqual([{ shares: 2, evicted: 0 }, { shares: 0, evicted: 1 }]);
+    expect(await openShares()).toEqual([{ domain: 'b.example.com', requests: 3 }]);
+    expect(await loaded()).toEqual([{ domain: 'b.example.com', requests: 3 }]);
+    const [{ closed }] = await db.query(`SELECT closed_up_to = $1::timestamptz AS closed FROM "${schema}".partition_progress WHERE topic = 'c' AND partition = 0`, [new Date(T0 + 120_000).toISOString()]);
+    expect(closed).toBe(true); // the eviction did not move it
+  });
+
   it('writes a commit through the transaction (after a conflict) as the one statement writes it', async () => {
     const one = { accepted: 1, rejected: 0, late: 0 };
     // Partition 8 closes a bucket partition 7 closed first, so its next commits go through the
@@ -162,9 +200,11 @@ describe('PostgresDemandStore (real PostgreSQL)', () => {
     };
     // Both partitions hold an open share of a bucket that this commit closes.
     for (const [partition, domain] of [[8, 'i.example.com'], [9, 'j.example.com']] as const) {
+      // Stored as a delta of this one share, as a commit that changed only it writes it.
       await db.query(
-        `INSERT INTO "${schema}".partition_buckets (domain, region, bucket_start, topic, partition, requests, errors, bytes, latency_max_ms, latency_sketch)
-         VALUES ($1, 'us-east-1', $2, 't', $3, 1, 0, 100, 6, $4)`,
+        `INSERT INTO "${schema}".partition_open_deltas (topic, partition, last_bucket_start, domains, regions, bucket_starts, requests, errors, bytes, latency_max_ms,
+                                                      latency_sketches, sketch_starts, sketch_lengths, evicted_domains, evicted_regions, evicted_bucket_starts)
+         VALUES ('t', $3, $2, ARRAY[$1::text], '{us-east-1}', ARRAY[$2::timestamptz], '{1}', '{0}', '{100}', '{6}', $4, '{1}', ARRAY[octet_length($4::bytea)], '{}', '{}', '{}')`,
         [domain, new Date(T0 + 120_000).toISOString(), partition, serializeLatencySketch(entry(domain, 'us-east-1', T0 + 120_000, [6]).bucket)],
       );
     }

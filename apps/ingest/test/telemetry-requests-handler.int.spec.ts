@@ -70,7 +70,7 @@ describe('TelemetryRequestsHandler, pipelined (real PostgreSQL and Kafka)', () =
   });
 
   beforeEach(async () => {
-    await db.query(`TRUNCATE "${schema}".partition_progress, "${schema}".partition_buckets, "${schema}".demand_buckets, "${schema}".demand_outbox, "${schema}".offset_gaps`);
+    await db.query(`TRUNCATE "${schema}".partition_progress, "${schema}".partition_open_deltas, "${schema}".demand_buckets, "${schema}".demand_outbox, "${schema}".offset_gaps`);
   });
 
   const handlerOn = (store: PostgresDemandStore) => new TelemetryRequestsHandler(store, new DeadLetterPublisher(producer, 'handler-test'), relay, locator, policy, logger);
@@ -172,7 +172,7 @@ describe('TelemetryRequestsHandler, pipelined (real PostgreSQL and Kafka)', () =
     await before.handleBatch(batchOf(records, 1_000, 2_000));
     expect(await late()).toBeGreaterThan(0);
 
-    await db.query(`TRUNCATE "${schema}".partition_progress, "${schema}".partition_buckets, "${schema}".demand_buckets, "${schema}".demand_outbox`);
+    await db.query(`TRUNCATE "${schema}".partition_progress, "${schema}".partition_open_deltas, "${schema}".demand_buckets, "${schema}".demand_outbox`);
     const { handler, held } = loggedHandlerOn(newStore());
     await handler.handleBatch(batchOf(records, 0, 1_000));
     // The broker's end is at 2,000: the partition is quiet, not done (said once, however many ticks).

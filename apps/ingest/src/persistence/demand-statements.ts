@@ -224,8 +224,12 @@ export interface CommitWrite {
   openShares: EncodedRows;
   /** The latest start of the buckets the watermark closed (ISO), null when none. */
   closedUpTo: string | null;
-  /** Keys (encodeBucketKeys) of the shares closed early by the open-bucket limit: deleted by key. */
+  /** Keys (encodeBucketKeys) of the shares closed early by the open-bucket limit: the delta's tombstones. */
   evictedShares: EncodedRows;
+  /** The latest start among openShares and evictedShares (ISO), null when the commit writes no delta. */
+  lastDeltaStart: string | null;
+  /** openShares are every open share of the partition: the delta replaces the earlier ones. */
+  compact: boolean;
   /** Revision 1 of each closed bucket, in key order. */
   firstRevisions: EncodedRows;
   /** When the revisions were made (demand_buckets.updated_at, their events' occurredAt). */
@@ -240,14 +244,28 @@ const partitionColumns: Array<Column<CommitWrite>> = [
   { column: 'partition', sqlType: 'int', valueOf: (w) => w.partition },
 ];
 
-/** partition_progress as a commit moves it; `adds`: a counter the commit adds to. */
-const progressColumns: Array<Column<CommitWrite> & { adds?: true }> = [
+/** partition_progress as a commit moves it; `adds`: a counter the commit adds to; `rises`: it only ever moves up. */
+const progressColumns: Array<Column<CommitWrite> & { adds?: true; rises?: true }> = [
   { column: 'next_offset', sqlType: 'bigint', valueOf: (w) => w.nextOffset },
   { column: 'max_event_time_ms', sqlType: 'bigint', valueOf: (w) => w.maxEventTimeMs },
   { column: 'accepted_records', sqlType: 'bigint', valueOf: (w) => w.accepted, adds: true },
   { column: 'rejected_records', sqlType: 'bigint', valueOf: (w) => w.rejected, adds: true },
   { column: 'late_records', sqlType: 'bigint', valueOf: (w) => w.late, adds: true },
+  // Shares of minutes up to here are closed: a delta's share of one is no longer open (0037).
+  { column: 'closed_up_to', sqlType: 'timestamptz', valueOf: (w) => w.closedUpTo, rises: true },
 ];
+
+/** partition_open_deltas' arrays, from the open shares' columns (the sketches packed: bytes, starts, lengths). */
+const DELTA_ARRAYS: Record<string, string> = {
+  domain: 'domains',
+  region: 'regions',
+  bucket_start: 'bucket_starts',
+  requests: 'requests',
+  errors: 'errors',
+  bytes: 'bytes',
+  latency_max_ms: 'latency_max_ms',
+};
+const EVICTED_ARRAYS: Record<string, string> = { domain: 'evicted_domains', region: 'evicted_regions', bucket_start: 'evicted_bucket_starts' };
 
 /** One row's values as scalar params, by column. */
 type BoundRow = Record<string, string>;
@@ -306,9 +324,8 @@ export class DemandStatements {
        ), updated_progress AS (${this.progressUpdate(partition, expectedOffset, progress)}
        ), moved AS (
          SELECT 1 FROM inserted_progress UNION ALL SELECT 1 FROM updated_progress
-       ), open_shares AS (${this.openSharesUpsert(partition, unnestRows(p, w.openShares), MOVED)}
-       ), closed_shares AS (${this.closedSharesDelete(partition, p.bind(w.closedUpTo, 'timestamptz'), MOVED)}
-       )${w.evictedShares.count > 0 ? `, evicted_shares AS (${this.evictedSharesDelete(partition, unnestRows(p, w.evictedShares), MOVED)}
+       ), earlier_deltas AS (${w.compact ? this.deltasDelete(partition, MOVED) : this.closedDeltasDelete(partition, progress.closed_up_to, MOVED)}
+       )${w.lastDeltaStart !== null ? `, open_delta AS (${this.openDeltaInsert(p, partition, w, MOVED)}
        )` : ''}, published AS (${this.firstRevisionsInsert(p, w, revisions, MOVED)}
        ), events AS (${this.outboxRowInsert(revisions.arrays, (domains) => `array_fill(1, ARRAY[cardinality(${domains})])`, { topic: partition.topic, partition: partition.partition, from_offset: expectedOffset, commit_offset: progress.next_offset, chunk_ends: p.bind(w.chunkEnds, 'int[]') }, MOVED)}
        )
@@ -347,17 +364,17 @@ export class DemandStatements {
     return statement((p) => this.progressUpdate(bindRow(p, partitionColumns, w), p.bind(w.expectedOffset, 'bigint'), bindRow(p, progressColumns, w)));
   }
 
-  upsertOpenShares(w: CommitWrite): Statement {
-    return statement((p) => this.openSharesUpsert(bindRow(p, partitionColumns, w), unnestRows(p, w.openShares), UNGATED));
+  /** Transaction: the deltas this commit makes obsolete (before its own delta is inserted). */
+  deleteEarlierDeltas(w: CommitWrite): Statement {
+    return statement((p) => {
+      const partition = bindRow(p, partitionColumns, w);
+      return w.compact ? this.deltasDelete(partition, UNGATED) : this.closedDeltasDelete(partition, p.bind(w.closedUpTo, 'timestamptz'), UNGATED);
+    });
   }
 
-  deleteClosedShares(w: CommitWrite): Statement {
-    return statement((p) => this.closedSharesDelete(bindRow(p, partitionColumns, w), p.bind(w.closedUpTo, 'timestamptz'), UNGATED));
-  }
-
-  /** Transaction: the shares evicted by the open-bucket limit (only when there are some). */
-  deleteEvictedShares(w: CommitWrite): Statement {
-    return statement((p) => this.evictedSharesDelete(bindRow(p, partitionColumns, w), unnestRows(p, w.evictedShares), UNGATED));
+  /** Transaction: the commit's delta (only when lastDeltaStart is set). */
+  insertOpenDelta(w: CommitWrite): Statement {
+    return statement((p) => this.openDeltaInsert(p, bindRow(p, partitionColumns, w), w, UNGATED));
   }
 
   /**
@@ -411,41 +428,56 @@ export class DemandStatements {
 
   /** Moves the progress by compare-and-set on the expected offset (in the transaction it holds: the row is locked and was checked). */
   private progressUpdate(partition: BoundRow, expectedOffset: string, progress: BoundRow): string {
-    const values = progressColumns.map(({ column, adds }) => `${column} = ${adds ? `${column} + ` : ''}${progress[column]}`);
+    const values = progressColumns.map(({ column, adds, rises }) =>
+      `${column} = ${adds ? `${column} + ${progress[column]}` : rises ? `greatest(${column}, ${progress[column]})` : progress[column]}`,
+    );
     return `
          UPDATE ${this.s}.partition_progress SET ${values.join(', ')}, updated_at = now()
          WHERE ${matching(partition)} AND next_offset = ${expectedOffset}
          RETURNING 1`;
   }
 
-  private openSharesUpsert(partition: BoundRow, shares: UnnestedRows, gate: string): string {
-    const values = shares.columns.filter((c) => !isKey(c)).map((c) => `${c} = excluded.${c}`);
+  /**
+   * One row for the commit's changed open shares and evicted keys (0037): what was a row per share,
+   * upserted on every commit and deleted at close, is one insert of the arrays the commit binds anyway.
+   */
+  private openDeltaInsert(p: StatementParams, partition: BoundRow, w: CommitWrite, gate: string): string {
+    const columns = ['last_bucket_start'];
+    const values = [p.bind(w.lastDeltaStart, 'timestamptz')];
+    for (const { column, sqlType, values: rows } of w.openShares.columns) {
+      if (Array.isArray(rows)) {
+        columns.push(DELTA_ARRAYS[column]);
+        values.push(p.bind(rows, `${sqlType}[]`));
+      } else {
+        columns.push('latency_sketches', 'sketch_starts', 'sketch_lengths');
+        values.push(p.bind(rows.bytes, 'bytea'), p.bind(rows.starts, 'int[]'), p.bind(rows.lengths, 'int[]'));
+      }
+    }
+    for (const { column, sqlType, values: keys } of w.evictedShares.columns) {
+      columns.push(EVICTED_ARRAYS[column]);
+      values.push(p.bind(keys, `${sqlType}[]`));
+    }
     return `
-         INSERT INTO ${this.s}.partition_buckets (${[...shares.columns, ...Object.keys(partition)].join(', ')})
-         SELECT ${[...shares.columns.map((c) => shares.valueOf[c]), ...Object.values(partition)].join(', ')}
-         FROM ${shares.from}
-         WHERE ${gate}
-         ON CONFLICT (topic, partition, bucket_start, domain, region) DO UPDATE SET ${values.join(', ')}`;
+         INSERT INTO ${this.s}.partition_open_deltas (${[...Object.keys(partition), ...columns].join(', ')})
+         SELECT ${[...Object.values(partition), ...values].join(', ')}
+         WHERE ${gate}`;
   }
 
   /**
-   * The partition's shares of the buckets it closed: every open share starts after every closed
-   * one (the watermark sits between them), so one range drops them.
+   * The partition's deltas every key of which the watermark has closed: nothing in them is open.
+   * (Every open share starts after every closed one: the watermark sits between them.)
    */
-  private closedSharesDelete(partition: BoundRow, closedUpTo: string, gate: string): string {
+  private closedDeltasDelete(partition: BoundRow, closedUpTo: string, gate: string): string {
     return `
-         DELETE FROM ${this.s}.partition_buckets
-         WHERE ${matching(partition)} AND bucket_start <= ${closedUpTo} AND ${gate}`;
+         DELETE FROM ${this.s}.partition_open_deltas
+         WHERE ${matching(partition)} AND last_bucket_start <= ${closedUpTo} AND ${gate}`;
   }
 
-  /**
-   * The partition's shares closed early by the open-bucket limit: they start after the
-   * watermark, among shares still open, so they go by key.
-   */
-  private evictedSharesDelete(partition: BoundRow, keys: UnnestedRows, gate: string): string {
+  /** All of the partition's earlier deltas: a compacting commit's delta holds every open share. */
+  private deltasDelete(partition: BoundRow, gate: string): string {
     return `
-         DELETE FROM ${this.s}.partition_buckets pb USING ${keys.from}
-         WHERE ${matching(partition, 'pb')} AND ${keysMatch('pb', 't')} AND ${gate}`;
+         DELETE FROM ${this.s}.partition_open_deltas
+         WHERE ${matching(partition)} AND ${gate}`;
   }
 
   /** Revision 1 of the closed buckets, inserted in key order so concurrent writers cannot deadlock. */

@@ -40,14 +40,20 @@ const write: CommitWrite = {
   openShares: encodeRows(openShareColumns, open),
   closedUpTo: new Date(T0 + 60_000).toISOString(),
   evictedShares: encodeBucketKeys([]),
+  lastDeltaStart: new Date(T0 + 120_000).toISOString(),
+  compact: false,
   firstRevisions: encodeRows(revisionColumns, firstRevisions),
   revisionsAt: AT.toISOString(),
   chunkEnds: [2],
 };
 
-/** The same commit with a share closed early by the open-bucket limit (deleted by key). */
-const evicted = [entry('d.example.com', T0 + 120_000, [5])];
-const writeWithEvicted: CommitWrite = { ...write, evictedShares: encodeBucketKeys(evicted) };
+/** The same commit with a share closed early by the open-bucket limit (a tombstone in the delta). */
+const evicted = [entry('d.example.com', T0 + 180_000, [5])];
+const writeWithEvicted: CommitWrite = { ...write, evictedShares: encodeBucketKeys(evicted), lastDeltaStart: new Date(T0 + 180_000).toISOString() };
+/** A commit whose delta holds every open share of the partition, replacing the earlier deltas. */
+const writeCompacting: CommitWrite = { ...write, compact: true };
+/** A commit that changes no open share (it only closes). */
+const writeWithoutDelta: CommitWrite = { ...write, openShares: encodeRows(openShareColumns, []), lastDeltaStart: null };
 
 const statements = new DemandStatements('ingest');
 
@@ -57,15 +63,21 @@ const everyStatement: Record<string, Statement> = {
   insertProgressRow: statements.insertProgressRow(write),
   lockProgress: statements.lockProgress(write),
   updateProgress: statements.updateProgress(write),
-  upsertOpenShares: statements.upsertOpenShares(write),
-  deleteClosedShares: statements.deleteClosedShares(write),
+  insertOpenDelta: statements.insertOpenDelta(write),
+  deleteEarlierDeltas: statements.deleteEarlierDeltas(write),
   insertFirstRevisions: statements.insertFirstRevisions(write),
   lockStoredRevisions: statements.lockStoredRevisions(encodeBucketKeys(closed)),
   updateRevisions: statements.updateRevisions(encodeRows(mergedRevisionColumns, firstRevisions), AT.toISOString()),
   insertOutboxRow: statements.insertOutboxRow(write, [1, 2], [2]),
   commitInOneStatementWithEvicted: statements.commitInOneStatement(writeWithEvicted),
-  deleteEvictedShares: statements.deleteEvictedShares(writeWithEvicted),
+  insertOpenDeltaWithEvicted: statements.insertOpenDelta(writeWithEvicted),
+  commitInOneStatementCompacting: statements.commitInOneStatement(writeCompacting),
+  deleteEarlierDeltasCompacting: statements.deleteEarlierDeltas(writeCompacting),
+  commitInOneStatementWithoutDelta: statements.commitInOneStatement(writeWithoutDelta),
 };
+
+/** The body of a CTE of the one statement. */
+const cteOf = (text: string, cte: string) => text.slice(text.indexOf(`${cte} AS (`), text.indexOf('\n       )', text.indexOf(`${cte} AS (`)));
 
 /** Each `$n::type` of a statement's text: position and type. */
 function placeholders(text: string): Array<{ n: number; sqlType: string }> {
@@ -144,42 +156,72 @@ describe('DemandStatements', () => {
     }
   });
 
-  it('binds the one-statement commit in 35 params: each array once, the outbox row reusing the revisions key arrays and the partition and offsets', () => {
+  it('binds the one-statement commit in 39 params: each array once, the outbox row reusing the revisions key arrays and the partition and offsets', () => {
     const { text, values } = everyStatement.commitInOneStatement;
-    expect(values).toHaveLength(35);
+    expect(values).toHaveLength(39);
     const arrays = values.filter((v) => Array.isArray(v));
     expect(new Set(arrays).size).toBe(arrays.length);
-    expect(values.slice(0, 8)).toEqual(['telemetry.requests.v1', 3, '41', '57', T0 + 150_000, 14, 1, 1]);
+    expect(values.slice(0, 9)).toEqual(['telemetry.requests.v1', 3, '41', '57', T0 + 150_000, 14, 1, 1, write.closedUpTo]);
     const outboxRow = text.slice(text.indexOf('INSERT INTO "ingest".demand_outbox'));
     const published = text.slice(text.indexOf('INSERT INTO "ingest".demand_buckets'), text.indexOf('INSERT INTO "ingest".demand_outbox'));
     for (const keys of outboxRow.match(/\$\d+::(text|timestamptz)\[\]/g)!) expect(published).toContain(keys);
-    expect(outboxRow).toContain('$1::text, $2::int, $3::bigint, $4::bigint, $35::int[]'); // its commit: topic, partition, offsets before and after, chunk ends
-    expect(arrayOf(values[34])).toEqual([2]);
+    expect(outboxRow).toContain('$1::text, $2::int, $3::bigint, $4::bigint, $39::int[]'); // its commit: topic, partition, offsets before and after, chunk ends
+    expect(arrayOf(values[38])).toEqual([2]);
     expect(values.filter((v) => Buffer.isBuffer(v))).toEqual([write.firstRevisions.columns[10].values, write.openShares.columns[7].values].map((v) => (v as { bytes: Buffer }).bytes));
   });
 
   it('gates every change of the one statement on the compare-and-set of the partition offset', () => {
     const { text } = everyStatement.commitInOneStatement;
-    for (const cte of ['open_shares', 'closed_shares', 'published', 'events']) {
-      const body = text.slice(text.indexOf(`${cte} AS (`), text.indexOf('\n       )', text.indexOf(`${cte} AS (`)));
-      expect(body).toContain('EXISTS (SELECT 1 FROM moved)');
-    }
-    expect(text).not.toContain('evicted_shares');
-    const withEvicted = everyStatement.commitInOneStatementWithEvicted.text;
-    const evictedCte = withEvicted.slice(withEvicted.indexOf('evicted_shares AS ('), withEvicted.indexOf('\n       )', withEvicted.indexOf('evicted_shares AS (')));
-    expect(evictedCte).toContain('DELETE FROM "ingest".partition_buckets pb USING unnest(');
-    expect(evictedCte).toContain('pb.topic = $1::text AND pb.partition = $2::int AND pb.domain = t.domain AND pb.region = t.region AND pb.bucket_start = t.bucket_start');
-    expect(evictedCte).toContain('EXISTS (SELECT 1 FROM moved)');
+    for (const cte of ['earlier_deltas', 'open_delta', 'published', 'events']) expect(cteOf(text, cte)).toContain('EXISTS (SELECT 1 FROM moved)');
     expect(text).toMatch(/WHERE topic = \$1::text AND partition = \$2::int AND next_offset = \$3::bigint\s+RETURNING 1/);
+    // The closed minute only ever rises, and the deltas all of whose keys it has closed go.
+    expect(text).toContain('closed_up_to = greatest(closed_up_to, $9::timestamptz)');
+    expect(cteOf(text, 'earlier_deltas')).toContain('WHERE topic = $1::text AND partition = $2::int AND last_bucket_start <= $9::timestamptz AND EXISTS (SELECT 1 FROM moved)');
+  });
+
+  it('writes the open shares and evicted keys as one delta row of arrays, and none when the commit changes no open share', () => {
+    const { text, values } = everyStatement.insertOpenDeltaWithEvicted;
+    expect(text).toContain(
+      'INSERT INTO "ingest".partition_open_deltas (topic, partition, last_bucket_start, domains, regions, bucket_starts, requests, errors, bytes, latency_max_ms, latency_sketches, sketch_starts, sketch_lengths, evicted_domains, evicted_regions, evicted_bucket_starts)',
+    );
+    expect(values.map(arrayOf)).toEqual([
+      'telemetry.requests.v1',
+      3,
+      new Date(T0 + 180_000).toISOString(),
+      ['a.example.com', 'b.example.com'],
+      ['eu-west-1', 'eu-west-1'],
+      [new Date(T0 + 120_000).toISOString(), new Date(T0 + 120_000).toISOString()],
+      [2, 1],
+      [0, 0],
+      [200, 100],
+      [2, 300],
+      Buffer.concat(open.map((e) => serializeLatencySketch(e.bucket))),
+      [1, 1 + serializeLatencySketch(open[0].bucket).length],
+      open.map((e) => serializeLatencySketch(e.bucket).length),
+      ['d.example.com'],
+      ['eu-west-1'],
+      [new Date(T0 + 180_000).toISOString()],
+    ]);
+    expect(everyStatement.commitInOneStatementWithoutDelta.text).not.toContain('partition_open_deltas (');
+    expect(everyStatement.commitInOneStatementWithoutDelta.text).toContain('earlier_deltas AS (');
+  });
+
+  it('a compacting commit deletes every earlier delta of its partition, whatever its minutes', () => {
+    const earlier = cteOf(everyStatement.commitInOneStatementCompacting.text, 'earlier_deltas');
+    expect(earlier).toContain('WHERE topic = $1::text AND partition = $2::int AND EXISTS (SELECT 1 FROM moved)');
+    expect(earlier).not.toContain('last_bucket_start');
+    expect(everyStatement.deleteEarlierDeltasCompacting.text).not.toContain('last_bucket_start');
   });
 
   it('issues, in the transaction, the statements the one statement holds as CTEs', () => {
     const oneStatement = unnumbered(everyStatement.commitInOneStatement.text).replaceAll('EXISTS (SELECT 1 FROM moved)', 'true');
-    for (const name of ['updateProgress', 'upsertOpenShares', 'deleteClosedShares'] as const) {
+    for (const name of ['updateProgress', 'insertOpenDelta', 'deleteEarlierDeltas'] as const) {
       expect(oneStatement).toContain(unnumbered(everyStatement[name].text).trim());
     }
     const withEvicted = unnumbered(everyStatement.commitInOneStatementWithEvicted.text).replaceAll('EXISTS (SELECT 1 FROM moved)', 'true');
-    expect(withEvicted).toContain(unnumbered(everyStatement.deleteEvictedShares.text).trim());
+    expect(withEvicted).toContain(unnumbered(everyStatement.insertOpenDeltaWithEvicted.text).trim());
+    const compacting = unnumbered(everyStatement.commitInOneStatementCompacting.text).replaceAll('EXISTS (SELECT 1 FROM moved)', 'true');
+    expect(compacting).toContain(unnumbered(everyStatement.deleteEarlierDeltasCompacting.text).trim());
     const insert = unnumbered(everyStatement.insertFirstRevisions.text);
     expect(oneStatement).toContain(insert.slice(insert.indexOf('INSERT'), insert.indexOf('ORDER BY t.ordinal')));
     const outboxRow = unnumbered(everyStatement.insertOutboxRow.text);

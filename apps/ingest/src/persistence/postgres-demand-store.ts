@@ -40,6 +40,9 @@ interface PartialRow {
   latency_sketch: Buffer;
 }
 
+/** Deltas per compaction: a snapshot of up to the open-bucket limit every this many commits costs little per commit. */
+export const COMPACT_AFTER_DELTAS = 64;
+
 const UNIQUE_VIOLATION = '23505';
 const DEADLOCK_DETECTED = '40P01';
 /** After a conflict a partition's next commits go through the transaction (its merges are likely to go on). */
@@ -97,6 +100,8 @@ type RunStatement = (statement: Statement) => Promise<any>; // rows are typed wh
 export class PostgresDemandStore {
   /** Per partition: how many more commits go through the transaction after a conflict. */
   private readonly transactionalCommits = new Map<string, number>();
+  /** Per partition: the delta rows written since its last compaction (or found when it was loaded). */
+  private readonly deltasSinceCompaction = new Map<string, number>();
   private readonly statements: DemandStatements;
 
   constructor(
@@ -107,6 +112,8 @@ export class PostgresDemandStore {
     private readonly partitions: HistoryPartitionDays,
     /** Which `demand.observed` topics the commits' events go to (the outbox row is the same either way). */
     private readonly observed: DemandObservedTopics = { v1: true, v2: false },
+    /** A partition's open shares are rewritten as one delta after this many (0037): its deltas stay few. */
+    private readonly compactAfterDeltas = COMPACT_AFTER_DELTAS,
   ) {
     this.statements = new DemandStatements(schema);
   }
@@ -132,6 +139,8 @@ export class PostgresDemandStore {
        FROM ${this.s}.partition_buckets WHERE topic = $1 AND partition = $2`,
       [topic, partition],
     );
+    const [{ deltas }] = await this.db.query(`SELECT count(*)::int AS deltas FROM ${this.s}.partition_open_deltas WHERE topic = $1 AND partition = $2`, [topic, partition]);
+    this.deltasSinceCompaction.set(`${topic}:${partition}`, deltas);
     const open = new Map<string, LedgerEntry>();
     for (const row of rows) {
       const entry: LedgerEntry = {
@@ -186,6 +195,14 @@ export class PostgresDemandStore {
     const { progress } = transition.next;
     const commit: ObservedCommit = { topic, partition, fromOffset: expectedOffset < 0n ? null : expectedOffset.toString(), commitOffset: progress.nextOffset.toString() };
     const chunkEnds = chunkEndsOf(firstRevisions);
+    // The open shares go as one delta row (0037); every so often it holds all of them and replaces the rest.
+    const id = `${topic}:${partition}`;
+    const deltas = (this.deltasSinceCompaction.get(id) ?? 0) + 1;
+    const compact = deltas >= this.compactAfterDeltas;
+    const openShares = compact ? [...transition.next.open.values()] : transition.changed.filter((e) => !closing.has(e));
+    const tombstones = compact ? [] : transition.evicted;
+    const lastDeltaStart = Math.max(latestBucketStart(openShares), latestBucketStart(tombstones));
+    this.deltasSinceCompaction.set(id, compact ? 0 : Number.isFinite(lastDeltaStart) ? deltas : deltas - 1);
     return {
       topic,
       partition,
@@ -206,9 +223,11 @@ export class PostgresDemandStore {
         accepted: counts.accepted,
         rejected: counts.rejected,
         late: counts.late,
-        openShares: encodeRows(openShareColumns, transition.changed.filter((e) => !closing.has(e))),
+        openShares: encodeRows(openShareColumns, openShares),
         closedUpTo: Number.isFinite(lastClosedStart) ? new Date(lastClosedStart).toISOString() : null,
-        evictedShares: encodeBucketKeys(transition.evicted),
+        evictedShares: encodeBucketKeys(tombstones),
+        lastDeltaStart: Number.isFinite(lastDeltaStart) ? new Date(lastDeltaStart).toISOString() : null,
+        compact,
         firstRevisions: encodeRows(revisionColumns, firstRevisions),
         revisionsAt: at.toISOString(),
         chunkEnds,
@@ -279,9 +298,8 @@ export class PostgresDemandStore {
         await q.rollbackTransaction();
         return { committed: false, storedOffset: stored };
       }
-      if (write.openShares.count > 0) await run(this.statements.upsertOpenShares(write));
-      if (write.closedUpTo !== null) await run(this.statements.deleteClosedShares(write));
-      if (write.evictedShares.count > 0) await run(this.statements.deleteEvictedShares(write));
+      if (write.compact || write.closedUpTo !== null) await run(this.statements.deleteEarlierDeltas(write));
+      if (write.lastDeltaStart !== null) await run(this.statements.insertOpenDelta(write));
       await run(this.statements.updateProgress(write));
       if (prepared.gap) await run(this.statements.insertOffsetGap(write, prepared.gap.fromOffset.toString(), prepared.gap.toOffset.toString()));
       const { outbox, outboxRows } = await this.publishClosedBuckets(run, prepared);

@@ -4,6 +4,7 @@ import { DemandOutbox1764300000000 } from './1764300000000-demand-outbox';
 import { OffsetGaps1764900000000 } from './1764900000000-offset-gaps';
 import { PartitionedDemandHistory1765000000000 } from './1765000000000-partitioned-demand-history';
 import { DemandOutboxSource1765100000000 } from './1765100000000-demand-outbox-source';
+import { OpenShareDeltas1765200000000 } from './1765200000000-open-share-deltas';
 
 /** Listed explicitly: globs break under bundlers and hide ordering. */
 export const ingestMigrations = [
@@ -13,4 +14,5 @@ export const ingestMigrations = [
   OffsetGaps1764900000000,
   PartitionedDemandHistory1765000000000,
   DemandOutboxSource1765100000000,
+  OpenShareDeltas1765200000000,
 ];
