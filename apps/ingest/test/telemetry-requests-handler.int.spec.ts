@@ -102,6 +102,22 @@ describe('TelemetryRequestsHandler, pipelined (real PostgreSQL and Kafka)', () =
     expect(store.commits).toEqual([-1n, 5_000n, 10_000n, 15_000n, 20_000n, 25_000n]);
   });
 
+  it('keeps a record of a minute the partition closed late after a restart with more allowed lateness (a stored share of it would be hidden)', async () => {
+    const [first] = generateTelemetry(1, { seed: 19 });
+    const T = Date.UTC(2014, 3, 10, 12, 0, 0);
+    const records = [{ ...first, timestamp: T + 1_000 }, { ...first, timestamp: T + 300_000 }, { ...first, timestamp: T + 10_000 }];
+    const newStore = () => new FaultyStore(db, schema, 'ingest-test', new PostgresHistoryPartitions(db, demandHistoryTables(schema)));
+    // Lateness 60 s: the second record moves the watermark past T's minute, which closes.
+    await handlerOn(newStore()).handleBatch(batchOf(records, 0, 2));
+    // Restarted with 10 min of lateness: the watermark alone would reopen T's minute.
+    const patient = new TelemetryRequestsHandler(newStore(), new DeadLetterPublisher(producer, 'handler-test'), relay, locator, { ...policy, allowedLatenessMs: 600_000 }, logger);
+    await patient.handleBatch(batchOf(records, 2, 3));
+    const [progress] = await db.query(`SELECT accepted_records::int AS accepted, late_records::int AS late FROM "${schema}".partition_progress WHERE topic = $1 AND partition = 0`, [TOPIC]);
+    expect(progress).toEqual({ accepted: 2, late: 1 });
+    const t = totalsOf(records.slice(0, 2));
+    expect(await storedTotals()).toEqual({ requests: t.requests, errors: t.errors, bytes: t.bytes, nextOffset: 3, accepted: 2 });
+  });
+
   it('fails a batch whose predecessor failed without writing it, and starts afresh afterwards', async () => {
     const records = generateTelemetry(9_000, { seed: 12 });
     const store = new FaultyStore(db, schema, 'ingest-test', new PostgresHistoryPartitions(db, demandHistoryTables(schema)));

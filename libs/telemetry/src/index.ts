@@ -15,7 +15,7 @@ export {
   PartitionMessage,
   PartitionProgress,
 } from './partition-aggregator';
-export { applyPartitionDelta, isLedgerCurrent, LedgerEntry, LedgerTransition, OpenBucketLimit, PartitionLedger } from './partition-ledger';
+export { applyPartitionDelta, isLedgerCurrent, LedgerEntry, LedgerTransition, OpenBucketLimit, PartitionLedger, progressPastClosedMinutes } from './partition-ledger';
 export { parseRegionTable, selectRegions } from './region-catalog';
 export { RegionLocator } from './region-locator';
 export { decodeTelemetryMessage, decodeTelemetryMessageSlowly } from './telemetry-decoder';

@@ -23,7 +23,7 @@ export interface LedgerTransition {
   closed: LedgerEntry[];
   /**
    * The subset of `closed` evicted before the watermark passed them (the open-bucket limit):
-   * their stored shares are removed by key, the rest by time. A later record of such a bucket
+   * their stored shares are removed by key (a tombstone), the rest by time (the closed minute). A later record of such a bucket
    * opens a new share, closed later as the bucket's next revision, as another partition's share is.
    */
   evicted: LedgerEntry[];
@@ -109,6 +109,18 @@ class OpenBuckets implements ReadonlyMap<string, LedgerEntry> {
   [Symbol.iterator](): MapIterator<[string, LedgerEntry]> {
     return this.byId[Symbol.iterator]();
   }
+}
+
+/**
+ * A stored ledger's progress with its watermark at least past the minutes the partition has closed
+ * (`closedUpToMs`, the latest closed start; null when none): a record of a closed minute is late.
+ * The watermark alone says so while the allowed lateness stays as it was; raised between runs, it
+ * would move the watermark back over minutes whose stored shares are gone (0037).
+ */
+export function progressPastClosedMinutes(progress: PartitionProgress, closedUpToMs: number | null, policy: AggregationPolicy): PartitionProgress {
+  if (closedUpToMs === null) return progress;
+  const needed = closedUpToMs + BUCKET_MS + policy.allowedLatenessMs;
+  return progress.maxEventTimeMs >= needed ? progress : { ...progress, maxEventTimeMs: needed };
 }
 
 /**

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { addRequest, emptyDemandBucket } from './demand-bucket';
 import { aggregatePartitionMessages, AggregationPolicy, BUCKET_MS, PartitionDelta, PartitionMessage, PartitionProgress, watermarkOf } from './partition-aggregator';
-import { applyPartitionDelta, isLedgerCurrent, LedgerEntry, PartitionLedger } from './partition-ledger';
+import { applyPartitionDelta, isLedgerCurrent, LedgerEntry, PartitionLedger, progressPastClosedMinutes } from './partition-ledger';
 import { RegionLocator } from './region-locator';
 
 const locator = () =>
@@ -219,5 +219,30 @@ describe('applyPartitionDelta', () => {
       );
       expect(evictions).toBeGreaterThan(10); // the limit did bind (typically 50–150 evictions over the 200 runs)
     });
+  });
+});
+
+describe('progressPastClosedMinutes', () => {
+  const lateness = { allowedLatenessMs: 600_000, maxFutureSkewMs: 0 };
+  it('leaves a progress whose watermark is past the closed minutes, or that closed none, as it is', () => {
+    const progress: PartitionProgress = { nextOffset: 5n, maxEventTimeMs: 10 * BUCKET_MS };
+    expect(progressPastClosedMinutes(progress, null, lateness)).toBe(progress);
+    expect(progressPastClosedMinutes(progress, 0, { ...lateness, allowedLatenessMs: 60_000 })).toBe(progress);
+  });
+
+  it('moves the watermark just past the latest closed minute, so that a record of it is late and one of the next is not', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 3_600_000 }), (closedMinute, behind, allowedLatenessMs) => {
+        const closedUpToMs = closedMinute * BUCKET_MS;
+        const policy = { allowedLatenessMs, maxFutureSkewMs: 0 };
+        const progress = { nextOffset: 1n, maxEventTimeMs: closedUpToMs + BUCKET_MS - behind * 1_000 };
+        const moved = progressPastClosedMinutes(progress, closedUpToMs, policy);
+        const watermark = watermarkOf(moved, policy);
+        expect(moved.nextOffset).toBe(1n);
+        expect(moved.maxEventTimeMs).toBeGreaterThanOrEqual(progress.maxEventTimeMs);
+        expect(closedUpToMs + BUCKET_MS).toBeLessThanOrEqual(watermark); // its minute is closed: late
+        expect(closedUpToMs + 2 * BUCKET_MS > watermark || moved === progress).toBe(true); // moved no further than needed
+      }),
+    );
   });
 });

@@ -9,6 +9,7 @@ import {
   applyPartitionDelta,
   IdleCloseVerdict,
   isLedgerCurrent,
+  progressPastClosedMinutes,
   OpenBucketLimit,
   BUCKET_MS,
   PartitionDelta,
@@ -333,7 +334,8 @@ export class TelemetryRequestsHandler implements PartitionBatchHandler {
   }
 
   private async loadLedger(id: string, batch: PartitionBatch): Promise<PartitionLedger> {
-    const ledger = await this.store.loadLedger(batch.topic, batch.partition);
+    const { progress, open, closedUpToMs } = await this.store.loadLedger(batch.topic, batch.partition);
+    const ledger = { progress: progressPastClosedMinutes(progress, closedUpToMs, this.policy), open };
     this.ledgers.set(id, ledger);
     return ledger;
   }

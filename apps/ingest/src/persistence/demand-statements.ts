@@ -185,7 +185,7 @@ const bucketTotalColumns: Array<Column<BucketShare>> = [
   { column: 'bytes', sqlType: 'bigint', valueOf: (r) => r.bucket.bytesBig ?? r.bucket.bytes },
 ];
 
-/** partition_buckets: a partition's open share of a bucket (topic and partition are the commit's). */
+/** A partition's open share of a bucket, as the arrays of its delta (topic and partition are the commit's; 0037). */
 export const openShareColumns: Array<Column<LedgerEntry>> = [
   ...bucketKeyColumns,
   ...bucketTotalColumns,
@@ -238,7 +238,7 @@ export interface CommitWrite {
   chunkEnds: number[];
 }
 
-/** A commit's partition: the key of its partition_progress row and of its partition_buckets rows. */
+/** A commit's partition: the key of its partition_progress row and of its partition_open_deltas rows. */
 const partitionColumns: Array<Column<CommitWrite>> = [
   { column: 'topic', sqlType: 'text', valueOf: (w) => w.topic },
   { column: 'partition', sqlType: 'int', valueOf: (w) => w.partition },

@@ -58,6 +58,9 @@ export interface OffsetGap {
   toOffset: bigint;
 }
 
+/** A stored ledger, and the latest minute its partition has closed (null when none). */
+export type StoredLedger = PartitionLedger & { closedUpToMs: number | null };
+
 /** A commit computed and ready to be written (see prepareCommit). */
 export interface PreparedCommit {
   topic: string;
@@ -128,18 +131,25 @@ export class PostgresDemandStore {
     return stored >= 0n ? stored : null;
   }
 
-  /** Loads a partition's ledger: its progress and its open partial buckets. */
-  async loadLedger(topic: string, partition: number): Promise<PartitionLedger> {
-    const progressRows = await this.db.query(
-      `SELECT next_offset, max_event_time_ms FROM ${this.s}.partition_progress WHERE topic = $1 AND partition = $2`,
-      [topic, partition],
-    );
-    const rows = await this.db.query(
-      `SELECT domain, region, (extract(epoch from bucket_start) * 1000)::bigint AS start_ms, requests, errors, bytes, latency_max_ms, latency_sketch
-       FROM ${this.s}.partition_buckets WHERE topic = $1 AND partition = $2`,
-      [topic, partition],
-    );
-    const [{ deltas }] = await this.db.query(`SELECT count(*)::int AS deltas FROM ${this.s}.partition_open_deltas WHERE topic = $1 AND partition = $2`, [topic, partition]);
+  /**
+   * Loads a partition's ledger: its progress and its open partial buckets, read in one snapshot (an
+   * idle close elsewhere keeps the offset, so progress and shares read apart could disagree), and
+   * the latest minute it has closed (`closedUpToMs`, null when none): see progressPastClosedMinutes.
+   */
+  async loadLedger(topic: string, partition: number): Promise<StoredLedger> {
+    const { progressRows, rows, deltas } = await this.db.transaction('REPEATABLE READ', async (m) => ({
+      progressRows: await m.query(
+        `SELECT next_offset, max_event_time_ms, (extract(epoch from closed_up_to) * 1000)::bigint AS closed_up_to_ms
+         FROM ${this.s}.partition_progress WHERE topic = $1 AND partition = $2`,
+        [topic, partition],
+      ),
+      rows: await m.query(
+        `SELECT domain, region, (extract(epoch from bucket_start) * 1000)::bigint AS start_ms, requests, errors, bytes, latency_max_ms, latency_sketch
+         FROM ${this.s}.partition_buckets WHERE topic = $1 AND partition = $2`,
+        [topic, partition],
+      ),
+      deltas: (await m.query(`SELECT count(*)::int AS n FROM ${this.s}.partition_open_deltas WHERE topic = $1 AND partition = $2`, [topic, partition]))[0].n as number,
+    }));
     this.deltasSinceCompaction.set(`${topic}:${partition}`, deltas);
     const open = new Map<string, LedgerEntry>();
     for (const row of rows) {
@@ -162,12 +172,13 @@ export class PostgresDemandStore {
         maxEventTimeMs: p && p.max_event_time_ms !== null ? Number(p.max_event_time_ms) : -Infinity,
       },
       open,
+      closedUpToMs: p && p.closed_up_to_ms !== null ? Number(p.closed_up_to_ms) : null,
     };
   }
 
   /**
-   * Stores a transition if the partition's stored offset is still `expected`: its open shares in
-   * partition_buckets, its closed (final) shares added to demand_buckets as new revisions with
+   * Stores a transition if the partition's stored offset is still `expected`: its open shares as a
+   * delta (partition_open_deltas), its closed (final) shares added to demand_buckets as new revisions with
    * their outbox events, and its progress.
    */
   async commit(

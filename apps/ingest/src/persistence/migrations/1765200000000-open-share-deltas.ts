@@ -36,7 +36,8 @@ export class OpenShareDeltas1765200000000 implements MigrationInterface {
         PRIMARY KEY (topic, partition, seq)
       )`);
     // Written once, read back only on a reload: compressing megabytes per commit cost more than it saves.
-    for (const column of ['domains', 'regions', 'bucket_starts', 'requests', 'errors', 'bytes', 'latency_max_ms', 'latency_sketches', 'sketch_starts', 'sketch_lengths']) {
+    const arrays = ['domains', 'regions', 'bucket_starts', 'requests', 'errors', 'bytes', 'latency_max_ms', 'latency_sketches', 'sketch_starts', 'sketch_lengths'];
+    for (const column of [...arrays, 'evicted_domains', 'evicted_regions', 'evicted_bucket_starts']) {
       await q.query(`ALTER TABLE "${s}".partition_open_deltas ALTER COLUMN ${column} SET STORAGE EXTERNAL`);
     }
     await q.query(`
@@ -66,7 +67,7 @@ export class OpenShareDeltas1765200000000 implements MigrationInterface {
               SELECT e.domain, e.region, e.bucket_start, NULL, NULL, NULL, NULL, NULL, true
               FROM unnest(d.evicted_domains, d.evicted_regions, d.evicted_bucket_starts) AS e(domain, region, bucket_start)
             ) k
-            ORDER BY d.topic, d.partition, k.domain, k.region, k.bucket_start, d.seq DESC) latest
+            ORDER BY d.topic, d.partition, k.domain, k.region, k.bucket_start, d.seq DESC, k.evicted DESC) latest
       LEFT JOIN "${s}".partition_progress p ON p.topic = latest.topic AND p.partition = latest.partition
       WHERE NOT latest.evicted AND (p.closed_up_to IS NULL OR latest.bucket_start > p.closed_up_to)`);
     await createDemandHistoryView(q, s);
