@@ -47,6 +47,23 @@ const write: CommitWrite = {
   chunkEnds: [2],
 };
 
+/** The params `open` is sent as: an array per column, the sketches packed with their starts and lengths. */
+function openShareParams(): unknown[] {
+  const sketches = open.map((e) => serializeLatencySketch(e.bucket));
+  return [
+    ['a.example.com', 'b.example.com'],
+    ['eu-west-1', 'eu-west-1'],
+    [new Date(T0 + 120_000).toISOString(), new Date(T0 + 120_000).toISOString()],
+    [2, 1],
+    [0, 0],
+    [200, 100],
+    [2, 300],
+    Buffer.concat(sketches),
+    [1, 1 + sketches[0].length],
+    [sketches[0].length, sketches[1].length],
+  ];
+}
+
 /** The same commit with a share closed early by the open-bucket limit (a tombstone in the delta). */
 const evicted = [entry('d.example.com', T0 + 180_000, [5])];
 const writeWithEvicted: CommitWrite = { ...write, evictedShares: encodeBucketKeys(evicted), lastDeltaStart: new Date(T0 + 180_000).toISOString() };
@@ -110,7 +127,6 @@ describe('ArrayParam', () => {
 describe('encodeRows and unnestRows', () => {
   it('sends each column as one array, and a bytea column packed in one param with starts and lengths', () => {
     const encoded = encodeRows(openShareColumns, open);
-    const sketches = open.map((e) => serializeLatencySketch(e.bucket));
     const p = new StatementParams();
     const rows = unnestRows(p, encoded, { ordinality: true });
     expect(rows.from).toBe(
@@ -128,18 +144,7 @@ describe('encodeRows and unnestRows', () => {
       bytes: '$6::bigint[]',
       latency_max_ms: '$7::float8[]',
     });
-    expect(p.values.map(arrayOf)).toEqual([
-      ['a.example.com', 'b.example.com'],
-      ['eu-west-1', 'eu-west-1'],
-      [new Date(T0 + 120_000).toISOString(), new Date(T0 + 120_000).toISOString()],
-      [2, 1],
-      [0, 0],
-      [200, 100],
-      [2, 300],
-      Buffer.concat(sketches),
-      [1, 1 + sketches[0].length],
-      [sketches[0].length, sketches[1].length],
-    ]);
+    expect(p.values.map(arrayOf)).toEqual(openShareParams());
   });
 });
 
@@ -188,16 +193,7 @@ describe('DemandStatements', () => {
       'telemetry.requests.v1',
       3,
       new Date(T0 + 180_000).toISOString(),
-      ['a.example.com', 'b.example.com'],
-      ['eu-west-1', 'eu-west-1'],
-      [new Date(T0 + 120_000).toISOString(), new Date(T0 + 120_000).toISOString()],
-      [2, 1],
-      [0, 0],
-      [200, 100],
-      [2, 300],
-      Buffer.concat(open.map((e) => serializeLatencySketch(e.bucket))),
-      [1, 1 + serializeLatencySketch(open[0].bucket).length],
-      open.map((e) => serializeLatencySketch(e.bucket).length),
+      ...openShareParams(),
       ['d.example.com'],
       ['eu-west-1'],
       [new Date(T0 + 180_000).toISOString()],
