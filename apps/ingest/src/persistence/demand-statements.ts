@@ -279,10 +279,10 @@ function bindRow<Row>(p: StatementParams, columns: ReadonlyArray<Column<Row>>, r
   return refs;
 }
 
-/** `column = value AND …` over a bound row (columns of table `alias` when given). */
-const matching = (row: BoundRow, alias?: string) =>
+/** `column = value AND …` over a bound row. */
+const matching = (row: BoundRow) =>
   Object.entries(row)
-    .map(([column, value]) => `${alias ? `${alias}.` : ''}${column} = ${value}`)
+    .map(([column, value]) => `${column} = ${value}`)
     .join(' AND ');
 
 /** The condition every change of the one-statement commit is gated on; the transaction checks the offset before. */
@@ -324,7 +324,7 @@ export class DemandStatements {
        ), updated_progress AS (${this.progressUpdate(partition, expectedOffset, progress)}
        ), moved AS (
          SELECT 1 FROM inserted_progress UNION ALL SELECT 1 FROM updated_progress
-       ), earlier_deltas AS (${w.compact ? this.deltasDelete(partition, MOVED) : this.closedDeltasDelete(partition, progress.closed_up_to, MOVED)}
+       ), earlier_deltas AS (${this.earlierDeltasDelete(partition, w.compact ? undefined : progress.closed_up_to, MOVED)}
        )${w.lastDeltaStart !== null ? `, open_delta AS (${this.openDeltaInsert(p, partition, w, MOVED)}
        )` : ''}, published AS (${this.firstRevisionsInsert(p, w, revisions, MOVED)}
        ), events AS (${this.outboxRowInsert(revisions.arrays, (domains) => `array_fill(1, ARRAY[cardinality(${domains})])`, { topic: partition.topic, partition: partition.partition, from_offset: expectedOffset, commit_offset: progress.next_offset, chunk_ends: p.bind(w.chunkEnds, 'int[]') }, MOVED)}
@@ -368,7 +368,7 @@ export class DemandStatements {
   deleteEarlierDeltas(w: CommitWrite): Statement {
     return statement((p) => {
       const partition = bindRow(p, partitionColumns, w);
-      return w.compact ? this.deltasDelete(partition, UNGATED) : this.closedDeltasDelete(partition, p.bind(w.closedUpTo, 'timestamptz'), UNGATED);
+      return this.earlierDeltasDelete(partition, w.compact ? undefined : p.bind(w.closedUpTo, 'timestamptz'), UNGATED);
     });
   }
 
@@ -464,20 +464,14 @@ export class DemandStatements {
   }
 
   /**
-   * The partition's deltas every key of which the watermark has closed: nothing in them is open.
-   * (Every open share starts after every closed one: the watermark sits between them.)
+   * The partition's deltas every key of which the watermark has closed up to `closedUpTo`: nothing
+   * in them is open (every open share starts after every closed one). Without it, all of them: a
+   * compacting commit's delta holds every open share.
    */
-  private closedDeltasDelete(partition: BoundRow, closedUpTo: string, gate: string): string {
+  private earlierDeltasDelete(partition: BoundRow, closedUpTo: string | undefined, gate: string): string {
     return `
          DELETE FROM ${this.s}.partition_open_deltas
-         WHERE ${matching(partition)} AND last_bucket_start <= ${closedUpTo} AND ${gate}`;
-  }
-
-  /** All of the partition's earlier deltas: a compacting commit's delta holds every open share. */
-  private deltasDelete(partition: BoundRow, gate: string): string {
-    return `
-         DELETE FROM ${this.s}.partition_open_deltas
-         WHERE ${matching(partition)} AND ${gate}`;
+         WHERE ${matching(partition)}${closedUpTo === undefined ? '' : ` AND last_bucket_start <= ${closedUpTo}`} AND ${gate}`;
   }
 
   /** Revision 1 of the closed buckets, inserted in key order so concurrent writers cannot deadlock. */

@@ -208,12 +208,13 @@ export class PostgresDemandStore {
     const chunkEnds = chunkEndsOf(firstRevisions);
     // The open shares go as one delta row (0037); every so often it holds all of them and replaces the rest.
     const id = `${topic}:${partition}`;
-    const deltas = (this.deltasSinceCompaction.get(id) ?? 0) + 1;
-    const compact = deltas >= this.compactAfterDeltas;
+    const written = this.deltasSinceCompaction.get(id) ?? 0;
+    const compact = written + 1 >= this.compactAfterDeltas;
     const openShares = compact ? [...transition.next.open.values()] : transition.changed.filter((e) => !closing.has(e));
     const tombstones = compact ? [] : transition.evicted;
-    const lastDeltaStart = Math.max(latestBucketStart(openShares), latestBucketStart(tombstones));
-    this.deltasSinceCompaction.set(id, compact ? 0 : Number.isFinite(lastDeltaStart) ? deltas : deltas - 1);
+    const lastDeltaStart = Math.max(latestBucketStart(openShares), latestBucketStart(tombstones)); // -Infinity: no delta
+    if (compact) this.deltasSinceCompaction.set(id, 0);
+    else if (Number.isFinite(lastDeltaStart)) this.deltasSinceCompaction.set(id, written + 1);
     return {
       topic,
       partition,

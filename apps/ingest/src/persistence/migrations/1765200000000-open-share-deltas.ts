@@ -12,7 +12,7 @@ export class OpenShareDeltas1765200000000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     const s = q.connection.driver.schema ?? 'ingest';
-    await q.query(`DROP VIEW "${s}".demand_history`);
+    const demandHistory = await dropDemandHistoryView(q, s);
     await q.query(`ALTER TABLE "${s}".partition_progress ADD COLUMN closed_up_to timestamptz`);
     await q.query(`
       CREATE TABLE "${s}".partition_open_deltas (
@@ -36,8 +36,8 @@ export class OpenShareDeltas1765200000000 implements MigrationInterface {
         PRIMARY KEY (topic, partition, seq)
       )`);
     // Written once, read back only on a reload: compressing megabytes per commit cost more than it saves.
-    const arrays = ['domains', 'regions', 'bucket_starts', 'requests', 'errors', 'bytes', 'latency_max_ms', 'latency_sketches', 'sketch_starts', 'sketch_lengths'];
-    for (const column of [...arrays, 'evicted_domains', 'evicted_regions', 'evicted_bucket_starts']) {
+    const arrays = ['domains', 'regions', 'bucket_starts', 'requests', 'errors', 'bytes', 'latency_max_ms', 'latency_sketches', 'sketch_starts', 'sketch_lengths', 'evicted_domains', 'evicted_regions', 'evicted_bucket_starts'];
+    for (const column of arrays) {
       await q.query(`ALTER TABLE "${s}".partition_open_deltas ALTER COLUMN ${column} SET STORAGE EXTERNAL`);
     }
     await q.query(`
@@ -70,12 +70,12 @@ export class OpenShareDeltas1765200000000 implements MigrationInterface {
             ORDER BY d.topic, d.partition, k.domain, k.region, k.bucket_start, d.seq DESC, k.evicted DESC) latest
       LEFT JOIN "${s}".partition_progress p ON p.topic = latest.topic AND p.partition = latest.partition
       WHERE NOT latest.evicted AND (p.closed_up_to IS NULL OR latest.bucket_start > p.closed_up_to)`);
-    await createDemandHistoryView(q, s);
+    await q.query(demandHistory);
   }
 
   async down(q: QueryRunner): Promise<void> {
     const s = q.connection.driver.schema ?? 'ingest';
-    await q.query(`DROP VIEW "${s}".demand_history`);
+    const demandHistory = await dropDemandHistoryView(q, s);
     await q.query(`ALTER VIEW "${s}".partition_buckets RENAME TO partition_buckets_of_deltas`);
     await q.query(`
       CREATE TABLE "${s}".partition_buckets (
@@ -95,21 +95,16 @@ export class OpenShareDeltas1765200000000 implements MigrationInterface {
     await q.query(`DROP VIEW "${s}".partition_buckets_of_deltas`);
     await q.query(`DROP TABLE "${s}".partition_open_deltas`);
     await q.query(`ALTER TABLE "${s}".partition_progress DROP COLUMN closed_up_to`);
-    await createDemandHistoryView(q, s);
+    await q.query(demandHistory);
   }
 }
 
-/** The contract view, as 1765000000000 made it: it reads partition_buckets by name, table or view. */
-async function createDemandHistoryView(q: QueryRunner, s: string): Promise<void> {
-  await q.query(`
-    CREATE VIEW "${s}".demand_history AS
-    SELECT domain, region, bucket_start,
-           sum(requests)::bigint AS requests, sum(errors)::bigint AS errors, sum(bytes)::bigint AS bytes,
-           bool_and(closed) AS closed, max(bucket_seconds) AS bucket_seconds
-    FROM (SELECT domain, region, bucket_start, requests, errors, bytes, true AS closed, bucket_seconds FROM "${s}".demand_buckets
-          UNION ALL
-          SELECT domain, region, bucket_start, requests, errors, bytes, false, 60 FROM "${s}".partition_buckets
-          UNION ALL
-          SELECT domain, region, bucket_start, requests, errors, bytes, true, 3600 FROM "${s}".demand_buckets_hourly) shares
-    GROUP BY domain, region, bucket_start`);
+/**
+ * Drops the contract view demand_history, which reads partition_buckets by name, and returns the
+ * statement that makes it again as it was (over the table or the view then called so).
+ */
+async function dropDemandHistoryView(q: QueryRunner, s: string): Promise<string> {
+  const [{ definition }] = await q.query(`SELECT pg_get_viewdef($1::regclass) AS definition`, [`"${s}".demand_history`]);
+  await q.query(`DROP VIEW "${s}".demand_history`);
+  return `CREATE VIEW "${s}".demand_history AS ${definition}`;
 }
