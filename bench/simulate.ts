@@ -4,13 +4,14 @@
  *
  *   npm run simulate -- --trace FILE [--policy proactive|reactive|both] [--out DIR] [--delay MIN] [--replan MIN] [--days N]
  *
- * Prints under-provisioned minutes, capacity-hours and the comparison at matched cost
+ * Prints under-provisioned minutes (by kind: `shortfallAnatomy`), capacity-hours and the comparison at matched cost
  * (bench/proactive-replay.ts states the protocol), writes DIR/<trace>.svg (demand and both
  * policies' ready capacity) and DIR/<trace>.json, and shows a progress bar on a terminal.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { shortfallAnatomy } from '@shardcast/allocation';
 import { ForecastWorkerPool } from '@shardcast/forecasting';
 import { capacityPlotSvg, latencyMatrix, progressBar, replayTrace } from './proactive-replay';
 import { loadCsv } from './trace-files';
@@ -52,8 +53,13 @@ async function main(): Promise<void> {
       unit_rps: r.unitRps,
       model: r.selection.model,
       gated: r.selection.forecastOnly,
-      proactive: r.proactive && { under_minutes: r.proactive.underMinutes, unit_hours: Number(r.proactive.unitHours.toFixed(2)), minutes_by_reason: r.proactive.reasons },
-      reactive_70: { under_minutes: r.reactive70.underMinutes, unit_hours: Number(r.reactive70.unitHours.toFixed(2)) },
+      proactive: r.proactive && {
+        under_minutes: r.proactive.underMinutes,
+        unit_hours: Number(r.proactive.unitHours.toFixed(2)),
+        minutes_by_reason: r.proactive.reasons,
+        under_minutes_by_kind: shortfallAnatomy(r.trace, r.proactive.ready, { scoreFrom: r.scoreFrom }),
+      },
+      reactive_70: { under_minutes: r.reactive70.underMinutes, unit_hours: Number(r.reactive70.unitHours.toFixed(2)), under_minutes_by_kind: shortfallAnatomy(r.trace, r.reactive70.ready, { scoreFrom: r.scoreFrom }) },
       reactive_curve: r.curve,
       reactive_under_at_equal_cost: r.reactiveUnderAtCost,
       reduction: r.reduction,

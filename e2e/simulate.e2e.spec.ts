@@ -28,6 +28,8 @@ it('simulate replays a real trace through both policies and writes the compariso
     expect(byReason).toBe(1440);
     expect(summary.proactive.under_minutes).toBeGreaterThanOrEqual(0);
     expect(summary.proactive.under_minutes).toBeLessThanOrEqual(1440);
+    // Every minute short is of one kind.
+    for (const policy of [summary.proactive, summary.reactive_70]) expect(policy.under_minutes_by_kind.surprise + policy.under_minutes_by_kind.heldTooLow).toBe(policy.under_minutes);
     // The reactive curve: a lower target never costs less, and is never short more often.
     const curve = [...summary.reactive_curve].sort((a: { target: number }, b: { target: number }) => a.target - b.target);
     for (let i = 1; i < curve.length; i++) expect(curve[i].unitHours).toBeLessThanOrEqual(curve[i - 1].unitHours + 1e-9);

@@ -4,5 +4,5 @@ export { RegionPoolSchema, RegionPoolsFileSchema, TierPoolCeiling } from './pool
 export type { RegionPool } from './pools';
 export { decide, newDomainState, DefaultAllocationPolicy, toCapacityPlan } from './decide';
 export type { AllocationInput, AllocationPlan, AllocationPolicy, Decision, DomainAllocationState, PoolsView } from './decide';
-export { simulateReactive, simulateProactive, simulatedTraceOf, underAtCost, shortfallReduction, comparePolicies, gateVerdict, proactiveGate } from './simulation';
-export type { SimulatedTrace, CapacityOutcome, PolicyComparison, GateVerdict, ProactiveOptions } from './simulation';
+export { simulateReactive, simulateProactive, simulatedTraceOf, underAtCost, shortfallReduction, shortfallAnatomy, comparePolicies, gateVerdict, proactiveGate } from './simulation';
+export type { SimulatedTrace, CapacityOutcome, PolicyComparison, GateVerdict, ProactiveOptions, ShortfallAnatomy } from './simulation';

@@ -199,6 +199,35 @@ export function underAtCost(curve: ReadonlyArray<{ unitHours: number; underMinut
   return null;
 }
 
+/** The minutes short of one policy, by kind (`shortfallAnatomy`). */
+export interface ShortfallAnatomy {
+  /** Demand above every minute measured by the time its capacity had to be ordered. */
+  surprise: number;
+  /** Demand no higher than a minute measured in that window: capacity was held too low. */
+  heldTooLow: number;
+}
+
+/**
+ * Why a policy's minutes short were short. Capacity for minute m had to be ordered by m − delay,
+ * when the last full minute measured was m − delay − 1. A minute is a *surprise* when its demand
+ * is above every minute of the `lookbackMinutes` measured by then (default: the HPA's 5-minute
+ * stabilisation window, what a reactive policy still holds): only headroom or a forecast that saw
+ * it coming covers it. Otherwise it was *held too low*: that demand had just been seen.
+ */
+export function shortfallAnatomy(trace: SimulatedTrace, ready: Float64Array, options: { scoreFrom?: number; lookbackMinutes?: number } = {}): ShortfallAnatomy {
+  const lookback = options.lookbackMinutes ?? 5;
+  const out: ShortfallAnatomy = { surprise: 0, heldTooLow: 0 };
+  for (let m = options.scoreFrom ?? 0; m < trace.demand.length; m++) {
+    if (!(trace.demand[m] > ready[m] * trace.unitRps * (1 + 1e-12))) continue;
+    const last = m - trace.provisioningDelayMinutes - 1;
+    let seen = -Infinity;
+    for (let k = Math.max(0, last - lookback + 1); k <= last; k++) seen = Math.max(seen, trace.demand[k]);
+    if (trace.demand[m] > seen) out.surprise++;
+    else out.heldTooLow++;
+  }
+  return out;
+}
+
 /**
  * 1 − under(shardcast) / under(reactive at equal cost); 0 when both are 0. The denominator is at
  * least one minute, so a reactive policy that is never short gives −(shardcast's minutes), not −∞.

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { DemandForecast, RequestCost, TierPolicy } from '@shardcast/contracts';
 import { parseRegionTable } from '@shardcast/geo';
 import { LatencyMatrix } from './latency';
-import { comparePolicies, gateVerdict, proactiveGate, shortfallReduction, simulateProactive, simulateReactive, SimulatedTrace, underAtCost } from './simulation';
+import { comparePolicies, gateVerdict, proactiveGate, shortfallAnatomy, shortfallReduction, simulateProactive, simulateReactive, SimulatedTrace, underAtCost } from './simulation';
 
 const ROOT = resolve(__dirname, '../../..');
 const latency = new LatencyMatrix(JSON.parse(readFileSync(resolve(ROOT, 'data/latency/aws-ping-p50-1y.json'), 'utf8')), parseRegionTable(readFileSync(resolve(ROOT, 'data/regions/awsData.js'), 'utf8')));
@@ -99,6 +99,30 @@ describe('comparing at matched cost', () => {
     expect(shortfallReduction(10, 40)).toBeCloseTo(0.75, 9);
     expect(shortfallReduction(0, 0)).toBe(0);
     expect(shortfallReduction(3, 0)).toBe(-2);
+  });
+});
+
+describe('shortfallAnatomy: why the minutes short were short', () => {
+  it('a jump above everything measured by the time capacity had to be ordered is a surprise; a level seen minutes before is capacity held too low', () => {
+    // Delay 5. Demand 10, a jump to 50 at minute 20 for 10 minutes, 10 again, then 50 again from minute 40.
+    const t = trace(steps([20, 10], [10, 50], [10, 10], [10, 50]));
+    const ready = new Float64Array(t.demand.length).fill(1); // 10 req/s throughout: short whenever demand is 50
+    const all = shortfallAnatomy(t, ready);
+    expect(all.surprise + all.heldTooLow).toBe(20);
+    // Minutes 20–25: the last minute measured at ordering time (m − 6) is ≤ 19, all at 10. From
+    // minute 26 on, 50 had been measured within the window: held too low, to the end of the first jump.
+    // The second jump: 40–45 see only the 10s of minutes 30–39 (window of 5 before m − 6) → surprises; 46–49 held too low.
+    expect(all).toEqual({ surprise: 12, heldTooLow: 8 });
+    // A 30-minute look back remembers the first jump: none of the second is a surprise.
+    expect(shortfallAnatomy(t, ready, { lookbackMinutes: 30 })).toEqual({ surprise: 6, heldTooLow: 14 });
+    // scoreFrom leaves out the warm-up, as the score does.
+    expect(shortfallAnatomy(t, ready, { scoreFrom: 30 })).toEqual({ surprise: 6, heldTooLow: 4 });
+  });
+
+  it('counts only the minutes the score counts as short', () => {
+    const t = trace(steps([10, 10], [10, 50]));
+    const ready = new Float64Array(t.demand.length).fill(5); // 50 req/s: never short
+    expect(shortfallAnatomy(t, ready)).toEqual({ surprise: 0, heldTooLow: 0 });
   });
 });
 
