@@ -16,7 +16,7 @@
  */
 import { DemandForecast, Tier } from '@shardcast/contracts';
 import { defaultProfile, DemandSeries, forecast, ForecastWorkerPool, ModelSelection, prepareSeries, requestCostOf, selectModel, seriesBefore, toForecastPayload, DAY_MS } from '@shardcast/forecasting';
-import { AllocationPolicy, CapacityOutcome, comparePolicies, DefaultAllocationPolicy, GateVerdict, LatencyMatrix, proactiveGate, ProactiveOptions, simulatedTraceOf, simulateReactive, SimulatedTrace } from '@shardcast/allocation';
+import { AllocationPolicy, CapacityOutcome, comparePolicies, shortfallAnatomy, ShortfallAnatomy, DefaultAllocationPolicy, GateVerdict, LatencyMatrix, proactiveGate, ProactiveOptions, simulatedTraceOf, simulateReactive, SimulatedTrace } from '@shardcast/allocation';
 import { parseRegionTable } from '@shardcast/geo';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -70,6 +70,8 @@ export interface ReplayResult {
   scoreFrom: number;
   proactive: (CapacityOutcome & { reasons: Record<string, number> }) | null;
   reactive70: CapacityOutcome;
+  /** Each policy's minutes short by kind (`shortfallAnatomy`); proactive null as `proactive` is. */
+  underByKind: { proactive: ShortfallAnatomy | null; reactive70: ShortfallAnatomy };
   /** The reactive policy's (cost, shortfall) at each target utilisation swept. */
   curve: Array<{ target: number; unitHours: number; underMinutes: number }>;
   reactiveUnderAtCost: number | null;
@@ -184,6 +186,10 @@ export async function replayTrace(name: string, raw: DemandSeries, options: Repl
     reduction: comparison?.reduction ?? null,
     costRatio: comparison?.costRatio ?? null,
     gate,
+    underByKind: {
+      proactive: comparison ? shortfallAnatomy(trace, comparison.proactive.ready, { scoreFrom }) : null,
+      reactive70: shortfallAnatomy(trace, reactive70.ready, { scoreFrom }),
+    },
   };
 }
 

@@ -15,7 +15,6 @@ import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Tier } from '@shardcast/contracts';
 import { ForecastWorkerPool } from '@shardcast/forecasting';
-import { shortfallAnatomy } from '@shardcast/allocation';
 import { capacityPlotSvg, latencyMatrix, progressBar, replayTrace, ReplayResult } from './proactive-replay';
 import { csvFiles, loadCsv } from './trace-files';
 import { ForecasterConfigSchema } from '../apps/forecaster/src';
@@ -92,11 +91,8 @@ async function main(): Promise<void> {
       console.log(`| shardcast | ${p.underMinutes} | ${fmt(p.unitHours, 1)} |`);
       for (const c of r.curve) console.log(`| reactive ${Math.round(c.target * 100)} % | ${c.underMinutes} | ${fmt(c.unitHours, 1)} |`);
       console.log(`reactive at shardcast's cost: ${fmt(r.reactiveUnderAtCost, 1)} minutes short → reduction ${fmt(r.reduction, 3)}; cost ÷ reactive 70 %: ${fmt(r.costRatio, 3)}; shardcast minutes by reason: ${JSON.stringify(p.reasons)}`);
-      const kinds = (ready: Float64Array) => {
-        const a = shortfallAnatomy(r.trace, ready, { scoreFrom: r.scoreFrom });
-        return `${a.surprise} surprises, ${a.heldTooLow} held too low`;
-      };
-      console.log(`minutes short by kind: shardcast ${kinds(p.ready)}; reactive 70 % ${kinds(r.reactive70.ready)}`);
+      const kinds = (a: { surprise: number; heldTooLow: number }) => `${a.surprise} surprises, ${a.heldTooLow} held too low`;
+      console.log(`minutes short by kind: shardcast ${kinds(r.underByKind.proactive!)}; reactive 70 % ${kinds(r.underByKind.reactive70)}`);
     }
   } finally {
     await pool.close();

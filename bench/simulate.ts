@@ -11,7 +11,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { shortfallAnatomy } from '@shardcast/allocation';
 import { ForecastWorkerPool } from '@shardcast/forecasting';
 import { capacityPlotSvg, latencyMatrix, progressBar, replayTrace } from './proactive-replay';
 import { loadCsv } from './trace-files';
@@ -57,9 +56,9 @@ async function main(): Promise<void> {
         under_minutes: r.proactive.underMinutes,
         unit_hours: Number(r.proactive.unitHours.toFixed(2)),
         minutes_by_reason: r.proactive.reasons,
-        under_minutes_by_kind: shortfallAnatomy(r.trace, r.proactive.ready, { scoreFrom: r.scoreFrom }),
+        under_minutes_by_kind: r.underByKind.proactive,
       },
-      reactive_70: { under_minutes: r.reactive70.underMinutes, unit_hours: Number(r.reactive70.unitHours.toFixed(2)), under_minutes_by_kind: shortfallAnatomy(r.trace, r.reactive70.ready, { scoreFrom: r.scoreFrom }) },
+      reactive_70: { under_minutes: r.reactive70.underMinutes, unit_hours: Number(r.reactive70.unitHours.toFixed(2)), under_minutes_by_kind: r.underByKind.reactive70 },
       reactive_curve: r.curve,
       reactive_under_at_equal_cost: r.reactiveUnderAtCost,
       reduction: r.reduction,

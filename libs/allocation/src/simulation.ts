@@ -68,15 +68,22 @@ class Provisioner {
   }
 }
 
+/** The HPA's default scale-down stabilisation window (minutes): what a reactive policy still holds. */
+const HPA_STABILISATION_MINUTES = 5;
+
+/** Whether demand in minute m exceeded the capacity ready then (the one test the score and its anatomy share). */
+function isShort(trace: SimulatedTrace, ready: Float64Array, m: number): boolean {
+  return trace.demand[m] > ready[m] * trace.unitRps * (1 + 1e-12);
+}
+
 function score(trace: SimulatedTrace, ready: Float64Array, scoreFrom: number): CapacityOutcome {
   let underMinutes = 0;
   let shortRequestMinutes = 0;
   let unitMinutes = 0;
   for (let m = scoreFrom; m < trace.demand.length; m++) {
-    const capacity = ready[m] * trace.unitRps;
-    if (trace.demand[m] > capacity * (1 + 1e-12)) {
+    if (isShort(trace, ready, m)) {
       underMinutes++;
-      shortRequestMinutes += trace.demand[m] - capacity;
+      shortRequestMinutes += trace.demand[m] - ready[m] * trace.unitRps;
     }
     unitMinutes += ready[m];
   }
@@ -99,7 +106,7 @@ export interface ReactiveOptions {
  * provisioning delay.
  */
 export function simulateReactive(trace: SimulatedTrace, options: ReactiveOptions): CapacityOutcome {
-  const window = options.stabilisationMinutes ?? 5;
+  const window = options.stabilisationMinutes ?? HPA_STABILISATION_MINUTES;
   const p = new Provisioner(trace.provisioningDelayMinutes);
   const ready = new Float64Array(trace.demand.length);
   const recent: number[] = [];
@@ -215,10 +222,10 @@ export interface ShortfallAnatomy {
  * it coming covers it. Otherwise it was *held too low*: that demand had just been seen.
  */
 export function shortfallAnatomy(trace: SimulatedTrace, ready: Float64Array, options: { scoreFrom?: number; lookbackMinutes?: number } = {}): ShortfallAnatomy {
-  const lookback = options.lookbackMinutes ?? 5;
+  const lookback = options.lookbackMinutes ?? HPA_STABILISATION_MINUTES;
   const out: ShortfallAnatomy = { surprise: 0, heldTooLow: 0 };
   for (let m = options.scoreFrom ?? 0; m < trace.demand.length; m++) {
-    if (!(trace.demand[m] > ready[m] * trace.unitRps * (1 + 1e-12))) continue;
+    if (!isShort(trace, ready, m)) continue;
     const last = m - trace.provisioningDelayMinutes - 1;
     let seen = -Infinity;
     for (let k = Math.max(0, last - lookback + 1); k <= last; k++) seen = Math.max(seen, trace.demand[k]);
