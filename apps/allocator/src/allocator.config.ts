@@ -25,6 +25,15 @@ export const AllocatorConfigSchema = PlatformConfigSchema.extend({
     .union([z.literal('off'), z.coerce.number().gt(0).max(1)])
     .default(DefaultAllocationPolicy.budgetUtilisation ?? 'off')
     .transform((v) => (v === 'off' ? null : v)),
+  /**
+   * The spend guard (AllocationPolicy.spendCeiling, decision 0038): while an origin has held more
+   * than this fraction of what the reactive policy would have on the same observations, its
+   * forecasts are provisioned at their median; `off`: no guard.
+   */
+  ALLOCATOR_SPEND_CEILING: z
+    .union([z.literal('off'), z.coerce.number().gt(0)])
+    .default(DefaultAllocationPolicy.spendCeiling ?? 'off')
+    .transform((v) => (v === 'off' ? null : v)),
   /** A decision refused by the ledger (another instance moved first) is reloaded and taken again at most this often. */
   ALLOCATOR_MAX_CONFLICT_RETRIES: z.coerce.number().int().min(0).max(100).default(5),
   /** Round trips between regions (cloudping's matrix) and the regions' coordinates for the great-circle fallback. */

@@ -36,6 +36,16 @@ export interface AllocationPolicy {
    * fits the budget: capacity moves to where the forecast is uncertain, not away from everywhere.
    */
   budgetUtilisation: number | null;
+  /**
+   * The spend guard (null: none). Each origin keeps an account of the rate it held and of what the
+   * reactive policy at `targetUtilisation` would have held on the same observations (`accountSpend`).
+   * While what it held is over this fraction of the reactive policy's, forecasts are provisioned at
+   * their median, the cheapest level they are held at, until the account is back under: the gate
+   * predicts from two days of history, the guard holds on the days after.
+   */
+  spendCeiling: number | null;
+  /** The time constant over which the spend guard's account forgets (ms). */
+  spendWindowMs: number;
 }
 
 export const DefaultAllocationPolicy: AllocationPolicy = {
@@ -58,6 +68,11 @@ export const DefaultAllocationPolicy: AllocationPolicy = {
   // holding it above median ÷ 0.7's share of peaks; with ÷ 0.7 the forecasts cost more than the HPA
   // on every trace of bench:proactive and the gate closes on all four (decisions 0024, 0034).
   budgetUtilisation: 0.85,
+  // Below 1: the account counts rates as held, the HPA's bill whole units that come up after the
+  // delay. 0.9 is the highest of 0.8 … 1.0 that kept every trace of bench:proactive, its derived
+  // windows and its resampled copies at or under the HPA's cost (decision 0038).
+  spendCeiling: 0.9,
+  spendWindowMs: 7 * 24 * 3_600_000, // the simulated week: long enough that a cheap day pays for a dear one
 };
 
 /** What the allocator knows of one origin region's demand for one domain. */
@@ -72,6 +87,20 @@ export interface OriginDemand {
   recentTargets: Array<{ atMs: number; rate: number }>;
   heldReason: ReservationReason;
   heldQuantile: QuantileLevel | null;
+  /** The spend guard's account (absent in a state written before it: a fresh account). */
+  spend?: SpendAccount;
+}
+
+/**
+ * What an origin has held and what the reactive policy would have held, in requests per second ×
+ * ms, each forgotten over `spendWindowMs`, as of `atMs`. `reactiveRecent` holds the reactive
+ * policy's recommendations over its stabilisation window (`scaleInDelayMs`): it holds their peak.
+ */
+export interface SpendAccount {
+  atMs: number;
+  held: number;
+  reactive: number;
+  reactiveRecent: Array<{ atMs: number; rate: number }>;
 }
 
 /** One domain's allocation state: everything `decide` needs of it, persisted by the service between events. */
@@ -259,17 +288,54 @@ interface OriginTarget {
  * (worse than seasonal naive in backtest) or past its horizon is not used: the reactive policy
  * holds instead. Observed demand plus a margin is a floor under any forecast.
  */
-export function originTarget(o: OriginDemand, nowMs: number, delayMs: number, policy: AllocationPolicy): OriginTarget {
-  const observed = o.observed && nowMs - o.observed.atMs <= policy.observedTtlMs ? o.observed.ratePerSecond : null;
+export function originTarget(o: OriginDemand, nowMs: number, delayMs: number, policy: AllocationPolicy, overspent = false): OriginTarget {
+  const observed = freshObserved(o, nowMs, policy);
   const floor = observed === null ? 0 : observed * (1 + policy.observedMargin);
   const usable = o.forecast && !o.forecast.forecastOnly ? o.forecast : null;
-  const fc = usable ? forecastWindowRate(usable, nowMs, nowMs + delayMs + policy.decisionIntervalMs, policy.budgetUtilisation) : null;
+  // A budget of the median's own spend is the median (provisionLevel never goes below p50).
+  const budget = overspent ? 1 : policy.budgetUtilisation;
+  const fc = usable ? forecastWindowRate(usable, nowMs, nowMs + delayMs + policy.decisionIntervalMs, budget) : null;
   if (usable && fc !== null) {
     const reason: ReservationReason = usable.priorWeight >= policy.priorLabelWeight ? 'prior' : 'proactive';
-    if (fc >= floor) return { rate: fc, reason, quantile: provisionLevel(usable, policy.budgetUtilisation).quantile, onForecast: true };
+    if (fc >= floor) return { rate: fc, reason, quantile: provisionLevel(usable, budget).quantile, onForecast: true };
     return { rate: floor, reason: 'reactive', quantile: null, onForecast: true };
   }
   return { rate: observed === null ? 0 : observed / policy.targetUtilisation, reason: 'reactive', quantile: null, onForecast: false };
+}
+
+function freshObserved(o: OriginDemand, nowMs: number, policy: AllocationPolicy): number | null {
+  return o.observed && nowMs - o.observed.atMs <= policy.observedTtlMs ? o.observed.ratePerSecond : null;
+}
+
+/**
+ * The spend guard's account brought to `nowMs`. For the time since the last decision it adds the
+ * rate the origin held and the reactive policy's (the peak of its recommendations over its
+ * stabilisation window, `scaleInDelayMs`, as the HPA holds), both forgotten exponentially over
+ * `spendWindowMs`; then the reactive policy's recommendation now (observed ÷ target utilisation)
+ * joins its window. Only while demand is measured: with no fresh observation the reactive policy
+ * has nothing to act on, so a domain placed on its prior alone is not held against it.
+ */
+export function accountSpend(o: OriginDemand, nowMs: number, policy: AllocationPolicy): SpendAccount {
+  const prev = o.spend ?? { atMs: nowMs, held: 0, reactive: 0, reactiveRecent: [] };
+  if (nowMs < prev.atMs) return prev;
+  const observed = freshObserved(o, nowMs, policy);
+  const dt = nowMs - prev.atMs;
+  const keep = Math.exp(-dt / policy.spendWindowMs);
+  // Demand was measured over the interval when the reactive policy had a recommendation at its start.
+  const measured = prev.reactiveRecent.length > 0 ? dt : 0;
+  const reactiveHeld = prev.reactiveRecent.reduce((m, r) => Math.max(m, r.rate), 0);
+  return {
+    atMs: nowMs,
+    held: prev.held * keep + o.heldRate * measured,
+    reactive: prev.reactive * keep + reactiveHeld * measured,
+    reactiveRecent:
+      observed === null ? [] : [...prev.reactiveRecent.filter((r) => r.atMs > nowMs - policy.scaleInDelayMs && r.atMs < nowMs), { atMs: nowMs, rate: observed / policy.targetUtilisation }],
+  };
+}
+
+/** Whether an origin's account is over the spend guard's ceiling (its forecasts are then held at the median). */
+export function overspent(spend: SpendAccount | undefined, policy: AllocationPolicy): boolean {
+  return policy.spendCeiling !== null && spend !== undefined && spend.held > spend.reactive * policy.spendCeiling;
 }
 
 /**
@@ -343,11 +409,13 @@ export function decide(
   const origins: Record<string, OriginDemand> = {};
   for (const [region, o] of Object.entries(state.origins)) {
     const delayMs = (pools.pools.get(region)?.provisioningDelaySeconds ?? 0) * 1000;
-    const target = originTarget(o, nowMs, delayMs, policy);
+    const spend = policy.spendCeiling === null ? undefined : accountSpend(o, nowMs, policy);
+    const target = originTarget(o, nowMs, delayMs, policy, overspent(spend, policy));
     const held = holdRate(o.heldRate, o.recentTargets ?? [], target.rate, nowMs, policy, target.onForecast);
     const keepsReason = held.rate > target.rate; // holding above target: the earlier reason still explains it
     origins[region] = {
       ...o,
+      spend,
       heldRate: held.rate,
       recentTargets: held.recentTargets,
       heldReason: keepsReason ? o.heldReason : target.reason,

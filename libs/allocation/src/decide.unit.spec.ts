@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import fc from 'fast-check';
 import { CapacityPlanSchema, DemandForecast, QuantileLevels, RequestCost, ResourceNeed, resourcesForRate, Tier, Tiers, TierPolicy } from '@shardcast/contracts';
 import { parseRegionTable } from '@shardcast/geo';
-import { AllocationInput, decide, DefaultAllocationPolicy, DomainAllocationState, forecastWindowRate, newDomainState, PoolsView, provisionLevel, toCapacityPlan } from './decide';
+import { accountSpend, AllocationInput, AllocationPolicy, decide, DefaultAllocationPolicy, DomainAllocationState, forecastWindowRate, newDomainState, OriginDemand, overspent, PoolsView, provisionLevel, toCapacityPlan } from './decide';
 import { LatencyMatrix } from './latency';
 import { addNeed, fitsWithin, RegionPool, scaleNeed, subtractNeed, TierPoolCeiling, ZERO } from './pools';
 
@@ -296,5 +296,82 @@ describe('provisionLevel: a budget moves capacity to where the forecast is uncer
     const tight = forecastWindowRate(f, T0 + (f.steps - 1) * 300_000, T0 + (f.steps - 1) * 300_000 + 1, 0.7)!;
     expect(wide).toBeGreaterThan(tight);
     expect(tight).toBeGreaterThanOrEqual(100);
+  });
+});
+
+describe('the spend guard: an origin held above what the reactive policy would have spent is held at the median', () => {
+  const observed = (rps: number, at: number): AllocationInput => ({ kind: 'observed', atMs: at, region: 'us-east-1', ratePerSecond: rps });
+  const origin = (o: Partial<OriginDemand>): OriginDemand => ({ forecast: null, forecastEventId: null, observed: null, heldRate: 0, recentTargets: [], heldReason: 'reactive', heldQuantile: null, ...o });
+  const policy = DefaultAllocationPolicy;
+
+  it('accounts the rate held and the reactive policy’s stabilised peak, only while demand is measured, forgetting over its window', () => {
+    const first = accountSpend(origin({ heldRate: 50, observed: { ratePerSecond: 70, atMs: T0 } }), T0, policy);
+    expect(first).toEqual({ atMs: T0, held: 0, reactive: 0, reactiveRecent: [{ atMs: T0, rate: 100 }] });
+    // A minute later demand has fallen; the reactive policy still holds its window's peak (100).
+    const second = accountSpend(origin({ heldRate: 120, observed: { ratePerSecond: 7, atMs: T0 + MIN }, spend: first }), T0 + MIN, policy);
+    const keep = Math.exp(-MIN / policy.spendWindowMs);
+    expect(second.held).toBeCloseTo(120 * MIN, 6);
+    expect(second.reactive).toBeCloseTo(100 * MIN, 6);
+    expect(second.reactiveRecent).toEqual([{ atMs: T0, rate: 100 }, { atMs: T0 + MIN, rate: 10 }]);
+    // The feed stops. The interval from the last measured decision still counts (decisions come every
+    // minute: it is that minute); the next one, begun with nothing measured, adds nothing.
+    const stale = T0 + MIN + policy.observedTtlMs + MIN;
+    const third = accountSpend(origin({ heldRate: 120, observed: { ratePerSecond: 7, atMs: T0 + MIN }, spend: second }), stale, policy);
+    const gap = stale - T0 - MIN;
+    expect(third.held).toBeCloseTo(second.held * Math.exp(-gap / policy.spendWindowMs) + 120 * gap, 3);
+    expect(third.reactive).toBeCloseTo(second.reactive * Math.exp(-gap / policy.spendWindowMs) + 100 * gap, 3);
+    expect(third.reactiveRecent).toEqual([]);
+    const fourth = accountSpend(origin({ heldRate: 120, observed: { ratePerSecond: 7, atMs: stale + MIN }, spend: third }), stale + MIN, policy);
+    expect(fourth.held).toBeCloseTo(third.held * keep, 3);
+    expect(fourth.reactive).toBeCloseTo(third.reactive * keep, 3);
+    expect(fourth.reactiveRecent).toEqual([{ atMs: stale + MIN, rate: 10 }]);
+  });
+
+  it('holds a forecast above the reactive policy’s spend at its median until the account is back under its ceiling', () => {
+    const pools = view([pool('us-east-1', 10_000)]);
+    const guarded: AllocationPolicy = { ...unbudgeted, spendCeiling: 0.9 };
+    const walk = (p: AllocationPolicy) => {
+      let d = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(100), { priorWeight: 0 }) }, pools, p);
+      const rates: number[] = [];
+      // Demand at 30 rps: the reactive policy holds 30 ÷ 0.7 ≈ 43, the forecast's p90 × 1.2 = 120.
+      for (let m = 0; m < 30; m++) {
+        d = run(d.state, observed(30, T0 + m * MIN), pools, p);
+        rates.push(d.state.origins['us-east-1'].heldRate);
+      }
+      return { d, rates };
+    };
+    const off = walk({ ...guarded, spendCeiling: null });
+    expect(off.rates.every((r) => Math.abs(r - 120) < 1e-9)).toBe(true);
+    expect(off.d.state.origins['us-east-1'].heldQuantile).toBe('p90');
+
+    const on = walk(guarded);
+    expect(overspent(on.d.state.origins['us-east-1'].spend, guarded)).toBe(true);
+    expect(on.d.state.origins['us-east-1'].heldQuantile).toBe('p50');
+    expect(on.rates[on.rates.length - 1]).toBeCloseTo(90, 9); // the median; scaled in with the usual hysteresis
+    expect(on.rates[1]).toBeCloseTo(120, 9); // held through the stabilisation window first
+
+    // Demand rises past the forecast: the reactive policy spends more, the account pays back, the tier's level returns.
+    let d = on.d;
+    for (let m = 30; m < 230; m++) d = run(d.state, observed(300, T0 + m * MIN), pools, guarded);
+    expect(overspent(d.state.origins['us-east-1'].spend, guarded)).toBe(false);
+    for (let m = 230; m < 245; m++) d = run(d.state, observed(50, T0 + m * MIN), pools, guarded);
+    expect(overspent(d.state.origins['us-east-1'].spend, guarded)).toBe(false);
+    expect(d.state.origins['us-east-1']).toMatchObject({ heldQuantile: 'p90', heldRate: expect.closeTo(120, 9) });
+  });
+
+  it('never holds a domain placed on its prior alone against it: with no telemetry nothing is accounted', () => {
+    const pools = view([pool('us-east-1', 10_000)]);
+    let d = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(100)) }, pools, unbudgeted);
+    for (let m = 1; m <= 120; m++) d = run(d.state, { kind: 'tick', atMs: T0 + m * MIN }, pools, unbudgeted);
+    expect(d.state.origins['us-east-1']).toMatchObject({ heldReason: 'prior', heldQuantile: 'p90', heldRate: expect.closeTo(120, 9) });
+    expect(d.state.origins['us-east-1'].spend).toMatchObject({ held: 0, reactive: 0 });
+  });
+
+  it('a state persisted before the guard (no account) starts a fresh one', () => {
+    const pools = view([pool('us-east-1', 10_000)]);
+    let d = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(100)) }, pools, unbudgeted);
+    const { spend: _dropped, ...old } = d.state.origins['us-east-1'];
+    d = run({ ...d.state, origins: { 'us-east-1': old } }, observed(30, T0 + MIN), pools, unbudgeted);
+    expect(d.state.origins['us-east-1'].spend).toEqual({ atMs: T0 + MIN, held: 0, reactive: 0, reactiveRecent: [{ atMs: T0 + MIN, rate: 30 / DefaultAllocationPolicy.targetUtilisation }] });
   });
 });
