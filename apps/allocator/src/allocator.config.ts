@@ -28,7 +28,8 @@ export const AllocatorConfigSchema = PlatformConfigSchema.extend({
   /**
    * The spend guard (AllocationPolicy.spendCeiling, decision 0038): while an origin has held more
    * than this fraction of what the reactive policy would have on the same observations, its
-   * forecasts are provisioned at their median; `off`: no guard.
+   * forecasts are provisioned at their median (over `spendReactiveCeiling`, the reactive policy
+   * holds); `off`: no guard.
    */
   ALLOCATOR_SPEND_CEILING: z
     .union([z.literal('off'), z.coerce.number().gt(0)])

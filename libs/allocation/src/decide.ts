@@ -39,13 +39,18 @@ export interface AllocationPolicy {
   /**
    * The spend guard (null: none). Each origin keeps an account of the rate it held and of what the
    * reactive policy at `targetUtilisation` would have held on the same observations (`accountSpend`).
-   * While what it held is over this fraction of the reactive policy's, forecasts are provisioned at
-   * their median, the cheapest level they are held at, until the account is back under: the gate
-   * predicts from two days of history, the guard holds on the days after.
+   * Once it has measured `spendWarmUpMs`, while what it held is over this fraction of the reactive
+   * policy's, forecasts are provisioned at their median, the cheapest level they are held at, until
+   * the account is back under: the gate predicts from two days of history, the guard holds on the
+   * days after.
    */
   spendCeiling: number | null;
+  /** Over this fraction, the median costs more than the reactive policy too (a forecast biased high): the reactive policy holds, as for a closed gate. */
+  spendReactiveCeiling: number;
   /** The time constant over which the spend guard's account forgets (ms). */
   spendWindowMs: number;
+  /** The guard acts only once its account has measured this long (ms): over a few hours, capacity placed ahead of one rise outweighs the rest. */
+  spendWarmUpMs: number;
 }
 
 export const DefaultAllocationPolicy: AllocationPolicy = {
@@ -72,7 +77,10 @@ export const DefaultAllocationPolicy: AllocationPolicy = {
   // delay. 0.9 is the highest of 0.8 … 1.0 that kept every trace of bench:proactive, its derived
   // windows and its resampled copies at or under the HPA's cost (decision 0038).
   spendCeiling: 0.9,
+  // Measured on bench:proactive's four traces: 1.0 → reduction mean 0.049, 1.1 → 0.217, 1.25 / 1.5 → 0.211 / 0.209 (decision 0038).
+  spendReactiveCeiling: 1.1,
   spendWindowMs: 7 * 24 * 3_600_000, // the simulated week: long enough that a cheap day pays for a dear one
+  spendWarmUpMs: 24 * 3_600_000, // a day: every daily peak is in the account once
 };
 
 /** What the allocator knows of one origin region's demand for one domain. */
@@ -100,6 +108,8 @@ export interface SpendAccount {
   atMs: number;
   held: number;
   reactive: number;
+  /** Time measured, forgotten as the sums are (ms): the guard waits for `spendWarmUpMs` of it. */
+  measuredMs: number;
   reactiveRecent: Array<{ atMs: number; rate: number }>;
 }
 
@@ -288,12 +298,12 @@ interface OriginTarget {
  * (worse than seasonal naive in backtest) or past its horizon is not used: the reactive policy
  * holds instead. Observed demand plus a margin is a floor under any forecast.
  */
-export function originTarget(o: OriginDemand, nowMs: number, delayMs: number, policy: AllocationPolicy, overspent = false): OriginTarget {
+export function originTarget(o: OriginDemand, nowMs: number, delayMs: number, policy: AllocationPolicy, guard: SpendGuard = 'within'): OriginTarget {
   const observed = freshObserved(o, nowMs, policy);
   const floor = observed === null ? 0 : observed * (1 + policy.observedMargin);
-  const usable = o.forecast && !o.forecast.forecastOnly ? o.forecast : null;
+  const usable = o.forecast && !o.forecast.forecastOnly && guard !== 'reactive' ? o.forecast : null;
   // A budget of the median's own spend is the median (provisionLevel never goes below p50).
-  const budget = overspent ? 1 : policy.budgetUtilisation;
+  const budget = guard === 'median' ? 1 : policy.budgetUtilisation;
   const fc = usable ? forecastWindowRate(usable, nowMs, nowMs + delayMs + policy.decisionIntervalMs, budget) : null;
   if (usable && fc !== null) {
     const reason: ReservationReason = usable.priorWeight >= policy.priorLabelWeight ? 'prior' : 'proactive';
@@ -316,7 +326,7 @@ function freshObserved(o: OriginDemand, nowMs: number, policy: AllocationPolicy)
  * has nothing to act on, so a domain placed on its prior alone is not held against it.
  */
 export function accountSpend(o: OriginDemand, nowMs: number, policy: AllocationPolicy): SpendAccount {
-  const prev = o.spend ?? { atMs: nowMs, held: 0, reactive: 0, reactiveRecent: [] };
+  const prev = o.spend ?? { atMs: nowMs, held: 0, reactive: 0, measuredMs: 0, reactiveRecent: [] };
   if (nowMs < prev.atMs) return prev;
   const observed = freshObserved(o, nowMs, policy);
   const dt = nowMs - prev.atMs;
@@ -328,14 +338,23 @@ export function accountSpend(o: OriginDemand, nowMs: number, policy: AllocationP
     atMs: nowMs,
     held: prev.held * keep + o.heldRate * measured,
     reactive: prev.reactive * keep + reactiveHeld * measured,
+    measuredMs: (prev.measuredMs ?? 0) * keep + measured,
     reactiveRecent:
       observed === null ? [] : [...prev.reactiveRecent.filter((r) => r.atMs > nowMs - policy.scaleInDelayMs && r.atMs < nowMs), { atMs: nowMs, rate: observed / policy.targetUtilisation }],
   };
 }
 
-/** Whether an origin's account is over the spend guard's ceiling (its forecasts are then held at the median). */
-export function overspent(spend: SpendAccount | undefined, policy: AllocationPolicy): boolean {
-  return policy.spendCeiling !== null && spend !== undefined && spend.held > spend.reactive * policy.spendCeiling;
+/**
+ * What the spend guard lets an origin's forecasts do: `within` its ceiling, the budget's level; over
+ * it, the `median`; over `spendReactiveCeiling` (the median costs more than the reactive policy too:
+ * a forecast biased high, such as last week's level after demand fell), the `reactive` policy, as a
+ * closed gate.
+ */
+export type SpendGuard = 'within' | 'median' | 'reactive';
+
+export function spendGuard(spend: SpendAccount | undefined, policy: AllocationPolicy): SpendGuard {
+  if (policy.spendCeiling === null || spend === undefined || spend.measuredMs < policy.spendWarmUpMs || spend.held <= spend.reactive * policy.spendCeiling) return 'within';
+  return spend.held > spend.reactive * policy.spendReactiveCeiling ? 'reactive' : 'median';
 }
 
 /**
@@ -410,7 +429,7 @@ export function decide(
   for (const [region, o] of Object.entries(state.origins)) {
     const delayMs = (pools.pools.get(region)?.provisioningDelaySeconds ?? 0) * 1000;
     const spend = policy.spendCeiling === null ? undefined : accountSpend(o, nowMs, policy);
-    const target = originTarget(o, nowMs, delayMs, policy, overspent(spend, policy));
+    const target = originTarget(o, nowMs, delayMs, policy, spendGuard(spend, policy));
     const held = holdRate(o.heldRate, o.recentTargets ?? [], target.rate, nowMs, policy, target.onForecast);
     const keepsReason = held.rate > target.rate; // holding above target: the earlier reason still explains it
     origins[region] = {

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import fc from 'fast-check';
 import { CapacityPlanSchema, DemandForecast, QuantileLevels, RequestCost, ResourceNeed, resourcesForRate, Tier, Tiers, TierPolicy } from '@shardcast/contracts';
 import { parseRegionTable } from '@shardcast/geo';
-import { accountSpend, AllocationInput, AllocationPolicy, decide, DefaultAllocationPolicy, DomainAllocationState, forecastWindowRate, newDomainState, OriginDemand, overspent, PoolsView, provisionLevel, toCapacityPlan } from './decide';
+import { accountSpend, AllocationInput, AllocationPolicy, decide, DefaultAllocationPolicy, DomainAllocationState, forecastWindowRate, newDomainState, originTarget, OriginDemand, PoolsView, provisionLevel, spendGuard, toCapacityPlan } from './decide';
 import { LatencyMatrix } from './latency';
 import { addNeed, fitsWithin, RegionPool, scaleNeed, subtractNeed, TierPoolCeiling, ZERO } from './pools';
 
@@ -299,20 +299,21 @@ describe('provisionLevel: a budget moves capacity to where the forecast is uncer
   });
 });
 
-describe('the spend guard: an origin held above what the reactive policy would have spent is held at the median', () => {
+describe('the spend guard: an origin that held more than the reactive policy would have is held at the median, then by the reactive policy', () => {
   const observed = (rps: number, at: number): AllocationInput => ({ kind: 'observed', atMs: at, region: 'us-east-1', ratePerSecond: rps });
   const origin = (o: Partial<OriginDemand>): OriginDemand => ({ forecast: null, forecastEventId: null, observed: null, heldRate: 0, recentTargets: [], heldReason: 'reactive', heldQuantile: null, ...o });
   const policy = DefaultAllocationPolicy;
 
   it('accounts the rate held and the reactive policy’s stabilised peak, only while demand is measured, forgetting over its window', () => {
     const first = accountSpend(origin({ heldRate: 50, observed: { ratePerSecond: 70, atMs: T0 } }), T0, policy);
-    expect(first).toEqual({ atMs: T0, held: 0, reactive: 0, reactiveRecent: [{ atMs: T0, rate: 100 }] });
+    expect(first).toEqual({ atMs: T0, held: 0, reactive: 0, measuredMs: 0, reactiveRecent: [{ atMs: T0, rate: 100 }] });
     // A minute later demand has fallen; the reactive policy still holds its window's peak (100).
     const second = accountSpend(origin({ heldRate: 120, observed: { ratePerSecond: 7, atMs: T0 + MIN }, spend: first }), T0 + MIN, policy);
     const keep = Math.exp(-MIN / policy.spendWindowMs);
     expect(second.held).toBeCloseTo(120 * MIN, 6);
     expect(second.reactive).toBeCloseTo(100 * MIN, 6);
     expect(second.reactiveRecent).toEqual([{ atMs: T0, rate: 100 }, { atMs: T0 + MIN, rate: 10 }]);
+    expect(second.measuredMs).toBe(MIN);
     // The feed stops. The interval from the last measured decision still counts (decisions come every
     // minute: it is that minute); the next one, begun with nothing measured, adds nothing.
     const stale = T0 + MIN + policy.observedTtlMs + MIN;
@@ -325,15 +326,32 @@ describe('the spend guard: an origin held above what the reactive policy would h
     expect(fourth.held).toBeCloseTo(third.held * keep, 3);
     expect(fourth.reactive).toBeCloseTo(third.reactive * keep, 3);
     expect(fourth.reactiveRecent).toEqual([{ atMs: stale + MIN, rate: 10 }]);
+    expect(fourth.measuredMs).toBeCloseTo(third.measuredMs * keep, 6);
   });
 
-  it('holds a forecast above the reactive policy’s spend at its median until the account is back under its ceiling', () => {
+  it('within its ceiling the budget’s level, over it the median, over what the reactive policy spent the reactive policy', () => {
+    const account = (held: number, reactive: number, measuredMs = policy.spendWarmUpMs) => ({ atMs: T0, held, reactive, measuredMs, reactiveRecent: [] });
+    expect(spendGuard(account(500, 100, policy.spendWarmUpMs - 1), policy)).toBe('within'); // not measured long enough yet
+    expect(spendGuard(account(89, 100), policy)).toBe('within');
+    expect(spendGuard(account(95, 100), policy)).toBe('median');
+    expect(spendGuard(account(110, 100), policy)).toBe('median');
+    expect(spendGuard(account(111, 100), policy)).toBe('reactive');
+    expect(spendGuard(account(500, 100), { ...policy, spendCeiling: null })).toBe('within');
+    expect(spendGuard(undefined, policy)).toBe('within');
+
+    const o = origin({ forecast: forecast('us-east-1', constant(100), { priorWeight: 0 }), observed: { ratePerSecond: 50, atMs: T0 } });
+    expect(originTarget(o, T0, 600_000, unbudgeted, 'within')).toMatchObject({ rate: expect.closeTo(120, 9), quantile: 'p90', onForecast: true });
+    expect(originTarget(o, T0, 600_000, unbudgeted, 'median')).toMatchObject({ rate: expect.closeTo(90, 9), quantile: 'p50', onForecast: true });
+    expect(originTarget(o, T0, 600_000, unbudgeted, 'reactive')).toMatchObject({ rate: expect.closeTo(50 / policy.targetUtilisation, 9), reason: 'reactive', onForecast: false });
+  });
+
+  it('a forecast biased high (last week’s level after demand fell) is set aside for the reactive policy until the account is paid back', () => {
     const pools = view([pool('us-east-1', 10_000)]);
-    const guarded: AllocationPolicy = { ...unbudgeted, spendCeiling: 0.9 };
+    const guarded: AllocationPolicy = { ...unbudgeted, spendCeiling: 0.9, spendWarmUpMs: 0 }; // minutes here, not days
     const walk = (p: AllocationPolicy) => {
       let d = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(100), { priorWeight: 0 }) }, pools, p);
       const rates: number[] = [];
-      // Demand at 30 rps: the reactive policy holds 30 ÷ 0.7 ≈ 43, the forecast's p90 × 1.2 = 120.
+      // Demand at 30 rps: the reactive policy holds 30 ÷ 0.7 ≈ 43, the forecast's p90 × 1.2 = 120, its median 90.
       for (let m = 0; m < 30; m++) {
         d = run(d.state, observed(30, T0 + m * MIN), pools, p);
         rates.push(d.state.origins['us-east-1'].heldRate);
@@ -345,17 +363,17 @@ describe('the spend guard: an origin held above what the reactive policy would h
     expect(off.d.state.origins['us-east-1'].heldQuantile).toBe('p90');
 
     const on = walk(guarded);
-    expect(overspent(on.d.state.origins['us-east-1'].spend, guarded)).toBe(true);
-    expect(on.d.state.origins['us-east-1'].heldQuantile).toBe('p50');
-    expect(on.rates[on.rates.length - 1]).toBeCloseTo(90, 9); // the median; scaled in with the usual hysteresis
+    expect(spendGuard(on.d.state.origins['us-east-1'].spend, guarded)).toBe('reactive');
+    expect(on.d.state.origins['us-east-1']).toMatchObject({ heldReason: 'reactive', heldQuantile: null });
     expect(on.rates[1]).toBeCloseTo(120, 9); // held through the stabilisation window first
+    expect(on.rates[on.rates.length - 1]).toBeCloseTo(30 / policy.targetUtilisation, 9); // then the HPA's level
 
     // Demand rises past the forecast: the reactive policy spends more, the account pays back, the tier's level returns.
     let d = on.d;
     for (let m = 30; m < 230; m++) d = run(d.state, observed(300, T0 + m * MIN), pools, guarded);
-    expect(overspent(d.state.origins['us-east-1'].spend, guarded)).toBe(false);
+    expect(spendGuard(d.state.origins['us-east-1'].spend, guarded)).toBe('within');
     for (let m = 230; m < 245; m++) d = run(d.state, observed(50, T0 + m * MIN), pools, guarded);
-    expect(overspent(d.state.origins['us-east-1'].spend, guarded)).toBe(false);
+    expect(spendGuard(d.state.origins['us-east-1'].spend, guarded)).toBe('within');
     expect(d.state.origins['us-east-1']).toMatchObject({ heldQuantile: 'p90', heldRate: expect.closeTo(120, 9) });
   });
 
@@ -372,6 +390,6 @@ describe('the spend guard: an origin held above what the reactive policy would h
     let d = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(100)) }, pools, unbudgeted);
     const { spend: _dropped, ...old } = d.state.origins['us-east-1'];
     d = run({ ...d.state, origins: { 'us-east-1': old } }, observed(30, T0 + MIN), pools, unbudgeted);
-    expect(d.state.origins['us-east-1'].spend).toEqual({ atMs: T0 + MIN, held: 0, reactive: 0, reactiveRecent: [{ atMs: T0 + MIN, rate: 30 / DefaultAllocationPolicy.targetUtilisation }] });
+    expect(d.state.origins['us-east-1'].spend).toEqual({ atMs: T0 + MIN, held: 0, reactive: 0, measuredMs: 0, reactiveRecent: [{ atMs: T0 + MIN, rate: 30 / DefaultAllocationPolicy.targetUtilisation }] });
   });
 });

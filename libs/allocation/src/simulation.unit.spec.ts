@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DemandForecast, RequestCost, TierPolicy } from '@shardcast/contracts';
 import { parseRegionTable } from '@shardcast/geo';
+import { DefaultAllocationPolicy } from './decide';
 import { LatencyMatrix } from './latency';
 import { comparePolicies, gateVerdict, proactiveGate, shortfallAnatomy, shortfallReduction, simulateProactive, simulateReactive, SimulatedTrace, underAtCost } from './simulation';
 
@@ -15,13 +16,13 @@ function trace(rates: number[], delay = 5): SimulatedTrace {
 }
 const steps = (...parts: Array<[number, number]>) => parts.flatMap(([minutes, rate]) => new Array<number>(minutes).fill(rate));
 
-/** A forecast that knows the future exactly: every quantile is the truth, 5-minute steps. */
-function oracle(t: SimulatedTrace, minute: number): DemandForecast {
+/** A forecast that knows the future exactly: every quantile is the truth (× `bias`), 5-minute steps. */
+function oracle(t: SimulatedTrace, minute: number, bias = 1): DemandForecast {
   const n = Math.floor((t.demand.length - minute) / 5);
   const counts = Array.from({ length: n }, (_, i) => {
     let max = 0;
     for (let k = 0; k < 5; k++) max = Math.max(max, t.demand[minute + 5 * i + k]);
-    return Math.round(max * 300); // the step's peak minute, as a rate over the step
+    return Math.round(max * 300 * bias); // the step's peak minute, as a rate over the step
   });
   return {
     kind: 'forecast', domain: 'x.example', region: 'sim-1', generatedAt: new Date(t.startMs + minute * 60_000).toISOString(), startAt: new Date(t.startMs + minute * 60_000).toISOString(),
@@ -62,6 +63,20 @@ describe('simulateProactive (shardcast: forecast → decide → provisioner)', (
     expect(proactive.underMinutes).toBe(0);
     expect(reactive.underMinutes).toBeGreaterThanOrEqual(10);
     expect(proactive.reasons.proactive).toBeGreaterThan(0);
+  });
+
+  it('the spend guard keeps a forecast biased high (3× the truth at every quantile) at the HPA’s cost; without it, it costs twice as much', async () => {
+    const t = trace(Array.from({ length: 3000 }, (_, m) => 200 + 150 * Math.sin((2 * Math.PI * m) / 1440)), 10);
+    // Scored after the guard's warm-up (a day measured): it acts on an account that long.
+    const scoreFrom = DefaultAllocationPolicy.spendWarmUpMs / 60_000;
+    const hpa = simulateReactive(t, { targetUtilisation: 0.7, scoreFrom });
+    const run = (policy: Partial<typeof DefaultAllocationPolicy>) =>
+      simulateProactive(t, { replanMinutes: 15, scoreFrom, requestCost: COST, latency, policy: { ...DefaultAllocationPolicy, ...policy }, forecastAt: async (m) => oracle(t, m, 3) });
+    const unguarded = await run({ spendCeiling: null });
+    const guarded = await run({});
+    expect(unguarded.unitHours / hpa.unitHours).toBeGreaterThan(2);
+    expect(guarded.unitHours / hpa.unitHours).toBeLessThan(DefaultAllocationPolicy.spendReactiveCeiling); // 1.001 when measured
+    expect(guarded.reasons.reactive).toBeGreaterThan(1000); // the reactive policy: the median costs too much as well
   });
 
   it('without forecasts (a gated series) its reactive net is the HPA at 70 %: the same information at the same minute, the same scale-in', async () => {
