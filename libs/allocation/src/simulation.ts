@@ -244,6 +244,15 @@ export function shortfallReduction(proactiveUnder: number, reactiveUnderAtCost: 
   return 1 - proactiveUnder / Math.max(1, reactiveUnderAtCost);
 }
 
+/**
+ * shardcast's capacity-hours ÷ the reactive policy's: 1 when both held nothing (a trace with no
+ * demand costs the same either way, as its reduction is 0), +∞ when only shardcast held any.
+ */
+export function costRatio(proactiveUnitHours: number, reactiveUnitHours: number): number {
+  if (reactiveUnitHours === 0) return proactiveUnitHours === 0 ? 1 : Infinity;
+  return proactiveUnitHours / reactiveUnitHours;
+}
+
 /** shardcast's policy and the reactive policy's curve on one trace, compared at shardcast's cost. */
 export interface PolicyComparison {
   proactive: CapacityOutcome & { reasons: Record<string, number> };
@@ -277,7 +286,7 @@ export async function comparePolicies(trace: SimulatedTrace, options: ProactiveO
     curve: curve.map((c) => ({ target: c.target, unitHours: c.unitHours, underMinutes: c.underMinutes })).sort((a, b) => a.target - b.target),
     reactiveUnderAtCost,
     reduction: reactiveUnderAtCost === null ? null : shortfallReduction(proactive.underMinutes, reactiveUnderAtCost),
-    costRatio: proactive.unitHours / reactive70.unitHours,
+    costRatio: costRatio(proactive.unitHours, reactive70.unitHours),
   };
 }
 

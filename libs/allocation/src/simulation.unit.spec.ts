@@ -4,7 +4,7 @@ import { DemandForecast, RequestCost, TierPolicy } from '@shardcast/contracts';
 import { parseRegionTable } from '@shardcast/geo';
 import { DefaultAllocationPolicy } from './decide';
 import { LatencyMatrix } from './latency';
-import { comparePolicies, gateVerdict, proactiveGate, shortfallAnatomy, shortfallReduction, simulateProactive, simulateReactive, SimulatedTrace, underAtCost } from './simulation';
+import { comparePolicies, costRatio, gateVerdict, proactiveGate, shortfallAnatomy, shortfallReduction, simulateProactive, simulateReactive, SimulatedTrace, underAtCost } from './simulation';
 
 const ROOT = resolve(__dirname, '../../..');
 const latency = new LatencyMatrix(JSON.parse(readFileSync(resolve(ROOT, 'data/latency/aws-ping-p50-1y.json'), 'utf8')), parseRegionTable(readFileSync(resolve(ROOT, 'data/regions/awsData.js'), 'utf8')));
@@ -31,6 +31,21 @@ function oracle(t: SimulatedTrace, minute: number, bias = 1): DemandForecast {
     tier: 'pro', provisionQuantile: TierPolicy.pro.quantile, requestCost: COST, reason: 'scheduled',
   };
 }
+
+describe('costRatio', () => {
+  it('divides the capacity-hours; a trace with no demand costs the same either way; capacity only shardcast held is infinitely dearer', () => {
+    expect(costRatio(90, 100)).toBeCloseTo(0.9, 12);
+    expect(costRatio(0, 0)).toBe(1);
+    expect(costRatio(5, 0)).toBe(Infinity);
+  });
+
+  it('on an all-zero trace, comparePolicies reports equal cost and no reduction', async () => {
+    const t = trace(new Array<number>(120).fill(0));
+    const c = await comparePolicies(t, { replanMinutes: 15, scoreFrom: 15, requestCost: COST, latency, forecastAt: async () => null });
+    expect(c.costRatio).toBe(1);
+    expect(c.proactive.unitHours).toBe(0);
+  });
+});
 
 describe('simulateReactive (the HPA baseline)', () => {
   it('is short from a jump until the capacity it orders is up: a minute to measure, then the provisioning delay', () => {
