@@ -32,7 +32,7 @@ export const AllocatorConfigSchema = PlatformConfigSchema.extend({
    * holds); `off`: no guard.
    */
   ALLOCATOR_SPEND_CEILING: z
-    .union([z.literal('off'), z.coerce.number().gt(0)])
+    .union([z.literal('off'), z.coerce.number().gt(0).lt(DefaultAllocationPolicy.spendReactiveCeiling)])
     .default(DefaultAllocationPolicy.spendCeiling ?? 'off')
     .transform((v) => (v === 'off' ? null : v)),
   /** A decision refused by the ledger (another instance moved first) is reloaded and taken again at most this often. */

@@ -37,19 +37,21 @@ export interface AllocationPolicy {
    */
   budgetUtilisation: number | null;
   /**
-   * The spend guard (null: none). Each origin keeps an account of the rate it held and of what the
-   * reactive policy at `targetUtilisation` would have held on the same observations (`accountSpend`).
-   * Once it has measured `spendWarmUpMs`, while what it held is over this fraction of the reactive
-   * policy's, forecasts are provisioned at their median, the cheapest level they are held at, until
-   * the account is back under: the gate predicts from two days of history, the guard holds on the
-   * days after.
+   * The spend guard (null: none). Each origin keeps an account of the rate it held on forecasts and
+   * of what the reactive policy at `targetUtilisation` would have held on the same observations
+   * (`accountSpend`). Once it has measured `spendWarmUpMs`, while what it held is over this fraction
+   * of the reactive policy's, forecasts are provisioned at their median, the cheapest level they are
+   * held at, until the account is back under: the gate predicts from two days of history, the guard
+   * holds on the days after.
    */
   spendCeiling: number | null;
   /** Over this fraction, the median costs more than the reactive policy too (a forecast biased high): the reactive policy holds, as for a closed gate. */
   spendReactiveCeiling: number;
-  /** The time constant over which the spend guard's account forgets (ms). */
-  spendWindowMs: number;
-  /** The guard acts only once its account has measured this long (ms): over a few hours, capacity placed ahead of one rise outweighs the rest. */
+  /** A stage is entered above its ceiling and left only below it less this (no flapping at the line). */
+  spendHysteresis: number;
+  /** The time constant over which the spend guard's account forgets (ms): a week ago weighs e⁻¹. */
+  spendTimeConstantMs: number;
+  /** The guard acts only once its account has measured this long (ms, forgotten as the sums are): over a few hours, capacity placed ahead of one rise outweighs the rest. */
   spendWarmUpMs: number;
 }
 
@@ -79,7 +81,8 @@ export const DefaultAllocationPolicy: AllocationPolicy = {
   spendCeiling: 0.9,
   // Measured on bench:proactive's four traces: 1.0 → reduction mean 0.049, 1.1 → 0.217, 1.25 / 1.5 → 0.211 / 0.209 (decision 0038).
   spendReactiveCeiling: 1.1,
-  spendWindowMs: 7 * 24 * 3_600_000, // the simulated week: long enough that a cheap day pays for a dear one
+  spendHysteresis: 0.05,
+  spendTimeConstantMs: 7 * 24 * 3_600_000, // the simulated week: long enough that a cheap day pays for a dear one
   spendWarmUpMs: 24 * 3_600_000, // a day: every daily peak is in the account once
 };
 
@@ -100,17 +103,22 @@ export interface OriginDemand {
 }
 
 /**
- * What an origin has held and what the reactive policy would have held, in requests per second ×
- * ms, each forgotten over `spendWindowMs`, as of `atMs`. `reactiveRecent` holds the reactive
- * policy's recommendations over its stabilisation window (`scaleInDelayMs`): it holds their peak.
+ * The spend guard's account of one origin as of `atMs` (`accountSpend`). Sums are requests per
+ * second × ms, forgotten with the time constant `spendTimeConstantMs`.
  */
 export interface SpendAccount {
   atMs: number;
+  /** What the origin held over the intervals accounted. */
   held: number;
-  reactive: number;
-  /** Time measured, forgotten as the sums are (ms): the guard waits for `spendWarmUpMs` of it. */
+  /** What the reactive policy (the baseline) would have held over the same intervals. */
+  baseline: number;
+  /** The time those intervals cover, forgotten likewise (ms): the guard waits for `spendWarmUpMs` of it. */
   measuredMs: number;
-  reactiveRecent: Array<{ atMs: number; rate: number }>;
+  /** The baseline's recommendations over its stabilisation window (`scaleInDelayMs`): it holds their peak. */
+  baselineRecent: Array<{ atMs: number; rate: number }>;
+  /** The guard's stage at `atMs`, and whether a usable forecast set the origin's target then: what the next interval is accounted as. */
+  stage: SpendGuard;
+  onForecast: boolean;
 }
 
 /** One domain's allocation state: everything `decide` needs of it, persisted by the service between events. */
@@ -302,7 +310,7 @@ export function originTarget(o: OriginDemand, nowMs: number, delayMs: number, po
   const observed = freshObserved(o, nowMs, policy);
   const floor = observed === null ? 0 : observed * (1 + policy.observedMargin);
   const usable = o.forecast && !o.forecast.forecastOnly && guard !== 'reactive' ? o.forecast : null;
-  // A budget of the median's own spend is the median (provisionLevel never goes below p50).
+  // A budget of Σ p50 is the median: provisionLevel never goes below p50, and a tier at p50 is held there.
   const budget = guard === 'median' ? 1 : policy.budgetUtilisation;
   const fc = usable ? forecastWindowRate(usable, nowMs, nowMs + delayMs + policy.decisionIntervalMs, budget) : null;
   if (usable && fc !== null) {
@@ -318,29 +326,40 @@ function freshObserved(o: OriginDemand, nowMs: number, policy: AllocationPolicy)
 }
 
 /**
- * The spend guard's account brought to `nowMs`. For the time since the last decision it adds the
- * rate the origin held and the reactive policy's (the peak of its recommendations over its
- * stabilisation window, `scaleInDelayMs`, as the HPA holds), both forgotten exponentially over
- * `spendWindowMs`; then the reactive policy's recommendation now (observed ÷ target utilisation)
- * joins its window. Only while demand is measured: with no fresh observation the reactive policy
- * has nothing to act on, so a domain placed on its prior alone is not held against it.
+ * The spend guard's account brought to `nowMs`, for the interval since the last decision, by what
+ * held then:
+ * - a forecast (`onForecast`): the rate the origin held, and the baseline's (the peak of its
+ *   recommendations over its stabilisation window, as the HPA holds);
+ * - the guard's own `reactive` stage: the baseline's, and `spendCeiling` × it as held, so the
+ *   account drifts back under the stage's exit and the median is tried again (counted as held,
+ *   the two are about equal and the ratio creeps towards 1: on bench:proactive's traces and their
+ *   copies that let one copy cost 1.019× the HPA);
+ * - the reactive policy for any other reason (no forecast yet, `forecastOnly`, past its horizon):
+ *   nothing. That costs what the baseline costs, and is not the forecasts' doing.
+ * Only while demand is measured (a recommendation at the interval's start, counted at most
+ * `observedTtlMs`): a domain placed on its prior alone is never held against a baseline of nothing.
+ * Then the baseline's recommendation now (observed ÷ target utilisation) joins its window.
  */
 export function accountSpend(o: OriginDemand, nowMs: number, policy: AllocationPolicy): SpendAccount {
-  const prev = o.spend ?? { atMs: nowMs, held: 0, reactive: 0, measuredMs: 0, reactiveRecent: [] };
+  const fresh: SpendAccount = { atMs: nowMs, held: 0, baseline: 0, measuredMs: 0, baselineRecent: [], stage: 'within', onForecast: false };
+  // A state from before the guard's second form (other fields) starts afresh too.
+  const prev = o.spend && Array.isArray(o.spend.baselineRecent) ? o.spend : fresh;
   if (nowMs < prev.atMs) return prev;
-  const observed = freshObserved(o, nowMs, policy);
   const dt = nowMs - prev.atMs;
-  const keep = Math.exp(-dt / policy.spendWindowMs);
-  // Demand was measured over the interval when the reactive policy had a recommendation at its start.
-  const measured = prev.reactiveRecent.length > 0 ? dt : 0;
-  const reactiveHeld = prev.reactiveRecent.reduce((m, r) => Math.max(m, r.rate), 0);
+  const keep = Math.exp(-dt / policy.spendTimeConstantMs);
+  const measured = prev.baselineRecent.length > 0 ? Math.min(dt, policy.observedTtlMs) : 0;
+  const baselineHeld = prev.baselineRecent.reduce((m, r) => Math.max(m, r.rate), 0);
+  const accounted = prev.stage === 'reactive' || prev.onForecast ? measured : 0;
+  const held = prev.stage === 'reactive' ? (policy.spendCeiling ?? 1) * baselineHeld : o.heldRate;
+  const observed = freshObserved(o, nowMs, policy);
   return {
+    ...prev,
     atMs: nowMs,
-    held: prev.held * keep + o.heldRate * measured,
-    reactive: prev.reactive * keep + reactiveHeld * measured,
-    measuredMs: (prev.measuredMs ?? 0) * keep + measured,
-    reactiveRecent:
-      observed === null ? [] : [...prev.reactiveRecent.filter((r) => r.atMs > nowMs - policy.scaleInDelayMs && r.atMs < nowMs), { atMs: nowMs, rate: observed / policy.targetUtilisation }],
+    held: prev.held * keep + held * accounted,
+    baseline: prev.baseline * keep + baselineHeld * accounted,
+    measuredMs: prev.measuredMs * keep + accounted,
+    baselineRecent:
+      observed === null ? [] : [...prev.baselineRecent.filter((r) => r.atMs > nowMs - policy.scaleInDelayMs && r.atMs < nowMs), { atMs: nowMs, rate: observed / policy.targetUtilisation }],
   };
 }
 
@@ -352,9 +371,14 @@ export function accountSpend(o: OriginDemand, nowMs: number, policy: AllocationP
  */
 export type SpendGuard = 'within' | 'median' | 'reactive';
 
-export function spendGuard(spend: SpendAccount | undefined, policy: AllocationPolicy): SpendGuard {
-  if (policy.spendCeiling === null || spend === undefined || spend.measuredMs < policy.spendWarmUpMs || spend.held <= spend.reactive * policy.spendCeiling) return 'within';
-  return spend.held > spend.reactive * policy.spendReactiveCeiling ? 'reactive' : 'median';
+/** The guard's stage on an account: entered above its ceiling, left below it less `spendHysteresis`, none before the warm-up. */
+export function guardStage(spend: SpendAccount | undefined, policy: AllocationPolicy): SpendGuard {
+  if (policy.spendCeiling === null || spend === undefined || spend.measuredMs < policy.spendWarmUpMs) return 'within';
+  const ratio = spend.baseline > 0 ? spend.held / spend.baseline : spend.held > 0 ? Infinity : 0;
+  const band = (stages: SpendGuard[]) => (stages.includes(spend.stage) ? policy.spendHysteresis : 0);
+  if (ratio > policy.spendReactiveCeiling - band(['reactive'])) return 'reactive';
+  if (ratio > policy.spendCeiling - band(['median', 'reactive'])) return 'median';
+  return 'within';
 }
 
 /**
@@ -428,8 +452,12 @@ export function decide(
   const origins: Record<string, OriginDemand> = {};
   for (const [region, o] of Object.entries(state.origins)) {
     const delayMs = (pools.pools.get(region)?.provisioningDelaySeconds ?? 0) * 1000;
-    const spend = policy.spendCeiling === null ? undefined : accountSpend(o, nowMs, policy);
-    const target = originTarget(o, nowMs, delayMs, policy, spendGuard(spend, policy));
+    const account = policy.spendCeiling === null ? undefined : accountSpend(o, nowMs, policy);
+    let stage = guardStage(account, policy);
+    // Set aside for the reactive policy with nothing measured, it would hold nothing: the median holds.
+    if (stage === 'reactive' && freshObserved(o, nowMs, policy) === null) stage = 'median';
+    const target = originTarget(o, nowMs, delayMs, policy, stage);
+    const spend = account && { ...account, stage, onForecast: target.onForecast };
     const held = holdRate(o.heldRate, o.recentTargets ?? [], target.rate, nowMs, policy, target.onForecast);
     const keepsReason = held.rate > target.rate; // holding above target: the earlier reason still explains it
     origins[region] = {
@@ -534,7 +562,8 @@ function schedule(
       const o = origins[p.origin];
       if (!o?.forecast || o.heldRate <= 0) continue;
       const delayMs = (pools.pools.get(p.origin)?.provisioningDelaySeconds ?? 0) * 1000;
-      const peak = forecastWindowRate(o.forecast, from, until + delayMs, policy.budgetUtilisation) ?? 0;
+      const budget = o.spend?.stage === 'median' ? 1 : policy.budgetUtilisation; // as originTarget provisions it
+      const peak = forecastWindowRate(o.forecast, from, until + delayMs, budget) ?? 0;
       rate += peak * (p.rate / o.heldRate);
     }
     blocks.push({ fromMs: from, untilMs: until, reserved: resourcesForRate(rate, cost) });

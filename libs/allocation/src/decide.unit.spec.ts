@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import fc from 'fast-check';
 import { CapacityPlanSchema, DemandForecast, QuantileLevels, RequestCost, ResourceNeed, resourcesForRate, Tier, Tiers, TierPolicy } from '@shardcast/contracts';
 import { parseRegionTable } from '@shardcast/geo';
-import { accountSpend, AllocationInput, AllocationPolicy, decide, DefaultAllocationPolicy, DomainAllocationState, forecastWindowRate, newDomainState, originTarget, OriginDemand, PoolsView, provisionLevel, spendGuard, toCapacityPlan } from './decide';
+import { accountSpend, AllocationInput, AllocationPolicy, decide, DefaultAllocationPolicy, DomainAllocationState, forecastWindowRate, newDomainState, guardStage, originTarget, OriginDemand, PoolsView, provisionLevel, SpendAccount, toCapacityPlan } from './decide';
 import { LatencyMatrix } from './latency';
 import { addNeed, fitsWithin, RegionPool, scaleNeed, subtractNeed, TierPoolCeiling, ZERO } from './pools';
 
@@ -299,45 +299,59 @@ describe('provisionLevel: a budget moves capacity to where the forecast is uncer
   });
 });
 
-describe('the spend guard: an origin that held more than the reactive policy would have is held at the median, then by the reactive policy', () => {
+describe('the spend guard: an origin that held more on forecasts than the reactive policy would have is held at the median, then by the reactive policy', () => {
   const observed = (rps: number, at: number): AllocationInput => ({ kind: 'observed', atMs: at, region: 'us-east-1', ratePerSecond: rps });
   const origin = (o: Partial<OriginDemand>): OriginDemand => ({ forecast: null, forecastEventId: null, observed: null, heldRate: 0, recentTargets: [], heldReason: 'reactive', heldQuantile: null, ...o });
   const policy = DefaultAllocationPolicy;
+  const account = (a: Partial<SpendAccount>): SpendAccount => ({ atMs: T0, held: 0, baseline: 0, measuredMs: policy.spendWarmUpMs, baselineRecent: [], stage: 'within', onForecast: true, ...a });
+  const decay = (ms: number) => Math.exp(-ms / policy.spendTimeConstantMs);
 
-  it('accounts the rate held and the reactive policy’s stabilised peak, only while demand is measured, forgetting over its window', () => {
+  it('accounts what the origin held on forecasts against the baseline’s stabilised peak, only while demand is measured', () => {
     const first = accountSpend(origin({ heldRate: 50, observed: { ratePerSecond: 70, atMs: T0 } }), T0, policy);
-    expect(first).toEqual({ atMs: T0, held: 0, reactive: 0, measuredMs: 0, reactiveRecent: [{ atMs: T0, rate: 100 }] });
-    // A minute later demand has fallen; the reactive policy still holds its window's peak (100).
-    const second = accountSpend(origin({ heldRate: 120, observed: { ratePerSecond: 7, atMs: T0 + MIN }, spend: first }), T0 + MIN, policy);
-    const keep = Math.exp(-MIN / policy.spendWindowMs);
-    expect(second.held).toBeCloseTo(120 * MIN, 6);
-    expect(second.reactive).toBeCloseTo(100 * MIN, 6);
-    expect(second.reactiveRecent).toEqual([{ atMs: T0, rate: 100 }, { atMs: T0 + MIN, rate: 10 }]);
-    expect(second.measuredMs).toBe(MIN);
-    // The feed stops. The interval from the last measured decision still counts (decisions come every
-    // minute: it is that minute); the next one, begun with nothing measured, adds nothing.
-    const stale = T0 + MIN + policy.observedTtlMs + MIN;
-    const third = accountSpend(origin({ heldRate: 120, observed: { ratePerSecond: 7, atMs: T0 + MIN }, spend: second }), stale, policy);
-    const gap = stale - T0 - MIN;
-    expect(third.held).toBeCloseTo(second.held * Math.exp(-gap / policy.spendWindowMs) + 120 * gap, 3);
-    expect(third.reactive).toBeCloseTo(second.reactive * Math.exp(-gap / policy.spendWindowMs) + 100 * gap, 3);
-    expect(third.reactiveRecent).toEqual([]);
-    const fourth = accountSpend(origin({ heldRate: 120, observed: { ratePerSecond: 7, atMs: stale + MIN }, spend: third }), stale + MIN, policy);
-    expect(fourth.held).toBeCloseTo(third.held * keep, 3);
-    expect(fourth.reactive).toBeCloseTo(third.reactive * keep, 3);
-    expect(fourth.reactiveRecent).toEqual([{ atMs: stale + MIN, rate: 10 }]);
-    expect(fourth.measuredMs).toBeCloseTo(third.measuredMs * keep, 6);
+    expect(first).toEqual({ atMs: T0, held: 0, baseline: 0, measuredMs: 0, baselineRecent: [{ atMs: T0, rate: 100 }], stage: 'within', onForecast: false });
+    // A minute on a forecast: demand has fallen, the baseline still holds its window's peak (100).
+    const onForecast = { ...first, onForecast: true };
+    const second = accountSpend(origin({ heldRate: 120, observed: { ratePerSecond: 7, atMs: T0 + MIN }, spend: onForecast }), T0 + MIN, policy);
+    expect(second).toMatchObject({ held: expect.closeTo(120 * MIN, 6), baseline: expect.closeTo(100 * MIN, 6), measuredMs: MIN });
+    expect(second.baselineRecent).toEqual([{ atMs: T0, rate: 100 }, { atMs: T0 + MIN, rate: 10 }]);
+    // A minute on the reactive policy for its own reasons (no usable forecast) counts for neither side.
+    const neutral = accountSpend(origin({ heldRate: 10, observed: { ratePerSecond: 7, atMs: T0 + 2 * MIN }, spend: { ...second, onForecast: false } }), T0 + 2 * MIN, policy);
+    expect(neutral).toMatchObject({ held: expect.closeTo(second.held * decay(MIN), 3), baseline: expect.closeTo(second.baseline * decay(MIN), 3), measuredMs: expect.closeTo(MIN * decay(MIN), 6) });
+    // A minute in the guard's reactive stage counts the baseline's, and the ceiling's share of it as held.
+    const setAside = accountSpend(origin({ heldRate: 500, observed: { ratePerSecond: 7, atMs: T0 + 2 * MIN }, spend: { ...second, stage: 'reactive' } }), T0 + 2 * MIN, policy);
+    expect(setAside.held).toBeCloseTo(second.held * decay(MIN) + policy.spendCeiling! * 100 * MIN, 3);
+    expect(setAside.baseline).toBeCloseTo(second.baseline * decay(MIN) + 100 * MIN, 3);
   });
 
-  it('within its ceiling the budget’s level, over it the median, over what the reactive policy spent the reactive policy', () => {
-    const account = (held: number, reactive: number, measuredMs = policy.spendWarmUpMs) => ({ atMs: T0, held, reactive, measuredMs, reactiveRecent: [] });
-    expect(spendGuard(account(500, 100, policy.spendWarmUpMs - 1), policy)).toBe('within'); // not measured long enough yet
-    expect(spendGuard(account(89, 100), policy)).toBe('within');
-    expect(spendGuard(account(95, 100), policy)).toBe('median');
-    expect(spendGuard(account(110, 100), policy)).toBe('median');
-    expect(spendGuard(account(111, 100), policy)).toBe('reactive');
-    expect(spendGuard(account(500, 100), { ...policy, spendCeiling: null })).toBe('within');
-    expect(spendGuard(undefined, policy)).toBe('within');
+  it('counts a long gap at most for as long as an observation is fresh; the interval after it, begun with nothing measured, not at all', () => {
+    const start = account({ held: 0, baseline: 0, measuredMs: 0, baselineRecent: [{ atMs: T0, rate: 100 }] });
+    const gap = 3 * 3_600_000;
+    const after = accountSpend(origin({ heldRate: 120, observed: { ratePerSecond: 70, atMs: T0 }, spend: start }), T0 + gap, policy);
+    expect(after).toMatchObject({ held: expect.closeTo(120 * policy.observedTtlMs, 3), baseline: expect.closeTo(100 * policy.observedTtlMs, 3), measuredMs: policy.observedTtlMs, baselineRecent: [] });
+    const next = accountSpend(origin({ heldRate: 120, observed: { ratePerSecond: 70, atMs: T0 + gap + MIN }, spend: after }), T0 + gap + MIN, policy);
+    expect(next.held).toBeCloseTo(after.held * decay(MIN), 3);
+    expect(next.baselineRecent).toEqual([{ atMs: T0 + gap + MIN, rate: 100 }]);
+    // Time going backwards (a redelivered observation) changes nothing.
+    expect(accountSpend(origin({ heldRate: 1, spend: next }), T0, policy)).toBe(next);
+  });
+
+  it('enters a stage above its ceiling and leaves it only below the ceiling less the hysteresis; nothing before the warm-up', () => {
+    const { spendCeiling, spendReactiveCeiling, spendHysteresis } = policy;
+    expect([spendCeiling, spendReactiveCeiling, spendHysteresis]).toEqual([0.9, 1.1, 0.05]);
+    const at = (ratio: number, stage: SpendAccount['stage'] = 'within') => guardStage(account({ held: ratio * 1000, baseline: 1000, stage }), policy);
+    expect(at(0.9)).toBe('within');
+    expect(at(0.9001)).toBe('median');
+    expect(at(1.1)).toBe('median');
+    expect(at(1.1001)).toBe('reactive');
+    expect(at(0.86, 'median')).toBe('median');
+    expect(at(0.85, 'median')).toBe('within');
+    expect(at(1.06, 'reactive')).toBe('reactive');
+    expect(at(1.05, 'reactive')).toBe('median');
+    expect(at(0.8, 'reactive')).toBe('within');
+    expect(guardStage(account({ held: 5000, baseline: 1000, measuredMs: policy.spendWarmUpMs - 1 }), policy)).toBe('within');
+    expect(guardStage(account({ held: 5000, baseline: 0 }), policy)).toBe('reactive');
+    expect(guardStage(account({ held: 5000, baseline: 1000 }), { ...policy, spendCeiling: null })).toBe('within');
+    expect(guardStage(undefined, policy)).toBe('within');
 
     const o = origin({ forecast: forecast('us-east-1', constant(100), { priorWeight: 0 }), observed: { ratePerSecond: 50, atMs: T0 } });
     expect(originTarget(o, T0, 600_000, unbudgeted, 'within')).toMatchObject({ rate: expect.closeTo(120, 9), quantile: 'p90', onForecast: true });
@@ -345,51 +359,90 @@ describe('the spend guard: an origin that held more than the reactive policy wou
     expect(originTarget(o, T0, 600_000, unbudgeted, 'reactive')).toMatchObject({ rate: expect.closeTo(50 / policy.targetUtilisation, 9), reason: 'reactive', onForecast: false });
   });
 
-  it('a forecast biased high (last week’s level after demand fell) is set aside for the reactive policy until the account is paid back', () => {
+  /** 30 minutes of demand at 30 rps against a forecast of p90 100 (held at 120, median 90; the reactive policy holds 30 ÷ 0.7 ≈ 43). */
+  function biasedHigh(p: AllocationPolicy, pools: PoolsView) {
+    let d = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(100), { priorWeight: 0 }) }, pools, p);
+    const stages: string[] = [];
+    const rates: number[] = [];
+    for (let m = 0; m < 30; m++) {
+      d = run(d.state, observed(30, T0 + m * MIN), pools, p);
+      stages.push(d.state.origins['us-east-1'].spend?.stage ?? 'none');
+      rates.push(d.state.origins['us-east-1'].heldRate);
+    }
+    return { d, stages, rates };
+  }
+
+  it('a forecast biased high (last week’s level after demand fell) is set aside for the reactive policy, the median tried again, the tier’s level back once demand pays for it', () => {
     const pools = view([pool('us-east-1', 10_000)]);
     const guarded: AllocationPolicy = { ...unbudgeted, spendCeiling: 0.9, spendWarmUpMs: 0 }; // minutes here, not days
-    const walk = (p: AllocationPolicy) => {
-      let d = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(100), { priorWeight: 0 }) }, pools, p);
-      const rates: number[] = [];
-      // Demand at 30 rps: the reactive policy holds 30 ÷ 0.7 ≈ 43, the forecast's p90 × 1.2 = 120, its median 90.
-      for (let m = 0; m < 30; m++) {
-        d = run(d.state, observed(30, T0 + m * MIN), pools, p);
-        rates.push(d.state.origins['us-east-1'].heldRate);
-      }
-      return { d, rates };
-    };
-    const off = walk({ ...guarded, spendCeiling: null });
+    const off = biasedHigh({ ...guarded, spendCeiling: null }, pools);
     expect(off.rates.every((r) => Math.abs(r - 120) < 1e-9)).toBe(true);
-    expect(off.d.state.origins['us-east-1'].heldQuantile).toBe('p90');
 
-    const on = walk(guarded);
-    expect(spendGuard(on.d.state.origins['us-east-1'].spend, guarded)).toBe('reactive');
-    expect(on.d.state.origins['us-east-1']).toMatchObject({ heldReason: 'reactive', heldQuantile: null });
-    expect(on.rates[1]).toBeCloseTo(120, 9); // held through the stabilisation window first
-    expect(on.rates[on.rates.length - 1]).toBeCloseTo(30 / policy.targetUtilisation, 9); // then the HPA's level
+    const on = biasedHigh(guarded, pools);
+    expect(on.stages[0]).toBe('within');
+    expect(on.stages[1]).toBe('reactive'); // 120 held against 43
+    const firstMedian = on.stages.indexOf('median');
+    expect(firstMedian).toBeGreaterThan(5); // the account had to come back under 1.05 first
+    expect(on.rates[firstMedian]).toBeCloseTo(90, 9); // the median, raised to at once
+    expect(Math.min(...on.rates)).toBeCloseTo(30 / policy.targetUtilisation, 9); // the reactive policy's level in between
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    expect(sum(on.rates)).toBeLessThan(0.75 * sum(off.rates));
 
-    // Demand rises past the forecast: the reactive policy spends more, the account pays back, the tier's level returns.
+    // Demand rises past the forecast: the baseline spends more, the account pays back, the tier's level returns.
     let d = on.d;
     for (let m = 30; m < 230; m++) d = run(d.state, observed(300, T0 + m * MIN), pools, guarded);
-    expect(spendGuard(d.state.origins['us-east-1'].spend, guarded)).toBe('within');
+    expect(d.state.origins['us-east-1'].spend!.stage).toBe('within');
     for (let m = 230; m < 245; m++) d = run(d.state, observed(50, T0 + m * MIN), pools, guarded);
-    expect(spendGuard(d.state.origins['us-east-1'].spend, guarded)).toBe('within');
-    expect(d.state.origins['us-east-1']).toMatchObject({ heldQuantile: 'p90', heldRate: expect.closeTo(120, 9) });
+    expect(d.state.origins['us-east-1']).toMatchObject({ heldQuantile: 'p90', heldRate: expect.closeTo(120, 9), spend: expect.objectContaining({ stage: 'within' }) });
+  });
+
+  it('set aside with nothing measured, the median holds rather than nothing', () => {
+    const pools = view([pool('us-east-1', 10_000)]);
+    const guarded: AllocationPolicy = { ...unbudgeted, spendCeiling: 0.9, spendWarmUpMs: 0 };
+    let d = biasedHigh(guarded, pools).d;
+    d = run(d.state, observed(30, T0 + 30 * MIN), pools, guarded);
+    while (d.state.origins['us-east-1'].spend!.stage !== 'reactive') d = run(d.state, observed(30, d.state.origins['us-east-1'].spend!.atMs + MIN), pools, guarded);
+    const last = d.state.origins['us-east-1'].spend!.atMs;
+    d = run(d.state, { kind: 'tick', atMs: last + policy.observedTtlMs + MIN }, pools, guarded); // the feed stopped
+    expect(d.state.origins['us-east-1'].spend!.stage).toBe('median');
+    d = run(d.state, { kind: 'tick', atMs: last + policy.observedTtlMs + 10 * MIN }, pools, guarded);
+    expect(d.state.origins['us-east-1'].heldRate).toBeCloseTo(90, 9);
+  });
+
+  it('time on the reactive policy for its own reasons (telemetry before the first forecast) is not held against the forecasts', () => {
+    const pools = view([pool('us-east-1', 10_000)]);
+    // A warm-up of 20 minutes: the first 5 on the forecast still hold the reactive level (the scale-in window).
+    const guarded: AllocationPolicy = { ...unbudgeted, spendCeiling: 0.9, spendWarmUpMs: 20 * MIN };
+    // Three days on the reactive policy: it holds what the baseline holds (100 ÷ 0.7), a ratio of 1.
+    let d = run(newDomainState('app.example.com', 'pro'), observed(100, T0), pools, guarded);
+    for (let m = 1; m < 3 * 24 * 60; m++) d = run(d.state, observed(100, T0 + m * MIN), pools, guarded);
+    expect(d.state.origins['us-east-1'].spend).toMatchObject({ held: 0, baseline: 0, measuredMs: 0 });
+    // Then a forecast that costs 0.84 of the baseline (p90 100 × 1.2 = 120 against 143): within the
+    // ceiling on its own, over it were the three days counted (their ratio of 1 would outweigh it).
+    const at = T0 + 3 * 24 * 60 * MIN;
+    d = run(d.state, { kind: 'forecast', atMs: at, eventId: 'f', forecast: forecast('us-east-1', constant(100), { priorWeight: 0, generatedAt: new Date(at).toISOString(), startAt: new Date(at).toISOString() }) }, pools, guarded);
+    for (let m = 1; m < 30; m++) d = run(d.state, observed(100, at + m * MIN), pools, guarded);
+    expect(d.state.origins['us-east-1']).toMatchObject({ heldQuantile: 'p90', heldRate: expect.closeTo(120, 9), spend: expect.objectContaining({ stage: 'within' }) });
+    expect(d.state.origins['us-east-1'].spend!.measuredMs).toBeCloseTo(29 * MIN, -4); // decayed a little
   });
 
   it('never holds a domain placed on its prior alone against it: with no telemetry nothing is accounted', () => {
     const pools = view([pool('us-east-1', 10_000)]);
-    let d = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(100)) }, pools, unbudgeted);
-    for (let m = 1; m <= 120; m++) d = run(d.state, { kind: 'tick', atMs: T0 + m * MIN }, pools, unbudgeted);
+    const guarded: AllocationPolicy = { ...unbudgeted, spendWarmUpMs: 0 };
+    let d = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(100)) }, pools, guarded);
+    for (let m = 1; m <= 120; m++) d = run(d.state, { kind: 'tick', atMs: T0 + m * MIN }, pools, guarded);
     expect(d.state.origins['us-east-1']).toMatchObject({ heldReason: 'prior', heldQuantile: 'p90', heldRate: expect.closeTo(120, 9) });
-    expect(d.state.origins['us-east-1'].spend).toMatchObject({ held: 0, reactive: 0 });
+    expect(d.state.origins['us-east-1'].spend).toMatchObject({ held: 0, baseline: 0, stage: 'within' });
   });
 
-  it('a state persisted before the guard (no account) starts a fresh one', () => {
+  it('a state persisted before the guard, or by its first form, starts a fresh account', () => {
     const pools = view([pool('us-east-1', 10_000)]);
     let d = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(100)) }, pools, unbudgeted);
-    const { spend: _dropped, ...old } = d.state.origins['us-east-1'];
-    d = run({ ...d.state, origins: { 'us-east-1': old } }, observed(30, T0 + MIN), pools, unbudgeted);
-    expect(d.state.origins['us-east-1'].spend).toEqual({ atMs: T0 + MIN, held: 0, reactive: 0, measuredMs: 0, reactiveRecent: [{ atMs: T0 + MIN, rate: 30 / DefaultAllocationPolicy.targetUtilisation }] });
+    const { spend: _dropped, ...withoutAccount } = d.state.origins['us-east-1'];
+    const firstForm = { ...withoutAccount, spend: { atMs: T0, held: 5e9, reactive: 1, measuredMs: 1e12, reactiveRecent: [] } as unknown as SpendAccount };
+    for (const o of [withoutAccount, firstForm]) {
+      const next = run({ ...d.state, origins: { 'us-east-1': o } }, observed(30, T0 + MIN), pools, unbudgeted);
+      expect(next.state.origins['us-east-1'].spend).toEqual({ atMs: T0 + MIN, held: 0, baseline: 0, measuredMs: 0, baselineRecent: [{ atMs: T0 + MIN, rate: 30 / policy.targetUtilisation }], stage: 'within', onForecast: true });
+    }
   });
 });

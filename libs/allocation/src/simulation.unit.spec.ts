@@ -82,8 +82,8 @@ describe('simulateProactive (shardcast: forecast → decide → provisioner)', (
 
   it('the spend guard keeps a forecast biased high (3× the truth at every quantile) at the HPA’s cost; without it, it costs twice as much', async () => {
     const t = trace(Array.from({ length: 3000 }, (_, m) => 200 + 150 * Math.sin((2 * Math.PI * m) / 1440)), 10);
-    // Scored after the guard's warm-up (a day measured): it acts on an account that long.
-    const scoreFrom = DefaultAllocationPolicy.spendWarmUpMs / 60_000;
+    // Scored after the guard's warm-up: a day measured, which takes about 26 hours as measured time is forgotten too.
+    const scoreFrom = 26 * 60;
     const hpa = simulateReactive(t, { targetUtilisation: 0.7, scoreFrom });
     const run = (policy: Partial<typeof DefaultAllocationPolicy>) =>
       simulateProactive(t, { replanMinutes: 15, scoreFrom, requestCost: COST, latency, policy: { ...DefaultAllocationPolicy, ...policy }, forecastAt: async (m) => oracle(t, m, 3) });
