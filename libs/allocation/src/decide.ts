@@ -116,9 +116,13 @@ export interface SpendAccount {
   measuredMs: number;
   /** The baseline's recommendations over its stabilisation window (`scaleInDelayMs`): it holds their peak. */
   baselineRecent: Array<{ atMs: number; rate: number }>;
-  /** The guard's stage at `atMs`, and whether a usable forecast set the origin's target then: what the next interval is accounted as. */
+  /** The guard's stage at `atMs`. */
   stage: SpendGuard;
-  onForecast: boolean;
+  /**
+   * Whether the interval from `atMs` is accounted: a usable forecast fitted to data (not mostly a
+   * registration prior) set the origin's target, or the guard set such a forecast aside.
+   */
+  counted: boolean;
 }
 
 /** One domain's allocation state: everything `decide` needs of it, persisted by the service between events. */
@@ -327,29 +331,31 @@ function freshObserved(o: OriginDemand, nowMs: number, policy: AllocationPolicy)
 
 /**
  * The spend guard's account brought to `nowMs`, for the interval since the last decision, by what
- * held then:
- * - a forecast (`onForecast`): the rate the origin held, and the baseline's (the peak of its
+ * held then (`counted`, `stage`):
+ * - a forecast fitted to data: the rate the origin held, and the baseline's (the peak of its
  *   recommendations over its stabilisation window, as the HPA holds);
- * - the guard's own `reactive` stage: the baseline's, and `spendCeiling` × it as held, so the
- *   account drifts back under the stage's exit and the median is tried again (counted as held,
- *   the two are about equal and the ratio creeps towards 1: on bench:proactive's traces and their
- *   copies that let one copy cost 1.019× the HPA);
- * - the reactive policy for any other reason (no forecast yet, `forecastOnly`, past its horizon):
- *   nothing. That costs what the baseline costs, and is not the forecasts' doing.
+ * - such a forecast set aside by the guard's `reactive` stage: the baseline's, and `spendCeiling` ×
+ *   it as held, so the account drifts back under the stage's exit (the config keeps the ceiling
+ *   below it) and the median is tried again (counted as held, the two are about equal and the
+ *   ratio creeps towards 1: on bench:proactive's traces and their copies that let one copy cost
+ *   1.019× the HPA);
+ * - anything else: nothing. The reactive policy for its own reasons (no forecast yet,
+ *   `forecastOnly`, past its horizon) costs what the baseline costs; a registration prior is the
+ *   capacity placed before the first request that the user asked for, not a forecast's error.
  * Only while demand is measured (a recommendation at the interval's start, counted at most
  * `observedTtlMs`): a domain placed on its prior alone is never held against a baseline of nothing.
  * Then the baseline's recommendation now (observed ÷ target utilisation) joins its window.
  */
 export function accountSpend(o: OriginDemand, nowMs: number, policy: AllocationPolicy): SpendAccount {
-  const fresh: SpendAccount = { atMs: nowMs, held: 0, baseline: 0, measuredMs: 0, baselineRecent: [], stage: 'within', onForecast: false };
-  // A state from before the guard's second form (other fields) starts afresh too.
-  const prev = o.spend && Array.isArray(o.spend.baselineRecent) ? o.spend : fresh;
+  const fresh: SpendAccount = { atMs: nowMs, held: 0, baseline: 0, measuredMs: 0, baselineRecent: [], stage: 'within', counted: false };
+  // A state from an earlier form of the guard (other fields) starts afresh too.
+  const prev = o.spend && Array.isArray(o.spend.baselineRecent) && typeof o.spend.counted === 'boolean' ? o.spend : fresh;
   if (nowMs < prev.atMs) return prev;
   const dt = nowMs - prev.atMs;
   const keep = Math.exp(-dt / policy.spendTimeConstantMs);
   const measured = prev.baselineRecent.length > 0 ? Math.min(dt, policy.observedTtlMs) : 0;
   const baselineHeld = prev.baselineRecent.reduce((m, r) => Math.max(m, r.rate), 0);
-  const accounted = prev.stage === 'reactive' || prev.onForecast ? measured : 0;
+  const accounted = prev.counted ? measured : 0;
   const held = prev.stage === 'reactive' ? (policy.spendCeiling ?? 1) * baselineHeld : o.heldRate;
   const observed = freshObserved(o, nowMs, policy);
   return {
@@ -457,7 +463,8 @@ export function decide(
     // Set aside for the reactive policy with nothing measured, it would hold nothing: the median holds.
     if (stage === 'reactive' && freshObserved(o, nowMs, policy) === null) stage = 'median';
     const target = originTarget(o, nowMs, delayMs, policy, stage);
-    const spend = account && { ...account, stage, onForecast: target.onForecast };
+    const fitted = o.forecast !== null && !o.forecast.forecastOnly && o.forecast.priorWeight < policy.priorLabelWeight && forecastStepStartMs(o.forecast, o.forecast.steps) > nowMs;
+    const spend = account && { ...account, stage, counted: fitted && (target.onForecast || stage === 'reactive') };
     const held = holdRate(o.heldRate, o.recentTargets ?? [], target.rate, nowMs, policy, target.onForecast);
     const keepsReason = held.rate > target.rate; // holding above target: the earlier reason still explains it
     origins[region] = {

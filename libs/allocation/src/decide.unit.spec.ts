@@ -303,19 +303,18 @@ describe('the spend guard: an origin that held more on forecasts than the reacti
   const observed = (rps: number, at: number): AllocationInput => ({ kind: 'observed', atMs: at, region: 'us-east-1', ratePerSecond: rps });
   const origin = (o: Partial<OriginDemand>): OriginDemand => ({ forecast: null, forecastEventId: null, observed: null, heldRate: 0, recentTargets: [], heldReason: 'reactive', heldQuantile: null, ...o });
   const policy = DefaultAllocationPolicy;
-  const account = (a: Partial<SpendAccount>): SpendAccount => ({ atMs: T0, held: 0, baseline: 0, measuredMs: policy.spendWarmUpMs, baselineRecent: [], stage: 'within', onForecast: true, ...a });
+  const account = (a: Partial<SpendAccount>): SpendAccount => ({ atMs: T0, held: 0, baseline: 0, measuredMs: policy.spendWarmUpMs, baselineRecent: [], stage: 'within', counted: true, ...a });
   const decay = (ms: number) => Math.exp(-ms / policy.spendTimeConstantMs);
 
   it('accounts what the origin held on forecasts against the baseline’s stabilised peak, only while demand is measured', () => {
     const first = accountSpend(origin({ heldRate: 50, observed: { ratePerSecond: 70, atMs: T0 } }), T0, policy);
-    expect(first).toEqual({ atMs: T0, held: 0, baseline: 0, measuredMs: 0, baselineRecent: [{ atMs: T0, rate: 100 }], stage: 'within', onForecast: false });
+    expect(first).toEqual({ atMs: T0, held: 0, baseline: 0, measuredMs: 0, baselineRecent: [{ atMs: T0, rate: 100 }], stage: 'within', counted: false });
     // A minute on a forecast: demand has fallen, the baseline still holds its window's peak (100).
-    const onForecast = { ...first, onForecast: true };
-    const second = accountSpend(origin({ heldRate: 120, observed: { ratePerSecond: 7, atMs: T0 + MIN }, spend: onForecast }), T0 + MIN, policy);
+    const second = accountSpend(origin({ heldRate: 120, observed: { ratePerSecond: 7, atMs: T0 + MIN }, spend: { ...first, counted: true } }), T0 + MIN, policy);
     expect(second).toMatchObject({ held: expect.closeTo(120 * MIN, 6), baseline: expect.closeTo(100 * MIN, 6), measuredMs: MIN });
     expect(second.baselineRecent).toEqual([{ atMs: T0, rate: 100 }, { atMs: T0 + MIN, rate: 10 }]);
     // A minute on the reactive policy for its own reasons (no usable forecast) counts for neither side.
-    const neutral = accountSpend(origin({ heldRate: 10, observed: { ratePerSecond: 7, atMs: T0 + 2 * MIN }, spend: { ...second, onForecast: false } }), T0 + 2 * MIN, policy);
+    const neutral = accountSpend(origin({ heldRate: 10, observed: { ratePerSecond: 7, atMs: T0 + 2 * MIN }, spend: { ...second, counted: false } }), T0 + 2 * MIN, policy);
     expect(neutral).toMatchObject({ held: expect.closeTo(second.held * decay(MIN), 3), baseline: expect.closeTo(second.baseline * decay(MIN), 3), measuredMs: expect.closeTo(MIN * decay(MIN), 6) });
     // A minute in the guard's reactive stage counts the baseline's, and the ceiling's share of it as held.
     const setAside = accountSpend(origin({ heldRate: 500, observed: { ratePerSecond: 7, atMs: T0 + 2 * MIN }, spend: { ...second, stage: 'reactive' } }), T0 + 2 * MIN, policy);
@@ -396,17 +395,50 @@ describe('the spend guard: an origin that held more on forecasts than the reacti
     expect(d.state.origins['us-east-1']).toMatchObject({ heldQuantile: 'p90', heldRate: expect.closeTo(120, 9), spend: expect.objectContaining({ stage: 'within' }) });
   });
 
+  /** An origin on a fitted forecast (p90 100: 120 held, median 90) whose account is at twice the baseline, in the reactive stage. */
+  function setAside(observedAtMs: number, extra: Partial<DemandForecast> = {}): DomainAllocationState {
+    const f = forecast('us-east-1', constant(100), { priorWeight: 0, ...extra });
+    const spend = account({ atMs: T0 + 60 * MIN, held: 2000 * MIN, baseline: 1000 * MIN, stage: 'reactive', baselineRecent: [{ atMs: T0 + 60 * MIN, rate: 43 }] });
+    const o = origin({ forecast: f, forecastEventId: 'f', observed: { ratePerSecond: 30, atMs: observedAtMs }, heldRate: 43, heldReason: 'reactive', spend });
+    return { ...newDomainState('app.example.com', 'pro'), version: 1, origins: { 'us-east-1': o } };
+  }
+  const guardedPolicy: AllocationPolicy = { ...unbudgeted, spendCeiling: 0.9 };
+
   it('set aside with nothing measured, the median holds rather than nothing', () => {
     const pools = view([pool('us-east-1', 10_000)]);
-    const guarded: AllocationPolicy = { ...unbudgeted, spendCeiling: 0.9, spendWarmUpMs: 0 };
-    let d = biasedHigh(guarded, pools).d;
-    d = run(d.state, observed(30, T0 + 30 * MIN), pools, guarded);
-    while (d.state.origins['us-east-1'].spend!.stage !== 'reactive') d = run(d.state, observed(30, d.state.origins['us-east-1'].spend!.atMs + MIN), pools, guarded);
-    const last = d.state.origins['us-east-1'].spend!.atMs;
-    d = run(d.state, { kind: 'tick', atMs: last + policy.observedTtlMs + MIN }, pools, guarded); // the feed stopped
+    const measured = run(setAside(T0 + 60 * MIN), { kind: 'tick', atMs: T0 + 61 * MIN }, pools, guardedPolicy);
+    expect(measured.state.origins['us-east-1']).toMatchObject({ heldRate: expect.closeTo(30 / policy.targetUtilisation, 9), spend: expect.objectContaining({ stage: 'reactive' }) });
+    const stale = run(setAside(T0 + 60 * MIN - policy.observedTtlMs - MIN), { kind: 'tick', atMs: T0 + 61 * MIN }, pools, guardedPolicy);
+    expect(stale.state.origins['us-east-1']).toMatchObject({ heldRate: expect.closeTo(90, 9), heldQuantile: 'p50', spend: expect.objectContaining({ stage: 'median' }) });
+  });
+
+  it('set-aside time counts only while the forecast set aside is one fitted to data and in force', () => {
+    const pools = view([pool('us-east-1', 10_000)]);
+    const at = { kind: 'tick' as const, atMs: T0 + 61 * MIN };
+    expect(run(setAside(T0 + 60 * MIN), at, pools, guardedPolicy).state.origins['us-east-1'].spend!.counted).toBe(true);
+    expect(run(setAside(T0 + 60 * MIN, { forecastOnly: true }), at, pools, guardedPolicy).state.origins['us-east-1'].spend!.counted).toBe(false);
+    expect(run(setAside(T0 + 60 * MIN, { priorWeight: 0.9 }), at, pools, guardedPolicy).state.origins['us-east-1'].spend!.counted).toBe(false);
+    expect(run(setAside(T0 + 60 * MIN, { steps: 6, requests: Object.fromEntries(QuantileLevels.map((l) => [l, new Array(6).fill(30_000)])) as DemandForecast['requests'] }), at, pools, guardedPolicy).state.origins['us-east-1'].spend!.counted).toBe(false); // its 30 minutes are past
+  });
+
+  it('the published schedule follows the median while the guard holds the origin there', () => {
+    const pools = view([pool('us-east-1', 10_000)]);
+    const median = { ...setAside(T0 + 60 * MIN) };
+    const o = median.origins['us-east-1'];
+    median.origins = { 'us-east-1': { ...o, spend: { ...o.spend!, held: 1000 * MIN, baseline: 1000 * MIN, stage: 'median' } } };
+    const d = run(median, observed(30, T0 + 61 * MIN), pools, guardedPolicy);
     expect(d.state.origins['us-east-1'].spend!.stage).toBe('median');
-    d = run(d.state, { kind: 'tick', atMs: last + policy.observedTtlMs + 10 * MIN }, pools, guarded);
-    expect(d.state.origins['us-east-1'].heldRate).toBeCloseTo(90, 9);
+    expect(d.plan!.regions[0].schedule[0].reserved.cpuCores).toBeCloseTo(cpuFor(90), 9);
+    const within = run(median, observed(30, T0 + 61 * MIN), pools, { ...guardedPolicy, spendCeiling: null });
+    expect(within.plan!.regions[0].schedule[0].reserved.cpuCores).toBeCloseTo(cpuFor(120), 9);
+  });
+
+  it('a registration prior is not held against the forecasts: trickle traffic before launch leaves the account empty', () => {
+    const pools = view([pool('us-east-1', 10_000)]);
+    const guarded: AllocationPolicy = { ...unbudgeted, spendCeiling: 0.9, spendWarmUpMs: 60 * MIN };
+    let d = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'p', forecast: forecast('us-east-1', constant(100), { priorWeight: 1 }) }, pools, guarded);
+    for (let m = 0; m < 2 * 24 * 60; m++) d = run(d.state, observed(m % 7 === 0 ? 1 : 0, T0 + m * MIN), pools, guarded);
+    expect(d.state.origins['us-east-1']).toMatchObject({ heldReason: 'prior', heldRate: expect.closeTo(120, 9), spend: expect.objectContaining({ held: 0, baseline: 0, stage: 'within' }) });
   });
 
   it('time on the reactive policy for its own reasons (telemetry before the first forecast) is not held against the forecasts', () => {
@@ -442,7 +474,7 @@ describe('the spend guard: an origin that held more on forecasts than the reacti
     const firstForm = { ...withoutAccount, spend: { atMs: T0, held: 5e9, reactive: 1, measuredMs: 1e12, reactiveRecent: [] } as unknown as SpendAccount };
     for (const o of [withoutAccount, firstForm]) {
       const next = run({ ...d.state, origins: { 'us-east-1': o } }, observed(30, T0 + MIN), pools, unbudgeted);
-      expect(next.state.origins['us-east-1'].spend).toEqual({ atMs: T0 + MIN, held: 0, baseline: 0, measuredMs: 0, baselineRecent: [{ atMs: T0 + MIN, rate: 30 / policy.targetUtilisation }], stage: 'within', onForecast: true });
+      expect(next.state.origins['us-east-1'].spend).toEqual({ atMs: T0 + MIN, held: 0, baseline: 0, measuredMs: 0, baselineRecent: [{ atMs: T0 + MIN, rate: 30 / policy.targetUtilisation }], stage: 'within', counted: false });
     }
   });
 });

@@ -80,7 +80,7 @@ describe('simulateProactive (shardcast: forecast → decide → provisioner)', (
     expect(proactive.reasons.proactive).toBeGreaterThan(0);
   });
 
-  it('the spend guard keeps a forecast biased high (3× the truth at every quantile) at the HPA’s cost; without it, it costs twice as much', async () => {
+  it('the spend guard keeps a forecast biased high (3× the truth at every quantile) at the HPA’s cost after its warm-up; without it, it costs twice as much', async () => {
     const t = trace(Array.from({ length: 3000 }, (_, m) => 200 + 150 * Math.sin((2 * Math.PI * m) / 1440)), 10);
     // Scored after the guard's warm-up: a day measured, which takes about 26 hours as measured time is forgotten too.
     const scoreFrom = 26 * 60;
@@ -90,7 +90,7 @@ describe('simulateProactive (shardcast: forecast → decide → provisioner)', (
     const unguarded = await run({ spendCeiling: null });
     const guarded = await run({});
     expect(unguarded.unitHours / hpa.unitHours).toBeGreaterThan(2);
-    expect(guarded.unitHours / hpa.unitHours).toBeLessThan(DefaultAllocationPolicy.spendReactiveCeiling); // 1.001 when measured
+    expect(guarded.unitHours / hpa.unitHours).toBeLessThan(1.01); // 1.001 when measured
     expect(guarded.reasons.reactive).toBeGreaterThan(1000); // the reactive policy: the median costs too much as well
   });
 
