@@ -79,7 +79,7 @@ export const DefaultAllocationPolicy: AllocationPolicy = {
   // delay. 0.9 is the highest of 0.8 … 1.0 that kept every trace of bench:proactive, its derived
   // windows and its resampled copies at or under the HPA's cost (decision 0038).
   spendCeiling: 0.9,
-  // Measured on bench:proactive's four traces: 1.0 → reduction mean 0.049, 1.1 → 0.217, 1.25 / 1.5 → 0.211 / 0.209 (decision 0038).
+  // At 1.0 or 1.25 (or 1.1 with a band of 0.1) a trace of bench:proactive's 17 costs more than the HPA (decision 0038).
   spendReactiveCeiling: 1.1,
   spendHysteresis: 0.05,
   spendTimeConstantMs: 7 * 24 * 3_600_000, // the simulated week: long enough that a cheap day pays for a dear one
@@ -314,8 +314,7 @@ export function originTarget(o: OriginDemand, nowMs: number, delayMs: number, po
   const observed = freshObserved(o, nowMs, policy);
   const floor = observed === null ? 0 : observed * (1 + policy.observedMargin);
   const usable = o.forecast && !o.forecast.forecastOnly && guard !== 'reactive' ? o.forecast : null;
-  // A budget of Σ p50 is the median: provisionLevel never goes below p50, and a tier at p50 is held there.
-  const budget = guard === 'median' ? 1 : policy.budgetUtilisation;
+  const budget = stageBudget(guard, policy);
   const fc = usable ? forecastWindowRate(usable, nowMs, nowMs + delayMs + policy.decisionIntervalMs, budget) : null;
   if (usable && fc !== null) {
     const reason: ReservationReason = usable.priorWeight >= policy.priorLabelWeight ? 'prior' : 'proactive';
@@ -323,6 +322,11 @@ export function originTarget(o: OriginDemand, nowMs: number, delayMs: number, po
     return { rate: floor, reason: 'reactive', quantile: null, onForecast: true };
   }
   return { rate: observed === null ? 0 : observed / policy.targetUtilisation, reason: 'reactive', quantile: null, onForecast: false };
+}
+
+/** The budget a forecast is provisioned at in a guard stage. A budget of Σ p50 is the median: provisionLevel never goes below p50, and a tier at p50 is held there. */
+function stageBudget(stage: SpendGuard, policy: AllocationPolicy): number | null {
+  return stage === 'median' ? 1 : policy.budgetUtilisation;
 }
 
 function freshObserved(o: OriginDemand, nowMs: number, policy: AllocationPolicy): number | null {
@@ -377,12 +381,16 @@ export function accountSpend(o: OriginDemand, nowMs: number, policy: AllocationP
  */
 export type SpendGuard = 'within' | 'median' | 'reactive';
 
-/** The guard's stage on an account: entered above its ceiling, left below it less `spendHysteresis`, none before the warm-up. */
+/**
+ * The guard's stage on an account brought to now: entered above its ceiling, left below it less
+ * `spendHysteresis`, none before the warm-up. Never `reactive` with nothing measured now (no
+ * recommendation in the baseline's window): the reactive policy would hold nothing, the median holds.
+ */
 export function guardStage(spend: SpendAccount | undefined, policy: AllocationPolicy): SpendGuard {
   if (policy.spendCeiling === null || spend === undefined || spend.measuredMs < policy.spendWarmUpMs) return 'within';
   const ratio = spend.baseline > 0 ? spend.held / spend.baseline : spend.held > 0 ? Infinity : 0;
   const band = (stages: SpendGuard[]) => (stages.includes(spend.stage) ? policy.spendHysteresis : 0);
-  if (ratio > policy.spendReactiveCeiling - band(['reactive'])) return 'reactive';
+  if (ratio > policy.spendReactiveCeiling - band(['reactive'])) return spend.baselineRecent.length > 0 ? 'reactive' : 'median';
   if (ratio > policy.spendCeiling - band(['median', 'reactive'])) return 'median';
   return 'within';
 }
@@ -459,9 +467,7 @@ export function decide(
   for (const [region, o] of Object.entries(state.origins)) {
     const delayMs = (pools.pools.get(region)?.provisioningDelaySeconds ?? 0) * 1000;
     const account = policy.spendCeiling === null ? undefined : accountSpend(o, nowMs, policy);
-    let stage = guardStage(account, policy);
-    // Set aside for the reactive policy with nothing measured, it would hold nothing: the median holds.
-    if (stage === 'reactive' && freshObserved(o, nowMs, policy) === null) stage = 'median';
+    const stage = guardStage(account, policy);
     const target = originTarget(o, nowMs, delayMs, policy, stage);
     const fitted = o.forecast !== null && !o.forecast.forecastOnly && o.forecast.priorWeight < policy.priorLabelWeight && forecastStepStartMs(o.forecast, o.forecast.steps) > nowMs;
     const spend = account && { ...account, stage, counted: fitted && (target.onForecast || stage === 'reactive') };
@@ -569,8 +575,7 @@ function schedule(
       const o = origins[p.origin];
       if (!o?.forecast || o.heldRate <= 0) continue;
       const delayMs = (pools.pools.get(p.origin)?.provisioningDelaySeconds ?? 0) * 1000;
-      const budget = o.spend?.stage === 'median' ? 1 : policy.budgetUtilisation; // as originTarget provisions it
-      const peak = forecastWindowRate(o.forecast, from, until + delayMs, budget) ?? 0;
+      const peak = forecastWindowRate(o.forecast, from, until + delayMs, stageBudget(o.spend?.stage ?? 'within', policy)) ?? 0;
       rate += peak * (p.rate / o.heldRate);
     }
     blocks.push({ fromMs: from, untilMs: until, reserved: resourcesForRate(rate, cost) });

@@ -303,7 +303,7 @@ describe('the spend guard: an origin that held more on forecasts than the reacti
   const observed = (rps: number, at: number): AllocationInput => ({ kind: 'observed', atMs: at, region: 'us-east-1', ratePerSecond: rps });
   const origin = (o: Partial<OriginDemand>): OriginDemand => ({ forecast: null, forecastEventId: null, observed: null, heldRate: 0, recentTargets: [], heldReason: 'reactive', heldQuantile: null, ...o });
   const policy = DefaultAllocationPolicy;
-  const account = (a: Partial<SpendAccount>): SpendAccount => ({ atMs: T0, held: 0, baseline: 0, measuredMs: policy.spendWarmUpMs, baselineRecent: [], stage: 'within', counted: true, ...a });
+  const account = (a: Partial<SpendAccount>): SpendAccount => ({ atMs: T0, held: 0, baseline: 0, measuredMs: policy.spendWarmUpMs, baselineRecent: [{ atMs: T0, rate: 100 }], stage: 'within', counted: true, ...a });
   const decay = (ms: number) => Math.exp(-ms / policy.spendTimeConstantMs);
 
   it('accounts what the origin held on forecasts against the baseline’s stabilised peak, only while demand is measured', () => {
