@@ -13,7 +13,7 @@ module.exports = {
   globalSetup: '<rootDir>/libs/test-stack/src/jest-global-setup.ts',
   globalTeardown: '<rootDir>/libs/test-stack/src/jest-global-teardown.ts',
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,tools}/**/*.unit.spec.ts'] },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,tools,bench}/**/*.unit.spec.ts'] },
     { ...common, displayName: 'int', testMatch: ['<rootDir>/{apps,libs}/**/*.int.spec.ts'], slowTestThreshold: 60 },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/e2e/**/*.e2e.spec.ts'] },
     // Only libs/ingest-native/scripts/test-sanitized.sh selects it: the canary needs the ASan build.

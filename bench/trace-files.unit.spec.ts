@@ -1,0 +1,36 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadCsv } from './trace-files';
+
+/** `--data DIR` takes traces nobody here has seen: the loader reads the ways a `timestamp,value` CSV is written. */
+describe('loadCsv', () => {
+  let dir: string;
+  beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'shardcast-traces-'))));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const load = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return loadCsv(path);
+  };
+
+  it('reads space-separated UTC times, ISO times with offsets, epoch seconds and epoch milliseconds to the same instants', () => {
+    const expected = [Date.UTC(2014, 3, 10, 0, 5), Date.UTC(2014, 3, 10, 0, 10)];
+    expect(load('a.csv', 'timestamp,value\n2014-04-10 00:05:00,1\n2014-04-10 00:10:00,2\n').timestamps).toEqual(expected);
+    expect(load('b.csv', 'timestamp,value\n2014-04-10T02:05:00+02:00,1\n2014-04-10T00:10:00Z,2\n').timestamps).toEqual(expected);
+    expect(load('c.csv', `timestamp,value\n${expected[0] / 1000},1\n${expected[1] / 1000},2\n`).timestamps).toEqual(expected);
+    expect(load('d.csv', `timestamp,value\n${expected[0]},1\n${expected[1]},2\n`).timestamps).toEqual(expected);
+  });
+
+  it('reads quoted cells, a byte-order mark, CRLF line ends and columns in another order', () => {
+    const series = load('e.csv', '\uFEFF"value","timestamp"\r\n"3.5","2014-04-10 00:05:00"\r\n"4","2014-04-10 00:10:00"\r\n');
+    expect(series).toEqual({ timestamps: [Date.UTC(2014, 3, 10, 0, 5), Date.UTC(2014, 3, 10, 0, 10)], values: [3.5, 4] });
+  });
+
+  it('keeps an empty value as a gap and drops a row whose time cannot be read', () => {
+    const series = load('f.csv', 'timestamp,value\n2014-04-10 00:05:00,\nnot a time,7\n2014-04-10 00:10:00,2\n');
+    expect(series.timestamps).toEqual([Date.UTC(2014, 3, 10, 0, 5), Date.UTC(2014, 3, 10, 0, 10)]);
+    expect(series.values[0]).toBeNaN();
+    expect(series.values[1]).toBe(2);
+  });
+});
