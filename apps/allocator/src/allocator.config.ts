@@ -28,12 +28,12 @@ export const AllocatorConfigSchema = PlatformConfigSchema.extend({
   /**
    * The spend guard (AllocationPolicy.spendCeiling, decision 0038): while an origin has held more
    * than this fraction of what the reactive policy would have on the same observations, its
-   * forecasts are provisioned at their median (over `spendReactiveCeiling`, the reactive policy
-   * holds); `off`: no guard. Below that stage's exit (1.05): set-aside time counts at this
-   * fraction, and a ceiling at or above the exit would never let the stage end.
+   * forecasts are provisioned at their median; `off`: no guard (a forecast whose median has lately
+   * cost more than the reactive policy is then held on too). At most 1: above the reactive
+   * policy's spend it would not guard the cost.
    */
   ALLOCATOR_SPEND_CEILING: z
-    .union([z.literal('off'), z.coerce.number().gt(0).lt(DefaultAllocationPolicy.spendReactiveCeiling - DefaultAllocationPolicy.spendHysteresis)])
+    .union([z.literal('off'), z.coerce.number().gt(0).max(1)])
     .default(DefaultAllocationPolicy.spendCeiling ?? 'off')
     .transform((v) => (v === 'off' ? null : v)),
   /** A decision refused by the ledger (another instance moved first) is reloaded and taken again at most this often. */

@@ -45,8 +45,16 @@ export interface AllocationPolicy {
    * holds on the days after.
    */
   spendCeiling: number | null;
-  /** Over this fraction, the median costs more than the reactive policy too (a forecast biased high): the reactive policy holds, as for a closed gate. */
+  /**
+   * While what a forecast's median would hold has lately been over this fraction of what the reactive
+   * policy holds (a forecast biased high, such as last week's level after demand fell), even the median
+   * spends more than the reactive policy and buys nothing for it: the reactive policy holds, as for a
+   * closed gate, until the median is back under. Not the origin's account: after days under the
+   * ceiling, that took days to see a level shift.
+   */
   spendReactiveCeiling: number;
+  /** The time constant of "lately" (ms): hours, so a level shift is seen the day it happens. */
+  spendRecentTimeConstantMs: number;
   /** A stage is entered above its ceiling and left only below it less this (no flapping at the line). */
   spendHysteresis: number;
   /** The time constant over which the spend guard's account forgets (ms): a week ago weighs e⁻¹. */
@@ -79,8 +87,11 @@ export const DefaultAllocationPolicy: AllocationPolicy = {
   // delay. 0.9 is the highest of 0.8 … 1.0 that kept every trace of bench:proactive, its derived
   // windows and its resampled copies at or under the HPA's cost (decision 0038).
   spendCeiling: 0.9,
-  // At 1.0 or 1.25 (or 1.1 with a band of 0.1) a trace of bench:proactive's 17 costs more than the HPA (decision 0038).
-  spendReactiveCeiling: 1.1,
+  // An unbiased median costs about 0.6–0.85 of the reactive policy (no ÷ 0.7, a smaller margin on
+  // the floor): over 1.0 for hours it is biased. 1.1 let a trace cost 1.001× the HPA (decision 0038).
+  spendReactiveCeiling: 1.0,
+  spendRecentTimeConstantMs: 6 * 3_600_000, // 3 h and 12 h read about the same; 6 h switches as rarely
+
   spendHysteresis: 0.05,
   spendTimeConstantMs: 7 * 24 * 3_600_000, // the simulated week: long enough that a cheap day pays for a dear one
   spendWarmUpMs: 24 * 3_600_000, // a day: every daily peak is in the account once
@@ -116,6 +127,11 @@ export interface SpendAccount {
   measuredMs: number;
   /** The baseline's recommendations over its stabilisation window (`scaleInDelayMs`): it holds their peak. */
   baselineRecent: Array<{ atMs: number; rate: number }>;
+  /** What the median stage would have held, and the baseline, over the same intervals, forgotten with `spendRecentTimeConstantMs`: whether the median pays. */
+  medianLately: number;
+  baselineLately: number;
+  /** What the median stage would hold from `atMs` (null: no forecast fitted to data in force). */
+  medianRate: number | null;
   /** The guard's stage at `atMs`. */
   stage: SpendGuard;
   /**
@@ -335,14 +351,11 @@ function freshObserved(o: OriginDemand, nowMs: number, policy: AllocationPolicy)
 
 /**
  * The spend guard's account brought to `nowMs`, for the interval since the last decision, by what
- * held then (`counted`, `stage`):
- * - a forecast fitted to data: the rate the origin held, and the baseline's (the peak of its
- *   recommendations over its stabilisation window, as the HPA holds);
- * - such a forecast set aside by the guard's `reactive` stage: the baseline's, and `spendCeiling` ×
- *   it as held, so the account drifts back under the stage's exit (the config keeps the ceiling
- *   below it) and the median is tried again (counted as held, the two are about equal and the
- *   ratio creeps towards 1: on bench:proactive's traces and their copies that let one copy cost
- *   1.019× the HPA);
+ * held then (`counted`, `medianRate`):
+ * - a forecast fitted to data in force (held, or set aside by the guard's `reactive` stage): the
+ *   rate the origin held, and the baseline's (the peak of its recommendations over its
+ *   stabilisation window, as the HPA holds); and, forgotten sooner, what the median stage would have
+ *   held against the same baseline: whether the median pays lately, whatever held;
  * - anything else: nothing. The reactive policy for its own reasons (no forecast yet,
  *   `forecastOnly`, past its horizon) costs what the baseline costs; a registration prior is the
  *   capacity placed before the first request that the user asked for, not a forecast's error.
@@ -351,23 +364,28 @@ function freshObserved(o: OriginDemand, nowMs: number, policy: AllocationPolicy)
  * Then the baseline's recommendation now (observed ÷ target utilisation) joins its window.
  */
 export function accountSpend(o: OriginDemand, nowMs: number, policy: AllocationPolicy): SpendAccount {
-  const fresh: SpendAccount = { atMs: nowMs, held: 0, baseline: 0, measuredMs: 0, baselineRecent: [], stage: 'within', counted: false };
-  // A state from an earlier form of the guard (other fields) starts afresh too.
-  const prev = o.spend && Array.isArray(o.spend.baselineRecent) && typeof o.spend.counted === 'boolean' ? o.spend : fresh;
-  if (nowMs < prev.atMs) return prev;
+  // A state from the guard's first form (other fields) starts afresh; one from its second has nothing lately.
+  const stored = o.spend && Array.isArray(o.spend.baselineRecent) && typeof o.spend.counted === 'boolean' ? o.spend : undefined;
+  if (stored && nowMs < stored.atMs) return stored;
+  const prev: SpendAccount = stored
+    ? { ...stored, medianLately: stored.medianLately ?? 0, baselineLately: stored.baselineLately ?? 0, medianRate: stored.medianRate ?? null }
+    : { atMs: nowMs, held: 0, baseline: 0, measuredMs: 0, medianLately: 0, baselineLately: 0, medianRate: null, baselineRecent: [], stage: 'within', counted: false };
   const dt = nowMs - prev.atMs;
   const keep = Math.exp(-dt / policy.spendTimeConstantMs);
+  const keepLately = Math.exp(-dt / policy.spendRecentTimeConstantMs);
   const measured = prev.baselineRecent.length > 0 ? Math.min(dt, policy.observedTtlMs) : 0;
   const baselineHeld = prev.baselineRecent.reduce((m, r) => Math.max(m, r.rate), 0);
   const accounted = prev.counted ? measured : 0;
-  const held = prev.stage === 'reactive' ? (policy.spendCeiling ?? 1) * baselineHeld : o.heldRate;
+  const medianAccounted = prev.counted && prev.medianRate !== null ? measured : 0;
   const observed = freshObserved(o, nowMs, policy);
   return {
     ...prev,
     atMs: nowMs,
-    held: prev.held * keep + held * accounted,
+    held: prev.held * keep + o.heldRate * accounted,
     baseline: prev.baseline * keep + baselineHeld * accounted,
     measuredMs: prev.measuredMs * keep + accounted,
+    medianLately: prev.medianLately * keepLately + (prev.medianRate ?? 0) * medianAccounted,
+    baselineLately: prev.baselineLately * keepLately + baselineHeld * medianAccounted,
     baselineRecent:
       observed === null ? [] : [...prev.baselineRecent.filter((r) => r.atMs > nowMs - policy.scaleInDelayMs && r.atMs < nowMs), { atMs: nowMs, rate: observed / policy.targetUtilisation }],
   };
@@ -375,24 +393,26 @@ export function accountSpend(o: OriginDemand, nowMs: number, policy: AllocationP
 
 /**
  * What the spend guard lets an origin's forecasts do: `within` its ceiling, the budget's level; over
- * it, the `median`; over `spendReactiveCeiling` (the median costs more than the reactive policy too:
- * a forecast biased high, such as last week's level after demand fell), the `reactive` policy, as a
- * closed gate.
+ * it, the `median`; and where the median itself has lately cost more than `spendReactiveCeiling` ×
+ * the reactive policy (a forecast biased high, such as last week's level after demand fell), the
+ * `reactive` policy, as a closed gate, whatever the account.
  */
 export type SpendGuard = 'within' | 'median' | 'reactive';
 
+const ratioOf = (held: number, baseline: number) => (baseline > 0 ? held / baseline : held > 0 ? Infinity : 0);
+
 /**
- * The guard's stage on an account brought to now: entered above its ceiling, left below it less
- * `spendHysteresis`, none before the warm-up. Never `reactive` with nothing measured now (no
- * recommendation in the baseline's window): the reactive policy would hold nothing, the median holds.
+ * The guard's stage on an account brought to now: entered above a ceiling, left below it less
+ * `spendHysteresis`, none before the warm-up. The median's account lately says whether the forecast
+ * is set aside; the origin's account, whether it is held at the median. Never `reactive` with
+ * nothing measured now (no recommendation in the baseline's window): the reactive policy would hold
+ * nothing, the median holds.
  */
 export function guardStage(spend: SpendAccount | undefined, policy: AllocationPolicy): SpendGuard {
   if (policy.spendCeiling === null || spend === undefined || spend.measuredMs < policy.spendWarmUpMs) return 'within';
-  const ratio = spend.baseline > 0 ? spend.held / spend.baseline : spend.held > 0 ? Infinity : 0;
   const band = (stages: SpendGuard[]) => (stages.includes(spend.stage) ? policy.spendHysteresis : 0);
-  if (ratio > policy.spendReactiveCeiling - band(['reactive'])) return spend.baselineRecent.length > 0 ? 'reactive' : 'median';
-  if (ratio > policy.spendCeiling - band(['median', 'reactive'])) return 'median';
-  return 'within';
+  if (ratioOf(spend.medianLately, spend.baselineLately) > policy.spendReactiveCeiling - band(['reactive'])) return spend.baselineRecent.length > 0 ? 'reactive' : 'median';
+  return ratioOf(spend.held, spend.baseline) > policy.spendCeiling - band(['median', 'reactive']) ? 'median' : 'within';
 }
 
 /**
@@ -470,7 +490,8 @@ export function decide(
     const stage = guardStage(account, policy);
     const target = originTarget(o, nowMs, delayMs, policy, stage);
     const fitted = o.forecast !== null && !o.forecast.forecastOnly && o.forecast.priorWeight < policy.priorLabelWeight && forecastStepStartMs(o.forecast, o.forecast.steps) > nowMs;
-    const spend = account && { ...account, stage, counted: fitted && (target.onForecast || stage === 'reactive') };
+    const medianRate = !fitted ? null : stage === 'median' ? target.rate : originTarget(o, nowMs, delayMs, policy, 'median').rate;
+    const spend = account && { ...account, stage, counted: fitted && (target.onForecast || stage === 'reactive'), medianRate };
     const held = holdRate(o.heldRate, o.recentTargets ?? [], target.rate, nowMs, policy, target.onForecast);
     const keepsReason = held.rate > target.rate; // holding above target: the earlier reason still explains it
     origins[region] = {

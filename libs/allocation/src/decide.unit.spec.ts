@@ -299,27 +299,43 @@ describe('provisionLevel: a budget moves capacity to where the forecast is uncer
   });
 });
 
-describe('the spend guard: an origin that held more on forecasts than the reactive policy would have is held at the median, then by the reactive policy', () => {
+describe('the spend guard: an origin that held more on forecasts than the reactive policy would have is held at the median; a forecast whose median costs more is set aside', () => {
   const observed = (rps: number, at: number): AllocationInput => ({ kind: 'observed', atMs: at, region: 'us-east-1', ratePerSecond: rps });
   const origin = (o: Partial<OriginDemand>): OriginDemand => ({ forecast: null, forecastEventId: null, observed: null, heldRate: 0, recentTargets: [], heldReason: 'reactive', heldQuantile: null, ...o });
   const policy = DefaultAllocationPolicy;
-  const account = (a: Partial<SpendAccount>): SpendAccount => ({ atMs: T0, held: 0, baseline: 0, measuredMs: policy.spendWarmUpMs, baselineRecent: [{ atMs: T0, rate: 100 }], stage: 'within', counted: true, ...a });
+  const account = (a: Partial<SpendAccount>): SpendAccount => ({
+    atMs: T0,
+    held: 0,
+    baseline: 0,
+    measuredMs: policy.spendWarmUpMs,
+    medianLately: 0,
+    baselineLately: 0,
+    medianRate: null,
+    baselineRecent: [{ atMs: T0, rate: 100 }],
+    stage: 'within',
+    counted: true,
+    ...a,
+  });
   const decay = (ms: number) => Math.exp(-ms / policy.spendTimeConstantMs);
+  const decayLately = (ms: number) => Math.exp(-ms / policy.spendRecentTimeConstantMs);
 
   it('accounts what the origin held on forecasts against the baseline’s stabilised peak, only while demand is measured', () => {
     const first = accountSpend(origin({ heldRate: 50, observed: { ratePerSecond: 70, atMs: T0 } }), T0, policy);
-    expect(first).toEqual({ atMs: T0, held: 0, baseline: 0, measuredMs: 0, baselineRecent: [{ atMs: T0, rate: 100 }], stage: 'within', counted: false });
-    // A minute on a forecast: demand has fallen, the baseline still holds its window's peak (100).
-    const second = accountSpend(origin({ heldRate: 120, observed: { ratePerSecond: 7, atMs: T0 + MIN }, spend: { ...first, counted: true } }), T0 + MIN, policy);
-    expect(second).toMatchObject({ held: expect.closeTo(120 * MIN, 6), baseline: expect.closeTo(100 * MIN, 6), measuredMs: MIN });
+    expect(first).toEqual({ atMs: T0, held: 0, baseline: 0, measuredMs: 0, medianLately: 0, baselineLately: 0, medianRate: null, baselineRecent: [{ atMs: T0, rate: 100 }], stage: 'within', counted: false });
+    // A minute on a forecast whose median stage would have held 80: demand has fallen, the baseline still holds its window's peak (100).
+    const second = accountSpend(origin({ heldRate: 120, observed: { ratePerSecond: 7, atMs: T0 + MIN }, spend: { ...first, counted: true, medianRate: 80 } }), T0 + MIN, policy);
+    expect(second).toMatchObject({ held: expect.closeTo(120 * MIN, 6), baseline: expect.closeTo(100 * MIN, 6), measuredMs: MIN, medianLately: expect.closeTo(80 * MIN, 6), baselineLately: expect.closeTo(100 * MIN, 6) });
     expect(second.baselineRecent).toEqual([{ atMs: T0, rate: 100 }, { atMs: T0 + MIN, rate: 10 }]);
     // A minute on the reactive policy for its own reasons (no usable forecast) counts for neither side.
     const neutral = accountSpend(origin({ heldRate: 10, observed: { ratePerSecond: 7, atMs: T0 + 2 * MIN }, spend: { ...second, counted: false } }), T0 + 2 * MIN, policy);
     expect(neutral).toMatchObject({ held: expect.closeTo(second.held * decay(MIN), 3), baseline: expect.closeTo(second.baseline * decay(MIN), 3), measuredMs: expect.closeTo(MIN * decay(MIN), 6) });
-    // A minute in the guard's reactive stage counts the baseline's, and the ceiling's share of it as held.
-    const setAside = accountSpend(origin({ heldRate: 500, observed: { ratePerSecond: 7, atMs: T0 + 2 * MIN }, spend: { ...second, stage: 'reactive' } }), T0 + 2 * MIN, policy);
-    expect(setAside.held).toBeCloseTo(second.held * decay(MIN) + policy.spendCeiling! * 100 * MIN, 3);
+    expect(neutral).toMatchObject({ medianLately: expect.closeTo(second.medianLately * decayLately(MIN), 3), baselineLately: expect.closeTo(second.baselineLately * decayLately(MIN), 3) });
+    // A minute in the guard's reactive stage counts what was held, and the median it set aside.
+    const setAside = accountSpend(origin({ heldRate: 500, observed: { ratePerSecond: 7, atMs: T0 + 2 * MIN }, spend: { ...second, stage: 'reactive', medianRate: 300 } }), T0 + 2 * MIN, policy);
+    expect(setAside.held).toBeCloseTo(second.held * decay(MIN) + 500 * MIN, 3);
     expect(setAside.baseline).toBeCloseTo(second.baseline * decay(MIN) + 100 * MIN, 3);
+    expect(setAside.medianLately).toBeCloseTo(second.medianLately * decayLately(MIN) + 300 * MIN, 3);
+    expect(setAside.baselineLately).toBeCloseTo(second.baselineLately * decayLately(MIN) + 100 * MIN, 3);
   });
 
   it('counts a long gap at most for as long as an observation is fresh; the interval after it, begun with nothing measured, not at all', () => {
@@ -336,20 +352,27 @@ describe('the spend guard: an origin that held more on forecasts than the reacti
 
   it('enters a stage above its ceiling and leaves it only below the ceiling less the hysteresis; nothing before the warm-up', () => {
     const { spendCeiling, spendReactiveCeiling, spendHysteresis } = policy;
-    expect([spendCeiling, spendReactiveCeiling, spendHysteresis]).toEqual([0.9, 1.1, 0.05]);
-    const at = (ratio: number, stage: SpendAccount['stage'] = 'within') => guardStage(account({ held: ratio * 1000, baseline: 1000, stage }), policy);
-    expect(at(0.9)).toBe('within');
-    expect(at(0.9001)).toBe('median');
-    expect(at(1.1)).toBe('median');
-    expect(at(1.1001)).toBe('reactive');
-    expect(at(0.86, 'median')).toBe('median');
-    expect(at(0.85, 'median')).toBe('within');
-    expect(at(1.06, 'reactive')).toBe('reactive');
-    expect(at(1.05, 'reactive')).toBe('median');
-    expect(at(0.8, 'reactive')).toBe('within');
-    expect(guardStage(account({ held: 5000, baseline: 1000, measuredMs: policy.spendWarmUpMs - 1 }), policy)).toBe('within');
-    expect(guardStage(account({ held: 5000, baseline: 0 }), policy)).toBe('reactive');
-    expect(guardStage(account({ held: 5000, baseline: 1000 }), { ...policy, spendCeiling: null })).toBe('within');
+    expect([spendCeiling, spendReactiveCeiling, spendHysteresis]).toEqual([0.9, 1.0, 0.05]);
+    // `ratio`: the account's, held ÷ baseline; `median`: what the median would have held lately ÷ the baseline then.
+    const at = (ratio: number, median: number, stage: SpendAccount['stage'] = 'within') =>
+      guardStage(account({ held: ratio * 1000, baseline: 1000, medianLately: median * 1000, baselineLately: 1000, stage }), policy);
+    expect(at(0.9, 0.7)).toBe('within');
+    expect(at(0.9001, 0.7)).toBe('median');
+    expect(at(0.86, 0.7, 'median')).toBe('median');
+    expect(at(0.85, 0.7, 'median')).toBe('within');
+    // A median that costs more than the baseline lately is a forecast biased high: set aside, whatever the account.
+    expect(at(0.5, 1.0)).toBe('within');
+    expect(at(0.5, 1.0001)).toBe('reactive');
+    expect(at(1.5, 1.0001)).toBe('reactive');
+    expect(at(1.5, 0.96, 'reactive')).toBe('reactive');
+    expect(at(1.5, 0.95, 'reactive')).toBe('median');
+    expect(at(0.86, 0.95, 'reactive')).toBe('median');
+    expect(at(0.85, 0.95, 'reactive')).toBe('within');
+    expect(guardStage(account({ held: 5000, baseline: 1000, medianLately: 5000, baselineLately: 1000, measuredMs: policy.spendWarmUpMs - 1 }), policy)).toBe('within');
+    expect(guardStage(account({ held: 5000, baseline: 0, medianLately: 5000, baselineLately: 0 }), policy)).toBe('reactive');
+    // Nothing measured now: the reactive policy would hold nothing, the median holds.
+    expect(guardStage(account({ held: 500, baseline: 1000, medianLately: 5000, baselineLately: 1000, baselineRecent: [] }), policy)).toBe('median');
+    expect(guardStage(account({ held: 5000, baseline: 1000, medianLately: 5000, baselineLately: 1000 }), { ...policy, spendCeiling: null })).toBe('within');
     expect(guardStage(undefined, policy)).toBe('within');
 
     const o = origin({ forecast: forecast('us-east-1', constant(100), { priorWeight: 0 }), observed: { ratePerSecond: 50, atMs: T0 } });
@@ -371,34 +394,36 @@ describe('the spend guard: an origin that held more on forecasts than the reacti
     return { d, stages, rates };
   }
 
-  it('a forecast biased high (last week’s level after demand fell) is set aside for the reactive policy, the median tried again, the tier’s level back once demand pays for it', () => {
+  it('a forecast biased high (last week’s level after demand fell) is set aside for the reactive policy, and held on again once its median pays', () => {
     const pools = view([pool('us-east-1', 10_000)]);
-    const guarded: AllocationPolicy = { ...unbudgeted, spendCeiling: 0.9, spendWarmUpMs: 0 }; // minutes here, not days
+    const guarded: AllocationPolicy = { ...unbudgeted, spendCeiling: 0.9, spendWarmUpMs: 0, spendRecentTimeConstantMs: 10 * MIN }; // minutes here, not days and hours
     const off = biasedHigh({ ...guarded, spendCeiling: null }, pools);
     expect(off.rates.every((r) => Math.abs(r - 120) < 1e-9)).toBe(true);
 
     const on = biasedHigh(guarded, pools);
     expect(on.stages[0]).toBe('within');
-    expect(on.stages[1]).toBe('reactive'); // 120 held against 43
-    const firstMedian = on.stages.indexOf('median');
-    expect(firstMedian).toBeGreaterThan(5); // the account had to come back under 1.05 first
-    expect(on.rates[firstMedian]).toBeCloseTo(90, 9); // the median, raised to at once
-    expect(Math.min(...on.rates)).toBeCloseTo(30 / policy.targetUtilisation, 9); // the reactive policy's level in between
+    expect(on.stages.slice(1).every((s) => s === 'reactive')).toBe(true); // its median, 90, against the baseline's 43
+    expect(on.rates[on.rates.length - 1]).toBeCloseTo(30 / policy.targetUtilisation, 9);
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-    expect(sum(on.rates)).toBeLessThan(0.75 * sum(off.rates));
+    expect(sum(on.rates)).toBeLessThan(0.5 * sum(off.rates));
 
-    // Demand rises past the forecast: the baseline spends more, the account pays back, the tier's level returns.
+    // Demand rises past the forecast: its median under the observed floor (360) costs less than the
+    // baseline (429). The median is held first, while the account pays back, then the tier's level.
     let d = on.d;
-    for (let m = 30; m < 230; m++) d = run(d.state, observed(300, T0 + m * MIN), pools, guarded);
-    expect(d.state.origins['us-east-1'].spend!.stage).toBe('within');
-    for (let m = 230; m < 245; m++) d = run(d.state, observed(50, T0 + m * MIN), pools, guarded);
+    const stages = new Set<string>();
+    for (let m = 30; m < 1030; m++) {
+      d = run(d.state, observed(300, T0 + m * MIN), pools, guarded);
+      stages.add(d.state.origins['us-east-1'].spend!.stage);
+    }
+    expect([...stages]).toEqual(['reactive', 'median', 'within']);
+    for (let m = 1030; m < 1045; m++) d = run(d.state, observed(80, T0 + m * MIN), pools, guarded);
     expect(d.state.origins['us-east-1']).toMatchObject({ heldQuantile: 'p90', heldRate: expect.closeTo(120, 9), spend: expect.objectContaining({ stage: 'within' }) });
   });
 
-  /** An origin on a fitted forecast (p90 100: 120 held, median 90) whose account is at twice the baseline, in the reactive stage. */
+  /** An origin on a fitted forecast (p90 100: 120 held, median 90) whose account, and its median's lately, are at twice the baseline, in the reactive stage. */
   function setAside(observedAtMs: number, extra: Partial<DemandForecast> = {}): DomainAllocationState {
     const f = forecast('us-east-1', constant(100), { priorWeight: 0, ...extra });
-    const spend = account({ atMs: T0 + 60 * MIN, held: 2000 * MIN, baseline: 1000 * MIN, stage: 'reactive', baselineRecent: [{ atMs: T0 + 60 * MIN, rate: 43 }] });
+    const spend = account({ atMs: T0 + 60 * MIN, held: 2000 * MIN, baseline: 1000 * MIN, medianLately: 2000 * MIN, baselineLately: 1000 * MIN, medianRate: 90, stage: 'reactive', baselineRecent: [{ atMs: T0 + 60 * MIN, rate: 43 }] });
     const o = origin({ forecast: f, forecastEventId: 'f', observed: { ratePerSecond: 30, atMs: observedAtMs }, heldRate: 43, heldReason: 'reactive', spend });
     return { ...newDomainState('app.example.com', 'pro'), version: 1, origins: { 'us-east-1': o } };
   }
@@ -425,7 +450,7 @@ describe('the spend guard: an origin that held more on forecasts than the reacti
     const pools = view([pool('us-east-1', 10_000)]);
     const median = { ...setAside(T0 + 60 * MIN) };
     const o = median.origins['us-east-1'];
-    median.origins = { 'us-east-1': { ...o, spend: { ...o.spend!, held: 1000 * MIN, baseline: 1000 * MIN, stage: 'median' } } };
+    median.origins = { 'us-east-1': { ...o, spend: { ...o.spend!, held: 1000 * MIN, baseline: 1000 * MIN, medianLately: 500 * MIN, baselineLately: 1000 * MIN, stage: 'median' } } };
     const d = run(median, observed(30, T0 + 61 * MIN), pools, guardedPolicy);
     expect(d.state.origins['us-east-1'].spend!.stage).toBe('median');
     expect(d.plan!.regions[0].schedule[0].reserved.cpuCores).toBeCloseTo(cpuFor(90), 9);
@@ -467,14 +492,29 @@ describe('the spend guard: an origin that held more on forecasts than the reacti
     expect(d.state.origins['us-east-1'].spend).toMatchObject({ held: 0, baseline: 0, stage: 'within' });
   });
 
-  it('a state persisted before the guard, or by its first form, starts a fresh account', () => {
+  it('a state persisted before the guard, or by its first form, starts a fresh account; one by its second form keeps it, with nothing lately', () => {
     const pools = view([pool('us-east-1', 10_000)]);
     let d = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(100)) }, pools, unbudgeted);
     const { spend: _dropped, ...withoutAccount } = d.state.origins['us-east-1'];
     const firstForm = { ...withoutAccount, spend: { atMs: T0, held: 5e9, reactive: 1, measuredMs: 1e12, reactiveRecent: [] } as unknown as SpendAccount };
     for (const o of [withoutAccount, firstForm]) {
       const next = run({ ...d.state, origins: { 'us-east-1': o } }, observed(30, T0 + MIN), pools, unbudgeted);
-      expect(next.state.origins['us-east-1'].spend).toEqual({ atMs: T0 + MIN, held: 0, baseline: 0, measuredMs: 0, baselineRecent: [{ atMs: T0 + MIN, rate: 30 / policy.targetUtilisation }], stage: 'within', counted: false });
+      expect(next.state.origins['us-east-1'].spend).toEqual({
+        atMs: T0 + MIN,
+        held: 0,
+        baseline: 0,
+        measuredMs: 0,
+        medianLately: 0,
+        baselineLately: 0,
+        medianRate: null,
+        baselineRecent: [{ atMs: T0 + MIN, rate: 30 / policy.targetUtilisation }],
+        stage: 'within',
+        counted: false,
+      });
     }
+    const secondForm = { ...withoutAccount, spend: { atMs: T0, held: 3000 * MIN, baseline: 1000 * MIN, measuredMs: 2 * policy.spendWarmUpMs, baselineRecent: [], stage: 'median', counted: false } as unknown as SpendAccount };
+    const next = run({ ...d.state, origins: { 'us-east-1': secondForm } }, observed(30, T0 + MIN), pools, unbudgeted);
+    expect(next.state.origins['us-east-1'].spend).toMatchObject({ held: expect.closeTo(3000 * MIN * decay(MIN), 3), medianLately: 0, baselineLately: 0, stage: 'median' });
   });
+
 });
