@@ -29,11 +29,11 @@ export const AllocatorConfigSchema = PlatformConfigSchema.extend({
    * The spend guard (AllocationPolicy.spendCeiling, decision 0038): while an origin has held more
    * than this fraction of what the reactive policy would have on the same observations, its
    * forecasts are provisioned at their median; `off`: no guard (a forecast whose median has lately
-   * cost more than the reactive policy is then held on too). At most 1: above the reactive
-   * policy's spend it would not guard the cost.
+   * cost more than the reactive policy is then held on too). At most 1 (even 1 let a trace of
+   * bench:proactive cost 1.006× the HPA), and above the stage's band, which it is left below.
    */
   ALLOCATOR_SPEND_CEILING: z
-    .union([z.literal('off'), z.coerce.number().gt(0).max(1)])
+    .union([z.literal('off'), z.coerce.number().gt(DefaultAllocationPolicy.spendHysteresis).max(1)])
     .default(DefaultAllocationPolicy.spendCeiling ?? 'off')
     .transform((v) => (v === 'off' ? null : v)),
   /** A decision refused by the ledger (another instance moved first) is reloaded and taken again at most this often. */

@@ -59,7 +59,7 @@ export interface AllocationPolicy {
   spendHysteresis: number;
   /** The time constant over which the spend guard's account forgets (ms): a week ago weighs e⁻¹. */
   spendTimeConstantMs: number;
-  /** The guard acts only once its account has measured this long (ms, forgotten as the sums are): over a few hours, capacity placed ahead of one rise outweighs the rest. */
+  /** The median stage acts only once the account has measured this long (ms, forgotten as the sums are): over a few hours, capacity placed ahead of one rise outweighs the rest. (The reactive stage waits for half `spendRecentTimeConstantMs` of its own sums.) */
   spendWarmUpMs: number;
 }
 
@@ -127,16 +127,32 @@ export interface SpendAccount {
   measuredMs: number;
   /** The baseline's recommendations over its stabilisation window (`scaleInDelayMs`): it holds their peak. */
   baselineRecent: Array<{ atMs: number; rate: number }>;
-  /** What the median stage would have held, and the baseline, over the same intervals, forgotten with `spendRecentTimeConstantMs`: whether the median pays. */
+  /**
+   * What the median stage's target was, and the baseline, over the intervals with a forecast fitted
+   * to data in force (whatever held), forgotten with `spendRecentTimeConstantMs`: whether the median
+   * pays. A target, before the stabilisation window and scale-in steps: it understates what the
+   * median stage holds a little, on the side of keeping a forecast.
+   */
   medianLately: number;
   baselineLately: number;
-  /** What the median stage would hold from `atMs` (null: no forecast fitted to data in force). */
+  /** The time those intervals cover, forgotten likewise (ms): read once it reaches half the time constant (about 4 hours). */
+  latelyMs: number;
+  /** The median stage's target from `atMs` (null: no forecast fitted to data in force, or it does not cover the reservation window). */
   medianRate: number | null;
-  /** The guard's stage at `atMs`. */
+  /** The guard's stage at `atMs`: what held. */
   stage: SpendGuard;
   /**
+   * The two verdicts the stage follows, each with its own hysteresis: the median's sums lately over
+   * `spendReactiveCeiling` (set the forecast aside), the account over `spendCeiling` (hold it at the
+   * median). Kept apart from `stage`, which also follows what is measured and whether a forecast is
+   * fitted, so each band is applied by the verdict it belongs to. Absent in a state written before them.
+   */
+  setAside?: boolean;
+  atMedian?: boolean;
+  /**
    * Whether the interval from `atMs` is accounted: a usable forecast fitted to data (not mostly a
-   * registration prior) set the origin's target, or the guard set such a forecast aside.
+   * registration prior) set the origin's target, or the guard set such a forecast aside (then only
+   * the median's sums count it).
    */
   counted: boolean;
 }
@@ -352,10 +368,11 @@ function freshObserved(o: OriginDemand, nowMs: number, policy: AllocationPolicy)
 /**
  * The spend guard's account brought to `nowMs`, for the interval since the last decision, by what
  * held then (`counted`, `medianRate`):
- * - a forecast fitted to data in force (held, or set aside by the guard's `reactive` stage): the
- *   rate the origin held, and the baseline's (the peak of its recommendations over its
- *   stabilisation window, as the HPA holds); and, forgotten sooner, what the median stage would have
- *   held against the same baseline: whether the median pays lately, whatever held;
+ * - a forecast fitted to data in force: the median stage's target against the baseline's (the peak
+ *   of its recommendations over its stabilisation window, as the HPA holds), forgotten within
+ *   hours: whether the median pays lately, whatever held; and, unless the guard's `reactive` stage
+ *   set it aside (then the reactive policy held, as for a closed gate), the rate the origin held
+ *   against the same baseline, forgotten over days;
  * - anything else: nothing. The reactive policy for its own reasons (no forecast yet,
  *   `forecastOnly`, past its horizon) costs what the baseline costs; a registration prior is the
  *   capacity placed before the first request that the user asked for, not a forecast's error.
@@ -368,14 +385,24 @@ export function accountSpend(o: OriginDemand, nowMs: number, policy: AllocationP
   const stored = o.spend && Array.isArray(o.spend.baselineRecent) && typeof o.spend.counted === 'boolean' ? o.spend : undefined;
   if (stored && nowMs < stored.atMs) return stored;
   const prev: SpendAccount = stored
-    ? { ...stored, medianLately: stored.medianLately ?? 0, baselineLately: stored.baselineLately ?? 0, medianRate: stored.medianRate ?? null }
-    : { atMs: nowMs, held: 0, baseline: 0, measuredMs: 0, medianLately: 0, baselineLately: 0, medianRate: null, baselineRecent: [], stage: 'within', counted: false };
+    ? {
+        ...stored,
+        medianLately: stored.medianLately ?? 0,
+        baselineLately: stored.baselineLately ?? 0,
+        latelyMs: stored.latelyMs ?? 0,
+        medianRate: stored.medianRate ?? null,
+        // The first form's stages: reactive was entered with the account over 1.1, so over 0.9 too.
+        setAside: stored.setAside ?? stored.stage === 'reactive',
+        atMedian: stored.atMedian ?? stored.stage !== 'within',
+      }
+    : { atMs: nowMs, held: 0, baseline: 0, measuredMs: 0, medianLately: 0, baselineLately: 0, latelyMs: 0, medianRate: null, baselineRecent: [], stage: 'within', setAside: false, atMedian: false, counted: false };
   const dt = nowMs - prev.atMs;
   const keep = Math.exp(-dt / policy.spendTimeConstantMs);
   const keepLately = Math.exp(-dt / policy.spendRecentTimeConstantMs);
   const measured = prev.baselineRecent.length > 0 ? Math.min(dt, policy.observedTtlMs) : 0;
   const baselineHeld = prev.baselineRecent.reduce((m, r) => Math.max(m, r.rate), 0);
-  const accounted = prev.counted ? measured : 0;
+  // Time in the guard's reactive stage is the reactive policy's, as for a closed gate: not the origin's to account.
+  const accounted = prev.counted && prev.stage !== 'reactive' ? measured : 0;
   const medianAccounted = prev.counted && prev.medianRate !== null ? measured : 0;
   const observed = freshObserved(o, nowMs, policy);
   return {
@@ -386,6 +413,7 @@ export function accountSpend(o: OriginDemand, nowMs: number, policy: AllocationP
     measuredMs: prev.measuredMs * keep + accounted,
     medianLately: prev.medianLately * keepLately + (prev.medianRate ?? 0) * medianAccounted,
     baselineLately: prev.baselineLately * keepLately + baselineHeld * medianAccounted,
+    latelyMs: prev.latelyMs * keepLately + medianAccounted,
     baselineRecent:
       observed === null ? [] : [...prev.baselineRecent.filter((r) => r.atMs > nowMs - policy.scaleInDelayMs && r.atMs < nowMs), { atMs: nowMs, rate: observed / policy.targetUtilisation }],
   };
@@ -402,17 +430,30 @@ export type SpendGuard = 'within' | 'median' | 'reactive';
 const ratioOf = (held: number, baseline: number) => (baseline > 0 ? held / baseline : held > 0 ? Infinity : 0);
 
 /**
- * The guard's stage on an account brought to now: entered above a ceiling, left below it less
- * `spendHysteresis`, none before the warm-up. The median's account lately says whether the forecast
- * is set aside; the origin's account, whether it is held at the median. Never `reactive` with
- * nothing measured now (no recommendation in the baseline's window): the reactive policy would hold
- * nothing, the median holds.
+ * The guard's stage on an account brought to now, for a forecast fitted to data: each stage entered
+ * above its ceiling and left below it less `spendHysteresis`. The median's account lately (once it
+ * has measured half its time constant) says whether the forecast is set aside; the origin's
+ * account (once it has measured `spendWarmUpMs`), whether it is held at the median. Never
+ * `reactive` with nothing measured now (no recommendation in the baseline's window): the reactive
+ * policy would hold nothing, the median holds.
  */
 export function guardStage(spend: SpendAccount | undefined, policy: AllocationPolicy): SpendGuard {
-  if (policy.spendCeiling === null || spend === undefined || spend.measuredMs < policy.spendWarmUpMs) return 'within';
-  const band = (stages: SpendGuard[]) => (stages.includes(spend.stage) ? policy.spendHysteresis : 0);
-  if (ratioOf(spend.medianLately, spend.baselineLately) > policy.spendReactiveCeiling - band(['reactive'])) return spend.baselineRecent.length > 0 ? 'reactive' : 'median';
-  return ratioOf(spend.held, spend.baseline) > policy.spendCeiling - band(['median', 'reactive']) ? 'median' : 'within';
+  return stageOf(guardVerdicts(spend, policy), spend);
+}
+
+/** The guard's two verdicts on an account brought to now (`SpendAccount.setAside`, `atMedian`), each entered above its ceiling and left below it less `spendHysteresis`. */
+export function guardVerdicts(spend: SpendAccount | undefined, policy: AllocationPolicy): { setAside: boolean; atMedian: boolean } {
+  if (policy.spendCeiling === null || spend === undefined) return { setAside: false, atMedian: false };
+  const band = (held: boolean | undefined) => (held ? policy.spendHysteresis : 0);
+  return {
+    setAside: spend.latelyMs >= policy.spendRecentTimeConstantMs / 2 && ratioOf(spend.medianLately, spend.baselineLately) > policy.spendReactiveCeiling - band(spend.setAside),
+    atMedian: spend.measuredMs >= policy.spendWarmUpMs && ratioOf(spend.held, spend.baseline) > policy.spendCeiling - band(spend.atMedian),
+  };
+}
+
+function stageOf(verdicts: { setAside: boolean; atMedian: boolean }, spend: SpendAccount | undefined): SpendGuard {
+  if (verdicts.setAside) return spend && spend.baselineRecent.length > 0 ? 'reactive' : 'median';
+  return verdicts.atMedian ? 'median' : 'within';
 }
 
 /**
@@ -487,11 +528,14 @@ export function decide(
   for (const [region, o] of Object.entries(state.origins)) {
     const delayMs = (pools.pools.get(region)?.provisioningDelaySeconds ?? 0) * 1000;
     const account = policy.spendCeiling === null ? undefined : accountSpend(o, nowMs, policy);
-    const stage = guardStage(account, policy);
-    const target = originTarget(o, nowMs, delayMs, policy, stage);
     const fitted = o.forecast !== null && !o.forecast.forecastOnly && o.forecast.priorWeight < policy.priorLabelWeight && forecastStepStartMs(o.forecast, o.forecast.steps) > nowMs;
-    const medianRate = !fitted ? null : stage === 'median' ? target.rate : originTarget(o, nowMs, delayMs, policy, 'median').rate;
-    const spend = account && { ...account, stage, counted: fitted && (target.onForecast || stage === 'reactive'), medianRate };
+    // The guard judges forecasts fitted to data only: a prior, a forecastOnly or expired one is held
+    // as it always is, and the verdicts wait as they were.
+    const verdicts = fitted ? guardVerdicts(account, policy) : { setAside: account?.setAside ?? false, atMedian: account?.atMedian ?? false };
+    const stage = fitted ? stageOf(verdicts, account) : 'within';
+    const target = originTarget(o, nowMs, delayMs, policy, stage);
+    const median = !fitted ? null : stage === 'median' ? target : originTarget(o, nowMs, delayMs, policy, 'median');
+    const spend = account && { ...account, stage, ...verdicts, counted: fitted && (target.onForecast || stage === 'reactive'), medianRate: median?.onForecast ? median.rate : null };
     const held = holdRate(o.heldRate, o.recentTargets ?? [], target.rate, nowMs, policy, target.onForecast);
     const keepsReason = held.rate > target.rate; // holding above target: the earlier reason still explains it
     origins[region] = {

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import fc from 'fast-check';
 import { CapacityPlanSchema, DemandForecast, QuantileLevels, RequestCost, ResourceNeed, resourcesForRate, Tier, Tiers, TierPolicy } from '@shardcast/contracts';
 import { parseRegionTable } from '@shardcast/geo';
-import { accountSpend, AllocationInput, AllocationPolicy, decide, DefaultAllocationPolicy, DomainAllocationState, forecastWindowRate, newDomainState, guardStage, originTarget, OriginDemand, PoolsView, provisionLevel, SpendAccount, toCapacityPlan } from './decide';
+import { accountSpend, AllocationInput, AllocationPolicy, decide, DefaultAllocationPolicy, DomainAllocationState, forecastWindowRate, newDomainState, guardStage, guardVerdicts, originTarget, OriginDemand, PoolsView, provisionLevel, SpendAccount, toCapacityPlan } from './decide';
 import { LatencyMatrix } from './latency';
 import { addNeed, fitsWithin, RegionPool, scaleNeed, subtractNeed, TierPoolCeiling, ZERO } from './pools';
 
@@ -310,6 +310,7 @@ describe('the spend guard: an origin that held more on forecasts than the reacti
     measuredMs: policy.spendWarmUpMs,
     medianLately: 0,
     baselineLately: 0,
+    latelyMs: policy.spendRecentTimeConstantMs,
     medianRate: null,
     baselineRecent: [{ atMs: T0, rate: 100 }],
     stage: 'within',
@@ -321,19 +322,18 @@ describe('the spend guard: an origin that held more on forecasts than the reacti
 
   it('accounts what the origin held on forecasts against the baseline’s stabilised peak, only while demand is measured', () => {
     const first = accountSpend(origin({ heldRate: 50, observed: { ratePerSecond: 70, atMs: T0 } }), T0, policy);
-    expect(first).toEqual({ atMs: T0, held: 0, baseline: 0, measuredMs: 0, medianLately: 0, baselineLately: 0, medianRate: null, baselineRecent: [{ atMs: T0, rate: 100 }], stage: 'within', counted: false });
+    expect(first).toEqual({ atMs: T0, held: 0, baseline: 0, measuredMs: 0, medianLately: 0, baselineLately: 0, latelyMs: 0, medianRate: null, baselineRecent: [{ atMs: T0, rate: 100 }], stage: 'within', setAside: false, atMedian: false, counted: false });
     // A minute on a forecast whose median stage would have held 80: demand has fallen, the baseline still holds its window's peak (100).
     const second = accountSpend(origin({ heldRate: 120, observed: { ratePerSecond: 7, atMs: T0 + MIN }, spend: { ...first, counted: true, medianRate: 80 } }), T0 + MIN, policy);
-    expect(second).toMatchObject({ held: expect.closeTo(120 * MIN, 6), baseline: expect.closeTo(100 * MIN, 6), measuredMs: MIN, medianLately: expect.closeTo(80 * MIN, 6), baselineLately: expect.closeTo(100 * MIN, 6) });
+    expect(second).toMatchObject({ held: expect.closeTo(120 * MIN, 6), baseline: expect.closeTo(100 * MIN, 6), measuredMs: MIN, medianLately: expect.closeTo(80 * MIN, 6), baselineLately: expect.closeTo(100 * MIN, 6), latelyMs: MIN });
     expect(second.baselineRecent).toEqual([{ atMs: T0, rate: 100 }, { atMs: T0 + MIN, rate: 10 }]);
     // A minute on the reactive policy for its own reasons (no usable forecast) counts for neither side.
     const neutral = accountSpend(origin({ heldRate: 10, observed: { ratePerSecond: 7, atMs: T0 + 2 * MIN }, spend: { ...second, counted: false } }), T0 + 2 * MIN, policy);
     expect(neutral).toMatchObject({ held: expect.closeTo(second.held * decay(MIN), 3), baseline: expect.closeTo(second.baseline * decay(MIN), 3), measuredMs: expect.closeTo(MIN * decay(MIN), 6) });
     expect(neutral).toMatchObject({ medianLately: expect.closeTo(second.medianLately * decayLately(MIN), 3), baselineLately: expect.closeTo(second.baselineLately * decayLately(MIN), 3) });
-    // A minute in the guard's reactive stage counts what was held, and the median it set aside.
+    // A minute in the guard's reactive stage is the reactive policy's: only the median it set aside counts.
     const setAside = accountSpend(origin({ heldRate: 500, observed: { ratePerSecond: 7, atMs: T0 + 2 * MIN }, spend: { ...second, stage: 'reactive', medianRate: 300 } }), T0 + 2 * MIN, policy);
-    expect(setAside.held).toBeCloseTo(second.held * decay(MIN) + 500 * MIN, 3);
-    expect(setAside.baseline).toBeCloseTo(second.baseline * decay(MIN) + 100 * MIN, 3);
+    expect(setAside).toMatchObject({ held: expect.closeTo(second.held * decay(MIN), 3), baseline: expect.closeTo(second.baseline * decay(MIN), 3), measuredMs: expect.closeTo(MIN * decay(MIN), 6) });
     expect(setAside.medianLately).toBeCloseTo(second.medianLately * decayLately(MIN) + 300 * MIN, 3);
     expect(setAside.baselineLately).toBeCloseTo(second.baselineLately * decayLately(MIN) + 100 * MIN, 3);
   });
@@ -354,24 +354,32 @@ describe('the spend guard: an origin that held more on forecasts than the reacti
     const { spendCeiling, spendReactiveCeiling, spendHysteresis } = policy;
     expect([spendCeiling, spendReactiveCeiling, spendHysteresis]).toEqual([0.9, 1.0, 0.05]);
     // `ratio`: the account's, held ÷ baseline; `median`: what the median would have held lately ÷ the baseline then.
-    const at = (ratio: number, median: number, stage: SpendAccount['stage'] = 'within') =>
-      guardStage(account({ held: ratio * 1000, baseline: 1000, medianLately: median * 1000, baselineLately: 1000, stage }), policy);
+    // `held`: the verdicts in force before (each verdict's own band applies only while it holds).
+    const at = (ratio: number, median: number, held: Pick<SpendAccount, 'setAside' | 'atMedian'> = {}) =>
+      guardStage(account({ held: ratio * 1000, baseline: 1000, medianLately: median * 1000, baselineLately: 1000, ...held }), policy);
     expect(at(0.9, 0.7)).toBe('within');
     expect(at(0.9001, 0.7)).toBe('median');
-    expect(at(0.86, 0.7, 'median')).toBe('median');
-    expect(at(0.85, 0.7, 'median')).toBe('within');
+    expect(at(0.86, 0.7, { atMedian: true })).toBe('median');
+    expect(at(0.85, 0.7, { atMedian: true })).toBe('within');
     // A median that costs more than the baseline lately is a forecast biased high: set aside, whatever the account.
     expect(at(0.5, 1.0)).toBe('within');
     expect(at(0.5, 1.0001)).toBe('reactive');
     expect(at(1.5, 1.0001)).toBe('reactive');
-    expect(at(1.5, 0.96, 'reactive')).toBe('reactive');
-    expect(at(1.5, 0.95, 'reactive')).toBe('median');
-    expect(at(0.86, 0.95, 'reactive')).toBe('median');
-    expect(at(0.85, 0.95, 'reactive')).toBe('within');
-    expect(guardStage(account({ held: 5000, baseline: 1000, medianLately: 5000, baselineLately: 1000, measuredMs: policy.spendWarmUpMs - 1 }), policy)).toBe('within');
+    expect(at(1.5, 0.96, { setAside: true })).toBe('reactive');
+    expect(at(1.5, 0.95, { setAside: true })).toBe('median');
+    // Leaving the reactive stage, the account's verdict holds as it was, with its own band.
+    expect(at(0.87, 0.95, { setAside: true })).toBe('within');
+    expect(at(0.87, 0.95, { setAside: true, atMedian: true })).toBe('median');
+    expect(at(0.87, 0.96, { setAside: true, atMedian: true })).toBe('reactive');
+    // Each sum waits for its own warm-up.
+    expect(guardStage(account({ held: 5000, baseline: 1000, medianLately: 500, baselineLately: 1000, measuredMs: policy.spendWarmUpMs - 1 }), policy)).toBe('within');
+    expect(guardStage(account({ held: 500, baseline: 1000, medianLately: 5000, baselineLately: 1000, measuredMs: 0, latelyMs: policy.spendRecentTimeConstantMs / 2 }), policy)).toBe('reactive');
+    expect(guardStage(account({ held: 500, baseline: 1000, medianLately: 5000, baselineLately: 1000, latelyMs: policy.spendRecentTimeConstantMs / 2 - 1 }), policy)).toBe('within');
     expect(guardStage(account({ held: 5000, baseline: 0, medianLately: 5000, baselineLately: 0 }), policy)).toBe('reactive');
-    // Nothing measured now: the reactive policy would hold nothing, the median holds.
-    expect(guardStage(account({ held: 500, baseline: 1000, medianLately: 5000, baselineLately: 1000, baselineRecent: [] }), policy)).toBe('median');
+    // Nothing measured now: the reactive policy would hold nothing, the median holds; the verdict stays.
+    const unmeasured = account({ held: 500, baseline: 1000, medianLately: 5000, baselineLately: 1000, baselineRecent: [] });
+    expect(guardStage(unmeasured, policy)).toBe('median');
+    expect(guardVerdicts(unmeasured, policy)).toEqual({ setAside: true, atMedian: false });
     expect(guardStage(account({ held: 5000, baseline: 1000, medianLately: 5000, baselineLately: 1000 }), { ...policy, spendCeiling: null })).toBe('within');
     expect(guardStage(undefined, policy)).toBe('within');
 
@@ -401,11 +409,16 @@ describe('the spend guard: an origin that held more on forecasts than the reacti
     expect(off.rates.every((r) => Math.abs(r - 120) < 1e-9)).toBe(true);
 
     const on = biasedHigh(guarded, pools);
-    expect(on.stages[0]).toBe('within');
-    expect(on.stages.slice(1).every((s) => s === 'reactive')).toBe(true); // its median, 90, against the baseline's 43
+    // 120 held against the baseline's 43: the median at once. Its median, 90, against 43: set aside
+    // once the median's account has measured half its time constant (5 minutes here).
+    const setAsideAt = on.stages.indexOf('reactive');
+    expect(on.stages.slice(0, setAsideAt)).toEqual(['within', ...new Array(setAsideAt - 1).fill('median')]);
+    expect(setAsideAt).toBeGreaterThanOrEqual(6);
+    expect(setAsideAt).toBeLessThanOrEqual(7);
+    expect(on.stages.slice(setAsideAt).every((s) => s === 'reactive')).toBe(true);
     expect(on.rates[on.rates.length - 1]).toBeCloseTo(30 / policy.targetUtilisation, 9);
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-    expect(sum(on.rates)).toBeLessThan(0.5 * sum(off.rates));
+    expect(sum(on.rates)).toBeLessThan(0.6 * sum(off.rates));
 
     // Demand rises past the forecast: its median under the observed floor (360) costs less than the
     // baseline (429). The median is held first, while the account pays back, then the tier's level.
@@ -437,14 +450,22 @@ describe('the spend guard: an origin that held more on forecasts than the reacti
     expect(stale.state.origins['us-east-1']).toMatchObject({ heldRate: expect.closeTo(90, 9), heldQuantile: 'p50', spend: expect.objectContaining({ stage: 'median' }) });
   });
 
-  it('set-aside time counts only while the forecast set aside is one fitted to data and in force', () => {
+  it('the guard judges only a forecast fitted to data and in force: a prior, a forecastOnly or expired one is held as ever, and not accounted', () => {
     const pools = view([pool('us-east-1', 10_000)]);
     const at = { kind: 'tick' as const, atMs: T0 + 61 * MIN };
-    expect(run(setAside(T0 + 60 * MIN), at, pools, guardedPolicy).state.origins['us-east-1'].spend!.counted).toBe(true);
-    expect(run(setAside(T0 + 60 * MIN, { forecastOnly: true }), at, pools, guardedPolicy).state.origins['us-east-1'].spend!.counted).toBe(false);
-    expect(run(setAside(T0 + 60 * MIN, { priorWeight: 0.9 }), at, pools, guardedPolicy).state.origins['us-east-1'].spend!.counted).toBe(false);
-    expect(run(setAside(T0 + 60 * MIN, { steps: 6, requests: Object.fromEntries(QuantileLevels.map((l) => [l, new Array(6).fill(30_000)])) as DemandForecast['requests'] }), at, pools, guardedPolicy).state.origins['us-east-1'].spend!.counted).toBe(false); // its 30 minutes are past
+    const origin = (extra: Partial<DemandForecast> = {}) => run(setAside(T0 + 60 * MIN, extra), at, pools, guardedPolicy).state.origins['us-east-1'];
+    expect(origin()).toMatchObject({ heldRate: expect.closeTo(30 / policy.targetUtilisation, 9), spend: expect.objectContaining({ stage: 'reactive', counted: true, medianRate: expect.closeTo(90, 9) }) });
+    // Its verdict (the forecast set aside) waits as it was, for the next forecast fitted to data.
+    const notJudged = { stage: 'within', setAside: true, counted: false, medianRate: null };
+    // A registration prior arriving while the forecast before it was set aside: the capacity asked for is placed.
+    expect(origin({ priorWeight: 0.9 })).toMatchObject({ heldReason: 'prior', heldRate: expect.closeTo(120, 9), spend: expect.objectContaining(notJudged) });
+    expect(origin({ forecastOnly: true })).toMatchObject({ heldRate: expect.closeTo(30 / policy.targetUtilisation, 9), spend: expect.objectContaining(notJudged) });
+    const expired = { steps: 6, requests: Object.fromEntries(QuantileLevels.map((l) => [l, new Array(6).fill(30_000)])) as DemandForecast['requests'] }; // its 30 minutes are past
+    expect(origin(expired)).toMatchObject({ spend: expect.objectContaining(notJudged) });
+    // One that does not cover the reservation window yet (it starts in two hours) has no median to account: the reactive rule's rate is not the median's.
+    expect(origin({ startAt: new Date(T0 + 3 * 60 * MIN).toISOString() }).spend).toMatchObject({ stage: 'reactive', medianRate: null });
   });
+
 
   it('the published schedule follows the median while the guard holds the origin there', () => {
     const pools = view([pool('us-east-1', 10_000)]);
@@ -506,15 +527,39 @@ describe('the spend guard: an origin that held more on forecasts than the reacti
         measuredMs: 0,
         medianLately: 0,
         baselineLately: 0,
+        latelyMs: 0,
         medianRate: null,
         baselineRecent: [{ atMs: T0 + MIN, rate: 30 / policy.targetUtilisation }],
         stage: 'within',
+        setAside: false,
+        atMedian: false,
         counted: false,
       });
     }
-    const secondForm = { ...withoutAccount, spend: { atMs: T0, held: 3000 * MIN, baseline: 1000 * MIN, measuredMs: 2 * policy.spendWarmUpMs, baselineRecent: [], stage: 'median', counted: false } as unknown as SpendAccount };
+    // The second form's account (no sums lately) on a forecast fitted to data: its sums go on, the median's start.
+    const secondForm = {
+      ...withoutAccount,
+      forecast: forecast('us-east-1', constant(100), { priorWeight: 0 }),
+      heldRate: 120,
+      spend: { atMs: T0, held: 3000 * MIN, baseline: 1000 * MIN, measuredMs: 2 * policy.spendWarmUpMs, baselineRecent: [{ atMs: T0, rate: 43 }], stage: 'median', counted: true } as unknown as SpendAccount,
+    };
     const next = run({ ...d.state, origins: { 'us-east-1': secondForm } }, observed(30, T0 + MIN), pools, unbudgeted);
-    expect(next.state.origins['us-east-1'].spend).toMatchObject({ held: expect.closeTo(3000 * MIN * decay(MIN), 3), medianLately: 0, baselineLately: 0, stage: 'median' });
+    expect(next.state.origins['us-east-1'].spend).toMatchObject({
+      held: expect.closeTo(3000 * MIN * decay(MIN) + 120 * MIN, 3),
+      baseline: expect.closeTo(1000 * MIN * decay(MIN) + 43 * MIN, 3),
+      medianLately: 0,
+      baselineLately: 0,
+      latelyMs: 0,
+      medianRate: expect.closeTo(90, 9),
+      stage: 'median',
+    });
+    const after = run(next.state, observed(30, T0 + 2 * MIN), pools, unbudgeted);
+    expect(after.state.origins['us-east-1'].spend).toMatchObject({ medianLately: expect.closeTo(90 * MIN, 6), latelyMs: MIN });
+    // One it had set aside is held at the median until the median's sums have measured half their
+    // time constant: its account had been over 1.1, so the median's verdict holds, with its band (0.87 here).
+    const setAsideByIt = { ...secondForm, spend: { ...secondForm.spend, held: 870 * MIN, stage: 'reactive' } as SpendAccount };
+    const resumed = run({ ...d.state, origins: { 'us-east-1': setAsideByIt } }, observed(30, T0 + MIN), pools, unbudgeted);
+    expect(resumed.state.origins['us-east-1'].spend).toMatchObject({ stage: 'median', setAside: false, atMedian: true, held: expect.closeTo(870 * MIN * decay(MIN), 3) });
   });
 
 });
