@@ -348,9 +348,14 @@ export function originTarget(o: OriginDemand, nowMs: number, delayMs: number, po
   const usable = o.forecast && !o.forecast.forecastOnly && guard !== 'reactive' ? o.forecast : null;
   const budget = stageBudget(guard, policy);
   const fc = usable ? forecastWindowRate(usable, nowMs, nowMs + delayMs + policy.decisionIntervalMs, budget) : null;
-  if (usable && fc !== null) {
+  // A forecast that begins after the window (a coarse step: the step under way is measured, not
+  // forecast) still holds the origin: the observed floor covers the step under way. Without it the
+  // reactive rule held hours-long steps between forecasts, and 2- to 12-hour traces cost up to 1.006×
+  // the HPA in bench:proactive.
+  const ahead = usable !== null && fc === null && forecastStepStartMs(usable, 0) > nowMs;
+  if (usable && (fc !== null || ahead)) {
     const reason: ReservationReason = usable.priorWeight >= policy.priorLabelWeight ? 'prior' : 'proactive';
-    if (fc >= floor) return { rate: fc, reason, quantile: provisionLevel(usable, budget).quantile, onForecast: true };
+    if (fc !== null && fc >= floor) return { rate: fc, reason, quantile: provisionLevel(usable, budget).quantile, onForecast: true };
     return { rate: floor, reason: 'reactive', quantile: null, onForecast: true };
   }
   return { rate: observed === null ? 0 : observed / policy.targetUtilisation, reason: 'reactive', quantile: null, onForecast: false };

@@ -387,6 +387,9 @@ describe('the spend guard: an origin that held more on forecasts than the reacti
     expect(originTarget(o, T0, 600_000, unbudgeted, 'within')).toMatchObject({ rate: expect.closeTo(120, 9), quantile: 'p90', onForecast: true });
     expect(originTarget(o, T0, 600_000, unbudgeted, 'median')).toMatchObject({ rate: expect.closeTo(90, 9), quantile: 'p50', onForecast: true });
     expect(originTarget(o, T0, 600_000, unbudgeted, 'reactive')).toMatchObject({ rate: expect.closeTo(50 / policy.targetUtilisation, 9), reason: 'reactive', onForecast: false });
+    // A forecast that begins after the window (a coarse step: the step under way is measured, not forecast): the observed floor holds, on the forecast.
+    const ahead = origin({ forecast: forecast('us-east-1', constant(100), { priorWeight: 0, startAt: new Date(T0 + 3 * 60 * MIN).toISOString() }), observed: { ratePerSecond: 50, atMs: T0 } });
+    expect(originTarget(ahead, T0, 600_000, unbudgeted, 'within')).toMatchObject({ rate: expect.closeTo(60, 9), reason: 'reactive', quantile: null, onForecast: true });
   });
 
   /** 30 minutes of demand at 30 rps against a forecast of p90 100 (held at 120, median 90; the reactive policy holds 30 ÷ 0.7 ≈ 43). */
@@ -462,8 +465,9 @@ describe('the spend guard: an origin that held more on forecasts than the reacti
     expect(origin({ forecastOnly: true })).toMatchObject({ heldRate: expect.closeTo(30 / policy.targetUtilisation, 9), spend: expect.objectContaining(notJudged) });
     const expired = { steps: 6, requests: Object.fromEntries(QuantileLevels.map((l) => [l, new Array(6).fill(30_000)])) as DemandForecast['requests'] }; // its 30 minutes are past
     expect(origin(expired)).toMatchObject({ spend: expect.objectContaining(notJudged) });
-    // One that does not cover the reservation window yet (it starts in two hours) has no median to account: the reactive rule's rate is not the median's.
-    expect(origin({ startAt: new Date(T0 + 3 * 60 * MIN).toISOString() }).spend).toMatchObject({ stage: 'reactive', medianRate: null });
+    // One that begins after the reservation window (in two hours: a coarse step, the step under way
+    // measured, not forecast): its median stage holds the observed floor (30 × 1.2), not the reactive rule's rate.
+    expect(origin({ startAt: new Date(T0 + 3 * 60 * MIN).toISOString() }).spend).toMatchObject({ stage: 'reactive', medianRate: expect.closeTo(36, 9) });
   });
 
 
