@@ -91,7 +91,6 @@ export const DefaultAllocationPolicy: AllocationPolicy = {
   // the floor): over 1.0 for hours it is biased. 1.1 let a trace cost 1.001× the HPA (decision 0038).
   spendReactiveCeiling: 1.0,
   spendRecentTimeConstantMs: 6 * 3_600_000, // 3 h and 12 h read about the same; 6 h switches as rarely
-
   spendHysteresis: 0.05,
   spendTimeConstantMs: 7 * 24 * 3_600_000, // the simulated week: long enough that a cheap day pays for a dear one
   spendWarmUpMs: 24 * 3_600_000, // a day: every daily peak is in the account once
@@ -150,9 +149,9 @@ export interface SpendAccount {
   setAside?: boolean;
   atMedian?: boolean;
   /**
-   * Whether the interval from `atMs` is accounted: a usable forecast fitted to data (not mostly a
-   * registration prior) set the origin's target, or the guard set such a forecast aside (then only
-   * the median's sums count it).
+   * Whether the interval from `atMs` is accounted: a forecast fitted to data (not mostly a
+   * registration prior, not `forecastOnly`, not past its horizon) was in force. Held on, it sets the
+   * origin's target; set aside by the guard, only the median's sums count it.
    */
   counted: boolean;
 }
@@ -396,7 +395,7 @@ export function accountSpend(o: OriginDemand, nowMs: number, policy: AllocationP
         baselineLately: stored.baselineLately ?? 0,
         latelyMs: stored.latelyMs ?? 0,
         medianRate: stored.medianRate ?? null,
-        // The first form's stages: reactive was entered with the account over 1.1, so over 0.9 too.
+        // The second form's stages: reactive was entered with the account over 1.1, so over 0.9 too.
         setAside: stored.setAside ?? stored.stage === 'reactive',
         atMedian: stored.atMedian ?? stored.stage !== 'within',
       }
@@ -540,7 +539,7 @@ export function decide(
     const stage = fitted ? stageOf(verdicts, account) : 'within';
     const target = originTarget(o, nowMs, delayMs, policy, stage);
     const median = !fitted ? null : stage === 'median' ? target : originTarget(o, nowMs, delayMs, policy, 'median');
-    const spend = account && { ...account, stage, ...verdicts, counted: fitted && (target.onForecast || stage === 'reactive'), medianRate: median?.onForecast ? median.rate : null };
+    const spend = account && { ...account, stage, ...verdicts, counted: fitted, medianRate: median?.onForecast ? median.rate : null };
     const held = holdRate(o.heldRate, o.recentTargets ?? [], target.rate, nowMs, policy, target.onForecast);
     const keepsReason = held.rate > target.rate; // holding above target: the earlier reason still explains it
     origins[region] = {
