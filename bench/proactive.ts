@@ -8,7 +8,7 @@
  * forecasts through the allocator's `decide`, and the HPA-like baseline swept over target
  * utilisation. Per trace: shortfall minutes and cost of both, the reactive curve's shortfall at
  * shardcast's own cost, reduction = 1 − under(shardcast) / under(reactive at equal cost).
- * Ends with one JSON line: {"bench":"proactive","traces","reduction_mean","reduction_min","cost_ratio_max","gated"}.
+ * Ends with one JSON line: {"bench":"proactive","traces","reduction_mean","reduction_min","cost_ratio_max","turns_ratio_max","gated"}.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -93,6 +93,7 @@ async function main(): Promise<void> {
       console.log(`reactive at shardcast's cost: ${fmt(r.reactiveUnderAtCost, 1)} minutes short → reduction ${fmt(r.reduction, 3)}; cost ÷ reactive 70 %: ${fmt(r.costRatio, 3)}; shardcast minutes by reason: ${JSON.stringify(p.reasons)}`);
       const kinds = (a: { surprise: number; heldTooLow: number }) => `${a.surprise} surprises, ${a.heldTooLow} held too low`;
       console.log(`minutes short by kind: shardcast ${kinds(r.underByKind.proactive!)}; reactive 70 % ${kinds(r.underByKind.reactive70)}`);
+      console.log(`capacity turns (a rise after a fall, or a fall after a rise): shardcast ${p.turns}, reactive 70 % ${r.reactive70.turns}`);
     }
   } finally {
     await pool.close();
@@ -104,6 +105,8 @@ async function main(): Promise<void> {
     reduction_mean: reductions.length ? Number((reductions.reduce((a, b) => a + b, 0) / reductions.length).toFixed(4)) : null,
     reduction_min: reductions.length ? Number(Math.min(...reductions).toFixed(4)) : null,
     cost_ratio_max: results.length ? Number(Math.max(...results.map((r) => r.costRatio!)).toFixed(4)) : null,
+    // Flapping: shardcast's turns ÷ the HPA's at 70 % (a trace where the HPA never turns counts its turns as 1).
+    turns_ratio_max: results.length ? Number(Math.max(...results.map((r) => r.proactive!.turns / Math.max(1, r.reactive70.turns))).toFixed(3)) : null,
     gated: results.filter((r) => r.selection.forecastOnly || (r.gate !== null && !r.gate.proactive)).length,
     unbracketed: results.length - reductions.length,
     tier: args.tier,

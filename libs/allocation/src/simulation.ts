@@ -27,6 +27,8 @@ export interface CapacityOutcome {
   shortRequestMinutes: number;
   /** Ready capacity, unit-hours (from `scoreFrom`). */
   unitHours: number;
+  /** How often ready capacity turned: a rise after a fall or a fall after a rise (from `scoreFrom`). Flapping shows here. */
+  turns: number;
 }
 
 /** Capacity that comes up after a delay and goes at once: the one model both policies are scored in. */
@@ -80,14 +82,21 @@ function score(trace: SimulatedTrace, ready: Float64Array, scoreFrom: number): C
   let underMinutes = 0;
   let shortRequestMinutes = 0;
   let unitMinutes = 0;
+  let turns = 0;
+  let lastMove = 0;
   for (let m = scoreFrom; m < trace.demand.length; m++) {
     if (isShort(trace, ready, m)) {
       underMinutes++;
       shortRequestMinutes += trace.demand[m] - ready[m] * trace.unitRps;
     }
     unitMinutes += ready[m];
+    const move = m > scoreFrom ? Math.sign(ready[m] - ready[m - 1]) : 0;
+    if (move !== 0) {
+      if (lastMove !== 0 && move !== lastMove) turns++;
+      lastMove = move;
+    }
   }
-  return { ready, underMinutes, shortRequestMinutes, unitHours: unitMinutes / 60 };
+  return { ready, underMinutes, shortRequestMinutes, unitHours: unitMinutes / 60, turns };
 }
 
 export interface ReactiveOptions {

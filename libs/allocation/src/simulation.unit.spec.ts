@@ -61,6 +61,15 @@ describe('simulateReactive (the HPA baseline)', () => {
     expect(out.underMinutes).toBe(0);
   });
 
+  it('counts how often capacity turns (a rise after a fall, a fall after a rise), from the scored minutes on', () => {
+    // 5 units, down to 1 at 25, up to 5 at 41, down to 1 at 65, up to 3 at 81: four moves, three turns.
+    const rates = steps([20, 50], [20, 10], [20, 50], [20, 10], [20, 30]);
+    expect(simulateReactive(trace(rates, 0), { targetUtilisation: 1 }).turns).toBe(3);
+    // Scored from minute 30: the fall at 25 is before it; 41 up, 65 down, 81 up.
+    expect(simulateReactive(trace(rates, 0), { targetUtilisation: 1, scoreFrom: 30 }).turns).toBe(2);
+    expect(simulateReactive(trace(steps([60, 50]), 0), { targetUtilisation: 1 }).turns).toBe(0);
+  });
+
   it('a lower target buys fewer shortfalls for more unit-hours', () => {
     const wavy = trace(Array.from({ length: 600 }, (_, m) => 50 + 40 * Math.sin((2 * Math.PI * m) / 120)));
     const tight = simulateReactive(wavy, { targetUtilisation: 0.9 });
