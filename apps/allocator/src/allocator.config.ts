@@ -29,7 +29,7 @@ export const AllocatorConfigSchema = PlatformConfigSchema.extend({
    * The spend guard (AllocationPolicy.spendCeiling, decision 0038): while an origin has held more
    * than this fraction of what the reactive policy would have on the same observations, its
    * forecasts are provisioned at their median; `off`: no guard (a forecast whose median has lately
-   * cost more than the reactive policy is then held on too). At most 1 (even 1 let a trace of
+   * cost more than 0.93 × the reactive policy is then held on too). At most 1 (even 1 let a trace of
    * bench:proactive cost 1.006× the HPA), and above the stage's band, which it is left below.
    */
   ALLOCATOR_SPEND_CEILING: z

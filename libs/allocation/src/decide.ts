@@ -349,10 +349,10 @@ export function originTarget(o: OriginDemand, nowMs: number, delayMs: number, po
   const usable = o.forecast && !o.forecast.forecastOnly && guard !== 'reactive' ? o.forecast : null;
   const budget = stageBudget(guard, policy);
   const fc = usable ? forecastWindowRate(usable, nowMs, nowMs + delayMs + policy.decisionIntervalMs, budget) : null;
-  // A forecast that begins after the window (a coarse step: the step under way is measured, not
-  // forecast) still holds the origin: the observed floor covers the step under way. Without it the
-  // reactive rule held hours-long steps between forecasts, and 2- to 12-hour traces cost up to 1.006×
-  // the HPA in bench:proactive.
+  // A forecast that begins after the window, with nothing kept of the one it replaced for the step
+  // under way (`withStepUnderWay`: none held, or another step or grid), still holds the origin: the
+  // observed floor covers the step under way. Without it the reactive rule held hours-long steps
+  // between forecasts, and 2- to 12-hour traces cost up to 1.006× the HPA in bench:proactive.
   const ahead = usable !== null && fc === null && forecastStepStartMs(usable, 0) > nowMs;
   if (usable && (fc !== null || ahead)) {
     const reason: ReservationReason = usable.priorWeight >= policy.priorLabelWeight ? 'prior' : 'proactive';
@@ -486,16 +486,20 @@ export function holdRate(
 
 /**
  * A forecast that begins after now (its model forecasts whole steps, and the step under way is partly
- * measured) keeps the steps of the one it replaces from the step under way up to its start, when both
- * have the same step on the same grid. Without them the step under way had no forecast: the origin
- * fell to the observed floor until the new forecast's first step came into the reservation window,
- * and at 30-minute steps capacity went down and up again every half hour (nyc_taxi in
- * bench:proactive: 15 → 8 → 15 units through an afternoon). The new forecast's model, flags and
- * event id hold for the whole: the steps kept are what its predecessor said of the same minutes.
+ * measured) keeps the steps of the one it replaces from the step under way up to its start: when the
+ * one replaced covers them on the same step and grid, and both have the same `forecastOnly` and the
+ * same side of `priorLabelWeight` (a prior's steps are never accounted as a fitted forecast's, nor the
+ * reverse). Without them the step under way had no forecast: the origin fell to the observed floor
+ * until the new forecast's first step came into the reservation window, and at 30-minute steps
+ * capacity went down and up again every half hour (nyc_taxi in bench:proactive: 15 → 8 → 15 units
+ * through an afternoon). The new forecast's model, flags and event id hold for the whole: the plan
+ * names the new event as its cause, while the steps kept are what its predecessor said of the same
+ * minutes (decision 0024, "The step under way").
  */
-export function withStepUnderWay(held: DemandForecast | null, next: DemandForecast, nowMs: number): DemandForecast {
+export function withStepUnderWay(held: DemandForecast | null, next: DemandForecast, nowMs: number, priorLabelWeight = DefaultAllocationPolicy.priorLabelWeight): DemandForecast {
   const nextStartMs = Date.parse(next.startAt);
   if (!held || nextStartMs <= nowMs || held.stepSeconds !== next.stepSeconds || held.forecastOnly !== next.forecastOnly) return next;
+  if ((held.priorWeight >= priorLabelWeight) !== (next.priorWeight >= priorLabelWeight)) return next;
   const stepMs = next.stepSeconds * 1000;
   const heldStartMs = Date.parse(held.startAt);
   const until = (nextStartMs - heldStartMs) / stepMs;
@@ -510,7 +514,7 @@ export function withStepUnderWay(held: DemandForecast | null, next: DemandForeca
   return { ...next, startAt: new Date(heldStartMs + from * stepMs).toISOString(), steps: kept + next.steps, requests };
 }
 
-function applyInput(state: DomainAllocationState, input: AllocationInput): DomainAllocationState {
+function applyInput(state: DomainAllocationState, input: AllocationInput, policy: AllocationPolicy): DomainAllocationState {
   const origins = { ...state.origins };
   switch (input.kind) {
     case 'forecast': {
@@ -518,7 +522,7 @@ function applyInput(state: DomainAllocationState, input: AllocationInput): Domai
       const prev = origins[f.region] ?? emptyOrigin();
       // A forecast generated before the one held is stale (redelivery, reordering): keep the newer.
       if (prev.forecast && Date.parse(prev.forecast.generatedAt) > Date.parse(f.generatedAt)) return state;
-      origins[f.region] = { ...prev, forecast: withStepUnderWay(prev.forecast, f, input.atMs), forecastEventId: input.eventId };
+      origins[f.region] = { ...prev, forecast: withStepUnderWay(prev.forecast, f, input.atMs, policy.priorLabelWeight), forecastEventId: input.eventId };
       return { ...state, tier: f.tier, requestCost: f.requestCost as RequestCost, origins, deregistered: false };
     }
     case 'observed': {
@@ -551,7 +555,7 @@ export function decide(
   policy: AllocationPolicy = DefaultAllocationPolicy,
 ): Decision {
   const nowMs = input.atMs;
-  const state = applyInput(previous, input);
+  const state = applyInput(previous, input, policy);
   const cost = state.requestCost ?? fallbackCost;
   const perRate = resourcesForRate(1, cost);
 

@@ -229,7 +229,7 @@ describe('decide: what each (domain, region) holds', () => {
     expect(d.state.origins['us-east-1'].heldRate).toBeCloseTo(96, 9);
   });
 
-  it('keeps nothing of the forecast replaced when the new one covers now, has another step or grid, or another verdict', () => {
+  it('keeps nothing of the forecast replaced when the new one covers now, has another step or grid, another verdict, or a prior on one side only', () => {
     const iso = (ms: number) => new Date(ms).toISOString();
     const held = forecast('us-east-1', constant(100), { priorWeight: 0 });
     const at = (startMs: number, extra: Partial<DemandForecast> = {}) => forecast('us-east-1', constant(80), { priorWeight: 0, startAt: iso(startMs), generatedAt: iso(T0 + 3 * MIN), ...extra });
@@ -237,10 +237,34 @@ describe('decide: what each (domain, region) holds', () => {
     const spliced = withStepUnderWay(held, at(T0 + 5 * MIN), now);
     expect(spliced).toMatchObject({ startAt: iso(T0), steps: 577 });
     expect(spliced.requests.p50[0]).toBe(held.requests.p50[0]);
-    for (const next of [at(T0), at(T0 + 2 * MIN), at(T0 + 10 * MIN, { stepSeconds: 600 }), at(T0 + 5 * MIN, { forecastOnly: true })]) {
-      expect(withStepUnderWay(held, next, now)).toBe(next);
-    }
-    expect(withStepUnderWay(null, at(T0 + 5 * MIN), now)).toEqual(at(T0 + 5 * MIN));
+    expect(spliced.requests.p50[1]).toBe(at(T0).requests.p50[0]);
+    // Steps of the held forecast from the step under way only, however late in its horizon.
+    const later = withStepUnderWay(held, at(T0 + 100 * 300_000), T0 + 98 * 300_000 + MIN);
+    expect(later).toMatchObject({ startAt: iso(T0 + 98 * 300_000), steps: 578 });
+    const refused: Array<[DemandForecast | null, DemandForecast, number]> = [
+      [held, at(T0), now], // covers now
+      [held, at(T0 + 2 * MIN), now], // began before now
+      [held, at(T0 + 7 * MIN), now], // after now, off the held forecast's grid
+      [held, at(T0 + 10 * MIN, { stepSeconds: 600 }), now], // another step
+      [held, at(T0 + 5 * MIN, { forecastOnly: true }), now], // another verdict
+      [held, at(T0 + 5 * MIN, { priorWeight: 0.8 }), now], // a prior after a fitted forecast
+      [{ ...held, priorWeight: 1 }, at(T0 + 5 * MIN), now], // a fitted forecast after a prior: the prior's step is not the forecasts' to account
+      [held, at(T0 + 577 * 300_000), T0 + 575 * 300_000], // starts past the held horizon
+      [held, at(T0 + 578 * 300_000), T0 + 577 * 300_000], // held expired before now
+      [{ ...held, startAt: iso(T0 + 10 * MIN) }, at(T0 + 10 * MIN), now], // held begins where the new one does: nothing before it to keep
+      [{ ...held, startAt: iso(T0 + 20 * MIN) }, at(T0 + 10 * MIN), now], // held begins after the new one
+      [held, at(T0 + 5 * MIN, { steps: 4032, requests: Object.fromEntries(QuantileLevels.map((l) => [l, new Array<number>(4032).fill(1)])) as DemandForecast['requests'] }), now], // past the contract's step limit
+      [null, at(T0 + 5 * MIN), now],
+    ];
+    refused.forEach(([h, next, t], i) => expect([i, withStepUnderWay(h, next, t)]).toEqual([i, next]));
+    // A held forecast that begins after now too keeps what it covers before the new one's start (the floor holds until then).
+    expect(withStepUnderWay(held, at(T0 + 5 * MIN), T0 - 10 * MIN)).toMatchObject({ startAt: iso(T0), steps: 577 });
+    // The held forecast's last step, under way, is kept.
+    expect(withStepUnderWay(held, at(T0 + 576 * 300_000), T0 + 576 * 300_000 - MIN)).toMatchObject({ startAt: iso(T0 + 575 * 300_000), steps: 577 });
+    // A forecast spliced already is spliced again from the step under way: the state does not grow.
+    const again = withStepUnderWay(spliced, at(T0 + 10 * MIN, { generatedAt: iso(T0 + 8 * MIN) }), T0 + 8 * MIN);
+    expect(again).toMatchObject({ startAt: iso(T0 + 5 * MIN), steps: 577 });
+    expect(again.requests.p50[0]).toBe(spliced.requests.p50[1]);
     // A held forecast in another unit is rescaled: the rate it said holds.
     const coarseUnit = at(T0 + 5 * MIN, { unit: 10, requests: Object.fromEntries(QuantileLevels.map((l) => [l, held.requests[l].map((v) => v / 10)])) as DemandForecast['requests'] });
     expect(withStepUnderWay(held, coarseUnit, now).requests.p90[0] * 10).toBeCloseTo(held.requests.p90[0], 9);

@@ -62,12 +62,15 @@ describe('simulateReactive (the HPA baseline)', () => {
   });
 
   it('counts how often capacity turns (a rise after a fall, a fall after a rise), from the scored minutes on', () => {
-    // 5 units, down to 1 at 25, up to 5 at 41, down to 1 at 65, up to 3 at 81: four moves, three turns.
+    // 5 units, down to 1 at 26, up to 5 at 42, down to 1 at 66, up to 3 at 82: four moves, three turns.
     const rates = steps([20, 50], [20, 10], [20, 50], [20, 10], [20, 30]);
     expect(simulateReactive(trace(rates, 0), { targetUtilisation: 1 }).turns).toBe(3);
-    // Scored from minute 30: the fall at 25 is before it; 41 up, 65 down, 81 up.
+    // Scored from minute 30: the fall at 26 is before it; 42 up, 66 down, 82 up.
     expect(simulateReactive(trace(rates, 0), { targetUtilisation: 1, scoreFrom: 30 }).turns).toBe(2);
     expect(simulateReactive(trace(steps([60, 50]), 0), { targetUtilisation: 1 }).turns).toBe(0);
+    // The move into the first scored minute is before it: scored from 42 (the rise), 66 down and 82 up make one turn.
+    expect(simulateReactive(trace(rates, 0), { targetUtilisation: 1, scoreFrom: 42 }).turns).toBe(1);
+    expect(simulateReactive(trace(rates, 0), { targetUtilisation: 1, scoreFrom: 41 }).turns).toBe(2);
   });
 
   it('a lower target buys fewer shortfalls for more unit-hours', () => {
