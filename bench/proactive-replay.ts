@@ -16,7 +16,7 @@
  */
 import { DemandForecast, Tier } from '@shardcast/contracts';
 import { defaultProfile, DemandSeries, forecast, ForecastWorkerPool, ModelSelection, prepareSeries, requestCostOf, selectModel, seriesBefore, toForecastPayload, DAY_MS } from '@shardcast/forecasting';
-import { AllocationPolicy, CapacityOutcome, comparePolicies, shortfallAnatomy, ShortfallAnatomy, DefaultAllocationPolicy, GateVerdict, LatencyMatrix, proactiveGate, ProactiveOptions, simulatedTraceOf, simulateReactive, SimulatedTrace } from '@shardcast/allocation';
+import { AllocationPolicy, CapacityOutcome, comparePolicies, isShort, shortfallAnatomy, ShortfallAnatomy, DefaultAllocationPolicy, GateVerdict, LatencyMatrix, proactiveGate, ProactiveOptions, simulatedTraceOf, simulateReactive, SimulatedTrace } from '@shardcast/allocation';
 import { parseRegionTable } from '@shardcast/geo';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -193,36 +193,61 @@ export async function replayTrace(name: string, raw: DemandSeries, options: Repl
   };
 }
 
-/** An SVG of demand, shardcast's ready capacity and the reactive policy's (at 70 %), in requests per second. */
-export function capacityPlotSvg(result: ReplayResult, width = 1200, height = 360): string {
+/** An SVG of demand, shardcast's ready capacity and the reactive policy's (at 70 %), in requests per second, with each policy's minutes short marked under the axis. */
+export function capacityPlotSvg(result: ReplayResult, width = 1200, height = 380): string {
   const { demand, unitRps } = result.trace;
+  const policies: Array<{ label: string; colour: string; ready: Float64Array }> = [
+    ...(result.proactive ? [{ label: 'shardcast (proactive)', colour: '#1f77b4', ready: result.proactive.ready }] : []),
+    { label: 'reactive, 70 % target', colour: '#d62728', ready: result.reactive70.ready },
+  ];
   const series: Array<{ label: string; colour: string; values: ArrayLike<number>; scale: number }> = [
     { label: 'demand', colour: '#222222', values: demand, scale: 1 },
-    ...(result.proactive ? [{ label: 'shardcast (proactive)', colour: '#1f77b4', values: result.proactive.ready, scale: unitRps }] : []),
-    { label: 'reactive, 70 % target', colour: '#d62728', values: result.reactive70.ready, scale: unitRps },
+    ...policies.map((p) => ({ label: p.label, colour: p.colour, values: p.ready, scale: unitRps })),
   ];
   let max = 0;
   for (const s of series) for (let i = 0; i < s.values.length; i++) max = Math.max(max, s.values[i] * s.scale);
   const pad = 40;
+  const strip = 8; // one row per policy under the axis: its minutes short
+  const axisY = height - pad - strip * policies.length;
   const n = demand.length;
-  const x = (i: number) => (pad + (i / Math.max(1, n - 1)) * (width - 2 * pad)).toFixed(1);
-  const y = (v: number) => (height - pad - (v / (max || 1)) * (height - 2 * pad)).toFixed(1);
+  const xOf = (i: number) => pad + (i / Math.max(1, n - 1)) * (width - 2 * pad);
+  const x = (i: number) => xOf(i).toFixed(1);
+  const y = (v: number) => (axisY - (v / (max || 1)) * (axisY - pad)).toFixed(1);
   const every = Math.max(1, Math.floor(n / 2000)); // at most ~2,000 points a line
   const lines = series.map((s) => {
     const points: string[] = [];
     for (let i = 0; i < n; i += every) points.push(`${x(i)},${y(s.values[i] * s.scale)}`);
     return `<polyline fill="none" stroke="${s.colour}" stroke-width="1" points="${points.join(' ')}"/>`;
   });
-  const legend = series.map((s, i) => `<text x="${pad + i * 260}" y="20" fill="${s.colour}" font-family="sans-serif" font-size="13">${s.label}</text>`);
+  // Minutes short, scored as the comparison scores them, as runs: every minute shows, however thin.
+  const strips = policies.map((p, row) => {
+    const rects: string[] = [];
+    let minutes = 0;
+    for (let m = result.scoreFrom; m < n; m++) {
+      if (!isShort(result.trace, p.ready, m)) continue;
+      const start = m;
+      while (m + 1 < n && isShort(result.trace, p.ready, m + 1)) m++;
+      minutes += m - start + 1;
+      const x0 = xOf(start);
+      const w = Math.max(1, xOf(m + 1) - x0);
+      rects.push(`<rect x="${x0.toFixed(1)}" y="${axisY + 2 + row * strip}" width="${w.toFixed(1)}" height="${strip - 3}" fill="${p.colour}"/>`);
+    }
+    return { rects, minutes };
+  });
+  const legend = series.map((s, i) => {
+    const short = i === 0 ? '' : `: ${strips[i - 1].minutes} minutes short`;
+    return `<text x="${pad + i * 380}" y="20" fill="${s.colour}" font-family="sans-serif" font-size="13">${s.label}${short}</text>`;
+  });
   const esc = (t: string) => t.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
-    `<title>${esc(result.name)}: demand and ready capacity (requests per second)</title>`,
+    `<title>${esc(result.name)}: demand and ready capacity (requests per second); minutes short under the axis</title>`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<line x1="${pad}" y1="${height - pad}" x2="${width - pad}" y2="${height - pad}" stroke="#999"/>`,
-    `<text x="${pad}" y="${height - 12}" font-family="sans-serif" font-size="12">${esc(new Date(result.trace.startMs).toISOString())} — ${(n / 1440).toFixed(1)} days; peak ${max.toFixed(1)} req/s</text>`,
+    `<line x1="${pad}" y1="${axisY}" x2="${width - pad}" y2="${axisY}" stroke="#999"/>`,
+    `<text x="${pad}" y="${height - 12}" font-family="sans-serif" font-size="12">${esc(new Date(result.trace.startMs).toISOString())} — ${(n / 1440).toFixed(1)} days; peak ${max.toFixed(1)} req/s; bars under the axis: minutes short, scored</text>`,
     ...legend,
     ...lines,
+    ...strips.flatMap((s) => s.rects),
     '</svg>',
   ].join('\n');
 }

@@ -73,8 +73,8 @@ class Provisioner {
 /** The HPA's default scale-down stabilisation window (minutes): what a reactive policy still holds. */
 const HPA_STABILISATION_MINUTES = 5;
 
-/** Whether demand in minute m exceeded the capacity ready then (the one test the score and its anatomy share). */
-function isShort(trace: SimulatedTrace, ready: Float64Array, m: number): boolean {
+/** Whether demand in minute m exceeded the capacity ready then (the one test the score, its anatomy and the plot share). */
+export function isShort(trace: SimulatedTrace, ready: Float64Array, m: number): boolean {
   return trace.demand[m] > ready[m] * trace.unitRps * (1 + 1e-12);
 }
 
