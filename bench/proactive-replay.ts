@@ -196,13 +196,13 @@ export async function replayTrace(name: string, raw: DemandSeries, options: Repl
 /** An SVG of demand, shardcast's ready capacity and the reactive policy's (at 70 %), in requests per second, with each policy's minutes short marked under the axis. */
 export function capacityPlotSvg(result: ReplayResult, width = 1200, height = 380): string {
   const { demand, unitRps } = result.trace;
-  const policies: Array<{ label: string; colour: string; ready: Float64Array }> = [
-    ...(result.proactive ? [{ label: 'shardcast (proactive)', colour: '#1f77b4', ready: result.proactive.ready }] : []),
-    { label: 'reactive, 70 % target', colour: '#d62728', ready: result.reactive70.ready },
+  const policies: Array<{ label: string; colour: string; outcome: CapacityOutcome }> = [
+    ...(result.proactive ? [{ label: 'shardcast (proactive)', colour: '#1f77b4', outcome: result.proactive }] : []),
+    { label: 'reactive, 70 % target', colour: '#d62728', outcome: result.reactive70 },
   ];
   const series: Array<{ label: string; colour: string; values: ArrayLike<number>; scale: number }> = [
     { label: 'demand', colour: '#222222', values: demand, scale: 1 },
-    ...policies.map((p) => ({ label: p.label, colour: p.colour, values: p.ready, scale: unitRps })),
+    ...policies.map((p) => ({ label: p.label, colour: p.colour, values: p.outcome.ready, scale: unitRps })),
   ];
   let max = 0;
   for (const s of series) for (let i = 0; i < s.values.length; i++) max = Math.max(max, s.values[i] * s.scale);
@@ -220,22 +220,20 @@ export function capacityPlotSvg(result: ReplayResult, width = 1200, height = 380
     return `<polyline fill="none" stroke="${s.colour}" stroke-width="1" points="${points.join(' ')}"/>`;
   });
   // Minutes short, scored as the comparison scores them, as runs: every minute shows, however thin.
-  const strips = policies.map((p, row) => {
+  const strips = policies.flatMap((p, row) => {
     const rects: string[] = [];
-    let minutes = 0;
     for (let m = result.scoreFrom; m < n; m++) {
-      if (!isShort(result.trace, p.ready, m)) continue;
+      if (!isShort(result.trace, p.outcome.ready, m)) continue;
       const start = m;
-      while (m + 1 < n && isShort(result.trace, p.ready, m + 1)) m++;
-      minutes += m - start + 1;
+      while (m + 1 < n && isShort(result.trace, p.outcome.ready, m + 1)) m++;
       const x0 = xOf(start);
       const w = Math.max(1, xOf(m + 1) - x0);
       rects.push(`<rect x="${x0.toFixed(1)}" y="${axisY + 2 + row * strip}" width="${w.toFixed(1)}" height="${strip - 3}" fill="${p.colour}"/>`);
     }
-    return { rects, minutes };
+    return rects;
   });
   const legend = series.map((s, i) => {
-    const short = i === 0 ? '' : `: ${strips[i - 1].minutes} minutes short`;
+    const short = i === 0 ? '' : `: ${policies[i - 1].outcome.underMinutes} minutes short`;
     return `<text x="${pad + i * 380}" y="20" fill="${s.colour}" font-family="sans-serif" font-size="13">${s.label}${short}</text>`;
   });
   const esc = (t: string) => t.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -247,7 +245,7 @@ export function capacityPlotSvg(result: ReplayResult, width = 1200, height = 380
     `<text x="${pad}" y="${height - 12}" font-family="sans-serif" font-size="12">${esc(new Date(result.trace.startMs).toISOString())} — ${(n / 1440).toFixed(1)} days; peak ${max.toFixed(1)} req/s; bars under the axis: minutes short, scored</text>`,
     ...legend,
     ...lines,
-    ...strips.flatMap((s) => s.rects),
+    ...strips,
     '</svg>',
   ].join('\n');
 }

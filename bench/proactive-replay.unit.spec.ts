@@ -4,7 +4,8 @@ import { capacityPlotSvg, ReplayResult } from './proactive-replay';
 function replay(): ReplayResult {
   const demand = Float64Array.from(new Array<number>(10).fill(10));
   const readyWith = (short: number[]) => Float64Array.from(demand, (_, m) => (short.includes(m) ? 0 : 1));
-  const outcome = (ready: Float64Array) => ({ ready, underMinutes: 0, shortRequestMinutes: 0, unitHours: 0, turns: 0 });
+  // The minutes short as the score counts them (from scoreFrom): what the legend reports.
+  const outcome = (ready: Float64Array) => ({ ready, underMinutes: ready.filter((u, m) => m >= 1 && u === 0).length, shortRequestMinutes: 0, unitHours: 0, turns: 0 });
   return {
     name: 'plot <test>',
     stepMinutes: 1,
