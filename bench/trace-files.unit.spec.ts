@@ -1,7 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadCsv } from './trace-files';
+import { join, resolve } from 'node:path';
+import { inferStepMs } from '@shardcast/forecasting';
+import { csvFiles, loadCsv } from './trace-files';
 
 /** `--data DIR` takes traces nobody here has seen: the loader reads the ways a `timestamp,value` CSV is written. */
 describe('loadCsv', () => {
@@ -32,5 +34,24 @@ describe('loadCsv', () => {
     expect(series.timestamps).toEqual([Date.UTC(2014, 3, 10, 0, 5), Date.UTC(2014, 3, 10, 0, 10)]);
     expect(series.values[0]).toBeNaN();
     expect(series.values[1]).toBe(2);
+  });
+});
+
+/** The validation set (data/validation): the files its README lists, unchanged, each read whole. */
+describe('the validation series', () => {
+  const folder = resolve(__dirname, '../data/validation');
+  const rows = [...readFileSync(join(folder, 'README.md'), 'utf8').matchAll(/^\| `([^`]+\.csv)` \|.*\| ([\d,]+) \| [^|]+ \| `([0-9a-f]{16})` \|$/gm)].map((m) => ({ file: m[1], rows: Number(m[2].replace(/,/g, '')), sha: m[3] }));
+
+  it('lists every CSV in the folder, and nothing else', () => {
+    expect(rows.map((r) => `nab/${r.file}`).sort()).toEqual(csvFiles(folder).map((f) => f.slice(folder.length + 1)).sort());
+  });
+
+  it.each(rows.map((r) => [r.file, r] as const))('%s: the bytes its README names, every row read, at 5-minute steps', (_, r) => {
+    const path = join(folder, 'nab', r.file);
+    expect(createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 16)).toBe(r.sha);
+    const series = loadCsv(path);
+    expect(series.timestamps).toHaveLength(r.rows);
+    expect(series.values.every(Number.isFinite)).toBe(true);
+    expect(inferStepMs(series.timestamps)).toBe(5 * 60_000);
   });
 });
