@@ -1,4 +1,5 @@
 import { backtest, rollingOrigins } from './backtest';
+import { WideRelativeCalibration } from './conformal-calibration';
 import { forecast } from './forecast';
 import { ModelFitError, ModelRunner } from './model-task';
 import { selectModel } from './select-model';
@@ -45,6 +46,19 @@ describe('backtest and model selection', () => {
     expect(f.confidence).toBe('low');
     expect(f.horizon).toBe(24);
     expect(f.startMs).toBe(values.length * HOUR_MS);
+  });
+
+  it('calibrates intervals from three backtest origins or more; from fewer, they are the wide ones of a series with no backtest', async () => {
+    const values = Array.from({ length: 24 * 21 }, (_, i) => 100 + 50 * Math.sin((2 * Math.PI * i) / 24) + (i % 7));
+    const two = await selectModel(hourly(values), { horizon: 24, origins: 2, now }, failingRunner());
+    expect(two.origins).toBe(2);
+    expect(two.mase).not.toBeNull(); // the model is still chosen on the backtest it has
+    expect(two.calibrations[two.model]).toEqual(WideRelativeCalibration);
+    expect(two.confidence).toBe('low');
+    const three = await selectModel(hourly(values), { horizon: 24, origins: 3, now }, failingRunner());
+    expect(three.origins).toBe(3);
+    expect(three.calibrations[three.model]?.mode).toBe('scaled');
+    expect(three.confidence).toBe('high');
   });
 
   it('survives a runner that rejects with non-Error values and WebAssembly traps', async () => {
