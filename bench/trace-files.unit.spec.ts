@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { inferStepMs } from '@shardcast/forecasting';
 import { csvFiles, loadCsv } from './trace-files';
 
@@ -40,15 +40,19 @@ describe('loadCsv', () => {
 /** The validation set (data/validation): the files its README lists, unchanged, each read whole. */
 describe('the validation series', () => {
   const folder = resolve(__dirname, '../data/validation');
-  const rows = [...readFileSync(join(folder, 'README.md'), 'utf8').matchAll(/^\| `([^`]+\.csv)` \|.*\| ([\d,]+) \| [^|]+ \| `([0-9a-f]{16})` \|$/gm)].map((m) => ({ file: m[1], rows: Number(m[2].replace(/,/g, '')), sha: m[3] }));
+  const rows = [...readFileSync(join(folder, 'README.md'), 'utf8').matchAll(/^\| `([^`]+\.csv)` \|.*\| `([0-9a-f]{8})` \| ([\d,]+) \| [^|]+ \| `([0-9a-f]{16})` \|$/gm)].map((m) => ({ file: m[1], blob: m[2], rows: Number(m[3].replace(/,/g, '')), sha: m[4] }));
+  /** Git's id of a file's bytes: the blob the README names in NAB's tree. */
+  const gitBlobId = (bytes: Buffer) => createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
 
   it('lists every CSV in the folder, and nothing else', () => {
-    expect(rows.map((r) => `nab/${r.file}`).sort()).toEqual(csvFiles(folder).map((f) => f.slice(folder.length + 1)).sort());
+    expect(rows.map((r) => `nab/${r.file}`).sort()).toEqual(csvFiles(folder).map((f) => relative(folder, f)).sort());
   });
 
   it.each(rows.map((r) => [r.file, r] as const))('%s: the bytes its README names, every row read, at 5-minute steps', (_, r) => {
     const path = join(folder, 'nab', r.file);
-    expect(createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 16)).toBe(r.sha);
+    const bytes = readFileSync(path);
+    expect(createHash('sha256').update(bytes).digest('hex').slice(0, 16)).toBe(r.sha);
+    expect(gitBlobId(bytes).slice(0, 8)).toBe(r.blob);
     const series = loadCsv(path);
     expect(series.timestamps).toHaveLength(r.rows);
     expect(series.values.every(Number.isFinite)).toBe(true);

@@ -19,9 +19,9 @@ export interface AllocationPolicy {
   scaleInBand: number;
   /** …the stabilisation window (ms)… */
   scaleInDelayMs: number;
-  /** …and by at most this fraction of what is held per decision, while a forecast sets the target… */
+  /** …and by at most this fraction of what is held per decision, while a forecast's level sets the target… */
   maxScaleInStep: number;
-  /** …or this fraction while the reactive policy does (no usable forecast: none, `forecastOnly`, or past its horizon). */
+  /** …or this fraction while the reactive policy does (no usable forecast: none, `forecastOnly`, or past its horizon) or the observed floor does under a forecast. */
   reactiveMaxScaleInStep: number;
   /** Spill only to regions within this round trip of the demand's origin (ms). */
   maxSpillRttMs: number;
@@ -72,7 +72,7 @@ export const DefaultAllocationPolicy: AllocationPolicy = {
   // bench:proactive: 1.04× the HPA's capacity-hours with a 10 % band, 1.00× without).
   scaleInBand: 0,
   scaleInDelayMs: 5 * 60_000, // the HPA's scale-down stabilisation window
-  maxScaleInStep: 0.5, // halve at most per decision: a drop from a spike takes a few minutes, not one
+  maxScaleInStep: 0.5, // halve at most per decision: a forecast's drop takes a few minutes, not one
   // The fallback is the HPA's own scale-in (down to the window's highest at once): halving steps
   // there cost 1.13× the HPA's capacity-hours on a gated trace (decision 0034).
   reactiveMaxScaleInStep: 1,
@@ -465,8 +465,9 @@ function stageOf(verdicts: { setAside: boolean; atMedian: boolean }, spend: Spen
 /**
  * Hysteresis, as the HPA's scale-down stabilisation does it: up at once; down only to the highest
  * target of the last `scaleInDelayMs`, not while that stays within the band below what is held,
- * and by at most `maxScaleInStep` per decision (`reactiveMaxScaleInStep` when the reactive policy set
- * the target). `recentTargets` holds the targets of that window.
+ * and by at most `maxScaleInStep` per decision (`reactiveMaxScaleInStep` when the reactive policy, or
+ * the observed floor under a forecast, set the target: `onForecast` false). `recentTargets` holds the
+ * targets of that window.
  */
 export function holdRate(
   held: number,
@@ -572,7 +573,9 @@ export function decide(
     const target = originTarget(o, nowMs, delayMs, policy, stage);
     const median = !fitted ? null : stage === 'median' ? target : originTarget(o, nowMs, delayMs, policy, 'median');
     const spend = account && { ...account, stage, ...verdicts, counted: fitted, medianRate: median?.onForecast ? median.rate : null };
-    const held = holdRate(o.heldRate, o.recentTargets ?? [], target.rate, nowMs, policy, target.onForecast);
+    // The forecast's pace of scale-in (halving steps) is for its own level; what the observed floor
+    // set, under a forecast, goes as the reactive policy's does (decision 0024, "Scale-in").
+    const held = holdRate(o.heldRate, o.recentTargets ?? [], target.rate, nowMs, policy, target.onForecast && target.reason !== 'reactive');
     const keepsReason = held.rate > target.rate; // holding above target: the earlier reason still explains it
     origins[region] = {
       ...o,

@@ -148,6 +148,22 @@ describe('decide: what each (domain, region) holds', () => {
     expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(14 / targetUtilisation, 9); // one decision, not halving steps
   });
 
+  it('under a forecast, lets go what the observed floor set as the reactive policy does: after the window, at once', () => {
+    // A spike the forecast did not see: the floor (observed × (1 + margin)) holds it. Halving steps
+    // from there kept orders for 5-minute spikes alive that the HPA cancels before they are up (an
+    // opened gate on a spiky NAB series cost 2.68× the HPA, 0.896× with this).
+    const pools = view([pool('us-east-1', 1000)]);
+    const { scaleInDelayMs, observedMargin } = DefaultAllocationPolicy;
+    const observed = (rps: number, at: number): AllocationInput => ({ kind: 'observed', atMs: at, region: 'us-east-1', ratePerSecond: rps });
+    let d = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(10), { priorWeight: 0 }) }, pools, unbudgeted);
+    expect(d.plan!.regions[0]).toMatchObject({ reason: 'proactive', requestsPerSecond: expect.closeTo(12, 9) });
+    d = run(d.state, observed(140, T0 + MIN), pools, unbudgeted);
+    expect(d.plan!.regions[0]).toMatchObject({ reason: 'reactive', requestsPerSecond: expect.closeTo(140 * (1 + observedMargin), 9) });
+    d = run(d.state, observed(14, T0 + 2 * MIN), pools, unbudgeted);
+    d = run(d.state, { kind: 'tick', atMs: T0 + 2 * MIN + scaleInDelayMs }, pools, unbudgeted);
+    expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(14 * (1 + observedMargin), 9); // one decision, not halving steps
+  });
+
   it('spills what the home pool cannot take to the next-closest pool within reach, and says what is left short', () => {
     const pools = view([pool('us-east-1', cpuFor(50)), pool('us-east-2', cpuFor(60)), pool('eu-west-1', 1000), pool('ap-southeast-2', 1000)]);
     const d = run(newDomainState('app.example.com', 'enterprise'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(100), {}, 'enterprise') }, pools, unbudgeted);

@@ -109,14 +109,16 @@ export function prepareSeries(series: DemandSeries, options: SeriesOptions = {})
   return { grid, stepMs, horizon, windowPoints };
 }
 
+/** Backtest origins below which a selection's intervals are the wide ones of a series with no backtest, and its confidence low. */
+export const MIN_CALIBRATION_ORIGINS = 3;
+
 /**
  * Scheduled job: picks the candidate with the lowest rolling-origin MASE and calibrates its
- * intervals on its own backtest residuals. Uses only the history given (no look-ahead).
+ * intervals on its own backtest residuals (with `MIN_CALIBRATION_ORIGINS` origins or more; fewer
+ * keep the choice and take wide intervals). Uses only the history given (no look-ahead).
  * A series too short to backtest gets seasonal naive (or the last value) with wide intervals and
  * `confidence: 'low'`.
  */
-/** Backtest origins below which a selection's intervals are the wide ones of a series with no backtest, and its confidence low. */
-export const MIN_CALIBRATION_ORIGINS = 3;
 
 export async function selectModel(series: DemandSeries, options: SelectionOptions, runner: ModelRunner): Promise<ModelSelection> {
   const { grid, stepMs, horizon, windowPoints } = prepareSeries(series, options);
