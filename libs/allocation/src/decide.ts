@@ -19,9 +19,9 @@ export interface AllocationPolicy {
   scaleInBand: number;
   /** …the stabilisation window (ms)… */
   scaleInDelayMs: number;
-  /** …and by at most this fraction of what is held per decision, while a forecast's level sets the target… */
+  /** …and by at most this fraction of what is held per decision, while a forecast's level is let go… */
   maxScaleInStep: number;
-  /** …or this fraction while the reactive policy does (no usable forecast: none, `forecastOnly`, or past its horizon) or the observed floor does under a forecast. */
+  /** …or this fraction for the reactive policy's level (no usable forecast: none, `forecastOnly`, or past its horizon) and for what the observed floor set under a forecast. */
   reactiveMaxScaleInStep: number;
   /** Spill only to regions within this round trip of the demand's origin (ms). */
   maxSpillRttMs: number;
@@ -465,9 +465,9 @@ function stageOf(verdicts: { setAside: boolean; atMedian: boolean }, spend: Spen
 /**
  * Hysteresis, as the HPA's scale-down stabilisation does it: up at once; down only to the highest
  * target of the last `scaleInDelayMs`, not while that stays within the band below what is held,
- * and by at most `maxScaleInStep` per decision (`reactiveMaxScaleInStep` when the reactive policy, or
- * the observed floor under a forecast, set the target: `onForecast` false). `recentTargets` holds the
- * targets of that window.
+ * and by at most `maxScaleInStep` per decision while a forecast's level is let go (`forecastPace`),
+ * else `reactiveMaxScaleInStep` (the reactive policy's level, or what the observed floor set under a
+ * forecast). `recentTargets` holds the targets of that window.
  */
 export function holdRate(
   held: number,
@@ -475,13 +475,13 @@ export function holdRate(
   target: number,
   nowMs: number,
   policy: AllocationPolicy,
-  onForecast = true,
+  forecastPace = true,
 ): { rate: number; recentTargets: Array<{ atMs: number; rate: number }> } {
   const recent = [...recentTargets.filter((t) => t.atMs > nowMs - policy.scaleInDelayMs && t.atMs < nowMs), { atMs: nowMs, rate: target }];
   const stabilised = Math.max(...recent.map((t) => t.rate));
   if (stabilised >= held) return { rate: stabilised, recentTargets: recent };
   if (stabilised >= held * (1 - policy.scaleInBand)) return { rate: held, recentTargets: recent };
-  const step = onForecast ? policy.maxScaleInStep : policy.reactiveMaxScaleInStep;
+  const step = forecastPace ? policy.maxScaleInStep : policy.reactiveMaxScaleInStep;
   return { rate: Math.max(stabilised, held * (1 - step)), recentTargets: recent };
 }
 
@@ -573,9 +573,9 @@ export function decide(
     const target = originTarget(o, nowMs, delayMs, policy, stage);
     const median = !fitted ? null : stage === 'median' ? target : originTarget(o, nowMs, delayMs, policy, 'median');
     const spend = account && { ...account, stage, ...verdicts, counted: fitted, medianRate: median?.onForecast ? median.rate : null };
-    // The forecast's pace of scale-in (halving steps) is for its own level; what the observed floor
-    // set, under a forecast, goes as the reactive policy's does (decision 0024, "Scale-in").
-    const held = holdRate(o.heldRate, o.recentTargets ?? [], target.rate, nowMs, policy, target.onForecast && target.reason !== 'reactive');
+    // A forecast's pace of scale-in (halving steps) is for the level a forecast set; what the observed
+    // floor set, under a forecast too, goes as the reactive policy's does (decision 0024, hysteresis).
+    const held = holdRate(o.heldRate, o.recentTargets ?? [], target.rate, nowMs, policy, target.onForecast && o.heldReason !== 'reactive');
     const keepsReason = held.rate > target.rate; // holding above target: the earlier reason still explains it
     origins[region] = {
       ...o,

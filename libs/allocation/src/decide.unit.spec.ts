@@ -148,20 +148,35 @@ describe('decide: what each (domain, region) holds', () => {
     expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(14 / targetUtilisation, 9); // one decision, not halving steps
   });
 
-  it('under a forecast, lets go what the observed floor set as the reactive policy does: after the window, at once', () => {
-    // A spike the forecast did not see: the floor (observed × (1 + margin)) holds it. Halving steps
-    // from there kept orders for 5-minute spikes alive that the HPA cancels before they are up (an
-    // opened gate on a spiky NAB series cost 2.68× the HPA, 0.896× with this).
+  describe('under a forecast, scale-in goes at the pace of what set the level held', () => {
+    // A spike the forecast did not see is held by the observed floor (observed × (1 + margin)).
+    // Halving steps from there kept orders for 5-minute spikes alive that the HPA cancels before
+    // they are up: ec2_network_in_5abac7 (data/validation), gate off, cost 2.68× the HPA, 0.805× now.
     const pools = view([pool('us-east-1', 1000)]);
-    const { scaleInDelayMs, observedMargin } = DefaultAllocationPolicy;
+    const { scaleInDelayMs, observedMargin, maxScaleInStep } = DefaultAllocationPolicy;
     const observed = (rps: number, at: number): AllocationInput => ({ kind: 'observed', atMs: at, region: 'us-east-1', ratePerSecond: rps });
-    let d = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(10), { priorWeight: 0 }) }, pools, unbudgeted);
-    expect(d.plan!.regions[0]).toMatchObject({ reason: 'proactive', requestsPerSecond: expect.closeTo(12, 9) });
-    d = run(d.state, observed(140, T0 + MIN), pools, unbudgeted);
-    expect(d.plan!.regions[0]).toMatchObject({ reason: 'reactive', requestsPerSecond: expect.closeTo(140 * (1 + observedMargin), 9) });
-    d = run(d.state, observed(14, T0 + 2 * MIN), pools, unbudgeted);
-    d = run(d.state, { kind: 'tick', atMs: T0 + 2 * MIN + scaleInDelayMs }, pools, unbudgeted);
-    expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(14 * (1 + observedMargin), 9); // one decision, not halving steps
+    const onForecast = (rps: number) => run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f', forecast: forecast('us-east-1', constant(rps), { priorWeight: 0 }) }, pools, unbudgeted);
+
+    it('what the floor set goes at once after the window, to the floor or to the forecast below it', () => {
+      for (const after of [14, 5]) {
+        let d = onForecast(10);
+        expect(d.plan!.regions[0]).toMatchObject({ reason: 'proactive', requestsPerSecond: expect.closeTo(12, 9) });
+        d = run(d.state, observed(140, T0 + MIN), pools, unbudgeted);
+        expect(d.plan!.regions[0]).toMatchObject({ reason: 'reactive', requestsPerSecond: expect.closeTo(140 * (1 + observedMargin), 9) });
+        d = run(d.state, observed(after, T0 + 2 * MIN), pools, unbudgeted);
+        d = run(d.state, { kind: 'tick', atMs: T0 + 2 * MIN + scaleInDelayMs }, pools, unbudgeted);
+        expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(Math.max(12, after * (1 + observedMargin)), 9); // one decision, not halving steps
+      }
+    });
+
+    it("a forecast's own level goes by halves, also when the floor is the target it falls to", () => {
+      let d = onForecast(250);
+      expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(300, 9);
+      d = run(d.state, observed(50, T0 + MIN), pools, unbudgeted);
+      d = run(d.state, { kind: 'forecast', atMs: T0 + 2 * MIN, eventId: 'g', forecast: forecast('us-east-1', constant(10), { priorWeight: 0, generatedAt: new Date(T0 + 2 * MIN).toISOString() }) }, pools, unbudgeted);
+      d = run(d.state, { kind: 'tick', atMs: T0 + 2 * MIN + scaleInDelayMs }, pools, unbudgeted);
+      expect(d.plan!.regions[0].requestsPerSecond).toBeCloseTo(300 * (1 - maxScaleInStep), 9); // floor 60 is the target: one step down
+    });
   });
 
   it('spills what the home pool cannot take to the next-closest pool within reach, and says what is left short', () => {
