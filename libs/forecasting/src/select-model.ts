@@ -119,7 +119,6 @@ export const MIN_CALIBRATION_ORIGINS = 3;
  * A series too short to backtest gets seasonal naive (or the last value) with wide intervals and
  * `confidence: 'low'`.
  */
-
 export async function selectModel(series: DemandSeries, options: SelectionOptions, runner: ModelRunner): Promise<ModelSelection> {
   const { grid, stepMs, horizon, windowPoints } = prepareSeries(series, options);
   const candidates = options.candidates ?? DefaultCandidates;
