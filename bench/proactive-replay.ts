@@ -14,7 +14,7 @@
  *   enough that rounding to whole units does not decide the comparison).
  * - The first `replanMinutes` are warm-up, simulated by both policies and not scored.
  */
-import { DemandForecast, Tier } from '@shardcast/contracts';
+import { DemandForecast, forecastStepStartMs, QuantileLevels, Tier } from '@shardcast/contracts';
 import { defaultProfile, DemandSeries, forecast, ForecastWorkerPool, ModelSelection, prepareSeries, requestCostOf, selectModel, seriesBefore, toForecastPayload, DAY_MS } from '@shardcast/forecasting';
 import { AllocationPolicy, CapacityOutcome, comparePolicies, isShort, shortfallAnatomy, ShortfallAnatomy, DefaultAllocationPolicy, GateVerdict, LatencyMatrix, proactiveGate, ProactiveOptions, simulatedTraceOf, simulateReactive, SimulatedTrace } from '@shardcast/allocation';
 import { parseRegionTable } from '@shardcast/geo';
@@ -58,6 +58,15 @@ export interface ReplayOptions {
   gateDays?: number;
   /** Minutes between the gate replay's re-forecasts (default: `replanMinutes`, as the service re-plans). */
   gateReplanMinutes?: number;
+  /**
+   * A diagnostic, never a result (`--oracle`): each forecast's steps are set from the trace itself,
+   * the future included. `exact`: every quantile is the step's actual demand (a perfect point
+   * forecast, no spread); `recentred`: the forecast's own band scaled so its median is the actual
+   * demand. The selection's accuracy test (`forecastOnly`) does not apply to it; the cost gate does.
+   * What the allocator would reach with forecasts that good: the part of the gap to a target
+   * that is the policy's, not the forecasts'.
+   */
+  oracle?: 'exact' | 'recentred';
 }
 
 export interface ReplayResult {
@@ -129,6 +138,7 @@ export async function replayTrace(name: string, raw: DemandSeries, options: Repl
     const f = await forecast(seriesBefore(raw, at), selection, options.pool);
     return (forecasts[minute] = toForecastPayload({ domain: 'simulated.example', region: 'sim-1' }, f, selection, profile, new Date(at), 'scheduled'));
   };
+  const forecastFor = options.oracle ? async (m: number) => oracleForecast(await forecastAt(m), grid, options.oracle!) : forecastAt;
   const common: Omit<ProactiveOptions, 'forecastAt'> = {
     replanMinutes: options.replanMinutes,
     scoreFrom,
@@ -145,7 +155,7 @@ export async function replayTrace(name: string, raw: DemandSeries, options: Repl
   if (options.policy !== 'reactive' && gateSteps > 0 && simStartIndex - gateSteps >= stepsPerDay) {
     // As the forecaster runs it (FORECAST_GATE_DAYS): the same library calls on the window.
     const window = simulatedTraceOf(grid.values.subarray(simStartIndex - gateSteps, simStartIndex), simStartMs - gateSteps * stepMs, stepMs, options.provisioningDelayMinutes);
-    gate = await proactiveGate(window, { ...common, replanMinutes: options.gateReplanMinutes ?? options.replanMinutes, forecastAt: (m) => forecastAt(m - window.demand.length) });
+    gate = await proactiveGate(window, { ...common, replanMinutes: options.gateReplanMinutes ?? options.replanMinutes, forecastAt: (m) => forecastFor(m - window.demand.length) });
   }
   const gated = gate !== null && !gate.proactive;
 
@@ -155,7 +165,7 @@ export async function replayTrace(name: string, raw: DemandSeries, options: Repl
       : await comparePolicies(trace, {
           ...common,
           forecastAt: async (m) => {
-            const f = await forecastAt(m);
+            const f = await forecastFor(m);
             return gated ? { ...f, forecastOnly: true } : f;
           },
           onMinute: (m) => {
@@ -191,6 +201,21 @@ export async function replayTrace(name: string, raw: DemandSeries, options: Repl
       reactive70: shortfallAnatomy(trace, reactive70.ready, { scoreFrom }),
     },
   };
+}
+
+/** `ReplayOptions.oracle`: the forecast's steps set from the trace's actual demand in them (steps past the trace keep the forecast's). */
+export function oracleForecast(f: DemandForecast, grid: { startMs: number; values: ArrayLike<number> }, mode: 'exact' | 'recentred'): DemandForecast {
+  const stepMs = f.stepSeconds * 1000;
+  const requests = Object.fromEntries(QuantileLevels.map((l) => [l, f.requests[l].slice()])) as DemandForecast['requests'];
+  for (let i = 0; i < f.steps; i++) {
+    const index = (forecastStepStartMs(f, i) - grid.startMs) / stepMs;
+    if (!Number.isInteger(index) || index < 0 || index >= grid.values.length) continue;
+    const actual = grid.values[index] / f.unit;
+    const median = f.requests.p50[i];
+    for (const l of QuantileLevels) requests[l][i] = Math.round(mode === 'exact' || median === 0 ? actual : (f.requests[l][i] * actual) / median);
+  }
+  // The selection's accuracy test judged the model, not the oracle: only the cost gate judges it.
+  return { ...f, requests, forecastOnly: false };
 }
 
 /** An SVG of demand, shardcast's ready capacity and the reactive policy's (at 70 %), in requests per second, with each policy's minutes short marked under the axis. */

@@ -1,4 +1,5 @@
-import { capacityPlotSvg, ReplayResult } from './proactive-replay';
+import { DemandForecast, DemandForecastSchema } from '@shardcast/contracts';
+import { capacityPlotSvg, oracleForecast, ReplayResult } from './proactive-replay';
 
 /** A 10-minute replay: demand 10 req/s, 1 unit = 10 req/s; shardcast short at minutes 3–4, the HPA at 2 and 6–8. */
 function replay(): ReplayResult {
@@ -46,5 +47,46 @@ describe('capacityPlotSvg', () => {
       expect(r[1]).toBeCloseTo(expected[i][1] as number, 1);
       expect(r[2]).toBe(expected[i][2]);
     });
+  });
+});
+
+describe('oracleForecast (the --oracle diagnostic)', () => {
+  const T0 = Date.parse('2026-12-01T00:00:00Z');
+  // 4 steps of 5 minutes from T0 + 5 min, unit 10; the trace's grid starts at T0 and ends after 3 of them.
+  const f = {
+    kind: 'forecast',
+    domain: 'simulated.example',
+    region: 'sim-1',
+    generatedAt: new Date(T0).toISOString(),
+    startAt: new Date(T0 + 300_000).toISOString(),
+    stepSeconds: 300,
+    steps: 4,
+    unit: 10,
+    requests: { p05: [1, 2, 0, 5], p10: [2, 3, 0, 6], p50: [4, 5, 0, 7], p90: [8, 6, 0, 9], p95: [9, 7, 0, 9], p99: [12, 8, 0, 10] },
+    model: { name: 'median-4', selected: 'median-4', mase: 1.4, baselineMase: 1.2, selectedAt: null },
+    confidence: 'high',
+    forecastOnly: true,
+    priorWeight: 0,
+    tier: 'pro',
+    provisionQuantile: 'p90',
+    requestCost: { cpuMs: 5, memoryMbPerConcurrent: 1, latencyMs: 50, bytesOut: 1000 },
+    reason: 'scheduled',
+  } as DemandForecast;
+  const grid = { startMs: T0, values: [999, 80, 20, 30] }; // requests per step; index 0 is before the forecast
+
+  it('exact: every quantile of a step is its actual demand, in the forecast’s unit; steps past the trace keep the forecast', () => {
+    const o = oracleForecast(f, grid, 'exact');
+    expect(DemandForecastSchema.parse(o)).toBeTruthy();
+    for (const level of ['p05', 'p50', 'p99'] as const) expect(o.requests[level]).toEqual([8, 2, 3, f.requests[level][3]]);
+    expect(o.forecastOnly).toBe(false); // the accuracy test judged the model, not the oracle
+    expect(f.requests.p50).toEqual([4, 5, 0, 7]); // the input is not changed
+  });
+
+  it('recentred: the band is scaled so its median is the actual demand (a zero median takes the actual at every level)', () => {
+    const o = oracleForecast(f, grid, 'recentred');
+    expect(DemandForecastSchema.parse(o)).toBeTruthy();
+    expect(o.requests.p50).toEqual([8, 2, 3, 7]);
+    expect(o.requests.p05).toEqual([2, 1, 3, 5]);
+    expect(o.requests.p99).toEqual([24, 3, 3, 10]);
   });
 });

@@ -1,21 +1,24 @@
 /**
  * Proactive allocation against reactive autoscaling, at matched cost, on real traces.
  *
- *   npm run bench:proactive [-- --data DIR] [--delay MIN] [--replan MIN] [--days N] [--out DIR]
+ *   npm run bench:proactive [-- --data DIR] [--delay MIN] [--replan MIN] [--days N] [--out DIR] [--oracle exact|recentred]
  *
  * Every sub-daily CSV in the folder (default: the repo's request series in data/series, without the
  * CPU gauge) is replayed by bench/proactive-replay.ts (its header states the protocol): shardcast's
  * forecasts through the allocator's `decide`, and the HPA-like baseline swept over target
  * utilisation. Per trace: shortfall minutes and cost of both, the reactive curve's shortfall at
  * shardcast's own cost, reduction = 1 − under(shardcast) / under(reactive at equal cost).
+ * `--oracle exact|recentred` is a diagnostic, not a result: forecasts set from the trace's own future
+ * (ReplayOptions.oracle), to tell the policy's part of a gap from the forecasts'.
  * Ends with one JSON line: {"bench":"proactive","traces","reduction_mean","reduction_min","cost_ratio_max","turns_ratio_max","gated"}.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Tier } from '@shardcast/contracts';
+import { clairvoyantUnderMinutes, exactCoverUnitHours, shortfallReduction } from '@shardcast/allocation';
 import { ForecastWorkerPool } from '@shardcast/forecasting';
-import { capacityPlotSvg, latencyMatrix, progressBar, replayTrace, ReplayResult } from './proactive-replay';
+import { capacityPlotSvg, latencyMatrix, progressBar, replayTrace, ReplayOptions, ReplayResult } from './proactive-replay';
 import { csvFiles, loadCsv } from './trace-files';
 import { ForecasterConfigSchema } from '../apps/forecaster/src';
 
@@ -46,18 +49,32 @@ const { values: args } = parseArgs({
     'gate-days': { type: 'string', default: String(GATE_DAYS) },
     /** Minutes between the gate replay's re-forecasts (0: --replan; default: the forecaster's FORECAST_GATE_REPLAN_MINUTES). */
     'gate-replan': { type: 'string', default: String(GATE_REPLAN_MINUTES) },
+    /** A diagnostic: forecasts set from the trace's own future (`exact` or `recentred`, ReplayOptions.oracle). */
+    oracle: { type: 'string' },
   },
 });
+
+/**
+ * The highest reduction any policy could reach on a trace at no more than the reactive policy at 70 %'s
+ * cost: the clairvoyant's minutes short (`clairvoyantUnderMinutes`) against the reactive curve, at the
+ * cost of each target swept from 70 % up.
+ */
+function clairvoyantBound(r: ReplayResult): number {
+  const points = r.curve.filter((c) => c.unitHours <= r.reactive70.unitHours * (1 + 1e-9));
+  return Math.max(...points.map((c) => shortfallReduction(clairvoyantUnderMinutes(r.trace, c.unitHours, r.scoreFrom), c.underMinutes)));
+}
 
 const fmt = (x: number | null, d = 2) => (x === null || !Number.isFinite(x) ? '—' : x.toFixed(d));
 
 async function main(): Promise<void> {
+  if (args.oracle !== undefined && args.oracle !== 'exact' && args.oracle !== 'recentred') throw new Error(`--oracle: exact or recentred, not ${args.oracle}`);
   const dataDir = resolve(args.data!);
   const files = csvFiles(dataDir).filter((f) => dataDir !== DEFAULT_DATA || !NOT_REQUEST_SERIES.has(basename(f)));
   if (files.length === 0) throw new Error(`no CSV files in ${dataDir}`);
   const pool = new ForecastWorkerPool({ size: args.workers ? Number(args.workers) : undefined });
   const latency = latencyMatrix();
   const results: ReplayResult[] = [];
+  const bounds: number[] = [];
   const started = performance.now();
   try {
     for (const file of files) {
@@ -74,6 +91,7 @@ async function main(): Promise<void> {
         forecastCache: args['forecast-cache'],
         gateDays: Number(args['gate-days']),
         gateReplanMinutes: Number(args['gate-replan']) || undefined,
+        oracle: args.oracle as ReplayOptions['oracle'],
       });
       if (!r) {
         console.log(`skip ${name}: not a sub-daily series long enough to simulate a day`);
@@ -85,7 +103,7 @@ async function main(): Promise<void> {
         writeFileSync(join(args.out, `${name}.svg`), capacityPlotSvg(r));
       }
       const p = r.proactive!;
-      console.log(`\n${name}: ${(r.minutes / 1440).toFixed(1)} days at ${r.stepMinutes}-minute steps, unit ${fmt(r.unitRps, 3)} req/s, model ${r.selection.model} (MASE ${fmt(r.selection.mase, 3)}, seasonal naive ${fmt(r.selection.baselineMase, 3)}${r.selection.forecastOnly ? ', gated: reactive' : ''})${r.gate ? `; gate on the ${args['gate-days']} days before: ${r.gate.proactive ? 'proactive' : `reactive (${r.gate.reason})`}, reduction ${fmt(r.gate.reduction, 3)} @ cost ÷ reactive 70 % ${fmt(r.gate.costRatio, 3)}` : ''}`);
+      console.log(`\n${name}: ${(r.minutes / 1440).toFixed(1)} days at ${r.stepMinutes}-minute steps, unit ${fmt(r.unitRps, 3)} req/s, model ${r.selection.model} (MASE ${fmt(r.selection.mase, 3)}, seasonal naive ${fmt(r.selection.baselineMase, 3)}${r.selection.forecastOnly ? (args.oracle ? ', worse than seasonal naive: not applied to the oracle' : ', gated: reactive') : ''})${r.gate ? `; gate on the ${args['gate-days']} days before: ${r.gate.proactive ? 'proactive' : `reactive (${r.gate.reason})`}, reduction ${fmt(r.gate.reduction, 3)} @ cost ÷ reactive 70 % ${fmt(r.gate.costRatio, 3)}` : ''}`);
       console.log('| policy | under-provisioned minutes | unit-hours |');
       console.log('|---|---|---|');
       console.log(`| shardcast | ${p.underMinutes} | ${fmt(p.unitHours, 1)} |`);
@@ -94,10 +112,15 @@ async function main(): Promise<void> {
       const kinds = (a: { surprise: number; heldTooLow: number }) => `${a.surprise} surprises, ${a.heldTooLow} held too low`;
       console.log(`minutes short by kind: shardcast ${kinds(r.underByKind.proactive!)}; reactive 70 % ${kinds(r.underByKind.reactive70)}`);
       console.log(`capacity turns (a rise after a fall, or a fall after a rise): shardcast ${p.turns}, reactive 70 % ${r.reactive70.turns}`);
+      const cover = exactCoverUnitHours(r.trace, r.scoreFrom);
+      const bound = clairvoyantBound(r);
+      bounds.push(bound);
+      console.log(`references, not policies (foresight, orders one delay ahead): demand covered to the minute costs ${fmt(cover, 1)} unit-hours = ${fmt(cover / r.reactive70.unitHours, 3)} × reactive 70 %; the best reduction at no more than its cost ${fmt(bound, 3)}`);
     }
   } finally {
     await pool.close();
   }
+  const boundsMean = bounds.length ? bounds.reduce((a, b) => a + b, 0) / bounds.length : null;
   const reductions = results.map((r) => r.reduction).filter((x): x is number => x !== null);
   const summary = {
     bench: 'proactive',
@@ -107,13 +130,16 @@ async function main(): Promise<void> {
     cost_ratio_max: results.length ? Number(Math.max(...results.map((r) => r.costRatio!)).toFixed(4)) : null,
     // Flapping: shardcast's turns ÷ the HPA's at 70 % (a trace where the HPA never turns counts its turns as 1).
     turns_ratio_max: results.length ? Number(Math.max(...results.map((r) => r.proactive!.turns / Math.max(1, r.reactive70.turns))).toFixed(3)) : null,
-    gated: results.filter((r) => r.selection.forecastOnly || (r.gate !== null && !r.gate.proactive)).length,
+    gated: results.filter((r) => (r.selection.forecastOnly && !args.oracle) || (r.gate !== null && !r.gate.proactive)).length,
     unbracketed: results.length - reductions.length,
+    // No policy can do better on these traces (clairvoyantBound): the room a reduction target has.
+    clairvoyant_reduction_mean: boundsMean === null ? null : Number(boundsMean.toFixed(4)),
     tier: args.tier,
     delay_minutes: Number(args.delay),
     replan_minutes: Number(args.replan),
     gate_days: Number(args['gate-days']),
     gate_replan_minutes: Number(args['gate-replan']) || Number(args.replan),
+    ...(args.oracle ? { oracle: args.oracle } : {}),
     seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
   };
   console.log(`\ntargets: cost_ratio_max ≤ 1.0, reduction_min ≥ −0.05, reduction_mean ≥ 0.5`);

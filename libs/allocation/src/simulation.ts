@@ -78,6 +78,32 @@ export function isShort(trace: SimulatedTrace, ready: Float64Array, m: number): 
   return trace.demand[m] > ready[m] * trace.unitRps * (1 + 1e-12);
 }
 
+/**
+ * Unit-hours of capacity that follows demand to the minute in whole units (from `scoreFrom`): what no
+ * minute short costs when every order is placed exactly one delay ahead with foresight and nothing is
+ * held longer than its minute. A reference for a trace, not a policy: at or under the reactive
+ * policy's cost, only what the allocator knows and holds keeps it from zero minutes short.
+ */
+export function exactCoverUnitHours(trace: SimulatedTrace, scoreFrom = 0): number {
+  let unitMinutes = 0;
+  for (let m = scoreFrom; m < trace.demand.length; m++) unitMinutes += Math.ceil(trace.demand[m] / trace.unitRps - 1e-9);
+  return unitMinutes / 60;
+}
+
+/**
+ * The fewest minutes short any policy could have at `unitHours` (from `scoreFrom`): with foresight
+ * and orders placed one delay ahead, capacity covers the minutes that need the fewest whole units,
+ * cheapest first, until the budget is spent, and holds nothing in the rest (a minute short scores the
+ * same whatever it is short by). A bound for a trace, not a policy.
+ */
+export function clairvoyantUnderMinutes(trace: SimulatedTrace, unitHours: number, scoreFrom = 0): number {
+  const need = Array.from(trace.demand.subarray(scoreFrom), (d) => Math.ceil(d / trace.unitRps - 1e-9)).sort((a, b) => a - b);
+  let left = unitHours * 60 + 1e-9;
+  let covered = 0;
+  while (covered < need.length && need[covered] <= left) left -= need[covered++];
+  return need.length - covered;
+}
+
 function score(trace: SimulatedTrace, ready: Float64Array, scoreFrom: number): CapacityOutcome {
   let underMinutes = 0;
   let shortRequestMinutes = 0;

@@ -4,7 +4,7 @@ import { DemandForecast, RequestCost, TierPolicy } from '@shardcast/contracts';
 import { parseRegionTable } from '@shardcast/geo';
 import { DefaultAllocationPolicy } from './decide';
 import { LatencyMatrix } from './latency';
-import { comparePolicies, costRatio, gateVerdict, proactiveGate, shortfallAnatomy, shortfallReduction, simulateProactive, simulateReactive, SimulatedTrace, underAtCost } from './simulation';
+import { clairvoyantUnderMinutes, comparePolicies, costRatio, exactCoverUnitHours, gateVerdict, proactiveGate, shortfallAnatomy, shortfallReduction, simulateProactive, simulateReactive, SimulatedTrace, underAtCost } from './simulation';
 
 const ROOT = resolve(__dirname, '../../..');
 const latency = new LatencyMatrix(JSON.parse(readFileSync(resolve(ROOT, 'data/latency/aws-ping-p50-1y.json'), 'utf8')), parseRegionTable(readFileSync(resolve(ROOT, 'data/regions/awsData.js'), 'utf8')));
@@ -31,6 +31,26 @@ function oracle(t: SimulatedTrace, minute: number, bias = 1): DemandForecast {
     tier: 'pro', provisionQuantile: TierPolicy.pro.quantile, requestCost: COST, reason: 'scheduled',
   };
 }
+
+describe('exactCoverUnitHours', () => {
+  it('counts whole units that cover each scored minute’s demand, and no more', () => {
+    const trace: SimulatedTrace = { startMs: 0, demand: Float64Array.from([50, 10, 10.5, 30, 0, 20]), unitRps: 10, provisioningDelayMinutes: 10 };
+    // from minute 1: 1 + 2 + 3 + 0 + 2 units (10.5 takes 2, exactly 20 takes 2)
+    expect(exactCoverUnitHours(trace, 1)).toBeCloseTo(8 / 60, 12);
+    expect(exactCoverUnitHours(trace)).toBeCloseTo(13 / 60, 12);
+  });
+});
+
+describe('clairvoyantUnderMinutes', () => {
+  // Scored minutes need 1, 2, 3, 0 and 2 units (as above).
+  const trace: SimulatedTrace = { startMs: 0, demand: Float64Array.from([50, 10, 10.5, 30, 0, 20]), unitRps: 10, provisioningDelayMinutes: 10 };
+  it('covers the cheapest minutes first until the budget is spent', () => {
+    expect(clairvoyantUnderMinutes(trace, 8 / 60, 1)).toBe(0);
+    expect(clairvoyantUnderMinutes(trace, 7 / 60, 1)).toBe(1); // 0 + 1 + 2 + 2 = 5: the 3-unit minute is left short
+    expect(clairvoyantUnderMinutes(trace, 4 / 60, 1)).toBe(2); // 0 + 1 + 2: one of the 2-unit minutes fits
+    expect(clairvoyantUnderMinutes(trace, 0, 1)).toBe(4); // only the minute with no demand is covered
+  });
+});
 
 describe('costRatio', () => {
   it('divides the capacity-hours; a trace with no demand costs the same either way; capacity only shardcast held is infinitely dearer', () => {
