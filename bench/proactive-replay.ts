@@ -14,7 +14,7 @@
  *   enough that rounding to whole units does not decide the comparison).
  * - The first `replanMinutes` are warm-up, simulated by both policies and not scored.
  */
-import { DemandForecast, forecastStepStartMs, QuantileLevels, Tier } from '@shardcast/contracts';
+import { DemandForecast, forecastStepStartMs, INT32_MAX, QuantileLevels, Tier } from '@shardcast/contracts';
 import { defaultProfile, DemandSeries, forecast, ForecastWorkerPool, ModelSelection, prepareSeries, requestCostOf, selectModel, seriesBefore, toForecastPayload, DAY_MS } from '@shardcast/forecasting';
 import { AllocationPolicy, CapacityOutcome, comparePolicies, isShort, shortfallAnatomy, ShortfallAnatomy, DefaultAllocationPolicy, GateVerdict, LatencyMatrix, proactiveGate, ProactiveOptions, simulatedTraceOf, simulateReactive, SimulatedTrace } from '@shardcast/allocation';
 import { parseRegionTable } from '@shardcast/geo';
@@ -62,9 +62,10 @@ export interface ReplayOptions {
    * A diagnostic, never a result (`--oracle`): each forecast's steps are set from the trace itself,
    * the future included. `exact`: every quantile is the step's actual demand (a perfect point
    * forecast, no spread); `recentred`: the forecast's own band scaled so its median is the actual
-   * demand. The selection's accuracy test (`forecastOnly`) does not apply to it; the cost gate does.
-   * What the allocator would reach with forecasts that good: the part of the gap to a target
-   * that is the policy's, not the forecasts'.
+   * demand (as `exact` where the model's median is 0). The selection's accuracy test
+   * (`forecastOnly`) judged the model and does not apply; the cost gate and the spend guard do.
+   * What the allocator reaches with forecasts this good tells the forecasts' part of a gap from the
+   * policy's.
    */
   oracle?: 'exact' | 'recentred';
 }
@@ -203,19 +204,29 @@ export async function replayTrace(name: string, raw: DemandSeries, options: Repl
   };
 }
 
-/** `ReplayOptions.oracle`: the forecast's steps set from the trace's actual demand in them (steps past the trace keep the forecast's). */
+/**
+ * `ReplayOptions.oracle`: the forecast's steps set from the trace's actual demand in them (steps past
+ * the trace keep the forecast's). Counted in a unit 1,000 times finer than the forecast's: a spiky
+ * series' median can be 2 or 3 of its counts, and rounding to them would make the oracle 20–50 % wrong.
+ */
 export function oracleForecast(f: DemandForecast, grid: { startMs: number; values: ArrayLike<number> }, mode: 'exact' | 'recentred'): DemandForecast {
+  const FINER = 1000;
+  const unit = Number((f.unit / FINER).toPrecision(12));
   const stepMs = f.stepSeconds * 1000;
-  const requests = Object.fromEntries(QuantileLevels.map((l) => [l, f.requests[l].slice()])) as DemandForecast['requests'];
+  const requests = Object.fromEntries(QuantileLevels.map((l) => [l, f.requests[l].map((c) => c * FINER)])) as DemandForecast['requests'];
   for (let i = 0; i < f.steps; i++) {
     const index = (forecastStepStartMs(f, i) - grid.startMs) / stepMs;
-    if (!Number.isInteger(index) || index < 0 || index >= grid.values.length) continue;
-    const actual = grid.values[index] / f.unit;
+    if (index < 0 || index >= grid.values.length) continue;
+    // A forecast off the trace's grid would leave the model's counts in place, unseen: refuse it.
+    if (!Number.isInteger(index)) throw new Error(`oracle: forecast step ${forecastStepStartMs(f, i)} is not on the trace's grid`);
+    const actual = grid.values[index] / unit;
     const median = f.requests.p50[i];
-    for (const l of QuantileLevels) requests[l][i] = Math.round(mode === 'exact' || median === 0 ? actual : (f.requests[l][i] * actual) / median);
+    // Rounded up: the oracle never says less than the step's demand.
+    for (const l of QuantileLevels) requests[l][i] = Math.ceil(mode === 'exact' || median === 0 ? actual : (f.requests[l][i] * actual) / median);
   }
+  if (QuantileLevels.some((l) => requests[l].some((c) => c > INT32_MAX))) throw new Error('oracle: a count over the contract’s limit');
   // The selection's accuracy test judged the model, not the oracle: only the cost gate judges it.
-  return { ...f, requests, forecastOnly: false };
+  return { ...f, unit, requests, forecastOnly: false };
 }
 
 /** An SVG of demand, shardcast's ready capacity and the reactive policy's (at 70 %), in requests per second, with each policy's minutes short marked under the axis. */

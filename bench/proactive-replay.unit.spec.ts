@@ -72,12 +72,14 @@ describe('oracleForecast (the --oracle diagnostic)', () => {
     requestCost: { cpuMs: 5, memoryMbPerConcurrent: 1, latencyMs: 50, bytesOut: 1000 },
     reason: 'scheduled',
   } as DemandForecast;
-  const grid = { startMs: T0, values: [999, 80, 20, 30] }; // requests per step; index 0 is before the forecast
+  // Requests per step; index 0 is before the forecast. 14.00005 is 1,400.005 of the oracle's counts (unit 0.01).
+  const grid = { startMs: T0, values: [999, 80, 14.00005, 30] };
 
-  it('exact: every quantile of a step is its actual demand, in the forecast’s unit; steps past the trace keep the forecast', () => {
+  it('exact: every quantile of a step is its actual demand, in a unit 1,000 times finer and rounded up; steps past the trace keep the forecast', () => {
     const o = oracleForecast(f, grid, 'exact');
     expect(DemandForecastSchema.parse(o)).toBeTruthy();
-    for (const level of ['p05', 'p50', 'p99'] as const) expect(o.requests[level]).toEqual([8, 2, 3, f.requests[level][3]]);
+    expect(o.unit).toBe(0.01);
+    for (const level of ['p05', 'p50', 'p99'] as const) expect(o.requests[level]).toEqual([8000, 1401, 3000, f.requests[level][3] * 1000]);
     expect(o.forecastOnly).toBe(false); // the accuracy test judged the model, not the oracle
     expect(f.requests.p50).toEqual([4, 5, 0, 7]); // the input is not changed
   });
@@ -85,8 +87,13 @@ describe('oracleForecast (the --oracle diagnostic)', () => {
   it('recentred: the band is scaled so its median is the actual demand (a zero median takes the actual at every level)', () => {
     const o = oracleForecast(f, grid, 'recentred');
     expect(DemandForecastSchema.parse(o)).toBeTruthy();
-    expect(o.requests.p50).toEqual([8, 2, 3, 7]);
-    expect(o.requests.p05).toEqual([2, 1, 3, 5]);
-    expect(o.requests.p99).toEqual([24, 3, 3, 10]);
+    expect(o.requests.p50).toEqual([8000, 1401, 3000, 7000]);
+    // Step 1: the band × 1,400.005 ÷ 5,000 (p05 560.002, p99 2,240.008), rounded up.
+    expect(o.requests.p05).toEqual([2000, 561, 3000, 5000]);
+    expect(o.requests.p99).toEqual([24000, 2241, 3000, 10000]);
+  });
+
+  it('refuses a forecast whose steps are off the trace’s grid (it would keep the model’s counts unseen)', () => {
+    expect(() => oracleForecast(f, { startMs: T0 + 60_000, values: grid.values }, 'exact')).toThrow(/not on the trace's grid/);
   });
 });

@@ -16,7 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Tier } from '@shardcast/contracts';
-import { clairvoyantUnderMinutes, exactCoverUnitHours, shortfallReduction } from '@shardcast/allocation';
+import { clairvoyantReduction, exactCoverUnitHours } from '@shardcast/allocation';
 import { ForecastWorkerPool } from '@shardcast/forecasting';
 import { capacityPlotSvg, latencyMatrix, progressBar, replayTrace, ReplayOptions, ReplayResult } from './proactive-replay';
 import { csvFiles, loadCsv } from './trace-files';
@@ -53,16 +53,6 @@ const { values: args } = parseArgs({
     oracle: { type: 'string' },
   },
 });
-
-/**
- * The highest reduction any policy could reach on a trace at no more than the reactive policy at 70 %'s
- * cost: the clairvoyant's minutes short (`clairvoyantUnderMinutes`) against the reactive curve, at the
- * cost of each target swept from 70 % up.
- */
-function clairvoyantBound(r: ReplayResult): number {
-  const points = r.curve.filter((c) => c.unitHours <= r.reactive70.unitHours * (1 + 1e-9));
-  return Math.max(...points.map((c) => shortfallReduction(clairvoyantUnderMinutes(r.trace, c.unitHours, r.scoreFrom), c.underMinutes)));
-}
 
 const fmt = (x: number | null, d = 2) => (x === null || !Number.isFinite(x) ? '—' : x.toFixed(d));
 
@@ -103,7 +93,7 @@ async function main(): Promise<void> {
         writeFileSync(join(args.out, `${name}.svg`), capacityPlotSvg(r));
       }
       const p = r.proactive!;
-      console.log(`\n${name}: ${(r.minutes / 1440).toFixed(1)} days at ${r.stepMinutes}-minute steps, unit ${fmt(r.unitRps, 3)} req/s, model ${r.selection.model} (MASE ${fmt(r.selection.mase, 3)}, seasonal naive ${fmt(r.selection.baselineMase, 3)}${r.selection.forecastOnly ? (args.oracle ? ', worse than seasonal naive: not applied to the oracle' : ', gated: reactive') : ''})${r.gate ? `; gate on the ${args['gate-days']} days before: ${r.gate.proactive ? 'proactive' : `reactive (${r.gate.reason})`}, reduction ${fmt(r.gate.reduction, 3)} @ cost ÷ reactive 70 % ${fmt(r.gate.costRatio, 3)}` : ''}`);
+      console.log(`\n${name}: ${(r.minutes / 1440).toFixed(1)} days at ${r.stepMinutes}-minute steps, unit ${fmt(r.unitRps, 3)} req/s, model ${r.selection.model} (MASE ${fmt(r.selection.mase, 3)}, seasonal naive ${fmt(r.selection.baselineMase, 3)}${r.selection.forecastOnly ? (args.oracle ? ', no better than seasonal naive: not applied to the oracle' : ', gated: reactive') : ''})${r.gate ? `; gate on the ${args['gate-days']} days before: ${r.gate.proactive ? 'proactive' : `reactive (${r.gate.reason})`}, reduction ${fmt(r.gate.reduction, 3)} @ cost ÷ reactive 70 % ${fmt(r.gate.costRatio, 3)}` : ''}`);
       console.log('| policy | under-provisioned minutes | unit-hours |');
       console.log('|---|---|---|');
       console.log(`| shardcast | ${p.underMinutes} | ${fmt(p.unitHours, 1)} |`);
@@ -113,9 +103,9 @@ async function main(): Promise<void> {
       console.log(`minutes short by kind: shardcast ${kinds(r.underByKind.proactive!)}; reactive 70 % ${kinds(r.underByKind.reactive70)}`);
       console.log(`capacity turns (a rise after a fall, or a fall after a rise): shardcast ${p.turns}, reactive 70 % ${r.reactive70.turns}`);
       const cover = exactCoverUnitHours(r.trace, r.scoreFrom);
-      const bound = clairvoyantBound(r);
-      bounds.push(bound);
-      console.log(`references, not policies (foresight, orders one delay ahead): demand covered to the minute costs ${fmt(cover, 1)} unit-hours = ${fmt(cover / r.reactive70.unitHours, 3)} × reactive 70 %; the best reduction at no more than its cost ${fmt(bound, 3)}`);
+      const bound = clairvoyantReduction(r.trace, r.curve, r.reactive70.unitHours, r.scoreFrom);
+      if (bound !== null) bounds.push(bound);
+      console.log(`references, not policies (foresight, orders one delay ahead): demand covered to the minute costs ${fmt(cover, 1)} unit-hours = ${fmt(cover / r.reactive70.unitHours, 3)} × reactive 70 %; the best reduction any policy could reach at no more than its cost (clairvoyant) ${fmt(bound, 3)}`);
     }
   } finally {
     await pool.close();
@@ -132,7 +122,7 @@ async function main(): Promise<void> {
     turns_ratio_max: results.length ? Number(Math.max(...results.map((r) => r.proactive!.turns / Math.max(1, r.reactive70.turns))).toFixed(3)) : null,
     gated: results.filter((r) => (r.selection.forecastOnly && !args.oracle) || (r.gate !== null && !r.gate.proactive)).length,
     unbracketed: results.length - reductions.length,
-    // No policy can do better on these traces (clairvoyantBound): the room a reduction target has.
+    // No policy can do better on these traces (clairvoyantReduction): the room a reduction target has.
     clairvoyant_reduction_mean: boundsMean === null ? null : Number(boundsMean.toFixed(4)),
     tier: args.tier,
     delay_minutes: Number(args.delay),

@@ -4,5 +4,5 @@ export { RegionPoolSchema, RegionPoolsFileSchema, TierPoolCeiling } from './pool
 export type { RegionPool } from './pools';
 export { decide, newDomainState, DefaultAllocationPolicy, toCapacityPlan, accountSpend, guardStage, guardVerdicts } from './decide';
 export type { AllocationInput, AllocationPlan, AllocationPolicy, Decision, DomainAllocationState, PoolsView, SpendAccount, SpendGuard } from './decide';
-export { clairvoyantUnderMinutes, exactCoverUnitHours, isShort, simulateReactive, simulateProactive, simulatedTraceOf, underAtCost, shortfallReduction, shortfallAnatomy, comparePolicies, costRatio, gateVerdict, proactiveGate } from './simulation';
+export { clairvoyantReduction, clairvoyantUnderMinutes, exactCoverUnitHours, isShort, simulateReactive, simulateProactive, simulatedTraceOf, underAtCost, shortfallReduction, shortfallAnatomy, comparePolicies, costRatio, gateVerdict, proactiveGate } from './simulation';
 export type { SimulatedTrace, CapacityOutcome, PolicyComparison, GateVerdict, ProactiveOptions, ShortfallAnatomy } from './simulation';

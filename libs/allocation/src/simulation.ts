@@ -78,16 +78,27 @@ export function isShort(trace: SimulatedTrace, ready: Float64Array, m: number): 
   return trace.demand[m] > ready[m] * trace.unitRps * (1 + 1e-12);
 }
 
+/** The fewest whole units that leave minute m not short (`isShort`). */
+function unitsToCover(trace: SimulatedTrace, m: number): number {
+  return Math.ceil(trace.demand[m] / (trace.unitRps * (1 + 1e-12)));
+}
+
 /**
  * Unit-hours of capacity that follows demand to the minute in whole units (from `scoreFrom`): what no
  * minute short costs when every order is placed exactly one delay ahead with foresight and nothing is
- * held longer than its minute. A reference for a trace, not a policy: at or under the reactive
- * policy's cost, only what the allocator knows and holds keeps it from zero minutes short.
+ * held longer than its minute. A reference for a trace, not a policy.
  */
 export function exactCoverUnitHours(trace: SimulatedTrace, scoreFrom = 0): number {
   let unitMinutes = 0;
-  for (let m = scoreFrom; m < trace.demand.length; m++) unitMinutes += Math.ceil(trace.demand[m] / trace.unitRps - 1e-9);
+  for (let m = scoreFrom; m < trace.demand.length; m++) unitMinutes += unitsToCover(trace, m);
   return unitMinutes / 60;
+}
+
+/** Each scored minute's `unitsToCover`, cheapest first: the order in which a clairvoyant covers them. */
+function cheapestFirst(trace: SimulatedTrace, scoreFrom: number): number[] {
+  const need: number[] = [];
+  for (let m = scoreFrom; m < trace.demand.length; m++) need.push(unitsToCover(trace, m));
+  return need.sort((a, b) => a - b);
 }
 
 /**
@@ -97,11 +108,44 @@ export function exactCoverUnitHours(trace: SimulatedTrace, scoreFrom = 0): numbe
  * same whatever it is short by). A bound for a trace, not a policy.
  */
 export function clairvoyantUnderMinutes(trace: SimulatedTrace, unitHours: number, scoreFrom = 0): number {
-  const need = Array.from(trace.demand.subarray(scoreFrom), (d) => Math.ceil(d / trace.unitRps - 1e-9)).sort((a, b) => a - b);
+  const need = cheapestFirst(trace, scoreFrom);
   let left = unitHours * 60 + 1e-9;
   let covered = 0;
   while (covered < need.length && need[covered] <= left) left -= need[covered++];
   return need.length - covered;
+}
+
+/**
+ * The highest reduction (`shortfallReduction` against the reactive curve, interpolated as
+ * `underAtCost` does) that any policy could reach at a cost from the curve's cheapest point up to
+ * `maxUnitHours`: the clairvoyant's (`clairvoyantUnderMinutes`). Between the costs where one more
+ * minute is just covered and the curve's own points, the clairvoyant's minutes short are constant and
+ * the curve is linear, so the best is at one of those costs, and those are the costs tried.
+ */
+export function clairvoyantReduction(trace: SimulatedTrace, curve: ReadonlyArray<{ unitHours: number; underMinutes: number }>, maxUnitHours: number, scoreFrom = 0): number | null {
+  const need = cheapestFirst(trace, scoreFrom);
+  const spent: number[] = []; // spent[k]: unit-minutes that cover the k + 1 cheapest minutes
+  need.reduce((sum, n) => (spent.push(sum + n), sum + n), 0);
+  const shortAt = (unitMinutes: number): number => {
+    let lo = 0; // the number of minutes covered: the first k with spent[k] over the budget
+    let hi = spent.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (spent[mid] <= unitMinutes + 1e-9) lo = mid + 1;
+      else hi = mid;
+    }
+    return need.length - lo;
+  };
+  const cheapest = Math.min(...curve.map((c) => c.unitHours));
+  const costs = [...curve.map((c) => c.unitHours), ...spent.map((u) => u / 60)].filter((c) => c >= cheapest && c <= maxUnitHours);
+  let best: number | null = null;
+  for (const unitHours of costs) {
+    const reactive = underAtCost(curve, unitHours);
+    if (reactive === null) continue;
+    const r = shortfallReduction(shortAt(unitHours * 60), reactive);
+    if (best === null || r > best) best = r;
+  }
+  return best;
 }
 
 function score(trace: SimulatedTrace, ready: Float64Array, scoreFrom: number): CapacityOutcome {

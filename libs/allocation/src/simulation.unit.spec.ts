@@ -4,7 +4,7 @@ import { DemandForecast, RequestCost, TierPolicy } from '@shardcast/contracts';
 import { parseRegionTable } from '@shardcast/geo';
 import { DefaultAllocationPolicy } from './decide';
 import { LatencyMatrix } from './latency';
-import { clairvoyantUnderMinutes, comparePolicies, costRatio, exactCoverUnitHours, gateVerdict, proactiveGate, shortfallAnatomy, shortfallReduction, simulateProactive, simulateReactive, SimulatedTrace, underAtCost } from './simulation';
+import { clairvoyantReduction, clairvoyantUnderMinutes, comparePolicies, costRatio, exactCoverUnitHours, gateVerdict, proactiveGate, shortfallAnatomy, shortfallReduction, simulateProactive, simulateReactive, SimulatedTrace, underAtCost } from './simulation';
 
 const ROOT = resolve(__dirname, '../../..');
 const latency = new LatencyMatrix(JSON.parse(readFileSync(resolve(ROOT, 'data/latency/aws-ping-p50-1y.json'), 'utf8')), parseRegionTable(readFileSync(resolve(ROOT, 'data/regions/awsData.js'), 'utf8')));
@@ -49,6 +49,31 @@ describe('clairvoyantUnderMinutes', () => {
     expect(clairvoyantUnderMinutes(trace, 7 / 60, 1)).toBe(1); // 0 + 1 + 2 + 2 = 5: the 3-unit minute is left short
     expect(clairvoyantUnderMinutes(trace, 4 / 60, 1)).toBe(2); // 0 + 1 + 2: one of the 2-unit minutes fits
     expect(clairvoyantUnderMinutes(trace, 0, 1)).toBe(4); // only the minute with no demand is covered
+  });
+
+  it('orders needs as numbers (10 units after 9, not before 2)', () => {
+    const wide: SimulatedTrace = { ...trace, demand: Float64Array.from([100, 90, 20]) }; // 10, 9 and 2 units
+    expect(clairvoyantUnderMinutes(wide, 11 / 60)).toBe(1);
+    expect(clairvoyantUnderMinutes(wide, 12 / 60)).toBe(1);
+  });
+});
+
+describe('clairvoyantReduction', () => {
+  // 10 minutes needing 1 unit each: the clairvoyant at c unit-minutes is short 10 − c of them.
+  const trace: SimulatedTrace = { startMs: 0, demand: Float64Array.from(new Array<number>(10).fill(10)), unitRps: 10, provisioningDelayMinutes: 10 };
+  const curve = [
+    { unitHours: 2 / 60, underMinutes: 20 },
+    { unitHours: 8 / 60, underMinutes: 8 },
+  ];
+  it('finds the best between the curve’s points, where one more minute is just covered', () => {
+    // At 2: 8 short against 20 (0.6); at 3: 7 against 18 (0.611…); … at 7: 3 against 10 (0.7); at 8: 2 against 8 (0.75).
+    expect(clairvoyantReduction(trace, curve, 8 / 60)).toBeCloseTo(0.75, 12);
+    // Capped at 6.5 unit-minutes: the best is at 6 (4 short against 12), not at a curve point (2: 0.6).
+    expect(clairvoyantReduction(trace, curve, 6.5 / 60)).toBeCloseTo(1 - 4 / 12, 12);
+  });
+
+  it('is null where the curve brackets no cost up to the cap', () => {
+    expect(clairvoyantReduction(trace, curve, 1 / 60)).toBeNull();
   });
 });
 
