@@ -1,5 +1,6 @@
 import { DemandForecast, DemandForecastSchema } from '@shardcast/contracts';
-import { capacityPlotSvg, oracleForecast, ReplayResult } from './proactive-replay';
+import { ForecastWorkerPool } from '@shardcast/forecasting';
+import { capacityPlotSvg, latencyMatrix, oracleForecast, replayTrace, ReplayOptions, ReplayResult } from './proactive-replay';
 
 /** A 10-minute replay: demand 10 req/s, 1 unit = 10 req/s; shardcast short at minutes 3–4, the HPA at 2 and 6–8. */
 function replay(): ReplayResult {
@@ -96,4 +97,27 @@ describe('oracleForecast (the --oracle diagnostic)', () => {
   it('refuses a forecast whose steps are off the trace’s grid (it would keep the model’s counts unseen)', () => {
     expect(() => oracleForecast(f, { startMs: T0 + 60_000, values: grid.values }, 'exact')).toThrow(/not on the trace's grid/);
   });
+});
+
+describe('replayTrace with --oracle', () => {
+  // Five days at 30-minute steps with a daily shape; on the last (the simulated day) a burst × 4 from
+  // 12:00 to 14:00 that the history never showed: only a forecast that knows the future places it.
+  const start = Date.parse('2026-11-01T00:00:00Z');
+  const timestamps = Array.from({ length: 5 * 48 }, (_, i) => start + i * 1_800_000);
+  const values = timestamps.map((t, i) => {
+    const level = 1000 + 300 * Math.sin((2 * Math.PI * (i % 48)) / 48);
+    return i >= 4 * 48 + 24 && i < 4 * 48 + 28 ? 4 * level : level;
+  });
+  const pool = new ForecastWorkerPool({ size: 1 });
+  afterAll(() => pool.close());
+  const options = (oracle?: ReplayOptions['oracle']): ReplayOptions => ({ provisioningDelayMinutes: 10, replanMinutes: 60, days: 1, latency: latencyMatrix(), pool, gateDays: 0, oracle });
+
+  it('feeds the oracle’s forecasts to the comparison: the burst the model missed is covered', async () => {
+    const model = (await replayTrace('burst', { timestamps, values }, options()))!;
+    const oracle = (await replayTrace('burst', { timestamps, values }, options('exact')))!;
+    expect(model.minutes).toBe(1440);
+    expect(model.proactive!.underMinutes).toBeGreaterThan(0); // the model's forecasts never saw the burst
+    expect(oracle.proactive!.underMinutes).toBe(0);
+    expect(oracle.reactive70.underMinutes).toBe(model.reactive70.underMinutes); // the baseline is the same trace
+  }, 120_000);
 });
