@@ -10,7 +10,7 @@
  * shardcast's own cost, reduction = 1 − under(shardcast) / under(reactive at equal cost).
  * `--oracle exact|recentred` is a diagnostic, not a result: forecasts set from the trace's own future
  * (ReplayOptions.oracle), to tell the policy's part of a gap from the forecasts'.
- * Ends with one JSON line: {"bench":"proactive","traces","reduction_mean","reduction_min","cost_ratio_max","turns_ratio_max","gated"}.
+ * Ends with one JSON line: {"bench":"proactive","traces","reduction_mean","reduction_min","cost_ratio_max","turns_ratio_max","gated","clairvoyant_reduction_mean"}: the last, the best any policy could reach (clairvoyantReduction), is the room the reduction target has.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
