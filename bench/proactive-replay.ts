@@ -139,7 +139,7 @@ export async function replayTrace(name: string, raw: DemandSeries, options: Repl
     const f = await forecast(seriesBefore(raw, at), selection, options.pool);
     return (forecasts[minute] = toForecastPayload({ domain: 'simulated.example', region: 'sim-1' }, f, selection, profile, new Date(at), 'scheduled'));
   };
-  const forecastFor = options.oracle ? async (m: number) => oracleForecast(await forecastAt(m), grid, options.oracle!) : forecastAt;
+  const forecastFor = options.oracle ? async (m: number) => oracleForecast(await forecastAt(m), { startMs: grid.startMs, stepMs, values: grid.values }, options.oracle!) : forecastAt;
   const common: Omit<ProactiveOptions, 'forecastAt'> = {
     replanMinutes: options.replanMinutes,
     scoreFrom,
@@ -209,15 +209,16 @@ export async function replayTrace(name: string, raw: DemandSeries, options: Repl
  * the trace keep the forecast's). Counted in a unit 1,000 times finer than the forecast's: a spiky
  * series' median can be 2 or 3 of its counts, and rounding to them would make the oracle 20–50 % wrong.
  */
-export function oracleForecast(f: DemandForecast, grid: { startMs: number; values: ArrayLike<number> }, mode: 'exact' | 'recentred'): DemandForecast {
+export function oracleForecast(f: DemandForecast, grid: { startMs: number; stepMs: number; values: ArrayLike<number> }, mode: 'exact' | 'recentred'): DemandForecast {
   const FINER = 1000;
   const unit = Number((f.unit / FINER).toPrecision(12));
-  const stepMs = f.stepSeconds * 1000;
+  const stepMs = grid.stepMs;
+  // A forecast off the trace's grid would leave the model's counts in place, or read the wrong steps, unseen: refuse it.
+  if (f.stepSeconds * 1000 !== stepMs) throw new Error(`oracle: forecast steps of ${f.stepSeconds} s on a trace of ${stepMs / 1000} s steps`);
   const requests = Object.fromEntries(QuantileLevels.map((l) => [l, f.requests[l].map((c) => c * FINER)])) as DemandForecast['requests'];
   for (let i = 0; i < f.steps; i++) {
     const index = (forecastStepStartMs(f, i) - grid.startMs) / stepMs;
     if (index < 0 || index >= grid.values.length) continue;
-    // A forecast off the trace's grid would leave the model's counts in place, unseen: refuse it.
     if (!Number.isInteger(index)) throw new Error(`oracle: forecast step ${forecastStepStartMs(f, i)} is not on the trace's grid`);
     const actual = grid.values[index] / unit;
     const median = f.requests.p50[i];

@@ -74,7 +74,7 @@ describe('oracleForecast (the --oracle diagnostic)', () => {
     reason: 'scheduled',
   } as DemandForecast;
   // Requests per step; index 0 is before the forecast. 14.00005 is 1,400.005 of the oracle's counts (unit 0.01).
-  const grid = { startMs: T0, values: [999, 80, 14.00005, 30] };
+  const grid = { startMs: T0, stepMs: 300_000, values: [999, 80, 14.00005, 30] };
 
   it('exact: every quantile of a step is its actual demand, in a unit 1,000 times finer and rounded up; steps past the trace keep the forecast', () => {
     const o = oracleForecast(f, grid, 'exact');
@@ -95,7 +95,8 @@ describe('oracleForecast (the --oracle diagnostic)', () => {
   });
 
   it('refuses a forecast whose steps are off the trace’s grid (it would keep the model’s counts unseen)', () => {
-    expect(() => oracleForecast(f, { startMs: T0 + 60_000, values: grid.values }, 'exact')).toThrow(/not on the trace's grid/);
+    expect(() => oracleForecast(f, { ...grid, startMs: T0 + 60_000 }, 'exact')).toThrow(/not on the trace's grid/);
+    expect(() => oracleForecast(f, { ...grid, stepMs: 60_000 }, 'exact')).toThrow(/on a trace of 60 s steps/); // the starts align, the steps do not
   });
 });
 

@@ -119,30 +119,33 @@ export function clairvoyantUnderMinutes(trace: SimulatedTrace, unitHours: number
  * The highest reduction (`shortfallReduction` against the reactive curve, interpolated as
  * `underAtCost` does) that any policy could reach at a cost from the curve's cheapest point up to
  * `maxUnitHours`: the clairvoyant's (`clairvoyantUnderMinutes`). Between the costs where one more
- * minute is just covered and the curve's own points, the clairvoyant's minutes short are constant and
- * the curve is linear, so the best is at one of those costs, and those are the costs tried.
+ * minute is just covered, the curve's own points and the cap, the clairvoyant's minutes short are
+ * constant and the curve is linear, so the best is at one of those costs, and those are the costs tried.
  */
 export function clairvoyantReduction(trace: SimulatedTrace, curve: ReadonlyArray<{ unitHours: number; underMinutes: number }>, maxUnitHours: number, scoreFrom = 0): number | null {
   const need = cheapestFirst(trace, scoreFrom);
   const spent: number[] = []; // spent[k]: unit-minutes that cover the k + 1 cheapest minutes
   need.reduce((sum, n) => (spent.push(sum + n), sum + n), 0);
   const shortAt = (unitMinutes: number): number => {
+    const budget = unitMinutes * (1 + 1e-12);
     let lo = 0; // the number of minutes covered: the first k with spent[k] over the budget
     let hi = spent.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (spent[mid] <= unitMinutes + 1e-9) lo = mid + 1;
+      if (spent[mid] <= budget) lo = mid + 1;
       else hi = mid;
     }
     return need.length - lo;
   };
-  const cheapest = Math.min(...curve.map((c) => c.unitHours));
-  const costs = [...curve.map((c) => c.unitHours), ...spent.map((u) => u / 60)].filter((c) => c >= cheapest && c <= maxUnitHours);
+  const cheapest = Math.min(...curve.map((c) => c.unitHours)) * 60;
+  const most = maxUnitHours * 60;
+  // In unit-minutes: the curve's points, the cap, and each cost where one more minute is just covered.
+  const costs = [...curve.map((c) => c.unitHours * 60), most, ...spent].filter((c) => c >= cheapest && c <= most);
   let best: number | null = null;
-  for (const unitHours of costs) {
-    const reactive = underAtCost(curve, unitHours);
+  for (const unitMinutes of costs) {
+    const reactive = underAtCost(curve, unitMinutes / 60);
     if (reactive === null) continue;
-    const r = shortfallReduction(shortAt(unitHours * 60), reactive);
+    const r = shortfallReduction(shortAt(unitMinutes), reactive);
     if (best === null || r > best) best = r;
   }
   return best;

@@ -72,6 +72,15 @@ describe('clairvoyantReduction', () => {
     expect(clairvoyantReduction(trace, curve, 6.5 / 60)).toBeCloseTo(1 - 4 / 12, 12);
   });
 
+  it('tries the cap itself: on a curve short more often as it costs more, the best is there', () => {
+    const rising = [
+      { unitHours: 2 / 60, underMinutes: 8 },
+      { unitHours: 8 / 60, underMinutes: 20 },
+    ];
+    // At 6.5: 4 short against 8 + 4.5 × 2 = 17; at 6, the last minute covered: 4 against 16.
+    expect(clairvoyantReduction(trace, rising, 6.5 / 60)).toBeCloseTo(1 - 4 / 17, 12);
+  });
+
   it('is null where the curve brackets no cost up to the cap', () => {
     expect(clairvoyantReduction(trace, curve, 1 / 60)).toBeNull();
   });
