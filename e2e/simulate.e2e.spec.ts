@@ -38,6 +38,11 @@ it('simulate replays a real trace through both policies and writes the compariso
       const expected = summary.reactive_under_at_equal_cost === 0 && summary.proactive.under_minutes === 0 ? 0 : 1 - summary.proactive.under_minutes / Math.max(1, summary.reactive_under_at_equal_cost);
       expect(summary.reduction).toBeCloseTo(expected, 9);
     }
+    // The references: covering every minute costs something, and no policy beats the clairvoyant at
+    // no more than the reactive policy at 70 %'s cost.
+    expect(summary.exact_cover_unit_hours).toBeGreaterThan(0);
+    expect(summary.clairvoyant_reduction).toBeLessThanOrEqual(1);
+    if (summary.reduction !== null && summary.cost_ratio <= 1) expect(summary.clairvoyant_reduction).toBeGreaterThanOrEqual(summary.reduction - 1e-9);
     const svg = readFileSync(summary.plot, 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg.match(/<polyline /g)).toHaveLength(3);
