@@ -226,7 +226,7 @@ export function oracleForecast(f: DemandForecast, grid: { startMs: number; stepM
     for (const l of QuantileLevels) requests[l][i] = Math.ceil(mode === 'exact' || median === 0 ? actual : (f.requests[l][i] * actual) / median);
   }
   if (QuantileLevels.some((l) => requests[l].some((c) => c > INT32_MAX))) throw new Error('oracle: a count over the contract’s limit');
-  // The selection's accuracy test judged the model, not the oracle: only the cost gate judges it.
+  // The selection's accuracy test judged the model, not the oracle; the cost gate and the spend guard still judge it.
   return { ...f, unit, requests, forecastOnly: false };
 }
 
