@@ -94,37 +94,16 @@ export function exactCoverUnitHours(trace: SimulatedTrace, scoreFrom = 0): numbe
   return unitMinutes / 60;
 }
 
-/** Each scored minute's `unitsToCover`, cheapest first: the order in which a clairvoyant covers them. */
-function cheapestFirst(trace: SimulatedTrace, scoreFrom: number): number[] {
+/**
+ * A clairvoyant on the scored minutes: it covers the minutes that need the fewest whole units first.
+ * `spent[k]` is what covering the k + 1 cheapest costs (unit-minutes); `shortAt` is how many minutes
+ * a budget leaves short.
+ */
+function clairvoyant(trace: SimulatedTrace, scoreFrom: number): { spent: number[]; shortAt: (unitMinutes: number) => number } {
   const need: number[] = [];
   for (let m = scoreFrom; m < trace.demand.length; m++) need.push(unitsToCover(trace, m));
-  return need.sort((a, b) => a - b);
-}
-
-/**
- * The fewest minutes short any policy could have at `unitHours` (from `scoreFrom`): with foresight
- * and orders placed one delay ahead, capacity covers the minutes that need the fewest whole units,
- * cheapest first, until the budget is spent, and holds nothing in the rest (a minute short scores the
- * same whatever it is short by). A bound for a trace, not a policy.
- */
-export function clairvoyantUnderMinutes(trace: SimulatedTrace, unitHours: number, scoreFrom = 0): number {
-  const need = cheapestFirst(trace, scoreFrom);
-  let left = unitHours * 60 + 1e-9;
-  let covered = 0;
-  while (covered < need.length && need[covered] <= left) left -= need[covered++];
-  return need.length - covered;
-}
-
-/**
- * The highest reduction (`shortfallReduction` against the reactive curve, interpolated as
- * `underAtCost` does) that any policy could reach at a cost from the curve's cheapest point up to
- * `maxUnitHours`: the clairvoyant's (`clairvoyantUnderMinutes`). Between the costs where one more
- * minute is just covered, the curve's own points and the cap, the clairvoyant's minutes short are
- * constant and the curve is linear, so the best is at one of those costs, and those are the costs tried.
- */
-export function clairvoyantReduction(trace: SimulatedTrace, curve: ReadonlyArray<{ unitHours: number; underMinutes: number }>, maxUnitHours: number, scoreFrom = 0): number | null {
-  const need = cheapestFirst(trace, scoreFrom);
-  const spent: number[] = []; // spent[k]: unit-minutes that cover the k + 1 cheapest minutes
+  need.sort((a, b) => a - b);
+  const spent: number[] = [];
   need.reduce((sum, n) => (spent.push(sum + n), sum + n), 0);
   const shortAt = (unitMinutes: number): number => {
     const budget = unitMinutes * (1 + 1e-12);
@@ -135,8 +114,30 @@ export function clairvoyantReduction(trace: SimulatedTrace, curve: ReadonlyArray
       if (spent[mid] <= budget) lo = mid + 1;
       else hi = mid;
     }
-    return need.length - lo;
+    return spent.length - lo;
   };
+  return { spent, shortAt };
+}
+
+/**
+ * The fewest minutes short any policy could have at `unitHours` (from `scoreFrom`): with foresight
+ * and orders placed one delay ahead, capacity covers the minutes that need the fewest whole units,
+ * cheapest first, until the budget is spent, and holds nothing in the rest (a minute short scores the
+ * same whatever it is short by). A bound for a trace, not a policy.
+ */
+export function clairvoyantUnderMinutes(trace: SimulatedTrace, unitHours: number, scoreFrom = 0): number {
+  return clairvoyant(trace, scoreFrom).shortAt(unitHours * 60);
+}
+
+/**
+ * The highest reduction (`shortfallReduction` against the reactive curve, interpolated as
+ * `underAtCost` does) that any policy could reach at a cost from the curve's cheapest point up to
+ * `maxUnitHours`: the clairvoyant's (`clairvoyantUnderMinutes`). Between the costs where one more
+ * minute is just covered, the curve's own points and the cap, the clairvoyant's minutes short are
+ * constant and the curve is linear, so the best is at one of those costs, and those are the costs tried.
+ */
+export function clairvoyantReduction(trace: SimulatedTrace, curve: ReadonlyArray<{ unitHours: number; underMinutes: number }>, maxUnitHours: number, scoreFrom = 0): number | null {
+  const { spent, shortAt } = clairvoyant(trace, scoreFrom);
   const cheapest = Math.min(...curve.map((c) => c.unitHours)) * 60;
   const most = maxUnitHours * 60;
   // In unit-minutes: the curve's points, the cap, and each cost where one more minute is just covered.
