@@ -14,7 +14,7 @@
  *   enough that rounding to whole units does not decide the comparison).
  * - The first `replanMinutes` are warm-up, simulated by both policies and not scored.
  */
-import { DemandForecast, forecastStepStartMs, INT32_MAX, QuantileLevels, Tier } from '@shardcast/contracts';
+import { DemandForecast, forecastStepStartMs, INT32_MAX, QuantileLevel, QuantileLevels, QuantileProbability, Tier } from '@shardcast/contracts';
 import { defaultProfile, DemandSeries, forecast, ForecastWorkerPool, ModelSelection, prepareSeries, requestCostOf, selectModel, seriesBefore, toForecastPayload, DAY_MS } from '@shardcast/forecasting';
 import { AllocationPolicy, CapacityOutcome, comparePolicies, isShort, shortfallAnatomy, ShortfallAnatomy, DefaultAllocationPolicy, GateVerdict, LatencyMatrix, proactiveGate, ProactiveOptions, simulatedTraceOf, simulateReactive, SimulatedTrace } from '@shardcast/allocation';
 import { parseRegionTable } from '@shardcast/geo';
@@ -64,10 +64,15 @@ export interface ReplayOptions {
    * forecast, no spread); `recentred`: the forecast's own band scaled so its median is the actual
    * demand (as `exact` where the model's median is 0). The selection's accuracy test
    * (`forecastOnly`) judged the model and does not apply; the cost gate and the spend guard do.
+   * `level`: each step's quantiles are the trace's mean demand over the `oracleWindowMinutes` centred
+   * on it × the trace's own quantiles of (demand ÷ that mean): a forecast that knows each window's
+   * level exactly and the noise within it only as a calibrated band (levelOracleOf).
    * What the allocator reaches with forecasts this good tells the forecasts' part of a gap from the
    * policy's.
    */
-  oracle?: 'exact' | 'recentred';
+  oracle?: 'exact' | 'recentred' | 'level';
+  /** `oracle: 'level'`: the centred window whose mean the oracle knows (default 60 minutes). */
+  oracleWindowMinutes?: number;
 }
 
 export interface ReplayResult {
@@ -139,7 +144,8 @@ export async function replayTrace(name: string, raw: DemandSeries, options: Repl
     const f = await forecast(seriesBefore(raw, at), selection, options.pool);
     return (forecasts[minute] = toForecastPayload({ domain: 'simulated.example', region: 'sim-1' }, f, selection, profile, new Date(at), 'scheduled'));
   };
-  const forecastFor = options.oracle ? async (m: number) => oracleForecast(await forecastAt(m), { startMs: grid.startMs, stepMs, values: grid.values }, options.oracle!) : forecastAt;
+  const level = options.oracle === 'level' ? levelOracleOf(grid.values, stepMs, options.oracleWindowMinutes ?? 60) : undefined;
+  const forecastFor = options.oracle ? async (m: number) => oracleForecast(await forecastAt(m), { startMs: grid.startMs, stepMs, values: grid.values }, options.oracle!, level) : forecastAt;
   const common: Omit<ProactiveOptions, 'forecastAt'> = {
     replanMinutes: options.replanMinutes,
     scoreFrom,
@@ -209,7 +215,8 @@ export async function replayTrace(name: string, raw: DemandSeries, options: Repl
  * the trace keep the forecast's). Counted in a unit 1,000 times finer than the forecast's: a spiky
  * series' median can be 2 or 3 of its counts, and rounding to them would make the oracle 20–50 % wrong.
  */
-export function oracleForecast(f: DemandForecast, grid: { startMs: number; stepMs: number; values: ArrayLike<number> }, mode: 'exact' | 'recentred'): DemandForecast {
+export function oracleForecast(f: DemandForecast, grid: { startMs: number; stepMs: number; values: ArrayLike<number> }, mode: 'exact' | 'recentred' | 'level', level?: LevelOracle): DemandForecast {
+  if (mode === 'level' && !level) throw new Error('oracle: level needs levelOracleOf');
   const FINER = 1000;
   const unit = Number((f.unit / FINER).toPrecision(12));
   const stepMs = grid.stepMs;
@@ -223,11 +230,51 @@ export function oracleForecast(f: DemandForecast, grid: { startMs: number; stepM
     const actual = grid.values[index] / unit;
     const median = f.requests.p50[i];
     // Rounded up: the oracle never says less than the step's demand.
-    for (const l of QuantileLevels) requests[l][i] = Math.ceil(mode === 'exact' || median === 0 ? actual : (f.requests[l][i] * actual) / median);
+    for (const l of QuantileLevels) {
+      if (mode === 'level') requests[l][i] = Math.ceil((level!.level[index] * level!.band[l]) / unit);
+      else requests[l][i] = Math.ceil(mode === 'exact' || median === 0 ? actual : (f.requests[l][i] * actual) / median);
+    }
   }
   if (QuantileLevels.some((l) => requests[l].some((c) => c > INT32_MAX))) throw new Error('oracle: a count over the contract’s limit');
   // The selection's accuracy test judged the model, not the oracle; the cost gate and the spend guard still judge it.
   return { ...f, unit, requests, forecastOnly: false };
+}
+
+/** What the `level` oracle knows of a trace: each step's centred mean, and the band of demand around it. */
+export interface LevelOracle {
+  /** Per step of the grid: the mean demand of the steps within half the window either side (fewer at the ends). */
+  level: Float64Array;
+  /** Per quantile level: that quantile of demand ÷ level over the trace's steps whose level is above 0. */
+  band: Record<QuantileLevel, number>;
+}
+
+/**
+ * The `level` oracle (ReplayOptions.oracle): a forecaster that knows, for every step, the mean
+ * demand of the window centred on it, and of the noise within windows only its distribution, the
+ * trace's own (future included, so the band is calibrated by construction). As the window shrinks
+ * to one step it becomes `exact`; how the reduction falls as it widens says how fine in time a
+ * forecast must know demand.
+ */
+export function levelOracleOf(values: ArrayLike<number>, stepMs: number, windowMinutes: number): LevelOracle {
+  if (!(windowMinutes >= 0)) throw new Error(`oracle: a window of ${windowMinutes} minutes`);
+  const n = values.length;
+  const half = Math.floor((windowMinutes * MINUTE_MS) / 2 / stepMs);
+  const level = new Float64Array(n);
+  const ratios: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const from = Math.max(0, i - half);
+    const to = Math.min(n, i + half + 1);
+    // Summed afresh, not from running sums: a one-step window is then the step itself, exactly.
+    let sum = 0;
+    for (let j = from; j < to; j++) sum += values[j];
+    level[i] = sum / (to - from);
+    if (level[i] > 0) ratios.push(values[i] / level[i]);
+  }
+  ratios.sort((a, b) => a - b);
+  // The nearest rank at or above the probability: no interpolation, so a quantile is a ratio the trace had.
+  const at = (p: number) => (ratios.length ? ratios[Math.min(ratios.length - 1, Math.max(0, Math.ceil(p * ratios.length) - 1))] : 0);
+  const band = Object.fromEntries(QuantileLevels.map((l) => [l, at(QuantileProbability[l])])) as Record<QuantileLevel, number>;
+  return { level, band };
 }
 
 /** An SVG of demand, shardcast's ready capacity and the reactive policy's (at 70 %), in requests per second, with each policy's minutes short marked under the axis. */

@@ -1,6 +1,6 @@
 import { DemandForecast, DemandForecastSchema } from '@shardcast/contracts';
 import { ForecastWorkerPool } from '@shardcast/forecasting';
-import { capacityPlotSvg, latencyMatrix, oracleForecast, replayTrace, ReplayOptions, ReplayResult } from './proactive-replay';
+import { capacityPlotSvg, latencyMatrix, levelOracleOf, oracleForecast, replayTrace, ReplayOptions, ReplayResult } from './proactive-replay';
 
 /** A 10-minute replay: demand 10 req/s, 1 unit = 10 req/s; shardcast short at minutes 3–4, the HPA at 2 and 6–8. */
 function replay(): ReplayResult {
@@ -94,6 +94,36 @@ describe('oracleForecast (the --oracle diagnostic)', () => {
     expect(o.requests.p99).toEqual([24000, 2241, 3000, 10000]);
   });
 
+  it('level: each step is the centred window’s mean × the band; with a window of one step it is exact', () => {
+    const oneStep = levelOracleOf(grid.values, grid.stepMs, 0);
+    expect(Array.from(oneStep.level)).toEqual(grid.values);
+    expect(Object.values(oneStep.band)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(oracleForecast(f, grid, 'level', oneStep)).toEqual(oracleForecast(f, grid, 'exact'));
+    // 15 minutes at 5-minute steps: a step and one either side. Step 0 of the forecast is the grid's index 1.
+    const wide = levelOracleOf(grid.values, grid.stepMs, 15);
+    const o = oracleForecast(f, grid, 'level', wide);
+    expect(DemandForecastSchema.parse(o)).toBeTruthy();
+    const meanAt1 = (999 + 80 + 14.00005) / 3;
+    expect(o.requests.p50[0]).toBe(Math.ceil((meanAt1 * wide.band.p50) / 0.01));
+    expect(o.requests.p99[0]).toBe(Math.ceil((meanAt1 * wide.band.p99) / 0.01));
+    expect(o.requests.p99[0]).toBeGreaterThan(o.requests.p05[0]); // a band, not a point
+    expect(o.requests.p50[3]).toBe(f.requests.p50[3] * 1000); // past the trace: the forecast's
+    expect(() => oracleForecast(f, grid, 'level')).toThrow(/levelOracleOf/);
+  });
+
+  it('levelOracleOf: the centred mean (fewer steps at the ends) and the nearest-rank quantiles of demand ÷ mean', () => {
+    const o = levelOracleOf([0, 10, 20, 30, 40], 300_000, 15);
+    expect(Array.from(o.level)).toEqual([5, 10, 20, 30, 35]);
+    // Ratios sorted: 0, 1, 1, 1, 40 ÷ 35. Of 5: p05 and p10 are the first, p50 the third, p90 and over the last.
+    expect(o.band).toEqual({ p05: 0, p10: 0, p50: 1, p90: 40 / 35, p95: 40 / 35, p99: 40 / 35 });
+    // A window of 20 minutes still takes whole steps: two either side.
+    expect(Array.from(levelOracleOf([0, 10, 20, 30, 40], 300_000, 20).level)).toEqual([10, 15, 20, 25, 30]);
+    // A zero level (every step in the window 0) says 0 at every quantile and is left out of the band.
+    const zeros = levelOracleOf([0, 0, 0, 6], 300_000, 5);
+    expect(zeros.band.p05).toBe(1);
+    expect(() => levelOracleOf([1], 300_000, -5)).toThrow(/window/);
+  });
+
   it('refuses a forecast whose steps are off the trace’s grid (it would keep the model’s counts unseen)', () => {
     expect(() => oracleForecast(f, { ...grid, startMs: T0 + 60_000 }, 'exact')).toThrow(/not on the trace's grid/);
     expect(() => oracleForecast(f, { ...grid, stepMs: 60_000 }, 'exact')).toThrow(/on a trace of 60 s steps/); // the starts align, the steps do not
@@ -120,5 +150,10 @@ describe('replayTrace with --oracle', () => {
     expect(model.proactive!.underMinutes).toBeGreaterThan(0); // the model's forecasts never saw the burst
     expect(oracle.proactive!.underMinutes).toBe(0);
     expect(oracle.reactive70.underMinutes).toBe(model.reactive70.underMinutes); // the baseline is the same trace
+    // Knowing only each day's mean (and the band around it), the oracle does not know when the burst comes.
+    const daily = (await replayTrace('burst', { timestamps, values }, { ...options('level'), oracleWindowMinutes: 24 * 60 }))!;
+    expect(daily.proactive!.underMinutes).toBeGreaterThan(0);
+    const exactLevel = (await replayTrace('burst', { timestamps, values }, { ...options('level'), oracleWindowMinutes: 30 }))!;
+    expect(exactLevel.proactive!.underMinutes).toBe(0); // one 30-minute step: the level is the step's demand
   }, 120_000);
 });

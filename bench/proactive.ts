@@ -1,15 +1,16 @@
 /**
  * Proactive allocation against reactive autoscaling, at matched cost, on real traces.
  *
- *   npm run bench:proactive [-- --data DIR] [--delay MIN] [--replan MIN] [--days N] [--out DIR] [--oracle exact|recentred]
+ *   npm run bench:proactive [-- --data DIR] [--delay MIN] [--replan MIN] [--days N] [--out DIR] [--oracle exact|recentred|level] [--oracle-window MIN]
  *
  * Every sub-daily CSV in the folder (default: the repo's request series in data/series, without the
  * CPU gauge) is replayed by bench/proactive-replay.ts (its header states the protocol): shardcast's
  * forecasts through the allocator's `decide`, and the HPA-like baseline swept over target
  * utilisation. Per trace: shortfall minutes and cost of both, the reactive curve's shortfall at
  * shardcast's own cost, reduction = 1 − under(shardcast) / under(reactive at equal cost).
- * `--oracle exact|recentred` is a diagnostic, not a result: forecasts set from the trace's own future
- * (ReplayOptions.oracle), to tell the policy's part of a gap from the forecasts'.
+ * `--oracle exact|recentred|level` is a diagnostic, not a result: forecasts set from the trace's own future
+ * (ReplayOptions.oracle), to tell the policy's part of a gap from the forecasts'; `level` knows only
+ * the mean of each `--oracle-window` minutes (default 60) and the noise within as a band.
  * Ends with one JSON line: {"bench":"proactive","traces","reduction_mean","reduction_min","cost_ratio_max","turns_ratio_max","gated","clairvoyant_reduction_mean"}: the last, the best any policy could reach (clairvoyantReduction), is the room the reduction target has.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -49,15 +50,19 @@ const { values: args } = parseArgs({
     'gate-days': { type: 'string', default: String(GATE_DAYS) },
     /** Minutes between the gate replay's re-forecasts (0: --replan; default: the forecaster's FORECAST_GATE_REPLAN_MINUTES). */
     'gate-replan': { type: 'string', default: String(GATE_REPLAN_MINUTES) },
-    /** A diagnostic: forecasts set from the trace's own future (`exact` or `recentred`, ReplayOptions.oracle). */
+    /** A diagnostic: forecasts set from the trace's own future (`exact`, `recentred` or `level`, ReplayOptions.oracle). */
     oracle: { type: 'string' },
+    /** `--oracle level`: the centred window whose mean demand the oracle knows, in minutes. */
+    'oracle-window': { type: 'string', default: '60' },
   },
 });
 
 const fmt = (x: number | null, d = 2) => (x === null || !Number.isFinite(x) ? '—' : x.toFixed(d));
 
 async function main(): Promise<void> {
-  if (args.oracle !== undefined && args.oracle !== 'exact' && args.oracle !== 'recentred') throw new Error(`--oracle: exact or recentred, not ${args.oracle}`);
+  if (args.oracle !== undefined && !['exact', 'recentred', 'level'].includes(args.oracle)) throw new Error(`--oracle: exact, recentred or level, not ${args.oracle}`);
+  const oracleWindowMinutes = Number(args['oracle-window']);
+  if (!(oracleWindowMinutes >= 0)) throw new Error(`--oracle-window: minutes, not ${args['oracle-window']}`);
   const dataDir = resolve(args.data!);
   const files = csvFiles(dataDir).filter((f) => dataDir !== DEFAULT_DATA || !NOT_REQUEST_SERIES.has(basename(f)));
   if (files.length === 0) throw new Error(`no CSV files in ${dataDir}`);
@@ -82,6 +87,7 @@ async function main(): Promise<void> {
         gateDays: Number(args['gate-days']),
         gateReplanMinutes: Number(args['gate-replan']) || undefined,
         oracle: args.oracle as ReplayOptions['oracle'],
+        oracleWindowMinutes,
       });
       if (!r) {
         console.log(`skip ${name}: not a sub-daily series long enough to simulate a day`);
@@ -130,6 +136,7 @@ async function main(): Promise<void> {
     gate_days: Number(args['gate-days']),
     gate_replan_minutes: Number(args['gate-replan']) || Number(args.replan),
     ...(args.oracle ? { oracle: args.oracle } : {}),
+    ...(args.oracle === 'level' ? { oracle_window_minutes: oracleWindowMinutes } : {}),
     seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
   };
   console.log(`\ntargets: cost_ratio_max ≤ 1.0, reduction_min ≥ −0.05, reduction_mean ≥ 0.5`);
