@@ -71,7 +71,7 @@ export interface ReplayOptions {
    * policy's.
    */
   oracle?: 'exact' | 'recentred' | 'level';
-  /** `oracle: 'level'`: the centred window whose mean the oracle knows (default 60 minutes). */
+  /** `oracle: 'level'`: the minutes, centred on each step, whose mean demand the oracle knows (default 60). */
   oracleWindowMinutes?: number;
 }
 
@@ -211,9 +211,10 @@ export async function replayTrace(name: string, raw: DemandSeries, options: Repl
 }
 
 /**
- * `ReplayOptions.oracle`: the forecast's steps set from the trace's actual demand in them (steps past
- * the trace keep the forecast's). Counted in a unit 1,000 times finer than the forecast's: a spiky
- * series' median can be 2 or 3 of its counts, and rounding to them would make the oracle 20–50 % wrong.
+ * `ReplayOptions.oracle`: the forecast's steps set from the trace itself (steps past the trace keep
+ * the forecast's): its actual demand (`exact`, `recentred`) or its level and band (`level`,
+ * levelOracleOf). Counted in a unit 1,000 times finer than the forecast's: a spiky series' median
+ * can be 2 or 3 of its counts, and rounding to them would make the oracle 20–50 % wrong.
  */
 export function oracleForecast(f: DemandForecast, grid: { startMs: number; stepMs: number; values: ArrayLike<number> }, mode: 'exact' | 'recentred' | 'level', level?: LevelOracle): DemandForecast {
   if (mode === 'level' && !level) throw new Error('oracle: level needs levelOracleOf');
@@ -229,7 +230,7 @@ export function oracleForecast(f: DemandForecast, grid: { startMs: number; stepM
     if (!Number.isInteger(index)) throw new Error(`oracle: forecast step ${forecastStepStartMs(f, i)} is not on the trace's grid`);
     const actual = grid.values[index] / unit;
     const median = f.requests.p50[i];
-    // Rounded up: the oracle never says less than the step's demand.
+    // Rounded up: `exact` and `recentred` never say less than the step's demand.
     for (const l of QuantileLevels) {
       if (mode === 'level') requests[l][i] = Math.ceil((level!.level[index] * level!.band[l]) / unit);
       else requests[l][i] = Math.ceil(mode === 'exact' || median === 0 ? actual : (f.requests[l][i] * actual) / median);
@@ -242,7 +243,7 @@ export function oracleForecast(f: DemandForecast, grid: { startMs: number; stepM
 
 /** What the `level` oracle knows of a trace: each step's centred mean, and the band of demand around it. */
 export interface LevelOracle {
-  /** Per step of the grid: the mean demand of the steps within half the window either side (fewer at the ends). */
+  /** Per step of the grid: the mean demand over the window centred on it (levelOracleOf). */
   level: Float64Array;
   /** Per quantile level: that quantile of demand ÷ level over the trace's steps whose level is above 0. */
   band: Record<QuantileLevel, number>;
@@ -250,24 +251,31 @@ export interface LevelOracle {
 
 /**
  * The `level` oracle (ReplayOptions.oracle): a forecaster that knows, for every step, the mean
- * demand of the window centred on it, and of the noise within windows only its distribution, the
- * trace's own (future included, so the band is calibrated by construction). As the window shrinks
- * to one step it becomes `exact`; how the reduction falls as it widens says how fine in time a
- * forecast must know demand.
+ * demand of the `windowMinutes` centred on it, and of the noise within windows only its
+ * distribution, the trace's own (future included, so the band is calibrated by construction).
+ * A step partly inside the window counts for the part inside; at the trace's ends the window is
+ * what the trace holds of it. A window no longer than a step is the step itself: `exact`. How the
+ * reduction falls as the window widens says how fine in time a forecast must know demand.
  */
 export function levelOracleOf(values: ArrayLike<number>, stepMs: number, windowMinutes: number): LevelOracle {
   if (!(windowMinutes >= 0)) throw new Error(`oracle: a window of ${windowMinutes} minutes`);
   const n = values.length;
-  const half = Math.floor((windowMinutes * MINUTE_MS) / 2 / stepMs);
+  // Beyond the step itself, the window reaches `full` whole steps and a `part` of one more on each side.
+  const beyond = Math.max(0, (windowMinutes * MINUTE_MS) / stepMs - 1) / 2;
+  const full = Math.floor(beyond);
+  const part = beyond - full;
   const level = new Float64Array(n);
   const ratios: number[] = [];
   for (let i = 0; i < n; i++) {
-    const from = Math.max(0, i - half);
-    const to = Math.min(n, i + half + 1);
     // Summed afresh, not from running sums: a one-step window is then the step itself, exactly.
     let sum = 0;
-    for (let j = from; j < to; j++) sum += values[j];
-    level[i] = sum / (to - from);
+    let weight = 0;
+    for (let j = Math.max(0, i - full - 1); j <= Math.min(n - 1, i + full + 1); j++) {
+      const w = Math.abs(j - i) <= full ? 1 : part;
+      sum += w * values[j];
+      weight += w;
+    }
+    level[i] = sum / weight;
     if (level[i] > 0) ratios.push(values[i] / level[i]);
   }
   ratios.sort((a, b) => a - b);

@@ -111,17 +111,32 @@ describe('oracleForecast (the --oracle diagnostic)', () => {
     expect(() => oracleForecast(f, grid, 'level')).toThrow(/levelOracleOf/);
   });
 
-  it('levelOracleOf: the centred mean (fewer steps at the ends) and the nearest-rank quantiles of demand ÷ mean', () => {
-    const o = levelOracleOf([0, 10, 20, 30, 40], 300_000, 15);
-    expect(Array.from(o.level)).toEqual([5, 10, 20, 30, 35]);
-    // Ratios sorted: 0, 1, 1, 1, 40 ÷ 35. Of 5: p05 and p10 are the first, p50 the third, p90 and over the last.
-    expect(o.band).toEqual({ p05: 0, p10: 0, p50: 1, p90: 40 / 35, p95: 40 / 35, p99: 40 / 35 });
-    // A window of 20 minutes still takes whole steps: two either side.
-    expect(Array.from(levelOracleOf([0, 10, 20, 30, 40], 300_000, 20).level)).toEqual([10, 15, 20, 25, 30]);
-    // A zero level (every step in the window 0) says 0 at every quantile and is left out of the band.
-    const zeros = levelOracleOf([0, 0, 0, 6], 300_000, 5);
-    expect(zeros.band.p05).toBe(1);
+  it('levelOracleOf: the mean over the minutes centred on each step (a step partly inside counts for its part; fewer at the ends)', () => {
+    // 15 minutes at 5-minute steps: the step and one whole step either side.
+    expect(Array.from(levelOracleOf([0, 10, 20, 30, 40], 300_000, 15).level)).toEqual([5, 10, 20, 30, 35]);
+    // 20 minutes: one whole step and half of the next either side. Step 0: (0 + 10 + 20 ÷ 2) ÷ 2.5; step 2: (0 ÷ 2 + 10 + 20 + 30 + 40 ÷ 2) ÷ 4.
+    const twenty = Array.from(levelOracleOf([0, 10, 20, 30, 40], 300_000, 20).level);
+    [8, 45 / 3.5, 20, 95 / 3.5, 32].forEach((v, i) => expect(twenty[i]).toBeCloseTo(v, 12));
+    // A window no longer than a step is the step itself.
+    expect(Array.from(levelOracleOf([3, 7, 5], 1_800_000, 30).level)).toEqual([3, 7, 5]);
     expect(() => levelOracleOf([1], 300_000, -5)).toThrow(/window/);
+  });
+
+  it('levelOracleOf: the band is the nearest rank at or above each probability of demand ÷ level', () => {
+    // A window longer than the trace: every step's level is the mean, 50.5, and its ratios are 1 … 100 ÷ 50.5.
+    const values = Array.from({ length: 100 }, (_, i) => ((i * 37) % 100) + 1); // 1 … 100, shuffled
+    const o = levelOracleOf(values, 300_000, 10_000);
+    expect(o.level.every((l) => l === 50.5)).toBe(true);
+    expect(o.band).toEqual({ p05: 5 / 50.5, p10: 10 / 50.5, p50: 50 / 50.5, p90: 90 / 50.5, p95: 95 / 50.5, p99: 99 / 50.5 });
+  });
+
+  it('levelOracleOf: a zero level says 0 at every quantile and is left out of the band', () => {
+    // 15 minutes: levels 0, 0, 0, 0, 2, 3; ratios only where the level is above 0: 0 ÷ 2 and 6 ÷ 3.
+    const zeros = levelOracleOf([0, 0, 0, 0, 0, 6], 300_000, 15);
+    expect(Array.from(zeros.level)).toEqual([0, 0, 0, 0, 2, 3]);
+    expect(zeros.band).toEqual({ p05: 0, p10: 0, p50: 0, p90: 2, p95: 2, p99: 2 });
+    const o = oracleForecast(f, { ...grid, values: [0, 0, 0, 0, 0, 6] }, 'level', zeros);
+    for (const l of ['p05', 'p50', 'p99'] as const) expect(o.requests[l].slice(0, 3)).toEqual([0, 0, 0]);
   });
 
   it('refuses a forecast whose steps are off the trace’s grid (it would keep the model’s counts unseen)', () => {
@@ -153,6 +168,7 @@ describe('replayTrace with --oracle', () => {
     // Knowing only each day's mean (and the band around it), the oracle does not know when the burst comes.
     const daily = (await replayTrace('burst', { timestamps, values }, { ...options('level'), oracleWindowMinutes: 24 * 60 }))!;
     expect(daily.proactive!.underMinutes).toBeGreaterThan(0);
+    expect(daily.proactive!.unitHours).not.toBe(model.proactive!.unitHours); // the oracle's levels, not the model's forecasts
     const exactLevel = (await replayTrace('burst', { timestamps, values }, { ...options('level'), oracleWindowMinutes: 30 }))!;
     expect(exactLevel.proactive!.underMinutes).toBe(0); // one 30-minute step: the level is the step's demand
   }, 120_000);

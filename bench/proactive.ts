@@ -10,8 +10,9 @@
  * shardcast's own cost, reduction = 1 − under(shardcast) / under(reactive at equal cost).
  * `--oracle exact|recentred|level` is a diagnostic, not a result: forecasts set from the trace's own future
  * (ReplayOptions.oracle), to tell the policy's part of a gap from the forecasts'; `level` knows only
- * the mean of each `--oracle-window` minutes (default 60) and the noise within as a band.
- * Ends with one JSON line: {"bench":"proactive","traces","reduction_mean","reduction_min","cost_ratio_max","turns_ratio_max","gated","clairvoyant_reduction_mean"}: the last, the best any policy could reach (clairvoyantReduction), is the room the reduction target has.
+ * the mean demand of the `--oracle-window` minutes centred on each step (default 60) and the noise
+ * within as a band.
+ * Ends with one JSON line: {"bench":"proactive","traces","reduction_mean","reduction_min","cost_ratio_max","turns_ratio_max","gated","clairvoyant_reduction_mean", …}: the last, the best any policy could reach (clairvoyantReduction), is the room the reduction target has; with an oracle, also "oracle" (and "oracle_window_minutes" for `level`).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -52,8 +53,8 @@ const { values: args } = parseArgs({
     'gate-replan': { type: 'string', default: String(GATE_REPLAN_MINUTES) },
     /** A diagnostic: forecasts set from the trace's own future (`exact`, `recentred` or `level`, ReplayOptions.oracle). */
     oracle: { type: 'string' },
-    /** `--oracle level`: the centred window whose mean demand the oracle knows, in minutes. */
-    'oracle-window': { type: 'string', default: '60' },
+    /** `--oracle level`: the minutes centred on each step whose mean demand the oracle knows (default 60). */
+    'oracle-window': { type: 'string' },
   },
 });
 
@@ -61,8 +62,9 @@ const fmt = (x: number | null, d = 2) => (x === null || !Number.isFinite(x) ? '�
 
 async function main(): Promise<void> {
   if (args.oracle !== undefined && !['exact', 'recentred', 'level'].includes(args.oracle)) throw new Error(`--oracle: exact, recentred or level, not ${args.oracle}`);
-  const oracleWindowMinutes = Number(args['oracle-window']);
-  if (!(oracleWindowMinutes >= 0)) throw new Error(`--oracle-window: minutes, not ${args['oracle-window']}`);
+  if (args['oracle-window'] !== undefined && args.oracle !== 'level') throw new Error('--oracle-window goes with --oracle level');
+  const oracleWindowMinutes = Number(args['oracle-window'] ?? 60);
+  if (!/^\d+(\.\d+)?$/.test(args['oracle-window'] ?? '60')) throw new Error(`--oracle-window: minutes, not ${JSON.stringify(args['oracle-window'])}`);
   const dataDir = resolve(args.data!);
   const files = csvFiles(dataDir).filter((f) => dataDir !== DEFAULT_DATA || !NOT_REQUEST_SERIES.has(basename(f)));
   if (files.length === 0) throw new Error(`no CSV files in ${dataDir}`);
@@ -99,7 +101,9 @@ async function main(): Promise<void> {
         writeFileSync(join(args.out, `${name}.svg`), capacityPlotSvg(r));
       }
       const p = r.proactive!;
-      console.log(`\n${name}: ${(r.minutes / 1440).toFixed(1)} days at ${r.stepMinutes}-minute steps, unit ${fmt(r.unitRps, 3)} req/s, model ${r.selection.model} (MASE ${fmt(r.selection.mase, 3)}, seasonal naive ${fmt(r.selection.baselineMase, 3)}${r.selection.forecastOnly ? (args.oracle ? ', no better than seasonal naive: not applied to the oracle' : ', gated: reactive') : ''})${r.gate ? `; gate on the ${args['gate-days']} days before: ${r.gate.proactive ? 'proactive' : `reactive (${r.gate.reason})`}, reduction ${fmt(r.gate.reduction, 3)} @ cost ÷ reactive 70 % ${fmt(r.gate.costRatio, 3)}` : ''}`);
+      // The oracle's window in this trace's steps: one step or less is `exact`.
+      const levelNote = args.oracle === 'level' ? `; level oracle over ${oracleWindowMinutes} minutes = ${fmt(Math.max(1, oracleWindowMinutes / r.stepMinutes), 1)} steps${oracleWindowMinutes <= r.stepMinutes ? ' (one step: exact)' : ''}` : '';
+      console.log(`\n${name}: ${(r.minutes / 1440).toFixed(1)} days at ${r.stepMinutes}-minute steps, unit ${fmt(r.unitRps, 3)} req/s, model ${r.selection.model} (MASE ${fmt(r.selection.mase, 3)}, seasonal naive ${fmt(r.selection.baselineMase, 3)}${r.selection.forecastOnly ? (args.oracle ? ', no better than seasonal naive: not applied to the oracle' : ', gated: reactive') : ''})${r.gate ? `; gate on the ${args['gate-days']} days before: ${r.gate.proactive ? 'proactive' : `reactive (${r.gate.reason})`}, reduction ${fmt(r.gate.reduction, 3)} @ cost ÷ reactive 70 % ${fmt(r.gate.costRatio, 3)}` : ''}${levelNote}`);
       console.log('| policy | under-provisioned minutes | unit-hours |');
       console.log('|---|---|---|');
       console.log(`| shardcast | ${p.underMinutes} | ${fmt(p.unitHours, 1)} |`);
