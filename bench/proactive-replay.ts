@@ -272,6 +272,7 @@ export function levelOracleOf(values: ArrayLike<number>, stepMs: number, windowM
     let weight = 0;
     for (let j = Math.max(0, i - full - 1); j <= Math.min(n - 1, i + full + 1); j++) {
       const w = Math.abs(j - i) <= full ? 1 : part;
+      if (w === 0) continue; // not 0 × a neighbour: the step alone, whatever its neighbours hold
       sum += w * values[j];
       weight += w;
     }

@@ -117,8 +117,9 @@ describe('oracleForecast (the --oracle diagnostic)', () => {
     // 20 minutes: one whole step and half of the next either side. Step 0: (0 + 10 + 20 ÷ 2) ÷ 2.5; step 2: (0 ÷ 2 + 10 + 20 + 30 + 40 ÷ 2) ÷ 4.
     const twenty = Array.from(levelOracleOf([0, 10, 20, 30, 40], 300_000, 20).level);
     [8, 45 / 3.5, 20, 95 / 3.5, 32].forEach((v, i) => expect(twenty[i]).toBeCloseTo(v, 12));
-    // A window no longer than a step is the step itself.
+    // A window no longer than a step is the step itself, whatever its neighbours hold.
     expect(Array.from(levelOracleOf([3, 7, 5], 1_800_000, 30).level)).toEqual([3, 7, 5]);
+    expect(levelOracleOf([Infinity, 7, 5], 1_800_000, 30).level[1]).toBe(7);
     expect(() => levelOracleOf([1], 300_000, -5)).toThrow(/window/);
   });
 
@@ -128,6 +129,9 @@ describe('oracleForecast (the --oracle diagnostic)', () => {
     const o = levelOracleOf(values, 300_000, 10_000);
     expect(o.level.every((l) => l === 50.5)).toBe(true);
     expect(o.band).toEqual({ p05: 5 / 50.5, p10: 10 / 50.5, p50: 50 / 50.5, p90: 90 / 50.5, p95: 95 / 50.5, p99: 99 / 50.5 });
+    // Seven ratios, where p × 7 is never whole: p90 (6.3) is the 7th, where rounding would give the 6th.
+    const seven = levelOracleOf([4, 1, 7, 2, 6, 3, 5], 300_000, 10_000);
+    expect(seven.band).toEqual({ p05: 1 / 4, p10: 1 / 4, p50: 4 / 4, p90: 7 / 4, p95: 7 / 4, p99: 7 / 4 });
   });
 
   it('levelOracleOf: a zero level says 0 at every quantile and is left out of the band', () => {
