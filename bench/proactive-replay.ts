@@ -71,9 +71,12 @@ export interface ReplayOptions {
    * policy's.
    */
   oracle?: 'exact' | 'recentred' | 'level';
-  /** `oracle: 'level'`: the minutes, centred on each step, whose mean demand the oracle knows (default 60). */
+  /** `oracle: 'level'`: the minutes, centred on each step, whose mean demand the oracle knows (default DEFAULT_ORACLE_WINDOW_MINUTES). */
   oracleWindowMinutes?: number;
 }
+
+/** The `level` oracle's window when none is given: an hour. */
+export const DEFAULT_ORACLE_WINDOW_MINUTES = 60;
 
 export interface ReplayResult {
   name: string;
@@ -144,7 +147,7 @@ export async function replayTrace(name: string, raw: DemandSeries, options: Repl
     const f = await forecast(seriesBefore(raw, at), selection, options.pool);
     return (forecasts[minute] = toForecastPayload({ domain: 'simulated.example', region: 'sim-1' }, f, selection, profile, new Date(at), 'scheduled'));
   };
-  const level = options.oracle === 'level' ? levelOracleOf(grid.values, stepMs, options.oracleWindowMinutes ?? 60) : undefined;
+  const level = options.oracle === 'level' ? levelOracleOf(grid.values, stepMs, options.oracleWindowMinutes ?? DEFAULT_ORACLE_WINDOW_MINUTES) : undefined;
   const forecastFor = options.oracle ? async (m: number) => oracleForecast(await forecastAt(m), { startMs: grid.startMs, stepMs, values: grid.values }, options.oracle!, level) : forecastAt;
   const common: Omit<ProactiveOptions, 'forecastAt'> = {
     replanMinutes: options.replanMinutes,

@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { Tier } from '@shardcast/contracts';
 import { clairvoyantReduction, exactCoverUnitHours } from '@shardcast/allocation';
 import { ForecastWorkerPool } from '@shardcast/forecasting';
-import { capacityPlotSvg, latencyMatrix, progressBar, replayTrace, ReplayOptions, ReplayResult } from './proactive-replay';
+import { capacityPlotSvg, DEFAULT_ORACLE_WINDOW_MINUTES, latencyMatrix, progressBar, replayTrace, ReplayOptions, ReplayResult } from './proactive-replay';
 import { csvFiles, loadCsv } from './trace-files';
 import { ForecasterConfigSchema } from '../apps/forecaster/src';
 
@@ -53,7 +53,7 @@ const { values: args } = parseArgs({
     'gate-replan': { type: 'string', default: String(GATE_REPLAN_MINUTES) },
     /** A diagnostic: forecasts set from the trace's own future (`exact`, `recentred` or `level`, ReplayOptions.oracle). */
     oracle: { type: 'string' },
-    /** `--oracle level`: the minutes centred on each step whose mean demand the oracle knows (default 60). */
+    /** `--oracle level`: the minutes centred on each step whose mean demand the oracle knows (default DEFAULT_ORACLE_WINDOW_MINUTES). */
     'oracle-window': { type: 'string' },
   },
 });
@@ -63,8 +63,9 @@ const fmt = (x: number | null, d = 2) => (x === null || !Number.isFinite(x) ? 'â
 async function main(): Promise<void> {
   if (args.oracle !== undefined && !['exact', 'recentred', 'level'].includes(args.oracle)) throw new Error(`--oracle: exact, recentred or level, not ${args.oracle}`);
   if (args['oracle-window'] !== undefined && args.oracle !== 'level') throw new Error('--oracle-window goes with --oracle level');
-  const oracleWindowMinutes = Number(args['oracle-window'] ?? 60);
-  if (!/^\d+(\.\d+)?$/.test(args['oracle-window'] ?? '60')) throw new Error(`--oracle-window: minutes, not ${JSON.stringify(args['oracle-window'])}`);
+  const oracleWindow = args['oracle-window'] ?? String(DEFAULT_ORACLE_WINDOW_MINUTES);
+  if (!/^\d+(\.\d+)?$/.test(oracleWindow)) throw new Error(`--oracle-window: minutes, not ${JSON.stringify(oracleWindow)}`);
+  const oracleWindowMinutes = Number(oracleWindow);
   const dataDir = resolve(args.data!);
   const files = csvFiles(dataDir).filter((f) => dataDir !== DEFAULT_DATA || !NOT_REQUEST_SERIES.has(basename(f)));
   if (files.length === 0) throw new Error(`no CSV files in ${dataDir}`);
