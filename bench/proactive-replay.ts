@@ -241,7 +241,8 @@ export function oracleForecast(f: DemandForecast, grid: { startMs: number; stepM
   }
   if (QuantileLevels.some((l) => requests[l].some((c) => c > INT32_MAX))) throw new Error('oracle: a count over the contract’s limit');
   // The selection's accuracy test judged the model, not the oracle; the cost gate and the spend guard still judge it.
-  return { ...f, unit, requests, forecastOnly: false };
+  // Named `oracle`, not the model's: a seasonal naive model's forecasts are re-levelled by the allocator (decision 0039), the oracle's must be held as set.
+  return { ...f, unit, requests, forecastOnly: false, model: { ...f.model, name: 'oracle' } };
 }
 
 /** What the `level` oracle knows of a trace: each step's centred mean, and the band of demand around it. */

@@ -1,5 +1,6 @@
 import { DemandForecast, DemandForecastSchema } from '@shardcast/contracts';
-import { ForecastWorkerPool } from '@shardcast/forecasting';
+import { SEASONAL_NAIVE_MODELS } from '@shardcast/allocation';
+import { BaseModels, ForecastWorkerPool } from '@shardcast/forecasting';
 import { capacityPlotSvg, latencyMatrix, levelOracleOf, oracleForecast, replayTrace, ReplayOptions, ReplayResult } from './proactive-replay';
 
 /** A 10-minute replay: demand 10 req/s, 1 unit = 10 req/s; shardcast short at minutes 3–4, the HPA at 2 and 6–8. */
@@ -176,4 +177,11 @@ describe('replayTrace with --oracle', () => {
     const exactLevel = (await replayTrace('burst', { timestamps, values }, { ...options('level'), oracleWindowMinutes: 30 }))!;
     expect(exactLevel.proactive!.underMinutes).toBe(0); // one 30-minute step: the level is the step's demand
   }, 120_000);
+});
+
+// The two libraries meet here (as in the forecaster's gate): the allocator re-levels the models the forecaster names seasonal naive.
+describe('the seasonal naive models the allocator re-levels (decision 0039)', () => {
+  it('are exactly the seasonal naive base models of the forecasting library', () => {
+    expect([...SEASONAL_NAIVE_MODELS].sort()).toEqual(BaseModels.filter((m) => m.startsWith('snaive')).sort());
+  });
 });

@@ -36,6 +36,15 @@ export const AllocatorConfigSchema = PlatformConfigSchema.extend({
     .union([z.literal('off'), z.coerce.number().gt(DefaultAllocationPolicy.spendHysteresis).max(1)])
     .default(DefaultAllocationPolicy.spendCeiling ?? 'off')
     .transform((v) => (v === 'off' ? null : v)),
+  /**
+   * A seasonal naive forecast is re-levelled by what demand has lately been against its median
+   * (AllocationPolicy.levelCorrectionTimeConstantMs, decision 0039): the time constant in minutes;
+   * `off`: every forecast is held as published.
+   */
+  ALLOCATOR_LEVEL_CORRECTION_MINUTES: z
+    .union([z.literal('off'), z.coerce.number().gt(0).max(1440)])
+    .default(DefaultAllocationPolicy.levelCorrectionTimeConstantMs === null ? 'off' : DefaultAllocationPolicy.levelCorrectionTimeConstantMs / 60_000)
+    .transform((v) => (v === 'off' ? null : v * 60_000)),
   /** A decision refused by the ledger (another instance moved first) is reloaded and taken again at most this often. */
   ALLOCATOR_MAX_CONFLICT_RETRIES: z.coerce.number().int().min(0).max(100).default(5),
   /** Round trips between regions (cloudping's matrix) and the regions' coordinates for the great-circle fallback. */

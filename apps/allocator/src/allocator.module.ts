@@ -79,7 +79,7 @@ export class AllocatorModule implements OnApplicationBootstrap, OnApplicationShu
         {
           provide: DomainAllocator,
           useFactory: (ledger: AllocationLedger, latency: LatencyMatrix, relay: OutboxRelay, driver: PoolDriver, logger: Logger) =>
-            new DomainAllocator(ledger, latency, relay, driver, logger, config.ALLOCATOR_MAX_CONFLICT_RETRIES, { ...DefaultAllocationPolicy, budgetUtilisation: config.ALLOCATOR_BUDGET_UTILISATION, spendCeiling: config.ALLOCATOR_SPEND_CEILING }),
+            new DomainAllocator(ledger, latency, relay, driver, logger, config.ALLOCATOR_MAX_CONFLICT_RETRIES, { ...DefaultAllocationPolicy, budgetUtilisation: config.ALLOCATOR_BUDGET_UTILISATION, spendCeiling: config.ALLOCATOR_SPEND_CEILING, levelCorrectionTimeConstantMs: config.ALLOCATOR_LEVEL_CORRECTION_MINUTES }),
           inject: [AllocationLedger, LatencyMatrix, OutboxRelay, POOL_DRIVER, SERVICE_LOGGER],
         },
         {

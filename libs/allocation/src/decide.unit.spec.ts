@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import fc from 'fast-check';
 import { CapacityPlanSchema, DemandForecast, QuantileLevels, RequestCost, ResourceNeed, resourcesForRate, Tier, Tiers, TierPolicy } from '@shardcast/contracts';
 import { parseRegionTable } from '@shardcast/geo';
-import { accountSpend, AllocationInput, AllocationPolicy, decide, DefaultAllocationPolicy, DomainAllocationState, forecastWindowRate, newDomainState, guardStage, guardVerdicts, originTarget, OriginDemand, PoolsView, provisionLevel, SpendAccount, toCapacityPlan, withStepUnderWay } from './decide';
+import { accountLevel, accountSpend, AllocationInput, AllocationPolicy, decide, DefaultAllocationPolicy, DomainAllocationState, forecastWindowRate, newDomainState, guardStage, guardVerdicts, originTarget, OriginDemand, PoolsView, provisionLevel, SpendAccount, toCapacityPlan, withStepUnderWay, levelCorrection, LEVEL_CORRECTION_LIMIT, SEASONAL_NAIVE_MODELS } from './decide';
 import { LatencyMatrix } from './latency';
 import { addNeed, fitsWithin, RegionPool, scaleNeed, subtractNeed, TierPoolCeiling, ZERO } from './pools';
 
@@ -668,4 +668,140 @@ describe('the spend guard: an origin that held more on forecasts than the reacti
     expect(resumed.state.origins['us-east-1'].spend).toMatchObject({ stage: 'median', setAside: false, atMedian: true, held: expect.closeTo(870 * MIN * decay(MIN), 3) });
   });
 
+});
+
+describe('a seasonal naive forecast is re-levelled by what demand has lately been against its median (decision 0039)', () => {
+  const pools = view([pool('us-east-1', 100_000)]);
+  const DELAY = 600_000;
+  /** A fitted forecast of 100 rps at p90 (p50 90 rps), by the model named. */
+  const fitted = (name: string, extra: Partial<DemandForecast> = {}) =>
+    forecast('us-east-1', constant(100), { model: { name, selected: name, mase: 0.8, baselineMase: 1, selectedAt: new Date(T0).toISOString() }, priorWeight: 0, confidence: 'high', reason: 'scheduled', ...extra } as Partial<DemandForecast>);
+  /** The forecast at T0, then `minutes` observations one minute apart at `rps`; the origin after them. */
+  function after(f: DemandForecast, rps: number | ((minute: number) => number), minutes: number, policy: AllocationPolicy = unbudgeted): OriginDemand {
+    let state = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f1', forecast: f }, pools, policy).state;
+    for (let m = 1; m <= minutes; m++) state = run(state, { kind: 'observed', atMs: T0 + m * MIN, region: 'us-east-1', ratePerSecond: typeof rps === 'number' ? rps : rps(m) }, pools, policy).state;
+    return state.origins['us-east-1'];
+  }
+  const targetOf = (o: OriginDemand, minutes: number, policy: AllocationPolicy = unbudgeted) => originTarget(o, T0 + minutes * MIN, DELAY, policy).rate;
+
+  it('demand at half a seasonal naive median holds half the forecast (over the floor); a fitted model is held as published', () => {
+    for (const name of SEASONAL_NAIVE_MODELS) {
+      const o = after(fitted(name), 45, 30);
+      expect(levelCorrection(o, T0 + 30 * MIN, unbudgeted)).toBeCloseTo(0.5, 9);
+      expect(targetOf(o, 30)).toBeCloseTo(100 * TierPolicy.pro.headroom * 0.5, 6); // 60 > the floor, 45 × 1.2
+    }
+    for (const name of ['ets', 'median-4', 'arima']) {
+      const o = after(fitted(name), 45, 30);
+      expect(levelCorrection(o, T0 + 30 * MIN, unbudgeted)).toBe(1);
+      expect(targetOf(o, 30)).toBeCloseTo(100 * TierPolicy.pro.headroom, 6);
+    }
+    // What demand was against a seasonal naive forecast is not applied to the fitted model replacing it.
+    const snaive = after(fitted('snaive-weekly'), 45, 30);
+    const replaced = run({ ...newDomainState('app.example.com', 'pro'), origins: { 'us-east-1': snaive } }, { kind: 'forecast', atMs: T0 + 31 * MIN, eventId: 'f2', forecast: fitted('ets', { generatedAt: new Date(T0 + 31 * MIN).toISOString() }) }, pools, unbudgeted).state.origins['us-east-1'];
+    expect(replaced.level!.minutes).toBeGreaterThan(5);
+    expect(levelCorrection(replaced, T0 + 31 * MIN, unbudgeted)).toBe(1);
+  });
+
+  it('demand above the median raises the forecast by the same ratio, within the limit both ways', () => {
+    const twice = after(fitted('snaive-weekly'), 180, 30);
+    expect(targetOf(twice, 30)).toBeCloseTo(120 * 2, 6); // over the floor's 216
+    expect(levelCorrection(after(fitted('snaive-weekly'), 0, 30), T0 + 30 * MIN, unbudgeted)).toBeCloseTo(1 / LEVEL_CORRECTION_LIMIT, 9);
+    expect(targetOf(after(fitted('snaive-weekly'), 0, 30), 30)).toBeCloseTo(120 / LEVEL_CORRECTION_LIMIT, 6);
+    expect(levelCorrection(after(fitted('snaive-weekly'), 9000, 30), T0 + 30 * MIN, unbudgeted)).toBeCloseTo(LEVEL_CORRECTION_LIMIT, 9);
+  });
+
+  it('waits for half a time constant of minutes measured, and forgets with the time constant', () => {
+    // 10 minutes: the sum of e^(−k/10) passes 5 at the seventh minute.
+    expect(levelCorrection(after(fitted('snaive-daily'), 45, 6), T0 + 6 * MIN, unbudgeted)).toBe(1);
+    expect(levelCorrection(after(fitted('snaive-daily'), 45, 7), T0 + 7 * MIN, unbudgeted)).toBeCloseTo(0.5, 9);
+    // Half an hour at half the median, then half an hour at the median: the first weighs e^(−3) as much.
+    const back = levelCorrection(after(fitted('snaive-daily'), (m) => (m <= 30 ? 45 : 90), 60), T0 + 60 * MIN, unbudgeted);
+    expect(back).toBeGreaterThan(0.97);
+    expect(back).toBeLessThan(0.99);
+  });
+
+  it('counts only minutes a seasonal naive forecast fitted to data covers: not a prior, a forecastOnly one or minutes before it starts', () => {
+    expect(after(forecast('us-east-1', constant(100)), 45, 30).level).toBeUndefined(); // a registration prior
+    const mostlyPrior = fitted('snaive-daily', { priorWeight: 0.6 });
+    expect(after(mostlyPrior, 45, 30).level).toBeUndefined();
+    expect(levelCorrection({ ...after(fitted('snaive-daily'), 45, 30), forecast: mostlyPrior }, T0 + 30 * MIN, unbudgeted)).toBe(1);
+    expect(after(fitted('snaive-daily', { forecastOnly: true }), 45, 30).level).toBeUndefined();
+    const later = fitted('snaive-daily', { startAt: new Date(T0 + 60 * MIN).toISOString() });
+    expect(after(later, 45, 30).level).toBeUndefined();
+    expect(after(fitted('snaive-daily'), 45, 30).level!.minutes).toBeGreaterThan(5);
+  });
+
+  it('the spend guard judges the forecast as corrected: the median it accounts is the re-levelled one', () => {
+    const withGuard = { ...DefaultAllocationPolicy };
+    expect(after(fitted('snaive-weekly'), 45, 30, withGuard).spend!.medianRate).toBeCloseTo(45 * 1.2, 6); // half the median 90, under the floor
+    expect(after(fitted('ets'), 45, 30, withGuard).spend!.medianRate).toBeCloseTo(90, 6);
+  });
+
+  it('off (null), nothing is accounted and every forecast is held as published; a state written before it has no account', () => {
+    const off = { ...unbudgeted, levelCorrectionTimeConstantMs: null };
+    const o = after(fitted('snaive-weekly'), 45, 30, off);
+    expect(o.level).toBeUndefined();
+    expect(targetOf(o, 30, off)).toBeCloseTo(120, 6);
+    const { level: _unused, ...older } = after(fitted('snaive-weekly'), 45, 30);
+    expect(levelCorrection(older, T0 + 30 * MIN, unbudgeted)).toBe(1);
+    expect(accountLevel(older, T0 + 31 * MIN, T0 + 30 * MIN, 45, unbudgeted)!.minutes).toBe(1);
+  });
+
+  it('measures each bucket against the forecast for its own minute, however late it arrives', () => {
+    // p90 100 rps for half an hour, 200 after (p50 90, 180); demand exactly the median, each bucket 3 minutes late.
+    const step = fitted('snaive-weekly', {});
+    const rising = forecast('us-east-1', (ms) => (ms < T0 + 30 * MIN ? 100 : 200), { model: step.model, priorWeight: 0, confidence: 'high', reason: 'scheduled' } as Partial<DemandForecast>);
+    let state = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f1', forecast: rising }, pools, unbudgeted).state;
+    for (let m = 0; m < 40; m++) {
+      const bucketStartMs = T0 + m * MIN;
+      state = run(state, { kind: 'observed', atMs: bucketStartMs + 3 * MIN, region: 'us-east-1', ratePerSecond: bucketStartMs < T0 + 30 * MIN ? 90 : 180, bucketStartMs }, pools, unbudgeted).state;
+      if (m >= 7) expect(levelCorrection(state.origins['us-east-1'], bucketStartMs + 3 * MIN, unbudgeted)).toBeCloseTo(1, 9);
+    }
+  });
+
+  it('a later revision of a bucket replaces it, the same bucket again changes nothing, an older one is not counted', () => {
+    const base = after(fitted('snaive-weekly'), 90, 10); // at the median: factor 1
+    const at = T0 + 11 * MIN;
+    const bucket = T0 + 10 * MIN;
+    const partial = accountLevel(base, at, bucket, 36, unbudgeted)!; // a first revision with 40 % of the bucket
+    const whole = accountLevel({ ...base, level: partial }, at, bucket, 90, unbudgeted)!;
+    expect(whole.minutes).toBeCloseTo(accountLevel(base, at, bucket, 90, unbudgeted)!.minutes, 9);
+    expect(whole.observed).toBeCloseTo(accountLevel(base, at, bucket, 90, unbudgeted)!.observed, 9);
+    expect(whole.observed / whole.median).toBeCloseTo(1, 9);
+    const again = accountLevel({ ...base, level: whole }, at, bucket, 90, unbudgeted)!;
+    expect(again).toEqual(whole);
+    const older = accountLevel({ ...base, level: whole }, at + MIN, bucket - 5 * MIN, 0, unbudgeted)!;
+    expect(older.observed / older.median).toBeCloseTo(1, 9);
+  });
+
+  it('lapses minutes after telemetry stops: ticks alone let the account go', () => {
+    const o = after(fitted('snaive-weekly'), 30, 30); // a third of the median
+    expect(levelCorrection(o, T0 + 30 * MIN, unbudgeted)).toBeCloseTo(1 / 3, 9);
+    expect(levelCorrection(o, T0 + 37 * MIN, unbudgeted)).toBe(1);
+    expect(targetOf(o, 240)).toBeCloseTo(120, 6); // hours later, no floor and no correction: the forecast as published
+  });
+
+  it('starts afresh when the seasonal naive model changes, and says nothing where the median is 0', () => {
+    const daily = after(fitted('snaive-daily'), 45, 30);
+    const weekly = run({ ...newDomainState('app.example.com', 'pro'), origins: { 'us-east-1': daily } }, { kind: 'forecast', atMs: T0 + 30 * MIN, eventId: 'f2', forecast: fitted('snaive-weekly', { generatedAt: new Date(T0 + 30 * MIN).toISOString() }) }, pools, unbudgeted).state.origins['us-east-1'];
+    expect(levelCorrection(weekly, T0 + 30 * MIN, unbudgeted)).toBe(1);
+    const next = accountLevel(weekly, T0 + 31 * MIN, T0 + 30 * MIN, 45, unbudgeted)!;
+    expect(next.model).toBe('snaive-weekly');
+    expect(next.minutes).toBe(1);
+    const silent = forecast('us-east-1', constant(0), { model: fitted('snaive-daily').model, priorWeight: 0, reason: 'scheduled' } as Partial<DemandForecast>);
+    expect(levelCorrection(after(silent, 45, 30), T0 + 30 * MIN, unbudgeted)).toBe(1);
+  });
+
+  it('the published schedule is the forecast as published: only what is reserved now is re-levelled', () => {
+    let state = run(newDomainState('app.example.com', 'pro'), { kind: 'forecast', atMs: T0, eventId: 'f1', forecast: fitted('snaive-weekly') }, pools, unbudgeted).state;
+    let plan = null;
+    for (let m = 1; m <= 30; m++) {
+      const d = run(state, { kind: 'observed', atMs: T0 + m * MIN, region: 'us-east-1', ratePerSecond: 45 }, pools, unbudgeted);
+      state = d.state;
+      plan = d.plan ?? plan;
+    }
+    const region = plan!.regions[0];
+    expect(region.requestsPerSecond).toBeLessThan(120 * 0.6); // re-levelled, down by halves to 60
+    expect(region.schedule[0].reserved.cpuCores).toBeCloseTo(cpuFor(120), 9);
+  });
 });

@@ -261,7 +261,7 @@ export async function simulateProactive(trace: SimulatedTrace, options: Proactiv
       if (f) step({ kind: 'forecast', atMs, eventId: `sim-${m}`, forecast: { ...f, region, domain: state.domain } });
     }
     // The last full minute measured; at the start, the first (the baseline starts warm too).
-    step({ kind: 'observed', atMs, region, ratePerSecond: trace.demand[Math.max(0, m - 1)] });
+    step({ kind: 'observed', atMs, region, ratePerSecond: trace.demand[Math.max(0, m - 1)], bucketStartMs: atMs - MINUTE_MS });
     if (m === 0) p.ready = Math.ceil(rate / trace.unitRps - 1e-9);
     p.target(m, Math.ceil(rate / trace.unitRps - 1e-9));
     ready[m] = p.ready;

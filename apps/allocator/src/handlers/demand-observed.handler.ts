@@ -47,7 +47,7 @@ function observedDemandHandler<E extends { eventId: string; correlationId: strin
         if (actionable.length === 0) this.logger.debug({ topic, eventId: event.eventId }, 'observed demand too old to act on; skipped');
         for (const p of actionable) {
           const ratePerSecond = p.requests / p.bucketSeconds;
-          await this.allocator.allocate(p.domain, (atMs) => ({ kind: 'observed', atMs, region: p.region, ratePerSecond }), { eventId: idOf(event, p), correlationId: event.correlationId });
+          await this.allocator.allocate(p.domain, (atMs) => ({ kind: 'observed', atMs, region: p.region, ratePerSecond, bucketStartMs: Date.parse(p.bucketStart) }), { eventId: idOf(event, p), correlationId: event.correlationId });
         }
       });
     }
