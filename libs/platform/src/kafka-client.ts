@@ -34,16 +34,20 @@ export function createKafka(brokers: string[], clientId: string, logger?: Logger
  * metadata serves every topic asked for with a leader per partition: kafkajs' `waitForLeaders`
  * retries only "leader not available", and a KRaft broker can still answer "unknown topic" for a
  * moment after creating it, which failed a consumer's subscribe right after this returned.
+ * Returns the topics missing when it first listed them: a creation that timed out after the broker
+ * made the topics (a retriable error) is not a topic that existed before.
  */
 export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], partitions: number, prefix = '', timeoutMs = 60_000): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
-  let created: string[] | undefined;
+  let missingAtFirst: string[] | undefined;
   for (;;) {
     const admin = kafka.admin();
     try {
       await admin.connect();
-      created ??= await createMissingTopics(admin, specs, partitions, prefix);
-      if (await topicsServed(admin, specs.map((s) => prefix + s.name))) return created;
+      const missing = await missingTopics(admin, specs, prefix);
+      missingAtFirst ??= missing.map((s) => prefix + s.name);
+      if (missing.length > 0) await createTopics(admin, missing, partitions, prefix);
+      if (await topicsServed(admin, specs.map((s) => prefix + s.name))) return missingAtFirst;
       if (Date.now() > deadline) throw new Error(`topics not served with leaders within ${timeoutMs} ms`);
     } catch (err) {
       if (!(err as { retriable?: boolean }).retriable || Date.now() > deadline) throw err;
@@ -62,10 +66,12 @@ async function topicsServed(admin: Admin, topics: string[]): Promise<boolean> {
   });
 }
 
-async function createMissingTopics(admin: Admin, specs: TopicSpec[], partitions: number, prefix: string): Promise<string[]> {
+async function missingTopics(admin: Admin, specs: TopicSpec[], prefix: string): Promise<TopicSpec[]> {
   const existing = new Set(await admin.listTopics());
-  const missing = specs.filter((s) => !existing.has(prefix + s.name));
-  if (missing.length === 0) return [];
+  return specs.filter((s) => !existing.has(prefix + s.name));
+}
+
+async function createTopics(admin: Admin, missing: TopicSpec[], partitions: number, prefix: string): Promise<void> {
   await admin.createTopics({
     waitForLeaders: true,
     topics: missing.map((s) => ({
@@ -79,5 +85,4 @@ async function createMissingTopics(admin: Admin, specs: TopicSpec[], partitions:
       ],
     })),
   });
-  return missing.map((s) => prefix + s.name);
 }
