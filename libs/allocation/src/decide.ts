@@ -549,6 +549,11 @@ export function withStepUnderWay(held: DemandForecast | null, next: DemandForeca
   return { ...next, startAt: new Date(heldStartMs + from * stepMs).toISOString(), steps: kept + next.steps, requests };
 }
 
+/** A forecast the level correction is for: seasonal naive, fitted to data (not mostly a prior), not `forecastOnly`. */
+function reLevelled(f: DemandForecast, policy: AllocationPolicy): boolean {
+  return !f.forecastOnly && f.priorWeight < policy.priorLabelWeight && SEASONAL_NAIVE_MODELS.has(f.model.name);
+}
+
 /**
  * The level account brought to `atMs` with one observed bucket (its start `bucketStartMs`; a
  * later revision of the newest bucket replaces what it added, an older bucket is not counted),
@@ -560,7 +565,7 @@ export function accountLevel(o: OriginDemand, atMs: number, bucketStartMs: numbe
   if (tau === null) return undefined;
   const held = o.level && atMs >= o.level.atMs ? forget(o.level, atMs, tau) : o.level;
   const f = o.forecast;
-  if (!f || f.forecastOnly || f.priorWeight >= policy.priorLabelWeight || !SEASONAL_NAIVE_MODELS.has(f.model.name)) return held;
+  if (!f || !reLevelled(f, policy)) return held;
   const step = Math.floor((bucketStartMs - forecastStepStartMs(f, 0)) / (f.stepSeconds * 1000));
   if (step < 0 || step >= f.steps) return held;
   const account = held && held.model === f.model.name ? held : { atMs, model: f.model.name, observed: 0, median: 0, minutes: 0, last: { bucketStartMs: Number.MIN_SAFE_INTEGER, observed: 0, median: 0, minutes: 0 } };
@@ -593,7 +598,7 @@ function forget(a: LevelAccount, atMs: number, tau: number): LevelAccount {
 export function levelCorrection(o: OriginDemand, nowMs: number, policy: AllocationPolicy): number {
   const tau = policy.levelCorrectionTimeConstantMs;
   const f = o.forecast;
-  if (tau === null || !o.level || !f || f.priorWeight >= policy.priorLabelWeight || o.level.model !== f.model.name) return 1;
+  if (tau === null || !o.level || !f || !reLevelled(f, policy) || o.level.model !== f.model.name) return 1;
   const a = nowMs > o.level.atMs ? forget(o.level, nowMs, tau) : o.level;
   if (a.minutes < tau / 60_000 / 2 || a.median <= 0) return 1;
   return Math.min(LEVEL_CORRECTION_LIMIT, Math.max(1 / LEVEL_CORRECTION_LIMIT, a.observed / a.median));
